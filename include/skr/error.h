@@ -1,0 +1,129 @@
+/*
+ * skr error codes: one enum shared by the server, the client library and the
+ * CLI.  Every code is negative (SKR_OK is 0) and has a stable dotted id, which
+ * is what the HTTP API puts in error messages and what operators grep for,
+ * and a short human text.  Both come from the single table below.
+ *
+ * The HTTP status and Key Vault error "code" for each id are mapped in one
+ * place in the server (server/http_error.c); the CLI exit status in one place
+ * in skrctl.
+ */
+#ifndef SKR_ERROR_H
+#define SKR_ERROR_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* X(NAME, "stable.id", "human text") -- append only; ids are an API. */
+#define SKR_ERRNO_MAP(X)                                                      \
+	/* general */                                                             \
+	X(NOMEM, "SKR.INTERNAL.NOMEM", "out of memory")                           \
+	X(INVAL, "SKR.INTERNAL.INVAL", "invalid argument")                        \
+	X(INTERNAL, "SKR.INTERNAL", "internal error")                             \
+	X(IO, "SKR.IO", "input/output error")                                     \
+	X(TOO_LARGE, "SKR.REQUEST.TOO_LARGE", "input too large")                  \
+	X(CRYPTO, "SKR.CRYPTO", "cryptographic operation failed")                 \
+	X(UNSUPPORTED, "SKR.UNSUPPORTED", "not supported")                        \
+	/* encodings and JSON */                                                  \
+	X(ENCODING, "SKR.ENCODING", "malformed base64url, base64 or hex")         \
+	X(JSON, "SKR.JSON.MALFORMED", "malformed JSON")                           \
+	X(JSON_DUPLICATE, "SKR.JSON.DUPLICATE", "JSON object has a duplicate member") \
+	X(JSON_DEPTH, "SKR.JSON.DEPTH", "JSON nested too deeply")                 \
+	/* key material */                                                        \
+	X(JWK_INVALID, "SKR.JWK.INVALID", "malformed JSON web key")               \
+	X(JWK_UNSUPPORTED, "SKR.JWK.UNSUPPORTED", "unsupported key type, size or curve") \
+	X(KEY_WEAK, "SKR.KEY.WEAK", "RSA key smaller than 2048 bits")             \
+	X(KEY_NO_PRIVATE, "SKR.KEY.NO_PRIVATE", "private key material required")  \
+	X(WRAP, "SKR.WRAP.FAILED", "key wrap failed")                             \
+	X(UNWRAP, "SKR.WRAP.UNWRAP_FAILED", "key unwrap failed: wrong key or corrupted ciphertext") \
+	X(ENC_UNSUPPORTED, "SKR.WRAP.ENC_UNSUPPORTED", "unsupported enc algorithm") \
+	X(KEY_HSM, "SKR.WRAP.KEY_HSM", "malformed key_hsm envelope")              \
+	X(SEAL_FORMAT, "SKR.SEAL.FORMAT", "sealed blob has an unknown format")    \
+	X(SEAL_OPEN, "SKR.SEAL.OPEN", "sealed blob failed authentication")        \
+	/* JWS */                                                                 \
+	X(JWS_MALFORMED, "SKR.JWS.MALFORMED", "malformed compact JWS")            \
+	X(JWS_ALG, "SKR.JWS.ALG", "JWS algorithm not allowed for this key")       \
+	X(JWS_SIGNATURE, "SKR.JWS.SIGNATURE", "JWS signature does not verify")    \
+	/* attestation tokens */                                                  \
+	X(TOKEN_TOO_LARGE, "SKR.TOKEN.TOO_LARGE", "attestation token too large")  \
+	X(TOKEN_MALFORMED, "SKR.TOKEN.MALFORMED", "malformed attestation token")  \
+	X(TOKEN_ALG, "SKR.TOKEN.ALG", "token algorithm not allowed")              \
+	X(TOKEN_HEADER, "SKR.TOKEN.HEADER", "token header carries a forbidden member") \
+	X(TOKEN_ISSUER, "SKR.TOKEN.ISSUER", "token issuer is not a trusted authority") \
+	X(TOKEN_KID, "SKR.TOKEN.KID", "no key with that kid for that authority")  \
+	X(TOKEN_SIGNATURE, "SKR.TOKEN.SIGNATURE", "token signature does not verify") \
+	X(TOKEN_EXPIRED, "SKR.TOKEN.EXPIRED", "token expired or has no exp")      \
+	X(TOKEN_NOT_YET_VALID, "SKR.TOKEN.NOT_YET_VALID", "token not yet valid (nbf)") \
+	X(TOKEN_IAT, "SKR.TOKEN.IAT", "token issued in the future (iat)")         \
+	X(AUTHORITY, "SKR.AUTHORITY", "authority key set unavailable")            \
+	/* policies */                                                            \
+	X(POLICY_INVALID, "SKR.POLICY.INVALID", "invalid release policy")         \
+	X(POLICY_TOO_LARGE, "SKR.POLICY.TOO_LARGE", "release policy over the size, depth or condition limit") \
+	X(POLICY_DENIED, "SKR.POLICY.DENIED", "release policy not satisfied")     \
+	/* keys and versions */                                                   \
+	X(KEY_NAME, "SKR.KEY.NAME", "invalid key name")                           \
+	X(KEY_NOT_FOUND, "SKR.KEY.NOT_FOUND", "key not found")                    \
+	X(VERSION_NOT_FOUND, "SKR.KEY.VERSION_NOT_FOUND", "key version not found") \
+	X(KEY_DISABLED, "SKR.KEY.DISABLED", "key is disabled or outside its nbf/exp window") \
+	X(KEY_NOT_EXPORTABLE, "SKR.KEY.NOT_EXPORTABLE", "key is not exportable")  \
+	X(KEY_POLICY_REQUIRED, "SKR.KEY.POLICY_REQUIRED", "an exportable key needs a release policy") \
+	X(KEY_POLICY_FORBIDDEN, "SKR.KEY.POLICY_FORBIDDEN", "a non-exportable key cannot have a release policy") \
+	X(KEY_EXPORTABLE_FIXED, "SKR.KEY.EXPORTABLE_FIXED", "exportable cannot change after creation") \
+	X(KEY_POLICY_IMMUTABLE, "SKR.KEY.POLICY_IMMUTABLE", "the release policy is immutable") \
+	X(KEY_CONFLICT, "SKR.KEY.CONFLICT", "key state conflicts with the request") \
+	X(KEY_DELETED, "SKR.KEY.DELETED", "key is deleted")                       \
+	X(BACKUP_INVALID, "SKR.BACKUP.INVALID", "backup blob is malformed or tampered") \
+	/* release */                                                             \
+	X(NONCE_MISMATCH, "SKR.NONCE.MISMATCH", "token nonce does not match the request nonce") \
+	X(NONCE_INVALID, "SKR.NONCE.INVALID", "not a nonce issued by this server") \
+	X(NONCE_EXPIRED, "SKR.NONCE.EXPIRED", "server nonce expired")             \
+	X(NONCE_REUSED, "SKR.NONCE.REUSED", "server nonce already used")          \
+	X(NONCE_REQUIRED, "SKR.NONCE.REQUIRED", "policy requires a server-issued nonce") \
+	X(WRAPKEY_MISSING, "SKR.WRAPKEY.MISSING", "token carries no usable wrapping key") \
+	X(WRAPKEY_INVALID, "SKR.WRAPKEY.INVALID", "token wrapping key is unusable") \
+	/* administration */                                                      \
+	X(AUTH_MISSING, "SKR.AUTH.MISSING", "bearer token required")              \
+	X(AUTH_INVALID, "SKR.AUTH.INVALID", "bearer token not recognised")        \
+	X(AUTH_EXPIRED, "SKR.AUTH.EXPIRED", "bearer token expired")               \
+	X(AUTH_REVOKED, "SKR.AUTH.REVOKED", "bearer token revoked")               \
+	X(AUTH_FORBIDDEN, "SKR.AUTH.FORBIDDEN", "role or scope does not allow this") \
+	X(RATE_LIMITED, "SKR.RATE_LIMITED", "too many requests")                  \
+	/* requests */                                                            \
+	X(BAD_REQUEST, "SKR.REQUEST.INVALID", "invalid request")                  \
+	X(CONTENT_TYPE, "SKR.REQUEST.CONTENT_TYPE", "content type must be application/json") \
+	X(NOT_FOUND, "SKR.REQUEST.NOT_FOUND", "no such route")                    \
+	X(METHOD, "SKR.REQUEST.METHOD", "method not allowed")                     \
+	X(CONFLICT, "SKR.CONFLICT", "conflict")                                   \
+	/* storage and server state */                                            \
+	X(STORE, "SKR.STORE", "storage failure")                                  \
+	X(STORE_FULL, "SKR.STORE.FULL", "storage full")                           \
+	X(STORE_SCHEMA, "SKR.STORE.SCHEMA", "store schema version not supported") \
+	X(SEALED, "SKR.SEALED", "server sealed or not ready")                     \
+	X(CONFIG, "SKR.CONFIG", "invalid configuration")                          \
+	/* client side */                                                         \
+	X(TRANSPORT, "SKR.CLIENT.TRANSPORT", "could not reach the server")        \
+	X(TLS, "SKR.CLIENT.TLS", "TLS verification failed")                       \
+	X(RESPONSE, "SKR.CLIENT.RESPONSE", "malformed server response")           \
+	X(RESPONSE_SIGNATURE, "SKR.CLIENT.RESPONSE_SIGNATURE", "release response signature not trusted") \
+	X(SERVER, "SKR.CLIENT.SERVER", "server returned an error")
+
+typedef enum skr_err {
+	SKR_OK = 0,
+	SKR__ERR_FIRST = -1000,
+#define SKR__ERR_ENUM(name, id, text) SKR_ERR_##name,
+	SKR_ERRNO_MAP(SKR__ERR_ENUM)
+#undef SKR__ERR_ENUM
+	SKR__ERR_LAST
+} skr_err;
+
+/* Human text for an error code; static storage, never NULL. */
+const char *skr_strerror(int err);
+
+/* Stable dotted id ("SKR.TOKEN.EXPIRED"); static storage, never NULL. */
+const char *skr_err_id(int err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,201 @@
+#include "encoding.h"
+
+#include "skr/error.h"
+
+static const char b64_std[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+static const char b64_url[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+static int
+b64_encode(skr_buf *out, const uint8_t *p, size_t n, const char *alpha,
+    int pad)
+{
+	size_t i, start = out->len;
+	uint32_t v;
+	char q[4];
+	int r;
+
+	if ((r = skr_buf_reserve(out, (n + 2) / 3 * 4)) != SKR_OK)
+		return r;
+	for (i = 0; i + 3 <= n; i += 3) {
+		v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
+		q[0] = alpha[v >> 18 & 63];
+		q[1] = alpha[v >> 12 & 63];
+		q[2] = alpha[v >> 6 & 63];
+		q[3] = alpha[v & 63];
+		skr_buf_append(out, q, 4);
+	}
+	if (n - i == 1) {
+		v = (uint32_t)p[i] << 16;
+		q[0] = alpha[v >> 18 & 63];
+		q[1] = alpha[v >> 12 & 63];
+		q[2] = q[3] = '=';
+		skr_buf_append(out, q, pad ? 4 : 2);
+	} else if (n - i == 2) {
+		v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8;
+		q[0] = alpha[v >> 18 & 63];
+		q[1] = alpha[v >> 12 & 63];
+		q[2] = alpha[v >> 6 & 63];
+		q[3] = '=';
+		skr_buf_append(out, q, pad ? 4 : 3);
+	}
+	(void)start;
+	return SKR_OK;
+}
+
+static int
+b64_value(char c, int url)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == (url ? '-' : '+'))
+		return 62;
+	if (c == (url ? '_' : '/'))
+		return 63;
+	return -1;
+}
+
+/* Decodes n characters without padding; rem = n % 4 must be 0, 2 or 3. */
+static int
+b64_decode(skr_buf *out, const char *s, size_t n, int url)
+{
+	size_t i, start = out->len, rem = n % 4;
+	uint32_t v;
+	int a, b, c, d, r;
+	uint8_t o[3];
+
+	if (rem == 1)
+		return SKR_ERR_ENCODING;
+	if ((r = skr_buf_reserve(out, n / 4 * 3 + 2)) != SKR_OK)
+		return r;
+	for (i = 0; i + 4 <= n; i += 4) {
+		a = b64_value(s[i], url);
+		b = b64_value(s[i + 1], url);
+		c = b64_value(s[i + 2], url);
+		d = b64_value(s[i + 3], url);
+		if ((a | b | c | d) < 0)
+			goto bad;
+		v = (uint32_t)a << 18 | (uint32_t)b << 12 | (uint32_t)c << 6 |
+		    (uint32_t)d;
+		o[0] = v >> 16 & 0xff;
+		o[1] = v >> 8 & 0xff;
+		o[2] = v & 0xff;
+		skr_buf_append(out, o, 3);
+	}
+	if (rem >= 2) {
+		a = b64_value(s[i], url);
+		b = b64_value(s[i + 1], url);
+		c = rem == 3 ? b64_value(s[i + 2], url) : 0;
+		if ((a | b | c) < 0)
+			goto bad;
+		/* Trailing bits must be zero (RFC 4648 section 3.5). */
+		if (rem == 2 && (b & 0x0f) != 0)
+			goto bad;
+		if (rem == 3 && (c & 0x03) != 0)
+			goto bad;
+		v = (uint32_t)a << 18 | (uint32_t)b << 12 | (uint32_t)c << 6;
+		o[0] = v >> 16 & 0xff;
+		o[1] = v >> 8 & 0xff;
+		skr_buf_append(out, o, rem - 1);
+	}
+	return SKR_OK;
+bad:
+	if (out->secret)
+		skr_wipe(out->data + start, out->len - start);
+	out->len = start;
+	if (out->data != NULL)
+		out->data[start] = '\0';
+	return SKR_ERR_ENCODING;
+}
+
+int
+skr_b64url_encode(skr_buf *out, const uint8_t *p, size_t n)
+{
+	return b64_encode(out, p, n, b64_url, 0);
+}
+
+int
+skr_b64url_decode(skr_buf *out, const char *s, size_t n)
+{
+	return b64_decode(out, s, n, 1);
+}
+
+int
+skr_b64_encode(skr_buf *out, const uint8_t *p, size_t n)
+{
+	return b64_encode(out, p, n, b64_std, 1);
+}
+
+int
+skr_b64_decode(skr_buf *out, const char *s, size_t n)
+{
+	size_t pad = 0;
+
+	if (n % 4 != 0)
+		return SKR_ERR_ENCODING;
+	if (n >= 1 && s[n - 1] == '=')
+		pad++;
+	if (n >= 2 && s[n - 2] == '=')
+		pad++;
+	return b64_decode(out, s, n - pad, 0);
+}
+
+int
+skr_hex_encode(skr_buf *out, const uint8_t *p, size_t n, int upper)
+{
+	const char *digits = upper ? "0123456789ABCDEF" : "0123456789abcdef";
+	size_t i;
+	int r;
+
+	if (n > SIZE_MAX / 2)
+		return SKR_ERR_TOO_LARGE;
+	if ((r = skr_buf_reserve(out, 2 * n)) != SKR_OK)
+		return r;
+	for (i = 0; i < n; i++) {
+		char q[2] = { digits[p[i] >> 4], digits[p[i] & 15] };
+		skr_buf_append(out, q, 2);
+	}
+	return SKR_OK;
+}
+
+static int
+hex_value(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int
+skr_hex_decode(skr_buf *out, const char *s, size_t n)
+{
+	size_t i, start = out->len;
+	int hi, lo, r;
+
+	if (n % 2 != 0)
+		return SKR_ERR_ENCODING;
+	if ((r = skr_buf_reserve(out, n / 2)) != SKR_OK)
+		return r;
+	for (i = 0; i < n; i += 2) {
+		hi = hex_value(s[i]);
+		lo = hex_value(s[i + 1]);
+		if (hi < 0 || lo < 0) {
+			if (out->secret)
+				skr_wipe(out->data + start, out->len - start);
+			out->len = start;
+			out->data[start] = '\0';
+			return SKR_ERR_ENCODING;
+		}
+		skr_buf_append_byte(out, (uint8_t)(hi << 4 | lo));
+	}
+	return SKR_OK;
+}

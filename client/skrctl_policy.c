@@ -1,0 +1,1 @@
+#include "skr/client.h"

@@ -1,0 +1,3 @@
+#ifndef SKR_SERVER_API_KEYS_H
+#define SKR_SERVER_API_KEYS_H
+#endif

@@ -1,0 +1,3 @@
+#ifndef SKR_SERVER_AUTHORITY_H
+#define SKR_SERVER_AUTHORITY_H
+#endif

@@ -1,0 +1,3 @@
+#ifndef SKR_SERVER_CONFIG_H
+#define SKR_SERVER_CONFIG_H
+#endif

@@ -1,0 +1,3 @@
+#ifndef SKR_SERVER_HTTP_ERROR_H
+#define SKR_SERVER_HTTP_ERROR_H
+#endif

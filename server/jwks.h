@@ -1,0 +1,3 @@
+#ifndef SKR_SERVER_JWKS_H
+#define SKR_SERVER_JWKS_H
+#endif

@@ -1,0 +1,1 @@
+#include "masterkey.h"

@@ -1,0 +1,3 @@
+#ifndef SKR_SERVER_MASTERKEY_H
+#define SKR_SERVER_MASTERKEY_H
+#endif

@@ -1,0 +1,3 @@
+#ifndef SKR_SERVER_POLICY_H
+#define SKR_SERVER_POLICY_H
+#endif

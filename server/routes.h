@@ -1,0 +1,3 @@
+#ifndef SKR_SERVER_ROUTES_H
+#define SKR_SERVER_ROUTES_H
+#endif

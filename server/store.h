@@ -1,0 +1,3 @@
+#ifndef SKR_SERVER_STORE_H
+#define SKR_SERVER_STORE_H
+#endif

@@ -1,0 +1,3 @@
+#ifndef SKR_SERVER_TESTAUTH_H
+#define SKR_SERVER_TESTAUTH_H
+#endif

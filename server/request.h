@@ -49,8 +49,10 @@ typedef struct skr_request {
 	/* Filled by the router from the path pattern. */
 	char name[128];            /* {name}, "" when the route has none */
 	char version[33];          /* {version}, "" when absent or empty */
-	/* Filled by auth for routes that need a principal; NULL otherwise. */
+	/* Filled by auth for routes that need a principal; NULL otherwise.
+	 * When set it points at principal_buf. */
 	const skr_principal *principal;
+	skr_principal principal_buf;
 	int64_t now;               /* request time, unix seconds */
 	void *loop_data;           /* per-event-loop state of the HTTP layer */
 } skr_request;

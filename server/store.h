@@ -1,3 +1,418 @@
+/*
+ * skr_store: the sealed LMDB store (SPEC sections 1, 6 and 7).  The on-disk
+ * schema, the sealing scheme, the backup "security domain" and every choice
+ * below are documented in docs/store.md.
+ *
+ * Threads: one skr_store is shared by every thread.  A transaction belongs
+ * to the thread that began it.  Readers never block writers (LMDB MVCC);
+ * write transactions are serialised by LMDB, so keep them short: generate
+ * keys, parse and validate BEFORE skr_store_txn_begin(.., SKR_TXN_WRITE, ..).
+ *
+ * Units of work: a handler that changes state begins a write transaction,
+ * makes the change, appends its audit record (audit.h) to the SAME
+ * transaction and commits.  Nothing is visible to others or on disk until
+ * the commit returns SKR_OK, and then it is durable (synced).  Any error
+ * inside a write transaction leaves it usable only for abort; a store call
+ * that fails never leaves half of its change behind in the transaction.
+ *
+ * Times are unix seconds supplied by the caller (the request time), so
+ * tests control the clock.  Key names are case-insensitive, as in Key Vault:
+ * "MyKey" and "mykey" are the same key; the case given at creation is kept
+ * and reported.  Version ids are 32 lowercase hex characters; lookups accept
+ * either case.
+ *
+ * Errors: SKR_ERR_STORE (LMDB failure), SKR_ERR_STORE_FULL (map or disk
+ * full), SKR_ERR_STORE_SCHEMA, SKR_ERR_KEY_NAME, SKR_ERR_KEY_NOT_FOUND,
+ * SKR_ERR_VERSION_NOT_FOUND, SKR_ERR_KEY_DELETED, SKR_ERR_KEY_CONFLICT,
+ * SKR_ERR_SEAL_OPEN (wrong master key or tampered blob), and the ones named
+ * per function.
+ */
 #ifndef SKR_SERVER_STORE_H
 #define SKR_SERVER_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "buf.h"
+#include "jwk.h"
+#include "masterkey.h"
+#include "request.h"
+
+typedef struct skr_store skr_store;
+typedef struct skr_txn skr_txn;
+
+#define SKR_STORE_SCHEMA_VERSION 1
+#define SKR_STORE_DEFAULT_MAP_SIZE ((size_t)1 << 30) /* 1 GiB, sparse */
+#define SKR_STORE_FILE "skr.mdb"                       /* inside dir */
+
+#define SKR_KEY_NAME_MAX 127
+#define SKR_VERSION_LEN 32
+#define SKR_TAGS_MAX 15
+#define SKR_PAGE_MAX 25      /* Key Vault's maxresults limit */
+#define SKR_PAGE_DEFAULT 25
+#define SKR_RETENTION_DEFAULT (90 * 86400) /* soft-delete retention */
+
+/* ---- validation helpers ------------------------------------------------ */
+
+/* 1-127 characters of [A-Za-z0-9-]: SKR_OK or SKR_ERR_KEY_NAME. */
+int skr_key_name_check(const char *name);
+/* 32 hex characters (either case): SKR_OK or SKR_ERR_VERSION_NOT_FOUND
+ * (a malformed id names no version). */
+int skr_version_check(const char *version);
+/* 32 lowercase hex characters from the CSPRNG, NUL-terminated. */
+int skr_version_generate(char out[SKR_VERSION_LEN + 1]);
+
+/* ---- opening --------------------------------------------------------- */
+
+typedef struct skr_store_opts {
+	size_t map_size;      /* 0: SKR_STORE_DEFAULT_MAP_SIZE */
+	unsigned max_readers; /* 0: 126 (LMDB's default) */
+} skr_store_opts;
+
+/*
+ * Create a new store in dir (created with mode 0700 if missing; the store
+ * file is SKR_STORE_FILE, mode 0600).  An existing store in dir is
+ * SKR_ERR_CONFLICT.  mk is borrowed for the call
+ * only: the store derives its own sub-keys and keeps them in locked memory.
+ * opts may be NULL.  *out: caller closes with skr_store_close.
+ */
+int skr_store_create(const char *dir, const skr_master_key *mk,
+    const skr_store_opts *opts, skr_store **out);
+
+/*
+ * Open an existing store.  A missing store is SKR_ERR_STORE; an unknown
+ * schema version SKR_ERR_STORE_SCHEMA; a master key other than the one the
+ * store was created with SKR_ERR_SEAL_OPEN (checked at open against a
+ * sealed check value, before anything else is read).
+ */
+int skr_store_open(const char *dir, const skr_master_key *mk,
+    const skr_store_opts *opts, skr_store **out);
+
+/* All transactions must have ended. NULL is fine. */
+void skr_store_close(skr_store *st);
+
+/* ---- transactions ---------------------------------------------------- */
+
+#define SKR_TXN_READ 0
+#define SKR_TXN_WRITE 1
+
+/* Begin a read or write transaction.  *out: end it with commit or abort. */
+int skr_store_txn_begin(skr_store *st, int mode, skr_txn **out);
+/* Commit (synced to disk) and free txn.  A read transaction just ends.
+ * On error nothing of the transaction is kept. */
+int skr_store_txn_commit(skr_txn *txn);
+/* Discard every change and free txn; NULL is fine. */
+void skr_store_txn_abort(skr_txn *txn);
+/* The store a transaction belongs to; borrowed. */
+skr_store *skr_store_txn_store(const skr_txn *txn);
+
+/* ---- keys and versions ----------------------------------------------- */
+
+/* Version attributes (Key Vault "attributes"). 0 means unset for nbf/exp. */
+typedef struct skr_key_attrs {
+	int enabled;
+	int64_t nbf;
+	int64_t exp;
+	int64_t created; /* set by the store */
+	int64_t updated; /* set by the store */
+	int exportable;
+} skr_key_attrs;
+
+/*
+ * Everything about one version except its private material, plus the state
+ * of the key it belongs to.  Filled by the store; release the owned members
+ * with skr_version_info_clear.  A zeroed struct is a valid empty one.
+ */
+typedef struct skr_version_info {
+	char name[SKR_KEY_NAME_MAX + 1];   /* as given at creation */
+	char version[SKR_VERSION_LEN + 1];
+	skr_kty kty;
+	int bits;               /* RSA modulus, EC field or oct key bits */
+	char crv[8];            /* "P-256" etc. for EC, else "" */
+	skr_key_attrs attrs;
+	json_t *key_ops;        /* owned: array of strings */
+	json_t *tags;           /* owned: object of strings (may be empty) */
+	char *policy;           /* owned: release policy JSON text, or NULL */
+	size_t policy_len;
+	int policy_immutable;
+	json_t *public_jwk;     /* owned: public members only, no kid; for oct
+	                         * just {"kty":"oct"} */
+	/* Key-level state. */
+	int64_t key_created;
+	uint32_t nversions;
+	int deleted;            /* soft-deleted (only from the deleted calls) */
+	int64_t deleted_date;
+	int64_t scheduled_purge_date;
+} skr_version_info;
+
+void skr_version_info_clear(skr_version_info *vi);
+
+/* Parameters of a new version.  Borrowed for the call. */
+typedef struct skr_version_params {
+	json_t *key_ops;        /* array of strings; NULL: all ops the kty allows */
+	int enabled;
+	int64_t nbf, exp;       /* 0: unset */
+	int exportable;
+	json_t *tags;           /* object of strings, <= SKR_TAGS_MAX; NULL: {} */
+	const char *policy;     /* JSON text as the caller validated it, or NULL */
+	size_t policy_len;
+	int policy_immutable;
+} skr_version_params;
+
+/* skr_store_version_add flags. */
+#define SKR_ADD_CREATE_ONLY 0x1u /* the key must not exist yet */
+#define SKR_ADD_EXISTING_ONLY 0x2u /* the key must exist (rotate) */
+
+/*
+ * Add a version holding key (which must have its private part:
+ * SKR_ERR_KEY_NO_PRIVATE) to key name, creating the key (and its data key)
+ * when it does not exist.  The store checks the Key Vault invariants it can
+ * see: an exportable version needs a policy (SKR_ERR_KEY_POLICY_REQUIRED), a
+ * non-exportable one must have none (SKR_ERR_KEY_POLICY_FORBIDDEN); tags must
+ * be an object of at most SKR_TAGS_MAX strings and key_ops an array of
+ * strings (SKR_ERR_BAD_REQUEST).  It does NOT parse the policy: validate it
+ * (policy.h) before.  A soft-deleted name is SKR_ERR_KEY_DELETED; with
+ * SKR_ADD_CREATE_ONLY an existing key is SKR_ERR_KEY_CONFLICT; with
+ * SKR_ADD_EXISTING_ONLY a missing one SKR_ERR_KEY_NOT_FOUND.  out (may be
+ * NULL) receives the new version.
+ */
+int skr_store_version_add(skr_txn *txn, const char *name, const skr_key *key,
+    const skr_version_params *p, unsigned flags, int64_t now,
+    skr_version_info *out);
+
+/* Metadata of one version; version NULL or "" means the latest.  A deleted
+ * key is SKR_ERR_KEY_NOT_FOUND here (use skr_store_deleted_get). */
+int skr_store_version_get(skr_txn *txn, const char *name, const char *version,
+    skr_version_info *out);
+
+/* The latest version: the most recently created one, whatever its state.
+ * This is what Key Vault's GET /keys/{name} returns. */
+int skr_store_version_latest(skr_txn *txn, const char *name,
+    skr_version_info *out);
+
+/*
+ * The current version, the one released when no version is given: the most
+ * recently created version that is enabled and, at time now, not before its
+ * nbf (nbf <= now) and not expired (now < exp).  When the key exists but no
+ * version qualifies: SKR_ERR_KEY_DISABLED.
+ */
+int skr_store_version_current(skr_txn *txn, const char *name, int64_t now,
+    skr_version_info *out);
+
+/*
+ * Unseal a version's private material into a new skr_key (kid unset).  The
+ * only function that opens sealed key material; callers are the release
+ * handler and backup.  version NULL or "" means the latest.  No check of
+ * enabled/exportable here: that is the caller's decision.  Tampered or moved
+ * blobs and a wrong master key: SKR_ERR_SEAL_OPEN.  *out: caller frees with
+ * skr_key_free.
+ */
+int skr_store_version_open(skr_txn *txn, const char *name,
+    const char *version, skr_key **out);
+
+/* skr_version_update fields. */
+#define SKR_UPD_ENABLED 0x01u
+#define SKR_UPD_NBF 0x02u
+#define SKR_UPD_EXP 0x04u
+#define SKR_UPD_TAGS 0x08u
+#define SKR_UPD_KEY_OPS 0x10u
+#define SKR_UPD_POLICY 0x20u
+#define SKR_UPD_EXPORTABLE 0x40u
+
+typedef struct skr_version_update {
+	unsigned fields;        /* SKR_UPD_*: which members below apply */
+	int enabled;
+	int64_t nbf, exp;       /* 0 clears */
+	json_t *tags;           /* replaces all tags; borrowed */
+	json_t *key_ops;        /* borrowed */
+	const char *policy;     /* NULL removes the policy */
+	size_t policy_len;
+	int policy_immutable;
+	int exportable;         /* must equal the current value */
+} skr_version_update;
+
+/*
+ * Update one version (version NULL or "": the latest).  Errors:
+ * SKR_ERR_KEY_EXPORTABLE_FIXED (exportable differs),
+ * SKR_ERR_KEY_POLICY_IMMUTABLE (policy changed or removed while immutable),
+ * SKR_ERR_KEY_POLICY_REQUIRED / _FORBIDDEN as for add, SKR_ERR_BAD_REQUEST
+ * for bad tags or key_ops.  Sets attrs.updated = now.  out may be NULL.
+ */
+int skr_store_version_update(skr_txn *txn, const char *name,
+    const char *version, const skr_version_update *u, int64_t now,
+    skr_version_info *out);
+
+/*
+ * A page of results.  next is an opaque continuation marker (URL-safe
+ * text) for the following page, or NULL when this is the last page.  The
+ * marker is authenticated by the store: a changed or foreign marker is
+ * SKR_ERR_BAD_REQUEST.  Release with skr_version_page_clear.
+ */
+typedef struct skr_version_page {
+	skr_version_info *items; /* owned, n entries */
+	size_t n;
+	char *next;              /* owned or NULL */
+} skr_version_page;
+
+void skr_version_page_clear(skr_version_page *pg);
+
+/*
+ * List keys (each item is the key's latest version, as Key Vault lists a
+ * key's attributes and tags) in name order.  marker NULL or "" starts at
+ * the beginning; maxresults 0 means SKR_PAGE_DEFAULT, values over
+ * SKR_PAGE_MAX are clamped to it.  Deleted keys are not listed.
+ */
+int skr_store_key_list(skr_txn *txn, const char *marker, size_t maxresults,
+    skr_version_page *out);
+
+/* List the versions of one key in creation order, paged the same way. */
+int skr_store_version_list(skr_txn *txn, const char *name,
+    const char *marker, size_t maxresults, skr_version_page *out);
+
+/* ---- soft delete ----------------------------------------------------- */
+
+/*
+ * Soft-delete key name: it disappears from get/list and its name cannot be
+ * reused until it is recovered or purged.  scheduledPurgeDate = now +
+ * retention (0: SKR_RETENTION_DEFAULT).  out (may be NULL) receives the
+ * latest version with the deleted fields set.
+ */
+int skr_store_key_delete(skr_txn *txn, const char *name, int64_t now,
+    int64_t retention, skr_version_info *out);
+/* The deleted key's latest version, deleted fields set.  Not deleted:
+ * SKR_ERR_KEY_NOT_FOUND. */
+int skr_store_deleted_get(skr_txn *txn, const char *name,
+    skr_version_info *out);
+int skr_store_deleted_list(skr_txn *txn, const char *marker,
+    size_t maxresults, skr_version_page *out);
+/* Undo a soft delete; out may be NULL. */
+int skr_store_key_recover(skr_txn *txn, const char *name,
+    skr_version_info *out);
+/* Destroy a soft-deleted key: its data key, every version and its sealed
+ * material.  A key that is not soft-deleted: SKR_ERR_KEY_NOT_FOUND. */
+int skr_store_key_purge(skr_txn *txn, const char *name);
+/* Purge every deleted key whose scheduledPurgeDate <= now, at most max
+ * (0: no limit); *npurged (may be NULL) says how many. */
+int skr_store_purge_expired(skr_txn *txn, int64_t now, size_t max,
+    size_t *npurged);
+
+/* ---- backup and restore ---------------------------------------------- */
+
+/*
+ * Append to out an opaque, encrypted and integrity-protected backup of key
+ * name: every version with its metadata and private material.  It is
+ * sealed under a key derived from the master key (HKDF), so it restores
+ * into any store that uses the same master key (docs/store.md, "security
+ * domain").  out should be a plain buffer: it only ever holds ciphertext.
+ * The caller base64url-encodes it for the wire.
+ */
+int skr_store_backup(skr_txn *txn, const char *name, skr_buf *out);
+
+/*
+ * Restore a backup blob as a new key with the same name, versions and
+ * metadata (fresh data key).  A blob that fails authentication, was made
+ * under another master key or is malformed: SKR_ERR_BACKUP_INVALID.  A name
+ * that exists or is soft-deleted: SKR_ERR_KEY_CONFLICT.  Nothing is written
+ * on error.  out (may be NULL) receives the latest version.
+ */
+int skr_store_restore(skr_txn *txn, const uint8_t *blob, size_t n,
+    skr_version_info *out);
+
+/* ---- admin bearer tokens --------------------------------------------- */
+
+/*
+ * Token text: "skr_" || id (32 lowercase hex) || "_" || base64url(32 random
+ * bytes), 81 characters.  The store keeps only SHA-256 of the whole text;
+ * the id lets lookup find the record directly, then the hashes are compared
+ * in constant time.
+ */
+#define SKR_TOKEN_TEXT_LEN 81
+
+typedef struct skr_token_info {
+	skr_principal p;  /* id, name, roles, prefixes, expires */
+	int64_t created;
+	int revoked;
+	int64_t revoked_date;
+} skr_token_info;
+
+/*
+ * Create a token with the roles, prefixes, name and expiry (0: never) of
+ * *req (its id is ignored).  Appends the token text to secret (use a secret
+ * buffer: it is shown once and never stored).  out (may be NULL) receives
+ * the record, with the new id.  No roles, a name over 63 bytes, a prefix
+ * that is not a valid key-name prefix or too many: SKR_ERR_BAD_REQUEST.
+ */
+int skr_store_token_create(skr_txn *txn, const skr_principal *req,
+    int64_t now, skr_buf *secret, skr_token_info *out);
+
+/*
+ * Authenticate the text of a bearer token at time now.  Malformed or
+ * unknown or wrong secret: SKR_ERR_AUTH_INVALID; revoked:
+ * SKR_ERR_AUTH_REVOKED; expired (expires <= now): SKR_ERR_AUTH_EXPIRED.
+ */
+int skr_store_token_lookup(skr_txn *txn, const char *token, int64_t now,
+    skr_principal *out);
+
+/* By id: SKR_ERR_NOT_FOUND when unknown. */
+int skr_store_token_get(skr_txn *txn, const char *id, skr_token_info *out);
+
+/* Tokens in id order, paged like keys.  *items: caller free()s. */
+int skr_store_token_list(skr_txn *txn, const char *marker, size_t maxresults,
+    skr_token_info **items, size_t *n, char **next);
+
+/* Revoke by id (idempotent); unknown: SKR_ERR_NOT_FOUND. */
+int skr_store_token_revoke(skr_txn *txn, const char *id, int64_t now);
+
+/* ---- server nonces (SPEC section 5) ---------------------------------- */
+
+#define SKR_NONCE_TEXT_LEN 43 /* base64url of 32 random bytes */
+
+/* Make and record a nonce valid until now + ttl. out: NUL-terminated. */
+int skr_store_nonce_issue(skr_txn *txn, int64_t now, int64_t ttl,
+    char out[SKR_NONCE_TEXT_LEN + 1]);
+
+/*
+ * Use a nonce once.  Never issued (or already pruned): SKR_ERR_NONCE_INVALID;
+ * expired (expires <= now): SKR_ERR_NONCE_EXPIRED; used before, even before
+ * a restart: SKR_ERR_NONCE_REUSED.  The use is durable once the transaction
+ * commits.
+ */
+int skr_store_nonce_consume(skr_txn *txn, const char *nonce, int64_t now);
+
+/* Remove records that expired at or before now; *npruned may be NULL. */
+int skr_store_nonce_prune(skr_txn *txn, int64_t now, size_t *npruned);
+
+/* ---- statistics ------------------------------------------------------ */
+
+typedef struct skr_store_stats {
+	uint64_t keys, versions, deleted, tokens, nonces, audit_records;
+	uint64_t map_size;  /* configured bytes */
+	uint64_t used_size; /* bytes of pages in use */
+} skr_store_stats;
+
+int skr_store_stats_get(skr_store *st, skr_store_stats *out);
+
+/* ---- internal: for audit.c only ------------------------------------- */
+
+/* Named databases that audit.c reads and writes through the calls below. */
+#define SKR__DB_META 0
+#define SKR__DB_AUDIT 1
+
+/* Raw get/put/del in one of the SKR__DB_* databases of txn.  get returns
+ * bytes borrowed until the transaction ends (SKR_ERR_NOT_FOUND if absent). */
+int skr__store_get(skr_txn *txn, int db, const void *k, size_t klen,
+    const void **v, size_t *vlen);
+int skr__store_put(skr_txn *txn, int db, const void *k, size_t klen,
+    const void *v, size_t vlen);
+/* Cursor walk of SKR__DB_AUDIT from key k (or the first when k is NULL):
+ * calls fn for each entry until it returns non-zero (that value is
+ * returned; 1 means "stop, fine" and is turned into SKR_OK). */
+int skr__store_walk(skr_txn *txn, int db, const void *k, size_t klen,
+    int (*fn)(void *arg, const void *k, size_t klen, const void *v,
+    size_t vlen), void *arg);
+/* 1 for a write transaction. */
+int skr__store_txn_writable(const skr_txn *txn);
+
 #endif

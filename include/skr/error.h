@@ -101,6 +101,8 @@ extern "C" {
 	X(STORE_SCHEMA, "SKR.STORE.SCHEMA", "store schema version not supported") \
 	X(SEALED, "SKR.SEALED", "server sealed or not ready")                     \
 	X(CONFIG, "SKR.CONFIG", "invalid configuration")                          \
+	X(MASTER_KEY, "SKR.STORE.MASTER_KEY", "master key missing, unsafe or malformed") \
+	X(AUDIT_BROKEN, "SKR.AUDIT.BROKEN", "audit chain does not verify")        \
 	/* client side */                                                         \
 	X(TRANSPORT, "SKR.CLIENT.TRANSPORT", "could not reach the server")        \
 	X(TLS, "SKR.CLIENT.TLS", "TLS verification failed")                       \

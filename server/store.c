@@ -1,1 +1,2792 @@
+/*
+ * The sealed LMDB store.  docs/store.md describes the schema; the short
+ * version:
+ *
+ *   meta      "schema" -> "1"; "check" -> sealed check value; audit head
+ *   keys      folded name -> key record (JSON + MAC)
+ *   versions  folded name \0 seq (u32 BE) -> u32 BE metalen, meta JSON,
+ *             sealed private bytes (+ MAC)
+ *   vindex    folded name \0 version id -> seq (+ MAC)
+ *   deleted   folded name -> key record of a soft-deleted key (+ MAC)
+ *   tokens    token id -> token record (JSON + MAC)
+ *   nonces    nonce text -> expiry (i64 BE) and used flag (+ MAC)
+ *   audit     seq (u64 BE) -> canonical record JSON (audit.c)
+ *
+ * Every value except meta and audit ends with an HMAC-SHA256 over the
+ * database name, the LMDB key and the value, so metadata such as a release
+ * policy cannot be edited or moved on disk without the master key.
+ */
 #include "store.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <lmdb.h>
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/params.h>
+
+#include "encoding.h"
+#include "seal.h"
+#include "skr/error.h"
+
+enum {
+	DB_META = SKR__DB_META,
+	DB_AUDIT = SKR__DB_AUDIT,
+	DB_KEYS,
+	DB_VERSIONS,
+	DB_VINDEX,
+	DB_DELETED,
+	DB_TOKENS,
+	DB_NONCES,
+	NDB
+};
+
+static const char *const db_names[NDB] = {
+	[DB_META] = "meta",
+	[DB_AUDIT] = "audit",
+	[DB_KEYS] = "keys",
+	[DB_VERSIONS] = "versions",
+	[DB_VINDEX] = "vindex",
+	[DB_DELETED] = "deleted",
+	[DB_TOKENS] = "tokens",
+	[DB_NONCES] = "nonces",
+};
+
+/* HKDF info labels (docs/store.md): the master key itself is never used. */
+#define LABEL_KEK "skr/v1/kek"
+#define LABEL_MAC "skr/v1/record-mac"
+#define LABEL_MARKER "skr/v1/marker"
+#define LABEL_BACKUP_ROOT "skr/v1/backup-root"
+#define LABEL_BACKUP "skr/v1/backup"
+
+/* Associated data prefixes; the trailing NUL is part of each. */
+#define AAD_CHECK "skr/v1/check"
+#define AAD_DEK "skr/v1/dek"
+#define AAD_VERSION "skr/v1/version"
+
+#define MAC_LEN 32
+#define DEK_LEN SKR_SEAL_KEY_LEN
+#define MARKER_TAG_LEN 16
+#define BACKUP_MAGIC "SKRB"
+#define BACKUP_FORMAT 1
+#define BACKUP_SALT_LEN 16
+#define BACKUP_HDR_LEN (4 + 1 + BACKUP_SALT_LEN)
+#define BACKUP_MAX_VERSIONS 100000
+
+struct skr_store {
+	MDB_env *env;
+	MDB_dbi dbi[NDB];
+	EVP_MAC *hmac;
+	skr_master_key *kek;    /* seals data keys and the check value */
+	skr_master_key *mac;    /* record MACs */
+	skr_master_key *marker; /* paging markers */
+	skr_master_key *backup; /* root of per-blob backup keys */
+};
+
+struct skr_txn {
+	skr_store *st;
+	MDB_txn *t;
+	int write;
+	int sub;
+};
+
+#define GUARD(expr)                                                         \
+	do {                                                                \
+		if ((r = (expr)) != SKR_OK)                                 \
+			goto out;                                           \
+	} while (0)
+
+/* ---- small helpers ---------------------------------------------------- */
+
+static int
+lmdb_err(int rc)
+{
+	switch (rc) {
+	case MDB_SUCCESS:
+		return SKR_OK;
+	case MDB_NOTFOUND:
+		return SKR_ERR_NOT_FOUND;
+	case MDB_MAP_FULL:
+	case MDB_TXN_FULL:
+	case ENOSPC:
+#ifdef EDQUOT
+	case EDQUOT:
+#endif
+		return SKR_ERR_STORE_FULL;
+	case ENOMEM:
+		return SKR_ERR_NOMEM;
+	default:
+		return SKR_ERR_STORE;
+	}
+}
+
+static void
+be32_put(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+static uint32_t
+be32_get(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	    (uint32_t)p[2] << 8 | (uint32_t)p[3];
+}
+
+static void
+be64_put(uint8_t *p, uint64_t v)
+{
+	be32_put(p, (uint32_t)(v >> 32));
+	be32_put(p + 4, (uint32_t)v);
+}
+
+static uint64_t
+be64_get(const uint8_t *p)
+{
+	return (uint64_t)be32_get(p) << 32 | be32_get(p + 4);
+}
+
+int
+skr_key_name_check(const char *name)
+{
+	size_t i;
+
+	if (name == NULL)
+		return SKR_ERR_KEY_NAME;
+	for (i = 0; name[i] != '\0'; i++) {
+		char c = name[i];
+		if (i >= SKR_KEY_NAME_MAX)
+			return SKR_ERR_KEY_NAME;
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || c == '-'))
+			return SKR_ERR_KEY_NAME;
+	}
+	return i == 0 ? SKR_ERR_KEY_NAME : SKR_OK;
+}
+
+/* Key Vault names are case-insensitive: the store keys by the lowercase
+ * form and keeps the given spelling in the record. */
+static int
+name_fold(const char *name, char out[SKR_KEY_NAME_MAX + 1])
+{
+	size_t i;
+	int r;
+
+	if ((r = skr_key_name_check(name)) != SKR_OK)
+		return r;
+	for (i = 0; name[i] != '\0'; i++)
+		out[i] = (name[i] >= 'A' && name[i] <= 'Z') ?
+		    (char)(name[i] - 'A' + 'a') : name[i];
+	out[i] = '\0';
+	return SKR_OK;
+}
+
+int
+skr_version_check(const char *v)
+{
+	size_t i;
+
+	if (v == NULL)
+		return SKR_ERR_VERSION_NOT_FOUND;
+	for (i = 0; v[i] != '\0'; i++) {
+		char c = v[i];
+		if (i >= SKR_VERSION_LEN)
+			return SKR_ERR_VERSION_NOT_FOUND;
+		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
+		    (c >= 'A' && c <= 'F')))
+			return SKR_ERR_VERSION_NOT_FOUND;
+	}
+	return i == SKR_VERSION_LEN ? SKR_OK : SKR_ERR_VERSION_NOT_FOUND;
+}
+
+static void
+version_fold(const char *v, char out[SKR_VERSION_LEN + 1])
+{
+	size_t i;
+
+	for (i = 0; i < SKR_VERSION_LEN; i++)
+		out[i] = (v[i] >= 'A' && v[i] <= 'F') ?
+		    (char)(v[i] - 'A' + 'a') : v[i];
+	out[SKR_VERSION_LEN] = '\0';
+}
+
+static void
+hex_lower(const uint8_t *p, size_t n, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		out[2 * i] = digits[p[i] >> 4];
+		out[2 * i + 1] = digits[p[i] & 0xf];
+	}
+	out[2 * n] = '\0';
+}
+
+int
+skr_version_generate(char out[SKR_VERSION_LEN + 1])
+{
+	uint8_t rnd[SKR_VERSION_LEN / 2];
+	int r;
+
+	if ((r = skr_random(rnd, sizeof(rnd))) != SKR_OK)
+		return r;
+	hex_lower(rnd, sizeof(rnd), out);
+	return SKR_OK;
+}
+
+static int
+copy_str(char *dst, size_t dstlen, const char *src)
+{
+	int n = snprintf(dst, dstlen, "%s", src != NULL ? src : "");
+
+	return (n < 0 || (size_t)n >= dstlen) ? SKR_ERR_STORE : SKR_OK;
+}
+
+static int64_t
+jint(const json_t *o, const char *k)
+{
+	json_t *v = json_object_get(o, k);
+
+	return json_is_integer(v) ? (int64_t)json_integer_value(v) : 0;
+}
+
+static int
+jbool(const json_t *o, const char *k)
+{
+	return json_is_true(json_object_get(o, k));
+}
+
+static const char *
+jstr(const json_t *o, const char *k)
+{
+	return json_string_value(json_object_get(o, k));
+}
+
+/* json_object_set_new that reports allocation failure. */
+static int
+jset(json_t *o, const char *k, json_t *v)
+{
+	if (v == NULL)
+		return SKR_ERR_NOMEM;
+	return json_object_set_new(o, k, v) == 0 ? SKR_OK : SKR_ERR_NOMEM;
+}
+
+/* ---- MACs ------------------------------------------------------------- */
+
+static int
+hmac_parts(const skr_store *st, const skr_master_key *key,
+    const void *const *parts, const size_t *lens, size_t nparts,
+    uint8_t out[MAC_LEN])
+{
+	EVP_MAC_CTX *ctx;
+	OSSL_PARAM params[2];
+	size_t outlen = 0, i;
+	int r = SKR_ERR_CRYPTO;
+
+	if ((ctx = EVP_MAC_CTX_new(st->hmac)) == NULL)
+		return SKR_ERR_NOMEM;
+	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
+	    (char *)"SHA256", 0);
+	params[1] = OSSL_PARAM_construct_end();
+	if (EVP_MAC_init(ctx, skr_master_key_bytes(key), SKR_MASTER_KEY_LEN,
+	    params) != 1)
+		goto out;
+	for (i = 0; i < nparts; i++)
+		if (lens[i] > 0 && EVP_MAC_update(ctx, parts[i], lens[i]) != 1)
+			goto out;
+	if (EVP_MAC_final(ctx, out, &outlen, MAC_LEN) != 1 || outlen != MAC_LEN)
+		goto out;
+	r = SKR_OK;
+out:
+	EVP_MAC_CTX_free(ctx);
+	return r;
+}
+
+/* MAC over db name, LMDB key and value, each length-prefixed. */
+static int
+rec_mac(const skr_store *st, int db, const void *k, size_t kl, const void *v,
+    size_t vl, uint8_t out[MAC_LEN])
+{
+	uint8_t lk[4], lv[4];
+	const char *dn = db_names[db];
+	const void *parts[5];
+	size_t lens[5];
+
+	if (kl > UINT32_MAX || vl > UINT32_MAX)
+		return SKR_ERR_TOO_LARGE;
+	be32_put(lk, (uint32_t)kl);
+	be32_put(lv, (uint32_t)vl);
+	parts[0] = dn;  lens[0] = strlen(dn) + 1;
+	parts[1] = lk;  lens[1] = 4;
+	parts[2] = k;   lens[2] = kl;
+	parts[3] = lv;  lens[3] = 4;
+	parts[4] = v;   lens[4] = vl;
+	return hmac_parts(st, st->mac, parts, lens, 5, out);
+}
+
+/* Check the trailing MAC of a stored value; *vl becomes the payload length. */
+static int
+rec_verify(const skr_store *st, int db, const void *k, size_t kl,
+    const uint8_t *v, size_t *vl)
+{
+	uint8_t mac[MAC_LEN];
+	int r;
+
+	if (*vl < MAC_LEN)
+		return SKR_ERR_SEAL_OPEN;
+	if ((r = rec_mac(st, db, k, kl, v, *vl - MAC_LEN, mac)) != SKR_OK)
+		return r;
+	if (!skr_ct_equal(mac, v + *vl - MAC_LEN, MAC_LEN))
+		return SKR_ERR_SEAL_OPEN;
+	*vl -= MAC_LEN;
+	return SKR_OK;
+}
+
+/* ---- raw access --------------------------------------------------------- */
+
+static int
+raw_get(skr_txn *txn, int db, const void *k, size_t kl, const uint8_t **v,
+    size_t *vl)
+{
+	MDB_val key = { kl, (void *)k }, val;
+	int rc;
+
+	rc = mdb_get(txn->t, txn->st->dbi[db], &key, &val);
+	if (rc != MDB_SUCCESS)
+		return lmdb_err(rc);
+	*v = val.mv_data;
+	*vl = val.mv_size;
+	return SKR_OK;
+}
+
+static int
+raw_put(skr_txn *txn, int db, const void *k, size_t kl, const void *v,
+    size_t vl)
+{
+	MDB_val key = { kl, (void *)k }, val = { vl, (void *)v };
+
+	if (!txn->write)
+		return SKR_ERR_INVAL;
+	return lmdb_err(mdb_put(txn->t, txn->st->dbi[db], &key, &val, 0));
+}
+
+static int
+raw_del(skr_txn *txn, int db, const void *k, size_t kl)
+{
+	MDB_val key = { kl, (void *)k };
+
+	if (!txn->write)
+		return SKR_ERR_INVAL;
+	return lmdb_err(mdb_del(txn->t, txn->st->dbi[db], &key, NULL));
+}
+
+/* A MAC-protected value; borrowed until the transaction ends. */
+static int
+rec_get(skr_txn *txn, int db, const void *k, size_t kl, const uint8_t **v,
+    size_t *vl)
+{
+	int r;
+
+	if ((r = raw_get(txn, db, k, kl, v, vl)) != SKR_OK)
+		return r;
+	return rec_verify(txn->st, db, k, kl, *v, vl);
+}
+
+static int
+rec_put(skr_txn *txn, int db, const void *k, size_t kl, const void *v,
+    size_t vl)
+{
+	MDB_val key = { kl, (void *)k }, val;
+	uint8_t mac[MAC_LEN];
+	int r, rc;
+
+	if (!txn->write)
+		return SKR_ERR_INVAL;
+	if ((r = rec_mac(txn->st, db, k, kl, v, vl, mac)) != SKR_OK)
+		return r;
+	val.mv_size = vl + MAC_LEN;
+	val.mv_data = NULL;
+	rc = mdb_put(txn->t, txn->st->dbi[db], &key, &val, MDB_RESERVE);
+	if (rc != MDB_SUCCESS)
+		return lmdb_err(rc);
+	if (vl > 0)
+		memcpy(val.mv_data, v, vl);
+	memcpy((uint8_t *)val.mv_data + vl, mac, MAC_LEN);
+	return SKR_OK;
+}
+
+static int
+rec_get_json(skr_txn *txn, int db, const void *k, size_t kl, json_t **out)
+{
+	const uint8_t *v;
+	size_t vl;
+	int r;
+
+	*out = NULL;
+	if ((r = rec_get(txn, db, k, kl, &v, &vl)) != SKR_OK)
+		return r;
+	if ((*out = json_loadb((const char *)v, vl, JSON_REJECT_DUPLICATES,
+	    NULL)) == NULL || !json_is_object(*out)) {
+		json_decref(*out);
+		*out = NULL;
+		return SKR_ERR_STORE;
+	}
+	return SKR_OK;
+}
+
+static int
+rec_put_json(skr_txn *txn, int db, const void *k, size_t kl, const json_t *o)
+{
+	char *s;
+	int r;
+
+	if ((s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS)) == NULL)
+		return SKR_ERR_NOMEM;
+	r = rec_put(txn, db, k, kl, s, strlen(s));
+	free(s);
+	return r;
+}
+
+/* ---- transactions ------------------------------------------------------ */
+
+int
+skr_store_txn_begin(skr_store *st, int mode, skr_txn **out)
+{
+	skr_txn *txn;
+	int rc;
+
+	*out = NULL;
+	if (st == NULL || (mode != SKR_TXN_READ && mode != SKR_TXN_WRITE))
+		return SKR_ERR_INVAL;
+	if ((txn = calloc(1, sizeof(*txn))) == NULL)
+		return SKR_ERR_NOMEM;
+	txn->st = st;
+	txn->write = mode == SKR_TXN_WRITE;
+	rc = mdb_txn_begin(st->env, NULL, txn->write ? 0 : MDB_RDONLY, &txn->t);
+	if (rc != MDB_SUCCESS) {
+		free(txn);
+		return lmdb_err(rc);
+	}
+	*out = txn;
+	return SKR_OK;
+}
+
+int
+skr_store_txn_commit(skr_txn *txn)
+{
+	int rc;
+
+	if (txn == NULL)
+		return SKR_ERR_INVAL;
+	if (!txn->write) {
+		mdb_txn_abort(txn->t);
+		free(txn);
+		return SKR_OK;
+	}
+	/* The environment is opened without MDB_NOSYNC/MDB_NOMETASYNC, so a
+	 * successful commit has been fsynced: the write is durable. */
+	rc = mdb_txn_commit(txn->t);
+	free(txn);
+	return lmdb_err(rc);
+}
+
+void
+skr_store_txn_abort(skr_txn *txn)
+{
+	if (txn == NULL)
+		return;
+	mdb_txn_abort(txn->t);
+	free(txn);
+}
+
+skr_store *
+skr_store_txn_store(const skr_txn *txn)
+{
+	return txn->st;
+}
+
+int
+skr__store_sub_begin(skr_txn *txn, skr_txn **out)
+{
+	skr_txn *sub;
+	int rc;
+
+	*out = NULL;
+	if (txn == NULL || !txn->write)
+		return SKR_ERR_INVAL;
+	if ((sub = calloc(1, sizeof(*sub))) == NULL)
+		return SKR_ERR_NOMEM;
+	sub->st = txn->st;
+	sub->write = 1;
+	sub->sub = 1;
+	if ((rc = mdb_txn_begin(txn->st->env, txn->t, 0, &sub->t)) !=
+	    MDB_SUCCESS) {
+		free(sub);
+		return lmdb_err(rc);
+	}
+	*out = sub;
+	return SKR_OK;
+}
+
+int
+skr__store_sub_end(skr_txn *sub, int r)
+{
+	int rc;
+
+	if (sub == NULL)
+		return r;
+	if (r == SKR_OK) {
+		if ((rc = mdb_txn_commit(sub->t)) != MDB_SUCCESS)
+			r = lmdb_err(rc);
+	} else
+		mdb_txn_abort(sub->t);
+	free(sub);
+	return r;
+}
+
+int
+skr__store_txn_writable(const skr_txn *txn)
+{
+	return txn != NULL && txn->write;
+}
+
+static int
+internal_db(int db)
+{
+	return db == SKR__DB_META || db == SKR__DB_AUDIT;
+}
+
+int
+skr__store_get(skr_txn *txn, int db, const void *k, size_t klen,
+    const void **v, size_t *vlen)
+{
+	const uint8_t *p;
+	int r;
+
+	if (!internal_db(db))
+		return SKR_ERR_INVAL;
+	if ((r = raw_get(txn, db, k, klen, &p, vlen)) == SKR_OK)
+		*v = p;
+	return r;
+}
+
+int
+skr__store_put(skr_txn *txn, int db, const void *k, size_t klen,
+    const void *v, size_t vlen)
+{
+	if (!internal_db(db))
+		return SKR_ERR_INVAL;
+	return raw_put(txn, db, k, klen, v, vlen);
+}
+
+int
+skr__store_walk(skr_txn *txn, int db, const void *k, size_t klen,
+    int (*fn)(void *, const void *, size_t, const void *, size_t), void *arg)
+{
+	MDB_cursor *cur = NULL;
+	MDB_val key = { klen, (void *)k }, val;
+	int rc, r;
+
+	if (!internal_db(db))
+		return SKR_ERR_INVAL;
+	if ((rc = mdb_cursor_open(txn->t, txn->st->dbi[db], &cur)) !=
+	    MDB_SUCCESS)
+		return lmdb_err(rc);
+	rc = mdb_cursor_get(cur, &key, &val, k != NULL ? MDB_SET_RANGE :
+	    MDB_FIRST);
+	r = SKR_OK;
+	while (rc == MDB_SUCCESS) {
+		if ((r = fn(arg, key.mv_data, key.mv_size, val.mv_data,
+		    val.mv_size)) != SKR_OK)
+			break;
+		rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
+	}
+	mdb_cursor_close(cur);
+	if (r == 1)
+		return SKR_OK;
+	if (r != SKR_OK)
+		return r;
+	return rc == MDB_NOTFOUND ? SKR_OK : lmdb_err(rc);
+}
+
+/* ---- open and create ----------------------------------------------------- */
+
+static int
+store_path(const char *dir, char *out, size_t outlen)
+{
+	int n = snprintf(out, outlen, "%s/%s", dir, SKR_STORE_FILE);
+
+	return (n < 0 || (size_t)n >= outlen) ? SKR_ERR_INVAL : SKR_OK;
+}
+
+static int
+derive_keys(skr_store *st, const skr_master_key *mk)
+{
+	int r;
+
+	if ((r = skr_master_key_derive(mk, NULL, 0, LABEL_KEK, &st->kek)) !=
+	    SKR_OK ||
+	    (r = skr_master_key_derive(mk, NULL, 0, LABEL_MAC, &st->mac)) !=
+	    SKR_OK ||
+	    (r = skr_master_key_derive(mk, NULL, 0, LABEL_MARKER,
+	    &st->marker)) != SKR_OK ||
+	    (r = skr_master_key_derive(mk, NULL, 0, LABEL_BACKUP_ROOT,
+	    &st->backup)) != SKR_OK)
+		return r;
+	if ((st->hmac = EVP_MAC_fetch(NULL, "HMAC", NULL)) == NULL)
+		return SKR_ERR_CRYPTO;
+	return SKR_OK;
+}
+
+static int
+env_open(const char *path, const skr_store_opts *opts, skr_store *st)
+{
+	size_t map = opts != NULL && opts->map_size ? opts->map_size :
+	    SKR_STORE_DEFAULT_MAP_SIZE;
+	unsigned readers = opts != NULL && opts->max_readers ?
+	    opts->max_readers : 126;
+	int rc;
+
+	if ((rc = mdb_env_create(&st->env)) != MDB_SUCCESS)
+		return lmdb_err(rc);
+	if ((rc = mdb_env_set_maxdbs(st->env, 16)) != MDB_SUCCESS ||
+	    (rc = mdb_env_set_mapsize(st->env, map)) != MDB_SUCCESS ||
+	    (rc = mdb_env_set_maxreaders(st->env, readers)) != MDB_SUCCESS)
+		return lmdb_err(rc);
+	/* Synced commits (no MDB_NOSYNC / MDB_NOMETASYNC); MDB_NOTLS so read
+	 * transactions are not tied to thread-local reader slots. */
+	rc = mdb_env_open(st->env, path, MDB_NOSUBDIR | MDB_NOTLS, 0600);
+	return lmdb_err(rc);
+}
+
+void
+skr_store_close(skr_store *st)
+{
+	if (st == NULL)
+		return;
+	if (st->env != NULL)
+		mdb_env_close(st->env);
+	EVP_MAC_free(st->hmac);
+	skr_master_key_free(st->kek);
+	skr_master_key_free(st->mac);
+	skr_master_key_free(st->marker);
+	skr_master_key_free(st->backup);
+	free(st);
+}
+
+static int
+open_dbs(skr_txn *txn, unsigned flags)
+{
+	int i, rc;
+
+	for (i = 0; i < NDB; i++) {
+		rc = mdb_dbi_open(txn->t, db_names[i], flags,
+		    &txn->st->dbi[i]);
+		if (rc == MDB_NOTFOUND)
+			return SKR_ERR_STORE_SCHEMA;
+		if (rc != MDB_SUCCESS)
+			return lmdb_err(rc);
+	}
+	return SKR_OK;
+}
+
+int
+skr_store_create(const char *dir, const skr_master_key *mk,
+    const skr_store_opts *opts, skr_store **out)
+{
+	static const uint8_t check_pt[] = "skr master key check";
+	char path[PATH_MAX], schema[16];
+	skr_store *st = NULL;
+	skr_txn *txn = NULL;
+	skr_buf sealed = SKR_BUF_INIT;
+	int fd, r, made = 0;
+
+	*out = NULL;
+	if (dir == NULL || mk == NULL)
+		return SKR_ERR_INVAL;
+	if ((r = store_path(dir, path, sizeof(path))) != SKR_OK)
+		return r;
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+		return SKR_ERR_IO;
+	/* O_EXCL: never initialise over an existing store, even in a race. */
+	if ((fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+	    0600)) < 0)
+		return errno == EEXIST ? SKR_ERR_CONFLICT : SKR_ERR_IO;
+	close(fd);
+	made = 1;
+	if ((st = calloc(1, sizeof(*st))) == NULL) {
+		r = SKR_ERR_NOMEM;
+		goto out;
+	}
+	GUARD(derive_keys(st, mk));
+	GUARD(env_open(path, opts, st));
+	GUARD(skr_store_txn_begin(st, SKR_TXN_WRITE, &txn));
+	GUARD(open_dbs(txn, MDB_CREATE));
+	snprintf(schema, sizeof(schema), "%d", SKR_STORE_SCHEMA_VERSION);
+	GUARD(raw_put(txn, DB_META, "schema", 6, schema, strlen(schema)));
+	GUARD(skr_seal(skr_master_key_bytes(st->kek),
+	    (const uint8_t *)AAD_CHECK, sizeof(AAD_CHECK), check_pt,
+	    sizeof(check_pt) - 1, &sealed));
+	GUARD(raw_put(txn, DB_META, "check", 5, sealed.data, sealed.len));
+	r = skr_store_txn_commit(txn);
+	txn = NULL;
+	if (r != SKR_OK)
+		goto out;
+	*out = st;
+	st = NULL;
+	made = 0;
+out:
+	skr_store_txn_abort(txn);
+	skr_store_close(st);
+	skr_buf_free(&sealed);
+	if (made) {
+		char lock[PATH_MAX + 8];
+		(void)unlink(path);
+		if (snprintf(lock, sizeof(lock), "%s-lock", path) <
+		    (int)sizeof(lock))
+			(void)unlink(lock);
+	}
+	return r;
+}
+
+int
+skr_store_open(const char *dir, const skr_master_key *mk,
+    const skr_store_opts *opts, skr_store **out)
+{
+	char path[PATH_MAX], schema[16];
+	skr_store *st = NULL;
+	skr_txn *txn = NULL;
+	skr_buf pt = SKR_BUF_INIT_SECRET;
+	struct stat sb;
+	const uint8_t *v;
+	size_t vl;
+	int r, rc;
+
+	*out = NULL;
+	if (dir == NULL || mk == NULL)
+		return SKR_ERR_INVAL;
+	if ((r = store_path(dir, path, sizeof(path))) != SKR_OK)
+		return r;
+	if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size == 0)
+		return SKR_ERR_STORE;
+	if ((st = calloc(1, sizeof(*st))) == NULL)
+		return SKR_ERR_NOMEM;
+	GUARD(derive_keys(st, mk));
+	GUARD(env_open(path, opts, st));
+	GUARD(skr_store_txn_begin(st, SKR_TXN_WRITE, &txn));
+	/* The schema first: a later schema may have other databases. */
+	rc = mdb_dbi_open(txn->t, db_names[DB_META], 0, &st->dbi[DB_META]);
+	if (rc == MDB_NOTFOUND) {
+		r = SKR_ERR_STORE_SCHEMA;
+		goto out;
+	}
+	GUARD(lmdb_err(rc));
+	r = raw_get(txn, DB_META, "schema", 6, &v, &vl);
+	if (r == SKR_ERR_NOT_FOUND)
+		r = SKR_ERR_STORE_SCHEMA;
+	GUARD(r);
+	snprintf(schema, sizeof(schema), "%d", SKR_STORE_SCHEMA_VERSION);
+	if (vl != strlen(schema) || memcmp(v, schema, vl) != 0) {
+		r = SKR_ERR_STORE_SCHEMA;
+		goto out;
+	}
+	GUARD(open_dbs(txn, 0));
+	r = raw_get(txn, DB_META, "check", 5, &v, &vl);
+	if (r == SKR_ERR_NOT_FOUND)
+		r = SKR_ERR_STORE_SCHEMA;
+	GUARD(r);
+	GUARD(skr_seal_open(skr_master_key_bytes(st->kek),
+	    (const uint8_t *)AAD_CHECK, sizeof(AAD_CHECK), v, vl, &pt));
+	r = skr_store_txn_commit(txn);
+	txn = NULL;
+	if (r != SKR_OK)
+		goto out;
+	*out = st;
+	st = NULL;
+out:
+	skr_store_txn_abort(txn);
+	skr_store_close(st);
+	skr_buf_free(&pt);
+	return r;
+}
+
+/* ---- key and version records ------------------------------------------ */
+
+/* AAD for a data key: "skr/v1/dek" NUL folded-name. */
+static int
+aad_dek(const char *lc, skr_buf *aad)
+{
+	int r;
+
+	if ((r = skr_buf_append(aad, AAD_DEK, sizeof(AAD_DEK))) != SKR_OK)
+		return r;
+	return skr_buf_append_str(aad, lc);
+}
+
+/* AAD for version material: "skr/v1/version" NUL name NUL version. */
+static int
+aad_version(const char *lc, const char *version, skr_buf *aad)
+{
+	int r;
+
+	if ((r = skr_buf_append(aad, AAD_VERSION, sizeof(AAD_VERSION))) !=
+	    SKR_OK ||
+	    (r = skr_buf_append(aad, lc, strlen(lc) + 1)) != SKR_OK)
+		return r;
+	return skr_buf_append_str(aad, version);
+}
+
+static size_t
+vkey(const char *lc, uint32_t seq, uint8_t *k)
+{
+	size_t n = strlen(lc);
+
+	memcpy(k, lc, n);
+	k[n] = 0;
+	be32_put(k + n + 1, seq);
+	return n + 5;
+}
+
+static size_t
+ikey(const char *lc, const char *version, uint8_t *k)
+{
+	size_t n = strlen(lc);
+
+	memcpy(k, lc, n);
+	k[n] = 0;
+	memcpy(k + n + 1, version, SKR_VERSION_LEN);
+	return n + 1 + SKR_VERSION_LEN;
+}
+
+#define VKEY_MAX (SKR_KEY_NAME_MAX + 1 + 4)
+#define IKEY_MAX (SKR_KEY_NAME_MAX + 1 + SKR_VERSION_LEN)
+
+/* Unseal a key's data key (the key record's "dek") into dek. */
+static int
+dek_open(skr_txn *txn, const char *lc, const json_t *rec, skr_buf *dek)
+{
+	skr_buf sealed = SKR_BUF_INIT, aad = SKR_BUF_INIT;
+	const char *s = jstr(rec, "dek");
+	int r;
+
+	if (s == NULL)
+		return SKR_ERR_STORE;
+	GUARD(skr_b64url_decode(&sealed, s, strlen(s)));
+	GUARD(aad_dek(lc, &aad));
+	GUARD(skr_seal_open(skr_master_key_bytes(txn->st->kek), aad.data,
+	    aad.len, sealed.data, sealed.len, dek));
+	if (dek->len != DEK_LEN)
+		r = SKR_ERR_SEAL_OPEN;
+out:
+	skr_buf_free(&sealed);
+	skr_buf_free(&aad);
+	return r;
+}
+
+/* Make a new data key and its sealed form for folded name lc. */
+static int
+dek_new(skr_txn *txn, const char *lc, skr_buf *dek, json_t *rec)
+{
+	skr_buf sealed = SKR_BUF_INIT, aad = SKR_BUF_INIT, text = SKR_BUF_INIT;
+	int r;
+
+	GUARD(skr_buf_reserve(dek, DEK_LEN));
+	GUARD(skr_random(dek->data, DEK_LEN));
+	dek->len = DEK_LEN;
+	dek->data[DEK_LEN] = 0;
+	GUARD(aad_dek(lc, &aad));
+	GUARD(skr_seal(skr_master_key_bytes(txn->st->kek), aad.data, aad.len,
+	    dek->data, dek->len, &sealed));
+	GUARD(skr_b64url_encode(&text, sealed.data, sealed.len));
+	GUARD(jset(rec, "dek", json_string(skr_buf_cstr(&text))));
+out:
+	skr_buf_free(&sealed);
+	skr_buf_free(&aad);
+	skr_buf_free(&text);
+	return r;
+}
+
+/* A stored version value: u32 metalen || meta JSON || sealed. */
+typedef struct ver_raw {
+	const uint8_t *meta;
+	size_t metalen;
+	const uint8_t *sealed;
+	size_t sealedlen;
+} ver_raw;
+
+static int
+ver_get_raw(skr_txn *txn, const char *lc, uint32_t seq, ver_raw *vr)
+{
+	uint8_t k[VKEY_MAX];
+	const uint8_t *v;
+	size_t vl, kl = vkey(lc, seq, k);
+	uint32_t ml;
+	int r;
+
+	if ((r = rec_get(txn, DB_VERSIONS, k, kl, &v, &vl)) != SKR_OK)
+		return r == SKR_ERR_NOT_FOUND ? SKR_ERR_STORE : r;
+	if (vl < 4)
+		return SKR_ERR_STORE;
+	ml = be32_get(v);
+	if (ml > vl - 4)
+		return SKR_ERR_STORE;
+	vr->meta = v + 4;
+	vr->metalen = ml;
+	vr->sealed = v + 4 + ml;
+	vr->sealedlen = vl - 4 - ml;
+	return SKR_OK;
+}
+
+static int
+ver_put(skr_txn *txn, const char *lc, uint32_t seq, const json_t *meta,
+    const uint8_t *sealed, size_t sealedlen)
+{
+	uint8_t k[VKEY_MAX], len[4];
+	skr_buf v = SKR_BUF_INIT;
+	size_t kl = vkey(lc, seq, k);
+	char *m;
+	int r;
+
+	if ((m = json_dumps(meta, JSON_COMPACT | JSON_SORT_KEYS)) == NULL)
+		return SKR_ERR_NOMEM;
+	be32_put(len, (uint32_t)strlen(m));
+	GUARD(skr_buf_append(&v, len, 4));
+	GUARD(skr_buf_append_str(&v, m));
+	GUARD(skr_buf_append(&v, sealed, sealedlen));
+	r = rec_put(txn, DB_VERSIONS, k, kl, v.data, v.len);
+out:
+	free(m);
+	skr_buf_free(&v);
+	return r;
+}
+
+static int
+ver_meta(const ver_raw *vr, json_t **out)
+{
+	*out = json_loadb((const char *)vr->meta, vr->metalen,
+	    JSON_REJECT_DUPLICATES, NULL);
+	if (*out == NULL || !json_is_object(*out)) {
+		json_decref(*out);
+		*out = NULL;
+		return SKR_ERR_STORE;
+	}
+	return SKR_OK;
+}
+
+void
+skr_version_info_clear(skr_version_info *vi)
+{
+	if (vi == NULL)
+		return;
+	json_decref(vi->key_ops);
+	json_decref(vi->tags);
+	json_decref(vi->public_jwk);
+	free(vi->policy);
+	memset(vi, 0, sizeof(*vi));
+}
+
+/* Fill vi from a key record and a version's meta. */
+static int
+info_fill(const json_t *rec, const json_t *meta, skr_version_info *vi)
+{
+	const char *pol;
+	int r;
+
+	memset(vi, 0, sizeof(*vi));
+	if ((r = copy_str(vi->name, sizeof(vi->name), jstr(rec, "name"))) !=
+	    SKR_OK ||
+	    (r = copy_str(vi->version, sizeof(vi->version),
+	    jstr(meta, "version"))) != SKR_OK ||
+	    (r = copy_str(vi->crv, sizeof(vi->crv), jstr(meta, "crv"))) !=
+	    SKR_OK)
+		return r;
+	vi->kty = skr_kty_parse(jstr(meta, "kty") ? jstr(meta, "kty") : "");
+	vi->bits = (int)jint(meta, "bits");
+	vi->attrs.enabled = jbool(meta, "enabled");
+	vi->attrs.nbf = jint(meta, "nbf");
+	vi->attrs.exp = jint(meta, "exp");
+	vi->attrs.created = jint(meta, "created");
+	vi->attrs.updated = jint(meta, "updated");
+	vi->attrs.exportable = jbool(meta, "exportable");
+	vi->key_ops = json_deep_copy(json_object_get(meta, "key_ops"));
+	vi->tags = json_deep_copy(json_object_get(meta, "tags"));
+	vi->public_jwk = json_deep_copy(json_object_get(meta, "jwk"));
+	if (vi->key_ops == NULL || vi->tags == NULL || vi->public_jwk == NULL)
+		goto nomem;
+	if ((pol = jstr(meta, "policy")) != NULL) {
+		vi->policy_len = json_string_length(json_object_get(meta,
+		    "policy"));
+		if ((vi->policy = malloc(vi->policy_len + 1)) == NULL)
+			goto nomem;
+		memcpy(vi->policy, pol, vi->policy_len);
+		vi->policy[vi->policy_len] = '\0';
+	}
+	vi->policy_immutable = jbool(meta, "immutable");
+	vi->key_created = jint(rec, "created");
+	vi->nversions = (uint32_t)jint(rec, "count");
+	if (json_object_get(rec, "deleted") != NULL) {
+		vi->deleted = 1;
+		vi->deleted_date = jint(rec, "deleted");
+		vi->scheduled_purge_date = jint(rec, "purge");
+	}
+	return SKR_OK;
+nomem:
+	skr_version_info_clear(vi);
+	return SKR_ERR_NOMEM;
+}
+
+static int
+info_load(skr_txn *txn, const char *lc, const json_t *rec, uint32_t seq,
+    skr_version_info *vi)
+{
+	ver_raw vr;
+	json_t *meta = NULL;
+	int r;
+
+	if ((r = ver_get_raw(txn, lc, seq, &vr)) != SKR_OK ||
+	    (r = ver_meta(&vr, &meta)) != SKR_OK)
+		return r;
+	r = info_fill(rec, meta, vi);
+	json_decref(meta);
+	return r;
+}
+
+static int
+keyrec_get(skr_txn *txn, int db, const char *lc, json_t **rec)
+{
+	int r = rec_get_json(txn, db, lc, strlen(lc), rec);
+
+	return r == SKR_ERR_NOT_FOUND ? SKR_ERR_KEY_NOT_FOUND : r;
+}
+
+/* Resolve version (NULL/"" = latest) of a live key to its seq. */
+static int
+resolve(skr_txn *txn, const char *name, const char *version, char *lc,
+    json_t **rec, uint32_t *seq)
+{
+	char vid[SKR_VERSION_LEN + 1];
+	uint8_t k[IKEY_MAX];
+	const uint8_t *v;
+	size_t vl;
+	int r;
+
+	*rec = NULL;
+	if ((r = name_fold(name, lc)) != SKR_OK)
+		return r;
+	if ((r = keyrec_get(txn, DB_KEYS, lc, rec)) != SKR_OK)
+		return r;
+	if (version == NULL || *version == '\0') {
+		*seq = (uint32_t)jint(*rec, "latest");
+		if (*seq != 0)
+			return SKR_OK;
+		r = SKR_ERR_STORE;
+		goto fail;
+	}
+	if ((r = skr_version_check(version)) != SKR_OK)
+		goto fail;
+	version_fold(version, vid);
+	r = rec_get(txn, DB_VINDEX, k, ikey(lc, vid, k), &v, &vl);
+	if (r == SKR_ERR_NOT_FOUND)
+		r = SKR_ERR_VERSION_NOT_FOUND;
+	if (r != SKR_OK)
+		goto fail;
+	if (vl != 4) {
+		r = SKR_ERR_STORE;
+		goto fail;
+	}
+	*seq = be32_get(v);
+	return SKR_OK;
+fail:
+	json_decref(*rec);
+	*rec = NULL;
+	return r;
+}
+
+/* ---- validation of caller input ------------------------------------------ */
+
+static const char *const known_ops[] = {
+	"encrypt", "decrypt", "sign", "verify", "wrapKey", "unwrapKey",
+	"import", "export",
+};
+
+static int
+check_key_ops(const json_t *ops)
+{
+	size_t i, j;
+	json_t *v;
+
+	if (!json_is_array(ops) || json_array_size(ops) >
+	    sizeof(known_ops) / sizeof(known_ops[0]))
+		return SKR_ERR_BAD_REQUEST;
+	json_array_foreach(ops, i, v) {
+		const char *s = json_string_value(v);
+		if (s == NULL)
+			return SKR_ERR_BAD_REQUEST;
+		for (j = 0; j < sizeof(known_ops) / sizeof(known_ops[0]); j++)
+			if (strcmp(s, known_ops[j]) == 0)
+				break;
+		if (j == sizeof(known_ops) / sizeof(known_ops[0]))
+			return SKR_ERR_BAD_REQUEST;
+	}
+	return SKR_OK;
+}
+
+/* Key Vault: at most 15 tags, names up to 512 and values up to 256
+ * characters. */
+static int
+check_tags(const json_t *tags)
+{
+	const char *k;
+	json_t *v;
+
+	if (!json_is_object(tags) || json_object_size(tags) > SKR_TAGS_MAX)
+		return SKR_ERR_BAD_REQUEST;
+	json_object_foreach((json_t *)tags, k, v) {
+		if (!json_is_string(v) || strlen(k) == 0 || strlen(k) > 512 ||
+		    json_string_length(v) > 256)
+			return SKR_ERR_BAD_REQUEST;
+	}
+	return SKR_OK;
+}
+
+static int
+check_policy_rule(int exportable, const char *policy)
+{
+	if (exportable && policy == NULL)
+		return SKR_ERR_KEY_POLICY_REQUIRED;
+	if (!exportable && policy != NULL)
+		return SKR_ERR_KEY_POLICY_FORBIDDEN;
+	return SKR_OK;
+}
+
+static json_t *
+default_ops(skr_kty kty)
+{
+	switch (kty) {
+	case SKR_KTY_RSA:
+		return json_pack("[ssssss]", "encrypt", "decrypt", "sign",
+		    "verify", "wrapKey", "unwrapKey");
+	case SKR_KTY_EC:
+		return json_pack("[ss]", "sign", "verify");
+	case SKR_KTY_OCT:
+		return json_pack("[ssss]", "encrypt", "decrypt", "wrapKey",
+		    "unwrapKey");
+	default:
+		return NULL;
+	}
+}
+
+static json_t *
+public_jwk(const skr_key *key)
+{
+	json_t *jwk = skr_jwk_emit(key, 0);
+
+	if (jwk != NULL) {
+		json_object_del(jwk, "kid");
+		/* Belt and braces: the public form never carries these. */
+		json_object_del(jwk, "d");
+		json_object_del(jwk, "k");
+	}
+	return jwk;
+}
+
+/* Build the meta JSON of a version. */
+static int
+meta_build(const skr_key *key, const char *version,
+    const skr_version_params *p, int64_t now, json_t **out)
+{
+	json_t *m = NULL, *ops, *tags;
+	const char *crv;
+	int r;
+
+	*out = NULL;
+	ops = p->key_ops != NULL ? json_deep_copy(p->key_ops) :
+	    default_ops(skr_key_kty(key));
+	tags = p->tags != NULL ? json_deep_copy(p->tags) : json_object();
+	if ((m = json_object()) == NULL) {
+		json_decref(ops);
+		json_decref(tags);
+		return SKR_ERR_NOMEM;
+	}
+	crv = skr_key_crv(key);
+	GUARD(jset(m, "version", json_string(version)));
+	GUARD(jset(m, "kty", json_string(skr_kty_name(skr_key_kty(key), 0))));
+	GUARD(jset(m, "bits", json_integer(skr_key_bits(key))));
+	if (crv != NULL)
+		GUARD(jset(m, "crv", json_string(crv)));
+	r = jset(m, "key_ops", ops);
+	ops = NULL;
+	GUARD(r);
+	r = jset(m, "tags", tags);
+	tags = NULL;
+	GUARD(r);
+	GUARD(jset(m, "enabled", json_boolean(p->enabled)));
+	GUARD(jset(m, "nbf", json_integer(p->nbf)));
+	GUARD(jset(m, "exp", json_integer(p->exp)));
+	GUARD(jset(m, "created", json_integer(now)));
+	GUARD(jset(m, "updated", json_integer(now)));
+	GUARD(jset(m, "exportable", json_boolean(p->exportable)));
+	if (p->policy != NULL) {
+		json_t *s = json_stringn(p->policy, p->policy_len);
+		if (s == NULL) {
+			r = SKR_ERR_BAD_REQUEST; /* not UTF-8 */
+			goto out;
+		}
+		GUARD(jset(m, "policy", s));
+	}
+	GUARD(jset(m, "immutable", json_boolean(p->policy != NULL &&
+	    p->policy_immutable)));
+	GUARD(jset(m, "jwk", public_jwk(key)));
+	*out = m;
+	m = NULL;
+out:
+	json_decref(ops);
+	json_decref(tags);
+	json_decref(m);
+	return r;
+}
+
+/* Seal private bytes pt of version vid of key lc under dek. */
+static int
+seal_version(const char *lc, const char *vid, const skr_buf *dek,
+    const uint8_t *pt, size_t n, skr_buf *sealed)
+{
+	skr_buf aad = SKR_BUF_INIT;
+	int r;
+
+	if ((r = aad_version(lc, vid, &aad)) == SKR_OK)
+		r = skr_seal(dek->data, aad.data, aad.len, pt, n, sealed);
+	skr_buf_free(&aad);
+	return r;
+}
+
+/* Write version seq of key lc: meta, sealed material and index entry. */
+static int
+version_write(skr_txn *txn, const char *lc, uint32_t seq, const char *vid,
+    const json_t *meta, const skr_buf *dek, const uint8_t *pt, size_t n)
+{
+	skr_buf sealed = SKR_BUF_INIT;
+	uint8_t ik[IKEY_MAX], sq[4];
+	int r;
+
+	GUARD(seal_version(lc, vid, dek, pt, n, &sealed));
+	GUARD(ver_put(txn, lc, seq, meta, sealed.data, sealed.len));
+	be32_put(sq, seq);
+	GUARD(rec_put(txn, DB_VINDEX, ik, ikey(lc, vid, ik), sq, 4));
+out:
+	skr_buf_free(&sealed);
+	return r;
+}
+
+/* A version id not yet used by key lc. */
+static int
+new_version_id(skr_txn *txn, const char *lc, char vid[SKR_VERSION_LEN + 1])
+{
+	uint8_t k[IKEY_MAX];
+	const uint8_t *v;
+	size_t vl;
+	int r, tries;
+
+	for (tries = 0; tries < 8; tries++) {
+		if ((r = skr_version_generate(vid)) != SKR_OK)
+			return r;
+		r = raw_get(txn, DB_VINDEX, k, ikey(lc, vid, k), &v, &vl);
+		if (r == SKR_ERR_NOT_FOUND)
+			return SKR_OK;
+		if (r != SKR_OK)
+			return r;
+	}
+	return SKR_ERR_INTERNAL;
+}
+
+static int
+exists_in(skr_txn *txn, int db, const char *lc)
+{
+	const uint8_t *v;
+	size_t vl;
+	int r = raw_get(txn, db, lc, strlen(lc), &v, &vl);
+
+	if (r == SKR_OK)
+		return 1;
+	return r == SKR_ERR_NOT_FOUND ? 0 : r;
+}
+
+int
+skr_store_version_add(skr_txn *txn, const char *name, const skr_key *key,
+    const skr_version_params *p, unsigned flags, int64_t now,
+    skr_version_info *out)
+{
+	char lc[SKR_KEY_NAME_MAX + 1], vid[SKR_VERSION_LEN + 1];
+	skr_buf dek = SKR_BUF_INIT_SECRET, pt = SKR_BUF_INIT_SECRET;
+	json_t *rec = NULL, *meta = NULL;
+	skr_txn *sub = NULL;
+	uint32_t seq;
+	int r, ex;
+
+	if (out != NULL)
+		memset(out, 0, sizeof(*out));
+	if (txn == NULL || key == NULL || p == NULL || !txn->write)
+		return SKR_ERR_INVAL;
+	if ((r = name_fold(name, lc)) != SKR_OK)
+		return r;
+	if (!skr_key_has_private(key))
+		return SKR_ERR_KEY_NO_PRIVATE;
+	if ((p->key_ops != NULL && (r = check_key_ops(p->key_ops)) != SKR_OK) ||
+	    (p->tags != NULL && (r = check_tags(p->tags)) != SKR_OK) ||
+	    (r = check_policy_rule(p->exportable, p->policy)) != SKR_OK)
+		return r;
+	GUARD(skr_key_private_bytes(key, &pt));
+	GUARD(skr__store_sub_begin(txn, &sub));
+	if ((ex = exists_in(sub, DB_DELETED, lc)) < 0)
+		GUARD(ex);
+	if (ex) {
+		r = SKR_ERR_KEY_DELETED;
+		goto out;
+	}
+	r = keyrec_get(sub, DB_KEYS, lc, &rec);
+	if (r == SKR_OK && (flags & SKR_ADD_CREATE_ONLY)) {
+		r = SKR_ERR_KEY_CONFLICT;
+		goto out;
+	}
+	if (r == SKR_ERR_KEY_NOT_FOUND && !(flags & SKR_ADD_EXISTING_ONLY)) {
+		if ((rec = json_object()) == NULL) {
+			r = SKR_ERR_NOMEM;
+			goto out;
+		}
+		GUARD(jset(rec, "name", json_string(name)));
+		GUARD(jset(rec, "created", json_integer(now)));
+		GUARD(jset(rec, "latest", json_integer(0)));
+		GUARD(jset(rec, "count", json_integer(0)));
+		GUARD(dek_new(sub, lc, &dek, rec));
+	} else {
+		GUARD(r);
+		GUARD(dek_open(sub, lc, rec, &dek));
+	}
+	if (jint(rec, "latest") >= UINT32_MAX) {
+		r = SKR_ERR_STORE_FULL;
+		goto out;
+	}
+	seq = (uint32_t)jint(rec, "latest") + 1;
+	GUARD(new_version_id(sub, lc, vid));
+	GUARD(meta_build(key, vid, p, now, &meta));
+	GUARD(version_write(sub, lc, seq, vid, meta, &dek, pt.data, pt.len));
+	GUARD(jset(rec, "latest", json_integer(seq)));
+	GUARD(jset(rec, "count", json_integer(jint(rec, "count") + 1)));
+	GUARD(jset(rec, "updated", json_integer(now)));
+	GUARD(rec_put_json(sub, DB_KEYS, lc, strlen(lc), rec));
+	if (out != NULL)
+		GUARD(info_fill(rec, meta, out));
+out:
+	r = skr__store_sub_end(sub, r);
+	if (r != SKR_OK && out != NULL)
+		skr_version_info_clear(out);
+	json_decref(rec);
+	json_decref(meta);
+	skr_buf_free(&dek);
+	skr_buf_free(&pt);
+	return r;
+}
+
+int
+skr_store_version_get(skr_txn *txn, const char *name, const char *version,
+    skr_version_info *out)
+{
+	char lc[SKR_KEY_NAME_MAX + 1];
+	json_t *rec;
+	uint32_t seq;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	if (txn == NULL)
+		return SKR_ERR_INVAL;
+	if ((r = resolve(txn, name, version, lc, &rec, &seq)) != SKR_OK)
+		return r;
+	r = info_load(txn, lc, rec, seq, out);
+	json_decref(rec);
+	return r;
+}
+
+int
+skr_store_version_latest(skr_txn *txn, const char *name,
+    skr_version_info *out)
+{
+	return skr_store_version_get(txn, name, NULL, out);
+}
+
+int
+skr_store_version_current(skr_txn *txn, const char *name, int64_t now,
+    skr_version_info *out)
+{
+	char lc[SKR_KEY_NAME_MAX + 1];
+	json_t *rec, *meta = NULL;
+	ver_raw vr;
+	uint32_t seq;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	if (txn == NULL)
+		return SKR_ERR_INVAL;
+	if ((r = resolve(txn, name, NULL, lc, &rec, &seq)) != SKR_OK)
+		return r;
+	/* Versions are never removed one by one, so seq 1..latest all exist;
+	 * walk them newest first. */
+	r = SKR_ERR_KEY_DISABLED;
+	for (; seq > 0; seq--) {
+		int64_t nbf, exp;
+		int rr;
+
+		if ((rr = ver_get_raw(txn, lc, seq, &vr)) != SKR_OK ||
+		    (rr = ver_meta(&vr, &meta)) != SKR_OK) {
+			r = rr;
+			break;
+		}
+		nbf = jint(meta, "nbf");
+		exp = jint(meta, "exp");
+		if (jbool(meta, "enabled") && (nbf == 0 || nbf <= now) &&
+		    (exp == 0 || now < exp)) {
+			r = info_fill(rec, meta, out);
+			break;
+		}
+		json_decref(meta);
+		meta = NULL;
+	}
+	json_decref(meta);
+	json_decref(rec);
+	return r;
+}
+
+int
+skr_store_version_open(skr_txn *txn, const char *name, const char *version,
+    skr_key **out)
+{
+	char lc[SKR_KEY_NAME_MAX + 1];
+	skr_buf dek = SKR_BUF_INIT_SECRET, pt = SKR_BUF_INIT_SECRET;
+	skr_buf aad = SKR_BUF_INIT;
+	json_t *rec = NULL, *meta = NULL;
+	ver_raw vr;
+	uint32_t seq;
+	skr_kty kty;
+	int r;
+
+	*out = NULL;
+	if (txn == NULL)
+		return SKR_ERR_INVAL;
+	GUARD(resolve(txn, name, version, lc, &rec, &seq));
+	GUARD(ver_get_raw(txn, lc, seq, &vr));
+	GUARD(ver_meta(&vr, &meta));
+	if (jstr(meta, "version") == NULL || (kty = skr_kty_parse(jstr(meta,
+	    "kty"))) == SKR_KTY_NONE) {
+		r = SKR_ERR_STORE;
+		goto out;
+	}
+	GUARD(dek_open(txn, lc, rec, &dek));
+	GUARD(aad_version(lc, jstr(meta, "version"), &aad));
+	GUARD(skr_seal_open(dek.data, aad.data, aad.len, vr.sealed,
+	    vr.sealedlen, &pt));
+	GUARD(skr_key_from_private_bytes(kty, pt.data, pt.len, out));
+out:
+	json_decref(rec);
+	json_decref(meta);
+	skr_buf_free(&dek);
+	skr_buf_free(&pt);
+	skr_buf_free(&aad);
+	return r;
+}
+
+int
+skr_store_version_update(skr_txn *txn, const char *name, const char *version,
+    const skr_version_update *u, int64_t now, skr_version_info *out)
+{
+	char lc[SKR_KEY_NAME_MAX + 1];
+	json_t *rec = NULL, *meta = NULL, *cur;
+	skr_buf sealed = SKR_BUF_INIT;
+	skr_txn *sub = NULL;
+	ver_raw vr;
+	uint32_t seq;
+	int r, exportable;
+
+	if (out != NULL)
+		memset(out, 0, sizeof(*out));
+	if (txn == NULL || u == NULL || !txn->write)
+		return SKR_ERR_INVAL;
+	if (((u->fields & SKR_UPD_TAGS) && (r = check_tags(u->tags)) !=
+	    SKR_OK) || ((u->fields & SKR_UPD_KEY_OPS) &&
+	    (r = check_key_ops(u->key_ops)) != SKR_OK))
+		return r;
+	GUARD(skr__store_sub_begin(txn, &sub));
+	GUARD(resolve(sub, name, version, lc, &rec, &seq));
+	GUARD(ver_get_raw(sub, lc, seq, &vr));
+	GUARD(ver_meta(&vr, &meta));
+	/* The sealed part is copied: the value's memory belongs to LMDB and
+	 * is replaced by the put below. */
+	GUARD(skr_buf_append(&sealed, vr.sealed, vr.sealedlen));
+	exportable = jbool(meta, "exportable");
+	if ((u->fields & SKR_UPD_EXPORTABLE) && !u->exportable != !exportable) {
+		r = SKR_ERR_KEY_EXPORTABLE_FIXED;
+		goto out;
+	}
+	if (u->fields & SKR_UPD_POLICY) {
+		cur = json_object_get(meta, "policy");
+		if (jbool(meta, "immutable") && (u->policy == NULL ||
+		    !u->policy_immutable ||
+		    json_string_length(cur) != u->policy_len ||
+		    memcmp(json_string_value(cur), u->policy,
+		    u->policy_len) != 0)) {
+			r = SKR_ERR_KEY_POLICY_IMMUTABLE;
+			goto out;
+		}
+		if (u->policy == NULL) {
+			json_object_del(meta, "policy");
+			GUARD(jset(meta, "immutable", json_false()));
+		} else {
+			json_t *s = json_stringn(u->policy, u->policy_len);
+			if (s == NULL) {
+				r = SKR_ERR_BAD_REQUEST;
+				goto out;
+			}
+			GUARD(jset(meta, "policy", s));
+			GUARD(jset(meta, "immutable",
+			    json_boolean(u->policy_immutable)));
+		}
+	}
+	GUARD(check_policy_rule(exportable, jstr(meta, "policy")));
+	if (u->fields & SKR_UPD_ENABLED)
+		GUARD(jset(meta, "enabled", json_boolean(u->enabled)));
+	if (u->fields & SKR_UPD_NBF)
+		GUARD(jset(meta, "nbf", json_integer(u->nbf)));
+	if (u->fields & SKR_UPD_EXP)
+		GUARD(jset(meta, "exp", json_integer(u->exp)));
+	if (u->fields & SKR_UPD_TAGS)
+		GUARD(jset(meta, "tags", json_deep_copy(u->tags)));
+	if (u->fields & SKR_UPD_KEY_OPS)
+		GUARD(jset(meta, "key_ops", json_deep_copy(u->key_ops)));
+	GUARD(jset(meta, "updated", json_integer(now)));
+	GUARD(ver_put(sub, lc, seq, meta, sealed.data, sealed.len));
+	if (out != NULL)
+		GUARD(info_fill(rec, meta, out));
+out:
+	r = skr__store_sub_end(sub, r);
+	if (r != SKR_OK && out != NULL)
+		skr_version_info_clear(out);
+	json_decref(rec);
+	json_decref(meta);
+	skr_buf_free(&sealed);
+	return r;
+}
+
+/* ---- paging ---------------------------------------------------------------- */
+
+/* marker = base64url(kind || payload || HMAC(marker key, kind||payload)[:16]) */
+static int
+marker_make(skr_store *st, char kind, const void *p, size_t n, char **out)
+{
+	skr_buf raw = SKR_BUF_INIT, text = SKR_BUF_INIT;
+	uint8_t mac[MAC_LEN];
+	const void *parts[1];
+	size_t lens[1];
+	int r;
+
+	*out = NULL;
+	GUARD(skr_buf_append_byte(&raw, (uint8_t)kind));
+	GUARD(skr_buf_append(&raw, p, n));
+	parts[0] = raw.data;
+	lens[0] = raw.len;
+	GUARD(hmac_parts(st, st->marker, parts, lens, 1, mac));
+	GUARD(skr_buf_append(&raw, mac, MARKER_TAG_LEN));
+	GUARD(skr_b64url_encode(&text, raw.data, raw.len));
+	*out = (char *)skr_buf_steal(&text, NULL);
+	if (*out == NULL)
+		r = SKR_ERR_NOMEM;
+out:
+	skr_buf_free(&raw);
+	skr_buf_free(&text);
+	return r;
+}
+
+/* Authenticate a marker of the given kind; payload receives its body. */
+static int
+marker_parse(skr_store *st, char kind, const char *marker, skr_buf *payload)
+{
+	skr_buf raw = SKR_BUF_INIT;
+	uint8_t mac[MAC_LEN];
+	const void *parts[1];
+	size_t lens[1], n;
+	int r;
+
+	n = strnlen(marker, 1024);
+	if (n >= 1024)
+		return SKR_ERR_BAD_REQUEST;
+	if (skr_b64url_decode(&raw, marker, n) != SKR_OK ||
+	    raw.len < 1 + MARKER_TAG_LEN) {
+		r = SKR_ERR_BAD_REQUEST;
+		goto out;
+	}
+	parts[0] = raw.data;
+	lens[0] = raw.len - MARKER_TAG_LEN;
+	GUARD(hmac_parts(st, st->marker, parts, lens, 1, mac));
+	if (!skr_ct_equal(mac, raw.data + lens[0], MARKER_TAG_LEN) ||
+	    raw.data[0] != (uint8_t)kind) {
+		r = SKR_ERR_BAD_REQUEST;
+		goto out;
+	}
+	r = skr_buf_set(payload, raw.data + 1, lens[0] - 1);
+out:
+	skr_buf_free(&raw);
+	return r;
+}
+
+static size_t
+page_max(size_t maxresults)
+{
+	if (maxresults == 0)
+		return SKR_PAGE_DEFAULT;
+	return maxresults > SKR_PAGE_MAX ? SKR_PAGE_MAX : maxresults;
+}
+
+void
+skr_version_page_clear(skr_version_page *pg)
+{
+	size_t i;
+
+	if (pg == NULL)
+		return;
+	for (i = 0; i < pg->n; i++)
+		skr_version_info_clear(&pg->items[i]);
+	free(pg->items);
+	free(pg->next);
+	memset(pg, 0, sizeof(*pg));
+}
+
+typedef int (*page_item_fn)(void *arg, skr_txn *txn, const uint8_t *k,
+    size_t kl, const uint8_t *v, size_t vl, size_t index);
+
+/*
+ * Walk db in key order after the marker's key, calling fn for at most max
+ * entries; a marker for the entry after the last one is made when more
+ * remain.  The marker holds the last LMDB key returned.
+ */
+static int
+page_walk(skr_txn *txn, int db, char kind, const char *marker, size_t max,
+    page_item_fn fn, void *arg, char **next)
+{
+	skr_buf start = SKR_BUF_INIT, last = SKR_BUF_INIT;
+	MDB_cursor *cur = NULL;
+	MDB_val key, val;
+	size_t n = 0, vl;
+	int r, rc;
+
+	*next = NULL;
+	if (marker != NULL && *marker != '\0')
+		GUARD(marker_parse(txn->st, kind, marker, &start));
+	if ((rc = mdb_cursor_open(txn->t, txn->st->dbi[db], &cur)) !=
+	    MDB_SUCCESS) {
+		r = lmdb_err(rc);
+		goto out;
+	}
+	if (start.len > 0) {
+		key.mv_size = start.len;
+		key.mv_data = start.data;
+		rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
+		if (rc == MDB_SUCCESS && key.mv_size == start.len &&
+		    memcmp(key.mv_data, start.data, start.len) == 0)
+			rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
+	} else
+		rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
+	r = SKR_OK;
+	for (; rc == MDB_SUCCESS; rc = mdb_cursor_get(cur, &key, &val,
+	    MDB_NEXT)) {
+		if (n == max) {
+			r = marker_make(txn->st, kind, last.data, last.len,
+			    next);
+			goto out;
+		}
+		vl = val.mv_size;
+		GUARD(rec_verify(txn->st, db, key.mv_data, key.mv_size,
+		    val.mv_data, &vl));
+		GUARD(fn(arg, txn, key.mv_data, key.mv_size, val.mv_data, vl,
+		    n));
+		GUARD(skr_buf_set(&last, key.mv_data, key.mv_size));
+		n++;
+	}
+	if (rc != MDB_NOTFOUND)
+		r = lmdb_err(rc);
+out:
+	if (cur != NULL)
+		mdb_cursor_close(cur);
+	if (r != SKR_OK) {
+		free(*next);
+		*next = NULL;
+	}
+	skr_buf_free(&start);
+	skr_buf_free(&last);
+	return r;
+}
+
+/* Page item: a key record -> its latest version's info. */
+static int
+key_item(void *arg, skr_txn *txn, const uint8_t *k, size_t kl,
+    const uint8_t *v, size_t vl, size_t index)
+{
+	skr_version_page *pg = arg;
+	char lc[SKR_KEY_NAME_MAX + 1];
+	json_t *rec;
+	int r;
+
+	if (kl == 0 || kl > SKR_KEY_NAME_MAX)
+		return SKR_ERR_STORE;
+	memcpy(lc, k, kl);
+	lc[kl] = '\0';
+	if ((rec = json_loadb((const char *)v, vl, JSON_REJECT_DUPLICATES,
+	    NULL)) == NULL)
+		return SKR_ERR_STORE;
+	r = info_load(txn, lc, rec, (uint32_t)jint(rec, "latest"),
+	    &pg->items[index]);
+	if (r == SKR_OK)
+		pg->n = index + 1;
+	json_decref(rec);
+	return r;
+}
+
+static int
+list_records(skr_txn *txn, int db, char kind, const char *marker,
+    size_t maxresults, skr_version_page *out)
+{
+	size_t max = page_max(maxresults);
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	if (txn == NULL)
+		return SKR_ERR_INVAL;
+	if ((out->items = calloc(max, sizeof(*out->items))) == NULL)
+		return SKR_ERR_NOMEM;
+	r = page_walk(txn, db, kind, marker, max, key_item, out, &out->next);
+	if (r != SKR_OK)
+		skr_version_page_clear(out);
+	return r;
+}
+
+int
+skr_store_key_list(skr_txn *txn, const char *marker, size_t maxresults,
+    skr_version_page *out)
+{
+	return list_records(txn, DB_KEYS, 'k', marker, maxresults, out);
+}
+
+int
+skr_store_deleted_list(skr_txn *txn, const char *marker, size_t maxresults,
+    skr_version_page *out)
+{
+	return list_records(txn, DB_DELETED, 'd', marker, maxresults, out);
+}
+
+int
+skr_store_version_list(skr_txn *txn, const char *name, const char *marker,
+    size_t maxresults, skr_version_page *out)
+{
+	char lc[SKR_KEY_NAME_MAX + 1];
+	skr_buf start = SKR_BUF_INIT;
+	size_t max = page_max(maxresults);
+	json_t *rec = NULL;
+	uint32_t seq, latest, after = 0;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	if (txn == NULL)
+		return SKR_ERR_INVAL;
+	GUARD(resolve(txn, name, NULL, lc, &rec, &latest));
+	if (marker != NULL && *marker != '\0') {
+		/* The marker names the key it was made for, so it cannot
+		 * be replayed against another key's listing. */
+		GUARD(marker_parse(txn->st, 'v', marker, &start));
+		if (start.len != strlen(lc) + 1 + 4 ||
+		    memcmp(start.data, lc, strlen(lc) + 1) != 0) {
+			r = SKR_ERR_BAD_REQUEST;
+			goto out;
+		}
+		after = be32_get(start.data + start.len - 4);
+	}
+	if ((out->items = calloc(max, sizeof(*out->items))) == NULL) {
+		r = SKR_ERR_NOMEM;
+		goto out;
+	}
+	r = SKR_OK;
+	for (seq = after + 1; seq <= latest && out->n < max; seq++) {
+		GUARD(info_load(txn, lc, rec, seq, &out->items[out->n]));
+		out->n++;
+	}
+	if (seq <= latest) {
+		uint8_t k[VKEY_MAX];
+		size_t kl = vkey(lc, seq - 1, k);
+		GUARD(marker_make(txn->st, 'v', k, kl, &out->next));
+	}
+out:
+	if (r != SKR_OK)
+		skr_version_page_clear(out);
+	json_decref(rec);
+	skr_buf_free(&start);
+	return r;
+}
+
+/* ---- soft delete -------------------------------------------------------- */
+
+/* Move the record of lc from db `from` to db `to`, editing it with fn. */
+static int
+move_key(skr_txn *txn, const char *name, int from, int to,
+    int (*edit)(json_t *rec, void *arg), void *arg, skr_version_info *out)
+{
+	char lc[SKR_KEY_NAME_MAX + 1];
+	json_t *rec = NULL;
+	skr_txn *sub = NULL;
+	int r, ex;
+
+	if (out != NULL)
+		memset(out, 0, sizeof(*out));
+	if (txn == NULL || !txn->write)
+		return SKR_ERR_INVAL;
+	if ((r = name_fold(name, lc)) != SKR_OK)
+		return r;
+	GUARD(skr__store_sub_begin(txn, &sub));
+	GUARD(keyrec_get(sub, from, lc, &rec));
+	if ((ex = exists_in(sub, to, lc)) < 0)
+		GUARD(ex);
+	if (ex) {
+		r = SKR_ERR_KEY_CONFLICT;
+		goto out;
+	}
+	GUARD(edit(rec, arg));
+	GUARD(rec_put_json(sub, to, lc, strlen(lc), rec));
+	GUARD(raw_del(sub, from, lc, strlen(lc)));
+	if (out != NULL)
+		GUARD(info_load(sub, lc, rec, (uint32_t)jint(rec, "latest"),
+		    out));
+out:
+	r = skr__store_sub_end(sub, r);
+	if (r != SKR_OK && out != NULL)
+		skr_version_info_clear(out);
+	json_decref(rec);
+	return r;
+}
+
+struct delete_arg {
+	int64_t now, retention;
+};
+
+static int
+edit_delete(json_t *rec, void *arg)
+{
+	struct delete_arg *d = arg;
+	int r;
+
+	if ((r = jset(rec, "deleted", json_integer(d->now))) != SKR_OK)
+		return r;
+	return jset(rec, "purge", json_integer(d->now + d->retention));
+}
+
+static int
+edit_recover(json_t *rec, void *arg)
+{
+	json_object_del(rec, "deleted");
+	json_object_del(rec, "purge");
+	return SKR_OK;
+}
+
+int
+skr_store_key_delete(skr_txn *txn, const char *name, int64_t now,
+    int64_t retention, skr_version_info *out)
+{
+	struct delete_arg d = { now, retention > 0 ? retention :
+	    SKR_RETENTION_DEFAULT };
+
+	return move_key(txn, name, DB_KEYS, DB_DELETED, edit_delete, &d, out);
+}
+
+int
+skr_store_key_recover(skr_txn *txn, const char *name, skr_version_info *out)
+{
+	return move_key(txn, name, DB_DELETED, DB_KEYS, edit_recover, NULL,
+	    out);
+}
+
+int
+skr_store_deleted_get(skr_txn *txn, const char *name, skr_version_info *out)
+{
+	char lc[SKR_KEY_NAME_MAX + 1];
+	json_t *rec;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	if (txn == NULL)
+		return SKR_ERR_INVAL;
+	if ((r = name_fold(name, lc)) != SKR_OK)
+		return r;
+	if ((r = keyrec_get(txn, DB_DELETED, lc, &rec)) != SKR_OK)
+		return r;
+	r = info_load(txn, lc, rec, (uint32_t)jint(rec, "latest"), out);
+	json_decref(rec);
+	return r;
+}
+
+/* Remove every trace of deleted key lc: versions, index, record (and with
+ * it the sealed data key). */
+static int
+purge_folded(skr_txn *txn, const char *lc)
+{
+	uint8_t k[VKEY_MAX], ik[IKEY_MAX];
+	json_t *rec = NULL, *meta = NULL;
+	skr_txn *sub = NULL;
+	ver_raw vr;
+	uint32_t seq, latest;
+	int r;
+
+	GUARD(skr__store_sub_begin(txn, &sub));
+	GUARD(keyrec_get(sub, DB_DELETED, lc, &rec));
+	latest = (uint32_t)jint(rec, "latest");
+	for (seq = 1; seq <= latest; seq++) {
+		const char *vid;
+
+		GUARD(ver_get_raw(sub, lc, seq, &vr));
+		GUARD(ver_meta(&vr, &meta));
+		if ((vid = jstr(meta, "version")) == NULL ||
+		    strlen(vid) != SKR_VERSION_LEN) {
+			r = SKR_ERR_STORE;
+			goto out;
+		}
+		GUARD(raw_del(sub, DB_VINDEX, ik, ikey(lc, vid, ik)));
+		json_decref(meta);
+		meta = NULL;
+		GUARD(raw_del(sub, DB_VERSIONS, k, vkey(lc, seq, k)));
+	}
+	GUARD(raw_del(sub, DB_DELETED, lc, strlen(lc)));
+out:
+	r = skr__store_sub_end(sub, r);
+	json_decref(rec);
+	json_decref(meta);
+	return r;
+}
+
+int
+skr_store_key_purge(skr_txn *txn, const char *name)
+{
+	char lc[SKR_KEY_NAME_MAX + 1];
+	int r;
+
+	if (txn == NULL || !txn->write)
+		return SKR_ERR_INVAL;
+	if ((r = name_fold(name, lc)) != SKR_OK)
+		return r;
+	return purge_folded(txn, lc);
+}
+
+int
+skr_store_purge_expired(skr_txn *txn, int64_t now, size_t max,
+    size_t *npurged)
+{
+	MDB_cursor *cur = NULL;
+	MDB_val key, val;
+	char (*names)[SKR_KEY_NAME_MAX + 1] = NULL;
+	size_t n = 0, cap = 0, i, vl;
+	json_t *rec;
+	int r = SKR_OK, rc;
+
+	if (npurged != NULL)
+		*npurged = 0;
+	if (txn == NULL || !txn->write)
+		return SKR_ERR_INVAL;
+	/* Collect first: deleting under an open cursor is avoided. */
+	if ((rc = mdb_cursor_open(txn->t, txn->st->dbi[DB_DELETED], &cur)) !=
+	    MDB_SUCCESS)
+		return lmdb_err(rc);
+	for (rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
+	    rc == MDB_SUCCESS && (max == 0 || n < max);
+	    rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
+		vl = val.mv_size;
+		if (key.mv_size == 0 || key.mv_size > SKR_KEY_NAME_MAX) {
+			r = SKR_ERR_STORE;
+			goto out;
+		}
+		GUARD(rec_verify(txn->st, DB_DELETED, key.mv_data, key.mv_size,
+		    val.mv_data, &vl));
+		rec = json_loadb(val.mv_data, vl, 0, NULL);
+		if (rec == NULL) {
+			r = SKR_ERR_STORE;
+			goto out;
+		}
+		if (jint(rec, "purge") <= now) {
+			if (n == cap) {
+				size_t ncap = cap ? cap * 2 : 8;
+				void *p = realloc(names, ncap * sizeof(*names));
+				if (p == NULL) {
+					json_decref(rec);
+					r = SKR_ERR_NOMEM;
+					goto out;
+				}
+				names = p;
+				cap = ncap;
+			}
+			memcpy(names[n], key.mv_data, key.mv_size);
+			names[n][key.mv_size] = '\0';
+			n++;
+		}
+		json_decref(rec);
+	}
+	if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND) {
+		r = lmdb_err(rc);
+		goto out;
+	}
+	mdb_cursor_close(cur);
+	cur = NULL;
+	for (i = 0; i < n; i++)
+		GUARD(purge_folded(txn, names[i]));
+	if (npurged != NULL)
+		*npurged = n;
+out:
+	if (cur != NULL)
+		mdb_cursor_close(cur);
+	free(names);
+	return r;
+}
+
+/* ---- backup and restore ------------------------------------------------ */
+
+static int
+backup_key(skr_store *st, const uint8_t salt[BACKUP_SALT_LEN],
+    skr_master_key **out)
+{
+	return skr_master_key_derive(st->backup, salt, BACKUP_SALT_LEN,
+	    LABEL_BACKUP, out);
+}
+
+static int
+append_len(skr_buf *b, size_t n)
+{
+	uint8_t l[4];
+
+	if (n > UINT32_MAX)
+		return SKR_ERR_TOO_LARGE;
+	be32_put(l, (uint32_t)n);
+	return skr_buf_append(b, l, 4);
+}
+
+/*
+ * Payload (sealed): u32 len || JSON {"format":1,"name","created",
+ * "versions":[meta, ...]} || for each version u32 len || private bytes.
+ */
+int
+skr_store_backup(skr_txn *txn, const char *name, skr_buf *out)
+{
+	char lc[SKR_KEY_NAME_MAX + 1];
+	skr_buf dek = SKR_BUF_INIT_SECRET, payload = SKR_BUF_INIT_SECRET;
+	skr_buf pt = SKR_BUF_INIT_SECRET, aad = SKR_BUF_INIT;
+	uint8_t hdr[BACKUP_HDR_LEN];
+	skr_master_key *bk = NULL;
+	json_t *rec = NULL, *doc = NULL, *vers = NULL, *meta = NULL;
+	ver_raw vr;
+	uint32_t seq, latest;
+	char *text = NULL;
+	size_t i;
+	int r;
+
+	if (txn == NULL || out == NULL)
+		return SKR_ERR_INVAL;
+	GUARD(resolve(txn, name, NULL, lc, &rec, &latest));
+	GUARD(dek_open(txn, lc, rec, &dek));
+	if ((doc = json_object()) == NULL || (vers = json_array()) == NULL) {
+		r = SKR_ERR_NOMEM;
+		goto out;
+	}
+	r = jset(doc, "versions", vers);
+	if (r != SKR_OK) {
+		vers = NULL;
+		goto out;
+	}
+	GUARD(jset(doc, "format", json_integer(BACKUP_FORMAT)));
+	GUARD(jset(doc, "name", json_string(jstr(rec, "name"))));
+	GUARD(jset(doc, "created", json_integer(jint(rec, "created"))));
+	for (seq = 1; seq <= latest; seq++) {
+		GUARD(ver_get_raw(txn, lc, seq, &vr));
+		GUARD(ver_meta(&vr, &meta));
+		if (json_array_append(vers, meta) != 0) {
+			r = SKR_ERR_NOMEM;
+			goto out;
+		}
+		json_decref(meta);
+		meta = NULL;
+	}
+	if ((text = json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS)) == NULL) {
+		r = SKR_ERR_NOMEM;
+		goto out;
+	}
+	GUARD(append_len(&payload, strlen(text)));
+	GUARD(skr_buf_append_str(&payload, text));
+	for (seq = 1; seq <= latest; seq++) {
+		const char *vid;
+
+		GUARD(ver_get_raw(txn, lc, seq, &vr));
+		vid = jstr(json_array_get(vers, seq - 1), "version");
+		if (vid == NULL) {
+			r = SKR_ERR_STORE;
+			goto out;
+		}
+		skr_buf_reset(&aad);
+		skr_buf_reset(&pt);
+		GUARD(aad_version(lc, vid, &aad));
+		GUARD(skr_seal_open(dek.data, aad.data, aad.len, vr.sealed,
+		    vr.sealedlen, &pt));
+		GUARD(append_len(&payload, pt.len));
+		GUARD(skr_buf_append(&payload, pt.data, pt.len));
+	}
+	memcpy(hdr, BACKUP_MAGIC, 4);
+	hdr[4] = BACKUP_FORMAT;
+	GUARD(skr_random(hdr + 5, BACKUP_SALT_LEN));
+	GUARD(backup_key(txn->st, hdr + 5, &bk));
+	i = out->len;
+	GUARD(skr_buf_append(out, hdr, sizeof(hdr)));
+	r = skr_seal(skr_master_key_bytes(bk), hdr, sizeof(hdr), payload.data,
+	    payload.len, out);
+	if (r != SKR_OK)
+		out->len = i;
+out:
+	free(text);
+	json_decref(rec);
+	json_decref(doc);
+	json_decref(meta);
+	skr_master_key_free(bk);
+	skr_buf_free(&dek);
+	skr_buf_free(&payload);
+	skr_buf_free(&pt);
+	skr_buf_free(&aad);
+	return r;
+}
+
+/* Read a u32-length-prefixed field from p[*off..n). */
+static int
+take(const uint8_t *p, size_t n, size_t *off, const uint8_t **f, size_t *fl)
+{
+	uint32_t l;
+
+	if (n - *off < 4)
+		return SKR_ERR_BACKUP_INVALID;
+	l = be32_get(p + *off);
+	*off += 4;
+	if (l > n - *off)
+		return SKR_ERR_BACKUP_INVALID;
+	*f = p + *off;
+	*fl = l;
+	*off += l;
+	return SKR_OK;
+}
+
+/* Check one version's meta from a backup against the material it comes
+ * with, and rebuild the parts the store derives (public JWK, bits, crv). */
+static int
+restore_meta(const json_t *in, const skr_key *key, json_t **out)
+{
+	skr_version_params p;
+	const char *vid = jstr(in, "version"), *pol = jstr(in, "policy");
+	json_t *m = NULL;
+	int r;
+
+	*out = NULL;
+	if (vid == NULL || strlen(vid) != SKR_VERSION_LEN ||
+	    skr_version_check(vid) != SKR_OK)
+		return SKR_ERR_BACKUP_INVALID;
+	if (skr_kty_parse(jstr(in, "kty") ? jstr(in, "kty") : "") !=
+	    skr_key_kty(key))
+		return SKR_ERR_BACKUP_INVALID;
+	memset(&p, 0, sizeof(p));
+	p.key_ops = json_object_get(in, "key_ops");
+	p.tags = json_object_get(in, "tags");
+	p.enabled = jbool(in, "enabled");
+	p.nbf = jint(in, "nbf");
+	p.exp = jint(in, "exp");
+	p.exportable = jbool(in, "exportable");
+	p.policy = pol;
+	p.policy_len = pol != NULL ? json_string_length(json_object_get(in,
+	    "policy")) : 0;
+	p.policy_immutable = jbool(in, "immutable");
+	if (check_key_ops(p.key_ops) != SKR_OK || check_tags(p.tags) !=
+	    SKR_OK || check_policy_rule(p.exportable, p.policy) != SKR_OK)
+		return SKR_ERR_BACKUP_INVALID;
+	if ((r = meta_build(key, vid, &p, jint(in, "created"), &m)) != SKR_OK)
+		return r;
+	if ((r = jset(m, "updated", json_integer(jint(in, "updated")))) !=
+	    SKR_OK) {
+		json_decref(m);
+		return r;
+	}
+	*out = m;
+	return SKR_OK;
+}
+
+int
+skr_store_restore(skr_txn *txn, const uint8_t *blob, size_t n,
+    skr_version_info *out)
+{
+	char lc[SKR_KEY_NAME_MAX + 1], vid[SKR_VERSION_LEN + 1];
+	skr_buf payload = SKR_BUF_INIT_SECRET, dek = SKR_BUF_INIT_SECRET;
+	skr_master_key *bk = NULL;
+	json_t *doc = NULL, *vers, *rec = NULL, *meta = NULL;
+	skr_txn *sub = NULL;
+	skr_key *key = NULL;
+	const uint8_t *f;
+	const char *name;
+	size_t off = 0, fl, nv, i, j;
+	int r, ex;
+
+	if (out != NULL)
+		memset(out, 0, sizeof(*out));
+	if (txn == NULL || !txn->write || (blob == NULL && n > 0))
+		return SKR_ERR_INVAL;
+	if (n < BACKUP_HDR_LEN + SKR_SEAL_OVERHEAD ||
+	    memcmp(blob, BACKUP_MAGIC, 4) != 0 || blob[4] != BACKUP_FORMAT)
+		return SKR_ERR_BACKUP_INVALID;
+	GUARD(backup_key(txn->st, blob + 5, &bk));
+	r = skr_seal_open(skr_master_key_bytes(bk), blob, BACKUP_HDR_LEN,
+	    blob + BACKUP_HDR_LEN, n - BACKUP_HDR_LEN, &payload);
+	if (r == SKR_ERR_SEAL_OPEN || r == SKR_ERR_SEAL_FORMAT)
+		r = SKR_ERR_BACKUP_INVALID;
+	GUARD(r);
+	/* Authenticated from here on, but still parsed defensively: a blob
+	 * from an older or buggy writer must not crash the server. */
+	r = SKR_ERR_BACKUP_INVALID;
+	if (take(payload.data, payload.len, &off, &f, &fl) != SKR_OK)
+		goto out;
+	if ((doc = json_loadb((const char *)f, fl, JSON_REJECT_DUPLICATES,
+	    NULL)) == NULL || jint(doc, "format") != BACKUP_FORMAT ||
+	    (name = jstr(doc, "name")) == NULL ||
+	    !json_is_array(vers = json_object_get(doc, "versions")) ||
+	    (nv = json_array_size(vers)) == 0 || nv > BACKUP_MAX_VERSIONS ||
+	    name_fold(name, lc) != SKR_OK)
+		goto out;
+	for (i = 0; i < nv; i++) {
+		const char *a = jstr(json_array_get(vers, i), "version");
+		for (j = 0; a != NULL && j < i; j++) {
+			const char *b = jstr(json_array_get(vers, j),
+			    "version");
+			if (b != NULL && strcasecmp(a, b) == 0)
+				goto out;
+		}
+	}
+	GUARD(skr__store_sub_begin(txn, &sub));
+	if ((ex = exists_in(sub, DB_KEYS, lc)) == 0)
+		ex = exists_in(sub, DB_DELETED, lc);
+	if (ex < 0)
+		GUARD(ex);
+	if (ex) {
+		r = SKR_ERR_KEY_CONFLICT;
+		goto out;
+	}
+	if ((rec = json_object()) == NULL) {
+		r = SKR_ERR_NOMEM;
+		goto out;
+	}
+	GUARD(jset(rec, "name", json_string(name)));
+	GUARD(jset(rec, "created", json_integer(jint(doc, "created"))));
+	GUARD(jset(rec, "updated", json_integer(jint(doc, "created"))));
+	GUARD(jset(rec, "latest", json_integer((json_int_t)nv)));
+	GUARD(jset(rec, "count", json_integer((json_int_t)nv)));
+	GUARD(dek_new(sub, lc, &dek, rec));
+	for (i = 0; i < nv; i++) {
+		json_t *in = json_array_get(vers, i);
+		skr_kty kty = skr_kty_parse(jstr(in, "kty") ? jstr(in, "kty") :
+		    "");
+
+		r = SKR_ERR_BACKUP_INVALID;
+		if (!json_is_object(in) || kty == SKR_KTY_NONE ||
+		    take(payload.data, payload.len, &off, &f, &fl) != SKR_OK ||
+		    skr_key_from_private_bytes(kty, f, fl, &key) != SKR_OK)
+			goto out;
+		GUARD(restore_meta(in, key, &meta));
+		version_fold(jstr(in, "version"), vid);
+		GUARD(version_write(sub, lc, (uint32_t)(i + 1), vid, meta, &dek,
+		    f, fl));
+		if (i + 1 == nv && out != NULL)
+			GUARD(info_fill(rec, meta, out));
+		json_decref(meta);
+		meta = NULL;
+		skr_key_free(key);
+		key = NULL;
+	}
+	if (off != payload.len) {
+		r = SKR_ERR_BACKUP_INVALID;
+		goto out;
+	}
+	GUARD(rec_put_json(sub, DB_KEYS, lc, strlen(lc), rec));
+out:
+	r = skr__store_sub_end(sub, r);
+	if (r != SKR_OK && out != NULL)
+		skr_version_info_clear(out);
+	skr_key_free(key);
+	skr_master_key_free(bk);
+	json_decref(doc);
+	json_decref(rec);
+	json_decref(meta);
+	skr_buf_free(&payload);
+	skr_buf_free(&dek);
+	return r;
+}
+
+/* ---- admin tokens --------------------------------------------------------- */
+
+#define TOKEN_PREFIX "skr_"
+#define TOKEN_ID_HEX 32
+#define TOKEN_SECRET_LEN 32
+#define ALL_ROLES (SKR_ROLE_ADMIN | SKR_ROLE_OPERATOR | SKR_ROLE_READER | \
+	SKR_ROLE_AUDITOR | SKR_ROLE_RELEASER)
+
+static int
+sha256(const void *p, size_t n, uint8_t out[32])
+{
+	unsigned int len = 0;
+
+	if (EVP_Digest(p, n, out, &len, EVP_sha256(), NULL) != 1 || len != 32)
+		return SKR_ERR_CRYPTO;
+	return SKR_OK;
+}
+
+/* A prefix scope is the start of a key name: 1-127 name characters. */
+static int
+check_prefix(const char *p)
+{
+	return skr_key_name_check(p) == SKR_OK ? SKR_OK : SKR_ERR_BAD_REQUEST;
+}
+
+static int
+token_fill(const char *id, const json_t *rec, skr_token_info *ti)
+{
+	json_t *pre;
+	size_t i;
+	int r;
+
+	memset(ti, 0, sizeof(*ti));
+	if ((r = copy_str(ti->p.id, sizeof(ti->p.id), id)) != SKR_OK ||
+	    (r = copy_str(ti->p.name, sizeof(ti->p.name), jstr(rec,
+	    "name"))) != SKR_OK)
+		return r;
+	ti->p.roles = (unsigned)jint(rec, "roles");
+	ti->p.expires = jint(rec, "expires");
+	pre = json_object_get(rec, "prefixes");
+	if (json_array_size(pre) > SKR_MAX_PREFIXES)
+		return SKR_ERR_STORE;
+	for (i = 0; i < json_array_size(pre); i++)
+		if ((r = copy_str(ti->p.prefixes[i], sizeof(ti->p.prefixes[i]),
+		    json_string_value(json_array_get(pre, i)))) != SKR_OK)
+			return r;
+	ti->p.nprefixes = json_array_size(pre);
+	ti->created = jint(rec, "created");
+	ti->revoked = jbool(rec, "revoked");
+	ti->revoked_date = jint(rec, "revoked_date");
+	return SKR_OK;
+}
+
+int
+skr_store_token_create(skr_txn *txn, const skr_principal *req, int64_t now,
+    skr_buf *secret, skr_token_info *out)
+{
+	uint8_t idb[TOKEN_ID_HEX / 2], sec[TOKEN_SECRET_LEN], hash[32];
+	char id[TOKEN_ID_HEX + 1], hashhex[65];
+	skr_buf text = SKR_BUF_INIT_SECRET;
+	json_t *rec = NULL, *pre = NULL;
+	const uint8_t *v;
+	size_t i, vl, mark;
+	int r;
+
+	if (out != NULL)
+		memset(out, 0, sizeof(*out));
+	if (txn == NULL || req == NULL || secret == NULL || !txn->write)
+		return SKR_ERR_INVAL;
+	if (req->roles == 0 || (req->roles & ~ALL_ROLES) != 0 ||
+	    req->nprefixes > SKR_MAX_PREFIXES ||
+	    strnlen(req->name, sizeof(req->name)) >= sizeof(req->name) ||
+	    req->expires < 0)
+		return SKR_ERR_BAD_REQUEST;
+	for (i = 0; i < req->nprefixes; i++)
+		if (strnlen(req->prefixes[i], sizeof(req->prefixes[i])) >=
+		    sizeof(req->prefixes[i]) ||
+		    check_prefix(req->prefixes[i]) != SKR_OK)
+			return SKR_ERR_BAD_REQUEST;
+	GUARD(skr_random(idb, sizeof(idb)));
+	hex_lower(idb, sizeof(idb), id);
+	r = raw_get(txn, DB_TOKENS, id, TOKEN_ID_HEX, &v, &vl);
+	if (r != SKR_ERR_NOT_FOUND) {
+		if (r == SKR_OK)
+			r = SKR_ERR_INTERNAL;
+		goto out;
+	}
+	GUARD(skr_random(sec, sizeof(sec)));
+	GUARD(skr_buf_append_str(&text, TOKEN_PREFIX));
+	GUARD(skr_buf_append_str(&text, id));
+	GUARD(skr_buf_append_byte(&text, '_'));
+	GUARD(skr_b64url_encode(&text, sec, sizeof(sec)));
+	GUARD(sha256(text.data, text.len, hash));
+	hex_lower(hash, sizeof(hash), hashhex);
+	if ((rec = json_object()) == NULL || (pre = json_array()) == NULL) {
+		r = SKR_ERR_NOMEM;
+		goto out;
+	}
+	for (i = 0; i < req->nprefixes; i++)
+		if (json_array_append_new(pre, json_string(req->prefixes[i])) !=
+		    0) {
+			r = SKR_ERR_NOMEM;
+			goto out;
+		}
+	r = jset(rec, "prefixes", pre);
+	pre = NULL;
+	GUARD(r);
+	GUARD(jset(rec, "hash", json_string(hashhex)));
+	GUARD(jset(rec, "name", json_string(req->name)));
+	GUARD(jset(rec, "roles", json_integer(req->roles)));
+	GUARD(jset(rec, "created", json_integer(now)));
+	GUARD(jset(rec, "expires", json_integer(req->expires)));
+	GUARD(jset(rec, "revoked", json_false()));
+	GUARD(rec_put_json(txn, DB_TOKENS, id, TOKEN_ID_HEX, rec));
+	mark = secret->len;
+	if ((r = skr_buf_append(secret, text.data, text.len)) != SKR_OK) {
+		secret->len = mark;
+		goto out;
+	}
+	if (out != NULL && (r = token_fill(id, rec, out)) != SKR_OK)
+		goto out;
+out:
+	skr_wipe(sec, sizeof(sec));
+	skr_buf_free(&text);
+	json_decref(rec);
+	json_decref(pre);
+	return r;
+}
+
+/* Shape check of the token text; id receives its id. */
+static int
+token_parse(const char *token, char id[TOKEN_ID_HEX + 1])
+{
+	size_t i, n;
+
+	n = strnlen(token, SKR_TOKEN_TEXT_LEN + 1);
+	if (n != SKR_TOKEN_TEXT_LEN || memcmp(token, TOKEN_PREFIX, 4) != 0 ||
+	    token[4 + TOKEN_ID_HEX] != '_')
+		return SKR_ERR_AUTH_INVALID;
+	for (i = 0; i < TOKEN_ID_HEX; i++) {
+		char c = token[4 + i];
+		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+			return SKR_ERR_AUTH_INVALID;
+		id[i] = c;
+	}
+	id[TOKEN_ID_HEX] = '\0';
+	for (i = 4 + TOKEN_ID_HEX + 1; i < n; i++) {
+		char c = token[i];
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		    (c >= '0' && c <= '9') || c == '-' || c == '_'))
+			return SKR_ERR_AUTH_INVALID;
+	}
+	return SKR_OK;
+}
+
+int
+skr_store_token_lookup(skr_txn *txn, const char *token, int64_t now,
+    skr_principal *out)
+{
+	char id[TOKEN_ID_HEX + 1];
+	uint8_t hash[32];
+	skr_buf want = SKR_BUF_INIT;
+	skr_token_info ti;
+	json_t *rec = NULL;
+	const char *h;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	if (txn == NULL || token == NULL)
+		return SKR_ERR_AUTH_INVALID;
+	if ((r = token_parse(token, id)) != SKR_OK)
+		return r;
+	r = rec_get_json(txn, DB_TOKENS, id, TOKEN_ID_HEX, &rec);
+	if (r == SKR_ERR_NOT_FOUND)
+		r = SKR_ERR_AUTH_INVALID;
+	GUARD(r);
+	GUARD(sha256(token, SKR_TOKEN_TEXT_LEN, hash));
+	if ((h = jstr(rec, "hash")) == NULL ||
+	    skr_hex_decode(&want, h, strlen(h)) != SKR_OK || want.len != 32) {
+		r = SKR_ERR_STORE;
+		goto out;
+	}
+	/* The id is not secret; the secret part is only ever compared as a
+	 * hash, in constant time. */
+	if (!skr_ct_equal(hash, want.data, 32)) {
+		r = SKR_ERR_AUTH_INVALID;
+		goto out;
+	}
+	GUARD(token_fill(id, rec, &ti));
+	if (ti.revoked) {
+		r = SKR_ERR_AUTH_REVOKED;
+		goto out;
+	}
+	if (ti.p.expires != 0 && ti.p.expires <= now) {
+		r = SKR_ERR_AUTH_EXPIRED;
+		goto out;
+	}
+	*out = ti.p;
+out:
+	json_decref(rec);
+	skr_buf_free(&want);
+	return r;
+}
+
+static int
+token_id_ok(const char *id)
+{
+	size_t i;
+
+	if (id == NULL || strnlen(id, TOKEN_ID_HEX + 1) != TOKEN_ID_HEX)
+		return 0;
+	for (i = 0; i < TOKEN_ID_HEX; i++)
+		if (!((id[i] >= '0' && id[i] <= '9') ||
+		    (id[i] >= 'a' && id[i] <= 'f')))
+			return 0;
+	return 1;
+}
+
+int
+skr_store_token_get(skr_txn *txn, const char *id, skr_token_info *out)
+{
+	json_t *rec;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	if (txn == NULL)
+		return SKR_ERR_INVAL;
+	if (!token_id_ok(id))
+		return SKR_ERR_NOT_FOUND;
+	if ((r = rec_get_json(txn, DB_TOKENS, id, TOKEN_ID_HEX, &rec)) !=
+	    SKR_OK)
+		return r;
+	r = token_fill(id, rec, out);
+	json_decref(rec);
+	return r;
+}
+
+struct token_page {
+	skr_token_info *items;
+	size_t n;
+};
+
+static int
+token_item(void *arg, skr_txn *txn, const uint8_t *k, size_t kl,
+    const uint8_t *v, size_t vl, size_t index)
+{
+	struct token_page *tp = arg;
+	char id[TOKEN_ID_HEX + 1];
+	json_t *rec;
+	int r;
+
+	if (kl != TOKEN_ID_HEX)
+		return SKR_ERR_STORE;
+	memcpy(id, k, kl);
+	id[kl] = '\0';
+	if ((rec = json_loadb((const char *)v, vl, 0, NULL)) == NULL)
+		return SKR_ERR_STORE;
+	r = token_fill(id, rec, &tp->items[index]);
+	json_decref(rec);
+	if (r == SKR_OK)
+		tp->n = index + 1;
+	return r;
+}
+
+int
+skr_store_token_list(skr_txn *txn, const char *marker, size_t maxresults,
+    skr_token_info **items, size_t *n, char **next)
+{
+	struct token_page tp = { NULL, 0 };
+	size_t max = page_max(maxresults);
+	int r;
+
+	*items = NULL;
+	*n = 0;
+	*next = NULL;
+	if (txn == NULL)
+		return SKR_ERR_INVAL;
+	if ((tp.items = calloc(max, sizeof(*tp.items))) == NULL)
+		return SKR_ERR_NOMEM;
+	r = page_walk(txn, DB_TOKENS, 't', marker, max, token_item, &tp, next);
+	if (r != SKR_OK) {
+		free(tp.items);
+		return r;
+	}
+	*items = tp.items;
+	*n = tp.n;
+	return SKR_OK;
+}
+
+int
+skr_store_token_revoke(skr_txn *txn, const char *id, int64_t now)
+{
+	json_t *rec = NULL;
+	int r;
+
+	if (txn == NULL || !txn->write)
+		return SKR_ERR_INVAL;
+	if (!token_id_ok(id))
+		return SKR_ERR_NOT_FOUND;
+	GUARD(rec_get_json(txn, DB_TOKENS, id, TOKEN_ID_HEX, &rec));
+	if (!jbool(rec, "revoked")) {
+		GUARD(jset(rec, "revoked", json_true()));
+		GUARD(jset(rec, "revoked_date", json_integer(now)));
+		GUARD(rec_put_json(txn, DB_TOKENS, id, TOKEN_ID_HEX, rec));
+	}
+out:
+	json_decref(rec);
+	return r;
+}
+
+/* ---- nonces ------------------------------------------------------------------ */
+
+/* Value: expiry (i64 BE) || used (1 byte). */
+#define NONCE_VAL_LEN 9
+
+static int
+nonce_put(skr_txn *txn, const char *nonce, int64_t exp, int used)
+{
+	uint8_t v[NONCE_VAL_LEN];
+
+	be64_put(v, (uint64_t)exp);
+	v[8] = used ? 1 : 0;
+	return rec_put(txn, DB_NONCES, nonce, strlen(nonce), v, sizeof(v));
+}
+
+int
+skr_store_nonce_issue(skr_txn *txn, int64_t now, int64_t ttl,
+    char out[SKR_NONCE_TEXT_LEN + 1])
+{
+	uint8_t rnd[32];
+	skr_buf text = SKR_BUF_INIT;
+	int r;
+
+	out[0] = '\0';
+	if (txn == NULL || !txn->write || ttl <= 0)
+		return SKR_ERR_INVAL;
+	GUARD(skr_random(rnd, sizeof(rnd)));
+	GUARD(skr_b64url_encode(&text, rnd, sizeof(rnd)));
+	if (text.len != SKR_NONCE_TEXT_LEN) {
+		r = SKR_ERR_INTERNAL;
+		goto out;
+	}
+	GUARD(nonce_put(txn, skr_buf_cstr(&text), now + ttl, 0));
+	memcpy(out, text.data, text.len + 1);
+out:
+	skr_buf_free(&text);
+	return r;
+}
+
+int
+skr_store_nonce_consume(skr_txn *txn, const char *nonce, int64_t now)
+{
+	const uint8_t *v;
+	size_t vl, n;
+	int64_t exp;
+	int r;
+
+	if (txn == NULL || !txn->write)
+		return SKR_ERR_INVAL;
+	if (nonce == NULL || (n = strnlen(nonce, SKR_NONCE_TEXT_LEN + 1)) !=
+	    SKR_NONCE_TEXT_LEN)
+		return SKR_ERR_NONCE_INVALID;
+	r = rec_get(txn, DB_NONCES, nonce, n, &v, &vl);
+	if (r == SKR_ERR_NOT_FOUND)
+		return SKR_ERR_NONCE_INVALID;
+	if (r != SKR_OK)
+		return r;
+	if (vl != NONCE_VAL_LEN)
+		return SKR_ERR_STORE;
+	exp = (int64_t)be64_get(v);
+	if (v[8])
+		return SKR_ERR_NONCE_REUSED;
+	if (exp <= now)
+		return SKR_ERR_NONCE_EXPIRED;
+	return nonce_put(txn, nonce, exp, 1);
+}
+
+int
+skr_store_nonce_prune(skr_txn *txn, int64_t now, size_t *npruned)
+{
+	MDB_cursor *cur = NULL;
+	MDB_val key, val;
+	size_t n = 0, vl;
+	int r = SKR_OK, rc;
+
+	if (npruned != NULL)
+		*npruned = 0;
+	if (txn == NULL || !txn->write)
+		return SKR_ERR_INVAL;
+	if ((rc = mdb_cursor_open(txn->t, txn->st->dbi[DB_NONCES], &cur)) !=
+	    MDB_SUCCESS)
+		return lmdb_err(rc);
+	for (rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST); rc == MDB_SUCCESS;
+	    rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
+		vl = val.mv_size;
+		/* A record that fails its MAC is removed too: it is not one
+		 * the server wrote, and keeping it helps no one. */
+		if (rec_verify(txn->st, DB_NONCES, key.mv_data, key.mv_size,
+		    val.mv_data, &vl) == SKR_OK && vl == NONCE_VAL_LEN &&
+		    (int64_t)be64_get(val.mv_data) > now)
+			continue;
+		if ((rc = mdb_cursor_del(cur, 0)) != MDB_SUCCESS)
+			break;
+		n++;
+	}
+	if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND)
+		r = lmdb_err(rc);
+	mdb_cursor_close(cur);
+	if (r == SKR_OK && npruned != NULL)
+		*npruned = n;
+	return r;
+}
+
+/* ---- statistics ------------------------------------------------------------ */
+
+int
+skr_store_stats_get(skr_store *st, skr_store_stats *out)
+{
+	static const int which[] = { DB_KEYS, DB_VERSIONS, DB_DELETED,
+	    DB_TOKENS, DB_NONCES, DB_AUDIT };
+	uint64_t *dst[6];
+	MDB_txn *t = NULL;
+	MDB_stat ms;
+	MDB_envinfo ei;
+	size_t i;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	dst[0] = &out->keys;
+	dst[1] = &out->versions;
+	dst[2] = &out->deleted;
+	dst[3] = &out->tokens;
+	dst[4] = &out->nonces;
+	dst[5] = &out->audit_records;
+	if (st == NULL)
+		return SKR_ERR_INVAL;
+	if ((rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &t)) != MDB_SUCCESS)
+		return lmdb_err(rc);
+	for (i = 0; i < sizeof(which) / sizeof(which[0]); i++) {
+		if ((rc = mdb_stat(t, st->dbi[which[i]], &ms)) != MDB_SUCCESS)
+			goto out;
+		*dst[i] = ms.ms_entries;
+	}
+	if ((rc = mdb_env_info(st->env, &ei)) != MDB_SUCCESS ||
+	    (rc = mdb_env_stat(st->env, &ms)) != MDB_SUCCESS)
+		goto out;
+	out->map_size = ei.me_mapsize;
+	out->used_size = (uint64_t)(ei.me_last_pgno + 1) * ms.ms_psize;
+out:
+	mdb_txn_abort(t);
+	return lmdb_err(rc);
+}

@@ -324,11 +324,11 @@ int skr_store_restore(skr_txn *txn, const uint8_t *blob, size_t n,
 
 /*
  * Token text: "skr_" || id (32 lowercase hex) || "_" || base64url(32 random
- * bytes), 81 characters.  The store keeps only SHA-256 of the whole text;
+ * bytes), 80 characters.  The store keeps only SHA-256 of the whole text;
  * the id lets lookup find the record directly, then the hashes are compared
  * in constant time.
  */
-#define SKR_TOKEN_TEXT_LEN 81
+#define SKR_TOKEN_TEXT_LEN 80
 
 typedef struct skr_token_info {
 	skr_principal p;  /* id, name, roles, prefixes, expires */
@@ -414,5 +414,12 @@ int skr__store_walk(skr_txn *txn, int db, const void *k, size_t klen,
     size_t vlen), void *arg);
 /* 1 for a write transaction. */
 int skr__store_txn_writable(const skr_txn *txn);
+/* A nested write transaction (an LMDB child) inside write transaction txn,
+ * so that a change made of several puts is all or nothing even when the
+ * caller goes on with txn.  txn must not be used until sub ends. */
+int skr__store_sub_begin(skr_txn *txn, skr_txn **sub);
+/* Commit sub into its parent when r == SKR_OK, else abort it; frees sub and
+ * returns r, or the commit error. */
+int skr__store_sub_end(skr_txn *sub, int r);
 
 #endif

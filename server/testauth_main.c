@@ -1,6 +1,845 @@
-int main(void);
-int
-main(void)
+/*
+ * skr-test-authority: a stand-in attestation authority for tests, demos and
+ * operators without TEE hardware.  It serves OpenID metadata, its JWKS and a
+ * minting endpoint over HTTPS on loopback only, or mints tokens offline.
+ * Its tokens say what they are: the issuer path is /skr-test-attestation
+ * and they carry "x-skr-test-authority": true.
+ *
+ *   skr-test-authority serve --dir DIR [--listen 127.0.0.1:PORT] [--alg A]
+ *   skr-test-authority token --dir DIR --tee sevsnp|tdx|sgx [options]
+ *   skr-test-authority jwks --dir DIR [--form jwk|x5c|both]
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include <jansson.h>
+#include <openssl/ssl.h>
+#include <uv.h>
+
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wstrict-prototypes"
+#pragma GCC diagnostic ignored "-Wshadow"
+#pragma GCC diagnostic ignored "-Wsign-compare"
+#pragma GCC diagnostic ignored "-Wunused-parameter"
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+#include <h2o.h>
+#pragma GCC diagnostic pop
+
+#include "buf.h"
+#include "json.h"
+#include "jwk.h"
+#include "skr/error.h"
+#include "testauth.h"
+
+#define PROG "skr-test-authority"
+#define EXIT_USAGE 2
+#define BODY_MAX ((size_t)256 * 1024)
+#define PEM_MAX ((size_t)64 * 1024)
+
+/* ---- listen address: loopback only -------------------------------------- */
+
+typedef struct listen_addr {
+	struct sockaddr_storage ss;
+	char host[80]; /* for URLs: "127.0.0.1" or "[::1]" */
+} listen_addr;
+
+/* "127.0.0.1:PORT", "[::1]:PORT" or "localhost:PORT".  Anything that is not
+ * a loopback address is refused: the authority has no authentication, so
+ * nothing but this machine may reach it. */
+static int
+parse_listen(const char *s, listen_addr *out)
 {
-	return 1;
+	char host[64];
+	const char *colon, *h;
+	size_t hlen;
+	char *end;
+	long port;
+	struct sockaddr_in *sin = (struct sockaddr_in *)&out->ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&out->ss;
+
+	memset(out, 0, sizeof(*out));
+	if ((colon = strrchr(s, ':')) == NULL)
+		return SKR_ERR_INVAL;
+	h = s;
+	hlen = (size_t)(colon - s);
+	if (hlen >= 2 && h[0] == '[' && h[hlen - 1] == ']') {
+		h++;
+		hlen -= 2;
+	}
+	if (hlen == 0 || hlen >= sizeof(host))
+		return SKR_ERR_INVAL;
+	memcpy(host, h, hlen);
+	host[hlen] = '\0';
+	errno = 0;
+	port = strtol(colon + 1, &end, 10);
+	if (errno != 0 || end == colon + 1 || *end != '\0' || port < 0 ||
+	    port > 65535)
+		return SKR_ERR_INVAL;
+	if (strcmp(host, "localhost") == 0)
+		snprintf(host, sizeof(host), "127.0.0.1");
+	if (inet_pton(AF_INET, host, &sin->sin_addr) == 1) {
+		/* 127.0.0.0/8, RFC 1122 section 3.2.1.3. */
+		if ((ntohl(sin->sin_addr.s_addr) >> 24) != 127)
+			return SKR_ERR_INVAL;
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons((uint16_t)port);
+		snprintf(out->host, sizeof(out->host), "%s", host);
+		return SKR_OK;
+	}
+	if (inet_pton(AF_INET6, host, &sin6->sin6_addr) == 1) {
+		if (!IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr))
+			return SKR_ERR_INVAL;
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons((uint16_t)port);
+		snprintf(out->host, sizeof(out->host), "[%s]", host);
+		return SKR_OK;
+	}
+	return SKR_ERR_INVAL;
+}
+
+static int
+parse_form(const char *s, unsigned *form)
+{
+	if (strcmp(s, "jwk") == 0)
+		*form = SKR_TESTAUTH_JWKS_JWK;
+	else if (strcmp(s, "x5c") == 0)
+		*form = SKR_TESTAUTH_JWKS_X5C;
+	else if (strcmp(s, "both") == 0)
+		*form = SKR_TESTAUTH_JWKS_BOTH;
+	else
+		return SKR_ERR_INVAL;
+	return SKR_OK;
+}
+
+static int
+parse_seconds(const char *s, long min, long max, int64_t *out)
+{
+	char *end;
+	long long v;
+
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v < min || v > max)
+		return SKR_ERR_INVAL;
+	*out = v;
+	return SKR_OK;
+}
+
+static int
+read_text_file(const char *path, size_t max, skr_buf *out)
+{
+	uint8_t chunk[4096];
+	size_t n;
+	FILE *f;
+	int r = SKR_OK;
+
+	skr_buf_init(out, max);
+	if ((f = fopen(path, "rb")) == NULL)
+		return SKR_ERR_IO;
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		if ((r = skr_buf_append(out, chunk, n)) != SKR_OK)
+			break;
+	if (r == SKR_OK && ferror(f))
+		r = SKR_ERR_IO;
+	fclose(f);
+	return r;
+}
+
+static int
+ensure_dir(const char *dir)
+{
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+		return SKR_ERR_IO;
+	return SKR_OK;
+}
+
+static void
+die_err(const char *what, int r)
+{
+	fprintf(stderr, PROG ": %s: %s (%s)\n", what, skr_strerror(r),
+	    skr_err_id(r));
+}
+
+/* ---- serving ------------------------------------------------------------ */
+
+typedef struct ta_server {
+	skr_testauth *ta;
+	const char *dir;
+	unsigned jwks_form;
+	int fail_status; /* 0: key set endpoints answer normally */
+	uv_loop_t loop;
+	uv_tcp_t listener;
+	uv_signal_t sigterm, sigint;
+	h2o_globalconf_t config;
+	h2o_context_t ctx;
+	h2o_accept_ctx_t accept_ctx;
+	SSL_CTX *ssl;
+} ta_server;
+
+typedef struct ta_handler {
+	h2o_handler_t super;
+	ta_server *srv;
+} ta_handler;
+
+typedef struct ta_response {
+	int status;
+	skr_buf body;
+} ta_response;
+
+static int
+respond_json(ta_response *resp, int status, json_t *v)
+{
+	char *text;
+	int r;
+
+	if (v == NULL)
+		return SKR_ERR_NOMEM;
+	text = json_dumps(v, JSON_COMPACT);
+	json_decref(v);
+	if (text == NULL)
+		return SKR_ERR_NOMEM;
+	resp->status = status;
+	r = skr_buf_set(&resp->body, text, strlen(text));
+	free(text);
+	return r;
+}
+
+static void
+respond_error(ta_response *resp, int status, int err)
+{
+	char msg[256];
+
+	snprintf(msg, sizeof(msg), "%s: %s", skr_err_id(err),
+	    skr_strerror(err));
+	if (respond_json(resp, status, json_pack("{s:{s:s, s:s}}", "error",
+	    "code", status >= 500 ? "InternalError" : "BadParameter",
+	    "message", msg)) != SKR_OK) {
+		resp->status = 500;
+		skr_buf_reset(&resp->body);
+	}
+}
+
+typedef int (*ta_route_fn)(ta_server *srv, const char *body, size_t n,
+    ta_response *resp);
+
+static int
+h_openid(ta_server *srv, const char *body, size_t n, ta_response *resp)
+{
+	return respond_json(resp, 200,
+	    skr_testauth_openid_config_json(srv->ta));
+}
+
+static int
+h_certs(ta_server *srv, const char *body, size_t n, ta_response *resp)
+{
+	return respond_json(resp, 200,
+	    skr_testauth_jwks_json(srv->ta, srv->jwks_form));
+}
+
+static int
+h_attest(ta_server *srv, const char *body, size_t n, ta_response *resp)
+{
+	skr_buf token = SKR_BUF_INIT;
+	int r;
+
+	if ((r = skr_testauth_mint_json(srv->ta, body != NULL ? body : "{}",
+	    body != NULL ? n : 2, 0, &token)) != SKR_OK)
+		return r;
+	r = respond_json(resp, 200, json_pack("{s:s}", "token",
+	    skr_buf_cstr(&token)));
+	skr_buf_free(&token);
+	return r;
+}
+
+/* Optional body {"drop_old": true}: publish only the new key. */
+static int
+h_rotate(ta_server *srv, const char *body, size_t n, ta_response *resp)
+{
+	json_t *req = NULL, *v;
+	const char *k;
+	int drop = 0, r = SKR_OK;
+
+	if (body != NULL && n > 0) {
+		if ((r = skr_json_parse(body, n, 0, &req)) != SKR_OK)
+			return r;
+		if (!json_is_object(req))
+			r = SKR_ERR_BAD_REQUEST;
+		json_object_foreach(req, k, v) {
+			if (strcmp(k, "drop_old") != 0 || !json_is_boolean(v))
+				r = SKR_ERR_BAD_REQUEST;
+			else
+				drop = json_is_true(v);
+		}
+		json_decref(req);
+		if (r != SKR_OK)
+			return r;
+	}
+	if ((r = skr_testauth_rotate(srv->ta, drop)) != SKR_OK ||
+	    (r = skr_testauth_save(srv->ta, srv->dir)) != SKR_OK)
+		return r;
+	fprintf(stderr, PROG ": rotated, kid %s%s\n",
+	    skr_testauth_kid(srv->ta), drop ? " (old keys dropped)" : "");
+	return respond_json(resp, 200, json_pack("{s:s, s:I}", "kid",
+	    skr_testauth_kid(srv->ta), "keys",
+	    (json_int_t)skr_testauth_nkeys(srv->ta)));
+}
+
+/* {"status": N}: the key set endpoints answer N (400..599) until set back
+ * to 0 or 200, so verifiers' refresh and backoff paths can be tested. */
+static int
+h_fail(ta_server *srv, const char *body, size_t n, ta_response *resp)
+{
+	json_t *req = NULL, *st;
+	json_int_t v;
+	int r;
+
+	if (body == NULL || (r = skr_json_parse(body, n, 0, &req)) != SKR_OK)
+		return SKR_ERR_BAD_REQUEST;
+	st = json_object_get(req, "status");
+	r = SKR_ERR_BAD_REQUEST;
+	if (!json_is_object(req) || json_object_size(req) != 1 ||
+	    !json_is_integer(st))
+		goto out;
+	v = json_integer_value(st);
+	if (v != 0 && v != 200 && (v < 400 || v > 599))
+		goto out;
+	srv->fail_status = v == 200 ? 0 : (int)v;
+	fprintf(stderr, PROG ": key set endpoints now answer %d\n",
+	    srv->fail_status ? srv->fail_status : 200);
+	r = respond_json(resp, 200, json_pack("{s:i}", "status",
+	    srv->fail_status ? srv->fail_status : 200));
+out:
+	json_decref(req);
+	return r;
+}
+
+#define ROUTE_FAILABLE 0x1 /* obeys the fault switch */
+
+static const struct {
+	const char *method;
+	const char *path; /* below SKR_TESTAUTH_PATH */
+	ta_route_fn fn;
+	unsigned flags;
+} routes[] = {
+	{ "GET", "/.well-known/openid-configuration", h_openid,
+	    ROUTE_FAILABLE },
+	{ "GET", "/certs", h_certs, ROUTE_FAILABLE },
+	{ "POST", "/attest", h_attest, 0 },
+	{ "POST", "/rotate", h_rotate, 0 },
+	{ "POST", "/fail", h_fail, 0 },
+};
+
+static int
+iov_eq(h2o_iovec_t v, const char *s)
+{
+	size_t n = strlen(s);
+
+	return v.len == n && memcmp(v.base, s, n) == 0;
+}
+
+static void
+dispatch(ta_server *srv, h2o_req_t *req, ta_response *resp)
+{
+	static const char prefix[] = SKR_TESTAUTH_PATH;
+	h2o_iovec_t path = req->path_normalized, rest;
+	size_t i, plen = sizeof(prefix) - 1;
+	int found = 0, r;
+
+	if (path.len < plen || memcmp(path.base, prefix, plen) != 0) {
+		respond_error(resp, 404, SKR_ERR_NOT_FOUND);
+		return;
+	}
+	rest = h2o_iovec_init(path.base + plen, path.len - plen);
+	for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+		if (!iov_eq(rest, routes[i].path))
+			continue;
+		found = 1;
+		if (iov_eq(req->method, routes[i].method))
+			break;
+	}
+	if (i == sizeof(routes) / sizeof(routes[0])) {
+		respond_error(resp, found ? 405 : 404,
+		    found ? SKR_ERR_METHOD : SKR_ERR_NOT_FOUND);
+		return;
+	}
+	if ((routes[i].flags & ROUTE_FAILABLE) && srv->fail_status != 0) {
+		respond_error(resp, srv->fail_status, SKR_ERR_AUTHORITY);
+		return;
+	}
+	if (req->entity.len > BODY_MAX) {
+		respond_error(resp, 413, SKR_ERR_TOO_LARGE);
+		return;
+	}
+	r = routes[i].fn(srv, req->entity.base, req->entity.len, resp);
+	if (r != SKR_OK)
+		respond_error(resp, r == SKR_ERR_NOMEM ||
+		    r == SKR_ERR_INTERNAL || r == SKR_ERR_IO ||
+		    r == SKR_ERR_CRYPTO ? 500 : 400, r);
+}
+
+static int
+on_req(h2o_handler_t *self, h2o_req_t *req)
+{
+	ta_handler *h = (ta_handler *)self;
+	ta_response resp;
+
+	resp.status = 500;
+	skr_buf_init(&resp.body, 0);
+	dispatch(h->srv, req, &resp);
+	req->res.status = resp.status;
+	req->res.reason = resp.status == 200 ? "OK" : "Error";
+	h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE,
+	    NULL, H2O_STRLIT("application/json"));
+	h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL,
+	    NULL, H2O_STRLIT("no-store"));
+	h2o_send_inline(req, skr_buf_cstr(&resp.body), resp.body.len);
+	skr_buf_free(&resp.body);
+	return 0;
+}
+
+static void
+on_accept(uv_stream_t *listener, int status)
+{
+	ta_server *srv = listener->data;
+	uv_tcp_t *conn;
+	h2o_socket_t *sock;
+
+	if (status != 0)
+		return;
+	if ((conn = calloc(1, sizeof(*conn))) == NULL)
+		return;
+	uv_tcp_init(listener->loop, conn);
+	if (uv_accept(listener, (uv_stream_t *)conn) != 0) {
+		uv_close((uv_handle_t *)conn, (uv_close_cb)free);
+		return;
+	}
+	sock = h2o_uv_socket_create((uv_stream_t *)conn, (uv_close_cb)free);
+	h2o_accept(&srv->accept_ctx, sock);
+}
+
+static void
+on_signal(uv_signal_t *sig, int signum)
+{
+	ta_server *srv = sig->data;
+
+	fprintf(stderr, PROG ": signal %d, exiting\n", signum);
+	uv_stop(&srv->loop);
+}
+
+static int
+tls_setup(ta_server *srv)
+{
+	char cert[4096], key[4096];
+
+	if (snprintf(cert, sizeof(cert), "%s/tls-cert.pem", srv->dir) >=
+	    (int)sizeof(cert) ||
+	    snprintf(key, sizeof(key), "%s/tls-key.pem", srv->dir) >=
+	    (int)sizeof(key))
+		return SKR_ERR_INVAL;
+	if ((srv->ssl = SSL_CTX_new(TLS_server_method())) == NULL ||
+	    SSL_CTX_set_min_proto_version(srv->ssl, TLS1_2_VERSION) != 1 ||
+	    SSL_CTX_use_certificate_chain_file(srv->ssl, cert) != 1 ||
+	    SSL_CTX_use_PrivateKey_file(srv->ssl, key, SSL_FILETYPE_PEM) != 1 ||
+	    SSL_CTX_check_private_key(srv->ssl) != 1)
+		return SKR_ERR_CRYPTO;
+	SSL_CTX_set_options(srv->ssl, SSL_OP_NO_COMPRESSION |
+	    SSL_OP_NO_RENEGOTIATION);
+	h2o_ssl_register_alpn_protocols(srv->ssl, h2o_http2_alpn_protocols);
+	return SKR_OK;
+}
+
+static int
+open_authority(const char *dir, const char *alg, skr_testauth **out)
+{
+	int r;
+
+	if (!skr_testauth_stored(dir))
+		return skr_testauth_new("https://127.0.0.1" SKR_TESTAUTH_PATH,
+		    alg, out);
+	if ((r = skr_testauth_load(dir, out)) != SKR_OK)
+		return r;
+	if (alg != NULL && strcmp(alg, skr_testauth_alg(*out)) != 0) {
+		fprintf(stderr, PROG ": %s holds a %s authority; use another "
+		    "--dir for %s\n", dir, skr_testauth_alg(*out), alg);
+		skr_testauth_free(*out);
+		*out = NULL;
+		return SKR_ERR_CONFIG;
+	}
+	return SKR_OK;
+}
+
+static int
+serve(const char *dir, const listen_addr *la, const char *alg,
+    unsigned form)
+{
+	static ta_server srv; /* reachable until exit */
+	struct sockaddr_storage bound;
+	h2o_hostconf_t *host;
+	h2o_pathconf_t *pathconf;
+	ta_handler *h;
+	char issuer[256];
+	int len = sizeof(bound), port, r;
+
+	memset(&srv, 0, sizeof(srv));
+	srv.dir = dir;
+	srv.jwks_form = form;
+	if ((r = ensure_dir(dir)) != SKR_OK) {
+		die_err(dir, r);
+		return 1;
+	}
+	if ((r = open_authority(dir, alg, &srv.ta)) != SKR_OK) {
+		die_err("signing key", r);
+		return 1;
+	}
+	if ((r = skr_testauth_tls_ensure(dir)) != SKR_OK ||
+	    (r = tls_setup(&srv)) != SKR_OK) {
+		die_err("TLS setup", r);
+		return 1;
+	}
+	uv_loop_init(&srv.loop);
+	uv_tcp_init(&srv.loop, &srv.listener);
+	srv.listener.data = &srv;
+	if ((r = uv_tcp_bind(&srv.listener, (const struct sockaddr *)&la->ss,
+	    0)) != 0 ||
+	    (r = uv_listen((uv_stream_t *)&srv.listener, 128,
+	    on_accept)) != 0 ||
+	    (r = uv_tcp_getsockname(&srv.listener, (struct sockaddr *)&bound,
+	    &len)) != 0) {
+		fprintf(stderr, PROG ": listen: %s\n", uv_strerror(r));
+		return 1;
+	}
+	port = bound.ss_family == AF_INET6 ?
+	    ntohs(((struct sockaddr_in6 *)&bound)->sin6_port) :
+	    ntohs(((struct sockaddr_in *)&bound)->sin_port);
+	snprintf(issuer, sizeof(issuer), "https://%s:%d" SKR_TESTAUTH_PATH,
+	    la->host, port);
+	if ((r = skr_testauth_set_issuer(srv.ta, issuer)) != SKR_OK ||
+	    (r = skr_testauth_save(srv.ta, dir)) != SKR_OK) {
+		die_err("saving the authority", r);
+		return 1;
+	}
+
+	h2o_config_init(&srv.config);
+	srv.config.max_request_entity_size = BODY_MAX;
+	host = h2o_config_register_host(&srv.config,
+	    h2o_iovec_init(H2O_STRLIT("default")), 65535);
+	pathconf = h2o_config_register_path(host, "/", 0);
+	h = (ta_handler *)h2o_create_handler(pathconf, sizeof(*h));
+	h->super.on_req = on_req;
+	h->srv = &srv;
+	h2o_context_init(&srv.ctx, &srv.loop, &srv.config);
+	srv.accept_ctx.ctx = &srv.ctx;
+	srv.accept_ctx.hosts = srv.config.hosts;
+	srv.accept_ctx.ssl_ctx = srv.ssl;
+
+	uv_signal_init(&srv.loop, &srv.sigterm);
+	uv_signal_init(&srv.loop, &srv.sigint);
+	srv.sigterm.data = srv.sigint.data = &srv;
+	uv_signal_start(&srv.sigterm, on_signal, SIGTERM);
+	uv_signal_start(&srv.sigint, on_signal, SIGINT);
+	signal(SIGPIPE, SIG_IGN);
+
+	fprintf(stderr, PROG ": NOT A REAL ATTESTATION AUTHORITY; tokens are "
+	    "for testing only\n");
+	fprintf(stderr, PROG ": issuer %s\n", issuer);
+	fflush(stderr);
+	uv_run(&srv.loop, UV_RUN_DEFAULT);
+
+	/* Open connections die with the process; wipe the keys first. */
+	skr_testauth_free(srv.ta);
+	srv.ta = NULL;
+	return 0;
+}
+
+/* ---- subcommands -------------------------------------------------------- */
+
+static void
+usage(void)
+{
+	fprintf(stderr,
+	    "usage: " PROG " serve --dir DIR [--listen 127.0.0.1:PORT] "
+	    "[--alg RS256|ES256|PS256] [--form jwk|x5c|both]\n"
+	    "       " PROG " token --dir DIR --tee sevsnp|tdx|sgx "
+	    "[--issuer URL] [--wrapping-key PEM]\n"
+	    "            [--nonce N] [--claim PATH=JSON]... [--lifetime S] "
+	    "[--iat-offset S]\n"
+	    "            [--kid KID] [--alg ALG] [--header NAME=JSON]...\n"
+	    "       " PROG " jwks --dir DIR [--form jwk|x5c|both]\n");
+}
+
+static int
+cmd_serve(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "dir", required_argument, NULL, 'd' },
+		{ "listen", required_argument, NULL, 'l' },
+		{ "alg", required_argument, NULL, 'a' },
+		{ "form", required_argument, NULL, 'f' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *dir = NULL, *alg = NULL, *listen = "127.0.0.1:0";
+	unsigned form = SKR_TESTAUTH_JWKS_BOTH;
+	listen_addr la;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd':
+			dir = optarg;
+			break;
+		case 'l':
+			listen = optarg;
+			break;
+		case 'a':
+			alg = optarg;
+			break;
+		case 'f':
+			if (parse_form(optarg, &form) != SKR_OK) {
+				usage();
+				return EXIT_USAGE;
+			}
+			break;
+		default:
+			usage();
+			return EXIT_USAGE;
+		}
+	}
+	if (dir == NULL || optind != argc) {
+		usage();
+		return EXIT_USAGE;
+	}
+	if (alg != NULL && strcmp(alg, "RS256") != 0 &&
+	    strcmp(alg, "PS256") != 0 && strcmp(alg, "ES256") != 0) {
+		fprintf(stderr, PROG ": --alg must be RS256, PS256 or ES256\n");
+		return EXIT_USAGE;
+	}
+	if (parse_listen(listen, &la) != SKR_OK) {
+		fprintf(stderr, PROG ": refusing to listen on %s: only "
+		    "loopback addresses (127.0.0.0/8, [::1], localhost) with a "
+		    "port are allowed\n", listen);
+		return EXIT_USAGE;
+	}
+	return serve(dir, &la, alg, form);
+}
+
+/* NAME=JSON into obj; the name may be a dotted path. */
+static int
+add_assignment(json_t *obj, const char *arg)
+{
+	const char *eq = strchr(arg, '=');
+	char name[512];
+	json_t *v;
+	int r;
+
+	if (eq == NULL || eq == arg || (size_t)(eq - arg) >= sizeof(name))
+		return SKR_ERR_INVAL;
+	memcpy(name, arg, (size_t)(eq - arg));
+	name[eq - arg] = '\0';
+	if ((r = skr_json_parse(eq + 1, strlen(eq + 1), 0, &v)) != SKR_OK)
+		return r;
+	if (json_object_set_new(obj, name, v) != 0)
+		return SKR_ERR_NOMEM;
+	return SKR_OK;
+}
+
+static int
+cmd_token(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "dir", required_argument, NULL, 'd' },
+		{ "tee", required_argument, NULL, 't' },
+		{ "issuer", required_argument, NULL, 'i' },
+		{ "wrapping-key", required_argument, NULL, 'w' },
+		{ "nonce", required_argument, NULL, 'n' },
+		{ "claim", required_argument, NULL, 'c' },
+		{ "lifetime", required_argument, NULL, 'L' },
+		{ "iat-offset", required_argument, NULL, 'o' },
+		{ "kid", required_argument, NULL, 'k' },
+		{ "alg", required_argument, NULL, 'a' },
+		{ "header", required_argument, NULL, 'H' },
+		{ NULL, 0, NULL, 0 },
+	};
+	skr_testauth_claims spec;
+	skr_testauth *ta = NULL;
+	skr_key *wk = NULL;
+	skr_buf pem = SKR_BUF_INIT, token = SKR_BUF_INIT;
+	json_t *claims = json_object(), *header = json_object();
+	const char *dir = NULL, *tee = NULL, *issuer = NULL, *wkpath = NULL;
+	int c, rc = EXIT_USAGE, r;
+
+	memset(&spec, 0, sizeof(spec));
+	if (claims == NULL || header == NULL)
+		goto out;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		r = SKR_OK;
+		switch (c) {
+		case 'd':
+			dir = optarg;
+			break;
+		case 't':
+			tee = optarg;
+			break;
+		case 'i':
+			issuer = optarg;
+			break;
+		case 'w':
+			wkpath = optarg;
+			break;
+		case 'n':
+			spec.nonce = optarg;
+			break;
+		case 'c':
+			r = add_assignment(claims, optarg);
+			break;
+		case 'L':
+			r = parse_seconds(optarg, 1, 10L * 365 * 86400,
+			    &spec.lifetime);
+			break;
+		case 'o':
+			r = parse_seconds(optarg, -10L * 365 * 86400,
+			    10L * 365 * 86400, &spec.iat_offset);
+			break;
+		case 'k':
+			spec.kid = optarg;
+			break;
+		case 'a':
+			spec.alg = optarg;
+			break;
+		case 'H':
+			r = add_assignment(header, optarg);
+			break;
+		default:
+			r = SKR_ERR_INVAL;
+			break;
+		}
+		if (r != SKR_OK) {
+			if (c != '?')
+				fprintf(stderr, PROG ": bad option value: "
+				    "%s\n", optarg);
+			usage();
+			goto out;
+		}
+	}
+	if (dir == NULL || tee == NULL || optind != argc) {
+		usage();
+		goto out;
+	}
+	if (skr_testauth_tee_parse(tee, &spec.tee) != SKR_OK) {
+		fprintf(stderr, PROG ": --tee must be sevsnp, tdx or sgx\n");
+		goto out;
+	}
+	rc = 1;
+	if ((r = skr_testauth_load(dir, &ta)) != SKR_OK) {
+		die_err(skr_testauth_stored(dir) ? "loading the authority" :
+		    "no authority in --dir (run serve once, or pass an "
+		    "existing directory)", r);
+		goto out;
+	}
+	if (issuer != NULL &&
+	    (r = skr_testauth_set_issuer(ta, issuer)) != SKR_OK) {
+		die_err("--issuer", r);
+		goto out;
+	}
+	if (wkpath != NULL) {
+		if ((r = read_text_file(wkpath, PEM_MAX, &pem)) != SKR_OK ||
+		    (r = skr_key_from_pem((const char *)pem.data, pem.len,
+		    &wk)) != SKR_OK) {
+			die_err(wkpath, r);
+			goto out;
+		}
+		spec.wrapping_key = wk;
+	}
+	if (json_object_size(claims) > 0)
+		spec.overrides = claims;
+	if (json_object_size(header) > 0)
+		spec.header_extra = header;
+	if ((r = skr_testauth_mint(ta, &spec, &token)) != SKR_OK) {
+		die_err("minting", r);
+		goto out;
+	}
+	printf("%s\n", skr_buf_cstr(&token));
+	rc = fflush(stdout) == 0 ? 0 : 1;
+out:
+	skr_testauth_free(ta);
+	skr_key_free(wk);
+	skr_buf_free(&pem);
+	skr_buf_free(&token);
+	json_decref(claims);
+	json_decref(header);
+	return rc;
+}
+
+static int
+cmd_jwks(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "dir", required_argument, NULL, 'd' },
+		{ "form", required_argument, NULL, 'f' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *dir = NULL;
+	unsigned form = SKR_TESTAUTH_JWKS_BOTH;
+	skr_testauth *ta = NULL;
+	json_t *jwks = NULL;
+	int c, r, rc = 1;
+
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c == 'd')
+			dir = optarg;
+		else if (c != 'f' || parse_form(optarg, &form) != SKR_OK) {
+			usage();
+			return EXIT_USAGE;
+		}
+	}
+	if (dir == NULL || optind != argc) {
+		usage();
+		return EXIT_USAGE;
+	}
+	if ((r = skr_testauth_load(dir, &ta)) != SKR_OK) {
+		die_err("loading the authority", r);
+		return 1;
+	}
+	if ((jwks = skr_testauth_jwks_json(ta, form)) != NULL &&
+	    json_dumpf(jwks, stdout, JSON_INDENT(2)) == 0) {
+		printf("\n");
+		rc = fflush(stdout) == 0 ? 0 : 1;
+	}
+	json_decref(jwks);
+	skr_testauth_free(ta);
+	return rc;
+}
+
+static const struct {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+} commands[] = {
+	{ "serve", cmd_serve },
+	{ "token", cmd_token },
+	{ "jwks", cmd_jwks },
+};
+
+int
+main(int argc, char **argv)
+{
+	size_t i;
+
+	if (argc < 2) {
+		usage();
+		return EXIT_USAGE;
+	}
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (strcmp(argv[1], commands[i].name) == 0)
+			return commands[i].fn(argc - 1, argv + 1);
+	}
+	usage();
+	return EXIT_USAGE;
 }

@@ -1938,41 +1938,47 @@ skr_store_deleted_get(skr_txn *txn, const char *name, skr_version_info *out)
 	return r;
 }
 
-/* Remove every trace of deleted key lc: versions, index, record (and with
- * it the sealed data key). */
+/* Delete every entry of db whose key starts with prefix. */
+static int
+del_prefix(skr_txn *txn, int db, const void *prefix, size_t plen)
+{
+	MDB_cursor *cur = NULL;
+	MDB_val key = { plen, (void *)prefix }, val;
+	int rc;
+
+	if ((rc = mdb_cursor_open(txn->t, txn->st->dbi[db], &cur)) !=
+	    MDB_SUCCESS)
+		return lmdb_err(rc);
+	for (rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
+	    rc == MDB_SUCCESS && key.mv_size >= plen &&
+	    memcmp(key.mv_data, prefix, plen) == 0;
+	    rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT))
+		if ((rc = mdb_cursor_del(cur, 0)) != MDB_SUCCESS)
+			break;
+	mdb_cursor_close(cur);
+	return rc == MDB_SUCCESS || rc == MDB_NOTFOUND ? SKR_OK : lmdb_err(rc);
+}
+
+/*
+ * Remove every trace of deleted key lc: its versions and index entries (by
+ * key prefix "lc NUL", so even records that fail their MAC go) and its
+ * record, and with it the sealed data key.
+ */
 static int
 purge_folded(skr_txn *txn, const char *lc)
 {
-	uint8_t k[VKEY_MAX], ik[IKEY_MAX];
-	json_t *rec = NULL, *meta = NULL;
+	json_t *rec = NULL;
 	skr_txn *sub = NULL;
-	ver_raw vr;
-	uint32_t seq, latest;
 	int r;
 
 	GUARD(skr__store_sub_begin(txn, &sub));
 	GUARD(keyrec_get(sub, DB_DELETED, lc, &rec));
-	latest = (uint32_t)jint(rec, "latest");
-	for (seq = 1; seq <= latest; seq++) {
-		const char *vid;
-
-		GUARD(ver_get_raw(sub, lc, seq, &vr));
-		GUARD(ver_meta(&vr, &meta));
-		if ((vid = jstr(meta, "version")) == NULL ||
-		    strlen(vid) != SKR_VERSION_LEN) {
-			r = SKR_ERR_STORE;
-			goto out;
-		}
-		GUARD(raw_del(sub, DB_VINDEX, ik, ikey(lc, vid, ik)));
-		json_decref(meta);
-		meta = NULL;
-		GUARD(raw_del(sub, DB_VERSIONS, k, vkey(lc, seq, k)));
-	}
+	GUARD(del_prefix(sub, DB_VERSIONS, lc, strlen(lc) + 1));
+	GUARD(del_prefix(sub, DB_VINDEX, lc, strlen(lc) + 1));
 	GUARD(raw_del(sub, DB_DELETED, lc, strlen(lc)));
 out:
 	r = skr__store_sub_end(sub, r);
 	json_decref(rec);
-	json_decref(meta);
 	return r;
 }
 
@@ -2559,18 +2565,21 @@ token_id_ok(const char *id)
 int
 skr_store_token_get(skr_txn *txn, const char *id, skr_token_info *out)
 {
+	char idc[TOKEN_ID_HEX + 1];
 	json_t *rec;
 	int r;
 
+	/* id may point into *out (ti.p.id): copy it before clearing. */
+	if (txn == NULL || !token_id_ok(id)) {
+		memset(out, 0, sizeof(*out));
+		return txn == NULL ? SKR_ERR_INVAL : SKR_ERR_NOT_FOUND;
+	}
+	memcpy(idc, id, sizeof(idc));
 	memset(out, 0, sizeof(*out));
-	if (txn == NULL)
-		return SKR_ERR_INVAL;
-	if (!token_id_ok(id))
-		return SKR_ERR_NOT_FOUND;
-	if ((r = rec_get_json(txn, DB_TOKENS, id, TOKEN_ID_HEX, &rec)) !=
+	if ((r = rec_get_json(txn, DB_TOKENS, idc, TOKEN_ID_HEX, &rec)) !=
 	    SKR_OK)
 		return r;
-	r = token_fill(id, rec, out);
+	r = token_fill(idc, rec, out);
 	json_decref(rec);
 	return r;
 }

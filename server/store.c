@@ -1323,6 +1323,13 @@ exists_in(skr_txn *txn, int db, const char *lc)
 	return r == SKR_ERR_NOT_FOUND ? 0 : r;
 }
 
+void
+skr_version_params_init(skr_version_params *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->enabled = 1;
+}
+
 int
 skr_store_version_add(skr_txn *txn, const char *name, const skr_key *key,
     const skr_version_params *p, unsigned flags, int64_t now,

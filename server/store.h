@@ -161,6 +161,9 @@ typedef struct skr_version_params {
 	int policy_immutable;
 } skr_version_params;
 
+/* Zero p and set enabled = 1, Key Vault's default for a new version. */
+void skr_version_params_init(skr_version_params *p);
+
 /* skr_store_version_add flags. */
 #define SKR_ADD_CREATE_ONLY 0x1u /* the key must not exist yet */
 #define SKR_ADD_EXISTING_ONLY 0x2u /* the key must exist (rotate) */

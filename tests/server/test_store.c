@@ -211,8 +211,10 @@ oct_key(uint8_t seed)
 static void
 params_init(skr_version_params *p)
 {
-	memset(p, 0, sizeof(*p));
-	p->enabled = 1;
+	memset(p, 0xa5, sizeof(*p));
+	skr_version_params_init(p);
+	CHECK(p->enabled == 1 && p->key_ops == NULL && p->policy == NULL &&
+	    p->nbf == 0 && p->exportable == 0);
 }
 
 static const char ec_pub[] =

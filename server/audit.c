@@ -3,7 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
+#include <lmdb.h>
 #include <openssl/evp.h>
 
 #include "skr/error.h"
@@ -285,6 +287,30 @@ verify_one(void *arg, const void *k, size_t kl, const void *v, size_t vl)
 	return SKR_OK;
 }
 
+/* After the walk: the head in meta must name the last record. */
+static int
+verify_head(struct verify_state *vs, uint64_t hseq,
+    const uint8_t hhash[HASH_LEN])
+{
+	if (hseq == vs->expect - 1 && skr_ct_equal(hhash, vs->prev, HASH_LEN))
+		return SKR_OK;
+	/* Records cut from the end, or a head rewritten. */
+	vs->broken = hseq > vs->expect - 1 ? vs->expect : hseq;
+	if (vs->broken == 0)
+		vs->broken = 1;
+	return SKR_ERR_AUDIT_BROKEN;
+}
+
+static void
+verify_out(const struct verify_state *vs, int r, uint64_t *count,
+    uint64_t *broken)
+{
+	if (count != NULL)
+		*count = vs->count;
+	if (broken != NULL && r == SKR_ERR_AUDIT_BROKEN)
+		*broken = vs->broken;
+}
+
 int
 skr_audit_verify(skr_txn *txn, uint64_t *count, uint64_t *broken)
 {
@@ -304,18 +330,86 @@ skr_audit_verify(skr_txn *txn, uint64_t *count, uint64_t *broken)
 	if ((r = head_get(txn, &hseq, hhash)) != SKR_OK)
 		return r;
 	r = skr__store_walk(txn, SKR__DB_AUDIT, NULL, 0, verify_one, &vs);
-	if (r == SKR_OK && (hseq != vs.expect - 1 ||
-	    !skr_ct_equal(hhash, vs.prev, HASH_LEN))) {
-		/* Records cut from the end, or a head rewritten. */
-		vs.broken = hseq > vs.expect - 1 ? vs.expect : hseq;
-		if (vs.broken == 0)
-			vs.broken = 1;
-		r = SKR_ERR_AUDIT_BROKEN;
-	}
+	if (r == SKR_OK)
+		r = verify_head(&vs, hseq, hhash);
+	verify_out(&vs, r, count, broken);
+	return r;
+}
+
+int
+skr_audit_verify_dir(const char *dir, uint64_t *count, uint64_t *broken)
+{
+	struct verify_state vs;
+	char path[4096];
+	uint8_t hhash[HASH_LEN];
+	uint64_t hseq = 0;
+	MDB_env *env = NULL;
+	MDB_txn *txn = NULL;
+	MDB_cursor *cur = NULL;
+	MDB_dbi meta, audit;
+	MDB_val key, val;
+	struct stat sb;
+	int r, rc, n;
+
 	if (count != NULL)
-		*count = vs.count;
-	if (broken != NULL && r == SKR_ERR_AUDIT_BROKEN)
-		*broken = vs.broken;
+		*count = 0;
+	if (broken != NULL)
+		*broken = 0;
+	if (dir == NULL)
+		return SKR_ERR_INVAL;
+	n = snprintf(path, sizeof(path), "%s/%s", dir, SKR_STORE_FILE);
+	if (n < 0 || (size_t)n >= sizeof(path))
+		return SKR_ERR_INVAL;
+	if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size == 0)
+		return SKR_ERR_STORE;
+	memset(&vs, 0, sizeof(vs));
+	vs.expect = 1;
+	r = SKR_ERR_STORE;
+	if (mdb_env_create(&env) != MDB_SUCCESS)
+		return SKR_ERR_NOMEM;
+	if (mdb_env_set_maxdbs(env, 16) != MDB_SUCCESS ||
+	    mdb_env_open(env, path, MDB_NOSUBDIR | MDB_RDONLY | MDB_NOTLS,
+	    0600) != MDB_SUCCESS ||
+	    mdb_txn_begin(env, NULL, MDB_RDONLY, &txn) != MDB_SUCCESS)
+		goto out;
+	r = SKR_ERR_STORE_SCHEMA;
+	key.mv_data = (void *)"schema";
+	key.mv_size = 6;
+	if (mdb_dbi_open(txn, "meta", 0, &meta) != MDB_SUCCESS ||
+	    mdb_get(txn, meta, &key, &val) != MDB_SUCCESS ||
+	    val.mv_size != 1 || *(const char *)val.mv_data != '1' ||
+	    mdb_dbi_open(txn, "audit", 0, &audit) != MDB_SUCCESS)
+		goto out;
+	r = SKR_ERR_STORE;
+	key.mv_data = (void *)HEAD_KEY;
+	key.mv_size = strlen(HEAD_KEY);
+	rc = mdb_get(txn, meta, &key, &val);
+	if (rc == MDB_SUCCESS && val.mv_size == 8 + HASH_LEN) {
+		hseq = be64_get(val.mv_data);
+		memcpy(hhash, (const uint8_t *)val.mv_data + 8, HASH_LEN);
+	} else if (rc == MDB_NOTFOUND)
+		memset(hhash, 0, HASH_LEN);
+	else
+		goto out;
+	if (mdb_cursor_open(txn, audit, &cur) != MDB_SUCCESS)
+		goto out;
+	r = SKR_OK;
+	for (rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
+	    rc == MDB_SUCCESS && r == SKR_OK;
+	    rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT))
+		r = verify_one(&vs, key.mv_data, key.mv_size, val.mv_data,
+		    val.mv_size);
+	if (r == SKR_OK && rc != MDB_NOTFOUND)
+		r = SKR_ERR_STORE;
+	if (r == SKR_OK)
+		r = verify_head(&vs, hseq, hhash);
+	verify_out(&vs, r, count, broken);
+out:
+	if (cur != NULL)
+		mdb_cursor_close(cur);
+	if (txn != NULL)
+		mdb_txn_abort(txn);
+	mdb_env_close(env);
 	return r;
 }
 

@@ -90,6 +90,14 @@ int skr_audit_query(skr_txn *txn, const skr_audit_filter *f, uint64_t after,
  */
 int skr_audit_verify(skr_txn *txn, uint64_t *count, uint64_t *broken);
 
+/*
+ * The same check offline, without the master key: opens the store in data
+ * directory dir read-only with LMDB directly (the audit chain is not
+ * sealed).  A missing store is SKR_ERR_STORE, an unknown schema
+ * SKR_ERR_STORE_SCHEMA.  Safe while skrd runs (LMDB readers).
+ */
+int skr_audit_verify_dir(const char *dir, uint64_t *count, uint64_t *broken);
+
 /* The chain head: last seq (0 when empty) and its hash (hex, 65 bytes). */
 int skr_audit_head(skr_txn *txn, uint64_t *seq,
     char hash[SKR_AUDIT_HASH_HEX + 1]);

@@ -135,12 +135,14 @@ event(const char *ev, const char *key, const char *outcome)
 	    outcome, "principal", "0123456789abcdef0123456789abcdef");
 }
 
+/* Verify through the store and offline; both must agree. */
 static int
 verify(const skr_master_key *mk, uint64_t *count, uint64_t *broken)
 {
 	skr_store *st = NULL;
 	skr_txn *txn = NULL;
-	int r;
+	uint64_t c2 = 0, b2 = 0;
+	int r, r2;
 
 	if ((r = skr_store_open(dir, mk, NULL, &st)) != SKR_OK)
 		return r;
@@ -149,6 +151,8 @@ verify(const skr_master_key *mk, uint64_t *count, uint64_t *broken)
 		skr_store_txn_abort(txn);
 	}
 	skr_store_close(st);
+	r2 = skr_audit_verify_dir(dir, &c2, &b2);
+	CHECK(r2 == r && c2 == *count && b2 == *broken);
 	return r;
 }
 
@@ -340,6 +344,11 @@ main(void)
 	CHECK_OK(verify(mk, &count, &broken));
 	CHECK(count == 6);
 	free(e.saved);
+
+	/* Offline verification of a missing or foreign store. */
+	CHECK_ERR(skr_audit_verify_dir("/nonexistent-skr-dir", &count, &broken),
+	    SKR_ERR_STORE);
+	CHECK_ERR(skr_audit_verify_dir(NULL, &count, &broken), SKR_ERR_INVAL);
 
 	skr_master_key_free(mk);
 	rm_store();

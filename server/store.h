@@ -4,7 +4,8 @@
  * below are documented in docs/store.md.
  *
  * Threads: one skr_store is shared by every thread.  A transaction belongs
- * to the thread that began it.  Readers never block writers (LMDB MVCC);
+ * to the thread that began it; a thread must not begin a write transaction
+ * while it holds one (LMDB would wait for itself).  Readers never block writers (LMDB MVCC);
  * write transactions are serialised by LMDB, so keep them short: generate
  * keys, parse and validate BEFORE skr_store_txn_begin(.., SKR_TXN_WRITE, ..).
  *

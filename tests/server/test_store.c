@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <lmdb.h>
+#include <pthread.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
@@ -1481,6 +1482,137 @@ test_stats(const skr_master_key *mk)
 	skr_store_close(st);
 }
 
+/* A small map fills up: SKR_ERR_STORE_FULL, and what was committed stays. */
+static void
+test_full(const skr_master_key *mk)
+{
+	skr_store_opts opts = { 0 };
+	skr_store *st = NULL;
+	skr_txn *txn = NULL;
+	skr_version_info vi;
+	json_t *tags;
+	char name[32], val[200];
+	int i, r = SKR_OK, committed = 0;
+
+	opts.map_size = 256 * 1024;
+	CHECK_OK(skr_store_create(dir_b, mk, &opts, &st));
+	if (st == NULL)
+		return;
+	memset(val, 'v', sizeof(val) - 1);
+	val[sizeof(val) - 1] = '\0';
+	tags = json_pack("{ss ss ss ss ss}", "a", val, "b", val, "c", val,
+	    "d", val, "e", val);
+	for (i = 0; i < 10000 && r == SKR_OK; i++) {
+		skr_version_params p;
+		skr_key *k = oct_key((uint8_t)i);
+
+		params_init(&p);
+		p.tags = tags;
+		snprintf(name, sizeof(name), "fill-%d", i);
+		if ((r = skr_store_txn_begin(st, SKR_TXN_WRITE, &txn)) !=
+		    SKR_OK) {
+			skr_key_free(k);
+			break;
+		}
+		r = skr_store_version_add(txn, name, k, &p, 0, NOW, NULL);
+		if (r == SKR_OK)
+			r = skr_store_txn_commit(txn);
+		else
+			skr_store_txn_abort(txn);
+		if (r == SKR_OK)
+			committed++;
+		skr_key_free(k);
+	}
+	CHECK_ERR(r, SKR_ERR_STORE_FULL);
+	CHECK(committed > 10);
+	json_decref(tags);
+	/* Reads still work and the last committed key is whole. */
+	snprintf(name, sizeof(name), "fill-%d", committed - 1);
+	CHECK_OK(skr_store_txn_begin(st, SKR_TXN_READ, &txn));
+	CHECK_OK(skr_store_version_get(txn, name, NULL, &vi));
+	skr_version_info_clear(&vi);
+	snprintf(name, sizeof(name), "fill-%d", committed);
+	CHECK_ERR(skr_store_version_get(txn, name, NULL, &vi),
+	    SKR_ERR_KEY_NOT_FOUND);
+	skr_store_txn_abort(txn);
+	skr_store_close(st);
+	rm_store(dir_b);
+	mkdir(dir_b, 0700);
+}
+
+/* Writers in two threads and a reader in a third: no lost updates. */
+struct worker {
+	skr_store *st;
+	int id;
+	int failures;
+};
+
+static void *
+writer(void *arg)
+{
+	struct worker *w = arg;
+	char name[32];
+	int i;
+
+	for (i = 0; i < 20; i++) {
+		snprintf(name, sizeof(name), "thr-%d-%d", w->id, i);
+		if (add_oct(w->st, name, (uint8_t)i, NULL, NULL) != SKR_OK)
+			w->failures++;
+	}
+	return NULL;
+}
+
+static void *
+reader(void *arg)
+{
+	struct worker *w = arg;
+	skr_version_page pg;
+	skr_txn *txn = NULL;
+	int i;
+
+	for (i = 0; i < 40; i++) {
+		if (skr_store_txn_begin(w->st, SKR_TXN_READ, &txn) != SKR_OK) {
+			w->failures++;
+			continue;
+		}
+		if (skr_store_key_list(txn, NULL, 25, &pg) != SKR_OK)
+			w->failures++;
+		skr_version_page_clear(&pg);
+		skr_store_txn_abort(txn);
+	}
+	return NULL;
+}
+
+static void
+test_threads(const skr_master_key *mk)
+{
+	struct worker w[3];
+	pthread_t t[3];
+	skr_store *st = NULL;
+	skr_store_stats s;
+	int i;
+
+	CHECK_OK(skr_store_create(dir_b, mk, NULL, &st));
+	if (st == NULL)
+		return;
+	for (i = 0; i < 3; i++) {
+		w[i].st = st;
+		w[i].id = i;
+		w[i].failures = 0;
+		CHECK(pthread_create(&t[i], NULL, i < 2 ? writer : reader,
+		    &w[i]) == 0);
+	}
+	for (i = 0; i < 3; i++) {
+		pthread_join(t[i], NULL);
+		CHECK(w[i].failures == 0);
+	}
+	CHECK_OK(skr_store_stats_get(st, &s));
+	CHECK(s.keys == 40 && s.versions == 40);
+	skr_store_close(st);
+	rm_store(dir_b);
+	mkdir(dir_b, 0700);
+}
+
 int
 main(void)
 {
@@ -1518,6 +1650,8 @@ main(void)
 	test_tokens(mk);
 	test_nonces(mk);
 	test_stats(mk);
+	test_full(mk);
+	test_threads(mk);
 
 	skr_master_key_free(mk);
 	skr_master_key_free(other);

@@ -407,6 +407,12 @@ on_req(h2o_handler_t *self, h2o_req_t *req)
 }
 
 static void
+on_conn_close(uv_handle_t *h)
+{
+	free(h);
+}
+
+static void
 on_accept(uv_stream_t *listener, int status)
 {
 	ta_server *srv = listener->data;
@@ -419,10 +425,10 @@ on_accept(uv_stream_t *listener, int status)
 		return;
 	uv_tcp_init(listener->loop, conn);
 	if (uv_accept(listener, (uv_stream_t *)conn) != 0) {
-		uv_close((uv_handle_t *)conn, (uv_close_cb)free);
+		uv_close((uv_handle_t *)conn, on_conn_close);
 		return;
 	}
-	sock = h2o_uv_socket_create((uv_stream_t *)conn, (uv_close_cb)free);
+	sock = h2o_uv_socket_create((uv_stream_t *)conn, on_conn_close);
 	h2o_accept(&srv->accept_ctx, sock);
 }
 

@@ -43,11 +43,16 @@ start() {
 	"$TA" serve --dir "$dir" --listen 127.0.0.1:0 "$@" 2>"$W/err" &
 	PID=$!
 	ISS=
-	# Wait for the ready line (or for the process to die): no fixed sleep.
+	# Wait for the ready line, or for the process to die; the bound only
+	# keeps a wedged server from hanging the suite.
+	local i=0
 	while [ -z "$ISS" ]; do
 		kill -0 "$PID" 2>/dev/null || fail "server exited during start"
 		ISS=$(sed -n 's/^skr-test-authority: issuer //p' "$W/err")
-		[ -n "$ISS" ] || sleep 0.1
+		[ -n "$ISS" ] && break
+		i=$((i + 1))
+		[ "$i" -lt 1200 ] || fail "server not ready after two minutes"
+		sleep 0.1
 	done
 }
 

@@ -13,7 +13,9 @@
 #include "json.h"
 #include "jwk.h"
 #include "jws.h"
+#include "jwks.h"
 #include "testauth.h"
+#include "token.h"
 
 #define ISSUER "https://127.0.0.1:8443" SKR_TESTAUTH_PATH
 #define NOW 1700000000
@@ -950,6 +952,148 @@ test_persistence(void)
 	skr_testauth_free(ta);
 }
 
+/* What skrd's verifier (server/token.c) makes of the authority's tokens:
+ * good ones pass with their wrapping key and nonce, each hostile kind is
+ * refused with its own error. */
+static int
+verify_token(skr_testauth *ta, const skr_testauth_claims *spec,
+    unsigned form, skr_token **out)
+{
+	skr_buf tok = SKR_BUF_INIT;
+	skr_token_static st;
+	skr_token_trust trust;
+	skr_token_opts opts = SKR_TOKEN_OPTS_INIT;
+	skr_jwks *keys = NULL;
+	json_t *doc = skr_testauth_jwks_json(ta, form);
+	int r;
+
+	*out = NULL;
+	if ((r = skr_jwks_from_json(doc, NULL, NOW, &keys, NULL)) != SKR_OK)
+		goto out;
+	st.issuer = skr_testauth_issuer(ta);
+	st.keys = keys;
+	st.algs = 0;
+	skr_token_trust_static(&trust, &st);
+	opts.now = NOW;
+	if ((r = skr_testauth_mint(ta, spec, &tok)) != SKR_OK)
+		goto out;
+	r = skr_token_verify((const char *)tok.data, tok.len, &trust, &opts,
+	    out, NULL);
+out:
+	skr_jwks_unref(keys);
+	json_decref(doc);
+	skr_buf_free(&tok);
+	return r;
+}
+
+static void
+test_verifier(skr_testauth *ta)
+{
+	static const unsigned forms[] = { SKR_TESTAUTH_JWKS_JWK,
+		SKR_TESTAUTH_JWKS_X5C, SKR_TESTAUTH_JWKS_BOTH };
+	static const struct {
+		const char *alg;
+		int err;
+	} algs[] = {
+		{ "none", SKR_ERR_TOKEN_ALG },
+		{ "HS256", SKR_ERR_TOKEN_ALG },
+		{ "ES256", SKR_ERR_TOKEN_ALG },
+	};
+	skr_testauth_claims spec;
+	skr_token *tok = NULL;
+	skr_key *wk = NULL;
+	char *wkid = NULL;
+	json_t *hx, *ov;
+	size_t i;
+
+	memset(&spec, 0, sizeof(spec));
+	spec.now = NOW;
+	spec.tee = SKR_TESTAUTH_TEE_SEVSNP;
+	spec.wrapping_key = wrap_key;
+	spec.nonce = "verifier-nonce";
+	for (i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
+		CHECK_OK(verify_token(ta, &spec, forms[i], &tok));
+		if (tok == NULL)
+			continue;
+		CHECK_STR(tok->iss, skr_testauth_issuer(ta));
+		CHECK_STR(tok->attestation_type, "sevsnpvm");
+		CHECK_STR(skr_token_nonce(tok), "verifier-nonce");
+		CHECK(tok->exp - tok->iat == SKR_TESTAUTH_DEFAULT_LIFETIME);
+		CHECK_OK(skr_token_wrapping_key(tok, NULL, &wk, &wkid));
+		CHECK(wk != NULL && skr_key_public_equal(wk, wrap_key));
+		CHECK_STR(wkid, SKR_TESTAUTH_WRAPKEY_KID);
+		skr_key_free(wk);
+		free(wkid);
+		wk = NULL;
+		wkid = NULL;
+		skr_token_free(tok);
+		tok = NULL;
+	}
+
+	/* TDX and SGX; SGX without a wrapping key has none to release to. */
+	spec.tee = SKR_TESTAUTH_TEE_TDX;
+	CHECK_OK(verify_token(ta, &spec, 0, &tok));
+	CHECK(tok != NULL && tok->attestation_type != NULL &&
+	    strcmp(tok->attestation_type, "tdxvm") == 0);
+	skr_token_free(tok);
+	spec.tee = SKR_TESTAUTH_TEE_SGX;
+	spec.wrapping_key = NULL;
+	CHECK_OK(verify_token(ta, &spec, 0, &tok));
+	CHECK(tok != NULL && tok->attestation_type != NULL &&
+	    strcmp(tok->attestation_type, "sgx") == 0);
+	if (tok != NULL)
+		CHECK_ERR(skr_token_wrapping_key(tok, NULL, &wk, NULL),
+		    SKR_ERR_WRAPKEY_MISSING);
+	skr_token_free(tok);
+	spec.tee = SKR_TESTAUTH_TEE_SEVSNP;
+
+	/* Time: expired, not yet valid. */
+	spec.lifetime = 300;
+	spec.iat_offset = -1000;
+	CHECK_ERR(verify_token(ta, &spec, 0, &tok), SKR_ERR_TOKEN_EXPIRED);
+	spec.iat_offset = 3600;
+	CHECK_ERR(verify_token(ta, &spec, 0, &tok),
+	    SKR_ERR_TOKEN_NOT_YET_VALID);
+	spec.iat_offset = 0;
+
+	/* Hostile headers and algorithms. */
+	spec.kid = "not-a-published-kid";
+	CHECK_ERR(verify_token(ta, &spec, 0, &tok), SKR_ERR_TOKEN_KID);
+	spec.kid = NULL;
+	hx = json_pack("{s:s}", "jku", "https://evil.example/certs");
+	spec.header_extra = hx;
+	CHECK_ERR(verify_token(ta, &spec, 0, &tok), SKR_ERR_TOKEN_HEADER);
+	json_decref(hx);
+	hx = json_pack("{s:s}", "alg", "PS256");
+	spec.header_extra = hx;
+	CHECK_ERR(verify_token(ta, &spec, 0, &tok), SKR_ERR_TOKEN_SIGNATURE);
+	json_decref(hx);
+	spec.header_extra = NULL;
+	for (i = 0; i < sizeof(algs) / sizeof(algs[0]); i++) {
+		spec.alg = algs[i].alg;
+		CHECK_ERR(verify_token(ta, &spec, 0, &tok), algs[i].err);
+	}
+	spec.alg = NULL;
+
+	/* Another issuer named in the token is not this authority (and the
+	 * default jku, on this authority's origin, would not match it). */
+	ov = json_pack("{s:s}", "iss", "https://127.0.0.1:1/other");
+	spec.overrides = ov;
+	CHECK_ERR(verify_token(ta, &spec, 0, &tok), SKR_ERR_TOKEN_HEADER);
+	hx = json_pack("{s:n}", "jku");
+	spec.header_extra = hx;
+	CHECK_ERR(verify_token(ta, &spec, 0, &tok), SKR_ERR_TOKEN_ISSUER);
+	spec.header_extra = NULL;
+	json_decref(hx);
+	json_decref(ov);
+	/* Removing exp makes the token unacceptable. */
+	ov = json_pack("{s:n}", "exp");
+	spec.overrides = ov;
+	CHECK_ERR(verify_token(ta, &spec, 0, &tok), SKR_ERR_TOKEN_EXPIRED);
+	json_decref(ov);
+	CHECK(tok == NULL);
+}
+
 int
 main(void)
 {
@@ -972,6 +1116,7 @@ main(void)
 		test_wrapping_key_refused(ta);
 		test_jwks(ta);
 		test_mint_json(ta);
+		test_verifier(ta);
 		skr_testauth_free(ta);
 	}
 	test_rotate();

@@ -1246,14 +1246,17 @@ skr_testauth_stored(const char *dir)
 int
 skr_testauth_save(const skr_testauth *ta, const char *dir)
 {
-	skr_buf pem = SKR_BUF_INIT_SECRET;
+	skr_buf pem = SKR_BUF_INIT_SECRET, one = SKR_BUF_INIT_SECRET;
 	json_t *meta = NULL;
 	char *text = NULL;
 	size_t i;
 	int r;
 
-	for (i = 0; i < ta->nkeys; i++)
-		SKR_GUARD(skr_key_to_pem(ta->keys[i].key, 1, &pem));
+	for (i = 0; i < ta->nkeys; i++) {
+		skr_buf_reset(&one);
+		SKR_GUARD(skr_key_to_pem(ta->keys[i].key, 1, &one));
+		SKR_GUARD(skr_buf_append(&pem, one.data, one.len));
+	}
 	SKR_GUARD(write_file(dir, "signing-keys.pem", pem.data, pem.len,
 	    0600));
 	SKR_ENSURE((meta = json_pack("{s:s, s:s}", "issuer", ta->issuer,
@@ -1262,6 +1265,7 @@ skr_testauth_save(const skr_testauth *ta, const char *dir)
 	    SKR_ERR_NOMEM);
 	r = write_file(dir, "authority.json", text, strlen(text), 0644);
 out:
+	skr_buf_free(&one);
 	skr_buf_free(&pem);
 	json_decref(meta);
 	free(text);

@@ -68,6 +68,13 @@ int skr_key_private_bytes(const skr_key *key, skr_buf *out);
 int skr_key_to_pem(const skr_key *key, int with_private, skr_buf *out);
 int skr_key_from_pem(const char *pem, size_t n, skr_key **out);
 
+/* The public key of an X.509 certificate (JWKS x5c entries, release-signing
+ * certificates); RSA under 2048 bits is SKR_ERR_KEY_WEAK. */
+int skr_key_from_x509_der(const uint8_t *der, size_t n, skr_key **out);
+int skr_key_from_x509_pem(const char *pem, size_t n, skr_key **out);
+/* SubjectPublicKeyInfo DER of an RSA or EC key, appended to out. */
+int skr_key_public_spki_der(const skr_key *key, skr_buf *out);
+
 skr_kty skr_key_kty(const skr_key *key);
 /* RSA modulus bits, EC field bits (256/384/521), oct key bits. */
 int skr_key_bits(const skr_key *key);

@@ -72,4 +72,8 @@ int skr_jws_verify(const skr_jws *jws, EVP_PKEY *pkey, unsigned allowed);
 int skr_jws_sign(EVP_PKEY *pkey, skr_alg alg, const json_t *extra_header,
     const uint8_t *payload, size_t n, skr_buf *out);
 
+/* As skr_jws_sign with payload serialised as compact JSON. */
+int skr_jws_sign_json(EVP_PKEY *pkey, skr_alg alg, const json_t *extra_header,
+    const json_t *payload, skr_buf *out);
+
 #endif

@@ -1,1 +1,406 @@
 #include "wrap.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+#include <openssl/rsa.h>
+
+#include "encoding.h"
+#include "json.h"
+#include "seal.h"
+#include "skr/error.h"
+
+#define CEK_LEN 32 /* K: always AES-256 (SPEC section 5) */
+
+static const struct {
+	skr_enc enc;
+	const char *name;
+	const char *md;
+} encs[] = {
+	{ SKR_ENC_CKM_RSA_AES_KEY_WRAP, "CKM_RSA_AES_KEY_WRAP", "SHA1" },
+	{ SKR_ENC_RSA_AES_KEY_WRAP_256, "RSA_AES_KEY_WRAP_256", "SHA256" },
+	{ SKR_ENC_RSA_AES_KEY_WRAP_384, "RSA_AES_KEY_WRAP_384", "SHA384" },
+};
+
+int
+skr_enc_parse(const char *s, skr_enc *out)
+{
+	for (size_t i = 0; s != NULL && i < sizeof(encs) / sizeof(encs[0]); i++)
+		if (strcmp(encs[i].name, s) == 0) {
+			*out = encs[i].enc;
+			return SKR_OK;
+		}
+	return SKR_ERR_ENC_UNSUPPORTED;
+}
+
+const char *
+skr_enc_name(skr_enc enc)
+{
+	for (size_t i = 0; i < sizeof(encs) / sizeof(encs[0]); i++)
+		if (encs[i].enc == enc)
+			return encs[i].name;
+	return NULL;
+}
+
+const EVP_MD *
+skr_enc_md(skr_enc enc)
+{
+	switch (enc) {
+	case SKR_ENC_CKM_RSA_AES_KEY_WRAP:
+		return EVP_sha1();
+	case SKR_ENC_RSA_AES_KEY_WRAP_256:
+		return EVP_sha256();
+	case SKR_ENC_RSA_AES_KEY_WRAP_384:
+		return EVP_sha384();
+	}
+	return NULL;
+}
+
+/* ---- AES key wrap with padding (RFC 5649) ----------------------------- */
+
+static const EVP_CIPHER *
+kwp_cipher(size_t keklen)
+{
+	switch (keklen) {
+	case 16:
+		return EVP_aes_128_wrap_pad();
+	case 24:
+		return EVP_aes_192_wrap_pad();
+	case 32:
+		return EVP_aes_256_wrap_pad();
+	default:
+		return NULL;
+	}
+}
+
+static int
+kwp(int enc, const uint8_t *kek, size_t keklen, const uint8_t *in, size_t n,
+    skr_buf *out)
+{
+	const EVP_CIPHER *cipher = kwp_cipher(keklen);
+	EVP_CIPHER_CTX *ctx = NULL;
+	size_t start = out->len;
+	int len, fin, r;
+
+	if (cipher == NULL)
+		return SKR_ERR_INVAL;
+	if (n == 0 || n > INT32_MAX - 16)
+		return enc ? SKR_ERR_INVAL : SKR_ERR_UNWRAP;
+	/* RFC 5649 section 4.2: the ciphertext is a whole number of 64-bit
+	 * blocks, at least two. */
+	if (!enc && (n % 8 != 0 || n < 16))
+		return SKR_ERR_UNWRAP;
+	if ((r = skr_buf_reserve(out, n + 16)) != SKR_OK)
+		return r;
+	if ((ctx = EVP_CIPHER_CTX_new()) == NULL)
+		return SKR_ERR_NOMEM;
+	EVP_CIPHER_CTX_set_flags(ctx, EVP_CIPHER_CTX_FLAG_WRAP_ALLOW);
+	r = enc ? SKR_ERR_WRAP : SKR_ERR_UNWRAP;
+	if (EVP_CipherInit_ex2(ctx, cipher, kek, NULL, enc, NULL) != 1)
+		goto out;
+	if (EVP_CipherUpdate(ctx, out->data + start, &len, in, (int)n) != 1 ||
+	    len < 0)
+		goto fail;
+	if (EVP_CipherFinal_ex(ctx, out->data + start + len, &fin) != 1)
+		goto fail;
+	out->len = start + (size_t)len + (size_t)fin;
+	out->data[out->len] = '\0';
+	r = SKR_OK;
+	goto out;
+fail:
+	skr_wipe(out->data + start, n + 16);
+	out->data[start] = '\0';
+out:
+	EVP_CIPHER_CTX_free(ctx);
+	return r;
+}
+
+int
+skr_aes_kwp_wrap(const uint8_t *kek, size_t keklen, const uint8_t *pt,
+    size_t n, skr_buf *out)
+{
+	return kwp(1, kek, keklen, pt, n, out);
+}
+
+int
+skr_aes_kwp_unwrap(const uint8_t *kek, size_t keklen, const uint8_t *ct,
+    size_t n, skr_buf *out)
+{
+	return kwp(0, kek, keklen, ct, n, out);
+}
+
+/* ---- RSA-AES key wrap ------------------------------------------------- */
+
+static int
+oaep_ctx(EVP_PKEY_CTX *pctx, skr_enc enc, int encrypt)
+{
+	const EVP_MD *md = skr_enc_md(enc);
+
+	if (md == NULL)
+		return SKR_ERR_ENC_UNSUPPORTED;
+	if ((encrypt ? EVP_PKEY_encrypt_init(pctx) :
+	    EVP_PKEY_decrypt_init(pctx)) != 1 ||
+	    EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_OAEP_PADDING) != 1 ||
+	    EVP_PKEY_CTX_set_rsa_oaep_md(pctx, md) != 1 ||
+	    EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, md) != 1)
+		return SKR_ERR_CRYPTO;
+	return SKR_OK;
+}
+
+int
+skr_rsa_aes_wrap(EVP_PKEY *wrapping_key, skr_enc enc, const uint8_t *pt,
+    size_t n, skr_buf *out)
+{
+	uint8_t cek[CEK_LEN];
+	EVP_PKEY_CTX *pctx = NULL;
+	size_t start = out->len, modlen, outlen;
+	int r;
+
+	if (wrapping_key == NULL || EVP_PKEY_get_base_id(wrapping_key) !=
+	    EVP_PKEY_RSA)
+		return SKR_ERR_INVAL;
+	if (EVP_PKEY_get_bits(wrapping_key) < 2048)
+		return SKR_ERR_KEY_WEAK;
+	if (skr_enc_md(enc) == NULL)
+		return SKR_ERR_ENC_UNSUPPORTED;
+	modlen = (size_t)EVP_PKEY_get_size(wrapping_key);
+	if ((r = skr_random(cek, sizeof(cek))) != SKR_OK)
+		goto out;
+	if ((r = skr_buf_reserve(out, modlen)) != SKR_OK)
+		goto out;
+	if ((pctx = EVP_PKEY_CTX_new_from_pkey(NULL, wrapping_key, NULL)) ==
+	    NULL) {
+		r = SKR_ERR_NOMEM;
+		goto out;
+	}
+	if ((r = oaep_ctx(pctx, enc, 1)) != SKR_OK)
+		goto out;
+	outlen = modlen;
+	if (EVP_PKEY_encrypt(pctx, out->data + start, &outlen, cek,
+	    sizeof(cek)) != 1 || outlen != modlen) {
+		r = SKR_ERR_WRAP;
+		goto out;
+	}
+	out->len = start + outlen;
+	out->data[out->len] = '\0';
+	if ((r = skr_aes_kwp_wrap(cek, sizeof(cek), pt, n, out)) != SKR_OK)
+		goto out;
+out:
+	if (r != SKR_OK && out->data != NULL) {
+		out->len = start;
+		out->data[start] = '\0';
+	}
+	skr_wipe(cek, sizeof(cek));
+	EVP_PKEY_CTX_free(pctx);
+	return r;
+}
+
+/* The second half of an unwrap, once the OAEP part gave K. */
+static int
+unwrap_tail(const uint8_t *cek, size_t ceklen, const uint8_t *ct, size_t n,
+    size_t modlen, skr_buf *out)
+{
+	if (ceklen != CEK_LEN)
+		return SKR_ERR_UNWRAP;
+	return skr_aes_kwp_unwrap(cek, ceklen, ct + modlen, n - modlen, out);
+}
+
+int
+skr_rsa_aes_unwrap(EVP_PKEY *wrapping_key, skr_enc enc, const uint8_t *ct,
+    size_t n, skr_buf *out)
+{
+	uint8_t cek[512];
+	size_t modlen, ceklen = sizeof(cek);
+	EVP_PKEY_CTX *pctx = NULL;
+	int r;
+
+	if (wrapping_key == NULL || EVP_PKEY_get_base_id(wrapping_key) !=
+	    EVP_PKEY_RSA)
+		return SKR_ERR_INVAL;
+	if (EVP_PKEY_get_bits(wrapping_key) < 2048)
+		return SKR_ERR_KEY_WEAK;
+	modlen = (size_t)EVP_PKEY_get_size(wrapping_key);
+	if (n < modlen + 16 || modlen > sizeof(cek))
+		return SKR_ERR_UNWRAP;
+	if ((pctx = EVP_PKEY_CTX_new_from_pkey(NULL, wrapping_key, NULL)) ==
+	    NULL)
+		return SKR_ERR_NOMEM;
+	if ((r = oaep_ctx(pctx, enc, 0)) != SKR_OK)
+		goto out;
+	/* Every failure below is the same SKR_ERR_UNWRAP, so the error says
+	 * nothing about which step failed (no padding oracle). */
+	if (EVP_PKEY_decrypt(pctx, cek, &ceklen, ct, modlen) != 1) {
+		r = SKR_ERR_UNWRAP;
+		goto out;
+	}
+	r = unwrap_tail(cek, ceklen, ct, n, modlen, out);
+out:
+	skr_wipe(cek, sizeof(cek));
+	EVP_PKEY_CTX_free(pctx);
+	return r;
+}
+
+int
+skr_rsa_aes_unwrap_cb(skr_oaep_decrypt_fn fn, void *ctx, size_t modulus_len,
+    skr_enc enc, const uint8_t *ct, size_t n, skr_buf *out)
+{
+	uint8_t cek[512];
+	size_t ceklen = sizeof(cek);
+	const EVP_MD *md = skr_enc_md(enc);
+	int r;
+
+	if (fn == NULL || md == NULL)
+		return md == NULL ? SKR_ERR_ENC_UNSUPPORTED : SKR_ERR_INVAL;
+	if (modulus_len < 256)
+		return SKR_ERR_KEY_WEAK;
+	if (n < modulus_len + 16)
+		return SKR_ERR_UNWRAP;
+	if (fn(ctx, md, ct, modulus_len, cek, &ceklen) != 0 ||
+	    ceklen > sizeof(cek))
+		r = SKR_ERR_UNWRAP;
+	else
+		r = unwrap_tail(cek, ceklen, ct, n, modulus_len, out);
+	skr_wipe(cek, sizeof(cek));
+	return r;
+}
+
+/* ---- key_hsm ---------------------------------------------------------- */
+
+int
+skr_key_hsm_encode(const char *wrapping_kid, skr_enc enc, const uint8_t *ct,
+    size_t n, skr_buf *out)
+{
+	skr_buf ctb = SKR_BUF_INIT;
+	json_t *o = NULL, *h = NULL;
+	char *text = NULL;
+	int r;
+
+	if (wrapping_kid == NULL || skr_enc_name(enc) == NULL)
+		return SKR_ERR_INVAL;
+	if ((r = skr_b64url_encode(&ctb, ct, n)) != SKR_OK)
+		goto out;
+	/* Member order as Key Vault emits it; jansson keeps insertion
+	 * order. */
+	r = SKR_ERR_NOMEM;
+	if ((o = json_object()) == NULL || (h = json_object()) == NULL)
+		goto out;
+	if (json_object_set_new(o, "schema_version", json_string("1.0")) ||
+	    json_object_set_new(h, "kid", json_string(wrapping_kid)) ||
+	    json_object_set_new(h, "alg", json_string("dir")) ||
+	    json_object_set_new(h, "enc", json_string(skr_enc_name(enc))) ||
+	    json_object_set(o, "header", h) ||
+	    json_object_set_new(o, "ciphertext", json_stringn(
+	    (const char *)ctb.data, ctb.len)))
+		goto out;
+	if ((text = json_dumps(o, JSON_COMPACT)) == NULL)
+		goto out;
+	r = skr_b64url_encode(out, (const uint8_t *)text, strlen(text));
+out:
+	free(text);
+	json_decref(h);
+	json_decref(o);
+	skr_buf_free(&ctb);
+	return r;
+}
+
+int
+skr_key_hsm_decode(const char *s, size_t n, char **kid_out, skr_enc *enc,
+    skr_buf *ct_out)
+{
+	skr_buf text = SKR_BUF_INIT;
+	json_t *o = NULL, *h, *v;
+	const char *ct;
+	int r = SKR_ERR_KEY_HSM;
+
+	if (kid_out != NULL)
+		*kid_out = NULL;
+	if (skr_b64url_decode(&text, s, n) != SKR_OK)
+		goto out;
+	if (skr_json_parse((const char *)text.data, text.len, 4, &o) != SKR_OK ||
+	    !json_is_object(o))
+		goto out;
+	v = json_object_get(o, "schema_version");
+	if (!json_is_string(v) || strcmp(json_string_value(v), "1.0") != 0)
+		goto out;
+	h = json_object_get(o, "header");
+	if (!json_is_object(h))
+		goto out;
+	v = json_object_get(h, "alg");
+	if (!json_is_string(v) || strcmp(json_string_value(v), "dir") != 0)
+		goto out;
+	v = json_object_get(h, "enc");
+	if (!json_is_string(v) || skr_enc_parse(json_string_value(v), enc) !=
+	    SKR_OK)
+		goto out;
+	v = json_object_get(h, "kid");
+	if (!json_is_string(v))
+		goto out;
+	if (kid_out != NULL && (*kid_out = strdup(json_string_value(v))) ==
+	    NULL) {
+		r = SKR_ERR_NOMEM;
+		goto out;
+	}
+	v = json_object_get(o, "ciphertext");
+	if (!json_is_string(v) || json_string_length(v) == 0)
+		goto out;
+	ct = json_string_value(v);
+	if (skr_b64url_decode(ct_out, ct, json_string_length(v)) != SKR_OK)
+		goto out;
+	r = SKR_OK;
+out:
+	if (r != SKR_OK && kid_out != NULL) {
+		free(*kid_out);
+		*kid_out = NULL;
+	}
+	json_decref(o);
+	skr_buf_free(&text);
+	return r;
+}
+
+/* ---- release convenience ---------------------------------------------- */
+
+int
+skr_release_wrap(const skr_key *key, EVP_PKEY *wrapping_key,
+    const char *wrapping_kid, skr_enc enc, skr_buf *key_hsm_out)
+{
+	skr_buf pt = SKR_BUF_INIT_SECRET, ct = SKR_BUF_INIT;
+	int r;
+
+	if ((r = skr_key_private_bytes(key, &pt)) != SKR_OK)
+		goto out;
+	if ((r = skr_rsa_aes_wrap(wrapping_key, enc, pt.data, pt.len, &ct)) !=
+	    SKR_OK)
+		goto out;
+	r = skr_key_hsm_encode(wrapping_kid, enc, ct.data, ct.len, key_hsm_out);
+out:
+	skr_buf_free(&pt);
+	skr_buf_free(&ct);
+	return r;
+}
+
+int
+skr_release_unwrap(const char *key_hsm, size_t n, skr_kty kty,
+    EVP_PKEY *wrapping_priv, skr_oaep_decrypt_fn fn, void *ctx,
+    size_t modulus_len, skr_key **out)
+{
+	skr_buf ct = SKR_BUF_INIT, pt = SKR_BUF_INIT_SECRET;
+	skr_enc enc;
+	int r;
+
+	*out = NULL;
+	if ((r = skr_key_hsm_decode(key_hsm, n, NULL, &enc, &ct)) != SKR_OK)
+		goto out;
+	if (wrapping_priv != NULL)
+		r = skr_rsa_aes_unwrap(wrapping_priv, enc, ct.data, ct.len, &pt);
+	else
+		r = skr_rsa_aes_unwrap_cb(fn, ctx, modulus_len, enc, ct.data,
+		    ct.len, &pt);
+	if (r != SKR_OK)
+		goto out;
+	r = skr_key_from_private_bytes(kty, pt.data, pt.len, out);
+out:
+	skr_buf_free(&ct);
+	skr_buf_free(&pt);
+	return r;
+}

@@ -19,6 +19,7 @@
 #include <openssl/evp.h>
 
 #include "buf.h"
+#include "jwk.h"
 
 typedef enum skr_enc {
 	SKR_ENC_CKM_RSA_AES_KEY_WRAP = 0, /* OAEP SHA-1; the default */
@@ -67,5 +68,18 @@ int skr_key_hsm_encode(const char *wrapping_kid, skr_enc enc,
  * appended to ct_out.  SKR_ERR_KEY_HSM on any deviation. */
 int skr_key_hsm_decode(const char *s, size_t n, char **kid_out, skr_enc *enc,
     skr_buf *ct_out);
+
+/* Release: the private bytes of key (skr_key_private_bytes) wrapped to
+ * wrapping_key and packed as the key_hsm string, appended to key_hsm_out.
+ * Every intermediate secret is wiped. */
+int skr_release_wrap(const skr_key *key, EVP_PKEY *wrapping_key,
+    const char *wrapping_kid, skr_enc enc, skr_buf *key_hsm_out);
+
+/* The client's inverse: decode key_hsm, unwrap with wrapping_priv or, when
+ * it is NULL, with fn/ctx (modulus_len bytes of OAEP), and rebuild the key
+ * of type kty.  *out: caller frees with skr_key_free. */
+int skr_release_unwrap(const char *key_hsm, size_t n, skr_kty kty,
+    EVP_PKEY *wrapping_priv, skr_oaep_decrypt_fn fn, void *ctx,
+    size_t modulus_len, skr_key **out);
 
 #endif

@@ -134,17 +134,13 @@ skr_jws_parse(const char *compact, size_t n, size_t max, skr_jws *out)
 		return SKR_ERR_TOO_LARGE;
 	d1 = memchr(compact, '.', n);
 	d2 = d1 ? memchr(d1 + 1, '.', (size_t)(end - d1 - 1)) : NULL;
-	/* Exactly three parts; the header and signature are never empty. */
+	/* Exactly three parts; the header is never empty. */
 	if (d1 == NULL || d2 == NULL || memchr(d2 + 1, '.',
-	    (size_t)(end - d2 - 1)) != NULL || d1 == compact || d2 + 1 == end) {
+	    (size_t)(end - d2 - 1)) != NULL || d1 == compact) {
 		r = SKR_ERR_JWS_MALFORMED;
 		goto out;
 	}
-	if (skr_b64url_decode(&hdr, compact, (size_t)(d1 - compact)) != SKR_OK ||
-	    skr_b64url_decode(&out->payload_raw, d1 + 1,
-	    (size_t)(d2 - d1 - 1)) != SKR_OK ||
-	    skr_b64url_decode(&out->signature, d2 + 1,
-	    (size_t)(end - d2 - 1)) != SKR_OK) {
+	if (skr_b64url_decode(&hdr, compact, (size_t)(d1 - compact)) != SKR_OK) {
 		r = SKR_ERR_JWS_MALFORMED;
 		goto out;
 	}
@@ -163,8 +159,18 @@ skr_jws_parse(const char *compact, size_t n, size_t max, skr_jws *out)
 		r = SKR_ERR_JWS_MALFORMED;
 		goto out;
 	}
+	/* The algorithm is judged before the signature is even looked at,
+	 * so an unsigned "alg":"none" token is reported as what it is. */
 	if ((r = skr_alg_parse(json_string_value(alg), &out->alg)) != SKR_OK)
 		goto out;
+	if (d2 + 1 == end ||
+	    skr_b64url_decode(&out->payload_raw, d1 + 1,
+	    (size_t)(d2 - d1 - 1)) != SKR_OK ||
+	    skr_b64url_decode(&out->signature, d2 + 1,
+	    (size_t)(end - d2 - 1)) != SKR_OK) {
+		r = SKR_ERR_JWS_MALFORMED;
+		goto out;
+	}
 	if (out->payload_raw.len > 0 && out->payload_raw.data[0] == '{') {
 		if ((r = skr_json_parse((const char *)out->payload_raw.data,
 		    out->payload_raw.len, 0, &out->payload)) != SKR_OK)

@@ -244,7 +244,7 @@ skr_token_verify(const char *text, size_t n, const skr_token_trust *trust,
 	if (opts == NULL)
 		opts = &defaults;
 	if (opts->skew < 0 || trust == NULL || trust->lookup == NULL)
-		return SKR_ERR_INVAL;
+		return fail(why, SKR_ERR_INVAL, "invalid verification options");
 	now = opts->now != 0 ? opts->now : (int64_t)time(NULL);
 	if (n > SKR_TOKEN_MAX_BYTES)
 		return fail(why, SKR_ERR_TOKEN_TOO_LARGE,

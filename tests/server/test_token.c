@@ -126,7 +126,7 @@ set_of(const skr_key *k1, const char *kid1, const skr_key *k2,
 static char *
 claims(const char *iss, const char *extra)
 {
-	static char buf[8192];
+	static char buf[256 * 1024];
 
 	snprintf(buf, sizeof(buf), "{\"iss\":\"%s\",\"iat\":%d,\"nbf\":%d,"
 	    "\"exp\":%d%s%s}", iss, NOW - 10, NOW - 10, NOW + 3600,

@@ -1,0 +1,74 @@
+/* Unit tests: sealing for storage (AES-256-GCM with bound associated data). */
+#include <string.h>
+
+#include "check.h"
+#include "seal.h"
+
+int
+main(void)
+{
+	uint8_t key[SKR_SEAL_KEY_LEN], key2[SKR_SEAL_KEY_LEN];
+	static const char aad[] = "skr/v1/disk-key/0123456789abcdef";
+	static const char pt[] = "the key material";
+	skr_buf blob = SKR_BUF_INIT, blob2 = SKR_BUF_INIT;
+	skr_buf out = SKR_BUF_INIT_SECRET;
+
+	CHECK_OK(skr_random(key, sizeof(key)));
+	CHECK_OK(skr_random(key2, sizeof(key2)));
+	CHECK_OK(skr_seal(key, (const uint8_t *)aad, strlen(aad),
+	    (const uint8_t *)pt, strlen(pt), &blob));
+	CHECK(blob.len == strlen(pt) + SKR_SEAL_OVERHEAD);
+	CHECK(blob.data[0] == 0x01);
+	CHECK(memmem(blob.data, blob.len, pt, strlen(pt)) == NULL);
+	CHECK_OK(skr_seal_open(key, (const uint8_t *)aad, strlen(aad),
+	    blob.data, blob.len, &out));
+	CHECK_MEM(out.data, out.len, pt, strlen(pt));
+
+	/* Two seals of the same input differ (fresh nonce). */
+	CHECK_OK(skr_seal(key, (const uint8_t *)aad, strlen(aad),
+	    (const uint8_t *)pt, strlen(pt), &blob2));
+	CHECK(blob2.len == blob.len && memcmp(blob.data, blob2.data,
+	    blob.len) != 0);
+
+	/* Every flipped byte after the format byte fails authentication. */
+	for (size_t i = 1; i < blob.len; i++) {
+		skr_buf_reset(&out);
+		blob.data[i] ^= 0x01;
+		CHECK_ERR(skr_seal_open(key, (const uint8_t *)aad, strlen(aad),
+		    blob.data, blob.len, &out), SKR_ERR_SEAL_OPEN);
+		CHECK(out.len == 0);
+		blob.data[i] ^= 0x01;
+	}
+	/* Unknown format. */
+	blob.data[0] = 0x02;
+	CHECK_ERR(skr_seal_open(key, (const uint8_t *)aad, strlen(aad),
+	    blob.data, blob.len, &out), SKR_ERR_SEAL_FORMAT);
+	blob.data[0] = 0x01;
+	/* Wrong key, wrong or missing associated data (moved to another
+	 * version), truncated and extended blobs. */
+	CHECK_ERR(skr_seal_open(key2, (const uint8_t *)aad, strlen(aad),
+	    blob.data, blob.len, &out), SKR_ERR_SEAL_OPEN);
+	CHECK_ERR(skr_seal_open(key, (const uint8_t *)aad, strlen(aad) - 1,
+	    blob.data, blob.len, &out), SKR_ERR_SEAL_OPEN);
+	CHECK_ERR(skr_seal_open(key, NULL, 0, blob.data, blob.len, &out),
+	    SKR_ERR_SEAL_OPEN);
+	CHECK_ERR(skr_seal_open(key, (const uint8_t *)aad, strlen(aad),
+	    blob.data, blob.len - 1, &out), SKR_ERR_SEAL_OPEN);
+	CHECK_ERR(skr_seal_open(key, (const uint8_t *)aad, strlen(aad),
+	    blob.data, SKR_SEAL_OVERHEAD - 1, &out), SKR_ERR_SEAL_OPEN);
+	skr_buf_append_byte(&blob, 0);
+	CHECK_ERR(skr_seal_open(key, (const uint8_t *)aad, strlen(aad),
+	    blob.data, blob.len, &out), SKR_ERR_SEAL_OPEN);
+	CHECK(out.len == 0);
+
+	/* Empty plaintext still authenticates. */
+	skr_buf_reset(&blob);
+	CHECK_OK(skr_seal(key, NULL, 0, NULL, 0, &blob));
+	CHECK_OK(skr_seal_open(key, NULL, 0, blob.data, blob.len, &out));
+	CHECK(out.len == 0);
+
+	skr_buf_free(&blob);
+	skr_buf_free(&blob2);
+	skr_buf_free(&out);
+	return check_done();
+}

@@ -11,6 +11,7 @@
 
 #include "encoding.h"
 #include "json.h"
+#include "jws.h"
 #include "skr/error.h"
 
 /* Chains longer than this are not something an attestation service sends. */
@@ -19,6 +20,7 @@
 struct skr_jwks {
 	atomic_uint refs;
 	skr_key **keys;
+	unsigned *algs;   /* per key: SKR_ALG_BIT of its "alg", 0 for any */
 	size_t nkeys;
 	char **warnings;
 	size_t nwarnings;
@@ -42,6 +44,7 @@ skr_jwks_unref(skr_jwks *set)
 	for (i = 0; i < set->nkeys; i++)
 		skr_key_free(set->keys[i]);
 	free(set->keys);
+	free(set->algs);
 	for (i = 0; i < set->nwarnings; i++)
 		free(set->warnings[i]);
 	free(set->warnings);
@@ -61,18 +64,29 @@ skr_jwks_key(const skr_jwks *set, size_t i)
 }
 
 const skr_key *
-skr_jwks_find(const skr_jwks *set, const char *kid)
+skr_jwks_find_alg(const skr_jwks *set, const char *kid, unsigned *algs)
 {
 	const char *k;
 	size_t i;
 
+	if (algs != NULL)
+		*algs = 0;
 	if (set == NULL || kid == NULL)
 		return NULL;
 	for (i = 0; i < set->nkeys; i++)
 		if ((k = skr_key_kid(set->keys[i])) != NULL &&
-		    strcmp(k, kid) == 0)
+		    strcmp(k, kid) == 0) {
+			if (algs != NULL)
+				*algs = set->algs[i];
 			return set->keys[i];
+		}
 	return NULL;
+}
+
+const skr_key *
+skr_jwks_find(const skr_jwks *set, const char *kid)
+{
+	return skr_jwks_find_alg(set, kid, NULL);
 }
 
 size_t
@@ -232,15 +246,17 @@ has_key_members(const json_t *e)
  * *what set when the entry is skipped, or SKR_ERR_NOMEM. */
 static int
 load_entry(const json_t *e, X509_STORE *ca, int64_t at, skr_key **out,
-    const char **what)
+    unsigned *algmask, const char **what)
 {
-	const json_t *kid, *kty, *x5c;
+	const json_t *kid, *kty, *x5c, *alg;
+	skr_alg a = SKR_ALG_INVALID;
 	EVP_PKEY *pkey = NULL;
 	skr_key *key = NULL, *cert_key = NULL;
 	skr_kty t;
 	int r = SKR_OK;
 
 	*out = NULL;
+	*algmask = 0;
 	*what = NULL;
 	kid = json_object_get(e, "kid");
 	kty = json_object_get(e, "kty");
@@ -262,6 +278,15 @@ load_entry(const json_t *e, X509_STORE *ca, int64_t at, skr_key **out,
 	if (!use_allows_sig(e)) {
 		*what = "use or key_ops does not allow signature verification";
 		goto out;
+	}
+	/* RFC 7517 4.4: a key that names its algorithm is used with that
+	 * algorithm only. */
+	if ((alg = json_object_get(e, "alg")) != NULL) {
+		if (skr_alg_parse(json_string_value(alg), &a) != SKR_OK) {
+			*what = "alg is not an RS, PS or ES signature algorithm";
+			goto out;
+		}
+		*algmask = SKR_ALG_BIT(a);
 	}
 	if (x5c != NULL) {
 		if ((pkey = x5c_key(x5c, ca, at, what)) == NULL)
@@ -318,6 +343,10 @@ load_entry(const json_t *e, X509_STORE *ca, int64_t at, skr_key **out,
 		*what = "EC curve not supported";
 		goto out;
 	}
+	if (*algmask != 0 && !skr_alg_fits_key(a, skr_key_pkey(key))) {
+		*what = "alg does not fit the key";
+		goto out;
+	}
 	if ((r = skr_key_set_kid(key, json_string_value(kid))) != SKR_OK)
 		goto out;
 	*out = key;
@@ -337,6 +366,7 @@ skr_jwks_from_json(const json_t *doc, X509_STORE *ca, int64_t at,
 	const char *what, *kid;
 	skr_jwks *set = NULL;
 	skr_key *key;
+	unsigned algmask;
 	size_t i;
 	int r;
 
@@ -349,7 +379,11 @@ skr_jwks_from_json(const json_t *doc, X509_STORE *ca, int64_t at,
 	}
 	if ((set = calloc(1, sizeof(*set))) == NULL ||
 	    (set->keys = calloc(json_array_size(keys) + 1,
-	    sizeof(*set->keys))) == NULL) {
+	    sizeof(*set->keys))) == NULL ||
+	    (set->algs = calloc(json_array_size(keys) + 1,
+	    sizeof(*set->algs))) == NULL) {
+		if (set != NULL)
+			free(set->keys);
 		free(set);
 		return SKR_ERR_NOMEM;
 	}
@@ -358,8 +392,8 @@ skr_jwks_from_json(const json_t *doc, X509_STORE *ca, int64_t at,
 		kid = json_string_value(json_object_get(e, "kid"));
 		if (!json_is_object(e)) {
 			r = warn(set, i, NULL, "not an object");
-		} else if ((r = load_entry(e, ca, at, &key, &what)) !=
-		    SKR_OK) {
+		} else if ((r = load_entry(e, ca, at, &key, &algmask,
+		    &what)) != SKR_OK) {
 			/* out of memory */
 		} else if (key == NULL) {
 			r = warn(set, i, kid, what);
@@ -368,6 +402,7 @@ skr_jwks_from_json(const json_t *doc, X509_STORE *ca, int64_t at,
 			r = warn(set, i, kid, "kid already used by an earlier "
 			    "entry");
 		} else {
+			set->algs[set->nkeys] = algmask;
 			set->keys[set->nkeys++] = key;
 		}
 		if (r != SKR_OK)

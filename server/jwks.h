@@ -7,8 +7,9 @@
  * certificate's key is used; RFC 7517 4.7).  When a CA store is given,
  * every entry must carry an x5c chain that verifies against it.  Entries
  * that cannot be used -- RSA under 2048 bits, unknown kty, symmetric keys,
- * no kid, use other than "sig", a bad certificate or chain, a kid seen
- * before -- are skipped and described in the set's warnings; the rest load.
+ * no kid, use other than "sig", an "alg" that is not an asymmetric
+ * signature algorithm fitting the key, a bad certificate or chain, a kid
+ * seen before -- are skipped and described in the set's warnings; the rest load.
  */
 #ifndef SKR_SERVER_JWKS_H
 #define SKR_SERVER_JWKS_H
@@ -47,6 +48,10 @@ size_t skr_jwks_count(const skr_jwks *set);
 /* Borrowed; valid while the caller holds a reference to set.  NULL when
  * no loaded key has that kid (exact, case-sensitive match). */
 const skr_key *skr_jwks_find(const skr_jwks *set, const char *kid);
+/* The same, also giving the algorithms the entry allows: SKR_ALG_BIT of its
+ * "alg" member (RFC 7517 4.4), 0 when it names none. */
+const skr_key *skr_jwks_find_alg(const skr_jwks *set, const char *kid,
+    unsigned *algs);
 const skr_key *skr_jwks_key(const skr_jwks *set, size_t i);
 
 /* Why entries were skipped: "keys[2] (kid \"x\"): RSA key smaller than

@@ -235,7 +235,7 @@ skr_token_verify(const char *text, size_t n, const skr_token_trust *trust,
 	const skr_key *key;
 	const json_t *kidv, *issv;
 	const char *iss, *kid;
-	unsigned algs = 0, mdlen = 32;
+	unsigned algs = 0, key_algs = 0, mdlen = 32;
 	int64_t now;
 	int r;
 
@@ -283,7 +283,8 @@ skr_token_verify(const char *text, size_t n, const skr_token_trust *trust,
 	if ((r = check_header(jws.header, iss, why)) != SKR_OK)
 		goto out;
 	kidv = json_object_get(jws.header, "kid");
-	if (!json_is_string(kidv) || json_string_length(kidv) == 0) {
+	if (!json_is_string(kidv) || json_string_length(kidv) == 0 ||
+	    json_string_length(kidv) != strlen(json_string_value(kidv))) {
 		r = fail(why, SKR_ERR_TOKEN_KID, "header has no kid");
 		goto out;
 	}
@@ -294,14 +295,14 @@ skr_token_verify(const char *text, size_t n, const skr_token_trust *trust,
 		r = fail(why, r, "issuer not trusted or has no keys");
 		goto out;
 	}
-	if ((key = skr_jwks_find(keys, kid)) == NULL &&
+	if ((key = skr_jwks_find_alg(keys, kid, &key_algs)) == NULL &&
 	    trust->unknown_kid != NULL &&
 	    trust->unknown_kid(trust->ctx, iss, kid, opts->kid_wait_ms,
 	    &fresh) == SKR_OK && fresh != NULL) {
 		skr_jwks_unref(keys);
 		keys = fresh;
 		fresh = NULL;
-		key = skr_jwks_find(keys, kid);
+		key = skr_jwks_find_alg(keys, kid, &key_algs);
 	}
 	if (key == NULL) {
 		r = fail(why, SKR_ERR_TOKEN_KID,
@@ -310,6 +311,11 @@ skr_token_verify(const char *text, size_t n, const skr_token_trust *trust,
 	}
 	if (algs != 0 && (algs & SKR_ALG_BIT(jws.alg)) == 0) {
 		r = fail(why, SKR_ERR_TOKEN_ALG, "%s not allowed for the issuer",
+		    skr_alg_name(jws.alg));
+		goto out;
+	}
+	if (key_algs != 0 && (key_algs & SKR_ALG_BIT(jws.alg)) == 0) {
+		r = fail(why, SKR_ERR_TOKEN_ALG, "%s is not the key's alg",
 		    skr_alg_name(jws.alg));
 		goto out;
 	}
@@ -323,7 +329,8 @@ skr_token_verify(const char *text, size_t n, const skr_token_trust *trust,
 		r = fail(why, SKR_ERR_KEY_WEAK, "issuer key too small");
 		goto out;
 	}
-	switch ((r = skr_jws_verify(&jws, skr_key_pkey(key), algs))) {
+	switch ((r = skr_jws_verify(&jws, skr_key_pkey(key),
+	    key_algs != 0 ? key_algs : algs))) {
 	case SKR_OK:
 		break;
 	case SKR_ERR_NOMEM:

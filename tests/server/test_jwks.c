@@ -18,6 +18,7 @@
 #include "encoding.h"
 #include "json.h"
 #include "jwks.h"
+#include "jws.h"
 
 #define NOW 1700000000
 
@@ -243,13 +244,33 @@ test_entries(void)
 	    "kid", "no-material"));
 	json_array_append_new(keys, json_pack("{s:s}", "kid", "no-kty"));
 	json_array_append_new(keys, json_string("not an object"));
+	e = jwk_entry(rsa_b, "alg-enc");
+	json_object_set_new(e, "alg", json_string("RSA-OAEP"));
+	json_array_append_new(keys, e);
+	e = jwk_entry(rsa_b, "alg-misfit");
+	json_object_set_new(e, "alg", json_string("ES256"));
+	json_array_append_new(keys, e);
+	e = jwk_entry(rsa_b, "alg-pinned");
+	json_object_set_new(e, "alg", json_string("PS384"));
+	json_array_append_new(keys, e);
 
 	set = load(doc, NULL, 0);
 	CHECK(set != NULL);
 	if (set == NULL)
 		goto out;
-	CHECK(skr_jwks_count(set) == 6);
-	CHECK(skr_jwks_warning_count(set) == 18);
+	CHECK(skr_jwks_count(set) == 7);
+	CHECK(skr_jwks_warning_count(set) == 20);
+	{
+		unsigned algs = 99;
+
+		CHECK(skr_jwks_find_alg(set, "alg-pinned", &algs) != NULL);
+		CHECK(algs == SKR_ALG_BIT(SKR_ALG_PS384));
+		CHECK(skr_jwks_find_alg(set, "rsa-ne", &algs) != NULL);
+		CHECK(algs == 0);
+		CHECK(skr_jwks_find_alg(set, "nope", &algs) == NULL);
+	}
+	CHECK(has_warning(set, "\"alg-enc\"): alg is not"));
+	CHECK(has_warning(set, "\"alg-misfit\"): alg does not fit"));
 	CHECK((k = skr_jwks_find(set, "rsa-ne")) != NULL &&
 	    skr_key_kty(k) == SKR_KTY_RSA);
 	CHECK((k = skr_jwks_find(set, "ec-xy")) != NULL &&
@@ -290,7 +311,7 @@ test_entries(void)
 	CHECK(has_warning(set, "\"no-kty\"): no kty"));
 	CHECK(has_warning(set, "not an object"));
 	CHECK(skr_jwks_warning(set, 99) == NULL);
-	CHECK(skr_jwks_key(set, 0) != NULL && skr_jwks_key(set, 6) == NULL);
+	CHECK(skr_jwks_key(set, 0) != NULL && skr_jwks_key(set, 7) == NULL);
 
 	/* References: the set lives until the last one goes. */
 	ref = skr_jwks_ref(set);

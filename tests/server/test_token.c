@@ -348,6 +348,26 @@ test_alg(void)
 	    strlen(claims(ISS_A, NULL)), sig.data, sig.len);
 	CHECK_ERR(verify(&t), SKR_ERR_TOKEN_SIGNATURE);
 
+	/* A key whose JWK names its alg is used with that alg only. */
+	{
+		skr_jwks *saved = keys_a;
+		json_t *doc = json_pack("{s:[o]}", "keys",
+		    jwk_with_kid(rsa1, "rsa1"));
+
+		json_object_set_new(json_array_get(json_object_get(doc, "keys"),
+		    0), "alg", json_string("PS256"));
+		CHECK_OK(skr_jwks_from_json(doc, NULL, 0, &keys_a, NULL));
+		json_decref(doc);
+		mint(&t, rsa1, SKR_ALG_RS256, "rsa1", NULL, claims(ISS_A, NULL));
+		CHECK_ERR(verify(&t), SKR_ERR_TOKEN_ALG);
+		mint(&t, rsa1, SKR_ALG_PS384, "rsa1", NULL, claims(ISS_A, NULL));
+		CHECK_ERR(verify(&t), SKR_ERR_TOKEN_ALG);
+		mint(&t, rsa1, SKR_ALG_PS256, "rsa1", NULL, claims(ISS_A, NULL));
+		CHECK_OK(verify(&t));
+		skr_jwks_unref(keys_a);
+		keys_a = saved;
+	}
+
 	/* The authority allows RS256 only. */
 	algs_a = SKR_ALG_BIT(SKR_ALG_RS256);
 	mint(&t, rsa1, SKR_ALG_PS256, "rsa1", NULL, claims(ISS_A, NULL));
@@ -386,6 +406,12 @@ test_keys_and_issuers(void)
 	CHECK_ERR(verify(&t), SKR_ERR_TOKEN_KID);
 	mint(&t, rsa1, SKR_ALG_RS256, "", NULL, claims(ISS_A, NULL));
 	CHECK_ERR(verify(&t), SKR_ERR_TOKEN_KID);
+	/* A kid with an embedded NUL is not its prefix: strict JSON refuses
+	 * the header. */
+	forge(&t, "{\"alg\":\"RS256\",\"kid\":\"rsa1\\u0000x\"}",
+	    claims(ISS_A, NULL), strlen(claims(ISS_A, NULL)),
+	    (const uint8_t *)"x", 1);
+	CHECK_ERR(verify(&t), SKR_ERR_TOKEN_MALFORMED);
 	/* Case matters in kids. */
 	mint(&t, rsa1, SKR_ALG_RS256, "RSA1", NULL, claims(ISS_A, NULL));
 	CHECK_ERR(verify(&t), SKR_ERR_TOKEN_KID);

@@ -1,1 +1,769 @@
+/*
+ * skrd's HTTP layer on libh2o (libuv build).
+ *
+ * Threads: one libuv loop and h2o context per thread, each with its own
+ * listening socket bound to the same address with SO_REUSEPORT, so the
+ * kernel spreads connections and nothing on the request path is shared
+ * behind a lock.  A handler flagged SKR_ROUTE_SLOW (key generation) runs on
+ * the libuv thread pool and answers from the loop thread afterwards.
+ *
+ * Every request is copied into a job that owns its bytes, so a handler on a
+ * worker thread never touches h2o memory; if the client goes away first,
+ * the job notices (pool dispose callback) and drops the answer.
+ */
 #include "http.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <h2o.h>
+#include <h2o/http2.h>
+#include <openssl/ssl.h>
+#include <uv.h>
+
+#include "auth.h"
+#include "encoding.h"
+#include "log.h"
+#include "request.h"
+#include "seal.h"
+#include "skr/error.h"
+#include "store.h"
+
+#define PATH_MAX_LEN 2048
+#define HEADER_MAX_LEN 8192
+
+struct http;
+
+struct worker {
+	struct http *http;
+	int index;
+	pthread_t thread;
+	uv_loop_t loop;
+	uv_tcp_t listener;
+	uv_async_t stop;
+	uv_timer_t drain;
+	h2o_context_t ctx;
+	h2o_accept_ctx_t accept_ctx;
+	int fd;
+	size_t nconns;
+	size_t njobs;
+	uint64_t deadline;
+	int stopping;
+};
+
+struct http {
+	skr_server *srv;
+	skr_http_opts o;
+	h2o_globalconf_t config;
+	SSL_CTX *ssl;
+	struct worker *workers;
+	int nworkers;
+	atomic_size_t conns;
+	struct sockaddr_storage addr;
+	socklen_t addrlen;
+	char url[256];
+};
+
+struct handler {
+	h2o_handler_t super;
+	struct http *http;
+};
+
+struct anchor;
+
+/* One request, owning copies of everything a handler reads. */
+struct job {
+	struct worker *w;
+	h2o_req_t *h2o;          /* NULL once the client has gone */
+	struct anchor *anchor;
+	const skr_route *route;
+	skr_request req;
+	skr_response resp;
+	uv_work_t work;
+	char method[16];
+	char *path;
+	char *query;
+	uint8_t *body;
+	char *content_type;
+	char *authorization;
+};
+
+struct anchor {
+	struct job *job;
+};
+
+void
+skr_http_opts_init(skr_http_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->listen = "127.0.0.1:8443";
+	o->max_body = 1024 * 1024;
+	o->max_connections = 4096;
+	o->header_timeout_ms = 10000;
+	o->idle_timeout_ms = 60000;
+	o->handshake_timeout_ms = 10000;
+	o->shutdown_ms = 10000;
+}
+
+int
+skr_http_parse_listen(const char *s, char *host, size_t hostlen, int *port)
+{
+	const char *colon, *h = s;
+	size_t hl;
+	char *end;
+	long p;
+
+	if (s[0] == '[') {
+		const char *rb = strchr(s, ']');
+
+		if (rb == NULL || rb[1] != ':')
+			return SKR_ERR_CONFIG;
+		h = s + 1;
+		hl = (size_t)(rb - h);
+		colon = rb + 1;
+	} else {
+		if ((colon = strrchr(s, ':')) == NULL)
+			return SKR_ERR_CONFIG;
+		hl = (size_t)(colon - s);
+	}
+	if (hl == 0 || hl >= hostlen)
+		return SKR_ERR_CONFIG;
+	memcpy(host, h, hl);
+	host[hl] = '\0';
+	p = strtol(colon + 1, &end, 10);
+	if (colon[1] == '\0' || *end != '\0' || p < 0 || p > 65535)
+		return SKR_ERR_CONFIG;
+	*port = (int)p;
+	return SKR_OK;
+}
+
+int
+skr_http_is_loopback(const char *host)
+{
+	struct in_addr a4;
+	struct in6_addr a6;
+
+	if (strcmp(host, "localhost") == 0)
+		return 1;
+	if (inet_pton(AF_INET, host, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	if (inet_pton(AF_INET6, host, &a6) == 1)
+		return IN6_IS_ADDR_LOOPBACK(&a6);
+	return 0;
+}
+
+/* ---- responses -------------------------------------------------------- */
+
+static const char *
+reason_phrase(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 201: return "Created";
+	case 204: return "No Content";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 409: return "Conflict";
+	case 413: return "Payload Too Large";
+	case 415: return "Unsupported Media Type";
+	case 429: return "Too Many Requests";
+	case 503: return "Service Unavailable";
+	case 507: return "Insufficient Storage";
+	default: return status < 400 ? "OK" : "Error";
+	}
+}
+
+static void
+send_response(h2o_req_t *req, const char *request_id, skr_response *resp)
+{
+	const char *ct = resp->content_type ? resp->content_type :
+	    "application/json; charset=utf-8";
+
+	req->res.status = resp->status ? resp->status : 500;
+	req->res.reason = reason_phrase(req->res.status);
+	h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE,
+	    NULL, ct, strlen(ct));
+	/* Responses can carry key bundles and wrapped keys: never cache. */
+	h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL,
+	    NULL, H2O_STRLIT("no-store"));
+	h2o_add_header_by_str(&req->pool, &req->res.headers,
+	    H2O_STRLIT("x-request-id"), 0, NULL, request_id,
+	    strlen(request_id));
+	for (size_t i = 0; i < resp->nheaders; i++)
+		h2o_add_header_by_str(&req->pool, &req->res.headers,
+		    resp->headers[i].name, strlen(resp->headers[i].name), 1,
+		    NULL, resp->headers[i].value,
+		    strlen(resp->headers[i].value));
+	h2o_send_inline(req, (const char *)resp->body.data, resp->body.len);
+}
+
+static void
+log_request(const struct job *job)
+{
+	int level = job->resp.status >= 500 ? SKR_LOG_ERROR : SKR_LOG_INFO;
+
+	skr_log(level, "request", json_pack("{s:s,s:s,s:s,s:s,s:i}",
+	    "request_id", job->req.request_id, "peer", job->req.peer,
+	    "method", job->method, "path", job->path,
+	    "status", job->resp.status));
+}
+
+/* ---- jobs ------------------------------------------------------------- */
+
+static void
+job_free(struct job *job)
+{
+	skr_response_clear(&job->resp);
+	skr_buf_free(&job->resp.body);
+	free(job->path);
+	free(job->query);
+	if (job->body != NULL)
+		skr_freezero(job->body, job->req.body_len);
+	free(job->content_type);
+	if (job->authorization != NULL)
+		skr_freezero(job->authorization, strlen(job->authorization));
+	skr_wipe(&job->req.principal_buf, sizeof(job->req.principal_buf));
+	free(job);
+}
+
+static void
+anchor_dispose(void *p)
+{
+	struct anchor *a = p;
+
+	/* The request is going away before a slow handler finished. */
+	if (a->job != NULL)
+		a->job->h2o = NULL;
+}
+
+static char *
+header_dup(h2o_req_t *req, const h2o_token_t *token)
+{
+	ssize_t i = h2o_find_header(&req->headers, token, -1);
+	h2o_iovec_t v;
+	char *s;
+
+	if (i < 0)
+		return NULL;
+	v = req->headers.entries[i].value;
+	if (v.len > HEADER_MAX_LEN || (s = malloc(v.len + 1)) == NULL)
+		return NULL;
+	memcpy(s, v.base, v.len);
+	s[v.len] = '\0';
+	return s;
+}
+
+static void
+peer_text(h2o_req_t *req, char *out, size_t outlen)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+
+	snprintf(out, outlen, "unknown");
+	if (req->conn->callbacks->get_peername == NULL)
+		return;
+	len = req->conn->callbacks->get_peername(req->conn,
+	    (struct sockaddr *)&ss);
+	if (len == 0)
+		return;
+	if (ss.ss_family == AF_INET)
+		inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, out,
+		    (socklen_t)outlen);
+	else if (ss.ss_family == AF_INET6)
+		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr,
+		    out, (socklen_t)outlen);
+}
+
+/* Copy what a handler needs out of h2o's request. */
+static int
+job_fill(struct job *job, h2o_req_t *req)
+{
+	const char *q;
+	size_t plen;
+	uint8_t rnd[8];
+	skr_buf id = SKR_BUF_INIT;
+
+	if (req->method.len >= sizeof(job->method) ||
+	    req->path.len > PATH_MAX_LEN)
+		return SKR_ERR_BAD_REQUEST;
+	memcpy(job->method, req->method.base, req->method.len);
+	job->method[req->method.len] = '\0';
+	/* The raw path: Key Vault SDKs send an empty version segment
+	 * ("/keys/k//release") that normalisation would fold away. */
+	q = memchr(req->path.base, '?', req->path.len);
+	plen = q ? (size_t)(q - req->path.base) : req->path.len;
+	if ((job->path = strndup(req->path.base, plen)) == NULL)
+		return SKR_ERR_NOMEM;
+	if (q != NULL && (job->query = strndup(q + 1, req->path.len - plen -
+	    1)) == NULL)
+		return SKR_ERR_NOMEM;
+	if (req->entity.base != NULL && req->entity.len > 0) {
+		if (req->entity.len > job->w->http->o.max_body)
+			return SKR_ERR_TOO_LARGE;
+		if ((job->body = malloc(req->entity.len)) == NULL)
+			return SKR_ERR_NOMEM;
+		memcpy(job->body, req->entity.base, req->entity.len);
+		job->req.body_len = req->entity.len;
+	}
+	job->content_type = header_dup(req, H2O_TOKEN_CONTENT_TYPE);
+	job->authorization = header_dup(req, H2O_TOKEN_AUTHORIZATION);
+	job->req.method = job->method;
+	job->req.path = job->path;
+	job->req.query = job->query;
+	job->req.body = job->body;
+	job->req.content_type = job->content_type;
+	job->req.authorization = job->authorization;
+	job->req.now = skr_server_now(job->w->http->srv);
+	job->req.loop_data = job->w;
+	peer_text(req, job->req.peer, sizeof(job->req.peer));
+	skr_random(rnd, sizeof(rnd));
+	skr_hex_encode(&id, rnd, sizeof(rnd), 0);
+	snprintf(job->req.request_id, sizeof(job->req.request_id), "%s",
+	    skr_buf_cstr(&id));
+	skr_buf_free(&id);
+	return SKR_OK;
+}
+
+static void
+job_finish(struct job *job)
+{
+	struct worker *w = job->w;
+
+	if (job->h2o != NULL) {
+		job->anchor->job = NULL;
+		send_response(job->h2o, job->req.request_id, &job->resp);
+	}
+	log_request(job);
+	w->njobs--;
+	job_free(job);
+}
+
+static void
+job_work(uv_work_t *work)
+{
+	struct job *job = work->data;
+	skr_server *srv = job->w->http->srv;
+
+	job->route->fn(srv, &job->req, &job->resp);
+}
+
+static void
+job_after_work(uv_work_t *work, int status)
+{
+	struct job *job = work->data;
+
+	if (status != 0)
+		skr_response_error(&job->resp, SKR_ERR_INTERNAL, NULL);
+	job_finish(job);
+}
+
+static int
+health(struct http *http, const char *path, skr_response *resp)
+{
+	skr_server *srv = http->srv;
+	int ready;
+
+	if (strcmp(path, "/healthz") == 0) {
+		skr_response_json(resp, 200, json_pack("{s:s}", "status",
+		    "ok"));
+		return 1;
+	}
+	if (strcmp(path, "/readyz") == 0) {
+		ready = srv->store != NULL && skr_server_authorities_ready(srv);
+		if (ready)
+			skr_response_json(resp, 200, json_pack("{s:s}",
+			    "status", "ready"));
+		else
+			skr_response_error(resp, SKR_ERR_SEALED,
+			    "not ready: store or authorities not loaded");
+		return 1;
+	}
+	return 0;
+}
+
+static int
+on_req(h2o_handler_t *self, h2o_req_t *req)
+{
+	struct handler *h = (struct handler *)self;
+	struct worker *w = H2O_STRUCT_FROM_MEMBER(struct worker, ctx,
+	    req->conn->ctx);
+	struct job *job;
+	int r, err;
+
+	if ((job = calloc(1, sizeof(*job))) == NULL)
+		return -1;
+	job->w = w;
+	job->h2o = req;
+	skr_response_init(&job->resp);
+	w->njobs++;
+	if ((r = job_fill(job, req)) != SKR_OK) {
+		skr_response_error(&job->resp, r, NULL);
+		goto answer;
+	}
+	if (strcmp(job->method, "GET") == 0 && health(h->http, job->path,
+	    &job->resp))
+		goto answer;
+	if ((job->route = skr_route_match(&job->req, &err)) == NULL) {
+		skr_response_error(&job->resp, err, NULL);
+		goto answer;
+	}
+	if (skr_auth_request(h->http->srv, &job->req, job->route,
+	    &job->resp) != SKR_OK)
+		goto answer;
+	if (job->route->flags & SKR_ROUTE_SLOW) {
+		job->anchor = h2o_mem_alloc_shared(&req->pool,
+		    sizeof(*job->anchor), anchor_dispose);
+		job->anchor->job = job;
+		job->work.data = job;
+		if (uv_queue_work(&w->loop, &job->work, job_work,
+		    job_after_work) == 0)
+			return 0;
+		job->anchor->job = NULL;
+		skr_response_error(&job->resp, SKR_ERR_INTERNAL, NULL);
+		goto answer;
+	}
+	job->route->fn(h->http->srv, &job->req, &job->resp);
+answer:
+	job->anchor = &(struct anchor){ NULL };
+	job_finish(job);
+	return 0;
+}
+
+/* ---- connections ------------------------------------------------------ */
+
+static void
+on_conn_close(uv_handle_t *h)
+{
+	struct worker *w = h->loop->data;
+
+	w->nconns--;
+	atomic_fetch_sub(&w->http->conns, 1);
+	free(h);
+}
+
+static void
+on_refused_close(uv_handle_t *h)
+{
+	free(h);
+}
+
+static void
+on_accept(uv_stream_t *listener, int status)
+{
+	struct worker *w = listener->data;
+	h2o_socket_t *sock;
+	uv_tcp_t *conn;
+
+	if (status != 0 || w->stopping)
+		return;
+	if ((conn = calloc(1, sizeof(*conn))) == NULL)
+		return;
+	uv_tcp_init(&w->loop, conn);
+	if (uv_accept(listener, (uv_stream_t *)conn) != 0) {
+		uv_close((uv_handle_t *)conn, on_refused_close);
+		return;
+	}
+	/* Over the connection limit: close at once rather than queue. */
+	if (atomic_fetch_add(&w->http->conns, 1) >=
+	    w->http->o.max_connections) {
+		atomic_fetch_sub(&w->http->conns, 1);
+		uv_close((uv_handle_t *)conn, on_refused_close);
+		return;
+	}
+	w->nconns++;
+	sock = h2o_uv_socket_create((uv_stream_t *)conn, on_conn_close);
+	h2o_accept(&w->accept_ctx, sock);
+}
+
+/* ---- workers ---------------------------------------------------------- */
+
+static int
+listen_socket(struct http *http)
+{
+	int fd, one = 1;
+
+	fd = socket(http->addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC |
+	    SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -1;
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0 ||
+	    bind(fd, (struct sockaddr *)&http->addr, http->addrlen) != 0 ||
+	    listen(fd, 1024) != 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static void
+close_walk(uv_handle_t *h, void *arg)
+{
+	if (!uv_is_closing(h))
+		uv_close(h, NULL);
+}
+
+static void
+on_drain(uv_timer_t *t)
+{
+	struct worker *w = t->data;
+
+	if ((w->nconns == 0 && w->njobs == 0) ||
+	    uv_now(&w->loop) >= w->deadline)
+		uv_stop(&w->loop);
+}
+
+static void
+on_stop(uv_async_t *a)
+{
+	struct worker *w = a->data;
+
+	if (w->stopping)
+		return;
+	w->stopping = 1;
+	uv_close((uv_handle_t *)&w->listener, NULL);
+	/* HTTP/2 GOAWAY and HTTP/1 close-after-response for what is open;
+	 * finish what is in flight until the deadline. */
+	h2o_context_request_shutdown(&w->ctx);
+	w->deadline = uv_now(&w->loop) + w->http->o.shutdown_ms;
+	uv_timer_start(&w->drain, on_drain, 0, 20);
+}
+
+static void *
+worker_main(void *arg)
+{
+	struct worker *w = arg;
+
+	uv_run(&w->loop, UV_RUN_DEFAULT);
+	h2o_context_dispose(&w->ctx);
+	uv_walk(&w->loop, close_walk, NULL);
+	uv_run(&w->loop, UV_RUN_DEFAULT);
+	uv_loop_close(&w->loop);
+	return NULL;
+}
+
+static int
+worker_init(struct http *http, struct worker *w, int index)
+{
+	w->http = http;
+	w->index = index;
+	if ((w->fd = listen_socket(http)) < 0)
+		return SKR_ERR_CONFIG;
+	uv_loop_init(&w->loop);
+	w->loop.data = w;
+	uv_tcp_init(&w->loop, &w->listener);
+	w->listener.data = w;
+	if (uv_tcp_open(&w->listener, w->fd) != 0 ||
+	    uv_listen((uv_stream_t *)&w->listener, 1024, on_accept) != 0)
+		return SKR_ERR_CONFIG;
+	uv_async_init(&w->loop, &w->stop, on_stop);
+	w->stop.data = w;
+	uv_timer_init(&w->loop, &w->drain);
+	w->drain.data = w;
+	h2o_context_init(&w->ctx, &w->loop, &http->config);
+	w->accept_ctx.ctx = &w->ctx;
+	w->accept_ctx.hosts = http->config.hosts;
+	w->accept_ctx.ssl_ctx = http->ssl;
+	return SKR_OK;
+}
+
+static int
+tls_init(struct http *http)
+{
+	SSL_CTX *ssl;
+
+	if ((ssl = SSL_CTX_new(TLS_server_method())) == NULL)
+		return SKR_ERR_NOMEM;
+	http->ssl = ssl;
+	/* TLS 1.2 at least; OpenSSL prefers 1.3 when the client offers it. */
+	if (SSL_CTX_set_min_proto_version(ssl, TLS1_2_VERSION) != 1 ||
+	    SSL_CTX_use_certificate_chain_file(ssl, http->o.cert_file) != 1 ||
+	    SSL_CTX_use_PrivateKey_file(ssl, http->o.key_file,
+	    SSL_FILETYPE_PEM) != 1 || SSL_CTX_check_private_key(ssl) != 1)
+		return SKR_ERR_CONFIG;
+	SSL_CTX_set_options(ssl, SSL_OP_NO_COMPRESSION |
+	    SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+	h2o_ssl_register_alpn_protocols(ssl, h2o_http2_alpn_protocols);
+	return SKR_OK;
+}
+
+static int
+resolve(struct http *http, char *host, size_t hostlen, int *port)
+{
+	struct sockaddr_in *s4 = (struct sockaddr_in *)&http->addr;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&http->addr;
+
+	if (skr_http_parse_listen(http->o.listen, host, hostlen, port) !=
+	    SKR_OK)
+		return SKR_ERR_CONFIG;
+	if (strcmp(host, "localhost") == 0)
+		snprintf(host, hostlen, "127.0.0.1");
+	memset(&http->addr, 0, sizeof(http->addr));
+	if (inet_pton(AF_INET, host, &s4->sin_addr) == 1) {
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons((uint16_t)*port);
+		http->addrlen = sizeof(*s4);
+	} else if (inet_pton(AF_INET6, host, &s6->sin6_addr) == 1) {
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((uint16_t)*port);
+		http->addrlen = sizeof(*s6);
+	} else
+		return SKR_ERR_CONFIG;
+	return SKR_OK;
+}
+
+static struct http *the_http; /* for the signal handlers */
+
+static void
+on_signal(uv_signal_t *sig, int signum)
+{
+	struct http *http = sig->data;
+
+	skr_log(SKR_LOG_INFO, "shutting down", json_pack("{s:i}", "signal",
+	    signum));
+	for (int i = 0; i < http->nworkers; i++)
+		uv_async_send(&http->workers[i].stop);
+	uv_stop(sig->loop);
+}
+
+int
+skr_http_serve(skr_server *srv, const skr_http_opts *o,
+    void (*ready_cb)(void *arg, const char *url), void *arg)
+{
+	struct http *http;
+	h2o_hostconf_t *host;
+	h2o_pathconf_t *pathconf;
+	struct handler *h;
+	uv_loop_t main_loop;
+	uv_signal_t sigterm, sigint;
+	char hostname[64];
+	int port, i, started = 0, r = SKR_OK;
+	long ncpu;
+
+	if ((http = calloc(1, sizeof(*http))) == NULL)
+		return SKR_ERR_NOMEM;
+	the_http = http;
+	http->srv = srv;
+	http->o = *o;
+	if ((r = resolve(http, hostname, sizeof(hostname), &port)) != SKR_OK)
+		goto out;
+	if (o->plain && !skr_http_is_loopback(hostname)) {
+		skr_log(SKR_LOG_ERROR, "plain HTTP is only allowed on a "
+		    "loopback address", json_pack("{s:s}", "listen",
+		    o->listen));
+		r = SKR_ERR_CONFIG;
+		goto out;
+	}
+	if (!o->plain && (r = tls_init(http)) != SKR_OK) {
+		skr_log(SKR_LOG_ERROR, "TLS setup failed", json_pack("{s:s,s:s}",
+		    "cert", o->cert_file ? o->cert_file : "",
+		    "key", o->key_file ? o->key_file : ""));
+		goto out;
+	}
+	signal(SIGPIPE, SIG_IGN);
+
+	h2o_config_init(&http->config);
+	/* h2o answers bodies far over the limit itself; those just over it
+	 * reach job_fill and get the SPEC error shape. */
+	http->config.max_request_entity_size = o->max_body + 64 * 1024;
+	http->config.handshake_timeout = o->handshake_timeout_ms;
+	http->config.http1.req_timeout = o->header_timeout_ms;
+	http->config.http2.idle_timeout = o->idle_timeout_ms;
+	http->config.http2.graceful_shutdown_timeout = o->shutdown_ms;
+	host = h2o_config_register_host(&http->config,
+	    h2o_iovec_init(H2O_STRLIT("default")), 65535);
+	pathconf = h2o_config_register_path(host, "/", 0);
+	h = (struct handler *)h2o_create_handler(pathconf, sizeof(*h));
+	h->super.on_req = on_req;
+	h->http = http;
+
+	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	http->nworkers = o->threads > 0 ? o->threads : (ncpu > 0 ? (int)ncpu : 1);
+	if (http->nworkers > 256)
+		http->nworkers = 256;
+	if ((http->workers = calloc((size_t)http->nworkers,
+	    sizeof(*http->workers))) == NULL) {
+		r = SKR_ERR_NOMEM;
+		goto out;
+	}
+	for (i = 0; i < http->nworkers; i++) {
+		if ((r = worker_init(http, &http->workers[i], i)) != SKR_OK) {
+			skr_log(SKR_LOG_ERROR, "cannot listen", json_pack(
+			    "{s:s}", "listen", o->listen));
+			goto out;
+		}
+		if (i == 0 && port == 0) {
+			/* An ephemeral port: the others bind the same one. */
+			getsockname(http->workers[0].fd,
+			    (struct sockaddr *)&http->addr, &http->addrlen);
+			port = ntohs(http->addr.ss_family == AF_INET6 ?
+			    ((struct sockaddr_in6 *)&http->addr)->sin6_port :
+			    ((struct sockaddr_in *)&http->addr)->sin_port);
+		}
+	}
+	snprintf(http->url, sizeof(http->url), "%s://%s%s%s:%d",
+	    o->plain ? "http" : "https",
+	    strchr(hostname, ':') ? "[" : "", hostname,
+	    strchr(hostname, ':') ? "]" : "", port);
+	if (srv->base_url[0] == '\0' && strlen(http->url) < sizeof(srv->base_url))
+		memcpy(srv->base_url, http->url, strlen(http->url) + 1);
+
+	uv_loop_init(&main_loop);
+	uv_signal_init(&main_loop, &sigterm);
+	uv_signal_init(&main_loop, &sigint);
+	sigterm.data = sigint.data = http;
+	uv_signal_start(&sigterm, on_signal, SIGTERM);
+	uv_signal_start(&sigint, on_signal, SIGINT);
+
+	for (i = 0; i < http->nworkers; i++) {
+		if (pthread_create(&http->workers[i].thread, NULL, worker_main,
+		    &http->workers[i]) != 0) {
+			r = SKR_ERR_INTERNAL;
+			break;
+		}
+		started++;
+	}
+	if (r == SKR_OK) {
+		skr_log(SKR_LOG_INFO, "serving", json_pack("{s:s,s:i}", "url",
+		    http->url, "threads", http->nworkers));
+		fprintf(stderr, "skrd: listening on %s\n", http->url);
+		fflush(stderr);
+		if (ready_cb != NULL)
+			ready_cb(arg, http->url);
+		uv_run(&main_loop, UV_RUN_DEFAULT);
+	} else {
+		for (i = 0; i < started; i++)
+			uv_async_send(&http->workers[i].stop);
+	}
+	for (i = 0; i < started; i++)
+		pthread_join(http->workers[i].thread, NULL);
+	uv_close((uv_handle_t *)&sigterm, NULL);
+	uv_close((uv_handle_t *)&sigint, NULL);
+	uv_run(&main_loop, UV_RUN_DEFAULT);
+	uv_loop_close(&main_loop);
+	skr_log(SKR_LOG_INFO, "stopped", NULL);
+out:
+	if (http->workers != NULL) {
+		for (i = started; i < http->nworkers; i++)
+			if (http->workers[i].fd > 0 && !http->workers[i].stopping)
+				close(http->workers[i].fd);
+		free(http->workers);
+	}
+	if (http->config.hosts != NULL)
+		h2o_config_dispose(&http->config);
+	SSL_CTX_free(http->ssl);
+	the_http = NULL;
+	free(http);
+	return r;
+}

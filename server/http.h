@@ -1,3 +1,47 @@
+/*
+ * The HTTP layer of skrd: HTTPS (HTTP/1.1 and HTTP/2 by ALPN) with libh2o on
+ * libuv, one event loop per thread, each with its own listening socket on
+ * the same address (SO_REUSEPORT), so nothing on the request path is shared
+ * behind a lock.
+ */
 #ifndef SKR_SERVER_HTTP_H
 #define SKR_SERVER_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "server.h"
+
+typedef struct skr_http_opts {
+	const char *listen;        /* "ADDR:PORT"; "[::1]:PORT" for IPv6 */
+	int threads;               /* event loops; 0: one per core */
+	int plain;                 /* plain HTTP: only on a loopback address */
+	const char *cert_file;     /* PEM chain of the server certificate */
+	const char *key_file;      /* PEM private key */
+	size_t max_body;           /* bytes (default 1 MiB) */
+	size_t max_connections;    /* per process (default 4096) */
+	uint64_t header_timeout_ms;/* request/header read (default 10 s) */
+	uint64_t idle_timeout_ms;  /* keep-alive idle (default 60 s) */
+	uint64_t handshake_timeout_ms; /* TLS handshake (default 10 s) */
+	uint64_t shutdown_ms;      /* graceful shutdown deadline (default 10 s) */
+} skr_http_opts;
+
+void skr_http_opts_init(skr_http_opts *o);
+
+/*
+ * Serve srv until SIGTERM or SIGINT, then stop accepting, let in-flight
+ * requests finish (at most shutdown_ms) and return.  Prints
+ * "skrd: listening on https://ADDR:PORT" on standard error when ready.
+ * ready_cb (may be NULL) runs once on the main thread at that point.
+ * Returns SKR_OK or an error (bad address, port in use, TLS files).
+ */
+int skr_http_serve(skr_server *srv, const skr_http_opts *o,
+    void (*ready_cb)(void *arg, const char *url), void *arg);
+
+/* Parse "ADDR:PORT" / "[V6]:PORT" into host (no brackets) and port. */
+int skr_http_parse_listen(const char *s, char *host, size_t hostlen,
+    int *port);
+/* 1 when host is a loopback address (127.0.0.0/8, ::1, localhost). */
+int skr_http_is_loopback(const char *host);
+
 #endif

@@ -1,1 +1,62 @@
 #include "server.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "authority.h"
+#include "store.h"
+#include "testauth.h"
+
+void
+skr_server_init(skr_server *srv)
+{
+	memset(srv, 0, sizeof(*srv));
+	srv->sign_alg = SKR_ALG_RS256;
+	srv->token_skew = 60;
+	srv->nonce_ttl = 300;
+	srv->retention = 90 * 86400;
+	srv->deny_detail = SKR_DENY_NAMES;
+	srv->auth_fail_limit = 10;
+	srv->auth_fail_window = 60;
+}
+
+void
+skr_server_clear(skr_server *srv)
+{
+	skr_authorities_free(srv->authorities);
+	skr_store_close(srv->store);
+	EVP_PKEY_free(srv->sign_key);
+	json_decref(srv->sign_header);
+	skr_testauth_free(srv->testauth);
+	free(srv->auth_limit);
+	srv->authorities = NULL;
+	srv->store = NULL;
+	srv->sign_key = NULL;
+	srv->sign_header = NULL;
+	srv->testauth = NULL;
+	srv->auth_limit = NULL;
+}
+
+int64_t
+skr_server_now(const skr_server *srv)
+{
+#ifdef SKR_TEST_CLOCK
+	/* Test builds only (meson -Dtest_clock=true): lets integration tests
+	 * evaluate real, long-expired attestation tokens inside their
+	 * validity window.  Production builds ignore clock_offset. */
+	return (int64_t)time(NULL) + srv->clock_offset;
+#else
+	(void)srv;
+	return (int64_t)time(NULL);
+#endif
+}
+
+int
+skr_server_authorities_ready(const skr_server *srv)
+{
+	if (srv->authorities == NULL ||
+	    skr_authorities_count(srv->authorities) == 0)
+		return 1;
+	return skr_authorities_ready(srv->authorities);
+}

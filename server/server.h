@@ -14,14 +14,18 @@
 
 #include "jws.h"
 
-struct skr_config;
 struct skr_store;
 struct skr_authorities;
+struct skr_testauth;
+struct skr_ratelimit;
+
+/* How much a denied release caller is told (SPEC section 3). */
+#define SKR_DENY_NAMES 0  /* the failing claim names (default) */
+#define SKR_DENY_NONE 1   /* only that the policy was not satisfied */
 
 typedef struct skr_server {
-	const struct skr_config *cfg;      /* borrowed from skrd.c */
 	struct skr_store *store;           /* owned */
-	struct skr_authorities *authorities; /* owned */
+	struct skr_authorities *authorities; /* owned; may be NULL */
 	char base_url[256];                /* "https://host:port", no slash */
 
 	/* Release signing (SPEC section 5). */
@@ -29,15 +33,34 @@ typedef struct skr_server {
 	skr_alg sign_alg;
 	json_t *sign_header;               /* kid, x5t, x5t#S256, x5c, typ */
 
-	/* Clock used for token validity and key nbf/exp; production builds
-	 * always use time(NULL) (see skr_server_now). */
+	/* Settings. */
+	int64_t token_skew;                /* seconds, default 60 */
+	int64_t nonce_ttl;                 /* seconds, default 300 */
+	int64_t retention;                 /* soft-delete days in seconds */
+	int require_releaser;              /* release needs a bearer token */
+	int deny_detail;                   /* SKR_DENY_* */
+	int auth_fail_limit;               /* failures per window per peer */
+	int auth_fail_window;              /* seconds */
+
+	/* Clock offset for tests; always 0 unless built with -Dtest_clock
+	 * (see skr_server_now). */
 	int64_t clock_offset;
 
 	int dev_mode;
 	struct skr_testauth *testauth;     /* dev mode only */
+	struct skr_ratelimit *auth_limit;  /* owned by auth.c */
 } skr_server;
+
+/* Defaults for every setting; pointers NULL. */
+void skr_server_init(skr_server *srv);
+/* Free what srv owns (store closed, keys freed); srv itself is the
+ * caller's. */
+void skr_server_clear(skr_server *srv);
 
 /* Current time in unix seconds as the server sees it. */
 int64_t skr_server_now(const skr_server *srv);
+
+/* 1 when every configured authority has keys (or none is configured). */
+int skr_server_authorities_ready(const skr_server *srv);
 
 #endif

@@ -1,3 +1,68 @@
+/*
+ * skrd's configuration file: `key = value` lines, `#` comments, and one
+ * `[authority]` section per trusted attestation authority.  docs/skrd.md
+ * lists every key.  Parsing is a pure function; skrd.c applies command-line
+ * flags on top of the result.
+ */
 #ifndef SKR_SERVER_CONFIG_H
 #define SKR_SERVER_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+
+#define SKR_CONFIG_MAX_AUTHORITIES 32
+
+typedef struct skr_config_authority {
+	char *issuer;
+	char *source;         /* file path, https URL, or "oidc" */
+	char *x5c_ca;         /* optional PEM bundle for x5c chains */
+	char *https_ca;       /* optional PEM bundle for HTTPS fetches */
+	char *algs;           /* optional comma list: "RS256,ES256" */
+	char *wrapkey_claim;  /* optional claim path */
+} skr_config_authority;
+
+typedef struct skr_config {
+	char *data;           /* data directory */
+	char *listen;         /* ADDR:PORT */
+	int64_t threads;      /* 0: one per core */
+	int plain_http;       /* loopback only */
+	int64_t max_body;     /* bytes */
+	int64_t max_connections;
+	int64_t header_timeout;   /* seconds */
+	int64_t idle_timeout;     /* seconds */
+	int64_t shutdown_timeout; /* seconds */
+	int64_t token_skew;       /* seconds */
+	int64_t nonce_ttl;        /* seconds */
+	int64_t retention_days;   /* soft delete */
+	char *release_alg;        /* RS256 | ES256 | PS256 */
+	int require_releaser;
+	char *deny_detail;        /* names | none */
+	char *log_level;          /* debug | info | warn | error */
+	int64_t auth_fail_limit;
+	int64_t auth_fail_window;
+	skr_config_authority authorities[SKR_CONFIG_MAX_AUTHORITIES];
+	size_t nauthorities;
+} skr_config;
+
+/* Defaults (strings NULL mean the built-in default). */
+void skr_config_init(skr_config *c);
+void skr_config_clear(skr_config *c);
+
+/*
+ * Parse n bytes of configuration text into c (which holds defaults or
+ * earlier values).  On error, SKR_ERR_CONFIG with "line N: reason" appended
+ * to why.  Unknown keys, duplicate keys, values out of range, a missing '='
+ * and an authority without issuer or source are all errors.
+ */
+int skr_config_parse(const char *text, size_t n, skr_config *c, skr_buf *why);
+
+/* Read and parse a file. */
+int skr_config_load(const char *path, skr_config *c, skr_buf *why);
+
+/* Set one key (as in the file) -- used for command-line overrides. */
+int skr_config_set(skr_config *c, const char *key, const char *value,
+    skr_buf *why);
+
 #endif

@@ -1,1 +1,365 @@
 #include "pki.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/bn.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
+
+#include "encoding.h"
+#include "guard.h"
+#include "jwk.h"
+#include "skr/error.h"
+
+#define ORG "skr"
+
+static int
+add_ext(X509 *cert, X509 *issuer, int nid, const char *value)
+{
+	X509V3_CTX ctx;
+	X509_EXTENSION *ext;
+	int ok;
+
+	X509V3_set_ctx(&ctx, issuer, cert, NULL, NULL, 0);
+	if ((ext = X509V3_EXT_conf_nid(NULL, &ctx, nid, value)) == NULL)
+		return SKR_ERR_CRYPTO;
+	ok = X509_add_ext(cert, ext, -1);
+	X509_EXTENSION_free(ext);
+	return ok ? SKR_OK : SKR_ERR_CRYPTO;
+}
+
+int
+skr_pki_cert(EVP_PKEY *pkey, const char *org, const char *cn,
+    X509 *issuer, EVP_PKEY *issuer_key, enum skr_cert_kind kind,
+    const char *sans, long days, X509 **out)
+{
+	X509 *cert = NULL;
+	X509_NAME *name;
+	BIGNUM *bn = NULL;
+	uint8_t serial[16];
+	int r = SKR_ERR_CRYPTO;
+
+	*out = NULL;
+	SKR_ENSURE(RAND_bytes(serial, sizeof(serial)) == 1, SKR_ERR_CRYPTO);
+	serial[0] &= 0x7f; /* positive (RFC 5280 section 4.1.2.2) */
+	SKR_ENSURE((cert = X509_new()) != NULL, SKR_ERR_NOMEM);
+	SKR_ENSURE((bn = BN_bin2bn(serial, sizeof(serial), NULL)) != NULL,
+	    SKR_ERR_NOMEM);
+	SKR_ENSURE(X509_set_version(cert, 2) &&
+	    BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(cert)) != NULL &&
+	    X509_gmtime_adj(X509_getm_notBefore(cert), -3600) != NULL &&
+	    X509_time_adj_ex(X509_getm_notAfter(cert), (int)days, 0,
+	    NULL) != NULL && X509_set_pubkey(cert, pkey), SKR_ERR_CRYPTO);
+	name = X509_get_subject_name(cert);
+	SKR_ENSURE(X509_NAME_add_entry_by_txt(name, "O", MBSTRING_UTF8,
+	    (const unsigned char *)org, -1, -1, 0) &&
+	    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
+	    (const unsigned char *)cn, -1, -1, 0), SKR_ERR_CRYPTO);
+	SKR_ENSURE(X509_set_issuer_name(cert, issuer != NULL ?
+	    X509_get_subject_name(issuer) : name), SKR_ERR_CRYPTO);
+	if (issuer == NULL)
+		issuer = cert;
+	SKR_GUARD(add_ext(cert, issuer, NID_subject_key_identifier, "hash"));
+	if (issuer != cert)
+		SKR_GUARD(add_ext(cert, issuer, NID_authority_key_identifier,
+		    "keyid:always"));
+	switch (kind) {
+	case SKR_CERT_CA:
+		SKR_GUARD(add_ext(cert, issuer, NID_basic_constraints,
+		    "critical,CA:TRUE,pathlen:0"));
+		SKR_GUARD(add_ext(cert, issuer, NID_key_usage,
+		    "critical,keyCertSign,cRLSign"));
+		break;
+	case SKR_CERT_TLS:
+		SKR_GUARD(add_ext(cert, issuer, NID_basic_constraints,
+		    "critical,CA:FALSE"));
+		SKR_GUARD(add_ext(cert, issuer, NID_key_usage,
+		    "critical,digitalSignature,keyEncipherment"));
+		SKR_GUARD(add_ext(cert, issuer, NID_ext_key_usage,
+		    "serverAuth"));
+		if (sans != NULL)
+			SKR_GUARD(add_ext(cert, issuer, NID_subject_alt_name,
+			    sans));
+		break;
+	case SKR_CERT_SIGNING:
+		SKR_GUARD(add_ext(cert, issuer, NID_basic_constraints,
+		    "critical,CA:FALSE"));
+		SKR_GUARD(add_ext(cert, issuer, NID_key_usage,
+		    "critical,digitalSignature"));
+		break;
+	}
+	SKR_ENSURE(X509_sign(cert, issuer_key != NULL ? issuer_key : pkey,
+	    EVP_sha256()) > 0, SKR_ERR_CRYPTO);
+	*out = cert;
+	cert = NULL;
+	r = SKR_OK;
+out:
+	BN_free(bn);
+	X509_free(cert);
+	return r;
+}
+
+int
+skr_pki_cert_pem(X509 *cert, skr_buf *out)
+{
+	BUF_MEM *mem;
+	BIO *bio;
+	int r;
+
+	if ((bio = BIO_new(BIO_s_mem())) == NULL)
+		return SKR_ERR_NOMEM;
+	if (PEM_write_bio_X509(bio, cert) != 1 ||
+	    BIO_get_mem_ptr(bio, &mem) != 1)
+		r = SKR_ERR_CRYPTO;
+	else
+		r = skr_buf_append(out, mem->data, mem->length);
+	BIO_free(bio);
+	return r;
+}
+
+int
+skr_pki_write_file(const char *dir, const char *name, const void *p,
+    size_t n, int mode)
+{
+	char path[PATH_MAX];
+	const uint8_t *q = p;
+	ssize_t w;
+	int fd;
+
+	if (snprintf(path, sizeof(path), "%s/%s", dir, name) >=
+	    (int)sizeof(path))
+		return SKR_ERR_INVAL;
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+	    mode);
+	if (fd < 0)
+		return errno == EEXIST ? SKR_ERR_CONFLICT : SKR_ERR_IO;
+	while (n > 0) {
+		if ((w = write(fd, q, n)) < 0) {
+			if (errno == EINTR)
+				continue;
+			close(fd);
+			return SKR_ERR_IO;
+		}
+		q += w;
+		n -= (size_t)w;
+	}
+	if (fsync(fd) != 0) {
+		close(fd);
+		return SKR_ERR_IO;
+	}
+	return close(fd) == 0 ? SKR_OK : SKR_ERR_IO;
+}
+
+/* Write the key (0600) and the certificate chain cert + ca (0644). */
+static int
+write_pair(const char *dir, const char *certname, const char *keyname,
+    skr_key *key, X509 *cert, X509 *ca)
+{
+	skr_buf chain = SKR_BUF_INIT, pem = SKR_BUF_INIT_SECRET;
+	int r;
+
+	SKR_GUARD(skr_pki_cert_pem(cert, &chain));
+	if (ca != NULL)
+		SKR_GUARD(skr_pki_cert_pem(ca, &chain));
+	SKR_GUARD(skr_key_to_pem(key, 1, &pem));
+	SKR_GUARD(skr_pki_write_file(dir, keyname, pem.data, pem.len, 0600));
+	SKR_GUARD(skr_pki_write_file(dir, certname, chain.data, chain.len,
+	    0644));
+out:
+	skr_buf_free(&chain);
+	skr_buf_free(&pem);
+	return r;
+}
+
+int
+skr_pki_init_dir(const char *dir, const char *host)
+{
+	skr_key *ca_key = NULL, *tls_key = NULL, *rsa = NULL, *ec = NULL;
+	X509 *ca = NULL, *tls = NULL, *sign_rsa = NULL, *sign_ec = NULL;
+	skr_buf ca_pem = SKR_BUF_INIT;
+	char sans[512];
+	int r;
+
+	if (host != NULL && strpbrk(host, ",:= \t\n") != NULL)
+		return SKR_ERR_CONFIG;
+	if (host != NULL && strcmp(host, "localhost") != 0)
+		snprintf(sans, sizeof(sans), "DNS:%s,DNS:localhost,"
+		    "IP:127.0.0.1,IP:::1", host);
+	else
+		snprintf(sans, sizeof(sans), "DNS:localhost,IP:127.0.0.1,"
+		    "IP:::1");
+	SKR_GUARD(skr_key_generate(SKR_KTY_EC, 256, &ca_key));
+	SKR_GUARD(skr_key_generate(SKR_KTY_EC, 256, &tls_key));
+	SKR_GUARD(skr_key_generate(SKR_KTY_RSA, 2048, &rsa));
+	SKR_GUARD(skr_key_generate(SKR_KTY_EC, 256, &ec));
+	SKR_GUARD(skr_pki_cert(skr_key_pkey(ca_key), ORG, "skr CA", NULL,
+	    NULL, SKR_CERT_CA, NULL, 3650, &ca));
+	SKR_GUARD(skr_pki_cert(skr_key_pkey(tls_key), ORG,
+	    host != NULL ? host : "localhost", ca, skr_key_pkey(ca_key),
+	    SKR_CERT_TLS, sans, 825, &tls));
+	SKR_GUARD(skr_pki_cert(skr_key_pkey(rsa), ORG, "skr release signing",
+	    ca, skr_key_pkey(ca_key), SKR_CERT_SIGNING, NULL, 3650,
+	    &sign_rsa));
+	SKR_GUARD(skr_pki_cert(skr_key_pkey(ec), ORG,
+	    "skr release signing (EC)", ca, skr_key_pkey(ca_key),
+	    SKR_CERT_SIGNING, NULL, 3650, &sign_ec));
+	SKR_GUARD(skr_pki_cert_pem(ca, &ca_pem));
+	SKR_GUARD(skr_pki_write_file(dir, "ca.pem", ca_pem.data, ca_pem.len,
+	    0644));
+	{
+		skr_buf k = SKR_BUF_INIT_SECRET;
+
+		r = skr_key_to_pem(ca_key, 1, &k);
+		if (r == SKR_OK)
+			r = skr_pki_write_file(dir, "ca-key.pem", k.data, k.len,
+			    0600);
+		skr_buf_free(&k);
+		if (r != SKR_OK)
+			goto out;
+	}
+	SKR_GUARD(write_pair(dir, "tls-cert.pem", "tls-key.pem", tls_key, tls,
+	    ca));
+	SKR_GUARD(write_pair(dir, "release-signing.pem",
+	    "release-signing-key.pem", rsa, sign_rsa, ca));
+	SKR_GUARD(write_pair(dir, "release-signing-ec.pem",
+	    "release-signing-ec-key.pem", ec, sign_ec, ca));
+out:
+	skr_key_free(ca_key);
+	skr_key_free(tls_key);
+	skr_key_free(rsa);
+	skr_key_free(ec);
+	X509_free(ca);
+	X509_free(tls);
+	X509_free(sign_rsa);
+	X509_free(sign_ec);
+	skr_buf_free(&ca_pem);
+	return r;
+}
+
+static int
+read_file(const char *dir, const char *name, skr_buf *out)
+{
+	char path[PATH_MAX];
+	char chunk[4096];
+	size_t n;
+	FILE *f;
+	int r = SKR_OK;
+
+	if (snprintf(path, sizeof(path), "%s/%s", dir, name) >=
+	    (int)sizeof(path))
+		return SKR_ERR_INVAL;
+	if ((f = fopen(path, "re")) == NULL)
+		return SKR_ERR_IO;
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		if ((r = skr_buf_append(out, chunk, n)) != SKR_OK)
+			break;
+	if (ferror(f))
+		r = SKR_ERR_IO;
+	fclose(f);
+	skr_wipe(chunk, sizeof(chunk));
+	return r;
+}
+
+static int
+digest_b64(const uint8_t *der, size_t n, const EVP_MD *md, int hexupper,
+    skr_buf *out)
+{
+	uint8_t d[EVP_MAX_MD_SIZE];
+	unsigned int dlen;
+
+	if (EVP_Digest(der, n, d, &dlen, md, NULL) != 1)
+		return SKR_ERR_CRYPTO;
+	return hexupper ? skr_hex_encode(out, d, dlen, 1) :
+	    skr_b64url_encode(out, d, dlen);
+}
+
+int
+skr_pki_load_signing(const char *dir, skr_alg alg, EVP_PKEY **key,
+    json_t **header)
+{
+	const char *certname, *keyname;
+	skr_buf pem = SKR_BUF_INIT_SECRET, certs = SKR_BUF_INIT;
+	skr_buf kid = SKR_BUF_INIT, x5t = SKR_BUF_INIT, x5t256 = SKR_BUF_INIT;
+	skr_buf b64 = SKR_BUF_INIT;
+	skr_key *k = NULL;
+	json_t *h = NULL, *x5c = NULL;
+	X509 *x;
+	BIO *bio = NULL;
+	unsigned char *der = NULL;
+	int derlen, first = 1, r;
+
+	*key = NULL;
+	*header = NULL;
+	if (alg == SKR_ALG_ES256) {
+		certname = "release-signing-ec.pem";
+		keyname = "release-signing-ec-key.pem";
+	} else if (alg == SKR_ALG_RS256 || alg == SKR_ALG_PS256) {
+		certname = "release-signing.pem";
+		keyname = "release-signing-key.pem";
+	} else
+		return SKR_ERR_CONFIG;
+	SKR_GUARD(read_file(dir, keyname, &pem));
+	SKR_GUARD(skr_key_from_pem((const char *)pem.data, pem.len, &k));
+	SKR_ENSURE(skr_key_has_private(k) && skr_alg_fits_key(alg,
+	    skr_key_pkey(k)), SKR_ERR_CONFIG);
+	SKR_GUARD(read_file(dir, certname, &certs));
+	SKR_ENSURE((bio = BIO_new_mem_buf(certs.data, (int)certs.len)) != NULL,
+	    SKR_ERR_NOMEM);
+	SKR_ENSURE((x5c = json_array()) != NULL, SKR_ERR_NOMEM);
+	while ((x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
+		derlen = i2d_X509(x, &der);
+		if (first) {
+			/* The certificate must be the key's. */
+			if (X509_check_private_key(x, skr_key_pkey(k)) != 1)
+				derlen = -1;
+		}
+		X509_free(x);
+		SKR_ENSURE(derlen > 0, SKR_ERR_CONFIG);
+		if (first) {
+			SKR_GUARD(digest_b64(der, (size_t)derlen, EVP_sha1(), 1,
+			    &kid));
+			SKR_GUARD(digest_b64(der, (size_t)derlen, EVP_sha1(), 0,
+			    &x5t));
+			SKR_GUARD(digest_b64(der, (size_t)derlen, EVP_sha256(),
+			    0, &x5t256));
+		}
+		skr_buf_reset(&b64);
+		SKR_GUARD(skr_b64_encode(&b64, der, (size_t)derlen));
+		json_array_append_new(x5c, json_string(skr_buf_cstr(&b64)));
+		OPENSSL_free(der);
+		der = NULL;
+		first = 0;
+	}
+	ERR_clear_error();
+	SKR_ENSURE(!first, SKR_ERR_CONFIG);
+	h = json_pack("{s:s,s:s,s:s,s:O,s:s}", "kid", skr_buf_cstr(&kid),
+	    "x5t", skr_buf_cstr(&x5t), "x5t#S256", skr_buf_cstr(&x5t256),
+	    "x5c", x5c, "typ", "JWT");
+	SKR_ENSURE(h != NULL, SKR_ERR_NOMEM);
+	SKR_ENSURE(EVP_PKEY_up_ref(skr_key_pkey(k)) == 1, SKR_ERR_CRYPTO);
+	*key = skr_key_pkey(k);
+	*header = h;
+	h = NULL;
+	r = SKR_OK;
+out:
+	OPENSSL_free(der);
+	BIO_free(bio);
+	json_decref(h);
+	json_decref(x5c);
+	skr_key_free(k);
+	skr_buf_free(&pem);
+	skr_buf_free(&certs);
+	skr_buf_free(&kid);
+	skr_buf_free(&x5t);
+	skr_buf_free(&x5t256);
+	skr_buf_free(&b64);
+	return r;
+}

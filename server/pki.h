@@ -1,3 +1,61 @@
+/*
+ * The certificates skrd makes for itself at `skrd init` (a private CA, the
+ * TLS server certificate, the release-signing certificates) and the JWS
+ * header that names the release-signing certificate (SPEC section 5).
+ *
+ * Files in the data directory:
+ *   ca.pem                      the CA certificate clients trust (0644)
+ *   ca-key.pem                  its key (0600)
+ *   tls-cert.pem, tls-key.pem   server certificate chain and key
+ *   release-signing.pem         RSA release-signing certificate chain
+ *   release-signing-key.pem
+ *   release-signing-ec.pem      EC P-256 release-signing certificate chain
+ *   release-signing-ec-key.pem
+ */
 #ifndef SKR_SERVER_PKI_H
 #define SKR_SERVER_PKI_H
+
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include "buf.h"
+#include "jws.h"
+
+enum skr_cert_kind {
+	SKR_CERT_CA,        /* CA:TRUE, keyCertSign */
+	SKR_CERT_TLS,       /* serverAuth, subjectAltName from sans */
+	SKR_CERT_SIGNING,   /* digitalSignature only */
+};
+
+/*
+ * A certificate for pkey named cn (organisation org), issued by (issuer,
+ * issuer_key) or self-signed when issuer is NULL, valid for days.  sans is
+ * an OpenSSL subjectAltName value ("DNS:localhost,IP:127.0.0.1") for TLS
+ * certificates, else NULL.  *out: caller frees with X509_free.
+ */
+int skr_pki_cert(EVP_PKEY *pkey, const char *org, const char *cn,
+    X509 *issuer, EVP_PKEY *issuer_key, enum skr_cert_kind kind,
+    const char *sans, long days, X509 **out);
+
+/* Append the PEM of cert to out. */
+int skr_pki_cert_pem(X509 *cert, skr_buf *out);
+
+/* Write n bytes to dir/name with mode, created exclusively, synced. */
+int skr_pki_write_file(const char *dir, const char *name, const void *p,
+    size_t n, int mode);
+
+/* Create the CA, TLS and release-signing files in dir for host (added to
+ * the TLS names with localhost, 127.0.0.1 and ::1). */
+int skr_pki_init_dir(const char *dir, const char *host);
+
+/*
+ * Load the release-signing key for alg (RS256/PS256: the RSA key, ES256:
+ * the EC key) from dir and build its JWS header members: kid (uppercase hex
+ * SHA-1 thumbprint of the certificate, as Key Vault), x5t, x5t#S256, x5c
+ * (standard base64 DER chain: leaf, CA) and typ "JWT".
+ */
+int skr_pki_load_signing(const char *dir, skr_alg alg, EVP_PKEY **key,
+    json_t **header);
+
 #endif

@@ -1,0 +1,28 @@
+/*
+ * Pieces of the skrd program shared by `skrd serve` (skrd.c) and
+ * `skrd --dev` (dev.c).
+ */
+#ifndef SKR_SERVER_DEV_H
+#define SKR_SERVER_DEV_H
+
+#include <stdint.h>
+
+#include "buf.h"
+#include "config.h"
+#include "http.h"
+#include "masterkey.h"
+#include "server.h"
+
+/* Core dumps off, not dumpable (key material lives here). */
+void skrd_harden_process(void);
+/* Create the store in dir with its first admin token (appended to
+ * token_out, a secret buffer) and the audit record of that. */
+int skrd_init_store(const char *dir, const skr_master_key *mk, int64_t now,
+    skr_buf *token_out);
+void skrd_apply_config(skr_server *srv, const skr_config *c);
+void skrd_http_opts(skr_http_opts *o, const skr_config *c);
+
+/* `skrd --dev`. */
+int skrd_dev_main(int argc, char **argv);
+
+#endif

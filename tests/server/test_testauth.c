@@ -956,8 +956,8 @@ test_persistence(void)
  * good ones pass with their wrapping key and nonce, each hostile kind is
  * refused with its own error. */
 static int
-verify_token(skr_testauth *ta, const skr_testauth_claims *spec,
-    unsigned form, skr_token **out)
+verify_token2(skr_testauth *ta, skr_testauth *signer,
+    const skr_testauth_claims *spec, unsigned form, skr_token **out)
 {
 	skr_buf tok = SKR_BUF_INIT;
 	skr_token_static st;
@@ -975,7 +975,7 @@ verify_token(skr_testauth *ta, const skr_testauth_claims *spec,
 	st.algs = 0;
 	skr_token_trust_static(&trust, &st);
 	opts.now = NOW;
-	if ((r = skr_testauth_mint(ta, spec, &tok)) != SKR_OK)
+	if ((r = skr_testauth_mint(signer, spec, &tok)) != SKR_OK)
 		goto out;
 	r = skr_token_verify((const char *)tok.data, tok.len, &trust, &opts,
 	    out, NULL);
@@ -984,6 +984,13 @@ out:
 	json_decref(doc);
 	skr_buf_free(&tok);
 	return r;
+}
+
+static int
+verify_token(skr_testauth *ta, const skr_testauth_claims *spec,
+    unsigned form, skr_token **out)
+{
+	return verify_token2(ta, ta, spec, form, out);
 }
 
 static void
@@ -1000,6 +1007,7 @@ test_verifier(skr_testauth *ta)
 		{ "ES256", SKR_ERR_TOKEN_ALG },
 	};
 	skr_testauth_claims spec;
+	skr_testauth *other = NULL;
 	skr_token *tok = NULL;
 	skr_key *wk = NULL;
 	char *wkid = NULL;
@@ -1064,11 +1072,22 @@ test_verifier(skr_testauth *ta)
 	spec.header_extra = hx;
 	CHECK_ERR(verify_token(ta, &spec, 0, &tok), SKR_ERR_TOKEN_HEADER);
 	json_decref(hx);
+	/* The JWKS pins each key's alg (RFC 7517 4.4): a PS256 header over
+	 * this RS256 key is refused before the signature is looked at. */
 	hx = json_pack("{s:s}", "alg", "PS256");
 	spec.header_extra = hx;
-	CHECK_ERR(verify_token(ta, &spec, 0, &tok), SKR_ERR_TOKEN_SIGNATURE);
+	CHECK_ERR(verify_token(ta, &spec, 0, &tok), SKR_ERR_TOKEN_ALG);
 	json_decref(hx);
 	spec.header_extra = NULL;
+	/* Signed by another key under this authority's name and kid. */
+	CHECK_OK(skr_testauth_new(skr_testauth_issuer(ta), NULL, &other));
+	if (other != NULL) {
+		spec.kid = skr_testauth_kid(ta);
+		CHECK_ERR(verify_token2(ta, other, &spec, 0, &tok),
+		    SKR_ERR_TOKEN_SIGNATURE);
+		spec.kid = NULL;
+		skr_testauth_free(other);
+	}
 	for (i = 0; i < sizeof(algs) / sizeof(algs[0]); i++) {
 		spec.alg = algs[i].alg;
 		CHECK_ERR(verify_token(ta, &spec, 0, &tok), algs[i].err);

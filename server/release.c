@@ -1,0 +1,406 @@
+#include "release.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "audit.h"
+#include "auth.h"
+#include "authority.h"
+#include "bundle.h"
+#include "encoding.h"
+#include "guard.h"
+#include "json.h"
+#include "jws.h"
+#include "policy.h"
+#include "server.h"
+#include "skr/error.h"
+#include "store.h"
+#include "token.h"
+#include "wrap.h"
+
+#define DEFAULT_API_VERSION "7.4"
+
+/* One release or evaluate attempt. */
+struct attempt {
+	int dry_run;
+	/* the request body */
+	json_t *body;
+	const char *target;
+	size_t target_len;
+	const char *nonce;
+	skr_enc enc;
+	/* what the checks found */
+	skr_token *tok;
+	skr_version_info vi;
+	skr_policy *policy;
+	skr_policy_result res;
+	int evaluated;
+	skr_key *wrap;
+	char *wrap_kid;
+	int consume_nonce;
+	skr_buf why;
+};
+
+static void
+attempt_clear(struct attempt *a)
+{
+	json_decref(a->body);
+	skr_token_free(a->tok);
+	skr_version_info_clear(&a->vi);
+	skr_policy_free(a->policy);
+	skr_policy_result_clear(&a->res);
+	skr_key_free(a->wrap);
+	free(a->wrap_kid);
+	skr_buf_free(&a->why);
+}
+
+static int
+parse_body(const skr_request *req, struct attempt *a)
+{
+	const json_t *v;
+	int r;
+
+	if (req->body_len == 0)
+		return SKR_ERR_BAD_REQUEST;
+	if ((r = skr_json_parse((const char *)req->body, req->body_len, 0,
+	    &a->body)) != SKR_OK)
+		return r;
+	if (!json_is_object(a->body))
+		return SKR_ERR_BAD_REQUEST;
+	v = json_object_get(a->body, "target");
+	if (!json_is_string(v) || json_string_length(v) == 0)
+		return SKR_ERR_BAD_REQUEST;
+	a->target = json_string_value(v);
+	a->target_len = json_string_length(v);
+	v = json_object_get(a->body, "nonce");
+	if (v != NULL && !json_is_null(v)) {
+		if (!json_is_string(v) || json_string_length(v) == 0 ||
+		    json_string_length(v) > 1024)
+			return SKR_ERR_BAD_REQUEST;
+		a->nonce = json_string_value(v);
+	}
+	a->enc = SKR_ENC_CKM_RSA_AES_KEY_WRAP;
+	v = json_object_get(a->body, "enc");
+	if (v != NULL && !json_is_null(v)) {
+		if (!json_is_string(v))
+			return SKR_ERR_ENC_UNSUPPORTED;
+		if ((r = skr_enc_parse(json_string_value(v), &a->enc)) != SKR_OK)
+			return r;
+	}
+	return SKR_OK;
+}
+
+/* The version a release without a version id means, or the named one if it
+ * is usable now. */
+static int
+select_version(skr_server *srv, const skr_request *req, int64_t now,
+    skr_version_info *vi)
+{
+	skr_txn *txn = NULL;
+	int r;
+
+	SKR_GUARD(skr_store_txn_begin(srv->store, SKR_TXN_READ, &txn));
+	if (req->version[0] == '\0') {
+		r = skr_store_version_current(txn, req->name, now, vi);
+		goto out;
+	}
+	SKR_GUARD(skr_store_version_get(txn, req->name, req->version, vi));
+	if (!vi->attrs.enabled || (vi->attrs.nbf != 0 && now < vi->attrs.nbf) ||
+	    (vi->attrs.exp != 0 && now >= vi->attrs.exp))
+		r = SKR_ERR_KEY_DISABLED;
+out:
+	skr_store_txn_abort(txn);
+	return r;
+}
+
+/* Every check of SPEC section 5 except the final wrap.  SKR_OK: release. */
+static int
+decide(skr_server *srv, skr_request *req, struct attempt *a)
+{
+	skr_token_trust trust;
+	skr_token_opts opts = SKR_TOKEN_OPTS_INIT;
+	const char *claim_path = NULL, *tnonce;
+	int64_t now = req->now;
+	int r;
+
+	SKR_GUARD(parse_body(req, a));
+	SKR_GUARD(skr_key_name_check(req->name));
+	/* A caller with a principal (evaluate, or release when the server
+	 * requires the releaser role) is held to its key-name scope. */
+	if (req->principal != NULL &&
+	    !skr_auth_name_allowed(req->principal, req->name)) {
+		r = SKR_ERR_AUTH_FORBIDDEN;
+		goto out;
+	}
+	if (srv->authorities == NULL) {
+		r = SKR_ERR_TOKEN_ISSUER;
+		goto out;
+	}
+	/* The token first: without a token from a trusted authority a
+	 * caller learns nothing about which keys exist. */
+	skr_authorities_trust(srv->authorities, &trust);
+	opts.now = now;
+	opts.skew = srv->token_skew;
+	SKR_GUARD(skr_token_verify(a->target, a->target_len, &trust, &opts,
+	    &a->tok, &a->why));
+	SKR_GUARD(select_version(srv, req, now, &a->vi));
+	SKR_ENSURE(a->vi.attrs.exportable, SKR_ERR_KEY_NOT_EXPORTABLE);
+	SKR_ENSURE(a->vi.policy != NULL, SKR_ERR_KEY_POLICY_REQUIRED);
+	SKR_GUARD(skr_policy_parse(a->vi.policy, a->vi.policy_len, &a->policy,
+	    NULL));
+	a->evaluated = 1;
+	r = skr_policy_eval(a->policy, a->tok->claims, a->tok->iss, now,
+	    &a->res);
+	if (r != SKR_OK)
+		goto out;
+	tnonce = skr_token_nonce(a->tok);
+	if (a->nonce != NULL && (tnonce == NULL || strcmp(tnonce, a->nonce) !=
+	    0)) {
+		r = SKR_ERR_NONCE_MISMATCH;
+		goto out;
+	}
+	if (skr_policy_require_server_nonce(a->policy)) {
+		SKR_ENSURE(tnonce != NULL, SKR_ERR_NONCE_REQUIRED);
+		/* Consumed in the same transaction as the audit record. */
+		a->consume_nonce = 1;
+	}
+	skr_authorities_lookup(srv->authorities, a->tok->iss, NULL, NULL,
+	    &claim_path);
+	SKR_GUARD(skr_token_wrapping_key(a->tok, claim_path, &a->wrap,
+	    &a->wrap_kid));
+out:
+	return r;
+}
+
+/* Record the attempt; when a server nonce must be used up, that happens in
+ * the same transaction, and a nonce that fails turns the outcome into a
+ * denial. */
+static int
+audit(skr_server *srv, const skr_request *req, struct attempt *a, int *rp)
+{
+	skr_txn *txn = NULL;
+	json_t *rec;
+	const char *outcome;
+	int r, decided = *rp;
+
+	rec = json_pack("{s:s,s:s,s:s}", "event", a->dry_run ? "key.evaluate" :
+	    "key.release", "peer", req->peer, "request_id", req->request_id);
+	if (rec == NULL)
+		return SKR_ERR_NOMEM;
+	if (req->name[0] != '\0')
+		json_object_set_new(rec, "key", json_string(req->name));
+	if (a->vi.version[0] != '\0')
+		json_object_set_new(rec, "version", json_string(a->vi.version));
+	if (req->principal != NULL)
+		json_object_set_new(rec, "principal",
+		    json_string(req->principal->id));
+	if (a->tok != NULL) {
+		json_object_set_new(rec, "iss", json_string(a->tok->iss));
+		if (a->tok->jti != NULL)
+			json_object_set_new(rec, "jti",
+			    json_string(a->tok->jti));
+		if (a->tok->attestation_type != NULL)
+			json_object_set_new(rec, "attestation_type",
+			    json_string(a->tok->attestation_type));
+		json_object_set_new(rec, "detail", json_pack("{s:s,s:s}",
+		    "token_sha256", a->tok->sha256_hex, "enc",
+		    skr_enc_name(a->enc)));
+	}
+	if (a->evaluated)
+		json_object_set_new(rec, "trace_digest",
+		    json_string(a->res.trace_digest));
+	SKR_GUARD(skr_store_txn_begin(srv->store, SKR_TXN_WRITE, &txn));
+	if (decided == SKR_OK && a->consume_nonce && !a->dry_run) {
+		decided = skr_store_nonce_consume(txn,
+		    skr_token_nonce(a->tok), req->now);
+		if (decided != SKR_OK && decided != SKR_ERR_NONCE_INVALID &&
+		    decided != SKR_ERR_NONCE_EXPIRED &&
+		    decided != SKR_ERR_NONCE_REUSED) {
+			r = decided;
+			goto out;
+		}
+		if (decided != SKR_OK) {
+			/* Keep the failed consume out of the transaction. */
+			skr_store_txn_abort(txn);
+			txn = NULL;
+			SKR_GUARD(skr_store_txn_begin(srv->store,
+			    SKR_TXN_WRITE, &txn));
+		}
+	}
+	outcome = decided == SKR_OK ? "ok" : decided == SKR_ERR_NOMEM ||
+	    decided == SKR_ERR_STORE || decided == SKR_ERR_INTERNAL ||
+	    decided == SKR_ERR_CRYPTO ? "error" : "denied";
+	json_object_set_new(rec, "outcome", json_string(outcome));
+	if (decided != SKR_OK)
+		json_object_set_new(rec, "reason",
+		    json_string(skr_err_id(decided)));
+	SKR_GUARD(skr_audit_append(txn, rec, req->now, NULL));
+	r = skr_store_txn_commit(txn);
+	txn = NULL;
+	*rp = decided;
+out:
+	skr_store_txn_abort(txn);
+	json_decref(rec);
+	return r;
+}
+
+/* The text a caller is told about a denial: never claim values, and by
+ * default the failing claim names (SPEC section 3). */
+static int
+deny(skr_server *srv, skr_response *resp, struct attempt *a, int r)
+{
+	skr_buf msg = SKR_BUF_INIT;
+	json_t *v;
+	size_t i;
+
+	if (r != SKR_ERR_POLICY_DENIED || srv->deny_detail == SKR_DENY_NONE)
+		return skr_response_error(resp, r, "%s%s%s", skr_strerror(r),
+		    a->why.len > 0 && r != SKR_ERR_POLICY_DENIED ? ": " : "",
+		    r != SKR_ERR_POLICY_DENIED ? skr_buf_cstr(&a->why) : "");
+	skr_buf_append_str(&msg, "release policy not satisfied; failing "
+	    "claims:");
+	json_array_foreach(a->res.failed_claims, i, v)
+		skr_buf_appendf(&msg, "%s %s", i ? "," : "",
+		    json_string_value(v));
+	if (json_array_size(a->res.failed_claims) == 0)
+		skr_buf_append_str(&msg, " none (no rule for this issuer)");
+	skr_response_error(resp, r, "%s", skr_buf_cstr(&msg));
+	skr_buf_free(&msg);
+	return r;
+}
+
+static int
+respond_release(skr_server *srv, skr_request *req, struct attempt *a,
+    skr_response *resp)
+{
+	skr_txn *txn = NULL;
+	skr_key *key = NULL;
+	skr_buf hsm = SKR_BUF_INIT, jws = SKR_BUF_INIT;
+	json_t *bundle = NULL, *payload = NULL, *request = NULL;
+	char api[32], kid[512];
+	int r;
+
+	SKR_GUARD(skr_store_txn_begin(srv->store, SKR_TXN_READ, &txn));
+	r = skr_store_version_open(txn, a->vi.name, a->vi.version, &key);
+	skr_store_txn_abort(txn);
+	txn = NULL;
+	if (r != SKR_OK)
+		goto out;
+	SKR_GUARD(skr_release_wrap(key, skr_key_pkey(a->wrap), a->wrap_kid,
+	    a->enc, &hsm));
+	SKR_ENSURE((bundle = skr_bundle_key(srv, &a->vi)) != NULL,
+	    SKR_ERR_NOMEM);
+	json_object_set_new(json_object_get(bundle, "key"), "key_hsm",
+	    json_string(skr_buf_cstr(&hsm)));
+	if (skr_request_query(req, "api-version", api, sizeof(api)) != 1)
+		snprintf(api, sizeof(api), DEFAULT_API_VERSION);
+	snprintf(kid, sizeof(kid), "%s/keys/%s", srv->base_url, a->vi.name);
+	request = json_pack("{s:s,s:s,s:s}", "api-version", api, "enc",
+	    skr_enc_name(a->enc), "kid", kid);
+	SKR_ENSURE(request != NULL, SKR_ERR_NOMEM);
+	if (a->nonce != NULL)
+		json_object_set_new(request, "nonce", json_string(a->nonce));
+	payload = json_pack("{s:O,s:{s:O}}", "request", request, "response",
+	    "key", bundle);
+	SKR_ENSURE(payload != NULL, SKR_ERR_NOMEM);
+	SKR_GUARD(skr_jws_sign_json(srv->sign_key, srv->sign_alg,
+	    srv->sign_header, payload, &jws));
+	r = skr_response_json(resp, 200, json_pack("{s:s}", "value",
+	    skr_buf_cstr(&jws)));
+out:
+	skr_key_free(key);
+	json_decref(bundle);
+	json_decref(request);
+	json_decref(payload);
+	skr_buf_free(&hsm);
+	skr_buf_free(&jws);
+	return r;
+}
+
+static int
+respond_evaluate(skr_server *srv, struct attempt *a, int decided,
+    skr_response *resp)
+{
+	json_t *o, *tok = json_null();
+
+	(void)srv;
+	if (a->tok != NULL)
+		tok = json_pack("{s:s,s:s?,s:s?,s:I,s:s}", "iss", a->tok->iss,
+		    "jti", a->tok->jti, "attestation_type",
+		    a->tok->attestation_type, "exp", (json_int_t)a->tok->exp,
+		    "sha256", a->tok->sha256_hex);
+	o = json_pack("{s:s,s:o,s:s?,s:o}", "decision", decided == SKR_OK ?
+	    "allow" : "deny", "token", tok, "version", a->vi.version[0] ?
+	    a->vi.version : NULL, "wrapping_key", a->wrap_kid ?
+	    json_string(a->wrap_kid) : json_null());
+	if (o == NULL)
+		return skr_response_error(resp, SKR_ERR_NOMEM, NULL);
+	if (decided != SKR_OK)
+		json_object_set_new(o, "reason", json_pack("{s:s,s:s}", "id",
+		    skr_err_id(decided), "message", a->why.len > 0 ?
+		    skr_buf_cstr(&a->why) : a->res.denial.len > 0 ?
+		    skr_buf_cstr(&a->res.denial) : skr_strerror(decided)));
+	if (a->res.trace != NULL)
+		json_object_set(o, "trace", a->res.trace);
+	return skr_response_json(resp, 200, o);
+}
+
+static int
+release_or_evaluate(skr_server *srv, skr_request *req, skr_response *resp,
+    int dry_run)
+{
+	struct attempt a;
+	int r, decided;
+
+	memset(&a, 0, sizeof(a));
+	a.dry_run = dry_run;
+	a.res = (skr_policy_result)SKR_POLICY_RESULT_INIT;
+	skr_buf_init(&a.why, 1024);
+	decided = decide(srv, req, &a);
+	if ((r = audit(srv, req, &a, &decided)) != SKR_OK) {
+		/* A release that cannot be audited does not happen. */
+		skr_response_error(resp, r, NULL);
+		goto out;
+	}
+	if (dry_run)
+		r = respond_evaluate(srv, &a, decided, resp);
+	else if (decided != SKR_OK)
+		r = deny(srv, resp, &a, decided);
+	else if ((r = respond_release(srv, req, &a, resp)) != SKR_OK)
+		skr_response_error(resp, r, NULL);
+out:
+	attempt_clear(&a);
+	return r;
+}
+
+int
+skr_api_release(skr_server *srv, skr_request *req, skr_response *resp)
+{
+	return release_or_evaluate(srv, req, resp, 0);
+}
+
+int
+skr_api_evaluate(skr_server *srv, skr_request *req, skr_response *resp)
+{
+	return release_or_evaluate(srv, req, resp, 1);
+}
+
+int
+skr_api_nonce(skr_server *srv, skr_request *req, skr_response *resp)
+{
+	char nonce[SKR_NONCE_TEXT_LEN + 1];
+	skr_txn *txn = NULL;
+	int r;
+
+	SKR_GUARD(skr_store_txn_begin(srv->store, SKR_TXN_WRITE, &txn));
+	SKR_GUARD(skr_store_nonce_issue(txn, req->now, srv->nonce_ttl, nonce));
+	r = skr_store_txn_commit(txn);
+	txn = NULL;
+	if (r == SKR_OK)
+		return skr_response_json(resp, 200, json_pack("{s:s,s:I}",
+		    "value", nonce, "expires",
+		    (json_int_t)(req->now + srv->nonce_ttl)));
+out:
+	skr_store_txn_abort(txn);
+	return skr_response_error(resp, r, NULL);
+}

@@ -1,0 +1,24 @@
+/*
+ * Secure key release (SPEC section 5): the release, evaluate and nonce
+ * route handlers.
+ *
+ * A release verifies the attestation token against the trusted authorities
+ * (token.h), evaluates the version's release policy (policy.h) against its
+ * claims, checks the nonce rules, picks the wrapping key from the token,
+ * wraps the key to it (keys/wrap.h) and answers {"value": JWS} signed by the
+ * release-signing key.  Every attempt, allowed or denied, is audited.
+ */
+#ifndef SKR_SERVER_RELEASE_H
+#define SKR_SERVER_RELEASE_H
+
+#include "request.h"
+
+/* POST /keys/{name}[/{version}]/release */
+int skr_api_release(skr_server *srv, skr_request *req, skr_response *resp);
+/* POST /keys/{name}[/{version}]/evaluate: the same checks, nothing
+ * released; answers the decision and the full trace. */
+int skr_api_evaluate(skr_server *srv, skr_request *req, skr_response *resp);
+/* GET /nonce: a fresh single-use server nonce. */
+int skr_api_nonce(skr_server *srv, skr_request *req, skr_response *resp);
+
+#endif

@@ -11,31 +11,17 @@
 #include <unistd.h>
 
 #include <openssl/bn.h>
-#include <openssl/buffer.h>
 #include <openssl/ecdsa.h>
 #include <openssl/hmac.h>
-#include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
-#include <openssl/x509v3.h>
 
 #include "encoding.h"
+#include "guard.h"
 #include "json.h"
+#include "pki.h"
 #include "skr/error.h"
-
-#define SKR_GUARD(expr)                                                    \
-	do {                                                               \
-		if ((r = (expr)) != SKR_OK)                                \
-			goto out;                                          \
-	} while (0)
-#define SKR_ENSURE(cond, err)                                              \
-	do {                                                               \
-		if (!(cond)) {                                             \
-			r = (err);                                         \
-			goto out;                                          \
-		}                                                          \
-	} while (0)
 
 #define TA_MAX_KEYS (1 + SKR_TESTAUTH_GRACE_KEYS)
 #define TA_FILE_MAX ((size_t)1024 * 1024)
@@ -227,103 +213,8 @@ skr_testauth_tee_name(skr_testauth_tee tee)
 
 /* ---- keys and certificates ---------------------------------------------- */
 
-static int
-x509_name(X509_NAME *name, const char *cn)
-{
-	if (!X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC,
-	    (const unsigned char *)"skr test authority (NOT A REAL AUTHORITY)",
-	    -1, -1, 0) ||
-	    !X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
-	    (const unsigned char *)cn, -1, -1, 0))
-		return SKR_ERR_CRYPTO;
-	return SKR_OK;
-}
-
-static int
-x509_ext(X509 *cert, X509 *issuer, int nid, const char *value)
-{
-	X509V3_CTX ctx;
-	X509_EXTENSION *ext;
-	int ok;
-
-	X509V3_set_ctx(&ctx, issuer, cert, NULL, NULL, 0);
-	if ((ext = X509V3_EXT_conf_nid(NULL, &ctx, nid, value)) == NULL)
-		return SKR_ERR_CRYPTO;
-	ok = X509_add_ext(cert, ext, -1);
-	X509_EXTENSION_free(ext);
-	return ok ? SKR_OK : SKR_ERR_CRYPTO;
-}
-
-/* A certificate for pkey, issued by (issuer, issuer_key) or self-signed when
- * issuer is NULL.  kind: 0 signing, 1 CA, 2 TLS server. */
-static int
-make_cert(EVP_PKEY *pkey, const char *cn, X509 *issuer, EVP_PKEY *issuer_key,
-    int kind, long days, X509 **out)
-{
-	X509 *cert = NULL;
-	BIGNUM *bn = NULL;
-	uint8_t serial[16];
-	int r = SKR_ERR_CRYPTO;
-
-	*out = NULL;
-	if (RAND_bytes(serial, sizeof(serial)) != 1)
-		goto out;
-	serial[0] &= 0x7f; /* positive, RFC 5280 section 4.1.2.2 */
-	if ((cert = X509_new()) == NULL ||
-	    (bn = BN_bin2bn(serial, sizeof(serial), NULL)) == NULL ||
-	    !X509_set_version(cert, 2) ||
-	    BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(cert)) == NULL ||
-	    X509_gmtime_adj(X509_getm_notBefore(cert), -3600) == NULL ||
-	    X509_time_adj_ex(X509_getm_notAfter(cert), (int)days, 0,
-	    NULL) == NULL ||
-	    !X509_set_pubkey(cert, pkey))
-		goto out;
-	SKR_GUARD(x509_name(X509_get_subject_name(cert), cn));
-	if (!X509_set_issuer_name(cert, issuer != NULL ?
-	    X509_get_subject_name(issuer) : X509_get_subject_name(cert)))
-		goto out;
-	if (issuer == NULL)
-		issuer = cert;
-	SKR_GUARD(x509_ext(cert, issuer, NID_subject_key_identifier, "hash"));
-	if (issuer != cert)
-		SKR_GUARD(x509_ext(cert, issuer,
-		    NID_authority_key_identifier, "keyid:always"));
-	switch (kind) {
-	case 1:
-		SKR_GUARD(x509_ext(cert, issuer, NID_basic_constraints,
-		    "critical,CA:TRUE,pathlen:0"));
-		SKR_GUARD(x509_ext(cert, issuer, NID_key_usage,
-		    "critical,keyCertSign,cRLSign"));
-		break;
-	case 2:
-		SKR_GUARD(x509_ext(cert, issuer, NID_basic_constraints,
-		    "critical,CA:FALSE"));
-		SKR_GUARD(x509_ext(cert, issuer, NID_key_usage,
-		    "critical,digitalSignature,keyEncipherment"));
-		SKR_GUARD(x509_ext(cert, issuer, NID_ext_key_usage,
-		    "serverAuth"));
-		SKR_GUARD(x509_ext(cert, issuer, NID_subject_alt_name,
-		    "IP:127.0.0.1,IP:::1,DNS:localhost"));
-		break;
-	default:
-		SKR_GUARD(x509_ext(cert, issuer, NID_basic_constraints,
-		    "critical,CA:FALSE"));
-		SKR_GUARD(x509_ext(cert, issuer, NID_key_usage,
-		    "critical,digitalSignature"));
-		break;
-	}
-	r = SKR_ERR_CRYPTO;
-	if (X509_sign(cert, issuer_key != NULL ? issuer_key : pkey,
-	    EVP_sha256()) <= 0)
-		goto out;
-	*out = cert;
-	cert = NULL;
-	r = SKR_OK;
-out:
-	BN_free(bn);
-	X509_free(cert);
-	return r;
-}
+/* Organisation in every certificate the authority makes. */
+#define TA_ORG "skr test authority (NOT A REAL AUTHORITY)"
 
 /* kid: base64url of the RFC 7638 SHA-256 thumbprint, so it is stable across
  * reloads and changes with every rotation. */
@@ -355,8 +246,9 @@ ta_key_init(ta_key *tk, skr_key *key)
 	skr_buf_init(&tk->cert_der, 0);
 	tk->key = key;
 	SKR_GUARD(set_thumbprint_kid(key));
-	SKR_GUARD(make_cert(skr_key_pkey(key),
-	    "skr test attestation signing key", NULL, NULL, 0, 3650, &cert));
+	SKR_GUARD(skr_pki_cert(skr_key_pkey(key), TA_ORG,
+	    "skr test attestation signing key", NULL, NULL, SKR_CERT_SIGNING,
+	    NULL, 3650, &cert));
 	SKR_ENSURE((derlen = i2d_X509(cert, &der)) > 0, SKR_ERR_CRYPTO);
 	SKR_GUARD(skr_buf_append(&tk->cert_der, der, (size_t)derlen));
 out:
@@ -1336,22 +1228,6 @@ out:
 
 /* ---- TLS material for the serving program ------------------------------- */
 
-static int
-pem_cert(X509 *cert, skr_buf *out)
-{
-	BIO *bio;
-	BUF_MEM *mem;
-	int r = SKR_ERR_CRYPTO;
-
-	if ((bio = BIO_new(BIO_s_mem())) == NULL)
-		return SKR_ERR_NOMEM;
-	if (PEM_write_bio_X509(bio, cert) == 1 &&
-	    BIO_get_mem_ptr(bio, &mem) == 1)
-		r = skr_buf_append(out, mem->data, mem->length);
-	BIO_free(bio);
-	return r;
-}
-
 int
 skr_testauth_tls_ensure(const char *dir)
 {
@@ -1372,13 +1248,14 @@ skr_testauth_tls_ensure(const char *dir)
 	 * certificate: clients trust ca.pem, nothing else can be issued. */
 	SKR_GUARD(skr_key_generate(SKR_KTY_EC, 256, &ca_key));
 	SKR_GUARD(skr_key_generate(SKR_KTY_EC, 256, &tls_key));
-	SKR_GUARD(make_cert(skr_key_pkey(ca_key),
-	    "skr test authority CA (NOT FOR PRODUCTION)", NULL, NULL, 1, 3650,
-	    &ca));
-	SKR_GUARD(make_cert(skr_key_pkey(tls_key), "localhost", ca,
-	    skr_key_pkey(ca_key), 2, 3650, &leaf));
-	SKR_GUARD(pem_cert(ca, &ca_pem));
-	SKR_GUARD(pem_cert(leaf, &chain));
+	SKR_GUARD(skr_pki_cert(skr_key_pkey(ca_key), TA_ORG,
+	    "skr test authority CA (NOT FOR PRODUCTION)", NULL, NULL,
+	    SKR_CERT_CA, NULL, 3650, &ca));
+	SKR_GUARD(skr_pki_cert(skr_key_pkey(tls_key), TA_ORG, "localhost", ca,
+	    skr_key_pkey(ca_key), SKR_CERT_TLS,
+	    "IP:127.0.0.1,IP:::1,DNS:localhost", 3650, &leaf));
+	SKR_GUARD(skr_pki_cert_pem(ca, &ca_pem));
+	SKR_GUARD(skr_pki_cert_pem(leaf, &chain));
 	SKR_GUARD(skr_buf_append(&chain, ca_pem.data, ca_pem.len));
 	SKR_GUARD(skr_key_to_pem(tls_key, 1, &key_pem));
 	SKR_GUARD(write_file(dir, "tls-key.pem", key_pem.data, key_pem.len,

@@ -1,1 +1,824 @@
-#include "api_keys.h"
+/*
+ * The Key Vault key-management routes (SPEC section 2): create, import, get,
+ * list, versions, update, rotate, soft delete and recovery, backup and
+ * restore.  Every handler validates its whole input and generates keys
+ * before it opens a write transaction, and writes its audit record in the
+ * same transaction as the change.
+ */
+#include "api.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "audit.h"
+#include "auth.h"
+#include "bundle.h"
+#include "encoding.h"
+#include "guard.h"
+#include "json.h"
+#include "jwk.h"
+#include "policy.h"
+#include "server.h"
+#include "skr/error.h"
+#include "store.h"
+
+#define TAG_VALUE_MAX 256
+
+static const char *const all_ops[] = {
+	"encrypt", "decrypt", "sign", "verify", "wrapKey", "unwrapKey",
+	"import", "export", NULL,
+};
+
+/* Everything a create, import, update or rotate body may set. */
+struct key_input {
+	json_t *body;           /* owned */
+	skr_kty kty;
+	int bits;
+	const json_t *key_ops;  /* borrowed from body */
+	const json_t *tags;
+	int has_enabled, enabled;
+	int has_nbf, has_exp;
+	int64_t nbf, exp;
+	int has_exportable, exportable;
+	int has_policy;         /* release_policy member present */
+	char *policy;           /* validated policy text, or NULL (removal) */
+	size_t policy_len;
+	int immutable;
+	skr_buf why;
+};
+
+static void
+input_clear(struct key_input *in)
+{
+	json_decref(in->body);
+	free(in->policy);
+	skr_buf_free(&in->why);
+}
+
+static int
+bad(skr_response *resp, int err, struct key_input *in, const char *what)
+{
+	if (in != NULL && in->why.len > 0)
+		return skr_response_error(resp, err, "%s: %s", what,
+		    skr_buf_cstr(&in->why));
+	return skr_response_error(resp, err, "%s", what);
+}
+
+/* Strict JSON object body with a JSON content type. */
+static int
+json_body(const skr_request *req, json_t **out)
+{
+	int r;
+
+	*out = NULL;
+	if (req->content_type == NULL ||
+	    strncasecmp(req->content_type, "application/json", 16) != 0 ||
+	    (req->content_type[16] != '\0' && req->content_type[16] != ';' &&
+	    req->content_type[16] != ' '))
+		return SKR_ERR_CONTENT_TYPE;
+	if (req->body_len == 0)
+		return SKR_ERR_BAD_REQUEST;
+	if ((r = skr_json_parse((const char *)req->body, req->body_len, 0,
+	    out)) != SKR_OK)
+		return r;
+	if (!json_is_object(*out)) {
+		json_decref(*out);
+		*out = NULL;
+		return SKR_ERR_BAD_REQUEST;
+	}
+	return SKR_OK;
+}
+
+static int
+only_members(const json_t *o, const char *const *allowed, const char **bad_key)
+{
+	const char *k;
+	json_t *v;
+	size_t i;
+
+	json_object_foreach((json_t *)o, k, v) {
+		for (i = 0; allowed[i] != NULL; i++)
+			if (strcmp(allowed[i], k) == 0)
+				break;
+		if (allowed[i] == NULL) {
+			*bad_key = k;
+			return 0;
+		}
+	}
+	return 1;
+}
+
+static int
+parse_attributes(const json_t *a, struct key_input *in)
+{
+	static const char *const allowed[] = { "enabled", "nbf", "exp",
+		"exportable", "created", "updated", "recoveryLevel",
+		"recoverableDays", NULL };
+	const char *badk = NULL;
+	const json_t *v;
+
+	if (a == NULL || json_is_null(a))
+		return SKR_OK;
+	if (!json_is_object(a))
+		return SKR_ERR_BAD_REQUEST;
+	/* Read-only members a client echoes back are ignored; anything
+	 * else unknown is a mistake worth reporting. */
+	if (!only_members(a, allowed, &badk)) {
+		skr_buf_appendf(&in->why, "unknown attribute \"%s\"", badk);
+		return SKR_ERR_BAD_REQUEST;
+	}
+	if ((v = json_object_get(a, "enabled")) != NULL) {
+		if (!json_is_boolean(v))
+			return SKR_ERR_BAD_REQUEST;
+		in->has_enabled = 1;
+		in->enabled = json_is_true(v);
+	}
+	if ((v = json_object_get(a, "exportable")) != NULL) {
+		if (!json_is_boolean(v))
+			return SKR_ERR_BAD_REQUEST;
+		in->has_exportable = 1;
+		in->exportable = json_is_true(v);
+	}
+	if ((v = json_object_get(a, "nbf")) != NULL && !json_is_null(v)) {
+		if (!json_is_integer(v) || json_integer_value(v) < 0)
+			return SKR_ERR_BAD_REQUEST;
+		in->has_nbf = 1;
+		in->nbf = json_integer_value(v);
+	}
+	if ((v = json_object_get(a, "exp")) != NULL && !json_is_null(v)) {
+		if (!json_is_integer(v) || json_integer_value(v) < 0)
+			return SKR_ERR_BAD_REQUEST;
+		in->has_exp = 1;
+		in->exp = json_integer_value(v);
+	}
+	return SKR_OK;
+}
+
+/* release_policy: {contentType?, data (base64url of the policy JSON),
+ * immutable?}; data null or absent removes the policy. */
+static int
+parse_policy(const json_t *p, struct key_input *in)
+{
+	static const char *const allowed[] = { "contentType", "data",
+		"immutable", NULL };
+	const char *badk = NULL;
+	const json_t *v;
+	skr_buf text = SKR_BUF_INIT;
+	skr_policy *pol = NULL;
+	int r;
+
+	if (p == NULL)
+		return SKR_OK;
+	in->has_policy = 1;
+	if (json_is_null(p))
+		return SKR_OK;
+	if (!json_is_object(p))
+		return SKR_ERR_BAD_REQUEST;
+	if (!only_members(p, allowed, &badk)) {
+		skr_buf_appendf(&in->why, "unknown release_policy member \"%s\"",
+		    badk);
+		return SKR_ERR_BAD_REQUEST;
+	}
+	v = json_object_get(p, "contentType");
+	if (v != NULL && (!json_is_string(v) || strncasecmp(
+	    json_string_value(v), "application/json", 16) != 0))
+		return SKR_ERR_POLICY_INVALID;
+	v = json_object_get(p, "immutable");
+	if (v != NULL && !json_is_boolean(v))
+		return SKR_ERR_BAD_REQUEST;
+	in->immutable = json_is_true(v);
+	v = json_object_get(p, "data");
+	if (v == NULL || json_is_null(v))
+		return SKR_OK;
+	if (!json_is_string(v))
+		return SKR_ERR_POLICY_INVALID;
+	/* Key Vault carries the policy as base64url; standard base64 is
+	 * accepted too, as some clients send it. */
+	if (skr_b64url_decode(&text, json_string_value(v),
+	    json_string_length(v)) != SKR_OK) {
+		skr_buf_reset(&text);
+		if (skr_b64_decode(&text, json_string_value(v),
+		    json_string_length(v)) != SKR_OK) {
+			skr_buf_free(&text);
+			skr_buf_append_str(&in->why, "data is not base64url");
+			return SKR_ERR_POLICY_INVALID;
+		}
+	}
+	r = skr_policy_parse((const char *)text.data, text.len, &pol, &in->why);
+	skr_policy_free(pol);
+	if (r == SKR_OK) {
+		in->policy_len = text.len;
+		in->policy = (char *)skr_buf_steal(&text, NULL);
+		if (in->policy == NULL)
+			r = SKR_ERR_NOMEM;
+	}
+	skr_buf_free(&text);
+	return r;
+}
+
+static int
+check_tags(const json_t *tags, struct key_input *in)
+{
+	const char *k;
+	json_t *v;
+
+	if (tags == NULL || json_is_null(tags))
+		return SKR_OK;
+	if (!json_is_object(tags) || json_object_size(tags) > SKR_TAGS_MAX) {
+		skr_buf_appendf(&in->why, "tags: an object of at most %d "
+		    "strings", SKR_TAGS_MAX);
+		return SKR_ERR_BAD_REQUEST;
+	}
+	json_object_foreach((json_t *)tags, k, v)
+		if (!json_is_string(v) || json_string_length(v) >
+		    TAG_VALUE_MAX || strlen(k) == 0 || strlen(k) > 256) {
+			skr_buf_append_str(&in->why, "tags: bad entry");
+			return SKR_ERR_BAD_REQUEST;
+		}
+	in->tags = tags;
+	return SKR_OK;
+}
+
+static int
+check_ops(const json_t *ops, struct key_input *in)
+{
+	json_t *v;
+	size_t i, j;
+
+	if (ops == NULL || json_is_null(ops))
+		return SKR_OK;
+	if (!json_is_array(ops))
+		return SKR_ERR_BAD_REQUEST;
+	json_array_foreach(ops, i, v) {
+		if (!json_is_string(v))
+			return SKR_ERR_BAD_REQUEST;
+		for (j = 0; all_ops[j] != NULL; j++)
+			if (strcmp(all_ops[j], json_string_value(v)) == 0)
+				break;
+		if (all_ops[j] == NULL) {
+			skr_buf_appendf(&in->why, "unknown key_op \"%s\"",
+			    json_string_value(v));
+			return SKR_ERR_BAD_REQUEST;
+		}
+	}
+	in->key_ops = ops;
+	return SKR_OK;
+}
+
+/* The members every write body shares. */
+static int
+parse_common(struct key_input *in)
+{
+	int r;
+
+	SKR_GUARD(parse_attributes(json_object_get(in->body, "attributes"),
+	    in));
+	SKR_GUARD(check_tags(json_object_get(in->body, "tags"), in));
+	SKR_GUARD(check_ops(json_object_get(in->body, "key_ops"), in));
+	SKR_GUARD(parse_policy(json_object_get(in->body, "release_policy"),
+	    in));
+out:
+	return r;
+}
+
+static int
+parse_kty_size(struct key_input *in)
+{
+	const json_t *kty = json_object_get(in->body, "kty");
+	const json_t *size = json_object_get(in->body, "key_size");
+	const json_t *crv = json_object_get(in->body, "crv");
+	const char *c;
+
+	if (!json_is_string(kty) ||
+	    (in->kty = skr_kty_parse(json_string_value(kty))) == SKR_KTY_NONE)
+		return SKR_ERR_JWK_UNSUPPORTED;
+	if (size != NULL && !json_is_null(size) && !json_is_integer(size))
+		return SKR_ERR_BAD_REQUEST;
+	if (crv != NULL && !json_is_null(crv) && !json_is_string(crv))
+		return SKR_ERR_BAD_REQUEST;
+	switch (in->kty) {
+	case SKR_KTY_RSA:
+		in->bits = json_is_integer(size) ?
+		    (int)json_integer_value(size) : 2048;
+		break;
+	case SKR_KTY_OCT:
+		in->bits = json_is_integer(size) ?
+		    (int)json_integer_value(size) : 256;
+		break;
+	default:
+		c = json_is_string(crv) ? json_string_value(crv) : "P-256";
+		in->bits = strcmp(c, "P-256") == 0 ? 256 :
+		    strcmp(c, "P-384") == 0 ? 384 :
+		    strcmp(c, "P-521") == 0 ? 521 : 0;
+		if (json_is_integer(size) && json_integer_value(size) !=
+		    in->bits)
+			return SKR_ERR_JWK_UNSUPPORTED;
+		break;
+	}
+	return SKR_OK;
+}
+
+static void
+params_from(const struct key_input *in, skr_version_params *p)
+{
+	skr_version_params_init(p);
+	p->key_ops = (json_t *)in->key_ops;
+	if (in->has_enabled)
+		p->enabled = in->enabled;
+	p->nbf = in->has_nbf ? in->nbf : 0;
+	p->exp = in->has_exp ? in->exp : 0;
+	p->exportable = in->has_exportable && in->exportable;
+	p->tags = (json_t *)in->tags;
+	p->policy = in->policy;
+	p->policy_len = in->policy_len;
+	p->policy_immutable = in->immutable;
+}
+
+/* Append the audit record of a change to txn and commit. */
+static int
+commit_audited(skr_txn *txn, const skr_request *req, const char *event,
+    const char *name, const char *version)
+{
+	json_t *rec;
+	int r;
+
+	rec = json_pack("{s:s,s:s,s:s,s:s}", "event", event, "outcome", "ok",
+	    "peer", req->peer, "request_id", req->request_id);
+	if (rec == NULL)
+		return SKR_ERR_NOMEM;
+	if (req->principal != NULL)
+		json_object_set_new(rec, "principal",
+		    json_string(req->principal->id));
+	if (name != NULL && *name != '\0')
+		json_object_set_new(rec, "key", json_string(name));
+	if (version != NULL && *version != '\0')
+		json_object_set_new(rec, "version", json_string(version));
+	r = skr_audit_append(txn, rec, req->now, NULL);
+	json_decref(rec);
+	if (r != SKR_OK)
+		return r;
+	return skr_store_txn_commit(txn);
+}
+
+/* Add a version holding key and answer with its bundle. */
+static int
+add_version(skr_server *srv, skr_request *req, skr_response *resp,
+    const skr_key *key, const skr_version_params *p, unsigned flags,
+    const char *event)
+{
+	skr_version_info vi;
+	skr_txn *txn = NULL;
+	int r;
+
+	memset(&vi, 0, sizeof(vi));
+	SKR_GUARD(skr_store_txn_begin(srv->store, SKR_TXN_WRITE, &txn));
+	SKR_GUARD(skr_store_version_add(txn, req->name, key, p, flags,
+	    req->now, &vi));
+	r = commit_audited(txn, req, event, vi.name, vi.version);
+	txn = NULL;
+	if (r == SKR_OK)
+		r = skr_response_json(resp, 200, skr_bundle_key(srv, &vi));
+out:
+	skr_store_txn_abort(txn);
+	skr_version_info_clear(&vi);
+	if (r != SKR_OK)
+		skr_response_error(resp, r, NULL);
+	return r;
+}
+
+int
+skr_api_key_create(skr_server *srv, skr_request *req, skr_response *resp)
+{
+	struct key_input in;
+	skr_version_params p;
+	skr_key *key = NULL;
+	int r;
+
+	memset(&in, 0, sizeof(in));
+	skr_buf_init(&in.why, 1024);
+	if ((r = skr_key_name_check(req->name)) != SKR_OK ||
+	    (r = json_body(req, &in.body)) != SKR_OK ||
+	    (r = parse_kty_size(&in)) != SKR_OK ||
+	    (r = parse_common(&in)) != SKR_OK) {
+		bad(resp, r, &in, skr_strerror(r));
+		goto out;
+	}
+	if ((r = skr_key_generate(in.kty, in.bits, &key)) != SKR_OK) {
+		bad(resp, r, &in, "unsupported kty, key_size or crv");
+		goto out;
+	}
+	params_from(&in, &p);
+	r = add_version(srv, req, resp, key, &p, 0, "key.create");
+out:
+	skr_key_free(key);
+	input_clear(&in);
+	return r;
+}
+
+int
+skr_api_key_import(skr_server *srv, skr_request *req, skr_response *resp)
+{
+	struct key_input in;
+	skr_version_params p;
+	skr_key *key = NULL;
+	int r;
+
+	memset(&in, 0, sizeof(in));
+	skr_buf_init(&in.why, 1024);
+	if ((r = skr_key_name_check(req->name)) != SKR_OK ||
+	    (r = json_body(req, &in.body)) != SKR_OK ||
+	    (r = parse_common(&in)) != SKR_OK) {
+		bad(resp, r, &in, skr_strerror(r));
+		goto out;
+	}
+	if ((r = skr_jwk_parse(json_object_get(in.body, "key"),
+	    SKR_JWK_REQUIRE_PRIVATE, &key)) != SKR_OK) {
+		bad(resp, r, &in, "key: a JWK with its private part is required");
+		goto out;
+	}
+	/* The imported JWK's kid names it elsewhere; here the version id
+	 * does. */
+	skr_key_set_kid(key, NULL);
+	params_from(&in, &p);
+	r = add_version(srv, req, resp, key, &p, 0, "key.import");
+out:
+	skr_key_free(key);
+	input_clear(&in);
+	return r;
+}
+
+int
+skr_api_key_get(skr_server *srv, skr_request *req, skr_response *resp)
+{
+	skr_version_info vi;
+	skr_txn *txn = NULL;
+	int r;
+
+	memset(&vi, 0, sizeof(vi));
+	SKR_GUARD(skr_key_name_check(req->name));
+	SKR_GUARD(skr_store_txn_begin(srv->store, SKR_TXN_READ, &txn));
+	SKR_GUARD(skr_store_version_get(txn, req->name, req->version, &vi));
+	r = skr_response_json(resp, 200, skr_bundle_key(srv, &vi));
+out:
+	skr_store_txn_abort(txn);
+	skr_version_info_clear(&vi);
+	if (r != SKR_OK)
+		skr_response_error(resp, r, NULL);
+	return r;
+}
+
+/* maxresults (1..25) and $skiptoken of a list request. */
+static int
+page_args(const skr_request *req, size_t *max, char *marker, size_t mlen)
+{
+	char v[32], *end;
+	long n;
+	int r;
+
+	*max = SKR_PAGE_DEFAULT;
+	if ((r = skr_request_query(req, "maxresults", v, sizeof(v))) < 0)
+		return SKR_ERR_BAD_REQUEST;
+	if (r == 1) {
+		n = strtol(v, &end, 10);
+		if (*v == '\0' || *end != '\0' || n < 1 || n > SKR_PAGE_MAX)
+			return SKR_ERR_BAD_REQUEST;
+		*max = (size_t)n;
+	}
+	if ((r = skr_request_query(req, "$skiptoken", marker, mlen)) < 0)
+		return SKR_ERR_BAD_REQUEST;
+	return SKR_OK;
+}
+
+static json_t *
+page_json(const skr_server *srv, const skr_request *req,
+    const skr_version_page *pg, int with_version, size_t max)
+{
+	json_t *o, *arr = json_array();
+	char link[1024];
+
+	if (arr == NULL)
+		return NULL;
+	for (size_t i = 0; i < pg->n; i++) {
+		/* A scoped token sees only the keys in its scope. */
+		if (req->principal != NULL &&
+		    !skr_auth_name_allowed(req->principal, pg->items[i].name))
+			continue;
+		json_array_append_new(arr, skr_bundle_item(srv, &pg->items[i],
+		    with_version));
+	}
+	o = json_pack("{s:o}", "value", arr);
+	if (o != NULL && pg->next != NULL) {
+		snprintf(link, sizeof(link), "%s%s?api-version=7.4&maxresults="
+		    "%zu&$skiptoken=%s", srv->base_url, req->path, max,
+		    pg->next);
+		json_object_set_new(o, "nextLink", json_string(link));
+	} else if (o != NULL)
+		json_object_set_new(o, "nextLink", json_null());
+	return o;
+}
+
+static int
+list(skr_server *srv, skr_request *req, skr_response *resp, int which)
+{
+	skr_version_page pg;
+	skr_txn *txn = NULL;
+	char marker[512];
+	size_t max;
+	int r;
+
+	memset(&pg, 0, sizeof(pg));
+	SKR_GUARD(page_args(req, &max, marker, sizeof(marker)));
+	SKR_GUARD(skr_store_txn_begin(srv->store, SKR_TXN_READ, &txn));
+	switch (which) {
+	case 0:
+		SKR_GUARD(skr_store_key_list(txn, marker, max, &pg));
+		break;
+	case 1:
+		SKR_GUARD(skr_key_name_check(req->name));
+		SKR_GUARD(skr_store_version_list(txn, req->name, marker, max,
+		    &pg));
+		break;
+	default:
+		SKR_GUARD(skr_store_deleted_list(txn, marker, max, &pg));
+		break;
+	}
+	r = skr_response_json(resp, 200, page_json(srv, req, &pg, which == 1,
+	    max));
+out:
+	skr_store_txn_abort(txn);
+	skr_version_page_clear(&pg);
+	if (r != SKR_OK)
+		skr_response_error(resp, r, NULL);
+	return r;
+}
+
+int
+skr_api_key_list(skr_server *srv, skr_request *req, skr_response *resp)
+{
+	return list(srv, req, resp, 0);
+}
+
+int
+skr_api_key_versions(skr_server *srv, skr_request *req, skr_response *resp)
+{
+	return list(srv, req, resp, 1);
+}
+
+int
+skr_api_deleted_list(skr_server *srv, skr_request *req, skr_response *resp)
+{
+	return list(srv, req, resp, 2);
+}
+
+int
+skr_api_key_update(skr_server *srv, skr_request *req, skr_response *resp)
+{
+	struct key_input in;
+	skr_version_update u;
+	skr_version_info vi;
+	skr_txn *txn = NULL;
+	int r;
+
+	memset(&in, 0, sizeof(in));
+	memset(&u, 0, sizeof(u));
+	memset(&vi, 0, sizeof(vi));
+	skr_buf_init(&in.why, 1024);
+	if ((r = skr_key_name_check(req->name)) != SKR_OK ||
+	    (r = json_body(req, &in.body)) != SKR_OK ||
+	    (r = parse_common(&in)) != SKR_OK) {
+		bad(resp, r, &in, skr_strerror(r));
+		goto out2;
+	}
+	if (in.has_enabled) {
+		u.fields |= SKR_UPD_ENABLED;
+		u.enabled = in.enabled;
+	}
+	if (in.has_nbf) {
+		u.fields |= SKR_UPD_NBF;
+		u.nbf = in.nbf;
+	}
+	if (in.has_exp) {
+		u.fields |= SKR_UPD_EXP;
+		u.exp = in.exp;
+	}
+	if (in.has_exportable) {
+		u.fields |= SKR_UPD_EXPORTABLE;
+		u.exportable = in.exportable;
+	}
+	if (in.tags != NULL) {
+		u.fields |= SKR_UPD_TAGS;
+		u.tags = (json_t *)in.tags;
+	}
+	if (in.key_ops != NULL) {
+		u.fields |= SKR_UPD_KEY_OPS;
+		u.key_ops = (json_t *)in.key_ops;
+	}
+	if (in.has_policy) {
+		u.fields |= SKR_UPD_POLICY;
+		u.policy = in.policy;
+		u.policy_len = in.policy_len;
+		u.policy_immutable = in.immutable;
+	}
+	SKR_GUARD(skr_store_txn_begin(srv->store, SKR_TXN_WRITE, &txn));
+	SKR_GUARD(skr_store_version_update(txn, req->name, req->version, &u,
+	    req->now, &vi));
+	r = commit_audited(txn, req, "key.update", vi.name, vi.version);
+	txn = NULL;
+	if (r == SKR_OK)
+		r = skr_response_json(resp, 200, skr_bundle_key(srv, &vi));
+out:
+	if (r != SKR_OK)
+		skr_response_error(resp, r, NULL);
+out2:
+	skr_store_txn_abort(txn);
+	skr_version_info_clear(&vi);
+	input_clear(&in);
+	return r;
+}
+
+int
+skr_api_key_rotate(skr_server *srv, skr_request *req, skr_response *resp)
+{
+	skr_version_info vi;
+	skr_version_params p;
+	skr_txn *txn = NULL;
+	skr_key *key = NULL;
+	int r;
+
+	memset(&vi, 0, sizeof(vi));
+	SKR_GUARD(skr_key_name_check(req->name));
+	SKR_GUARD(skr_store_txn_begin(srv->store, SKR_TXN_READ, &txn));
+	SKR_GUARD(skr_store_version_latest(txn, req->name, &vi));
+	skr_store_txn_abort(txn);
+	txn = NULL;
+	/* Same type, size, operations, tags and policy (Key Vault's rotate
+	 * keeps the key's parameters). */
+	SKR_GUARD(skr_key_generate(vi.kty, vi.bits, &key));
+	skr_version_params_init(&p);
+	p.key_ops = vi.key_ops;
+	p.tags = vi.tags;
+	p.exportable = vi.attrs.exportable;
+	p.policy = vi.policy;
+	p.policy_len = vi.policy_len;
+	p.policy_immutable = vi.policy_immutable;
+	r = add_version(srv, req, resp, key, &p, SKR_ADD_EXISTING_ONLY,
+	    "key.rotate");
+	goto done;
+out:
+	skr_response_error(resp, r, NULL);
+done:
+	skr_store_txn_abort(txn);
+	skr_key_free(key);
+	skr_version_info_clear(&vi);
+	return r;
+}
+
+/* Delete, recover or purge: one write with its audit record. */
+static int
+lifecycle(skr_server *srv, skr_request *req, skr_response *resp, int op)
+{
+	static const char *const events[] = { "key.delete", "key.recover",
+		"key.purge" };
+	skr_version_info vi;
+	skr_txn *txn = NULL;
+	int r;
+
+	memset(&vi, 0, sizeof(vi));
+	SKR_GUARD(skr_key_name_check(req->name));
+	SKR_GUARD(skr_store_txn_begin(srv->store, SKR_TXN_WRITE, &txn));
+	if (op == 0)
+		SKR_GUARD(skr_store_key_delete(txn, req->name, req->now,
+		    srv->retention, &vi));
+	else if (op == 1)
+		SKR_GUARD(skr_store_key_recover(txn, req->name, &vi));
+	else
+		SKR_GUARD(skr_store_key_purge(txn, req->name));
+	r = commit_audited(txn, req, events[op], req->name, NULL);
+	txn = NULL;
+	if (r != SKR_OK)
+		goto out;
+	if (op == 0)
+		r = skr_response_json(resp, 200, skr_bundle_deleted(srv, &vi));
+	else if (op == 1)
+		r = skr_response_json(resp, 200, skr_bundle_key(srv, &vi));
+	else {
+		resp->status = 204;
+		skr_buf_reset(&resp->body);
+	}
+out:
+	skr_store_txn_abort(txn);
+	skr_version_info_clear(&vi);
+	if (r != SKR_OK)
+		skr_response_error(resp, r, NULL);
+	return r;
+}
+
+int
+skr_api_key_delete(skr_server *srv, skr_request *req, skr_response *resp)
+{
+	return lifecycle(srv, req, resp, 0);
+}
+
+int
+skr_api_deleted_recover(skr_server *srv, skr_request *req, skr_response *resp)
+{
+	return lifecycle(srv, req, resp, 1);
+}
+
+int
+skr_api_deleted_purge(skr_server *srv, skr_request *req, skr_response *resp)
+{
+	return lifecycle(srv, req, resp, 2);
+}
+
+int
+skr_api_deleted_get(skr_server *srv, skr_request *req, skr_response *resp)
+{
+	skr_version_info vi;
+	skr_txn *txn = NULL;
+	int r;
+
+	memset(&vi, 0, sizeof(vi));
+	SKR_GUARD(skr_key_name_check(req->name));
+	SKR_GUARD(skr_store_txn_begin(srv->store, SKR_TXN_READ, &txn));
+	SKR_GUARD(skr_store_deleted_get(txn, req->name, &vi));
+	r = skr_response_json(resp, 200, skr_bundle_deleted(srv, &vi));
+out:
+	skr_store_txn_abort(txn);
+	skr_version_info_clear(&vi);
+	if (r != SKR_OK)
+		skr_response_error(resp, r, NULL);
+	return r;
+}
+
+int
+skr_api_key_backup(skr_server *srv, skr_request *req, skr_response *resp)
+{
+	skr_buf blob = SKR_BUF_INIT, text = SKR_BUF_INIT;
+	skr_txn *txn = NULL;
+	int r;
+
+	SKR_GUARD(skr_key_name_check(req->name));
+	SKR_GUARD(skr_store_txn_begin(srv->store, SKR_TXN_READ, &txn));
+	SKR_GUARD(skr_store_backup(txn, req->name, &blob));
+	skr_store_txn_abort(txn);
+	txn = NULL;
+	/* Reading material out is itself worth a record. */
+	SKR_GUARD(skr_store_txn_begin(srv->store, SKR_TXN_WRITE, &txn));
+	r = commit_audited(txn, req, "key.backup", req->name, NULL);
+	txn = NULL;
+	if (r != SKR_OK)
+		goto out;
+	SKR_GUARD(skr_b64url_encode(&text, blob.data, blob.len));
+	r = skr_response_json(resp, 200, json_pack("{s:s}", "value",
+	    skr_buf_cstr(&text)));
+out:
+	skr_store_txn_abort(txn);
+	skr_buf_free(&blob);
+	skr_buf_free(&text);
+	if (r != SKR_OK)
+		skr_response_error(resp, r, NULL);
+	return r;
+}
+
+int
+skr_api_key_restore(skr_server *srv, skr_request *req, skr_response *resp)
+{
+	skr_buf blob = SKR_BUF_INIT;
+	skr_version_info vi;
+	skr_txn *txn = NULL;
+	json_t *body = NULL, *v;
+	int r;
+
+	memset(&vi, 0, sizeof(vi));
+	SKR_GUARD(json_body(req, &body));
+	v = json_object_get(body, "value");
+	SKR_ENSURE(json_is_string(v), SKR_ERR_BAD_REQUEST);
+	if (skr_b64url_decode(&blob, json_string_value(v),
+	    json_string_length(v)) != SKR_OK) {
+		r = SKR_ERR_BACKUP_INVALID;
+		goto out;
+	}
+	SKR_GUARD(skr_store_txn_begin(srv->store, SKR_TXN_WRITE, &txn));
+	SKR_GUARD(skr_store_restore(txn, blob.data, blob.len, &vi));
+	/* Scopes apply to the restored name too. */
+	if (req->principal != NULL &&
+	    !skr_auth_name_allowed(req->principal, vi.name)) {
+		r = SKR_ERR_AUTH_FORBIDDEN;
+		goto out;
+	}
+	r = commit_audited(txn, req, "key.restore", vi.name, vi.version);
+	txn = NULL;
+	if (r == SKR_OK)
+		r = skr_response_json(resp, 200, skr_bundle_key(srv, &vi));
+out:
+	skr_store_txn_abort(txn);
+	skr_version_info_clear(&vi);
+	skr_buf_free(&blob);
+	json_decref(body);
+	if (r != SKR_OK)
+		skr_response_error(resp, r, NULL);
+	return r;
+}

@@ -546,6 +546,10 @@ worker_main(void *arg)
 	struct worker *w = arg;
 
 	uv_run(&w->loop, UV_RUN_DEFAULT);
+	/* A shutdown request may leave h2o's graceful-shutdown timer armed;
+	 * the context cannot be disposed of with it linked. */
+	if (h2o_timeout_is_linked(&w->ctx.http2._graceful_shutdown_timeout))
+		h2o_timeout_unlink(&w->ctx.http2._graceful_shutdown_timeout);
 	h2o_context_dispose(&w->ctx);
 	uv_walk(&w->loop, close_walk, NULL);
 	uv_run(&w->loop, UV_RUN_DEFAULT);
@@ -674,6 +678,8 @@ skr_http_serve(skr_server *srv, const skr_http_opts *o,
 	signal(SIGPIPE, SIG_IGN);
 
 	h2o_config_init(&http->config);
+	/* No version banner in responses. */
+	http->config.server_name = h2o_iovec_init(H2O_STRLIT("skrd"));
 	/* h2o answers bodies far over the limit itself; those just over it
 	 * reach job_fill and get the SPEC error shape. */
 	http->config.max_request_entity_size = o->max_body + 64 * 1024;

@@ -1,6 +1,7 @@
 /* Response building and query parsing shared by every handler. */
 #include "request.h"
 
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -85,8 +86,10 @@ skr_response_add_header(skr_response *resp, const char *name,
 	    strlen(name) >= sizeof(resp->headers[i].name) ||
 	    strlen(value) >= sizeof(resp->headers[i].value))
 		return SKR_ERR_TOO_LARGE;
-	snprintf(resp->headers[i].name, sizeof(resp->headers[i].name), "%s",
-	    name);
+	/* HTTP/2 requires lowercase field names (RFC 7540 section 8.1.2). */
+	for (size_t j = 0; name[j] != '\0'; j++)
+		resp->headers[i].name[j] = (char)tolower((unsigned char)name[j]);
+	resp->headers[i].name[strlen(name)] = '\0';
 	snprintf(resp->headers[i].value, sizeof(resp->headers[i].value), "%s",
 	    value);
 	resp->nheaders++;

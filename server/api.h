@@ -1,0 +1,34 @@
+/* The route handlers of the key-management and admin API. */
+#ifndef SKR_SERVER_API_H
+#define SKR_SERVER_API_H
+
+#include "request.h"
+
+#define API(name) \
+	int name(skr_server *srv, skr_request *req, skr_response *resp)
+
+API(skr_api_key_create);
+API(skr_api_key_import);
+API(skr_api_key_get);
+API(skr_api_key_list);
+API(skr_api_key_versions);
+API(skr_api_key_update);
+API(skr_api_key_rotate);
+API(skr_api_key_delete);
+API(skr_api_deleted_list);
+API(skr_api_deleted_get);
+API(skr_api_deleted_recover);
+API(skr_api_deleted_purge);
+API(skr_api_key_backup);
+API(skr_api_key_restore);
+API(skr_api_token_create);
+API(skr_api_token_list);
+API(skr_api_token_revoke);
+API(skr_api_authorities);
+API(skr_api_authorities_refresh);
+API(skr_api_audit_list);
+API(skr_api_audit_verify);
+
+#undef API
+
+#endif

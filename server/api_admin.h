@@ -1,3 +1,0 @@
-#ifndef SKR_SERVER_API_ADMIN_H
-#define SKR_SERVER_API_ADMIN_H
-#endif

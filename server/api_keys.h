@@ -1,3 +1,0 @@
-#ifndef SKR_SERVER_API_KEYS_H
-#define SKR_SERVER_API_KEYS_H
-#endif

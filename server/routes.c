@@ -58,6 +58,8 @@ const skr_route skr_routes[] = {
 	    AUTH, OPER },
 	{ "GET", "/admin/audit", skr_api_audit_list, AUTH, AUDIT },
 	{ "GET", "/admin/audit/verify", skr_api_audit_verify, AUTH, AUDIT },
+	/* Dev mode only (skrd --dev); 404 everywhere else. */
+	{ "POST", "/dev/token", skr_api_dev_token, 0, 0 },
 };
 const size_t skr_nroutes = sizeof(skr_routes) / sizeof(skr_routes[0]);
 

@@ -5,19 +5,34 @@
 
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/param_build.h>
 #include <openssl/pem.h>
+#include <openssl/rand.h>
 #include <openssl/x509.h>
 
 #include "encoding.h"
 #include "json.h"
-#include "seal.h"
 #include "skr/error.h"
 
 #define RSA_MIN_BITS 2048
-#define RSA_MAX_BITS 16384
+/* Key Vault's largest RSA key is 4096 bits.  8192 leaves room for
+ * authorities while bounding the SP 800-56B public-key check, whose
+ * Miller-Rabin round costs cubic time in the modulus size. */
+#define RSA_MAX_BITS 8192
+/* Public exponents in use are 3 and 65537; a long one only costs time. */
+#define RSA_E_MAX_BITS 64
 #define OCT_MAX_LEN 32
+
+/*
+ * OpenSSL leaves errors on the calling thread's queue when a decoder or a
+ * check fails, and a later SSL_get_error() on that thread reads them as its
+ * own.  Every entry point that calls into OpenSSL therefore brackets the
+ * work with a mark and pops back to it.
+ */
+#define ERR_BEGIN() ERR_set_mark()
+#define ERR_END() ERR_pop_to_mark()
 
 struct skr_key {
 	skr_kty kty;
@@ -144,8 +159,31 @@ pkey_acceptable(EVP_PKEY *pkey, skr_kty *kty)
 	}
 }
 
-int
-skr_key_from_pkey(EVP_PKEY *pkey, skr_key **out)
+/* Whether an RSA or EC EVP_PKEY holds its private part. */
+static int
+pkey_has_private(EVP_PKEY *pkey)
+{
+	const char *param;
+	BIGNUM *bn = NULL;
+	int has;
+
+	switch (EVP_PKEY_get_base_id(pkey)) {
+	case EVP_PKEY_RSA:
+		param = OSSL_PKEY_PARAM_RSA_D;
+		break;
+	case EVP_PKEY_EC:
+		param = OSSL_PKEY_PARAM_PRIV_KEY;
+		break;
+	default:
+		return 0;
+	}
+	has = EVP_PKEY_get_bn_param(pkey, param, &bn) == 1;
+	BN_clear_free(bn);
+	return has;
+}
+
+static int
+key_from_pkey(EVP_PKEY *pkey, skr_key **out)
 {
 	skr_kty kty;
 	skr_key *k;
@@ -165,6 +203,17 @@ skr_key_from_pkey(EVP_PKEY *pkey, skr_key **out)
 	k->pkey = pkey;
 	*out = k;
 	return SKR_OK;
+}
+
+int
+skr_key_from_pkey(EVP_PKEY *pkey, skr_key **out)
+{
+	int r;
+
+	ERR_BEGIN();
+	r = key_from_pkey(pkey, out);
+	ERR_END();
+	return r;
 }
 
 /* ---- JWK members ------------------------------------------------------ */
@@ -284,7 +333,7 @@ parse_rsa(const json_t *jwk, int want_private, skr_key *k)
 		goto out;
 	}
 	/* e must be odd, greater than 1 and (as every sane key has) short. */
-	if (!BN_is_odd(e) || BN_is_one(e) || BN_num_bits(e) > 64) {
+	if (!BN_is_odd(e) || BN_is_one(e) || BN_num_bits(e) > RSA_E_MAX_BITS) {
 		r = SKR_ERR_JWK_INVALID;
 		goto out;
 	}
@@ -298,8 +347,9 @@ parse_rsa(const json_t *jwk, int want_private, skr_key *k)
 				goto out;
 			ncrt += has_crt[i];
 		}
-		/* OpenSSL needs the CRT parameters to be fast and Key Vault
-		 * always emits them; a partial set is a malformed key. */
+		/* d alone would do mathematically, but OpenSSL needs the CRT
+		 * parameters to be fast and Key Vault always emits them, so a
+		 * key without them (or with some of them) is malformed. */
 		if ((has_d && ncrt != 5) || (!has_d && ncrt != 0)) {
 			r = SKR_ERR_JWK_INVALID;
 			goto out;
@@ -415,8 +465,8 @@ out:
 	return r;
 }
 
-int
-skr_jwk_parse(const json_t *jwk, unsigned flags, skr_key **out)
+static int
+jwk_parse(const json_t *jwk, unsigned flags, skr_key **out)
 {
 	const json_t *ktyj, *kidj;
 	skr_kty kty;
@@ -431,8 +481,10 @@ skr_jwk_parse(const json_t *jwk, unsigned flags, skr_key **out)
 		return SKR_ERR_JWK_INVALID;
 	if ((kty = skr_kty_parse(json_string_value(ktyj))) == SKR_KTY_NONE)
 		return SKR_ERR_JWK_UNSUPPORTED;
+	/* A kid with an embedded NUL would be compared cut short. */
 	kidj = json_object_get(jwk, "kid");
-	if (kidj != NULL && !json_is_string(kidj))
+	if (kidj != NULL && (!json_is_string(kidj) ||
+	    strlen(json_string_value(kidj)) != json_string_length(kidj)))
 		return SKR_ERR_JWK_INVALID;
 	if (kty == SKR_KTY_OCT && (flags & SKR_JWK_PUBLIC))
 		return SKR_ERR_JWK_INVALID; /* an oct key has no public part */
@@ -466,6 +518,17 @@ out:
 }
 
 int
+skr_jwk_parse(const json_t *jwk, unsigned flags, skr_key **out)
+{
+	int r;
+
+	ERR_BEGIN();
+	r = jwk_parse(jwk, flags, out);
+	ERR_END();
+	return r;
+}
+
+int
 skr_jwk_parse_text(const char *s, size_t n, unsigned flags, skr_key **out)
 {
 	json_t *v;
@@ -480,6 +543,13 @@ skr_jwk_parse_text(const char *s, size_t n, unsigned flags, skr_key **out)
 }
 
 /* ---- emitting --------------------------------------------------------- */
+
+static int
+set_str(json_t *o, const char *name, const char *value)
+{
+	return json_object_set_new(o, name, json_string(value)) == 0 ?
+	    SKR_OK : SKR_ERR_NOMEM;
+}
 
 static int
 set_b64(json_t *o, const char *name, const uint8_t *p, size_t n)
@@ -524,21 +594,23 @@ out:
 	return r;
 }
 
-json_t *
-skr_jwk_emit(const skr_key *key, int with_private)
+static json_t *
+jwk_emit(const skr_key *key, int with_private)
 {
 	const struct curve *c;
 	json_t *o;
-	int r = SKR_OK;
+	int r;
 	size_t i;
 
 	if ((o = json_object()) == NULL)
 		return NULL;
-	json_object_set_new(o, "kty", json_string(skr_kty_name(key->kty, 0)));
-	if (key->kid != NULL)
-		json_object_set_new(o, "kid", json_string(key->kid));
+	if ((r = set_str(o, "kty", skr_kty_name(key->kty, 0))) != SKR_OK ||
+	    (key->kid != NULL && (r = set_str(o, "kid", key->kid)) != SKR_OK))
+		goto out;
 	switch (key->kty) {
 	case SKR_KTY_RSA:
+		/* Minimal big-endian octets (RFC 7518 section 6.3.1.1), so e
+		 * is "AQAB" even for a key imported as "AAEAAQ". */
 		if ((r = set_bn(o, "n", key->pkey, OSSL_PKEY_PARAM_RSA_N, 0)) ||
 		    (r = set_bn(o, "e", key->pkey, OSSL_PKEY_PARAM_RSA_E, 0)))
 			break;
@@ -551,9 +623,14 @@ skr_jwk_emit(const skr_key *key, int with_private)
 			    rsa_crt_params[i], 0);
 		break;
 	case SKR_KTY_EC:
-		c = curve_of(key->pkey);
-		json_object_set_new(o, "crv", json_string(c->crv));
-		if ((r = set_bn(o, "x", key->pkey, OSSL_PKEY_PARAM_EC_PUB_X,
+		/* x, y and d are the full field length (RFC 7518 section
+		 * 6.2.1.2 and 6.2.2.1). */
+		if ((c = curve_of(key->pkey)) == NULL) {
+			r = SKR_ERR_INTERNAL;
+			break;
+		}
+		if ((r = set_str(o, "crv", c->crv)) ||
+		    (r = set_bn(o, "x", key->pkey, OSSL_PKEY_PARAM_EC_PUB_X,
 		    c->len)) ||
 		    (r = set_bn(o, "y", key->pkey, OSSL_PKEY_PARAM_EC_PUB_Y,
 		    c->len)))
@@ -569,6 +646,7 @@ skr_jwk_emit(const skr_key *key, int with_private)
 	default:
 		r = SKR_ERR_INVAL;
 	}
+out:
 	if (r != SKR_OK) {
 		json_decref(o);
 		return NULL;
@@ -576,37 +654,47 @@ skr_jwk_emit(const skr_key *key, int with_private)
 	return o;
 }
 
-int
-skr_jwk_thumbprint(const skr_key *key, const EVP_MD *md, uint8_t *out,
+json_t *
+skr_jwk_emit(const skr_key *key, int with_private)
+{
+	json_t *o;
+
+	ERR_BEGIN();
+	o = jwk_emit(key, with_private);
+	ERR_END();
+	return o;
+}
+
+/* RFC 7638 section 3.2: the required members of each key type, in
+ * lexicographic order. */
+static const char *const thumbprint_members[][5] = {
+	[SKR_KTY_RSA] = { "e", "kty", "n", NULL },
+	[SKR_KTY_EC] = { "crv", "kty", "x", "y", NULL },
+	[SKR_KTY_OCT] = { "k", "kty", NULL },
+};
+
+static int
+jwk_thumbprint(const skr_key *key, const EVP_MD *md, uint8_t *out,
     size_t *outlen)
 {
-	json_t *jwk = NULL;
+	const char *const *m;
+	json_t *jwk = NULL, *kv;
 	skr_buf b = SKR_BUF_INIT_SECRET;
 	unsigned int mdlen;
-	int r;
+	int r = SKR_OK;
 
-	/* RFC 7638 section 3.2: the required members only, in
-	 * lexicographic order, no whitespace.  All values are base64url or
-	 * fixed names, so no escaping is needed. */
-	if ((jwk = skr_jwk_emit(key, key->kty == SKR_KTY_OCT)) == NULL)
+	if (md == NULL || key->kty <= SKR_KTY_NONE || key->kty > SKR_KTY_OCT)
+		return SKR_ERR_INVAL;
+	/* oct's only required member is the secret k. */
+	if ((jwk = jwk_emit(key, key->kty == SKR_KTY_OCT)) == NULL)
 		return SKR_ERR_NOMEM;
-#define M(name) json_string_value(json_object_get(jwk, name))
-	switch (key->kty) {
-	case SKR_KTY_RSA:
-		r = skr_buf_appendf(&b, "{\"e\":\"%s\",\"kty\":\"RSA\",\"n\":\"%s\"}",
-		    M("e"), M("n"));
-		break;
-	case SKR_KTY_EC:
-		r = skr_buf_appendf(&b,
-		    "{\"crv\":\"%s\",\"kty\":\"EC\",\"x\":\"%s\",\"y\":\"%s\"}",
-		    M("crv"), M("x"), M("y"));
-		break;
-	default:
-		r = skr_buf_appendf(&b, "{\"k\":\"%s\",\"kty\":\"oct\"}", M("k"));
-		break;
-	}
-#undef M
-	if (r != SKR_OK)
+	/* No whitespace; every value is base64url or a fixed name, so none
+	 * needs escaping. */
+	for (m = thumbprint_members[key->kty]; *m != NULL && r == SKR_OK; m++)
+		r = skr_buf_appendf(&b, "%c\"%s\":\"%s\"",
+		    m == thumbprint_members[key->kty] ? '{' : ',', *m,
+		    json_string_value(json_object_get(jwk, *m)));
+	if (r != SKR_OK || (r = skr_buf_append_byte(&b, '}')) != SKR_OK)
 		goto out;
 	if (EVP_Digest(b.data, b.len, out, &mdlen, md, NULL) != 1) {
 		r = SKR_ERR_CRYPTO;
@@ -614,70 +702,104 @@ skr_jwk_thumbprint(const skr_key *key, const EVP_MD *md, uint8_t *out,
 	}
 	*outlen = mdlen;
 out:
-	/* The oct JWK held k: wipe jansson's copy of it. */
-	if (key->kty == SKR_KTY_OCT && json_object_get(jwk, "k") != NULL) {
-		json_t *kv = json_object_get(jwk, "k");
+	/* jansson does not wipe: clear its copy of an oct key's k. */
+	if ((kv = json_object_get(jwk, "k")) != NULL)
 		skr_wipe((void *)json_string_value(kv), json_string_length(kv));
-	}
 	json_decref(jwk);
 	skr_buf_free(&b);
 	return r;
 }
 
+int
+skr_jwk_thumbprint(const skr_key *key, const EVP_MD *md, uint8_t *out,
+    size_t *outlen)
+{
+	int r;
+
+	ERR_BEGIN();
+	r = jwk_thumbprint(key, md, out, outlen);
+	ERR_END();
+	return r;
+}
+
 /* ---- generation and byte forms ---------------------------------------- */
 
-int
-skr_key_generate(skr_kty kty, int bits, skr_key **out)
+/* The sizes skr generates: Key Vault's RSA sizes, the JOSE curves, AES. */
+static const struct gen_size {
+	skr_kty kty;
+	int bits;
+} gen_sizes[] = {
+	{ SKR_KTY_RSA, 2048 }, { SKR_KTY_RSA, 3072 }, { SKR_KTY_RSA, 4096 },
+	{ SKR_KTY_EC, 256 }, { SKR_KTY_EC, 384 }, { SKR_KTY_EC, 521 },
+	{ SKR_KTY_OCT, 128 }, { SKR_KTY_OCT, 192 }, { SKR_KTY_OCT, 256 },
+};
+
+static int
+key_generate(skr_kty kty, int bits, skr_key **out)
 {
 	const struct curve *c = NULL;
 	EVP_PKEY *pkey = NULL;
-	skr_key *k;
-	int r;
+	skr_key *k = NULL;
+	size_t i;
+	int r, ok = 0;
 
 	*out = NULL;
+	for (i = 0; i < sizeof(gen_sizes) / sizeof(gen_sizes[0]); i++)
+		ok |= gen_sizes[i].kty == kty && gen_sizes[i].bits == bits;
+	if (!ok)
+		return SKR_ERR_JWK_UNSUPPORTED;
 	switch (kty) {
 	case SKR_KTY_RSA:
-		if (bits != 2048 && bits != 3072 && bits != 4096)
-			return SKR_ERR_JWK_UNSUPPORTED;
+		/* OpenSSL's default public exponent is 65537. */
 		pkey = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)bits);
 		break;
 	case SKR_KTY_EC:
-		for (size_t i = 0; i < sizeof(curves) / sizeof(curves[0]); i++)
+		for (i = 0; i < sizeof(curves) / sizeof(curves[0]); i++)
 			if (curves[i].bits == bits)
 				c = &curves[i];
-		if (c == NULL)
-			return SKR_ERR_JWK_UNSUPPORTED;
 		pkey = EVP_PKEY_Q_keygen(NULL, NULL, "EC", c->group);
 		break;
-	case SKR_KTY_OCT:
-		if (bits != 128 && bits != 192 && bits != 256)
-			return SKR_ERR_JWK_UNSUPPORTED;
+	default:
 		if ((k = key_new(kty)) == NULL)
 			return SKR_ERR_NOMEM;
 		k->octlen = (size_t)bits / 8;
-		if ((r = skr_random(k->oct, k->octlen)) != SKR_OK) {
+		/* The private DRBG, kept apart from public randomness. */
+		if (RAND_priv_bytes(k->oct, (int)k->octlen) != 1) {
 			skr_key_free(k);
-			return r;
+			return SKR_ERR_CRYPTO;
 		}
 		*out = k;
 		return SKR_OK;
-	default:
-		return SKR_ERR_JWK_UNSUPPORTED;
 	}
 	if (pkey == NULL)
 		return SKR_ERR_CRYPTO;
-	r = skr_key_from_pkey(pkey, out);
+	r = key_from_pkey(pkey, out);
 	EVP_PKEY_free(pkey);
 	return r;
 }
 
 int
-skr_key_private_bytes(const skr_key *key, skr_buf *out)
+skr_key_generate(skr_kty kty, int bits, skr_key **out)
+{
+	int r;
+
+	ERR_BEGIN();
+	r = key_generate(kty, bits, out);
+	ERR_END();
+	return r;
+}
+
+static int
+private_bytes(const skr_key *key, skr_buf *out)
 {
 	PKCS8_PRIV_KEY_INFO *p8 = NULL;
 	unsigned char *der = NULL;
 	int len, r;
 
+	/* The one door private material leaves keys/ by: only into memory
+	 * that is wiped when released. */
+	if (!out->secret)
+		return SKR_ERR_INVAL;
 	if (!skr_key_has_private(key))
 		return SKR_ERR_KEY_NO_PRIVATE;
 	if (key->kty == SKR_KTY_OCT)
@@ -694,27 +816,50 @@ skr_key_private_bytes(const skr_key *key, skr_buf *out)
 }
 
 int
-skr_key_from_private_bytes(skr_kty kty, const uint8_t *p, size_t n,
+skr_key_private_bytes(const skr_key *key, skr_buf *out)
+{
+	int r;
+
+	ERR_BEGIN();
+	r = private_bytes(key, out);
+	ERR_END();
+	return r;
+}
+
+static int
+oct_from_bytes(const uint8_t *p, size_t n, skr_key **out)
+{
+	skr_key *k;
+
+	if (n != 16 && n != 24 && n != 32)
+		return SKR_ERR_JWK_UNSUPPORTED;
+	if ((k = key_new(SKR_KTY_OCT)) == NULL)
+		return SKR_ERR_NOMEM;
+	memcpy(k->oct, p, n);
+	k->octlen = n;
+	*out = k;
+	return SKR_OK;
+}
+
+static int
+key_from_private_bytes(skr_kty kty, const uint8_t *p, size_t n,
     skr_key **out)
 {
 	const unsigned char *q = p;
 	PKCS8_PRIV_KEY_INFO *p8 = NULL;
 	EVP_PKEY *pkey = NULL;
 	skr_kty got;
-	skr_key *k;
 	int r = SKR_ERR_JWK_INVALID;
 
 	*out = NULL;
-	if (kty == SKR_KTY_OCT) {
-		if (n != 16 && n != 24 && n != 32)
-			return SKR_ERR_JWK_UNSUPPORTED;
-		if ((k = key_new(kty)) == NULL)
-			return SKR_ERR_NOMEM;
-		memcpy(k->oct, p, n);
-		k->octlen = n;
-		*out = k;
-		return SKR_OK;
-	}
+	if (p == NULL && n != 0)
+		return SKR_ERR_INVAL;
+	if (kty == SKR_KTY_OCT)
+		return oct_from_bytes(p, n, out);
+	if (kty != SKR_KTY_RSA && kty != SKR_KTY_EC)
+		return SKR_ERR_JWK_UNSUPPORTED;
+	if (n == 0)
+		return SKR_ERR_JWK_INVALID;
 	if (n > INT32_MAX)
 		return SKR_ERR_TOO_LARGE;
 	if ((p8 = d2i_PKCS8_PRIV_KEY_INFO(NULL, &q, (long)n)) == NULL)
@@ -725,11 +870,13 @@ skr_key_from_private_bytes(skr_kty kty, const uint8_t *p, size_t n,
 		goto out;
 	if ((r = pkey_acceptable(pkey, &got)) != SKR_OK)
 		goto out;
-	if (got != kty) {
+	/* The stored kty and the DER must agree: a mismatch is corruption
+	 * or a substituted blob, never something to guess around. */
+	if (got != kty || !pkey_has_private(pkey)) {
 		r = SKR_ERR_JWK_INVALID;
 		goto out;
 	}
-	r = skr_key_from_pkey(pkey, out);
+	r = key_from_pkey(pkey, out);
 out:
 	PKCS8_PRIV_KEY_INFO_free(p8);
 	EVP_PKEY_free(pkey);
@@ -737,16 +884,29 @@ out:
 }
 
 int
-skr_key_to_pem(const skr_key *key, int with_private, skr_buf *out)
+skr_key_from_private_bytes(skr_kty kty, const uint8_t *p, size_t n,
+    skr_key **out)
+{
+	int r;
+
+	ERR_BEGIN();
+	r = key_from_private_bytes(kty, p, n, out);
+	ERR_END();
+	return r;
+}
+
+static int
+key_to_pem(const skr_key *key, int with_private, skr_buf *out)
 {
 	BIO *bio;
 	BUF_MEM *mem;
 	int ok, r;
 
-	if (key->kty == SKR_KTY_OCT)
+	if (key->kty != SKR_KTY_RSA && key->kty != SKR_KTY_EC)
 		return SKR_ERR_INVAL;
 	if (with_private && !skr_key_has_private(key))
 		return SKR_ERR_KEY_NO_PRIVATE;
+	/* The secure-heap BIO keeps the private PEM out of ordinary heap. */
 	if ((bio = BIO_new(BIO_s_secmem())) == NULL)
 		return SKR_ERR_NOMEM;
 	if (with_private)
@@ -764,7 +924,26 @@ skr_key_to_pem(const skr_key *key, int with_private, skr_buf *out)
 }
 
 int
-skr_key_from_pem(const char *pem, size_t n, skr_key **out)
+skr_key_to_pem(const skr_key *key, int with_private, skr_buf *out)
+{
+	int r;
+
+	ERR_BEGIN();
+	r = key_to_pem(key, with_private, out);
+	ERR_END();
+	return r;
+}
+
+/* Never prompt: OpenSSL's default passphrase callback reads the terminal,
+ * which would block a daemon on an encrypted PEM.  Refuse it instead. */
+static int
+no_passphrase(char *buf, int size, int rwflag, void *u)
+{
+	return -1;
+}
+
+static int
+key_from_pem(const char *pem, size_t n, skr_key **out)
 {
 	EVP_PKEY *pkey = NULL;
 	BIO *bio;
@@ -775,62 +954,88 @@ skr_key_from_pem(const char *pem, size_t n, skr_key **out)
 		return SKR_ERR_TOO_LARGE;
 	if ((bio = BIO_new_mem_buf(pem, (int)n)) == NULL)
 		return SKR_ERR_NOMEM;
-	pkey = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
+	pkey = PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL);
 	if (pkey == NULL) {
 		BIO_free(bio);
 		if ((bio = BIO_new_mem_buf(pem, (int)n)) == NULL)
 			return SKR_ERR_NOMEM;
-		pkey = PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL);
+		pkey = PEM_read_bio_PUBKEY(bio, NULL, no_passphrase, NULL);
 	}
 	BIO_free(bio);
 	if (pkey == NULL)
 		return SKR_ERR_JWK_INVALID;
-	r = skr_key_from_pkey(pkey, out);
+	r = key_from_pkey(pkey, out);
 	EVP_PKEY_free(pkey);
 	return r;
+}
+
+int
+skr_key_from_pem(const char *pem, size_t n, skr_key **out)
+{
+	int r;
+
+	ERR_BEGIN();
+	r = key_from_pem(pem, n, out);
+	ERR_END();
+	return r;
+}
+
+static int
+key_from_x509(X509 *x, skr_key **out)
+{
+	EVP_PKEY *pkey;
+
+	/* NULL for a key algorithm OpenSSL cannot decode. */
+	if ((pkey = X509_get0_pubkey(x)) == NULL)
+		return SKR_ERR_JWK_UNSUPPORTED;
+	return key_from_pkey(pkey, out);
 }
 
 int
 skr_key_from_x509_der(const uint8_t *der, size_t n, skr_key **out)
 {
 	const unsigned char *q = der;
-	EVP_PKEY *pkey;
-	X509 *x;
-	int r;
+	X509 *x = NULL;
+	int r = SKR_ERR_JWK_INVALID;
 
 	*out = NULL;
+	if (der == NULL || n == 0)
+		return SKR_ERR_JWK_INVALID;
 	if (n > INT32_MAX)
 		return SKR_ERR_TOO_LARGE;
-	if ((x = d2i_X509(NULL, &q, (long)n)) == NULL || q != der + n) {
-		X509_free(x);
-		return SKR_ERR_JWK_INVALID;
-	}
-	pkey = X509_get0_pubkey(x);
-	r = pkey == NULL ? SKR_ERR_JWK_INVALID : skr_key_from_pkey(pkey, out);
+	ERR_BEGIN();
+	/* Exactly one certificate: trailing bytes are refused. */
+	if ((x = d2i_X509(NULL, &q, (long)n)) == NULL || q != der + n)
+		goto out;
+	r = key_from_x509(x, out);
+out:
 	X509_free(x);
+	ERR_END();
 	return r;
 }
 
 int
 skr_key_from_x509_pem(const char *pem, size_t n, skr_key **out)
 {
-	EVP_PKEY *pkey;
-	BIO *bio;
-	X509 *x;
-	int r;
+	BIO *bio = NULL;
+	X509 *x = NULL;
+	int r = SKR_ERR_JWK_INVALID;
 
 	*out = NULL;
 	if (n > INT32_MAX)
 		return SKR_ERR_TOO_LARGE;
-	if ((bio = BIO_new_mem_buf(pem, (int)n)) == NULL)
-		return SKR_ERR_NOMEM;
-	x = PEM_read_bio_X509(bio, NULL, NULL, NULL);
-	BIO_free(bio);
-	if (x == NULL)
-		return SKR_ERR_JWK_INVALID;
-	pkey = X509_get0_pubkey(x);
-	r = pkey == NULL ? SKR_ERR_JWK_INVALID : skr_key_from_pkey(pkey, out);
+	ERR_BEGIN();
+	if ((bio = BIO_new_mem_buf(pem, (int)n)) == NULL) {
+		r = SKR_ERR_NOMEM;
+		goto out;
+	}
+	if ((x = PEM_read_bio_X509(bio, NULL, no_passphrase, NULL)) == NULL)
+		goto out;
+	r = key_from_x509(x, out);
+out:
 	X509_free(x);
+	BIO_free(bio);
+	ERR_END();
 	return r;
 }
 
@@ -840,12 +1045,16 @@ skr_key_public_spki_der(const skr_key *key, skr_buf *out)
 	unsigned char *der = NULL;
 	int len, r;
 
-	if (key->kty == SKR_KTY_OCT)
+	if (key->kty != SKR_KTY_RSA && key->kty != SKR_KTY_EC)
 		return SKR_ERR_INVAL;
+	ERR_BEGIN();
+	/* i2d_PUBKEY writes only the public part of a private key. */
 	if ((len = i2d_PUBKEY(key->pkey, &der)) <= 0)
-		return SKR_ERR_CRYPTO;
-	r = skr_buf_append(out, der, (size_t)len);
+		r = SKR_ERR_CRYPTO;
+	else
+		r = skr_buf_append(out, der, (size_t)len);
 	OPENSSL_free(der);
+	ERR_END();
 	return r;
 }
 
@@ -866,7 +1075,9 @@ skr_key_bits(const skr_key *key)
 	case SKR_KTY_RSA:
 		return EVP_PKEY_get_bits(key->pkey);
 	case SKR_KTY_EC:
+		ERR_BEGIN();
 		c = curve_of(key->pkey);
+		ERR_END();
 		return c != NULL ? c->bits : 0;
 	case SKR_KTY_OCT:
 		return (int)key->octlen * 8;
@@ -882,32 +1093,29 @@ skr_key_crv(const skr_key *key)
 
 	if (key->kty != SKR_KTY_EC)
 		return NULL;
+	ERR_BEGIN();
 	c = curve_of(key->pkey);
+	ERR_END();
 	return c != NULL ? c->crv : NULL;
 }
 
 int
 skr_key_has_private(const skr_key *key)
 {
-	BIGNUM *bn = NULL;
 	int has;
 
 	switch (key->kty) {
 	case SKR_KTY_OCT:
 		return key->octlen > 0;
 	case SKR_KTY_RSA:
-		has = EVP_PKEY_get_bn_param(key->pkey, OSSL_PKEY_PARAM_RSA_D,
-		    &bn) == 1;
-		break;
 	case SKR_KTY_EC:
-		has = EVP_PKEY_get_bn_param(key->pkey, OSSL_PKEY_PARAM_PRIV_KEY,
-		    &bn) == 1;
-		break;
+		ERR_BEGIN();
+		has = pkey_has_private(key->pkey);
+		ERR_END();
+		return has;
 	default:
 		return 0;
 	}
-	BN_clear_free(bn);
-	return has;
 }
 
 EVP_PKEY *
@@ -937,10 +1145,15 @@ skr_key_set_kid(skr_key *key, const char *kid)
 int
 skr_key_public_equal(const skr_key *a, const skr_key *b)
 {
+	int eq;
+
 	if (a->kty != b->kty)
 		return 0;
 	if (a->kty == SKR_KTY_OCT)
 		return a->octlen == b->octlen &&
 		    skr_ct_equal(a->oct, b->oct, a->octlen);
-	return EVP_PKEY_eq(a->pkey, b->pkey) == 1;
+	ERR_BEGIN();
+	eq = EVP_PKEY_eq(a->pkey, b->pkey) == 1;
+	ERR_END();
+	return eq;
 }

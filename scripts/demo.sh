@@ -69,7 +69,10 @@ say "Inside the (simulated) SEV-SNP confidential VM: a wrapping key that never l
 run openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$work/tee-key.pem" 2>/dev/null
 say "The VM obtains an attestation token naming that key (test authority)"
 run "$SKRCTL" dev token --tee sevsnp --wrapping-key "$work/tee-key.pem" --out "$work/cvm.token"
-cut -d. -f2 "$work/cvm.token" | tr '_-' '/+' | base64 -d 2>/dev/null | head -c 400; echo ' ...'
+payload=$(cut -d. -f2 "$work/cvm.token" | tr '_-' '/+')
+while [ $((${#payload} % 4)) != 0 ]; do payload="$payload="; done
+echo "token claims (excerpt):"
+printf '%s' "$payload" | base64 -d | jq '{iss, "x-ms-isolation-tee": ."x-ms-isolation-tee" | {"x-ms-attestation-type", "x-ms-compliance-status"}, "wrapping key": ."x-ms-runtime".keys[0].kid}'
 
 say "The VM releases both keys: skrd verifies the token, evaluates the policy, wraps to the TEE key"
 run "$SKRCTL" release disk-rsa --token "$work/cvm.token" --wrapping-key "$work/tee-key.pem" --out "$work/disk-rsa.pem"

@@ -1,0 +1,152 @@
+# Harness for skr integration tests: source it from a bash test script.
+#
+# It starts the real skrd on a loopback port with a fresh data directory and
+# a real TLS certificate, and talks to it with curl (raw HTTP checks) and
+# skrctl (the real client).  Every check counts; `finish` prints
+# "N passed, N failed" and sets the exit status.
+#
+#   skr_init                 fresh data dir in $D; admin token in $ADMIN
+#   skr_start [ARGS...]      skrd serve --data $D --listen 127.0.0.1:0 ARGS
+#   skr_stop                 SIGTERM, wait, expect exit status 0
+#   api METHOD PATH [BODY]   curl; sets $STATUS and $BODY (uses $AUTH)
+#   check DESC CMD...        pass if CMD succeeds
+#   expect_status CODE DESC  pass if $STATUS is CODE
+#   expect_json FILTER VALUE DESC   pass if jq -r FILTER of $BODY is VALUE
+#   ctl ARGS...              skrctl with SKR_ADDR/SKR_CACERT/SKR_TOKEN set;
+#                            sets $RC and $OUT (stdout) and $ERR (stderr)
+#   finish                   summary line and exit status
+set -uo pipefail
+
+: "${SKRD:?SKRD must name the skrd binary}"
+: "${SKRCTL:?SKRCTL must name the skrctl binary}"
+for tool in curl jq openssl; do
+	command -v "$tool" >/dev/null || { echo "skipped: no $tool"; exit 77; }
+done
+
+T=$(mktemp -d /tmp/skr-test-XXXXXX)
+D=$T/data
+PASSED=0
+FAILED=0
+SKRD_PID=
+AUTH=
+STATUS=
+BODY=
+
+skr_cleanup() {
+	if [ -n "$SKRD_PID" ] && kill -0 "$SKRD_PID" 2>/dev/null; then
+		kill -KILL "$SKRD_PID" 2>/dev/null
+		wait "$SKRD_PID" 2>/dev/null
+	fi
+	rm -rf "$T"
+}
+trap skr_cleanup EXIT
+
+pass() { PASSED=$((PASSED + 1)); echo "ok - $*"; }
+failed() {
+	FAILED=$((FAILED + 1))
+	echo "FAIL - $*" >&2
+}
+
+check() {
+	local desc=$1
+	shift
+	if "$@" >/dev/null 2>&1; then pass "$desc"; else failed "$desc"; fi
+}
+
+skr_init() {
+	rm -rf "$D"
+	ADMIN=$("$SKRD" init --data "$D" "$@" 2>"$T/init.err") ||
+		{ cat "$T/init.err" >&2; failed "skrd init"; return 1; }
+	AUTH=$ADMIN
+}
+
+skr_start() {
+	: >"$T/skrd.log"
+	"$SKRD" serve --data "$D" --listen 127.0.0.1:0 "$@" 2>"$T/skrd.log" &
+	SKRD_PID=$!
+	local i
+	for i in $(seq 300); do
+		if grep -q 'skrd: listening on' "$T/skrd.log"; then
+			SKR_ADDR=$(sed -n 's/^skrd: listening on //p' "$T/skrd.log")
+			export SKR_ADDR SKR_CACERT=$D/ca.pem
+			return 0
+		fi
+		kill -0 "$SKRD_PID" 2>/dev/null || break
+		sleep 0.05
+	done
+	cat "$T/skrd.log" >&2
+	failed "skrd start"
+	SKRD_PID=
+	return 1
+}
+
+skr_stop() {
+	local rc=0
+	[ -n "$SKRD_PID" ] || return 0
+	kill -TERM "$SKRD_PID"
+	wait "$SKRD_PID" || rc=$?
+	SKRD_PID=
+	if [ "$rc" = 0 ]; then pass "skrd stops cleanly"; else
+		failed "skrd exit status $rc on SIGTERM"
+		tail -20 "$T/skrd.log" >&2
+	fi
+}
+
+# api METHOD PATH [BODY [CONTENT-TYPE]]
+api() {
+	local method=$1 path=$2 body=${3-} ctype=${4:-application/json}
+	local args=(-s -o "$T/body" -w '%{http_code}' --cacert "$D/ca.pem"
+		-X "$method")
+	[ -n "$AUTH" ] && args+=(-H "Authorization: Bearer $AUTH")
+	if [ -n "$body" ]; then
+		args+=(-H "Content-Type: $ctype" --data-binary "$body")
+	fi
+	STATUS=$(curl "${args[@]}" "$SKR_ADDR$path") || STATUS=000
+	BODY=$(cat "$T/body" 2>/dev/null)
+}
+
+expect_status() {
+	if [ "$STATUS" = "$1" ]; then pass "$2"; else
+		failed "$2: status $STATUS, want $1: $BODY"
+	fi
+}
+
+expect_json() {
+	local got
+	got=$(jq -r "$1" <<<"$BODY" 2>/dev/null)
+	if [ "$got" = "$2" ]; then pass "$3"; else
+		failed "$3: $1 = '$got', want '$2'"
+	fi
+}
+
+# The SPEC error shape with a given id.
+expect_error() {
+	local status=$1 id=$2 desc=$3
+	if [ "$STATUS" = "$status" ] &&
+		jq -e --arg id "$id" '.error.code and (.error.message | startswith($id + ": "))' \
+			<<<"$BODY" >/dev/null 2>&1; then
+		pass "$desc"
+	else
+		failed "$desc: status $STATUS body $BODY, want $status $id"
+	fi
+}
+
+ctl() {
+	RC=0
+	OUT=$(SKR_TOKEN=$AUTH "$SKRCTL" "$@" 2>"$T/ctl.err") || RC=$?
+	ERR=$(cat "$T/ctl.err")
+}
+
+expect_rc() {
+	if [ "$RC" = "$1" ]; then pass "$2"; else
+		failed "$2: exit $RC, want $1: $ERR"
+	fi
+}
+
+b64url() { base64 -w0 | tr '+/' '-_' | tr -d '='; }
+
+finish() {
+	echo "$PASSED passed, $FAILED failed"
+	[ "$FAILED" = 0 ] && [ "$PASSED" -gt 0 ]
+	exit $?
+}

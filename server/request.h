@@ -47,7 +47,9 @@ typedef struct skr_request {
 	char peer[64];             /* client address text */
 	char request_id[33];
 	/* Filled by the router from the path pattern. */
-	char name[128];            /* {name}, "" when the route has none */
+	char name[256];            /* {name}, "" when the route has none; may be
+	                            * longer than a valid name, so that the
+	                            * handler can say why it is refused */
 	char version[33];          /* {version}, "" when absent or empty */
 	/* Filled by auth for routes that need a principal; NULL otherwise.
 	 * When set it points at principal_buf. */

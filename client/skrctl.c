@@ -1141,6 +1141,31 @@ main(int argc, char **argv)
 		usage(argc < 2 ? stderr : stdout);
 		return argc < 2 ? EXIT_USAGE : EXIT_OK;
 	}
+	/* Common options may come before the command: move them after it. */
+	if (strncmp(argv[1], "--", 2) == 0 && argc > 2) {
+		static char *moved[256];
+		int n = 0, i = 1, takes;
+
+		if (argc > 255)
+			return usage_err("too many arguments");
+		moved[n++] = argv[0];
+		while (i < argc && strncmp(argv[i], "--", 2) == 0 &&
+		    spec_has(common_opts, argv[i] + 2, &takes))
+			i += takes && i + 1 < argc ? 2 : 1;
+		if (i < argc && i > 1) {
+			int first = i;
+
+			while (i < argc && strncmp(argv[i], "--", 2) != 0 &&
+			    i - first < 2)
+				moved[n++] = argv[i++];
+			for (int j = 1; j < first; j++)
+				moved[n++] = argv[j];
+			while (i < argc)
+				moved[n++] = argv[i++];
+			moved[n] = NULL;
+			argv = moved;
+		}
+	}
 	if (strcmp(argv[1], "policy") == 0)
 		return skrctl_policy_main(argc - 1, argv + 1);
 	for (size_t i = 0; i < NCMDS; i++) {

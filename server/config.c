@@ -37,6 +37,9 @@ static const struct setting settings[] = {
 	I("threads", threads, 0, 256),
 	B("plain_http", plain_http),
 	I("max_body", max_body, 1024, 64 * 1024 * 1024),
+	I("max_header_bytes", max_header_bytes, 1024, 256 * 1024),
+	/* h2o refuses more than H2O_MAX_HEADERS (100) by itself. */
+	I("max_headers", max_headers, 8, 100),
 	I("max_connections", max_connections, 1, 1000000),
 	I("header_timeout", header_timeout, 1, 3600),
 	I("idle_timeout", idle_timeout, 1, 86400),
@@ -71,6 +74,8 @@ skr_config_init(skr_config *c)
 {
 	memset(c, 0, sizeof(*c));
 	c->max_body = 1024 * 1024;
+	c->max_header_bytes = 16 * 1024;
+	c->max_headers = 64;
 	c->max_connections = 4096;
 	c->header_timeout = 10;
 	c->idle_timeout = 60;

@@ -29,6 +29,8 @@ typedef struct skr_config {
 	int64_t threads;      /* 0: one per core */
 	int plain_http;       /* loopback only */
 	int64_t max_body;     /* bytes */
+	int64_t max_header_bytes; /* bytes of header names and values */
+	int64_t max_headers;      /* header fields per request */
 	int64_t max_connections;
 	int64_t header_timeout;   /* seconds */
 	int64_t idle_timeout;     /* seconds */

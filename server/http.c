@@ -106,6 +106,8 @@ skr_http_opts_init(skr_http_opts *o)
 	memset(o, 0, sizeof(*o));
 	o->listen = "127.0.0.1:8443";
 	o->max_body = 1024 * 1024;
+	o->max_header_bytes = 16 * 1024;
+	o->max_headers = 64;
 	o->max_connections = 4096;
 	o->header_timeout_ms = 10000;
 	o->idle_timeout_ms = 60000;
@@ -177,6 +179,7 @@ reason_phrase(int status)
 	case 409: return "Conflict";
 	case 413: return "Payload Too Large";
 	case 415: return "Unsupported Media Type";
+	case 431: return "Request Header Fields Too Large";
 	case 429: return "Too Many Requests";
 	case 503: return "Service Unavailable";
 	case 507: return "Insufficient Storage";
@@ -213,7 +216,7 @@ log_request(const struct job *job)
 {
 	int level = job->resp.status >= 500 ? SKR_LOG_ERROR : SKR_LOG_INFO;
 
-	skr_log(level, "request", json_pack("{s:s,s:s,s:s,s:s,s:i}",
+	skr_log(level, "request", json_pack("{s:s,s:s,s:s,s:s?,s:i}",
 	    "request_id", job->req.request_id, "peer", job->req.peer,
 	    "method", job->method, "path", job->path,
 	    "status", job->resp.status));
@@ -285,6 +288,23 @@ peer_text(h2o_req_t *req, char *out, size_t outlen)
 		    out, (socklen_t)outlen);
 }
 
+/*
+ * h2o bounds a request head at compile time (H2O_MAX_REQLEN, H2O_MAX_HEADERS);
+ * the configured limits are tighter.  Over them is 431 (RFC 6585 section 5).
+ */
+static int
+headers_too_large(const struct http *http, const h2o_req_t *req)
+{
+	size_t i, total = 0;
+
+	if (req->headers.size > http->o.max_headers)
+		return 1;
+	for (i = 0; i < req->headers.size; i++)
+		total += req->headers.entries[i].name->len +
+		    req->headers.entries[i].value.len;
+	return total > http->o.max_header_bytes;
+}
+
 /* Copy what a handler needs out of h2o's request. */
 static int
 job_fill(struct job *job, h2o_req_t *req)
@@ -294,6 +314,21 @@ job_fill(struct job *job, h2o_req_t *req)
 	uint8_t rnd[8];
 	skr_buf id = SKR_BUF_INIT;
 
+	/* The id first: every answer, even a refusal, carries it. */
+	skr_random(rnd, sizeof(rnd));
+	skr_hex_encode(&id, rnd, sizeof(rnd), 0);
+	snprintf(job->req.request_id, sizeof(job->req.request_id), "%s",
+	    skr_buf_cstr(&id));
+	skr_buf_free(&id);
+	peer_text(req, job->req.peer, sizeof(job->req.peer));
+	job->req.now = skr_server_now(job->w->http->srv);
+	job->req.loop_data = job->w;
+	if (headers_too_large(job->w->http, req)) {
+		skr_response_error(&job->resp, SKR_ERR_TOO_LARGE,
+		    "request headers over the limit");
+		job->resp.status = 431;
+		return SKR_ERR_TOO_LARGE;
+	}
 	if (req->method.len >= sizeof(job->method) ||
 	    req->path.len > PATH_MAX_LEN)
 		return SKR_ERR_BAD_REQUEST;
@@ -324,14 +359,6 @@ job_fill(struct job *job, h2o_req_t *req)
 	job->req.body = job->body;
 	job->req.content_type = job->content_type;
 	job->req.authorization = job->authorization;
-	job->req.now = skr_server_now(job->w->http->srv);
-	job->req.loop_data = job->w;
-	peer_text(req, job->req.peer, sizeof(job->req.peer));
-	skr_random(rnd, sizeof(rnd));
-	skr_hex_encode(&id, rnd, sizeof(rnd), 0);
-	snprintf(job->req.request_id, sizeof(job->req.request_id), "%s",
-	    skr_buf_cstr(&id));
-	skr_buf_free(&id);
 	return SKR_OK;
 }
 
@@ -408,7 +435,8 @@ on_req(h2o_handler_t *self, h2o_req_t *req)
 	skr_response_init(&job->resp);
 	w->njobs++;
 	if ((r = job_fill(job, req)) != SKR_OK) {
-		skr_response_error(&job->resp, r, NULL);
+		if (job->resp.status == 0)
+			skr_response_error(&job->resp, r, NULL);
 		goto answer;
 	}
 	if (strcmp(job->method, "GET") == 0 && health(h->http, job->path,
@@ -582,6 +610,17 @@ worker_init(struct http *http, struct worker *w, int index)
 	return SKR_OK;
 }
 
+/*
+ * ALPN (RFC 7301): h2 first, then http/1.1, so a client offering only
+ * http/1.1 gets it named rather than no protocol.  h2o speaks HTTP/2 when
+ * the selected name is one of h2o_http2_alpn_protocols, HTTP/1.1 otherwise.
+ */
+static const h2o_iovec_t alpn_protocols[] = {
+	{ H2O_STRLIT("h2") },
+	{ H2O_STRLIT("http/1.1") },
+	{ NULL, 0 },
+};
+
 static int
 tls_init(struct http *http)
 {
@@ -598,7 +637,7 @@ tls_init(struct http *http)
 		return SKR_ERR_CONFIG;
 	SSL_CTX_set_options(ssl, SSL_OP_NO_COMPRESSION |
 	    SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
-	h2o_ssl_register_alpn_protocols(ssl, h2o_http2_alpn_protocols);
+	h2o_ssl_register_alpn_protocols(ssl, alpn_protocols);
 	return SKR_OK;
 }
 

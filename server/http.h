@@ -19,6 +19,8 @@ typedef struct skr_http_opts {
 	const char *cert_file;     /* PEM chain of the server certificate */
 	const char *key_file;      /* PEM private key */
 	size_t max_body;           /* bytes (default 1 MiB) */
+	size_t max_header_bytes;   /* names + values (default 16 KiB) */
+	size_t max_headers;        /* count (default 64; h2o caps it at 100) */
 	size_t max_connections;    /* per process (default 4096) */
 	uint64_t header_timeout_ms;/* request/header read (default 10 s) */
 	uint64_t idle_timeout_ms;  /* keep-alive idle (default 60 s) */

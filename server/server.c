@@ -1,5 +1,6 @@
 #include "server.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -7,6 +8,52 @@
 #include "authority.h"
 #include "store.h"
 #include "testauth.h"
+
+#ifdef SKR_TEST_CLOCK
+/* A signed decimal from the environment, or 0 when unset or malformed. */
+static int
+env_seconds(const char *name, int64_t *out)
+{
+	const char *s = getenv(name);
+	char *end;
+	long long v;
+
+	if (s == NULL || *s == '\0')
+		return 0;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno != 0 || *end != '\0')
+		return 0;
+	*out = v;
+	return 1;
+}
+#endif
+
+int64_t
+skr_server_test_clock_offset(void)
+{
+#ifdef SKR_TEST_CLOCK
+	int64_t v;
+
+	/* SKR_TEST_NOW pins "now" (unix seconds) at start; the clock then
+	 * runs on from there.  SKR_TEST_CLOCK_OFFSET shifts it. */
+	if (env_seconds("SKR_TEST_NOW", &v))
+		return v - (int64_t)time(NULL);
+	if (env_seconds("SKR_TEST_CLOCK_OFFSET", &v))
+		return v;
+#endif
+	return 0;
+}
+
+int
+skr_server_has_test_clock(void)
+{
+#ifdef SKR_TEST_CLOCK
+	return 1;
+#else
+	return 0;
+#endif
+}
 
 void
 skr_server_init(skr_server *srv)
@@ -19,6 +66,7 @@ skr_server_init(skr_server *srv)
 	srv->deny_detail = SKR_DENY_NAMES;
 	srv->auth_fail_limit = 10;
 	srv->auth_fail_window = 60;
+	srv->clock_offset = skr_server_test_clock_offset();
 }
 
 void

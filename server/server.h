@@ -57,6 +57,13 @@ void skr_server_init(skr_server *srv);
  * caller's. */
 void skr_server_clear(skr_server *srv);
 
+/* Test builds (-Dtest_clock=true) only: the offset SKR_TEST_NOW or
+ * SKR_TEST_CLOCK_OFFSET asks for; always 0 otherwise.  skr_server_init
+ * stores it in clock_offset. */
+int64_t skr_server_test_clock_offset(void);
+/* 1 in a test_clock build. */
+int skr_server_has_test_clock(void);
+
 /* Current time in unix seconds as the server sees it. */
 int64_t skr_server_now(const skr_server *srv);
 

@@ -268,8 +268,13 @@ skrd_http_opts(skr_http_opts *o, const skr_config *c)
 	o->threads = (int)c->threads;
 	o->plain = c->plain_http;
 	o->max_body = (size_t)c->max_body;
+	o->max_header_bytes = (size_t)c->max_header_bytes;
+	o->max_headers = (size_t)c->max_headers;
 	o->max_connections = (size_t)c->max_connections;
+	/* One knob for everything before a request is complete: the TLS
+	 * handshake, the request head and its body. */
 	o->header_timeout_ms = (uint64_t)c->header_timeout * 1000;
+	o->handshake_timeout_ms = o->header_timeout_ms;
 	o->idle_timeout_ms = (uint64_t)c->idle_timeout * 1000;
 	o->shutdown_ms = (uint64_t)c->shutdown_timeout * 1000;
 }
@@ -353,6 +358,9 @@ cmd_serve(int argc, char **argv)
 		skr_log_set_level(skr_log_level_parse(cfg.log_level));
 	skrd_harden_process();
 	skrd_apply_config(&srv, &cfg);
+	if (srv.clock_offset != 0)
+		skr_log(SKR_LOG_WARN, "test clock in use", json_pack("{s:I}",
+		    "offset", (json_int_t)srv.clock_offset));
 
 	path_join(path, sizeof(path), cfg.data, MASTER_KEY_FILE);
 	if ((r = skr_master_source_file(path, &src)) != SKR_OK ||
@@ -435,7 +443,9 @@ main(int argc, char **argv)
 		return 0;
 	}
 	if (strcmp(argv[1], "--version") == 0) {
-		printf(PROG " " SKR_VERSION "\n");
+		/* Test builds say so: their clock can be moved. */
+		printf(PROG " " SKR_VERSION "%s\n", skr_server_has_test_clock() ?
+		    " (test-clock)" : "");
 		return 0;
 	}
 	usage(stderr);

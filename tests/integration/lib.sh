@@ -5,15 +5,26 @@
 # skrctl (the real client).  Every check counts; `finish` prints
 # "N passed, N failed" and sets the exit status.
 #
-#   skr_init                 fresh data dir in $D; admin token in $ADMIN
+#   skr_init [ARGS...]       fresh data dir in $D; admin token in $ADMIN;
+#                            exports SKR_TOKEN and SKR_CACERT
 #   skr_start [ARGS...]      skrd serve --data $D --listen 127.0.0.1:0 ARGS
+#                            (later flags win); waits for the listening
+#                            line; exports SKR_ADDR; log in $T/skrd.log
 #   skr_stop                 SIGTERM, wait, expect exit status 0
-#   api METHOD PATH [BODY]   curl; sets $STATUS and $BODY (uses $AUTH)
+#   skr_track PID            the cleanup trap also ends PID
+#   api METHOD PATH [BODY]   curl; sets $STATUS and $BODY (uses $AUTH;
+#                            BODY "@file" sends a file; extra curl
+#                            arguments in the array API_CURL)
 #   check DESC CMD...        pass if CMD succeeds
+#   check_not DESC CMD...    pass if CMD fails
 #   expect_status CODE DESC  pass if $STATUS is CODE
 #   expect_json FILTER VALUE DESC   pass if jq -r FILTER of $BODY is VALUE
 #   ctl ARGS...              skrctl with SKR_ADDR/SKR_CACERT/SKR_TOKEN set;
 #                            sets $RC and $OUT (stdout) and $ERR (stderr)
+#   skip REASON              exit 77 (meson: skipped)
+#   skrd_has_test_clock      true when skrd was built with -Dtest_clock=true
+#                            (then SKR_TEST_NOW / SKR_TEST_CLOCK_OFFSET in
+#                            its environment move its clock)
 #   finish                   summary line and exit status
 set -uo pipefail
 
@@ -28,15 +39,19 @@ D=$T/data
 PASSED=0
 FAILED=0
 SKRD_PID=
+SKR_PIDS=()
 AUTH=
 STATUS=
 BODY=
 
 skr_cleanup() {
-	if [ -n "$SKRD_PID" ] && kill -0 "$SKRD_PID" 2>/dev/null; then
-		kill -KILL "$SKRD_PID" 2>/dev/null
-		wait "$SKRD_PID" 2>/dev/null
-	fi
+	local pid
+	for pid in $SKRD_PID ${SKR_PIDS[@]+"${SKR_PIDS[@]}"}; do
+		if kill -0 "$pid" 2>/dev/null; then
+			kill -KILL "$pid" 2>/dev/null
+			wait "$pid" 2>/dev/null
+		fi
+	done
 	rm -rf "$T"
 }
 trap skr_cleanup EXIT
@@ -53,11 +68,26 @@ check() {
 	if "$@" >/dev/null 2>&1; then pass "$desc"; else failed "$desc"; fi
 }
 
+check_not() {
+	local desc=$1
+	shift
+	if "$@" >/dev/null 2>&1; then failed "$desc"; else pass "$desc"; fi
+}
+
+skr_track() { SKR_PIDS+=("$1"); }
+
+skip() { echo "skipped: $*"; exit 77; }
+
+skrd_has_test_clock() { "$SKRD" --version | grep -q 'test-clock'; }
+
 skr_init() {
 	rm -rf "$D"
 	ADMIN=$("$SKRD" init --data "$D" "$@" 2>"$T/init.err") ||
 		{ cat "$T/init.err" >&2; failed "skrd init"; return 1; }
 	AUTH=$ADMIN
+	SKR_TOKEN=$ADMIN
+	SKR_CACERT=$D/ca.pem
+	export SKR_TOKEN SKR_CACERT
 }
 
 skr_start() {
@@ -65,7 +95,9 @@ skr_start() {
 	"$SKRD" serve --data "$D" --listen 127.0.0.1:0 "$@" 2>"$T/skrd.log" &
 	SKRD_PID=$!
 	local i
-	for i in $(seq 300); do
+	# The bound (a minute, for loaded sanitizer builds) only keeps a
+	# wedged server from hanging the suite.
+	for i in $(seq 1200); do
 		if grep -q 'skrd: listening on' "$T/skrd.log"; then
 			SKR_ADDR=$(sed -n 's/^skrd: listening on //p' "$T/skrd.log")
 			export SKR_ADDR SKR_CACERT=$D/ca.pem
@@ -101,21 +133,25 @@ api() {
 	if [ -n "$body" ]; then
 		args+=(-H "Content-Type: $ctype" --data-binary "$body")
 	fi
-	STATUS=$(curl "${args[@]}" "$SKR_ADDR$path") || STATUS=000
+	STATUS=$(curl "${args[@]}" ${API_CURL[@]+"${API_CURL[@]}"} \
+	    "$SKR_ADDR$path") || STATUS=000
 	BODY=$(cat "$T/body" 2>/dev/null)
 }
 
+# expect_status CODE [DESC]
 expect_status() {
-	if [ "$STATUS" = "$1" ]; then pass "$2"; else
-		failed "$2: status $STATUS, want $1: $BODY"
+	local desc=${2:-"status $1"}
+	if [ "$STATUS" = "$1" ]; then pass "$desc"; else
+		failed "$desc: status $STATUS, want $1: $BODY"
 	fi
 }
 
+# expect_json FILTER VALUE [DESC], e.g. expect_json .error.code KeyNotFound
 expect_json() {
-	local got
+	local got desc=${3:-"$1 is $2"}
 	got=$(jq -r "$1" <<<"$BODY" 2>/dev/null)
-	if [ "$got" = "$2" ]; then pass "$3"; else
-		failed "$3: $1 = '$got', want '$2'"
+	if [ "$got" = "$2" ]; then pass "$desc"; else
+		failed "$desc: $1 = '$got', want '$2'"
 	fi
 }
 

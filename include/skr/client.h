@@ -7,19 +7,24 @@
  * so it works against skrd and against Key Vault itself (bearer token
  * supplied by the caller).
  *
- * TLS verification is always on: the server is trusted through a CA bundle
- * or a pinned public key.  A release response is trusted only if its JWS
- * verifies against a pinned release-signing certificate or chains to a
+ * TLS verification is always on and cannot be switched off: the server is
+ * trusted through a CA bundle (or the system store), a pinned certificate,
+ * or both.  A release response is trusted only if its JWS verifies against
+ * a pinned release-signing certificate or its x5c chain reaches a
  * configured CA.
  *
- * Errors are the SKR_ERR_* codes of <skr/error.h>; a server error comes back
- * as the code named by its stable id, with the HTTP status and message in
- * the optional skr_result.
+ * Errors are the SKR_ERR_* codes of <skr/error.h>.  A server error comes
+ * back as the code named by the stable id that starts its message
+ * ("SKR.POLICY.DENIED: ..."), or, from a server that sends no such id (Key
+ * Vault), as the code its error code or HTTP status implies.  The details
+ * of each call -- HTTP status, error id and the server's message -- land in
+ * the optional skr_result the caller passes (NULL to ignore); there is no
+ * hidden per-thread or per-client error state.
  *
  * Ownership: strings returned through `char **` are malloc'd JSON text the
- * caller frees with skr_free(); a released key is freed, and wiped, with
+ * caller frees with skr_free(); a released key is wiped and freed with
  * skr_released_key_free().  A skr_client may be used from many threads at
- * once.
+ * once; it is immutable after skr_client_new().
  */
 #ifndef SKR_CLIENT_H
 #define SKR_CLIENT_H
@@ -38,27 +43,42 @@ typedef struct skr_client skr_client;
 typedef struct skr_released_key skr_released_key;
 
 typedef struct skr_client_opts {
-	const char *url;          /* "https://host:port" (https only) */
-	const char *ca_file;      /* PEM CA bundle for the server; NULL: system */
-	const char *pin;          /* or also: "sha256//<base64>" of the server
-	                           * public key (curl's pinned public key) */
+	const char *url;          /* "https://host[:port]" (https only) */
+	const char *ca_file;      /* PEM CA bundle for the server; NULL: the
+	                           * system store (unless pin is set) */
+	/*
+	 * Pin the server's TLS certificate.  One of:
+	 *   "sha256//BASE64[;sha256//BASE64...]"  SHA-256 of the public key
+	 *                                         (SubjectPublicKeyInfo)
+	 *   "AB:CD:..." or 64 hex digits          SHA-256 of the certificate
+	 *   a path to a PEM certificate           that very certificate
+	 * With a pin and no ca_file the pin alone is the trust (a private CA
+	 * need not be installed); with both, the chain must verify and the
+	 * pin match.  The host name is checked in every case.
+	 */
+	const char *pin;
 	const char *bearer;       /* admin bearer token, or NULL */
 	long connect_timeout_ms;  /* 0: 10 s */
-	long timeout_ms;          /* 0: 60 s */
-	const char *signing_cert; /* PEM: pin the release-signing certificate */
-	const char *signing_ca;   /* PEM: or a CA the x5c chain must reach */
+	long timeout_ms;          /* 0: 60 s, per HTTP exchange */
+	const char *signing_cert; /* PEM file: pin the release-signing cert */
+	const char *signing_ca;   /* PEM file: or CAs the x5c chain must reach */
 } skr_client_opts;
 
-/* Per-call details (optional everywhere). */
+/* Per-call details; every call takes an optional one (NULL is fine) and
+ * clears it first. */
 typedef struct skr_result {
 	int http_status;          /* 0 when no response arrived */
-	char error_id[64];        /* "SKR.POLICY.DENIED", or "" */
-	char message[512];        /* the server's message, never secrets */
+	char error_id[64];        /* "SKR.POLICY.DENIED", or "" on success */
+	char message[512];        /* the server's (or client's) message; never
+	                           * secrets */
 } skr_result;
 
 void skr_client_opts_init(skr_client_opts *o);
+/* Reads the certificate files now.  SKR_ERR_INVAL for a missing or non-https
+ * URL, an unreadable file or a malformed pin.  *out: skr_client_free. */
 int skr_client_new(const skr_client_opts *o, skr_client **out);
 void skr_client_free(skr_client *c);
+/* Frees what the library returned as char *. */
 void skr_free(void *p);
 
 /* ---- release ---------------------------------------------------------- */
@@ -66,25 +86,41 @@ void skr_free(void *p);
 /*
  * RSA-OAEP decryption done elsewhere (a TPM, an HSM): decrypt inlen bytes
  * with OAEP, hash and MGF1 both `md` ("SHA1", "SHA256" or "SHA384"), empty
- * label; write at most *outlen bytes and set *outlen.  Return 0 on success.
+ * label; write at most *outlen bytes to out and set *outlen.  Return 0 on
+ * success.  The output is the AES key that unwraps the released key: the
+ * library wipes it after use.
  */
 typedef int (*skr_decrypt_fn)(void *ctx, const char *md,
     const unsigned char *in, size_t inlen, unsigned char *out,
     size_t *outlen);
 
 typedef struct skr_unwrapper {
-	EVP_PKEY *key;            /* the wrapping private key, or NULL and: */
+	EVP_PKEY *key;            /* the RSA wrapping private key (borrowed),
+	                           * or NULL and: */
 	skr_decrypt_fn decrypt;
 	void *ctx;
 	size_t modulus_len;       /* bytes of the wrapping key's modulus */
+	const char *kid;          /* the wrapping key's kid as the attestation
+	                           * token names it; when set, key_hsm must name
+	                           * the same kid.  NULL: not checked. */
 } skr_unwrapper;
 
 /*
  * Release key `name` (version NULL: the current one) with attestation token
- * `token`: POST /keys/{name}[/{version}]/release, verify the signed
- * response, check the echoed nonce (nonce may be NULL), unwrap the key.
- * enc NULL means "CKM_RSA_AES_KEY_WRAP".  *out: free with
- * skr_released_key_free.
+ * `token`: POST /keys/{name}[/{version}]/release {target, nonce?, enc?},
+ * then, before anything is unwrapped:
+ *   - the response JWS (RS256, PS256 or ES256) must verify against the
+ *     pinned release-signing certificate (whose x5c leaf, when sent, must be
+ *     that certificate) or a certificate chaining to signing_ca;
+ *   - request.nonce must echo `nonce` (and be absent when nonce is NULL),
+ *     request.enc must echo enc when present;
+ *   - the key's kid must name `name` (and `version` when given);
+ *   - key_hsm must be well formed and name u->kid (when set) and enc.
+ * Refusals: SKR_ERR_RESPONSE_SIGNATURE, SKR_ERR_NONCE_MISMATCH,
+ * SKR_ERR_RESPONSE, SKR_ERR_KEY_HSM, SKR_ERR_UNWRAP.  SKR_ERR_INVAL when the
+ * client has neither signing_cert nor signing_ca (checked before any
+ * request is sent).  enc NULL means "CKM_RSA_AES_KEY_WRAP".
+ * *out: free with skr_released_key_free.
  */
 int skr_client_release(skr_client *c, const char *name, const char *version,
     const char *token, const char *nonce, const char *enc,
@@ -92,12 +128,14 @@ int skr_client_release(skr_client *c, const char *name, const char *version,
 
 /* "RSA", "EC" or "oct". */
 const char *skr_released_key_kty(const skr_released_key *k);
-/* PKCS#8 DER (RSA, EC) or the raw key bytes (oct); borrowed. */
+/* PKCS#8 DER (RSA, EC) or the raw key bytes (oct); borrowed, valid until
+ * skr_released_key_free. */
 const unsigned char *skr_released_key_bytes(const skr_released_key *k,
     size_t *len);
-/* The key as an EVP_PKEY (RSA, EC; NULL for oct); borrowed. */
+/* The key as an EVP_PKEY (RSA, EC; NULL for oct); borrowed (EVP_PKEY_up_ref
+ * to keep it). */
 EVP_PKEY *skr_released_key_pkey(const skr_released_key *k);
-/* The key id (URL with version) and the attributes as JSON text. */
+/* The key id (URL with version) and the attributes as JSON text; borrowed. */
 const char *skr_released_key_kid(const skr_released_key *k);
 const char *skr_released_key_attributes(const skr_released_key *k);
 /* Wipes and frees; NULL is fine. */
@@ -107,19 +145,22 @@ void skr_released_key_free(skr_released_key *k);
 
 /*
  * One request: method, path (with query) relative to the base URL, an
- * optional JSON body.  *out (may be NULL) receives the response body.
+ * optional JSON body.  *out (out may be NULL) receives the response body on
+ * success, NULL otherwise.
  */
 int skr_client_call(skr_client *c, const char *method, const char *path,
     const char *json_body, char **out, skr_result *res);
 
-/* Key Vault routes.  params / bundles are the Key Vault JSON bodies. */
+/* Key Vault routes.  params are Key Vault JSON request bodies; out receives
+ * the Key Vault JSON response (a key bundle unless said otherwise). */
 int skr_client_key_create(skr_client *c, const char *name,
     const char *params, char **out, skr_result *res);
 int skr_client_key_import(skr_client *c, const char *name,
     const char *params, char **out, skr_result *res);
 int skr_client_key_get(skr_client *c, const char *name, const char *version,
     char **out, skr_result *res);
-/* Every page, following nextLink: {"value":[...]} */
+/* Every page, following nextLink (to the same server only):
+ * {"value":[...]} */
 int skr_client_key_list(skr_client *c, char **out, skr_result *res);
 int skr_client_key_versions(skr_client *c, const char *name, char **out,
     skr_result *res);
@@ -127,6 +168,7 @@ int skr_client_key_update(skr_client *c, const char *name,
     const char *version, const char *params, char **out, skr_result *res);
 int skr_client_key_rotate(skr_client *c, const char *name, char **out,
     skr_result *res);
+/* out: the deleted key bundle. */
 int skr_client_key_delete(skr_client *c, const char *name, char **out,
     skr_result *res);
 int skr_client_deleted_get(skr_client *c, const char *name, char **out,
@@ -135,26 +177,36 @@ int skr_client_deleted_list(skr_client *c, char **out, skr_result *res);
 int skr_client_key_recover(skr_client *c, const char *name, char **out,
     skr_result *res);
 int skr_client_key_purge(skr_client *c, const char *name, skr_result *res);
+/* out: {"value":"<opaque backup>"}; restore takes that same JSON. */
 int skr_client_key_backup(skr_client *c, const char *name, char **out,
     skr_result *res);
 int skr_client_key_restore(skr_client *c, const char *backup, char **out,
     skr_result *res);
 
 /* Project routes. */
+/* Dry-run a release: out is {"decision", "reason"?, "trace", ...}; a deny
+ * decision is still SKR_OK. */
 int skr_client_evaluate(skr_client *c, const char *name, const char *version,
     const char *token, const char *nonce, char **out, skr_result *res);
-/* A fresh server nonce: *nonce (malloc'd text). */
+/* A fresh single-use server nonce: *nonce (malloc'd text, skr_free). */
 int skr_client_nonce(skr_client *c, char **nonce, skr_result *res);
+/* params: {"roles":[...], "prefixes":[...], "name", "expires"}; out holds
+ * the new token's secret once: wipe it. */
 int skr_client_token_create(skr_client *c, const char *params, char **out,
     skr_result *res);
 int skr_client_token_list(skr_client *c, char **out, skr_result *res);
 int skr_client_token_revoke(skr_client *c, const char *id, skr_result *res);
 int skr_client_authorities(skr_client *c, char **out, skr_result *res);
+/* issuer NULL: every authority. */
 int skr_client_authority_refresh(skr_client *c, const char *issuer,
     skr_result *res);
+/* query: "key=K&outcome=denied..." (already URL-safe) or NULL. */
 int skr_client_audit_list(skr_client *c, const char *query, char **out,
     skr_result *res);
 int skr_client_audit_verify(skr_client *c, char **out, skr_result *res);
+/* GET /healthz (alive) and /readyz (store open, unsealed, authorities
+ * loaded): SKR_OK or the error. */
+int skr_client_health(skr_client *c, skr_result *res);
 int skr_client_ready(skr_client *c, skr_result *res);
 
 #ifdef __cplusplus

@@ -1,0 +1,88 @@
+/*
+ * libskr internals shared between the client/ sources and the unit tests.  Not
+ * installed; nothing here is part of the library's ABI (the version script
+ * hides every skr__ symbol from the shared library).
+ */
+#ifndef SKR_CLIENT_PRIV_H
+#define SKR_CLIENT_PRIV_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/x509.h>
+
+#include "buf.h"
+#include "skr/client.h"
+
+#define SKR__RESPONSE_MAX ((size_t)16 * 1024 * 1024)
+#define SKR__PATH_MAX 2048
+#define SKR__PINS_MAX 8
+
+enum skr__pin_kind {
+	SKR__PIN_SPKI = 1,      /* SHA-256 of the SubjectPublicKeyInfo DER */
+	SKR__PIN_CERT,          /* SHA-256 of the certificate DER */
+};
+
+struct skr__pin {
+	enum skr__pin_kind kind;
+	uint8_t sha256[32];
+};
+
+struct skr_client {
+	char *url;              /* no trailing slash */
+	char *ca_file;
+	char *curl_pin;         /* "sha256//..." for CURLOPT_PINNEDPUBLICKEY */
+	struct skr__pin pins[SKR__PINS_MAX];
+	size_t npins;
+	char *bearer;           /* wiped on free */
+	long connect_timeout_ms;
+	long timeout_ms;
+	X509 *signing_cert;
+	X509_STORE *signing_ca;
+};
+
+/* What a release response must echo: the request as sent. */
+struct skr__release_expect {
+	const char *name;
+	const char *version;    /* NULL: any */
+	const char *nonce;      /* NULL: none may be echoed */
+	const char *enc;        /* NULL: the default */
+};
+
+/*
+ * Parse a pin option (see skr_client_opts.pin) into pins[]; a file is read
+ * and hashed.  *curl_pin (malloc'd or NULL) is the curl form of the SPKI
+ * pins.  SKR_ERR_INVAL on anything malformed.
+ */
+int skr__pin_parse(const char *pin, struct skr__pin *pins, size_t *npins,
+    char **curl_pin);
+/* 1 when cert matches one of the pins. */
+int skr__pin_match(const struct skr__pin *pins, size_t npins, X509 *cert);
+
+/*
+ * Map an HTTP error response to an SKR_ERR code and fill res (may be NULL):
+ * the "<id>: " prefix of error.message when it names a known id, else Key
+ * Vault's error.code, else the status.  Pure.
+ */
+int skr__error_from_response(long status, const char *body, size_t n,
+    skr_result *res);
+
+/*
+ * Verify and unpack the JWS of a release response (the "value" member)
+ * as skr_client_release describes.  Pure apart from the unwrap callback.
+ */
+int skr__release_unpack(const skr_client *c, const char *jws, size_t n,
+    const struct skr__release_expect *want, const skr_unwrapper *u,
+    skr_released_key **out);
+
+/* "/keys/NAME[/VERSION]SUFFIX?api-version=7.4"; SKR_ERR_KEY_NAME for a
+ * name or version Key Vault would not accept. */
+int skr__key_path(char *out, size_t outlen, const char *name,
+    const char *version, const char *suffix);
+
+/* The path and query of a nextLink, when it is the same route as
+ * first_path (whose query is ignored); SKR_ERR_RESPONSE otherwise. */
+int skr__next_path(const char *link, const char *first_path, char *out,
+    size_t outlen);
+
+#endif

@@ -163,8 +163,8 @@ skr_hex_encode(skr_buf *out, const uint8_t *p, size_t n, int upper)
 	return SKR_OK;
 }
 
-static int
-hex_value(char c)
+int
+skr_hex_digit(char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -186,8 +186,8 @@ skr_hex_decode(skr_buf *out, const char *s, size_t n)
 	if ((r = skr_buf_reserve(out, n / 2)) != SKR_OK)
 		return r;
 	for (i = 0; i < n; i += 2) {
-		hi = hex_value(s[i]);
-		lo = hex_value(s[i + 1]);
+		hi = skr_hex_digit(s[i]);
+		lo = skr_hex_digit(s[i + 1]);
 		if (hi < 0 || lo < 0) {
 			if (out->secret)
 				skr_wipe(out->data + start, out->len - start);

@@ -449,8 +449,9 @@ out:
 	return r;
 }
 
-int
-skr_api_key_get(skr_server *srv, skr_request *req, skr_response *resp)
+/* GET one key (its version, or the latest) or one deleted key. */
+static int
+get_one(skr_server *srv, skr_request *req, skr_response *resp, int deleted)
 {
 	skr_version_info vi;
 	skr_txn *txn = NULL;
@@ -459,14 +460,26 @@ skr_api_key_get(skr_server *srv, skr_request *req, skr_response *resp)
 	memset(&vi, 0, sizeof(vi));
 	SKR_GUARD(skr_key_name_check(req->name));
 	SKR_GUARD(skr_store_txn_begin(srv->store, SKR_TXN_READ, &txn));
-	SKR_GUARD(skr_store_version_get(txn, req->name, req->version, &vi));
-	r = skr_response_json(resp, 200, skr_bundle_key(srv, &vi));
+	if (deleted) {
+		SKR_GUARD(skr_store_deleted_get(txn, req->name, &vi));
+		r = skr_response_json(resp, 200, skr_bundle_deleted(srv, &vi));
+	} else {
+		SKR_GUARD(skr_store_version_get(txn, req->name, req->version,
+		    &vi));
+		r = skr_response_json(resp, 200, skr_bundle_key(srv, &vi));
+	}
 out:
 	skr_store_txn_abort(txn);
 	skr_version_info_clear(&vi);
 	if (r != SKR_OK)
 		skr_response_error(resp, r, NULL);
 	return r;
+}
+
+int
+skr_api_key_get(skr_server *srv, skr_request *req, skr_response *resp)
+{
+	return get_one(srv, req, resp, 0);
 }
 
 /* maxresults (1..25) and $skiptoken of a list request. */
@@ -736,21 +749,7 @@ skr_api_deleted_purge(skr_server *srv, skr_request *req, skr_response *resp)
 int
 skr_api_deleted_get(skr_server *srv, skr_request *req, skr_response *resp)
 {
-	skr_version_info vi;
-	skr_txn *txn = NULL;
-	int r;
-
-	memset(&vi, 0, sizeof(vi));
-	SKR_GUARD(skr_key_name_check(req->name));
-	SKR_GUARD(skr_store_txn_begin(srv->store, SKR_TXN_READ, &txn));
-	SKR_GUARD(skr_store_deleted_get(txn, req->name, &vi));
-	r = skr_response_json(resp, 200, skr_bundle_deleted(srv, &vi));
-out:
-	skr_store_txn_abort(txn);
-	skr_version_info_clear(&vi);
-	if (r != SKR_OK)
-		skr_response_error(resp, r, NULL);
-	return r;
+	return get_one(srv, req, resp, 1);
 }
 
 int

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "encoding.h"
 #include "skr/error.h"
 
 #define RESPONSE_MAX (16 * 1024 * 1024)
@@ -96,18 +97,6 @@ skr_response_add_header(skr_response *resp, const char *name,
 	return SKR_OK;
 }
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Percent-decode s[0..n) into out (NUL-terminated); '+' is a space, as in
  * application/x-www-form-urlencoded query strings. */
 static int
@@ -122,8 +111,8 @@ decode(const char *s, size_t n, char *out, size_t outlen)
 		if (c == '%') {
 			if (i + 2 >= n)
 				return SKR_ERR_BAD_REQUEST;
-			hi = hexval(s[i + 1]);
-			lo = hexval(s[i + 2]);
+			hi = skr_hex_digit(s[i + 1]);
+			lo = skr_hex_digit(s[i + 2]);
 			if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
 				return SKR_ERR_BAD_REQUEST;
 			c = (char)(hi << 4 | lo);

@@ -191,6 +191,18 @@ trim(char *s)
 	return s;
 }
 
+/* '#' starts a comment at the start of a line or after white space, so
+ * a value such as a URL with a fragment keeps its '#'. */
+static void
+strip_comment(char *line)
+{
+	for (char *p = line; *p != '\0'; p++)
+		if (*p == '#' && (p == line || isspace((unsigned char)p[-1]))) {
+			*p = '\0';
+			return;
+		}
+}
+
 static int
 check_authority(const skr_config_authority *a, int line, skr_buf *why)
 {
@@ -222,8 +234,7 @@ skr_config_parse(const char *text, size_t n, skr_config *c, skr_buf *why)
 		i += len + (nl != NULL);
 		if (memchr(line, '\0', len) != NULL)
 			return fail(why, lineno, "%s", "NUL byte");
-		if ((p = strchr(line, '#')) != NULL)
-			*p = '\0';
+		strip_comment(line);
 		p = trim(line);
 		if (*p == '\0')
 			continue;

@@ -3,10 +3,14 @@
  *
  * Exit status: 0 ok, 1 error, 2 usage, 3 release denied.  Environment:
  * SKR_ADDR (server URL), SKR_TOKEN (admin bearer token), SKR_CACERT (CA
- * bundle); flags --addr, --auth, --cacert override them.
+ * bundle), SKR_PIN (server certificate pin), SKR_SIGNING_CERT (pinned
+ * release-signing certificate); flags --addr, --auth, --cacert, --pin and
+ * --signing-cert override them.  The bearer flag is --auth because --token
+ * names the attestation token file of release and evaluate.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +25,7 @@
 #include "encoding.h"
 #include "json.h"
 #include "jwk.h"
+#include "jws.h"
 #include "skr/client.h"
 #include "skrctl_policy.h"
 
@@ -53,7 +58,8 @@ struct cmd {
 	const char *name;           /* NULL: the group is the command */
 	int (*fn)(struct ctx *);
 	const char *opts;           /* "name=" takes a value, "name" a flag */
-	int npos;                   /* positional arguments required */
+	int npos;                   /* positional arguments required; -1:
+	                               the handler checks */
 	const char *usage;
 };
 
@@ -125,6 +131,32 @@ opt(const struct args *a, const char *name)
 	return v;
 }
 
+/* A whole decimal number in [min, max]; 0 if v is anything else. */
+static int
+parse_num(const char *v, long long min, long long max, long long *out)
+{
+	char *end;
+	long long n;
+
+	if (v == NULL || *v == '\0')
+		return 0;
+	errno = 0;
+	n = strtoll(v, &end, 10);
+	if (errno != 0 || *end != '\0' || n < min || n > max)
+		return 0;
+	*out = n;
+	return 1;
+}
+
+/* An environment variable, with "" meaning unset. */
+static const char *
+env(const char *name)
+{
+	const char *v = getenv(name);
+
+	return v != NULL && *v != '\0' ? v : NULL;
+}
+
 /* ---- output ----------------------------------------------------------- */
 
 static int
@@ -149,20 +181,31 @@ exit_for(int err)
 	case SKR_ERR_TOKEN_EXPIRED:
 	case SKR_ERR_TOKEN_NOT_YET_VALID:
 	case SKR_ERR_TOKEN_IAT:
+	case SKR_ERR_TOKEN_MALFORMED:
+	case SKR_ERR_TOKEN_TOO_LARGE:
+	case SKR_ERR_WRAPKEY_MISSING:
+	case SKR_ERR_WRAPKEY_INVALID:
 		return EXIT_DENIED;
 	default:
 		return EXIT_ERR;
 	}
 }
 
+/* "skrctl: <id>: <message>", whoever wrote the message. */
 static int
 fail(int err, const skr_result *res)
 {
-	if (res != NULL && res->message[0] != '\0')
+	const char *id = skr_err_id(err);
+
+	if (res != NULL && res->error_id[0] != '\0')
+		id = res->error_id;
+	if (res == NULL || res->message[0] == '\0')
+		fprintf(stderr, PROG ": %s: %s\n", id, skr_strerror(err));
+	else if (strncmp(res->message, id, strlen(id)) == 0 &&
+	    res->message[strlen(id)] == ':')
 		fprintf(stderr, PROG ": %s\n", res->message);
 	else
-		fprintf(stderr, PROG ": %s: %s\n", skr_err_id(err),
-		    skr_strerror(err));
+		fprintf(stderr, PROG ": %s: %s\n", id, res->message);
 	return exit_for(err);
 }
 
@@ -252,6 +295,82 @@ human_list(json_t *o)
 	}
 }
 
+/* "a,b,c" of a JSON array of strings into buf. */
+static const char *
+join(const json_t *arr, char *buf, size_t len)
+{
+	const json_t *v;
+	size_t i, off = 0;
+	int n;
+
+	buf[0] = '\0';
+	json_array_foreach(arr, i, v) {
+		if (!json_is_string(v) || off >= len)
+			continue;
+		n = snprintf(buf + off, len - off, "%s%s", i ? "," : "",
+		    json_string_value(v));
+		if (n < 0)
+			break;
+		off += (size_t)n;
+	}
+	return buf[0] != '\0' ? buf : "-";
+}
+
+static void
+human_tokens(json_t *o)
+{
+	char roles[256], prefixes[256];
+	json_t *v;
+	size_t i;
+
+	printf("%-32s  %-20s  %-24s  %s\n", "ID", "NAME", "ROLES",
+	    "PREFIXES");
+	json_array_foreach(json_object_get(o, "value"), i, v)
+		printf("%-32s  %-20s  %-24s  %s%s\n", jstr(v, "id"),
+		    jstr(v, "name"), join(json_object_get(v, "roles"), roles,
+		    sizeof(roles)), join(json_object_get(v, "prefixes"),
+		    prefixes, sizeof(prefixes)), jbool(v, "revoked") ?
+		    "  (revoked)" : "");
+}
+
+static void
+human_authorities(json_t *o)
+{
+	json_t *v;
+	size_t i;
+
+	json_array_foreach(json_object_get(o, "value"), i, v) {
+		printf("%s\n", jstr(v, "issuer"));
+		printf("  source        %s %s\n", jstr(v, "source"),
+		    jstr(v, "location"));
+		printf("  keys          %lld\n", (long long)json_integer_value(
+		    json_object_get(v, "keys")));
+		printf("  last refresh  %lld\n", (long long)json_integer_value(
+		    json_object_get(v, "last_refresh")));
+		printf("  failures      %lld%s%s\n", (long long)
+		    json_integer_value(json_object_get(v, "failures")),
+		    json_is_string(json_object_get(v, "last_error")) ?
+		    ", last error: " : "", jstr(v, "last_error"));
+	}
+}
+
+static void
+human_audit(json_t *o)
+{
+	json_t *v;
+	size_t i;
+
+	json_array_foreach(json_object_get(o, "value"), i, v)
+		printf("%6lld  %lld  %-16s %-20s %-8s %s\n", (long long)
+		    json_integer_value(json_object_get(v, "seq")), (long long)
+		    json_integer_value(json_object_get(v, "time")),
+		    jstr(v, "event"), *jstr(v, "key") ? jstr(v, "key") : "-",
+		    jstr(v, "outcome"), jstr(v, "reason"));
+	if (json_integer_value(json_object_get(o, "next")) > 0)
+		printf("(more: --after %lld)\n", (long long)json_integer_value(
+		    json_object_get(o, "next")));
+}
+
 /* ---- files ------------------------------------------------------------ */
 
 static int
@@ -277,41 +396,21 @@ read_file(const char *path, skr_buf *out)
 	return r;
 }
 
+static int open_secret(const char *, int);
+static int write_all(int, const void *, size_t);
+
 /* Write secret bytes to a new 0600 file, or standard output for "-". */
 static int
 write_secret(const char *path, const void *p, size_t n, int force)
 {
-	const uint8_t *q = p;
-	int fd, flags = O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW;
-	ssize_t w;
+	int fd, r;
 
-	if (strcmp(path, "-") == 0)
-		fd = STDOUT_FILENO;
-	else {
-		flags |= force ? O_TRUNC : O_EXCL;
-		if ((fd = open(path, flags, 0600)) < 0) {
-			fprintf(stderr, PROG ": %s: %s%s\n", path,
-			    strerror(errno), errno == EEXIST ?
-			    " (use --force to overwrite)" : "");
-			return SKR_ERR_IO;
-		}
-		fchmod(fd, 0600);
-	}
-	while (n > 0) {
-		if ((w = write(fd, q, n)) < 0) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		q += w;
-		n -= (size_t)w;
-	}
-	if (fd != STDOUT_FILENO) {
-		if (fsync(fd) != 0)
-			n = 1;
-		close(fd);
-	}
-	return n == 0 ? SKR_OK : SKR_ERR_IO;
+	if ((fd = open_secret(path, force)) < 0)
+		return SKR_ERR_IO;
+	r = write_all(fd, p, n);
+	if (fd != STDOUT_FILENO && close(fd) != 0)
+		r = SKR_ERR_IO;
+	return r;
 }
 
 /* ---- building request bodies ------------------------------------------ */
@@ -379,6 +478,7 @@ common_members(const struct args *a, json_t *body, int is_update)
 {
 	json_t *attrs = json_object();
 	const char *v;
+	long long t;
 
 	if (opt(a, "exportable"))
 		json_object_set_new(attrs, "exportable", json_true());
@@ -386,10 +486,17 @@ common_members(const struct args *a, json_t *body, int is_update)
 		json_object_set_new(attrs, "enabled", json_false());
 	if (opt(a, "enable"))
 		json_object_set_new(attrs, "enabled", json_true());
-	if ((v = opt(a, "nbf")) != NULL)
-		json_object_set_new(attrs, "nbf", json_integer(atoll(v)));
-	if ((v = opt(a, "exp")) != NULL)
-		json_object_set_new(attrs, "exp", json_integer(atoll(v)));
+	for (size_t i = 0; i < 2; i++) {
+		static const char *const times[] = { "nbf", "exp" };
+
+		if ((v = opt(a, times[i])) == NULL)
+			continue;
+		if (!parse_num(v, 0, LLONG_MAX, &t)) {
+			json_decref(attrs);
+			return usage_err("--nbf and --exp take a UNIX time");
+		}
+		json_object_set_new(attrs, times[i], json_integer(t));
+	}
 	if (json_object_size(attrs) > 0 || !is_update)
 		json_object_set_new(body, "attributes", attrs);
 	else
@@ -427,6 +534,7 @@ cmd_key_create(struct ctx *x)
 	const char *v;
 	char *text, *out = NULL;
 	skr_result res;
+	long long size;
 	int r;
 
 	if ((v = opt(&x->a, "kty")) == NULL) {
@@ -434,8 +542,13 @@ cmd_key_create(struct ctx *x)
 		return usage_err("--kty RSA|EC|oct is required");
 	}
 	json_object_set_new(body, "kty", json_string(v));
-	if ((v = opt(&x->a, "size")) != NULL)
-		json_object_set_new(body, "key_size", json_integer(atoi(v)));
+	if ((v = opt(&x->a, "size")) != NULL) {
+		if (!parse_num(v, 1, 65536, &size)) {
+			json_decref(body);
+			return usage_err("--size takes a number of bits");
+		}
+		json_object_set_new(body, "key_size", json_integer(size));
+	}
 	if ((v = opt(&x->a, "crv")) != NULL)
 		json_object_set_new(body, "crv", json_string(v));
 	if ((r = common_members(&x->a, body, 0)) != EXIT_OK) {
@@ -592,6 +705,24 @@ cmd_key_recover(struct ctx *x)
 	return finish_call(x, r, &res, out, human_bundle);
 }
 
+/* Deleted keys: all of them, or one (its recovery id and purge date). */
+static int
+cmd_key_deleted(struct ctx *x)
+{
+	skr_result res;
+	char *out = NULL;
+	int r;
+
+	if (x->a.npos > 1)
+		return usage_err("key deleted takes at most one NAME");
+	if (x->a.npos == 1) {
+		r = skr_client_deleted_get(x->c, x->a.pos[0], &out, &res);
+		return finish_call(x, r, &res, out, human_bundle);
+	}
+	r = skr_client_deleted_list(x->c, &out, &res);
+	return finish_call(x, r, &res, out, human_list);
+}
+
 static int
 cmd_key_purge(struct ctx *x)
 {
@@ -657,6 +788,96 @@ read_token(const char *file, skr_buf *tok)
 	return EXIT_OK;
 }
 
+/*
+ * The kid the attestation token gives the wrapping key, so that libskr can
+ * check key_hsm names it.  The token is only read here, not trusted: the
+ * server verifies it; a token without a matching key just skips the check.
+ */
+static char *
+token_wrapping_kid(const skr_buf *tok, const skr_key *wrap)
+{
+	skr_jws jws;
+	const json_t *keys, *v;
+	skr_key *k;
+	char *kid = NULL;
+	size_t i;
+
+	if (skr_jws_parse(skr_buf_cstr(tok), tok->len, 0, &jws) != SKR_OK)
+		return NULL;
+	keys = skr_json_path(jws.payload, "x-ms-runtime.keys");
+	json_array_foreach(keys, i, v) {
+		if (kid != NULL || !json_is_string(json_object_get(v, "kid")) ||
+		    skr_jwk_parse(v, SKR_JWK_PUBLIC, &k) != SKR_OK)
+			continue;
+		if (skr_key_public_equal(k, wrap))
+			kid = strdup(json_string_value(json_object_get(v,
+			    "kid")));
+		skr_key_free(k);
+	}
+	skr_jws_clear(&jws);
+	return kid;
+}
+
+/* A new 0600 file for a secret (O_EXCL unless force), or stdout for "-". */
+static int
+open_secret(const char *path, int force)
+{
+	int fd, flags = O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW;
+
+	if (strcmp(path, "-") == 0)
+		return STDOUT_FILENO;
+	flags |= force ? O_TRUNC : O_EXCL;
+	if ((fd = open(path, flags, 0600)) < 0) {
+		fprintf(stderr, PROG ": %s: %s%s\n", path, strerror(errno),
+		    errno == EEXIST ? " (use --force to overwrite)" : "");
+		return -1;
+	}
+	/* An existing file overwritten with --force keeps no wider mode. */
+	if (fchmod(fd, 0600) != 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int
+write_all(int fd, const void *p, size_t n)
+{
+	const uint8_t *q = p;
+	ssize_t w;
+
+	while (n > 0) {
+		if ((w = write(fd, q, n)) < 0) {
+			if (errno == EINTR)
+				continue;
+			return SKR_ERR_IO;
+		}
+		q += w;
+		n -= (size_t)w;
+	}
+	return fd == STDOUT_FILENO || fsync(fd) == 0 ? SKR_OK : SKR_ERR_IO;
+}
+
+/* The released key as it is written out: PEM (RSA, EC) or raw (oct). */
+static int
+released_bytes(const skr_released_key *k, skr_buf *out)
+{
+	const unsigned char *bytes;
+	skr_key *rk = NULL;
+	size_t n;
+	int r;
+
+	bytes = skr_released_key_bytes(k, &n);
+	if (strcmp(skr_released_key_kty(k), "oct") == 0)
+		return skr_buf_append(out, bytes, n);
+	r = skr_key_from_private_bytes(strcmp(skr_released_key_kty(k),
+	    "RSA") == 0 ? SKR_KTY_RSA : SKR_KTY_EC, bytes, n, &rk);
+	if (r == SKR_OK)
+		r = skr_key_to_pem(rk, 1, out);
+	skr_key_free(rk);
+	return r;
+}
+
 static int
 cmd_release(struct ctx *x)
 {
@@ -667,9 +888,8 @@ cmd_release(struct ctx *x)
 	skr_unwrapper u;
 	skr_key *wrap = NULL;
 	skr_result res;
-	const unsigned char *bytes;
-	size_t n;
-	int r;
+	char *kid = NULL;
+	int r, fd = -1, created = 0;
 
 	memset(&res, 0, sizeof(res));
 	if ((outfile = opt(&x->a, "out")) == NULL)
@@ -682,42 +902,50 @@ cmd_release(struct ctx *x)
 	r = EXIT_ERR;
 	if (read_file(wk, &pem) != SKR_OK ||
 	    skr_key_from_pem((const char *)pem.data, pem.len, &wrap) !=
-	    SKR_OK || !skr_key_has_private(wrap)) {
+	    SKR_OK || skr_key_kty(wrap) != SKR_KTY_RSA ||
+	    !skr_key_has_private(wrap)) {
 		fprintf(stderr, PROG ": %s: not an RSA private key\n", wk);
 		goto out;
 	}
+	/* The output file first: a release may use up a server nonce, so
+	 * do not ask for the key unless it can be written. */
+	if ((fd = open_secret(outfile, opt(&x->a, "force") != NULL)) < 0)
+		goto out;
+	created = fd != STDOUT_FILENO;
+	kid = token_wrapping_kid(&tok, wrap);
 	memset(&u, 0, sizeof(u));
 	u.key = skr_key_pkey(wrap);
+	u.kid = kid;
 	if ((r = skr_client_release(x->c, x->a.pos[0], opt(&x->a, "version"),
 	    skr_buf_cstr(&tok), opt(&x->a, "nonce"), opt(&x->a, "enc"), &u, &k,
 	    &res)) != SKR_OK) {
 		r = fail(r, &res);
 		goto out;
 	}
-	if (strcmp(skr_released_key_kty(k), "oct") == 0) {
-		bytes = skr_released_key_bytes(k, &n);
-		skr_buf_append(&outbuf, bytes, n);
-	} else {
-		skr_key *rk = NULL;
-
-		bytes = skr_released_key_bytes(k, &n);
-		if (skr_key_from_private_bytes(strcmp(skr_released_key_kty(k),
-		    "RSA") == 0 ? SKR_KTY_RSA : SKR_KTY_EC, bytes, n, &rk) !=
-		    SKR_OK || skr_key_to_pem(rk, 1, &outbuf) != SKR_OK) {
-			skr_key_free(rk);
-			r = EXIT_ERR;
-			goto out;
-		}
-		skr_key_free(rk);
+	if ((r = released_bytes(k, &outbuf)) != SKR_OK ||
+	    (r = write_all(fd, outbuf.data, outbuf.len)) != SKR_OK) {
+		r = fail(r, NULL);
+		goto out;
 	}
-	r = write_secret(outfile, outbuf.data, outbuf.len,
-	    opt(&x->a, "force") != NULL) == SKR_OK ? EXIT_OK : EXIT_ERR;
-	if (r == EXIT_OK && strcmp(outfile, "-") != 0)
+	created = 0;
+	r = EXIT_OK;
+	if (fd == STDOUT_FILENO)
+		goto out;
+	if (x->json)
+		printf("{\"kid\":\"%s\",\"kty\":\"%s\"}\n",
+		    skr_released_key_kid(k), skr_released_key_kty(k));
+	else
 		fprintf(stderr, PROG ": released %s (%s) to %s\n",
 		    skr_released_key_kid(k), skr_released_key_kty(k), outfile);
 out:
+	if (fd >= 0 && fd != STDOUT_FILENO)
+		close(fd);
+	/* Leave no empty key file behind a failed release. */
+	if (created)
+		unlink(outfile);
 	skr_released_key_free(k);
 	skr_key_free(wrap);
+	free(kid);
 	skr_buf_free(&tok);
 	skr_buf_free(&pem);
 	skr_buf_free(&outbuf);
@@ -794,6 +1022,8 @@ cmd_token_create(struct ctx *x)
 	skr_result res;
 	char *text, *out = NULL;
 	const char *v;
+	json_t *o = NULL;
+	long long t;
 	int r;
 
 	for (int i = 0; i < x->a.nopt; i++) {
@@ -814,25 +1044,32 @@ cmd_token_create(struct ctx *x)
 	json_object_set_new(body, "prefixes", prefixes);
 	if ((v = opt(&x->a, "name")) != NULL)
 		json_object_set_new(body, "name", json_string(v));
-	if ((v = opt(&x->a, "expires")) != NULL)
-		json_object_set_new(body, "expires", json_integer(atoll(v)));
+	if ((v = opt(&x->a, "expires")) != NULL) {
+		if (!parse_num(v, 1, LLONG_MAX, &t)) {
+			json_decref(body);
+			return usage_err("--expires takes a UNIX time");
+		}
+		json_object_set_new(body, "expires", json_integer(t));
+	}
 	text = json_dumps(body, JSON_COMPACT);
 	json_decref(body);
 	r = skr_client_token_create(x->c, text, &out, &res);
 	free(text);
-	if (r == SKR_OK && !x->json) {
-		json_t *o = NULL;
-
-		if (skr_json_parse(out, strlen(out), 0, &o) == SKR_OK) {
-			fprintf(stderr, PROG ": token %s created; its secret is "
-			    "shown once:\n", jstr(o, "id"));
-			printf("%s\n", jstr(o, "token"));
-		}
-		json_decref(o);
-		skr_freezero(out, strlen(out));
-		return EXIT_OK;
-	}
-	return finish_call(x, r, &res, out, NULL);
+	if (r != SKR_OK)
+		return fail(r, &res);
+	if (x->json)
+		printf("%s\n", out);
+	else if (skr_json_parse(out, strlen(out), 0, &o) == SKR_OK &&
+	    *jstr(o, "token") != '\0') {
+		/* The secret alone on stdout, for $(skrctl token create). */
+		fprintf(stderr, PROG ": token %s created; its secret is shown "
+		    "once:\n", jstr(o, "id"));
+		printf("%s\n", jstr(o, "token"));
+	} else
+		r = SKR_ERR_RESPONSE;
+	json_decref(o);
+	skr_freezero(out, strlen(out));
+	return r == SKR_OK ? EXIT_OK : fail(r, NULL);
 }
 
 static int
@@ -841,8 +1078,9 @@ cmd_token_list(struct ctx *x)
 	skr_result res;
 	char *out = NULL;
 
-	return finish_call(x, skr_client_token_list(x->c, &out, &res), &res,
-	    out, NULL);
+	int r = skr_client_token_list(x->c, &out, &res);
+
+	return finish_call(x, r, &res, out, human_tokens);
 }
 
 static int
@@ -864,8 +1102,9 @@ cmd_authority_list(struct ctx *x)
 	skr_result res;
 	char *out = NULL;
 
-	return finish_call(x, skr_client_authorities(x->c, &out, &res), &res,
-	    out, NULL);
+	int r = skr_client_authorities(x->c, &out, &res);
+
+	return finish_call(x, r, &res, out, human_authorities);
 }
 
 static int
@@ -903,7 +1142,7 @@ cmd_audit_list(struct ctx *x)
 		}
 	r = skr_client_audit_list(x->c, skr_buf_cstr(&q), &out, &res);
 	skr_buf_free(&q);
-	return finish_call(x, r, &res, out, NULL);
+	return finish_call(x, r, &res, out, human_audit);
 }
 
 static int
@@ -979,8 +1218,15 @@ cmd_dev_token(struct ctx *x)
 	}
 	if ((v = opt(&x->a, "nonce")) != NULL)
 		json_object_set_new(body, "nonce", json_string(v));
-	if ((v = opt(&x->a, "lifetime")) != NULL)
-		json_object_set_new(body, "lifetime", json_integer(atoi(v)));
+	if ((v = opt(&x->a, "lifetime")) != NULL) {
+		long long t;
+
+		if (!parse_num(v, 1, INT_MAX, &t)) {
+			r = usage_err("--lifetime takes seconds");
+			goto out;
+		}
+		json_object_set_new(body, "lifetime", json_integer(t));
+	}
 	if ((v = opt(&x->a, "claims")) != NULL) {
 		if (skr_json_parse(v, strlen(v), 0, &claims) != SKR_OK) {
 			r = usage_err("--claims takes a JSON object");
@@ -1015,6 +1261,26 @@ out:
 	return r;
 }
 
+/* Liveness and readiness: 0 when ready, 1 otherwise. */
+static int
+cmd_status(struct ctx *x)
+{
+	skr_result live, ready;
+	int rl, rr;
+
+	rl = skr_client_health(x->c, &live);
+	rr = rl == SKR_OK ? skr_client_ready(x->c, &ready) : rl;
+	if (rl != SKR_OK)
+		return fail(rl, &live);
+	if (x->json)
+		printf("{\"live\":true,\"ready\":%s}\n", rr == SKR_OK ?
+		    "true" : "false");
+	else
+		printf("live   yes\nready  %s\n", rr == SKR_OK ? "yes" :
+		    ready.message);
+	return rr == SKR_OK ? EXIT_OK : EXIT_ERR;
+}
+
 /* ---- the table -------------------------------------------------------- */
 
 #define KEYOPTS "exportable enable disable nbf= exp= tag= ops= policy= immutable"
@@ -1037,6 +1303,7 @@ static const struct cmd cmds[] = {
 	    "[--immutable] | --remove-policy]" },
 	{ "key", "rotate", cmd_key_rotate, "", 1, "key rotate NAME" },
 	{ "key", "delete", cmd_key_delete, "", 1, "key delete NAME" },
+	{ "key", "deleted", cmd_key_deleted, "", -1, "key deleted [NAME]" },
 	{ "key", "recover", cmd_key_recover, "", 1, "key recover NAME" },
 	{ "key", "purge", cmd_key_purge, "", 1, "key purge NAME" },
 	{ "key", "backup", cmd_key_backup, "out= force", 1,
@@ -1053,6 +1320,7 @@ static const struct cmd cmds[] = {
 	{ "evaluate", NULL, cmd_evaluate, "token= version= nonce=", 1,
 	    "evaluate NAME --token FILE [--version V] [--nonce N]" },
 	{ "nonce", NULL, cmd_nonce, "", 0, "nonce" },
+	{ "status", NULL, cmd_status, "", 0, "status" },
 	{ "token", "create", cmd_token_create, "name= role= prefix= expires=", 0,
 	    "token create --role admin|operator|reader|auditor|releaser... "
 	    "[--prefix P]... [--name N] [--expires UNIXTIME]" },
@@ -1069,7 +1337,7 @@ static const struct cmd cmds[] = {
 	{ "audit", "list", cmd_audit_list,
 	    "key= since= outcome= event= after= maxresults=", 0,
 	    "audit list [--key K] [--since UNIXTIME] [--outcome ok|denied|error] "
-	    "[--event E]" },
+	    "[--event E]\n        [--after SEQ] [--maxresults N]" },
 	{ "audit", "verify", cmd_audit_verify, "data=", 0,
 	    "audit verify [--data DIR (offline, server stopped or not)]" },
 };
@@ -1084,10 +1352,20 @@ usage(FILE *f)
 	fprintf(f, "  policy check FILE\n"
 	    "  policy eval --token FILE --jwks FILE --policy FILE "
 	    "[--issuer URL] [--at UNIXTIME]\n"
-	    "\ncommon options: --addr URL (SKR_ADDR) --auth TOKEN (SKR_TOKEN) "
-	    "--cacert PEM (SKR_CACERT)\n"
-	    "  --pin sha256//BASE64 --signing-cert PEM --signing-ca PEM --json "
-	    "--help\n"
+	    "\ncommon options (before or after the command):\n"
+	    "  --addr URL          server, https://HOST[:PORT] (SKR_ADDR)\n"
+	    "  --auth TOKEN        admin bearer token (SKR_TOKEN)\n"
+	    "  --cacert PEM        CA bundle for the server (SKR_CACERT)\n"
+	    "  --pin PIN           server certificate: sha256//BASE64 of its "
+	    "public key,\n"
+	    "                      its SHA-256 fingerprint, or a PEM file "
+	    "(SKR_PIN)\n"
+	    "  --signing-cert PEM  pinned release-signing certificate "
+	    "(SKR_SIGNING_CERT)\n"
+	    "  --signing-ca PEM    CA of the release-signing certificate "
+	    "(default: --cacert)\n"
+	    "  --json              machine-readable output\n"
+	    "  --help              usage of a command\n"
 	    "exit status: 0 ok, 1 error, 2 usage, 3 release denied\n");
 }
 
@@ -1105,12 +1383,12 @@ make_client(struct ctx *x)
 	int r;
 
 	skr_client_opts_init(&o);
-	o.url = (v = opt(&x->a, "addr")) ? v : getenv("SKR_ADDR");
-	o.bearer = (v = opt(&x->a, "auth")) ? v : getenv("SKR_TOKEN");
-	o.ca_file = (v = opt(&x->a, "cacert")) ? v : getenv("SKR_CACERT");
-	o.pin = opt(&x->a, "pin");
+	o.url = (v = opt(&x->a, "addr")) ? v : env("SKR_ADDR");
+	o.bearer = (v = opt(&x->a, "auth")) ? v : env("SKR_TOKEN");
+	o.ca_file = (v = opt(&x->a, "cacert")) ? v : env("SKR_CACERT");
+	o.pin = (v = opt(&x->a, "pin")) ? v : env("SKR_PIN");
 	o.signing_cert = (v = opt(&x->a, "signing-cert")) ? v :
-	    getenv("SKR_SIGNING_CERT");
+	    env("SKR_SIGNING_CERT");
 	/* skrd issues its release-signing certificate from the same CA as
 	 * its TLS certificate, so that CA is the default trust for release
 	 * responses unless a certificate is pinned. */
@@ -1122,70 +1400,99 @@ make_client(struct ctx *x)
 	}
 	if ((r = skr_client_new(&o, &x->c)) != SKR_OK) {
 		fprintf(stderr, PROG ": %s: %s\n", skr_err_id(r), r ==
-		    SKR_ERR_INVAL ? "the address must be https://HOST:PORT and "
-		    "the certificate files readable" : skr_strerror(r));
+		    SKR_ERR_INVAL ? "the address must be https://HOST[:PORT], "
+		    "the certificate files readable PEM and the pin "
+		    "sha256//BASE64, a SHA-256 fingerprint or a certificate "
+		    "file" : skr_strerror(r));
 		return r == SKR_ERR_INVAL ? EXIT_USAGE : EXIT_ERR;
 	}
 	return EXIT_OK;
+}
+
+/* The commands of one group, for "skrctl key" and unknown subcommands. */
+static void
+group_usage(FILE *f, const char *group)
+{
+	fprintf(f, "usage:\n");
+	for (size_t i = 0; i < NCMDS; i++)
+		if (strcmp(cmds[i].group, group) == 0)
+			fprintf(f, "  " PROG " %s\n", cmds[i].usage);
+}
+
+static int
+is_group(const char *s)
+{
+	for (size_t i = 0; i < NCMDS; i++)
+		if (strcmp(cmds[i].group, s) == 0)
+			return 1;
+	return 0;
 }
 
 int
 main(int argc, char **argv)
 {
 	const struct cmd *c = NULL;
+	char *rest[256];
 	struct ctx x;
-	int shift, r;
+	int cmdi, nrest = 0, takes, r;
 
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 ||
 	    strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
 		usage(argc < 2 ? stderr : stdout);
 		return argc < 2 ? EXIT_USAGE : EXIT_OK;
 	}
-	/* Common options may come before the command: move them after it. */
-	if (strncmp(argv[1], "--", 2) == 0 && argc > 2) {
-		static char *moved[256];
-		int n = 0, i = 1, takes;
-
-		if (argc > 255)
-			return usage_err("too many arguments");
-		moved[n++] = argv[0];
-		while (i < argc && strncmp(argv[i], "--", 2) == 0 &&
-		    spec_has(common_opts, argv[i] + 2, &takes))
-			i += takes && i + 1 < argc ? 2 : 1;
-		if (i < argc && i > 1) {
-			int first = i;
-
-			while (i < argc && strncmp(argv[i], "--", 2) != 0 &&
-			    i - first < 2)
-				moved[n++] = argv[i++];
-			for (int j = 1; j < first; j++)
-				moved[n++] = argv[j];
-			while (i < argc)
-				moved[n++] = argv[i++];
-			moved[n] = NULL;
-			argv = moved;
-		}
+	if (strcmp(argv[1], "--version") == 0) {
+		printf(PROG " " SKR_VERSION "\n");
+		return EXIT_OK;
 	}
-	if (strcmp(argv[1], "policy") == 0)
-		return skrctl_policy_main(argc - 1, argv + 1);
+	if (argc >= (int)(sizeof(rest) / sizeof(rest[0])))
+		return usage_err("too many arguments");
+	/* Common options may come before the command ("skrctl --json key
+	 * list"): skip them to find it, and parse them with the rest. */
+	for (cmdi = 1; cmdi < argc && strncmp(argv[cmdi], "--", 2) == 0 &&
+	    spec_has(common_opts, argv[cmdi] + 2, &takes); cmdi++) {
+		rest[nrest++] = argv[cmdi];
+		if (takes && cmdi + 1 < argc)
+			rest[nrest++] = argv[++cmdi];
+	}
+	if (cmdi == argc)
+		return usage_err("no command");
+	if (strcmp(argv[cmdi], "policy") == 0) {
+		if (nrest > 0)
+			return usage_err("policy takes no server options");
+		return skrctl_policy_main(argc - cmdi, argv + cmdi);
+	}
 	for (size_t i = 0; i < NCMDS; i++) {
-		if (strcmp(cmds[i].group, argv[1]) != 0)
+		if (strcmp(cmds[i].group, argv[cmdi]) != 0)
 			continue;
-		if (cmds[i].name == NULL ||
-		    (argc > 2 && strcmp(cmds[i].name, argv[2]) == 0)) {
+		if (cmds[i].name == NULL || (cmdi + 1 < argc &&
+		    strcmp(cmds[i].name, argv[cmdi + 1]) == 0)) {
 			c = &cmds[i];
 			break;
 		}
 	}
 	if (c == NULL) {
-		fprintf(stderr, PROG ": unknown command \"%s%s%s\"\n", argv[1],
-		    argc > 2 ? " " : "", argc > 2 ? argv[2] : "");
+		if (is_group(argv[cmdi])) {
+			if (cmdi + 1 < argc && (strcmp(argv[cmdi + 1],
+			    "--help") == 0 || strcmp(argv[cmdi + 1], "help") ==
+			    0)) {
+				group_usage(stdout, argv[cmdi]);
+				return EXIT_OK;
+			}
+			if (cmdi + 1 < argc)
+				fprintf(stderr, PROG ": unknown command \"%s %s\"\n",
+				    argv[cmdi], argv[cmdi + 1]);
+			group_usage(stderr, argv[cmdi]);
+			return EXIT_USAGE;
+		}
+		fprintf(stderr, PROG ": unknown command \"%s\"\n", argv[cmdi]);
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	shift = c->name == NULL ? 2 : 3;
+	for (int i = cmdi + (c->name == NULL ? 1 : 2); i < argc; i++)
+		rest[nrest++] = argv[i];
 	memset(&x, 0, sizeof(x));
-	if (parse_args(argc - shift, argv + shift, c->opts, &x.a) != 0) {
+	if (parse_args(nrest, rest, c->opts, &x.a) != 0) {
 		fprintf(stderr, "usage: " PROG " %s\n", c->usage);
 		return EXIT_USAGE;
 	}
@@ -1193,7 +1500,8 @@ main(int argc, char **argv)
 		printf("usage: " PROG " %s\n", c->usage);
 		return EXIT_OK;
 	}
-	if (x.a.npos != c->npos) {
+	/* npos -1: the command checks its positional arguments itself. */
+	if (c->npos >= 0 && x.a.npos != c->npos) {
 		fprintf(stderr, "usage: " PROG " %s\n", c->usage);
 		return EXIT_USAGE;
 	}

@@ -41,6 +41,13 @@
 #define HEADER_MAX_LEN 8192
 
 struct http;
+struct worker;
+
+/* An accepted connection; h2o owns it once h2o_accept has it. */
+struct conn {
+	uv_tcp_t tcp;             /* first: h2o's close callback gets it */
+	struct conn *prev, *next; /* the worker's live connections */
+};
 
 struct worker {
 	struct http *http;
@@ -55,8 +62,11 @@ struct worker {
 	int fd;
 	size_t nconns;
 	size_t njobs;
+	struct conn *conns;
 	uint64_t deadline;
 	int stopping;
+	int forced;    /* the shutdown deadline passed: connections cut */
+	int abandoned; /* even that did not drain: leave h2o as it is */
 };
 
 struct http {
@@ -474,10 +484,17 @@ static void
 on_conn_close(uv_handle_t *h)
 {
 	struct worker *w = h->loop->data;
+	struct conn *c = (struct conn *)h;
 
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		w->conns = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
 	w->nconns--;
 	atomic_fetch_sub(&w->http->conns, 1);
-	free(h);
+	free(c);
 }
 
 static void
@@ -491,26 +508,30 @@ on_accept(uv_stream_t *listener, int status)
 {
 	struct worker *w = listener->data;
 	h2o_socket_t *sock;
-	uv_tcp_t *conn;
+	struct conn *conn;
 
 	if (status != 0 || w->stopping)
 		return;
 	if ((conn = calloc(1, sizeof(*conn))) == NULL)
 		return;
-	uv_tcp_init(&w->loop, conn);
-	if (uv_accept(listener, (uv_stream_t *)conn) != 0) {
-		uv_close((uv_handle_t *)conn, on_refused_close);
+	uv_tcp_init(&w->loop, &conn->tcp);
+	if (uv_accept(listener, (uv_stream_t *)&conn->tcp) != 0) {
+		uv_close((uv_handle_t *)&conn->tcp, on_refused_close);
 		return;
 	}
 	/* Over the connection limit: close at once rather than queue. */
 	if (atomic_fetch_add(&w->http->conns, 1) >=
 	    w->http->o.max_connections) {
 		atomic_fetch_sub(&w->http->conns, 1);
-		uv_close((uv_handle_t *)conn, on_refused_close);
+		uv_close((uv_handle_t *)&conn->tcp, on_refused_close);
 		return;
 	}
 	w->nconns++;
-	sock = h2o_uv_socket_create((uv_stream_t *)conn, on_conn_close);
+	conn->next = w->conns;
+	if (w->conns != NULL)
+		w->conns->prev = conn;
+	w->conns = conn;
+	sock = h2o_uv_socket_create((uv_stream_t *)&conn->tcp, on_conn_close);
 	h2o_accept(&w->accept_ctx, sock);
 }
 
@@ -542,14 +563,50 @@ close_walk(uv_handle_t *h, void *arg)
 		uv_close(h, NULL);
 }
 
+/* After the deadline, what is still running gets this long to notice its
+ * connection is gone (a handler on the thread pool must finish). */
+#define ABANDON_MS 30000
+
+/*
+ * Cut every connection still open after the shutdown deadline.  Shutting
+ * the socket down (rather than closing it under h2o) makes h2o see EOF or a
+ * write error and close the connection its usual way, so the context can be
+ * disposed of cleanly afterwards.
+ */
+static void
+cut_connections(struct worker *w)
+{
+	uv_os_fd_t fd;
+
+	skr_log(SKR_LOG_WARN, "shutdown deadline passed; closing connections",
+	    json_pack("{s:i,s:I,s:I}", "loop", w->index, "connections",
+	    (json_int_t)w->nconns, "requests", (json_int_t)w->njobs));
+	for (struct conn *c = w->conns; c != NULL; c = c->next)
+		if (uv_fileno((uv_handle_t *)&c->tcp, &fd) == 0)
+			shutdown(fd, SHUT_RDWR);
+}
+
 static void
 on_drain(uv_timer_t *t)
 {
 	struct worker *w = t->data;
+	uint64_t now = uv_now(&w->loop);
 
-	if ((w->nconns == 0 && w->njobs == 0) ||
-	    uv_now(&w->loop) >= w->deadline)
+	if (w->nconns == 0 && w->njobs == 0) {
 		uv_stop(&w->loop);
+		return;
+	}
+	if (!w->forced && now >= w->deadline) {
+		w->forced = 1;
+		cut_connections(w);
+	} else if (w->forced && now >= w->deadline + ABANDON_MS) {
+		skr_log(SKR_LOG_ERROR, "requests still running after the "
+		    "shutdown deadline; exiting without cleanup", json_pack(
+		    "{s:i,s:I}", "loop", w->index, "requests",
+		    (json_int_t)w->njobs));
+		w->abandoned = 1;
+		uv_stop(&w->loop);
+	}
 }
 
 static void
@@ -574,6 +631,10 @@ worker_main(void *arg)
 	struct worker *w = arg;
 
 	uv_run(&w->loop, UV_RUN_DEFAULT);
+	/* h2o cannot dispose of a context with live connections: leave it to
+	 * process exit. */
+	if (w->abandoned)
+		return NULL;
 	/* A shutdown request may leave h2o's graceful-shutdown timer armed;
 	 * the context cannot be disposed of with it linked. */
 	if (h2o_timeout_is_linked(&w->ctx.http2._graceful_shutdown_timeout))
@@ -793,6 +854,14 @@ skr_http_serve(skr_server *srv, const skr_http_opts *o,
 	}
 	for (i = 0; i < started; i++)
 		pthread_join(http->workers[i].thread, NULL);
+	for (i = 0; i < started; i++)
+		if (http->workers[i].abandoned) {
+			/* A handler is still running on the thread pool and
+			 * may use the store: nothing can be freed safely.
+			 * Every acknowledged write is already durable. */
+			fflush(stderr);
+			_exit(1);
+		}
 	uv_close((uv_handle_t *)&sigterm, NULL);
 	uv_close((uv_handle_t *)&sigint, NULL);
 	uv_run(&main_loop, UV_RUN_DEFAULT);

@@ -35,6 +35,9 @@ void skr_http_opts_init(skr_http_opts *o);
  * requests finish (at most shutdown_ms) and return.  Prints
  * "skrd: listening on https://ADDR:PORT" on standard error when ready.
  * ready_cb (may be NULL) runs once on the main thread at that point.
+ * Connections still open at the deadline are cut; if a handler on the
+ * thread pool still runs ABANDON_MS (30 s) later, the process exits with
+ * status 1 rather than free what the handler uses.
  * Returns SKR_OK or an error (bad address, port in use, TLS files).
  */
 int skr_http_serve(skr_server *srv, const skr_http_opts *o,

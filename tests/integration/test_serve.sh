@@ -204,7 +204,7 @@ expect_kv 431 RequestTooLarge SKR.REQUEST.TOO_LARGE "too many headers"
 # is disconnected after header_timeout (2 s here).  The 30 s bound only
 # keeps a broken server from hanging the suite.
 mkfifo "$T/slow"
-( printf 'GET /healthz HTTP/1.1\r\nHost: x\r\nX-Half: ' ; sleep 60 ) \
+( printf 'GET /healthz HTTP/1.1\r\nHost: x\r\nX-Half: '; exec sleep 60 ) 2>/dev/null \
     >"$T/slow" &
 slow=$!
 skr_track "$slow"
@@ -280,6 +280,45 @@ for proto in --http1.1 --http2; do
 done
 check_not "skrd no longer listens" curl -sS -o /dev/null \
     --cacert "$SKR_CACERT" "$SKR_ADDR/healthz"
+
+# Idle connections still open at the shutdown deadline are cut, and skrd
+# still exits 0 with the store closed cleanly.
+printf 'shutdown_timeout = 1\nheader_timeout = 600\nidle_timeout = 600\n' \
+    >"$T/deadline.conf"
+skr_start --config "$T/deadline.conf" || failed "start for the deadline test"
+PORT=$(port_of "$SKR_ADDR")
+mkfifo "$T/idle.in.http" "$T/idle.in.h2"
+( printf 'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n'; exec sleep 120 ) 2>/dev/null \
+    >"$T/idle.in.http" &
+skr_track $!
+sleep 120 >"$T/idle.in.h2" 2>/dev/null &
+skr_track $!
+openssl s_client -quiet -alpn http/1.1 -connect "127.0.0.1:$PORT" \
+    <"$T/idle.in.http" >"$T/idle.out.http" 2>/dev/null &
+c1=$!
+skr_track "$c1"
+openssl s_client -alpn h2 -connect "127.0.0.1:$PORT" \
+    <"$T/idle.in.h2" >"$T/idle.out.h2" 2>&1 &
+c2=$!
+skr_track "$c2"
+# Both are accepted once the one answered and the other finished its
+# handshake; the bound only keeps a broken server from hanging the suite.
+for i in $(seq 300); do
+	grep -q '"status":"ok"' "$T/idle.out.http" &&
+	    grep -q 'ALPN protocol: h2' "$T/idle.out.h2" && break
+	sleep 0.1
+done
+check "two idle connections open" grep -q 'ALPN protocol: h2' "$T/idle.out.h2"
+skr_stop
+check "the deadline cut the idle connections" \
+    grep -q 'shutdown deadline passed' "$T/skrd.log"
+# The clients end when the server closes; bounded as above.
+for i in $(seq 300); do
+	kill -0 "$c1" 2>/dev/null || kill -0 "$c2" 2>/dev/null || break
+	sleep 0.1
+done
+check_not "the idle clients saw their connections closed" \
+    kill -0 "$c1" "$c2"
 
 # Plain HTTP: only on loopback, only when asked for.
 for addr in 0.0.0.0:0 '[::]:0' 192.0.2.1:0; do

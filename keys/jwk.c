@@ -85,33 +85,41 @@ curve_of(EVP_PKEY *pkey)
 	return curve_by_group(group);
 }
 
+/* Key Vault's names: the -HSM forms say where a key lives, not what it
+ * is, so both parse to the same type. */
+static const struct kty_name {
+	skr_kty kty;
+	const char *name;
+	const char *hsm;
+} kty_names[] = {
+	{ SKR_KTY_RSA, "RSA", "RSA-HSM" },
+	{ SKR_KTY_EC, "EC", "EC-HSM" },
+	{ SKR_KTY_OCT, "oct", "oct-HSM" },
+};
+
 skr_kty
 skr_kty_parse(const char *s)
 {
+	size_t i;
+
 	if (s == NULL)
 		return SKR_KTY_NONE;
-	if (strcmp(s, "RSA") == 0 || strcmp(s, "RSA-HSM") == 0)
-		return SKR_KTY_RSA;
-	if (strcmp(s, "EC") == 0 || strcmp(s, "EC-HSM") == 0)
-		return SKR_KTY_EC;
-	if (strcmp(s, "oct") == 0 || strcmp(s, "oct-HSM") == 0)
-		return SKR_KTY_OCT;
+	for (i = 0; i < sizeof(kty_names) / sizeof(kty_names[0]); i++)
+		if (strcmp(s, kty_names[i].name) == 0 ||
+		    strcmp(s, kty_names[i].hsm) == 0)
+			return kty_names[i].kty;
 	return SKR_KTY_NONE;
 }
 
 const char *
 skr_kty_name(skr_kty kty, int hsm)
 {
-	switch (kty) {
-	case SKR_KTY_RSA:
-		return hsm ? "RSA-HSM" : "RSA";
-	case SKR_KTY_EC:
-		return hsm ? "EC-HSM" : "EC";
-	case SKR_KTY_OCT:
-		return hsm ? "oct-HSM" : "oct";
-	default:
-		return "none";
-	}
+	size_t i;
+
+	for (i = 0; i < sizeof(kty_names) / sizeof(kty_names[0]); i++)
+		if (kty_names[i].kty == kty)
+			return hsm ? kty_names[i].hsm : kty_names[i].name;
+	return "none";
 }
 
 static skr_key *

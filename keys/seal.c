@@ -2,6 +2,7 @@
 
 #include <string.h>
 
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
@@ -14,17 +15,24 @@
 int
 skr_random(uint8_t *p, size_t n)
 {
+	int ok;
+
 	if (n > INT32_MAX)
 		return SKR_ERR_INVAL;
 	if (n == 0)
 		return SKR_OK;
-	return RAND_bytes(p, (int)n) == 1 ? SKR_OK : SKR_ERR_CRYPTO;
+	ERR_set_mark();
+	ok = RAND_bytes(p, (int)n) == 1;
+	ERR_pop_to_mark();
+	return ok ? SKR_OK : SKR_ERR_CRYPTO;
 }
 
 /* Runs GCM over the format byte and the caller's AAD (both authenticated)
- * and n bytes of in. On decrypt, tag is checked; on encrypt it is written. */
+ * and n bytes of in. On decrypt, tag is checked; on encrypt it is written.
+ * Leaves OpenSSL's error queue as it found it (a failed open is an
+ * expected outcome, not an error for a later SSL_get_error() to find). */
 static int
-gcm(int enc, const uint8_t key[SKR_SEAL_KEY_LEN], const uint8_t *nonce,
+gcm_run(int enc, const uint8_t key[SKR_SEAL_KEY_LEN], const uint8_t *nonce,
     uint8_t format, const uint8_t *aad, size_t aadlen, const uint8_t *in,
     size_t n, uint8_t *out, uint8_t *tag)
 {
@@ -61,6 +69,19 @@ out:
 	return r;
 }
 
+static int
+gcm(int enc, const uint8_t key[SKR_SEAL_KEY_LEN], const uint8_t *nonce,
+    uint8_t format, const uint8_t *aad, size_t aadlen, const uint8_t *in,
+    size_t n, uint8_t *out, uint8_t *tag)
+{
+	int r;
+
+	ERR_set_mark();
+	r = gcm_run(enc, key, nonce, format, aad, aadlen, in, n, out, tag);
+	ERR_pop_to_mark();
+	return r;
+}
+
 int
 skr_seal(const uint8_t key[SKR_SEAL_KEY_LEN], const uint8_t *aad,
     size_t aadlen, const uint8_t *pt, size_t n, skr_buf *out)
@@ -71,12 +92,14 @@ skr_seal(const uint8_t key[SKR_SEAL_KEY_LEN], const uint8_t *aad,
 
 	if (n > SIZE_MAX - SKR_SEAL_OVERHEAD)
 		return SKR_ERR_TOO_LARGE;
+	if (key == NULL || (pt == NULL && n > 0) || (aad == NULL && aadlen > 0))
+		return SKR_ERR_INVAL;
 	if ((r = skr_buf_reserve(out, n + SKR_SEAL_OVERHEAD)) != SKR_OK)
 		return r;
 	blob = out->data + start;
-	blob[0] = SEAL_FORMAT_1;
 	if ((r = skr_random(blob + 1, SEAL_NONCE_LEN)) != SKR_OK)
 		return r;
+	blob[0] = SEAL_FORMAT_1;
 	r = gcm(1, key, blob + 1, SEAL_FORMAT_1, aad, aadlen, pt, n,
 	    blob + 1 + SEAL_NONCE_LEN, blob + 1 + SEAL_NONCE_LEN + n);
 	if (r != SKR_OK) {
@@ -96,6 +119,8 @@ skr_seal_open(const uint8_t key[SKR_SEAL_KEY_LEN], const uint8_t *aad,
 	uint8_t tag[SEAL_TAG_LEN];
 	int r;
 
+	if (key == NULL || blob == NULL || (aad == NULL && aadlen > 0))
+		return SKR_ERR_INVAL;
 	if (n < SKR_SEAL_OVERHEAD)
 		return SKR_ERR_SEAL_OPEN;
 	if (blob[0] != SEAL_FORMAT_1)

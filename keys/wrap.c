@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/rsa.h>
 
@@ -12,6 +13,16 @@
 #include "skr/error.h"
 
 #define CEK_LEN 32 /* K: always AES-256 (SPEC section 5) */
+#define WRAP_MIN_MODLEN 256   /* 2048 bits */
+#define WRAP_MAX_MODLEN 1024  /* 8192 bits, the largest key keys/jwk takes */
+
+/*
+ * A failed decrypt or unwrap leaves errors on the thread's OpenSSL queue,
+ * where a later SSL_get_error() on the same thread would read them as its
+ * own; every entry point pops back to a mark taken on entry.
+ */
+#define ERR_BEGIN() ERR_set_mark()
+#define ERR_END() ERR_pop_to_mark()
 
 static const struct {
 	skr_enc enc;
@@ -120,14 +131,24 @@ int
 skr_aes_kwp_wrap(const uint8_t *kek, size_t keklen, const uint8_t *pt,
     size_t n, skr_buf *out)
 {
-	return kwp(1, kek, keklen, pt, n, out);
+	int r;
+
+	ERR_BEGIN();
+	r = kwp(1, kek, keklen, pt, n, out);
+	ERR_END();
+	return r;
 }
 
 int
 skr_aes_kwp_unwrap(const uint8_t *kek, size_t keklen, const uint8_t *ct,
     size_t n, skr_buf *out)
 {
-	return kwp(0, kek, keklen, ct, n, out);
+	int r;
+
+	ERR_BEGIN();
+	r = kwp(0, kek, keklen, ct, n, out);
+	ERR_END();
+	return r;
 }
 
 /* ---- RSA-AES key wrap ------------------------------------------------- */
@@ -148,8 +169,22 @@ oaep_ctx(EVP_PKEY_CTX *pctx, skr_enc enc, int encrypt)
 	return SKR_OK;
 }
 
-int
-skr_rsa_aes_wrap(EVP_PKEY *wrapping_key, skr_enc enc, const uint8_t *pt,
+/* SKR_OK for an RSA key of 2048 to 8192 bits; *modlen is its size. */
+static int
+wrapping_key_ok(EVP_PKEY *pkey, size_t *modlen)
+{
+	if (pkey == NULL || EVP_PKEY_get_base_id(pkey) != EVP_PKEY_RSA)
+		return SKR_ERR_INVAL;
+	if (EVP_PKEY_get_bits(pkey) < 2048)
+		return SKR_ERR_KEY_WEAK;
+	*modlen = (size_t)EVP_PKEY_get_size(pkey);
+	if (*modlen < WRAP_MIN_MODLEN || *modlen > WRAP_MAX_MODLEN)
+		return SKR_ERR_UNSUPPORTED;
+	return SKR_OK;
+}
+
+static int
+rsa_aes_wrap(EVP_PKEY *wrapping_key, skr_enc enc, const uint8_t *pt,
     size_t n, skr_buf *out)
 {
 	uint8_t cek[CEK_LEN];
@@ -157,14 +192,12 @@ skr_rsa_aes_wrap(EVP_PKEY *wrapping_key, skr_enc enc, const uint8_t *pt,
 	size_t start = out->len, modlen, outlen;
 	int r;
 
-	if (wrapping_key == NULL || EVP_PKEY_get_base_id(wrapping_key) !=
-	    EVP_PKEY_RSA)
-		return SKR_ERR_INVAL;
-	if (EVP_PKEY_get_bits(wrapping_key) < 2048)
-		return SKR_ERR_KEY_WEAK;
+	if ((r = wrapping_key_ok(wrapping_key, &modlen)) != SKR_OK)
+		return r;
 	if (skr_enc_md(enc) == NULL)
 		return SKR_ERR_ENC_UNSUPPORTED;
-	modlen = (size_t)EVP_PKEY_get_size(wrapping_key);
+	if (pt == NULL || n == 0)
+		return SKR_ERR_INVAL;
 	if ((r = skr_random(cek, sizeof(cek))) != SKR_OK)
 		goto out;
 	if ((r = skr_buf_reserve(out, modlen)) != SKR_OK)
@@ -184,8 +217,7 @@ skr_rsa_aes_wrap(EVP_PKEY *wrapping_key, skr_enc enc, const uint8_t *pt,
 	}
 	out->len = start + outlen;
 	out->data[out->len] = '\0';
-	if ((r = skr_aes_kwp_wrap(cek, sizeof(cek), pt, n, out)) != SKR_OK)
-		goto out;
+	r = kwp(1, cek, sizeof(cek), pt, n, out);
 out:
 	if (r != SKR_OK && out->data != NULL) {
 		out->len = start;
@@ -196,45 +228,72 @@ out:
 	return r;
 }
 
-/* The second half of an unwrap, once the OAEP part gave K. */
-static int
-unwrap_tail(const uint8_t *cek, size_t ceklen, const uint8_t *ct, size_t n,
-    size_t modlen, skr_buf *out)
-{
-	if (ceklen != CEK_LEN)
-		return SKR_ERR_UNWRAP;
-	return skr_aes_kwp_unwrap(cek, ceklen, ct + modlen, n - modlen, out);
-}
-
 int
-skr_rsa_aes_unwrap(EVP_PKEY *wrapping_key, skr_enc enc, const uint8_t *ct,
+skr_rsa_aes_wrap(EVP_PKEY *wrapping_key, skr_enc enc, const uint8_t *pt,
     size_t n, skr_buf *out)
 {
-	uint8_t cek[512];
-	size_t modlen, ceklen = sizeof(cek);
-	EVP_PKEY_CTX *pctx = NULL;
 	int r;
 
-	if (wrapping_key == NULL || EVP_PKEY_get_base_id(wrapping_key) !=
-	    EVP_PKEY_RSA)
-		return SKR_ERR_INVAL;
-	if (EVP_PKEY_get_bits(wrapping_key) < 2048)
-		return SKR_ERR_KEY_WEAK;
-	modlen = (size_t)EVP_PKEY_get_size(wrapping_key);
-	if (n < modlen + 16 || modlen > sizeof(cek))
+	ERR_BEGIN();
+	r = rsa_aes_wrap(wrapping_key, enc, pt, n, out);
+	ERR_END();
+	return r;
+}
+
+/*
+ * The second half of an unwrap, once the OAEP step has run (ok != 0 when it
+ * gave a K of the right length).  When it failed, the KWP step still runs,
+ * under a random K, so that the time a failure takes does not tell an OAEP
+ * failure from a KWP one: that distinction is the oracle of Manger's attack
+ * on OAEP.  Every failure is the one SKR_ERR_UNWRAP.
+ */
+static int
+unwrap_tail(int ok, uint8_t cek[CEK_LEN], const uint8_t *ct, size_t n,
+    size_t modlen, skr_buf *out)
+{
+	size_t start = out->len;
+	int r;
+
+	if (!ok && skr_random(cek, CEK_LEN) != SKR_OK)
+		return SKR_ERR_UNWRAP;
+	r = kwp(0, cek, CEK_LEN, ct + modlen, n - modlen, out);
+	if (r == SKR_OK && !ok) {
+		/* A random K authenticated (chance about 2^-32): still a
+		 * failure, and the bytes never reach the caller. */
+		skr_wipe(out->data + start, out->len - start);
+		out->len = start;
+		out->data[start] = '\0';
+		r = SKR_ERR_UNWRAP;
+	}
+	return r == SKR_OK ? SKR_OK : SKR_ERR_UNWRAP;
+}
+
+static int
+rsa_aes_unwrap(EVP_PKEY *wrapping_key, skr_enc enc, const uint8_t *ct,
+    size_t n, skr_buf *out)
+{
+	/* OpenSSL decrypts OAEP into its own modulus-sized buffer and only
+	 * copies the message out, so this needs room for K alone; the rest
+	 * is slack for a message of the wrong length to be refused. */
+	uint8_t cek[WRAP_MAX_MODLEN];
+	size_t modlen, ceklen = sizeof(cek);
+	EVP_PKEY_CTX *pctx = NULL;
+	int r, ok;
+
+	if ((r = wrapping_key_ok(wrapping_key, &modlen)) != SKR_OK)
+		return r;
+	if (skr_enc_md(enc) == NULL)
+		return SKR_ERR_UNWRAP;
+	if (ct == NULL || n < modlen + 16)
 		return SKR_ERR_UNWRAP;
 	if ((pctx = EVP_PKEY_CTX_new_from_pkey(NULL, wrapping_key, NULL)) ==
 	    NULL)
 		return SKR_ERR_NOMEM;
 	if ((r = oaep_ctx(pctx, enc, 0)) != SKR_OK)
 		goto out;
-	/* Every failure below is the same SKR_ERR_UNWRAP, so the error says
-	 * nothing about which step failed (no padding oracle). */
-	if (EVP_PKEY_decrypt(pctx, cek, &ceklen, ct, modlen) != 1) {
-		r = SKR_ERR_UNWRAP;
-		goto out;
-	}
-	r = unwrap_tail(cek, ceklen, ct, n, modlen, out);
+	ok = EVP_PKEY_decrypt(pctx, cek, &ceklen, ct, modlen) == 1 &&
+	    ceklen == CEK_LEN;
+	r = unwrap_tail(ok, cek, ct, n, modlen, out);
 out:
 	skr_wipe(cek, sizeof(cek));
 	EVP_PKEY_CTX_free(pctx);
@@ -242,26 +301,51 @@ out:
 }
 
 int
+skr_rsa_aes_unwrap(EVP_PKEY *wrapping_key, skr_enc enc, const uint8_t *ct,
+    size_t n, skr_buf *out)
+{
+	int r;
+
+	ERR_BEGIN();
+	r = rsa_aes_unwrap(wrapping_key, enc, ct, n, out);
+	ERR_END();
+	return r;
+}
+
+static int
+rsa_aes_unwrap_cb(skr_oaep_decrypt_fn fn, void *ctx, size_t modulus_len,
+    skr_enc enc, const uint8_t *ct, size_t n, skr_buf *out)
+{
+	/* A device may insist on a modulus-sized output buffer. */
+	uint8_t cek[WRAP_MAX_MODLEN];
+	size_t ceklen = sizeof(cek);
+	const EVP_MD *md = skr_enc_md(enc);
+	int r, ok;
+
+	if (fn == NULL)
+		return SKR_ERR_INVAL;
+	if (modulus_len < WRAP_MIN_MODLEN)
+		return SKR_ERR_KEY_WEAK;
+	if (modulus_len > WRAP_MAX_MODLEN)
+		return SKR_ERR_UNSUPPORTED;
+	if (md == NULL || ct == NULL || n < modulus_len + 16)
+		return SKR_ERR_UNWRAP;
+	ok = fn(ctx, md, ct, modulus_len, cek, &ceklen) == 0 &&
+	    ceklen == CEK_LEN;
+	r = unwrap_tail(ok, cek, ct, n, modulus_len, out);
+	skr_wipe(cek, sizeof(cek));
+	return r;
+}
+
+int
 skr_rsa_aes_unwrap_cb(skr_oaep_decrypt_fn fn, void *ctx, size_t modulus_len,
     skr_enc enc, const uint8_t *ct, size_t n, skr_buf *out)
 {
-	uint8_t cek[512];
-	size_t ceklen = sizeof(cek);
-	const EVP_MD *md = skr_enc_md(enc);
 	int r;
 
-	if (fn == NULL || md == NULL)
-		return md == NULL ? SKR_ERR_ENC_UNSUPPORTED : SKR_ERR_INVAL;
-	if (modulus_len < 256)
-		return SKR_ERR_KEY_WEAK;
-	if (n < modulus_len + 16)
-		return SKR_ERR_UNWRAP;
-	if (fn(ctx, md, ct, modulus_len, cek, &ceklen) != 0 ||
-	    ceklen > sizeof(cek))
-		r = SKR_ERR_UNWRAP;
-	else
-		r = unwrap_tail(cek, ceklen, ct, n, modulus_len, out);
-	skr_wipe(cek, sizeof(cek));
+	ERR_BEGIN();
+	r = rsa_aes_unwrap_cb(fn, ctx, modulus_len, enc, ct, n, out);
+	ERR_END();
 	return r;
 }
 
@@ -272,11 +356,15 @@ skr_key_hsm_encode(const char *wrapping_kid, skr_enc enc, const uint8_t *ct,
     size_t n, skr_buf *out)
 {
 	skr_buf ctb = SKR_BUF_INIT;
-	json_t *o = NULL, *h = NULL;
+	json_t *o = NULL, *h = NULL, *kid = NULL;
 	char *text = NULL;
 	int r;
 
-	if (wrapping_kid == NULL || skr_enc_name(enc) == NULL)
+	if (wrapping_kid == NULL || *wrapping_kid == '\0' ||
+	    skr_enc_name(enc) == NULL || ct == NULL || n == 0)
+		return SKR_ERR_INVAL;
+	/* jansson refuses a string that is not UTF-8. */
+	if ((kid = json_string(wrapping_kid)) == NULL)
 		return SKR_ERR_INVAL;
 	if ((r = skr_b64url_encode(&ctb, ct, n)) != SKR_OK)
 		goto out;
@@ -286,7 +374,7 @@ skr_key_hsm_encode(const char *wrapping_kid, skr_enc enc, const uint8_t *ct,
 	if ((o = json_object()) == NULL || (h = json_object()) == NULL)
 		goto out;
 	if (json_object_set_new(o, "schema_version", json_string("1.0")) ||
-	    json_object_set_new(h, "kid", json_string(wrapping_kid)) ||
+	    json_object_set(h, "kid", kid) ||
 	    json_object_set_new(h, "alg", json_string("dir")) ||
 	    json_object_set_new(h, "enc", json_string(skr_enc_name(enc))) ||
 	    json_object_set(o, "header", h) ||
@@ -298,55 +386,69 @@ skr_key_hsm_encode(const char *wrapping_kid, skr_enc enc, const uint8_t *ct,
 	r = skr_b64url_encode(out, (const uint8_t *)text, strlen(text));
 out:
 	free(text);
+	json_decref(kid);
 	json_decref(h);
 	json_decref(o);
 	skr_buf_free(&ctb);
 	return r;
 }
 
+/* The value of a non-empty JSON string without an embedded NUL (which
+ * would make "dir\u0000x" compare equal to "dir"), or NULL. */
+static const char *
+plain_string(const json_t *v)
+{
+	if (!json_is_string(v) || json_string_length(v) == 0 ||
+	    strlen(json_string_value(v)) != json_string_length(v))
+		return NULL;
+	return json_string_value(v);
+}
+
+/*
+ * Strict: the members of SPEC section 5 must be present with exactly these
+ * values; members beyond them are ignored, as Key Vault documents none and a
+ * later schema 1.0 generator may add some.
+ */
 int
 skr_key_hsm_decode(const char *s, size_t n, char **kid_out, skr_enc *enc,
     skr_buf *ct_out)
 {
 	skr_buf text = SKR_BUF_INIT;
-	json_t *o = NULL, *h, *v;
-	const char *ct;
+	json_t *o = NULL, *h;
+	const char *v, *kid, *ct;
+	skr_enc e;
 	int r = SKR_ERR_KEY_HSM;
 
 	if (kid_out != NULL)
 		*kid_out = NULL;
-	if (skr_b64url_decode(&text, s, n) != SKR_OK)
+	if (s == NULL || skr_b64url_decode(&text, s, n) != SKR_OK)
 		goto out;
 	if (skr_json_parse((const char *)text.data, text.len, 4, &o) != SKR_OK ||
 	    !json_is_object(o))
 		goto out;
-	v = json_object_get(o, "schema_version");
-	if (!json_is_string(v) || strcmp(json_string_value(v), "1.0") != 0)
+	v = plain_string(json_object_get(o, "schema_version"));
+	if (v == NULL || strcmp(v, "1.0") != 0)
 		goto out;
 	h = json_object_get(o, "header");
 	if (!json_is_object(h))
 		goto out;
-	v = json_object_get(h, "alg");
-	if (!json_is_string(v) || strcmp(json_string_value(v), "dir") != 0)
+	v = plain_string(json_object_get(h, "alg"));
+	if (v == NULL || strcmp(v, "dir") != 0)
 		goto out;
-	v = json_object_get(h, "enc");
-	if (!json_is_string(v) || skr_enc_parse(json_string_value(v), enc) !=
-	    SKR_OK)
+	v = plain_string(json_object_get(h, "enc"));
+	if (v == NULL || skr_enc_parse(v, &e) != SKR_OK)
 		goto out;
-	v = json_object_get(h, "kid");
-	if (!json_is_string(v))
+	if ((kid = plain_string(json_object_get(h, "kid"))) == NULL)
 		goto out;
-	if (kid_out != NULL && (*kid_out = strdup(json_string_value(v))) ==
-	    NULL) {
+	if ((ct = plain_string(json_object_get(o, "ciphertext"))) == NULL)
+		goto out;
+	if (kid_out != NULL && (*kid_out = strdup(kid)) == NULL) {
 		r = SKR_ERR_NOMEM;
 		goto out;
 	}
-	v = json_object_get(o, "ciphertext");
-	if (!json_is_string(v) || json_string_length(v) == 0)
+	if (skr_b64url_decode(ct_out, ct, strlen(ct)) != SKR_OK)
 		goto out;
-	ct = json_string_value(v);
-	if (skr_b64url_decode(ct_out, ct, json_string_length(v)) != SKR_OK)
-		goto out;
+	*enc = e;
 	r = SKR_OK;
 out:
 	if (r != SKR_OK && kid_out != NULL) {

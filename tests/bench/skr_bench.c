@@ -1,0 +1,1018 @@
+/*
+ * skr-bench: the release benchmark (README.md, "Performance").
+ *
+ *   skr-bench run [--skrd PATH] [--threads N] [--duration S] [--keys N,N..]
+ *                 [--connections N] [--h2-connections N] [--streams N]
+ *                 [--json FILE] [--work DIR] [--keep]
+ *   skr-bench load --data DIR --issuer URL --count N [--first N]
+ *                 [--batch N] [--map-size BYTES]
+ *
+ * `run` does everything in one process: a test attestation authority in
+ * process (server/testauth.h) with a pool of tokens naming different
+ * wrapping keys; for each store size a fresh `skrd init` data directory
+ * filled by the bulk loader; `skrd serve` started with that authority's key
+ * set as a file (start time and memory measured); closed-loop releases over
+ * HTTP/1.1 and HTTP/2 for the maximum throughput, an open-loop run at half
+ * of it for latency, with RS256 and ES256 response signing; the crypto-only
+ * bound on the same cores; a table on standard output and the same figures
+ * as JSON.
+ *
+ * `load` is the documented bulk path on its own: it adds oct keys named
+ * bench-NNNNNNN with the benchmark policy to an existing data directory
+ * (skrd must not be running on it, since LMDB allows one writer process at
+ * a time only through its lock, and the loader holds long transactions).
+ */
+#include "bench.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <jansson.h>
+#include <openssl/evp.h>
+
+#include "skr/error.h"
+#include "testauth.h"
+
+extern char **environ;
+
+#define NTOKENS 256
+#define NWRAP 8
+#define ISSUER "https://127.0.0.1/skr-test-attestation"
+#define BIG_MAP ((size_t)8 << 30)
+
+/* ---- shared helpers (bench.h) ---------------------------------------- */
+
+double
+bench_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void
+bench_key_name(uint64_t i, char out[BENCH_NAME_MAX])
+{
+	snprintf(out, BENCH_NAME_MAX, "bench-%07llu", (unsigned long long)i);
+}
+
+void
+bench_key_bytes(const char *name, uint8_t out[BENCH_KEY_BYTES])
+{
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	unsigned int n = BENCH_KEY_BYTES;
+
+	if (md == NULL || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1 ||
+	    EVP_DigestUpdate(md, "skr-bench/", 10) != 1 ||
+	    EVP_DigestUpdate(md, name, strlen(name)) != 1 ||
+	    EVP_DigestFinal_ex(md, out, &n) != 1)
+		abort();
+	EVP_MD_CTX_free(md);
+}
+
+char *
+bench_policy(const char *issuer)
+{
+	json_t *p = json_pack("{s:s,s:[{s:s,s:[{s:s,s:s},{s:s,s:s}]}]}",
+	    "version", "1.0.0", "anyOf", "authority", issuer, "allOf",
+	    "claim", "x-ms-isolation-tee.x-ms-attestation-type", "equals",
+	    "sevsnpvm", "claim", "x-ms-isolation-tee.x-ms-compliance-status",
+	    "equals", "azure-compliant-cvm");
+	char *s = p ? json_dumps(p, JSON_COMPACT) : NULL;
+
+	json_decref(p);
+	return s;
+}
+
+/* ---- options ---------------------------------------------------------- */
+
+struct opts {
+	const char *skrd;
+	int threads;
+	double duration;
+	double warmup;
+	uint64_t keys[8];
+	size_t nkeys;
+	int connections;
+	int h2_connections;
+	int streams;
+	const char *json;
+	const char *work;
+	int keep;
+	unsigned sample;
+};
+
+static int
+parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || s[0] == '-' || v < min ||
+	    v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int
+parse_keys(const char *s, struct opts *o)
+{
+	char buf[256], *tok, *save = NULL;
+
+	if (snprintf(buf, sizeof(buf), "%s", s) >= (int)sizeof(buf))
+		return -1;
+	o->nkeys = 0;
+	for (tok = strtok_r(buf, ",", &save); tok != NULL;
+	    tok = strtok_r(NULL, ",", &save)) {
+		if (o->nkeys == sizeof(o->keys) / sizeof(o->keys[0]) ||
+		    parse_u64(tok, 1, 100000000, &o->keys[o->nkeys]) != 0)
+			return -1;
+		o->nkeys++;
+	}
+	return o->nkeys > 0 ? 0 : -1;
+}
+
+/* ---- processes -------------------------------------------------------- */
+
+/* snprintf for paths; a path that does not fit aborts the run (the work
+ * directory is checked to be short, so this never happens in practice). */
+static void pathf(char *out, size_t n, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+pathf(char *out, size_t n, const char *fmt, ...)
+{
+	va_list ap;
+	int len;
+
+	va_start(ap, fmt);
+	len = vsnprintf(out, n, fmt, ap);
+	va_end(ap);
+	if (len < 0 || (size_t)len >= n) {
+		fprintf(stderr, "skr-bench: path too long: %s\n", out);
+		exit(1);
+	}
+}
+
+/* Run argv with stdout and stderr to files (NULL: /dev/null). */
+static pid_t
+spawn(char *const argv[], const char *out, const char *err)
+{
+	posix_spawn_file_actions_t fa;
+	pid_t pid;
+	int rc;
+
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 1, out ? out : "/dev/null",
+	    O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	posix_spawn_file_actions_addopen(&fa, 2, err ? err : "/dev/null",
+	    O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	rc = posix_spawn(&pid, argv[0], &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	return rc == 0 ? pid : -1;
+}
+
+static int
+run_wait(char *const argv[], const char *err)
+{
+	pid_t pid = spawn(argv, NULL, err);
+	int st;
+
+	if (pid < 0 || waitpid(pid, &st, 0) != pid)
+		return -1;
+	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
+}
+
+static int
+write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	int ok;
+
+	if (f == NULL)
+		return -1;
+	ok = fputs(text, f) >= 0;
+	return fclose(f) == 0 && ok ? 0 : -1;
+}
+
+/* kB of a /proc/PID/status line such as "VmRSS:". */
+static long
+proc_status_kb(pid_t pid, const char *field)
+{
+	char path[64], line[256];
+	FILE *f;
+	long v = -1;
+
+	pathf(path, sizeof(path), "/proc/%ld/status", (long)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strncmp(line, field, strlen(field)) == 0) {
+			v = strtol(line + strlen(field), NULL, 10);
+			break;
+		}
+	fclose(f);
+	return v;
+}
+
+/* CPU seconds (user + system) a process has used. */
+static double
+proc_cpu(pid_t pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long ut, st;
+	FILE *f;
+	size_t n;
+
+	pathf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return 0;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	/* Fields 14 and 15, counted after the ")" that ends comm. */
+	if ((p = strrchr(buf, ')')) == NULL || sscanf(p + 2,
+	    "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut,
+	    &st) != 2)
+		return 0;
+	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+static double
+self_cpu(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+	    (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+}
+
+struct server {
+	pid_t pid;
+	char url[128];
+	double start_seconds;
+};
+
+/* skrd serve on 127.0.0.1, a free port; waits for the listening line. */
+static int
+server_start(const struct opts *o, const char *work, const char *dir,
+    const char *alg, struct server *s)
+{
+	char conf[PATH_MAX], logf[PATH_MAX], jwks[PATH_MAX], auth[PATH_MAX +
+	    64], threads[16], text[256], line[512];
+	char *argv[16];
+	double t0, deadline;
+	int n = 0;
+
+	memset(s, 0, sizeof(*s));
+	pathf(conf, sizeof(conf), "%s/skrd-%s.conf", work, alg);
+	pathf(logf, sizeof(logf), "%s/skrd.log", dir);
+	pathf(jwks, sizeof(jwks), "%s/authority-jwks.json", work);
+	pathf(auth, sizeof(auth), "%s=%s", ISSUER, jwks);
+	snprintf(threads, sizeof(threads), "%d", o->threads);
+	snprintf(text, sizeof(text), "# skr-bench\nrelease_alg = %s\n", alg);
+	if (write_file(conf, text) != 0)
+		return -1;
+	argv[n++] = (char *)o->skrd;
+	argv[n++] = "serve";
+	argv[n++] = "--data";
+	argv[n++] = (char *)dir;
+	argv[n++] = "--config";
+	argv[n++] = conf;
+	argv[n++] = "--listen";
+	argv[n++] = "127.0.0.1:0";
+	argv[n++] = "--threads";
+	argv[n++] = threads;
+	argv[n++] = "--authority";
+	argv[n++] = auth;
+	argv[n] = NULL;
+	t0 = bench_now();
+	if ((s->pid = spawn(argv, NULL, logf)) < 0)
+		return -1;
+	deadline = t0 + 60;
+	while (bench_now() < deadline) {
+		FILE *f = fopen(logf, "r");
+		int st;
+
+		while (f != NULL && fgets(line, sizeof(line), f) != NULL) {
+			static const char tag[] = "skrd: listening on ";
+
+			if (strncmp(line, tag, sizeof(tag) - 1) == 0) {
+				s->start_seconds = bench_now() - t0;
+				line[strcspn(line, "\r\n")] = '\0';
+				pathf(s->url, sizeof(s->url), "%s",
+				    line + sizeof(tag) - 1);
+				fclose(f);
+				return 0;
+			}
+		}
+		if (f != NULL)
+			fclose(f);
+		if (waitpid(s->pid, &st, WNOHANG) == s->pid) {
+			s->pid = 0;
+			fprintf(stderr, "skr-bench: skrd exited; see %s\n",
+			    logf);
+			return -1;
+		}
+		usleep(1000);
+	}
+	fprintf(stderr, "skr-bench: skrd did not start; see %s\n", logf);
+	return -1;
+}
+
+static int
+server_stop(struct server *s)
+{
+	int st = 0;
+
+	if (s->pid <= 0)
+		return 0;
+	kill(s->pid, SIGTERM);
+	waitpid(s->pid, &st, 0);
+	s->pid = 0;
+	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
+}
+
+/* ---- the run ---------------------------------------------------------- */
+
+static int
+tokens_make(skr_testauth *ta, bench_tokens *t)
+{
+	skr_testauth_claims spec;
+	skr_buf tok = SKR_BUF_INIT;
+	size_t i;
+	int r;
+
+	memset(t, 0, sizeof(*t));
+	if ((t->wrap_keys = calloc(NWRAP, sizeof(*t->wrap_keys))) == NULL ||
+	    (t->token = calloc(NTOKENS, sizeof(*t->token))) == NULL ||
+	    (t->wrap = calloc(NTOKENS, sizeof(*t->wrap))) == NULL)
+		return SKR_ERR_NOMEM;
+	for (i = 0; i < NWRAP; i++) {
+		if ((r = skr_key_generate(SKR_KTY_RSA, 2048,
+		    &t->wrap_keys[i])) != SKR_OK)
+			return r;
+		t->nwrap++;
+	}
+	for (i = 0; i < NTOKENS; i++) {
+		memset(&spec, 0, sizeof(spec));
+		spec.tee = SKR_TESTAUTH_TEE_SEVSNP;
+		spec.wrapping_key = t->wrap_keys[i % NWRAP];
+		skr_buf_reset(&tok);
+		if ((r = skr_testauth_mint(ta, &spec, &tok)) != SKR_OK)
+			goto out;
+		if ((t->token[i] = strdup(skr_buf_cstr(&tok))) == NULL) {
+			r = SKR_ERR_NOMEM;
+			goto out;
+		}
+		t->wrap[i] = i % NWRAP;
+		t->n++;
+	}
+	t->authority = skr_key_pkey(skr_testauth_signing_key(ta));
+	r = SKR_OK;
+out:
+	skr_buf_free(&tok);
+	return r;
+}
+
+static void
+tokens_free(bench_tokens *t)
+{
+	size_t i;
+
+	for (i = 0; i < t->n; i++)
+		free(t->token[i]);
+	for (i = 0; i < t->nwrap; i++)
+		skr_key_free(t->wrap_keys[i]);
+	free(t->token);
+	free(t->wrap);
+	free(t->wrap_keys);
+}
+
+static skr_key *
+key_file(const char *dir, const char *name, int cert)
+{
+	char path[PATH_MAX], buf[65536];
+	skr_key *k = NULL;
+	FILE *f;
+	size_t n;
+
+	pathf(path, sizeof(path), "%s/%s", dir, name);
+	if ((f = fopen(path, "r")) == NULL)
+		return NULL;
+	n = fread(buf, 1, sizeof(buf), f);
+	fclose(f);
+	if (cert)
+		skr_key_from_x509_pem(buf, n, &k);
+	else
+		skr_key_from_pem(buf, n, &k);
+	skr_wipe(buf, sizeof(buf));
+	return k;
+}
+
+static json_t *
+result_json(const char *name, const bench_run_opts *ro,
+    const bench_result *res, double server_cpu, double client_cpu)
+{
+	return json_pack("{s:s,s:s,s:i,s:i,s:f,s:I,s:I,s:I,s:f,s:f,s:f,s:f,"
+	    "s:f,s:f,s:f,s:f,s:s}",
+	    "run", name, "protocol", ro->http2 ? "h2" : "http/1.1",
+	    "connections", ro->connections, "in_flight", ro->http2 ?
+	    ro->streams : ro->connections, "rate", ro->rate,
+	    "releases", (json_int_t)res->ok, "errors", (json_int_t)res->errors,
+	    "verified", (json_int_t)res->verified, "seconds", res->seconds,
+	    "releases_per_s", res->rps, "p50_ms", res->p50, "p90_ms",
+	    res->p90, "p99_ms", res->p99, "max_ms", res->max,
+	    "server_cpu_us_per_release", res->ok ? server_cpu * 1e6 /
+	    (double)res->ok : 0.0, "client_cpu_us_per_release", res->ok ?
+	    client_cpu * 1e6 / (double)res->ok : 0.0, "first_error",
+	    res->first_error);
+}
+
+static void
+print_row(const char *store, const char *alg, const char *name,
+    const bench_run_opts *ro, const bench_result *r)
+{
+	printf("%-9s %-6s %-16s %8.0f %7.2f %7.2f %7.2f %8.2f %6llu %7llu\n",
+	    store, alg, name, r->rps, r->p50, r->p90, r->p99, r->max,
+	    (unsigned long long)r->errors, (unsigned long long)r->verified);
+	fflush(stdout);
+	(void)ro;
+}
+
+/* One measured run; its figures appended to runs. */
+static int
+measure(const struct opts *o, const struct server *s, const char *dir,
+    const bench_tokens *tok, EVP_PKEY *sign_pub, uint64_t nkeys,
+    const char *store_label, const char *alg, const char *name, int http2,
+    double rate, json_t *runs, bench_result *res)
+{
+	bench_run_opts ro;
+	char ca[PATH_MAX];
+	double scpu, ccpu;
+	int r;
+
+	pathf(ca, sizeof(ca), "%s/ca.pem", dir);
+	memset(&ro, 0, sizeof(ro));
+	ro.url = s->url;
+	ro.ca_file = ca;
+	ro.sign_pub = sign_pub;
+	ro.http2 = http2;
+	ro.connections = http2 ? o->h2_connections : o->connections;
+	ro.streams = o->streams;
+	ro.duration = o->duration;
+	ro.warmup = o->warmup;
+	ro.rate = rate;
+	ro.nkeys = nkeys;
+	ro.sample = o->sample;
+	ro.tokens = tok;
+	scpu = proc_cpu(s->pid);
+	ccpu = self_cpu();
+	if ((r = bench_release_run(&ro, res)) != SKR_OK) {
+		fprintf(stderr, "skr-bench: %s: %s\n", name, skr_strerror(r));
+		return r;
+	}
+	/* CPU over warm-up and measurement, per measured release: an
+	 * estimate, slightly high. */
+	scpu = proc_cpu(s->pid) - scpu;
+	ccpu = self_cpu() - ccpu;
+	scpu *= o->duration / (o->duration + o->warmup);
+	ccpu *= o->duration / (o->duration + o->warmup);
+	json_array_append_new(runs, result_json(name, &ro, res, scpu, ccpu));
+	print_row(store_label, alg, name, &ro, res);
+	if (res->errors > 0)
+		fprintf(stderr, "skr-bench: %s: %llu errors, first: %s\n",
+		    name, (unsigned long long)res->errors, res->first_error);
+	return SKR_OK;
+}
+
+static int
+rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *f)
+{
+	(void)sb; (void)flag; (void)f;
+	return remove(path);
+}
+
+struct store_figs {
+	uint64_t keys;
+	double load_seconds;
+	double store_mb;
+	double rps_h1_rs;       /* for the scaling comparison */
+	double rps_h2_rs;
+	double start_seconds;
+	double rss_mb;
+};
+
+/* One store size: init, load, serve with each alg, measure. */
+static int
+bench_store(const struct opts *o, const char *work, const bench_tokens *tok,
+    uint64_t nkeys, int full, json_t *stores, struct store_figs *fig,
+    double rps_max[2][2], double p99_half[2][2])
+{
+	static const char *algs[] = { "RS256", "ES256" };
+	char dir[PATH_MAX], errf[PATH_MAX], label[32], path[PATH_MAX];
+	char *argv[8];
+	json_t *jstore, *servers;
+	struct stat sb;
+	size_t a;
+	int r = SKR_ERR_INTERNAL;
+
+	pathf(dir, sizeof(dir), "%s/store-%llu", work,
+	    (unsigned long long)nkeys);
+	pathf(errf, sizeof(errf), "%s/init-%llu.log", work,
+	    (unsigned long long)nkeys);
+	snprintf(label, sizeof(label), "%llu", (unsigned long long)nkeys);
+	argv[0] = (char *)o->skrd;
+	argv[1] = "init";
+	argv[2] = "--data";
+	argv[3] = dir;
+	argv[4] = NULL;
+	/* The first admin token goes to /dev/null: nothing here needs it. */
+	if (run_wait(argv, errf) != 0) {
+		fprintf(stderr, "skr-bench: skrd init failed; see %s\n", errf);
+		return SKR_ERR_INTERNAL;
+	}
+	memset(fig, 0, sizeof(*fig));
+	fig->keys = nkeys;
+	fprintf(stderr, "skr-bench: loading %llu keys...\n",
+	    (unsigned long long)nkeys);
+	if ((r = bench_load(dir, ISSUER, 0, nkeys, 10000, nkeys > 100000 ?
+	    BIG_MAP : 0, &fig->load_seconds)) != SKR_OK) {
+		fprintf(stderr, "skr-bench: load: %s\n", skr_strerror(r));
+		return r;
+	}
+	pathf(path, sizeof(path), "%s/skr.mdb", dir);
+	if (stat(path, &sb) == 0)
+		fig->store_mb = (double)sb.st_blocks * 512 / 1048576.0;
+	jstore = json_pack("{s:I,s:f,s:f,s:[]}", "keys", (json_int_t)nkeys,
+	    "load_seconds", fig->load_seconds, "store_mb", fig->store_mb,
+	    "servers");
+	json_array_append_new(stores, jstore);
+	servers = json_object_get(jstore, "servers");
+	for (a = 0; a < (full ? 2u : 1u); a++) {
+		struct server s;
+		bench_result res;
+		skr_key *pub;
+		json_t *runs = json_array(), *js;
+		long rss0, rss, hwm;
+		int http2;
+
+		pub = key_file(dir, a == 0 ? "release-signing.pem" :
+		    "release-signing-ec.pem", 1);
+		if (pub == NULL || server_start(o, work, dir, algs[a], &s) !=
+		    0) {
+			skr_key_free(pub);
+			json_decref(runs);
+			return SKR_ERR_INTERNAL;
+		}
+		rss0 = proc_status_kb(s.pid, "VmRSS:");
+		for (http2 = 0; http2 < 2; http2++) {
+			r = measure(o, &s, dir, tok, skr_key_pkey(pub), nkeys,
+			    label, algs[a], http2 ? "h2 max" : "http/1.1 max",
+			    http2, 0, runs, &res);
+			if (r != SKR_OK)
+				break;
+			rps_max[a][http2] = full ? res.rps : rps_max[a][http2];
+			if (a == 0 && http2 == 0)
+				fig->rps_h1_rs = res.rps;
+			if (a == 0 && http2 == 1)
+				fig->rps_h2_rs = res.rps;
+			if (!full)
+				continue;
+			/* Latency at half of the maximum throughput. */
+			r = measure(o, &s, dir, tok, skr_key_pkey(pub), nkeys,
+			    label, algs[a], http2 ? "h2 half" :
+			    "http/1.1 half", http2, res.rps / 2, runs, &res);
+			if (r != SKR_OK)
+				break;
+			p99_half[a][http2] = res.p99;
+		}
+		rss = proc_status_kb(s.pid, "VmRSS:");
+		hwm = proc_status_kb(s.pid, "VmHWM:");
+		if (a == 0) {
+			fig->start_seconds = s.start_seconds;
+			fig->rss_mb = (double)hwm / 1024.0;
+		}
+		js = json_pack("{s:s,s:f,s:f,s:f,s:f,s:o}", "release_alg",
+		    algs[a], "start_seconds", s.start_seconds,
+		    "rss_mb_started", (double)rss0 / 1024.0, "rss_mb_after",
+		    (double)rss / 1024.0, "rss_mb_peak", (double)hwm / 1024.0,
+		    "runs", runs);
+		json_array_append_new(servers, js);
+		if (server_stop(&s) != 0)
+			fprintf(stderr, "skr-bench: skrd did not stop "
+			    "cleanly\n");
+		skr_key_free(pub);
+		if (r != SKR_OK)
+			return r;
+	}
+	return SKR_OK;
+}
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: skr-bench run [--skrd PATH] [--threads N] [--duration S]\n"
+	    "           [--warmup S] [--keys N,N...] [--connections N]\n"
+	    "           [--h2-connections N] [--streams N] [--sample N]\n"
+	    "           [--json FILE] [--work DIR] [--keep]\n"
+	    "       skr-bench load --data DIR --issuer URL --count N "
+	    "[--first N]\n"
+	    "           [--batch N] [--map-size BYTES]\n");
+}
+
+static const char *
+cpu_model(char *buf, size_t n)
+{
+	FILE *f = fopen("/proc/cpuinfo", "r");
+	char line[256];
+
+	snprintf(buf, n, "unknown");
+	while (f != NULL && fgets(line, sizeof(line), f) != NULL)
+		if (strncmp(line, "model name", 10) == 0) {
+			char *p = strchr(line, ':');
+
+			if (p != NULL) {
+				p[strcspn(p, "\n")] = '\0';
+				snprintf(buf, n, "%s", p + 2);
+			}
+			break;
+		}
+	if (f != NULL)
+		fclose(f);
+	return buf;
+}
+
+static int
+verdict(json_t *targets, const char *name, int met, double value,
+    double goal, const char *unit)
+{
+	json_object_set_new(targets, name, json_pack("{s:f,s:f,s:s,s:b}",
+	    "value", value, "goal", goal, "unit", unit, "met", met));
+	printf("  %-44s %10.3f %-6s goal %s %-8.3f %s\n", name, value, unit,
+	    strstr(name, "ratio") || strstr(name, "scaling") ? ">=" : "<=",
+	    goal, met ? "met" : "MISSED");
+	return met;
+}
+
+static int
+cmd_run(int argc, char **argv)
+{
+	static const struct option lopts[] = {
+		{ "skrd", required_argument, NULL, 's' },
+		{ "threads", required_argument, NULL, 't' },
+		{ "duration", required_argument, NULL, 'd' },
+		{ "warmup", required_argument, NULL, 'w' },
+		{ "keys", required_argument, NULL, 'k' },
+		{ "connections", required_argument, NULL, 'c' },
+		{ "h2-connections", required_argument, NULL, 'C' },
+		{ "streams", required_argument, NULL, 'S' },
+		{ "sample", required_argument, NULL, 'm' },
+		{ "json", required_argument, NULL, 'j' },
+		{ "work", required_argument, NULL, 'W' },
+		{ "keep", no_argument, NULL, 'K' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct opts o;
+	struct store_figs figs[8];
+	skr_testauth *ta = NULL;
+	bench_tokens tok;
+	skr_key *sk_rs = NULL, *sk_es = NULL;
+	json_t *out = NULL, *stores, *jwks = NULL, *targets;
+	char work[PATH_MAX], path[PATH_MAX], model[128], *text = NULL;
+	double rps_max[2][2] = { { 0 } }, p99_half[2][2] = { { 0 } };
+	double bound[2] = { 0 }, t_total = bench_now();
+	uint64_t v;
+	size_t i;
+	int c, r = SKR_ERR_INTERNAL, met = 1, status = 1;
+
+	memset(&tok, 0, sizeof(tok));
+	memset(&o, 0, sizeof(o));
+	o.skrd = "build-bench/server/skrd";
+	o.threads = (int)sysconf(_SC_NPROCESSORS_ONLN);
+	o.duration = 10;
+	o.warmup = 1;
+	o.keys[0] = 1000;
+	o.keys[1] = 1000000;
+	o.nkeys = 2;
+	o.connections = 16;
+	o.h2_connections = 8;
+	o.streams = 32;
+	o.sample = 100;
+	o.json = "bench-results.json";
+	while ((c = getopt_long(argc, argv, "", lopts, NULL)) != -1) {
+		switch (c) {
+		case 's': o.skrd = optarg; break;
+		case 't':
+			if (parse_u64(optarg, 1, 64, &v) != 0)
+				goto bad;
+			o.threads = (int)v;
+			break;
+		case 'd':
+			if (parse_u64(optarg, 1, 3600, &v) != 0)
+				goto bad;
+			o.duration = (double)v;
+			break;
+		case 'w':
+			if (parse_u64(optarg, 0, 60, &v) != 0)
+				goto bad;
+			o.warmup = (double)v;
+			break;
+		case 'k':
+			if (parse_keys(optarg, &o) != 0)
+				goto bad;
+			break;
+		case 'c':
+			if (parse_u64(optarg, 1, 1024, &v) != 0)
+				goto bad;
+			o.connections = (int)v;
+			break;
+		case 'C':
+			if (parse_u64(optarg, 1, 256, &v) != 0)
+				goto bad;
+			o.h2_connections = (int)v;
+			break;
+		case 'S':
+			if (parse_u64(optarg, 1, 4096, &v) != 0)
+				goto bad;
+			o.streams = (int)v;
+			break;
+		case 'm':
+			if (parse_u64(optarg, 1, 1000000, &v) != 0)
+				goto bad;
+			o.sample = (unsigned)v;
+			break;
+		case 'j': o.json = optarg; break;
+		case 'W': o.work = optarg; break;
+		case 'K': o.keep = 1; break;
+		case 'h': usage(stdout); return 0;
+		default: goto bad;
+		}
+	}
+	if (optind != argc)
+		goto bad;
+	if (access(o.skrd, X_OK) != 0) {
+		fprintf(stderr, "skr-bench: %s is not executable (--skrd)\n",
+		    o.skrd);
+		return 2;
+	}
+	if (o.work != NULL) {
+		if (snprintf(work, sizeof(work), "%s", o.work) >=
+		    (int)sizeof(work) || (mkdir(work, 0700) != 0 &&
+		    errno != EEXIST))
+			goto bad;
+	} else {
+		snprintf(work, sizeof(work), "/var/tmp/skr-bench-XXXXXX");
+		if (mkdtemp(work) == NULL) {
+			perror("skr-bench: mkdtemp");
+			return 1;
+		}
+	}
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+
+	/* The authority and its token pool. */
+	fprintf(stderr, "skr-bench: work directory %s; minting %d tokens\n",
+	    work, NTOKENS);
+	if ((r = skr_testauth_new(ISSUER, "RS256", &ta)) != SKR_OK ||
+	    (r = tokens_make(ta, &tok)) != SKR_OK)
+		goto out;
+	pathf(path, sizeof(path), "%s/authority-jwks.json", work);
+	if ((jwks = skr_testauth_jwks_json(ta, SKR_TESTAUTH_JWKS_JWK)) ==
+	    NULL || json_dump_file(jwks, path, JSON_COMPACT) != 0) {
+		r = SKR_ERR_INTERNAL;
+		goto out;
+	}
+
+	out = json_pack("{s:s,s:{s:s,s:i},s:i,s:f,s:f,s:i,s:i,s:i,s:i,s:[]}",
+	    "benchmark", "skr-bench run", "machine", "cpu",
+	    cpu_model(model, sizeof(model)), "cpus",
+	    (int)sysconf(_SC_NPROCESSORS_ONLN), "server_threads", o.threads,
+	    "duration_s", o.duration, "warmup_s", o.warmup,
+	    "http1_connections", o.connections, "h2_connections",
+	    o.h2_connections, "h2_streams", o.streams, "sample_one_in",
+	    (int)o.sample, "stores");
+	stores = json_object_get(out, "stores");
+	printf("%-9s %-6s %-16s %8s %7s %7s %7s %8s %6s %7s\n", "keys", "sign",
+	    "run", "rel/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "errors",
+	    "checked");
+	for (i = 0; i < o.nkeys; i++)
+		if ((r = bench_store(&o, work, &tok, o.keys[i], i == 0, stores,
+		    &figs[i], rps_max, p99_half)) != SKR_OK)
+			goto out;
+
+	/* The crypto-only bound, same cores, skrd stopped. */
+	pathf(path, sizeof(path), "%s/store-%llu", work,
+	    (unsigned long long)o.keys[0]);
+	sk_rs = key_file(path, "release-signing-key.pem", 0);
+	sk_es = key_file(path, "release-signing-ec-key.pem", 0);
+	if (sk_rs == NULL || sk_es == NULL) {
+		r = SKR_ERR_INTERNAL;
+		goto out;
+	}
+	if ((r = bench_bound(&tok, skr_key_pkey(sk_rs), SKR_ALG_RS256,
+	    o.threads, o.duration / 2, &bound[0])) != SKR_OK ||
+	    (r = bench_bound(&tok, skr_key_pkey(sk_es), SKR_ALG_ES256,
+	    o.threads, o.duration / 2, &bound[1])) != SKR_OK)
+		goto out;
+	printf("\ncrypto-only bound, %d threads: RS256 %.0f rel/s, ES256 %.0f "
+	    "rel/s\n", o.threads, bound[0], bound[1]);
+	json_object_set_new(out, "crypto_bound_per_s", json_pack("{s:f,s:f}",
+	    "RS256", bound[0], "ES256", bound[1]));
+
+	/* Targets. */
+	printf("\nstores:\n");
+	for (i = 0; i < o.nkeys; i++)
+		printf("  %8llu keys: loaded in %.1f s (%.0f MB), skrd start "
+		    "%.3f s, peak RSS %.1f MB, RS256 %.0f rel/s HTTP/1.1, "
+		    "%.0f h2\n", (unsigned long long)figs[i].keys,
+		    figs[i].load_seconds, figs[i].store_mb,
+		    figs[i].start_seconds, figs[i].rss_mb, figs[i].rps_h1_rs,
+		    figs[i].rps_h2_rs);
+	printf("\ntargets:\n");
+	targets = json_object();
+	json_object_set_new(out, "targets", targets);
+	{
+		static const char *proto[] = { "http1", "h2" };
+		static const char *alg[] = { "RS256", "ES256" };
+		char name[96];
+		int a, h;
+
+		for (a = 0; a < 2; a++)
+			for (h = 0; h < 2; h++) {
+				double ratio = bound[a] > 0 ?
+				    rps_max[a][h] / bound[a] : 0;
+
+				snprintf(name, sizeof(name),
+				    "ratio server/bound %s %s", alg[a],
+				    proto[h]);
+				met &= verdict(targets, name, ratio >= 0.6,
+				    ratio, 0.6, "");
+			}
+		for (a = 0; a < 2; a++)
+			for (h = 0; h < 2; h++) {
+				snprintf(name, sizeof(name),
+				    "p99 at half max %s %s", alg[a], proto[h]);
+				met &= verdict(targets, name,
+				    p99_half[a][h] <= 10, p99_half[a][h], 10,
+				    "ms");
+			}
+		for (i = 1; i < o.nkeys; i++) {
+			double sc = figs[0].rps_h1_rs > 0 ?
+			    figs[i].rps_h1_rs / figs[0].rps_h1_rs : 0;
+			double sc2 = figs[0].rps_h2_rs > 0 ?
+			    figs[i].rps_h2_rs / figs[0].rps_h2_rs : 0;
+
+			snprintf(name, sizeof(name), "scaling %llu/%llu keys "
+			    "http1", (unsigned long long)figs[i].keys,
+			    (unsigned long long)figs[0].keys);
+			met &= verdict(targets, name, sc >= 0.9, sc, 0.9, "");
+			snprintf(name, sizeof(name), "scaling %llu/%llu keys "
+			    "h2", (unsigned long long)figs[i].keys,
+			    (unsigned long long)figs[0].keys);
+			met &= verdict(targets, name, sc2 >= 0.9, sc2, 0.9,
+			    "");
+			snprintf(name, sizeof(name), "start with %llu keys",
+			    (unsigned long long)figs[i].keys);
+			met &= verdict(targets, name,
+			    figs[i].start_seconds < 1,
+			    figs[i].start_seconds, 1, "s");
+			snprintf(name, sizeof(name), "peak RSS with %llu keys",
+			    (unsigned long long)figs[i].keys);
+			met &= verdict(targets, name, figs[i].rss_mb < 200,
+			    figs[i].rss_mb, 200, "MB");
+		}
+	}
+	json_object_set_new(out, "all_targets_met", json_boolean(met));
+	json_object_set_new(out, "total_seconds",
+	    json_real(bench_now() - t_total));
+	if ((text = json_dumps(out, JSON_INDENT(2) | JSON_PRESERVE_ORDER)) ==
+	    NULL || write_file(o.json, text) != 0) {
+		fprintf(stderr, "skr-bench: cannot write %s\n", o.json);
+		r = SKR_ERR_INTERNAL;
+		goto out;
+	}
+	printf("\nfigures written to %s\n", o.json);
+	r = SKR_OK;
+	/* Errors are failures: every release must have succeeded. */
+	status = 0;
+	json_t *st;
+	json_array_foreach(stores, i, st) {
+		size_t j, k;
+		json_t *sv, *run;
+
+		json_array_foreach(json_object_get(st, "servers"), j, sv)
+			json_array_foreach(json_object_get(sv, "runs"), k, run)
+				if (json_integer_value(json_object_get(run,
+				    "errors")) != 0)
+					status = 1;
+	}
+out:
+	if (r != SKR_OK)
+		fprintf(stderr, "skr-bench: %s\n", skr_strerror(r));
+	if (!o.keep && o.work == NULL)
+		nftw(work, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	else
+		fprintf(stderr, "skr-bench: kept %s\n", work);
+	free(text);
+	json_decref(out);
+	json_decref(jwks);
+	skr_key_free(sk_rs);
+	skr_key_free(sk_es);
+	tokens_free(&tok);
+	skr_testauth_free(ta);
+	bench_client_cleanup();
+	curl_global_cleanup();
+	return r == SKR_OK ? status : 1;
+bad:
+	usage(stderr);
+	return 2;
+}
+
+static int
+cmd_load(int argc, char **argv)
+{
+	static const struct option lopts[] = {
+		{ "data", required_argument, NULL, 'd' },
+		{ "issuer", required_argument, NULL, 'i' },
+		{ "count", required_argument, NULL, 'n' },
+		{ "first", required_argument, NULL, 'f' },
+		{ "batch", required_argument, NULL, 'b' },
+		{ "map-size", required_argument, NULL, 'm' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *dir = NULL, *issuer = NULL;
+	uint64_t count = 0, first = 0, batch = 10000, map = 0;
+	double secs = 0;
+	int c, r;
+
+	while ((c = getopt_long(argc, argv, "", lopts, NULL)) != -1) {
+		switch (c) {
+		case 'd': dir = optarg; break;
+		case 'i': issuer = optarg; break;
+		case 'n':
+			if (parse_u64(optarg, 1, 100000000, &count) != 0)
+				goto bad;
+			break;
+		case 'f':
+			if (parse_u64(optarg, 0, 100000000, &first) != 0)
+				goto bad;
+			break;
+		case 'b':
+			if (parse_u64(optarg, 1, 1000000, &batch) != 0)
+				goto bad;
+			break;
+		case 'm':
+			if (parse_u64(optarg, 1 << 20, (uint64_t)1 << 40,
+			    &map) != 0)
+				goto bad;
+			break;
+		default: goto bad;
+		}
+	}
+	if (dir == NULL || issuer == NULL || count == 0 || optind != argc)
+		goto bad;
+	if ((r = bench_load(dir, issuer, first, count, (size_t)batch,
+	    (size_t)map, &secs)) != SKR_OK) {
+		fprintf(stderr, "skr-bench: load: %s\n", skr_strerror(r));
+		return 1;
+	}
+	printf("loaded %llu keys in %.2f s (%.0f keys/s)\n",
+	    (unsigned long long)count, secs, (double)count / secs);
+	return 0;
+bad:
+	usage(stderr);
+	return 2;
+}
+
+int
+main(int argc, char **argv)
+{
+	if (argc >= 2 && strcmp(argv[1], "run") == 0)
+		return cmd_run(argc - 1, argv + 1);
+	if (argc >= 2 && strcmp(argv[1], "load") == 0)
+		return cmd_load(argc - 1, argv + 1);
+	usage(argc >= 2 && strcmp(argv[1], "--help") == 0 ? stdout : stderr);
+	return 2;
+}

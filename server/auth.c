@@ -2,93 +2,25 @@
  * Bearer-token authentication and the Key Vault challenge (SPEC sections 2
  * and 7).  Token secrets are looked up by the store, which keeps only their
  * SHA-256 and compares in constant time.  Failed attempts are counted per
- * peer address in a small fixed table; past the limit the peer gets 429.
+ * peer address (ratelimit.h); past the limit the peer gets 429.
  */
 #include "auth.h"
 
-#include <pthread.h>
 #include <strings.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "ratelimit.h"
 #include "server.h"
 #include "skr/error.h"
 #include "store.h"
 
-#define SLOTS 256
-
-struct skr_ratelimit {
-	pthread_mutex_t lock;
-	struct {
-		char peer[64];
-		int64_t window_start;
-		int failures;
-	} slot[SLOTS];
-};
-
-static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
-
-static struct skr_ratelimit *
+static skr_ratelimit *
 limiter(skr_server *srv)
 {
-	pthread_mutex_lock(&init_lock);
-	if (srv->auth_limit == NULL &&
-	    (srv->auth_limit = calloc(1, sizeof(*srv->auth_limit))) != NULL)
-		pthread_mutex_init(&srv->auth_limit->lock, NULL);
-	pthread_mutex_unlock(&init_lock);
-	return srv->auth_limit;
-}
-
-static size_t
-slot_of(const char *peer)
-{
-	uint32_t h = 2166136261u; /* FNV-1a */
-
-	for (; *peer; peer++)
-		h = (h ^ (uint8_t)*peer) * 16777619u;
-	return h % SLOTS;
-}
-
-/* Seconds the peer must wait, or 0. */
-static int64_t
-blocked(skr_server *srv, const char *peer, int64_t now)
-{
-	struct skr_ratelimit *rl = limiter(srv);
-	size_t i = slot_of(peer);
-	int64_t wait = 0;
-
-	if (rl == NULL)
-		return 0;
-	pthread_mutex_lock(&rl->lock);
-	if (strcmp(rl->slot[i].peer, peer) == 0 &&
-	    now - rl->slot[i].window_start < srv->auth_fail_window &&
-	    rl->slot[i].failures >= srv->auth_fail_limit)
-		wait = rl->slot[i].window_start + srv->auth_fail_window - now;
-	pthread_mutex_unlock(&rl->lock);
-	return wait;
-}
-
-static void
-record_failure(skr_server *srv, const char *peer, int64_t now)
-{
-	struct skr_ratelimit *rl = limiter(srv);
-	size_t i = slot_of(peer);
-
-	if (rl == NULL)
-		return;
-	pthread_mutex_lock(&rl->lock);
-	/* A colliding peer takes the slot over: the table stays bounded and
-	 * a flood from many addresses only resets counts, never grows. */
-	if (strcmp(rl->slot[i].peer, peer) != 0 ||
-	    now - rl->slot[i].window_start >= srv->auth_fail_window) {
-		snprintf(rl->slot[i].peer, sizeof(rl->slot[i].peer), "%s",
-		    peer);
-		rl->slot[i].window_start = now;
-		rl->slot[i].failures = 0;
-	}
-	rl->slot[i].failures++;
-	pthread_mutex_unlock(&rl->lock);
+	return skr_ratelimit_get(&srv->auth_limit, srv->auth_fail_limit,
+	    srv->auth_fail_window);
 }
 
 static int
@@ -137,7 +69,8 @@ skr_auth_request(skr_server *srv, skr_request *req, const skr_route *route,
 		return challenge(srv, resp, SKR_ERR_AUTH_MISSING);
 	if (!need && h == NULL)
 		return SKR_OK;
-	if ((wait = blocked(srv, req->peer, req->now)) > 0) {
+	if ((wait = skr_ratelimit_blocked(limiter(srv), req->peer,
+	    req->now)) > 0) {
 		snprintf(retry, sizeof(retry), "%lld", (long long)wait);
 		skr_response_error(resp, SKR_ERR_RATE_LIMITED,
 		    "too many failed authentications; retry later");
@@ -147,7 +80,7 @@ skr_auth_request(skr_server *srv, skr_request *req, const skr_route *route,
 	if (h == NULL)
 		return challenge(srv, resp, SKR_ERR_AUTH_MISSING);
 	if (strncasecmp(h, "Bearer ", 7) != 0 || h[7] == '\0') {
-		record_failure(srv, req->peer, req->now);
+		skr_ratelimit_hit(limiter(srv), req->peer, req->now);
 		return challenge(srv, resp, SKR_ERR_AUTH_INVALID);
 	}
 	if ((r = skr_store_txn_begin(srv->store, SKR_TXN_READ, &txn)) !=
@@ -159,7 +92,7 @@ skr_auth_request(skr_server *srv, skr_request *req, const skr_route *route,
 		skr_wipe(&req->principal_buf, sizeof(req->principal_buf));
 		if (r == SKR_ERR_AUTH_INVALID || r == SKR_ERR_AUTH_EXPIRED ||
 		    r == SKR_ERR_AUTH_REVOKED) {
-			record_failure(srv, req->peer, req->now);
+			skr_ratelimit_hit(limiter(srv), req->peer, req->now);
 			return challenge(srv, resp, r);
 		}
 		return skr_response_error(resp, r, NULL);

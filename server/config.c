@@ -53,6 +53,9 @@ static const struct setting settings[] = {
 	S("log_level", log_level, levels),
 	I("auth_fail_limit", auth_fail_limit, 1, 1000000),
 	I("auth_fail_window", auth_fail_window, 1, 86400),
+	I("release_limit", release_limit, 0, 1000000),
+	I("release_window", release_window, 1, 86400),
+	I("store_map_size", store_map_size, 0, (int64_t)1 << 40),
 	{ NULL, 0, 0, 0, 0, NULL },
 };
 
@@ -85,6 +88,8 @@ skr_config_init(skr_config *c)
 	c->retention_days = 90;
 	c->auth_fail_limit = 10;
 	c->auth_fail_window = 60;
+	c->release_limit = 300;
+	c->release_window = 60;
 }
 
 void

@@ -44,6 +44,10 @@ typedef struct skr_config {
 	char *log_level;          /* debug | info | warn | error */
 	int64_t auth_fail_limit;
 	int64_t auth_fail_window;
+	int64_t release_limit;    /* release attempts per peer per window;
+	                           * 0: unlimited */
+	int64_t release_window;   /* seconds */
+	int64_t store_map_size;   /* LMDB map size in bytes; 0: default */
 	skr_config_authority authorities[SKR_CONFIG_MAX_AUTHORITIES];
 	size_t nauthorities;
 } skr_config;

@@ -1,5 +1,6 @@
 #include "release.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,6 +13,7 @@
 #include "json.h"
 #include "jws.h"
 #include "policy.h"
+#include "ratelimit.h"
 #include "server.h"
 #include "skr/error.h"
 #include "store.h"
@@ -376,6 +378,21 @@ out:
 int
 skr_api_release(skr_server *srv, skr_request *req, skr_response *resp)
 {
+	skr_ratelimit *rl;
+	int64_t wait;
+	char retry[32];
+
+	/* Attempts per peer are bounded before any work is done: each one
+	 * costs a signature check and a synced audit write. */
+	rl = skr_ratelimit_get(&srv->release_limiter, srv->release_limit,
+	    srv->release_window);
+	if ((wait = skr_ratelimit_take(rl, req->peer, req->now)) > 0) {
+		snprintf(retry, sizeof(retry), "%lld", (long long)wait);
+		skr_response_error(resp, SKR_ERR_RATE_LIMITED,
+		    "too many release attempts; retry later");
+		skr_response_add_header(resp, "Retry-After", retry);
+		return SKR_ERR_RATE_LIMITED;
+	}
 	return release_or_evaluate(srv, req, resp, 0);
 }
 

@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "authority.h"
+#include "ratelimit.h"
 #include "store.h"
 #include "testauth.h"
 
@@ -66,6 +67,8 @@ skr_server_init(skr_server *srv)
 	srv->deny_detail = SKR_DENY_NAMES;
 	srv->auth_fail_limit = 10;
 	srv->auth_fail_window = 60;
+	srv->release_limit = 300;
+	srv->release_window = 60;
 	srv->clock_offset = skr_server_test_clock_offset();
 }
 
@@ -77,13 +80,15 @@ skr_server_clear(skr_server *srv)
 	EVP_PKEY_free(srv->sign_key);
 	json_decref(srv->sign_header);
 	skr_testauth_free(srv->testauth);
-	free(srv->auth_limit);
+	skr_ratelimit_free(srv->auth_limit);
+	skr_ratelimit_free(srv->release_limiter);
 	srv->authorities = NULL;
 	srv->store = NULL;
 	srv->sign_key = NULL;
 	srv->sign_header = NULL;
 	srv->testauth = NULL;
 	srv->auth_limit = NULL;
+	srv->release_limiter = NULL;
 }
 
 int64_t

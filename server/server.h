@@ -41,6 +41,9 @@ typedef struct skr_server {
 	int deny_detail;                   /* SKR_DENY_* */
 	int auth_fail_limit;               /* failures per window per peer */
 	int auth_fail_window;              /* seconds */
+	int release_limit;                 /* release attempts per window per
+	                                    * peer; 0: unlimited */
+	int release_window;                /* seconds */
 
 	/* Clock offset for tests; always 0 unless built with -Dtest_clock
 	 * (see skr_server_now). */
@@ -48,7 +51,8 @@ typedef struct skr_server {
 
 	int dev_mode;
 	struct skr_testauth *testauth;     /* dev mode only */
-	struct skr_ratelimit *auth_limit;  /* owned by auth.c */
+	struct skr_ratelimit *auth_limit;  /* made by auth.c on first use */
+	struct skr_ratelimit *release_limiter; /* made by release.c */
 } skr_server;
 
 /* Defaults for every setting; pointers NULL. */

@@ -255,6 +255,8 @@ skrd_apply_config(skr_server *srv, const skr_config *c)
 	    SKR_DENY_NAMES;
 	srv->auth_fail_limit = (int)c->auth_fail_limit;
 	srv->auth_fail_window = (int)c->auth_fail_window;
+	srv->release_limit = (int)c->release_limit;
+	srv->release_window = (int)c->release_window;
 	if (c->release_alg != NULL)
 		skr_alg_parse(c->release_alg, &srv->sign_alg);
 }
@@ -299,6 +301,7 @@ cmd_serve(int argc, char **argv)
 	skr_config cfg;
 	skr_server srv;
 	skr_http_opts ho;
+	skr_store_opts so;
 	skr_master_source *src = NULL;
 	skr_master_key *mk = NULL;
 	skr_buf why = SKR_BUF_INIT;
@@ -368,7 +371,9 @@ cmd_serve(int argc, char **argv)
 		die("master key", r);
 		goto out;
 	}
-	if ((r = skr_store_open(cfg.data, mk, NULL, &srv.store)) != SKR_OK) {
+	memset(&so, 0, sizeof(so));
+	so.map_size = (size_t)cfg.store_map_size;
+	if ((r = skr_store_open(cfg.data, mk, &so, &srv.store)) != SKR_OK) {
 		die("store", r);
 		goto out;
 	}

@@ -1,0 +1,183 @@
+/* Unit tests: per-peer rate limits (server/ratelimit.c). */
+#include <pthread.h>
+#include <stdio.h>
+
+#include "check.h"
+#include "config.h"
+#include "ratelimit.h"
+
+static void
+test_refusals(void)
+{
+	skr_ratelimit *rl = (skr_ratelimit *)1;
+
+	CHECK_ERR(skr_ratelimit_new(-1, 60, &rl), SKR_ERR_INVAL);
+	CHECK(rl == NULL);
+	CHECK_ERR(skr_ratelimit_new(5, 0, &rl), SKR_ERR_INVAL);
+	CHECK_ERR(skr_ratelimit_new(5, -3, &rl), SKR_ERR_INVAL);
+	/* A missing table limits nothing. */
+	CHECK(skr_ratelimit_take(NULL, "1.2.3.4", 100) == 0);
+	CHECK(skr_ratelimit_blocked(NULL, "1.2.3.4", 100) == 0);
+	skr_ratelimit_hit(NULL, "1.2.3.4", 100);
+	skr_ratelimit_free(NULL);
+}
+
+static void
+test_window(void)
+{
+	skr_ratelimit *rl;
+	int i;
+
+	CHECK_OK(skr_ratelimit_new(3, 60, &rl));
+	for (i = 0; i < 3; i++)
+		CHECK(skr_ratelimit_take(rl, "10.0.0.1", 1000 + i) == 0);
+	/* The fourth attempt inside the window waits for its end. */
+	CHECK(skr_ratelimit_take(rl, "10.0.0.1", 1010) == 50);
+	CHECK(skr_ratelimit_blocked(rl, "10.0.0.1", 1059) == 1);
+	/* A refused attempt is not counted: the window does not stretch. */
+	CHECK(skr_ratelimit_take(rl, "10.0.0.1", 1059) == 1);
+	/* Other peers are not affected. */
+	CHECK(skr_ratelimit_take(rl, "10.0.0.2", 1010) == 0);
+	CHECK(skr_ratelimit_blocked(rl, "10.0.0.2", 1010) == 0);
+	/* A new window opens at its end. */
+	CHECK(skr_ratelimit_blocked(rl, "10.0.0.1", 1060) == 0);
+	CHECK(skr_ratelimit_take(rl, "10.0.0.1", 1060) == 0);
+	CHECK(skr_ratelimit_take(rl, "10.0.0.1", 1061) == 0);
+	CHECK(skr_ratelimit_take(rl, "10.0.0.1", 1062) == 0);
+	CHECK(skr_ratelimit_take(rl, "10.0.0.1", 1063) == 57);
+	skr_ratelimit_free(rl);
+
+	/* hit/blocked as auth uses them: only failures count. */
+	CHECK_OK(skr_ratelimit_new(2, 10, &rl));
+	CHECK(skr_ratelimit_blocked(rl, "::1", 5) == 0);
+	skr_ratelimit_hit(rl, "::1", 5);
+	CHECK(skr_ratelimit_blocked(rl, "::1", 5) == 0);
+	skr_ratelimit_hit(rl, "::1", 6);
+	CHECK(skr_ratelimit_blocked(rl, "::1", 6) == 9);
+	CHECK(skr_ratelimit_blocked(rl, "::1", 15) == 0);
+	skr_ratelimit_free(rl);
+
+	/* limit 0: unlimited. */
+	CHECK_OK(skr_ratelimit_new(0, 10, &rl));
+	for (i = 0; i < 1000; i++)
+		CHECK(skr_ratelimit_take(rl, "10.0.0.1", 1) == 0);
+	skr_ratelimit_free(rl);
+}
+
+/* A flood from many addresses keeps working in a table of fixed size; a
+ * peer text longer than an entry is cut, not overrun. */
+static void
+test_flood(void)
+{
+	skr_ratelimit *rl;
+	char peer[200];
+	int i, refused = 0;
+
+	CHECK_OK(skr_ratelimit_new(1, 60, &rl));
+	for (i = 0; i < 100000; i++) {
+		snprintf(peer, sizeof(peer), "2001:db8::%x", i);
+		CHECK(skr_ratelimit_take(rl, peer, 100) == 0);
+	}
+	/* The most recent peers are still remembered. */
+	for (i = 99990; i < 100000; i++) {
+		snprintf(peer, sizeof(peer), "2001:db8::%x", i);
+		refused += skr_ratelimit_take(rl, peer, 100) > 0;
+	}
+	CHECK(refused >= 5);
+	memset(peer, 'a', sizeof(peer) - 1);
+	peer[sizeof(peer) - 1] = '\0';
+	CHECK(skr_ratelimit_take(rl, peer, 100) == 0);
+	CHECK(skr_ratelimit_take(rl, peer, 100) > 0);
+	skr_ratelimit_free(rl);
+}
+
+/* Concurrent takes never count more than the limit in one window. */
+struct race {
+	skr_ratelimit *rl;
+	int allowed;
+};
+
+static void *
+racer(void *arg)
+{
+	struct race *r = arg;
+
+	for (int i = 0; i < 1000; i++)
+		if (skr_ratelimit_take(r->rl, "10.9.9.9", 500) == 0)
+			r->allowed++;
+	return NULL;
+}
+
+static void
+test_threads(void)
+{
+	struct race r[4];
+	pthread_t t[4];
+	int total = 0, i;
+	skr_ratelimit *rl, *slot = NULL;
+
+	CHECK_OK(skr_ratelimit_new(100, 60, &rl));
+	for (i = 0; i < 4; i++) {
+		r[i].rl = rl;
+		r[i].allowed = 0;
+		CHECK(pthread_create(&t[i], NULL, racer, &r[i]) == 0);
+	}
+	for (i = 0; i < 4; i++) {
+		pthread_join(t[i], NULL);
+		total += r[i].allowed;
+	}
+	CHECK(total == 100);
+	skr_ratelimit_free(rl);
+
+	/* get makes the table once and then hands back the same one. */
+	rl = skr_ratelimit_get(&slot, 5, 5);
+	CHECK(rl != NULL && rl == slot);
+	CHECK(skr_ratelimit_get(&slot, 7, 7) == rl);
+	skr_ratelimit_free(slot);
+}
+
+/* The settings that configure the limits and the store size. */
+static void
+test_config(void)
+{
+	static const char *const bad[] = {
+		"release_limit = -1\n",
+		"release_limit = 1000001\n",
+		"release_window = 0\n",
+		"release_window = x\n",
+		"store_map_size = -5\n",
+		"store_map_size = 2199023255553\n",
+		"release_limit = 5\nrelease_limit = 6\n",
+	};
+	static const char good[] = "release_limit = 0\nrelease_window = 5\n"
+	    "store_map_size = 1048576\n";
+	skr_config c;
+	skr_buf why = SKR_BUF_INIT;
+
+	skr_config_init(&c);
+	CHECK(c.release_limit == 300 && c.release_window == 60);
+	CHECK(c.store_map_size == 0);
+	CHECK_OK(skr_config_parse(good, strlen(good), &c, &why));
+	CHECK(c.release_limit == 0 && c.release_window == 5);
+	CHECK(c.store_map_size == 1048576);
+	skr_config_clear(&c);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		skr_buf_reset(&why);
+		CHECK_ERR(skr_config_parse(bad[i], strlen(bad[i]), &c, &why),
+		    SKR_ERR_CONFIG);
+		CHECK(strncmp(skr_buf_cstr(&why), "line ", 5) == 0);
+		skr_config_clear(&c);
+	}
+	skr_buf_free(&why);
+}
+
+int
+main(void)
+{
+	test_config();
+	test_refusals();
+	test_window();
+	test_flood();
+	test_threads();
+	return check_done();
+}

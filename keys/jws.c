@@ -6,6 +6,7 @@
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/ec.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/rsa.h>
 
@@ -132,6 +133,8 @@ skr_jws_parse(const char *compact, size_t n, size_t max, skr_jws *out)
 	skr_buf_init(&out->signature, 0);
 	if (max > 0 && n > max)
 		return SKR_ERR_TOO_LARGE;
+	if (compact == NULL || n == 0)
+		return SKR_ERR_JWS_MALFORMED;
 	d1 = memchr(compact, '.', n);
 	d2 = d1 ? memchr(d1 + 1, '.', (size_t)(end - d1 - 1)) : NULL;
 	/* Exactly three parts; the header is never empty. */
@@ -274,8 +277,8 @@ digest_init(EVP_MD_CTX *md, const struct alg_info *a, EVP_PKEY *pkey,
 	return SKR_OK;
 }
 
-int
-skr_jws_verify(const skr_jws *jws, EVP_PKEY *pkey, unsigned allowed)
+static int
+jws_verify(const skr_jws *jws, EVP_PKEY *pkey, unsigned allowed)
 {
 	const struct alg_info *a = alg_info(jws->alg);
 	skr_buf der = SKR_BUF_INIT;
@@ -290,6 +293,13 @@ skr_jws_verify(const skr_jws *jws, EVP_PKEY *pkey, unsigned allowed)
 		return SKR_ERR_JWS_ALG;
 	if (allowed != 0 && !(allowed & SKR_ALG_BIT(jws->alg)))
 		return SKR_ERR_JWS_ALG;
+	/* RFC 7515 section 4.1.11: a JWS whose "crit" names an extension
+	 * the recipient does not implement is invalid, and skr implements
+	 * none. */
+	if (jws->header == NULL || json_object_get(jws->header, "crit") != NULL)
+		return SKR_ERR_JWS_MALFORMED;
+	if (jws->signing_input == NULL)
+		return SKR_ERR_JWS_MALFORMED;
 	if (a->kty == SKR_KTY_EC) {
 		if ((r = ec_jose_to_der(sig, siglen, ec_len(a->ec_bits),
 		    &der)) != SKR_OK)
@@ -315,8 +325,24 @@ out:
 	return r;
 }
 
+/*
+ * Failed verifications and signings leave errors on the thread's OpenSSL
+ * queue, where a later SSL_get_error() on the same thread would read them
+ * as its own: the entry points pop back to a mark taken on entry.
+ */
 int
-skr_jws_sign(EVP_PKEY *pkey, skr_alg alg, const json_t *extra_header,
+skr_jws_verify(const skr_jws *jws, EVP_PKEY *pkey, unsigned allowed)
+{
+	int r;
+
+	ERR_set_mark();
+	r = jws_verify(jws, pkey, allowed);
+	ERR_pop_to_mark();
+	return r;
+}
+
+static int
+jws_sign(EVP_PKEY *pkey, skr_alg alg, const json_t *extra_header,
     const uint8_t *payload, size_t n, skr_buf *out)
 {
 	const struct alg_info *a = alg_info(alg);
@@ -329,6 +355,8 @@ skr_jws_sign(EVP_PKEY *pkey, skr_alg alg, const json_t *extra_header,
 
 	if (a == NULL || !skr_alg_fits_key(alg, pkey))
 		return SKR_ERR_JWS_ALG;
+	if (payload == NULL && n > 0)
+		return SKR_ERR_INVAL;
 	if ((hdr = json_object()) == NULL ||
 	    json_object_set_new(hdr, "alg", json_string(a->name)) != 0) {
 		r = SKR_ERR_NOMEM;
@@ -392,12 +420,26 @@ out:
 }
 
 int
+skr_jws_sign(EVP_PKEY *pkey, skr_alg alg, const json_t *extra_header,
+    const uint8_t *payload, size_t n, skr_buf *out)
+{
+	int r;
+
+	ERR_set_mark();
+	r = jws_sign(pkey, alg, extra_header, payload, n, out);
+	ERR_pop_to_mark();
+	return r;
+}
+
+int
 skr_jws_sign_json(EVP_PKEY *pkey, skr_alg alg, const json_t *extra_header,
     const json_t *payload, skr_buf *out)
 {
 	char *text;
 	int r;
 
+	if (payload == NULL)
+		return SKR_ERR_INVAL;
 	if ((text = json_dumps(payload, JSON_COMPACT)) == NULL)
 		return SKR_ERR_NOMEM;
 	r = skr_jws_sign(pkey, alg, extra_header, (const uint8_t *)text,

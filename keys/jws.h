@@ -63,7 +63,10 @@ void skr_jws_clear(skr_jws *jws);
 
 /* Verify jws against pkey.  allowed is a mask of SKR_ALG_BIT()s, 0 meaning
  * every alg that fits the key.  SKR_ERR_JWS_ALG if the header's alg does not
- * fit the key or the mask, SKR_ERR_JWS_SIGNATURE if the signature fails. */
+ * fit the key or the mask, SKR_ERR_JWS_MALFORMED if the header has "crit"
+ * (no extension is implemented, RFC 7515 4.1.11), SKR_ERR_JWS_SIGNATURE if
+ * the signature fails (an RS/PS signature not of the modulus length, an ES
+ * one not exactly 2 * field bytes of r||s, a PS salt not the hash length). */
 int skr_jws_verify(const skr_jws *jws, EVP_PKEY *pkey, unsigned allowed);
 
 /* Sign payload with pkey under alg; header is {"alg":..} plus the members of

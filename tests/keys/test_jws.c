@@ -5,7 +5,10 @@
 #include <string.h>
 
 #include <jwt.h>
+#include <openssl/ec.h>
+#include <openssl/err.h>
 #include <openssl/pem.h>
+#include <openssl/rsa.h>
 
 #include "check.h"
 #include "encoding.h"
@@ -256,6 +259,227 @@ test_all_algs(void)
 		skr_key_free(ecs[i]);
 }
 
+/* A token over header and payload text signed directly with OpenSSL: PSS
+ * with the given salt length, or an ECDSA signature left in DER. */
+static char *
+openssl_token(EVP_PKEY *pkey, const char *header, const char *payload,
+    int pss_salt)
+{
+	skr_buf in = SKR_BUF_INIT;
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	EVP_PKEY_CTX *pctx = NULL;
+	uint8_t sig[1024];
+	size_t siglen = sizeof(sig);
+
+	skr_b64url_encode(&in, (const uint8_t *)header, strlen(header));
+	skr_buf_append_byte(&in, '.');
+	skr_b64url_encode(&in, (const uint8_t *)payload, strlen(payload));
+	CHECK(EVP_DigestSignInit_ex(md, &pctx, "SHA256", NULL, NULL, pkey,
+	    NULL) == 1);
+	if (pss_salt != 0) {
+		CHECK(EVP_PKEY_CTX_set_rsa_padding(pctx,
+		    RSA_PKCS1_PSS_PADDING) == 1);
+		CHECK(EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, pss_salt) == 1);
+	}
+	CHECK(EVP_DigestSign(md, sig, &siglen, in.data, in.len) == 1);
+	skr_buf_append_byte(&in, '.');
+	skr_b64url_encode(&in, sig, siglen);
+	EVP_MD_CTX_free(md);
+	return (char *)skr_buf_steal(&in, NULL);
+}
+
+/* Refusals beyond the RFC vectors: changed header, lengths of signatures,
+ * algorithm and key mismatches, PSS salt, DER signatures, crit. */
+static void
+test_refusals(void)
+{
+	skr_key *rsa = NULL, *p256 = NULL, *p384 = NULL;
+	EVP_PKEY *weak = NULL;
+	skr_buf tok = SKR_BUF_INIT, sig = SKR_BUF_INIT;
+	skr_jws jws;
+	char *t;
+
+	CHECK_OK(skr_key_generate(SKR_KTY_RSA, 2048, &rsa));
+	CHECK_OK(skr_key_generate(SKR_KTY_EC, 256, &p256));
+	CHECK_OK(skr_key_generate(SKR_KTY_EC, 384, &p384));
+	if (!rsa || !p256 || !p384)
+		goto out;
+
+	/* A changed header under the original signature. */
+	CHECK_OK(skr_jws_sign(skr_key_pkey(rsa), SKR_ALG_RS256, NULL,
+	    (const uint8_t *)"{\"a\":1}", 7, &tok));
+	CHECK_OK(verify(skr_buf_cstr(&tok), rsa, 0));
+	t = compact("{\"alg\":\"RS256\",\"kid\":\"x\"}", "{\"a\":1}",
+	    strrchr(skr_buf_cstr(&tok), '.') + 1);
+	CHECK_ERR(verify(t, rsa, 0), SKR_ERR_JWS_SIGNATURE);
+	free(t);
+	/* The same signature under PS256 or ES256 headers. */
+	t = compact("{\"alg\":\"PS256\"}", "{\"a\":1}",
+	    strrchr(skr_buf_cstr(&tok), '.') + 1);
+	CHECK_ERR(verify(t, rsa, 0), SKR_ERR_JWS_SIGNATURE);
+	CHECK_ERR(verify(t, p256, 0), SKR_ERR_JWS_ALG);
+	free(t);
+	/* RSA signature one byte short and one byte long. */
+	CHECK_OK(skr_b64url_decode(&sig, strrchr(skr_buf_cstr(&tok), '.') + 1,
+	    strlen(strrchr(skr_buf_cstr(&tok), '.') + 1)));
+	{
+		skr_buf b = SKR_BUF_INIT;
+
+		skr_buf_append(&b, tok.data, (size_t)(strrchr(
+		    skr_buf_cstr(&tok), '.') - skr_buf_cstr(&tok)) + 1);
+		skr_b64url_encode(&b, sig.data, sig.len - 1);
+		CHECK_ERR(verify(skr_buf_cstr(&b), rsa, 0),
+		    SKR_ERR_JWS_SIGNATURE);
+		skr_buf_reset(&b);
+		skr_buf_append(&b, tok.data, (size_t)(strrchr(
+		    skr_buf_cstr(&tok), '.') - skr_buf_cstr(&tok)) + 1);
+		skr_buf_append_byte(&sig, 0);
+		skr_b64url_encode(&b, sig.data, sig.len);
+		CHECK_ERR(verify(skr_buf_cstr(&b), rsa, 0),
+		    SKR_ERR_JWS_SIGNATURE);
+		skr_buf_free(&b);
+	}
+
+	/* ES: r||s one byte short, one byte long, and as DER. */
+	skr_buf_reset(&tok);
+	skr_buf_reset(&sig);
+	CHECK_OK(skr_jws_sign(skr_key_pkey(p256), SKR_ALG_ES256, NULL,
+	    (const uint8_t *)"{}", 2, &tok));
+	CHECK_OK(skr_b64url_decode(&sig, strrchr(skr_buf_cstr(&tok), '.') + 1,
+	    strlen(strrchr(skr_buf_cstr(&tok), '.') + 1)));
+	CHECK(sig.len == 64);
+	{
+		skr_buf b = SKR_BUF_INIT;
+		size_t head = (size_t)(strrchr(skr_buf_cstr(&tok), '.') -
+		    skr_buf_cstr(&tok)) + 1;
+
+		skr_buf_append(&b, tok.data, head);
+		skr_b64url_encode(&b, sig.data, 63);
+		CHECK_ERR(verify(skr_buf_cstr(&b), p256, 0),
+		    SKR_ERR_JWS_SIGNATURE);
+		skr_buf_reset(&b);
+		skr_buf_append(&b, tok.data, head);
+		skr_b64url_encode(&b, sig.data, 64);
+		skr_buf_append_str(&b, "AAA");
+		CHECK_ERR(verify(skr_buf_cstr(&b), p256, 0),
+		    SKR_ERR_JWS_MALFORMED); /* 89 characters: not base64url */
+		skr_buf_reset(&b);
+		skr_buf_append(&b, tok.data, head);
+		skr_buf_append_byte(&sig, 0);
+		skr_b64url_encode(&b, sig.data, 65);
+		CHECK_ERR(verify(skr_buf_cstr(&b), p256, 0),
+		    SKR_ERR_JWS_SIGNATURE);
+		skr_buf_free(&b);
+	}
+	t = openssl_token(skr_key_pkey(p256), "{\"alg\":\"ES256\"}", "{}", 0);
+	CHECK_ERR(verify(t, p256, 0), SKR_ERR_JWS_SIGNATURE);
+	free(t);
+	/* ES256 under an ES384 header, and an ES384 token checked with a
+	 * P-256 key. */
+	t = compact("{\"alg\":\"ES384\"}", "{}",
+	    strrchr(skr_buf_cstr(&tok), '.') + 1);
+	CHECK_ERR(verify(t, p256, 0), SKR_ERR_JWS_ALG);
+	CHECK_ERR(verify(t, rsa, 0), SKR_ERR_JWS_ALG);
+	free(t);
+	skr_buf_reset(&tok);
+	CHECK_OK(skr_jws_sign(skr_key_pkey(p384), SKR_ALG_ES384, NULL,
+	    (const uint8_t *)"{}", 2, &tok));
+	CHECK_OK(verify(skr_buf_cstr(&tok), p384, 0));
+	CHECK_ERR(verify(skr_buf_cstr(&tok), p256, 0), SKR_ERR_JWS_ALG);
+	CHECK_ERR(verify(skr_buf_cstr(&tok), rsa, 0), SKR_ERR_JWS_ALG);
+
+	/* PSS: salt of the hash length verifies, any other is refused. */
+	t = openssl_token(skr_key_pkey(rsa), "{\"alg\":\"PS256\"}", "{}",
+	    RSA_PSS_SALTLEN_DIGEST);
+	CHECK_OK(verify(t, rsa, 0));
+	free(t);
+	t = openssl_token(skr_key_pkey(rsa), "{\"alg\":\"PS256\"}", "{}",
+	    RSA_PSS_SALTLEN_MAX);
+	CHECK_ERR(verify(t, rsa, 0), SKR_ERR_JWS_SIGNATURE);
+	free(t);
+	t = openssl_token(skr_key_pkey(rsa), "{\"alg\":\"PS256\"}", "{}", 20);
+	CHECK_ERR(verify(t, rsa, 0), SKR_ERR_JWS_SIGNATURE);
+	free(t);
+	/* A PKCS#1 v1.5 signature under a PS256 header and vice versa. */
+	t = openssl_token(skr_key_pkey(rsa), "{\"alg\":\"PS256\"}", "{}", 0);
+	CHECK_ERR(verify(t, rsa, 0), SKR_ERR_JWS_SIGNATURE);
+	free(t);
+	t = openssl_token(skr_key_pkey(rsa), "{\"alg\":\"RS256\"}", "{}",
+	    RSA_PSS_SALTLEN_DIGEST);
+	CHECK_ERR(verify(t, rsa, 0), SKR_ERR_JWS_SIGNATURE);
+	free(t);
+
+	/* RSA under 2048 bits: neither verifies nor signs. */
+	weak = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)1024);
+	t = openssl_token(weak, "{\"alg\":\"RS256\"}", "{}", 0);
+	CHECK_OK(skr_jws_parse(t, strlen(t), 0, &jws));
+	CHECK_ERR(skr_jws_verify(&jws, weak, 0), SKR_ERR_JWS_ALG);
+	skr_jws_clear(&jws);
+	free(t);
+	CHECK(!skr_alg_fits_key(SKR_ALG_RS256, weak));
+	CHECK_ERR(skr_jws_sign(weak, SKR_ALG_RS256, NULL, (const uint8_t *)"x",
+	    1, &tok), SKR_ERR_JWS_ALG);
+
+	/* crit names an extension nobody here implements (RFC 7515
+	 * 4.1.11), even on a good signature. */
+	{
+		json_t *h = json_pack("{s:[s],s:b}", "crit", "b64", "b64", 1);
+
+		skr_buf_reset(&tok);
+		CHECK_OK(skr_jws_sign(skr_key_pkey(rsa), SKR_ALG_RS256, h,
+		    (const uint8_t *)"{}", 2, &tok));
+		CHECK_ERR(verify(skr_buf_cstr(&tok), rsa, 0),
+		    SKR_ERR_JWS_MALFORMED);
+		json_decref(h);
+	}
+
+	/* extra_header cannot change alg; sign_json serialises compactly. */
+	{
+		json_t *h = json_pack("{s:s,s:s}", "alg", "none", "typ", "JWT");
+		json_t *p = json_pack("{s:s,s:i}", "iss", "skr", "n", 1);
+
+		skr_buf_reset(&tok);
+		CHECK_OK(skr_jws_sign_json(skr_key_pkey(p256), SKR_ALG_ES256, h,
+		    p, &tok));
+		CHECK_OK(skr_jws_parse((const char *)tok.data, tok.len, 0,
+		    &jws));
+		CHECK_STR(json_string_value(json_object_get(jws.header, "alg")),
+		    "ES256");
+		CHECK_STR(json_string_value(json_object_get(jws.header, "typ")),
+		    "JWT");
+		CHECK_MEM(jws.payload_raw.data, jws.payload_raw.len,
+		    "{\"iss\":\"skr\",\"n\":1}", 19);
+		CHECK_OK(skr_jws_verify(&jws, skr_key_pkey(p256),
+		    SKR_ALG_BIT(SKR_ALG_ES256)));
+		skr_jws_clear(&jws);
+		CHECK_ERR(skr_jws_sign_json(skr_key_pkey(p256), SKR_ALG_ES256,
+		    NULL, NULL, &tok), SKR_ERR_INVAL);
+		json_decref(h);
+		json_decref(p);
+	}
+	/* No signing with a public key. */
+	{
+		skr_buf pem = SKR_BUF_INIT;
+		skr_key *pub = NULL;
+
+		CHECK_OK(skr_key_to_pem(p256, 0, &pem));
+		CHECK_OK(skr_key_from_pem((const char *)pem.data, pem.len, &pub));
+		if (pub != NULL)
+			CHECK(skr_jws_sign(skr_key_pkey(pub), SKR_ALG_ES256,
+			    NULL, (const uint8_t *)"x", 1, &tok) != SKR_OK);
+		skr_key_free(pub);
+		skr_buf_free(&pem);
+	}
+	CHECK(ERR_peek_error() == 0);
+out:
+	EVP_PKEY_free(weak);
+	skr_buf_free(&tok);
+	skr_buf_free(&sig);
+	skr_key_free(rsa);
+	skr_key_free(p256);
+	skr_key_free(p384);
+}
+
 /* libjwt 1.10 is an independent implementation of RS256 and ES256. */
 static void
 libjwt_cross(skr_kty kty, int bits, skr_alg alg, jwt_alg_t jalg)
@@ -306,6 +530,7 @@ main(void)
 	test_rfc7515();
 	test_malformed();
 	test_all_algs();
+	test_refusals();
 	libjwt_cross(SKR_KTY_RSA, 2048, SKR_ALG_RS256, JWT_ALG_RS256);
 	libjwt_cross(SKR_KTY_EC, 256, SKR_ALG_ES256, JWT_ALG_ES256);
 	CHECK_ERR(skr_alg_parse("none", &a), SKR_ERR_JWS_ALG);
@@ -313,5 +538,6 @@ main(void)
 	CHECK_ERR(skr_alg_parse(NULL, &a), SKR_ERR_JWS_ALG);
 	CHECK_OK(skr_alg_parse("PS384", &a));
 	CHECK(a == SKR_ALG_PS384);
+	CHECK(ERR_peek_error() == 0);
 	return check_done();
 }

@@ -95,8 +95,9 @@ pin_spki_list(const char *pin, struct skr__pin *pins, size_t *npins)
 		memcpy(pins[*npins].sha256, raw.data, 32);
 		(*npins)++;
 		p += len;
-		if (*p == ';')
-			p++;
+		/* "a;" would hand curl an empty pin. */
+		if (*p == ';' && *++p == '\0')
+			r = SKR_ERR_INVAL;
 	}
 	skr_buf_free(&raw);
 	return r;

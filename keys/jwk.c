@@ -346,6 +346,12 @@ parse_rsa(const json_t *jwk, int want_private, skr_key *k)
 		goto out;
 	}
 	if (want_private) {
+		/* Multi-prime keys (RFC 7518 section 6.3.2.7) are not used
+		 * by Key Vault and not supported here. */
+		if (json_object_get(jwk, "oth") != NULL) {
+			r = SKR_ERR_JWK_UNSUPPORTED;
+			goto out;
+		}
 		if ((r = member_bn(jwk, "d", 1, &d, &has_d)) != SKR_OK)
 			goto out;
 		for (i = 0; i < 5; i++) {

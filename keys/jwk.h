@@ -43,7 +43,8 @@ const char *skr_kty_name(skr_kty kty, int hsm);
 /* Parse a JWK object.  RSA: n, e (+ d, p, q, dp, dq, qi: all or none);
  * leading zero octets on n or e are tolerated (Key Vault emits e =
  * "AAEAAQ"); RSA under 2048 bits is SKR_ERR_KEY_WEAK, over 8192 bits
- * SKR_ERR_JWK_UNSUPPORTED; e odd, > 1, at most 64 bits.  EC: crv
+ * SKR_ERR_JWK_UNSUPPORTED; e odd, > 1, at most 64 bits; multi-prime
+ * ("oth") private keys SKR_ERR_JWK_UNSUPPORTED.  EC: crv
  * P-256/P-384/P-521, x, y of the exact field length, point on the curve
  * (+ d of the field length, matching the point).  oct: k of 16, 24 or 32
  * bytes (else SKR_ERR_JWK_UNSUPPORTED).  Unknown kty or crv:

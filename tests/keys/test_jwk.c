@@ -813,6 +813,10 @@ test_rsa_private(void)
 	CHECK_ERR(parse_obj_rc(o, 0), SKR_ERR_JWK_INVALID);
 	json_decref(o);
 
+	/* Multi-prime keys are not supported (their public part is fine). */
+	CHECK_ERR(parse_with(a2_rsa, "oth", "[]", 0), SKR_ERR_JWK_UNSUPPORTED);
+	CHECK_OK(parse_with(a2_rsa, "oth", "[]", SKR_JWK_PUBLIC));
+
 	/* Flags. */
 	CHECK_OK(parse(a2_rsa, SKR_JWK_PUBLIC, &k));
 	CHECK(k != NULL && !skr_key_has_private(k));

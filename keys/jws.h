@@ -7,7 +7,8 @@
  * Verification takes the key from the caller and checks that the header's
  * alg fits that key (RSA -> RS* or PS*; EC P-256 -> ES256, P-384 -> ES384,
  * P-521 -> ES512) and, if the caller gives an allowed set, is in it.  The
- * token never chooses the key or the algorithm family.
+ * token never chooses the key or the algorithm family.  No function leaves
+ * entries on OpenSSL's per-thread error queue.
  */
 #ifndef SKR_KEYS_JWS_H
 #define SKR_KEYS_JWS_H

@@ -7,7 +7,9 @@
  *
  * The format byte is also authenticated (it is prepended to the associated
  * data).  Opening fails with SKR_ERR_SEAL_OPEN on any change to the blob, key
- * or associated data, and with SKR_ERR_SEAL_FORMAT on an unknown format.
+ * or associated data, and with SKR_ERR_SEAL_FORMAT on an unknown format;
+ * nothing is appended then.  No function leaves entries on OpenSSL's
+ * per-thread error queue.
  */
 #ifndef SKR_KEYS_SEAL_H
 #define SKR_KEYS_SEAL_H

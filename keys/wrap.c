@@ -92,37 +92,38 @@ kwp(int enc, const uint8_t *kek, size_t keklen, const uint8_t *in, size_t n,
 	const EVP_CIPHER *cipher = kwp_cipher(keklen);
 	EVP_CIPHER_CTX *ctx = NULL;
 	size_t start = out->len;
-	int len, fin, r;
+	int len = 0, fin = 0, r;
 
-	if (cipher == NULL)
+	if (cipher == NULL || kek == NULL)
 		return SKR_ERR_INVAL;
-	if (n == 0 || n > INT32_MAX - 16)
+	if (in == NULL || n == 0 || n > INT32_MAX - 16)
 		return enc ? SKR_ERR_INVAL : SKR_ERR_UNWRAP;
 	/* RFC 5649 section 4.2: the ciphertext is a whole number of 64-bit
 	 * blocks, at least two. */
 	if (!enc && (n % 8 != 0 || n < 16))
 		return SKR_ERR_UNWRAP;
+	/* Output: at most n rounded up to 8, plus the 8-byte AIV block. */
 	if ((r = skr_buf_reserve(out, n + 16)) != SKR_OK)
 		return r;
 	if ((ctx = EVP_CIPHER_CTX_new()) == NULL)
 		return SKR_ERR_NOMEM;
 	EVP_CIPHER_CTX_set_flags(ctx, EVP_CIPHER_CTX_FLAG_WRAP_ALLOW);
 	r = enc ? SKR_ERR_WRAP : SKR_ERR_UNWRAP;
-	if (EVP_CipherInit_ex2(ctx, cipher, kek, NULL, enc, NULL) != 1)
+	if (EVP_CipherInit_ex2(ctx, cipher, kek, NULL, enc, NULL) != 1 ||
+	    EVP_CipherUpdate(ctx, out->data + start, &len, in, (int)n) != 1 ||
+	    len < 0 || (size_t)len > n + 16 ||
+	    EVP_CipherFinal_ex(ctx, out->data + start + len, &fin) != 1 ||
+	    fin != 0)
 		goto out;
-	if (EVP_CipherUpdate(ctx, out->data + start, &len, in, (int)n) != 1 ||
-	    len < 0)
-		goto fail;
-	if (EVP_CipherFinal_ex(ctx, out->data + start + len, &fin) != 1)
-		goto fail;
-	out->len = start + (size_t)len + (size_t)fin;
+	out->len = start + (size_t)len;
 	out->data[out->len] = '\0';
 	r = SKR_OK;
-	goto out;
-fail:
-	skr_wipe(out->data + start, n + 16);
-	out->data[start] = '\0';
 out:
+	if (r != SKR_OK) {
+		/* A failed unwrap may have written unauthenticated bytes. */
+		skr_wipe(out->data + start, n + 16);
+		out->data[start] = '\0';
+	}
 	EVP_CIPHER_CTX_free(ctx);
 	return r;
 }

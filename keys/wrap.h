@@ -33,7 +33,8 @@ const char *skr_enc_name(skr_enc enc);
 /* The OAEP/MGF1 digest for enc. */
 const EVP_MD *skr_enc_md(skr_enc enc);
 
-/* RFC 5649 with a 128/192/256-bit KEK; appends to out. */
+/* RFC 5649 with a 128/192/256-bit KEK (else SKR_ERR_INVAL); at least one
+ * byte of plaintext; appends 8 * ceil(n / 8) + 8 bytes to out. */
 int skr_aes_kwp_wrap(const uint8_t *kek, size_t keklen, const uint8_t *pt,
     size_t n, skr_buf *out);
 /* Appends the plaintext to out (use a secret buffer). SKR_ERR_UNWRAP on any
@@ -41,10 +42,17 @@ int skr_aes_kwp_wrap(const uint8_t *kek, size_t keklen, const uint8_t *pt,
 int skr_aes_kwp_unwrap(const uint8_t *kek, size_t keklen, const uint8_t *ct,
     size_t n, skr_buf *out);
 
-/* Wrap plaintext to an RSA public key; appends the ciphertext to out. */
+/* Wrap plaintext to an RSA public key; appends the ciphertext to out.
+ * SKR_ERR_INVAL for a key that is not RSA, SKR_ERR_KEY_WEAK under 2048 bits,
+ * SKR_ERR_UNSUPPORTED over 8192.  OpenSSL's error queue is left as found
+ * (true of every function here). */
 int skr_rsa_aes_wrap(EVP_PKEY *wrapping_key, skr_enc enc, const uint8_t *pt,
     size_t n, skr_buf *out);
-/* Unwrap with the RSA private key; appends the plaintext to out. */
+/* Unwrap with the RSA private key; appends the plaintext to out (use a
+ * secret buffer).  Any fault in the ciphertext (length, OAEP part, KWP part,
+ * a different enc or key) is the one SKR_ERR_UNWRAP, and the KWP step runs
+ * even when the OAEP step failed, so neither the code nor the time taken
+ * tells which part was wrong.  Nothing is appended on failure. */
 int skr_rsa_aes_unwrap(EVP_PKEY *wrapping_key, skr_enc enc, const uint8_t *ct,
     size_t n, skr_buf *out);
 
@@ -54,18 +62,23 @@ int skr_rsa_aes_unwrap(EVP_PKEY *wrapping_key, skr_enc enc, const uint8_t *ct,
 typedef int (*skr_oaep_decrypt_fn)(void *ctx, const EVP_MD *md,
     const uint8_t *in, size_t inlen, uint8_t *out, size_t *outlen);
 /* As skr_rsa_aes_unwrap, with the OAEP step done by fn; modulus_len is the
- * wrapping key's modulus length in bytes. */
+ * wrapping key's modulus length in bytes.  out for fn holds modulus_len
+ * bytes; fn failing or giving other than 32 bytes is SKR_ERR_UNWRAP. */
 int skr_rsa_aes_unwrap_cb(skr_oaep_decrypt_fn fn, void *ctx,
     size_t modulus_len, skr_enc enc, const uint8_t *ct, size_t n,
     skr_buf *out);
 
 /* key_hsm: base64url of
  * {"schema_version":"1.0","header":{"kid":K,"alg":"dir","enc":E},
- *  "ciphertext":"<base64url>"} -- appended to out. */
+ *  "ciphertext":"<base64url>"} -- members in this order, compact, appended to
+ * out.  K must be non-empty UTF-8 and ct non-empty (else SKR_ERR_INVAL). */
 int skr_key_hsm_encode(const char *wrapping_kid, skr_enc enc,
     const uint8_t *ct, size_t n, skr_buf *out);
 /* The inverse; *kid_out (may be NULL) is malloc'd, caller frees; ct is
- * appended to ct_out.  SKR_ERR_KEY_HSM on any deviation. */
+ * appended to ct_out.  SKR_ERR_KEY_HSM on any deviation: not strict
+ * base64url or strict JSON (duplicates included), schema_version not "1.0",
+ * alg not "dir", unknown enc, kid or ciphertext missing or empty, ciphertext
+ * not base64url.  Members beyond these are ignored. */
 int skr_key_hsm_decode(const char *s, size_t n, char **kid_out, skr_enc *enc,
     skr_buf *ct_out);
 

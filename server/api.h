@@ -32,4 +32,12 @@ API(skr_api_dev_token);
 
 #undef API
 
+/*
+ * The strict JSON object body of a request (api_keys.c): SKR_OK with *out a
+ * new reference, or SKR_ERR_BAD_REQUEST (no body, not an object),
+ * SKR_ERR_CONTENT_TYPE (not application/json), or the parser's error
+ * (SKR_ERR_JSON, SKR_ERR_JSON_DUPLICATE, SKR_ERR_JSON_DEPTH).
+ */
+int skr__api_json_body(const skr_request *req, json_t **out);
+
 #endif

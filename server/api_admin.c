@@ -4,6 +4,8 @@
  */
 #include "api.h"
 
+#include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,53 +75,73 @@ audited_commit(skr_txn *txn, const skr_request *req, const char *event,
 	return r == SKR_OK ? skr_store_txn_commit(txn) : r;
 }
 
+/* {name?, roles: [...], prefixes?: [...], expires?} of a token create.  On
+ * a refusal why says what was wrong (never a secret: there is none yet). */
 static int
-parse_token_request(const skr_request *req, skr_principal *p)
+parse_token_request(const skr_request *req, skr_principal *p, skr_buf *why)
 {
 	static const char *const allowed[] = { "name", "roles", "prefixes",
 		"expires", NULL };
 	json_t *body = NULL, *v, *e;
 	const char *k;
 	size_t i, j;
-	int r = SKR_ERR_BAD_REQUEST;
+	int r;
 
 	memset(p, 0, sizeof(*p));
-	if (req->body_len == 0 || skr_json_parse((const char *)req->body,
-	    req->body_len, 0, &body) != SKR_OK || !json_is_object(body))
-		goto out;
+	SKR_GUARD(skr__api_json_body(req, &body));
+	r = SKR_ERR_BAD_REQUEST;
 	json_object_foreach(body, k, v) {
 		for (i = 0; allowed[i] != NULL; i++)
 			if (strcmp(allowed[i], k) == 0)
 				break;
-		if (allowed[i] == NULL)
+		if (allowed[i] == NULL) {
+			skr_buf_appendf(why, "unknown member \"%.64s\"", k);
 			goto out;
+		}
 	}
 	v = json_object_get(body, "name");
 	if (v != NULL && (!json_is_string(v) || json_string_length(v) >=
-	    sizeof(p->name)))
+	    sizeof(p->name))) {
+		skr_buf_appendf(why, "name: a string of at most %zu bytes",
+		    sizeof(p->name) - 1);
 		goto out;
+	}
 	if (v != NULL)
 		snprintf(p->name, sizeof(p->name), "%s", json_string_value(v));
 	v = json_object_get(body, "roles");
-	if (!json_is_array(v) || json_array_size(v) == 0)
+	if (!json_is_array(v) || json_array_size(v) == 0) {
+		skr_buf_append_str(why, "roles: a non-empty array");
 		goto out;
+	}
 	json_array_foreach(v, i, e) {
 		for (j = 0; j < NROLES; j++)
 			if (json_is_string(e) && strcmp(json_string_value(e),
 			    roles[j].name) == 0)
 				break;
-		if (j == NROLES)
+		if (j == NROLES) {
+			skr_buf_append_str(why, "roles: admin, operator, "
+			    "reader, auditor or releaser");
 			goto out;
+		}
 		p->roles |= roles[j].bit;
 	}
 	v = json_object_get(body, "prefixes");
-	if (v != NULL) {
-		if (!json_is_array(v) || json_array_size(v) > SKR_MAX_PREFIXES)
+	if (v != NULL && !json_is_null(v)) {
+		if (!json_is_array(v) || json_array_size(v) > SKR_MAX_PREFIXES) {
+			skr_buf_appendf(why, "prefixes: an array of at most %d",
+			    SKR_MAX_PREFIXES);
 			goto out;
+		}
 		json_array_foreach(v, i, e) {
 			if (!json_is_string(e) || json_string_length(e) == 0 ||
-			    json_string_length(e) >= sizeof(p->prefixes[0]))
+			    json_string_length(e) >= sizeof(p->prefixes[0]) ||
+			    strspn(json_string_value(e), "ABCDEFGHIJKLMNOPQRSTU"
+			    "VWXYZabcdefghijklmnopqrstuvwxyz0123456789-") !=
+			    json_string_length(e)) {
+				skr_buf_append_str(why, "prefixes: key-name "
+				    "prefixes ([A-Za-z0-9-])");
 				goto out;
+			}
 			snprintf(p->prefixes[i], sizeof(p->prefixes[i]), "%s",
 			    json_string_value(e));
 		}
@@ -127,8 +149,11 @@ parse_token_request(const skr_request *req, skr_principal *p)
 	}
 	v = json_object_get(body, "expires");
 	if (v != NULL && !json_is_null(v)) {
-		if (!json_is_integer(v) || json_integer_value(v) <= req->now)
+		if (!json_is_integer(v) || json_integer_value(v) <= req->now) {
+			skr_buf_append_str(why, "expires: unix seconds in the "
+			    "future");
 			goto out;
+		}
 		p->expires = json_integer_value(v);
 	}
 	r = SKR_OK;
@@ -142,12 +167,22 @@ skr_api_token_create(skr_server *srv, skr_request *req, skr_response *resp)
 {
 	skr_principal want;
 	skr_token_info info;
-	skr_buf secret = SKR_BUF_INIT_SECRET;
+	skr_buf secret = SKR_BUF_INIT_SECRET, why;
 	skr_txn *txn = NULL;
 	json_t *o;
 	int r;
 
-	SKR_GUARD(parse_token_request(req, &want));
+	skr_buf_init(&why, 256);
+	if ((r = parse_token_request(req, &want, &why)) != SKR_OK) {
+		if (why.len > 0)
+			skr_response_error(resp, r, "%s: %s", skr_strerror(r),
+			    skr_buf_cstr(&why));
+		else
+			skr_response_error(resp, r, NULL);
+		skr_buf_free(&why);
+		return r;
+	}
+	skr_buf_free(&why);
 	SKR_GUARD(skr_store_txn_begin(srv->store, SKR_TXN_WRITE, &txn));
 	SKR_GUARD(skr_store_token_create(txn, &want, req->now, &secret, &info));
 	r = audited_commit(txn, req, "token.create", info.p.id);
@@ -208,7 +243,12 @@ skr_api_token_revoke(skr_server *srv, skr_request *req, skr_response *resp)
 	int r;
 
 	SKR_GUARD(skr_store_txn_begin(srv->store, SKR_TXN_WRITE, &txn));
-	SKR_GUARD(skr_store_token_revoke(txn, req->name, req->now));
+	if ((r = skr_store_token_revoke(txn, req->name, req->now)) ==
+	    SKR_ERR_NOT_FOUND) {
+		skr_store_txn_abort(txn);
+		return skr_response_error(resp, r, "no token with that id");
+	}
+	SKR_GUARD(r);
 	r = audited_commit(txn, req, "token.revoke", req->name);
 	txn = NULL;
 	if (r == SKR_OK)
@@ -240,10 +280,12 @@ skr_api_authorities_refresh(skr_server *srv, skr_request *req,
 	int r, q;
 
 	q = skr_request_query(req, "issuer", issuer, sizeof(issuer));
-	if (q != 1 || srv->authorities == NULL)
-		return skr_response_error(resp, q < 0 || srv->authorities ==
-		    NULL ? SKR_ERR_BAD_REQUEST : SKR_ERR_BAD_REQUEST,
+	if (q != 1 || issuer[0] == '\0')
+		return skr_response_error(resp, SKR_ERR_BAD_REQUEST,
 		    "issuer query parameter required");
+	if (srv->authorities == NULL)
+		return skr_response_error(resp, SKR_ERR_NOT_FOUND,
+		    "no authorities are configured");
 	if ((r = skr_authorities_request_refresh(srv->authorities, issuer)) !=
 	    SKR_OK)
 		return skr_response_error(resp, r, NULL);
@@ -251,32 +293,77 @@ skr_api_authorities_refresh(skr_server *srv, skr_request *req,
 	    issuer, "status", "refresh requested"));
 }
 
+/* A decimal query parameter in [lo, hi]: 1 and *out set, 0 when absent,
+ * SKR_ERR_BAD_REQUEST when malformed or out of range. */
+static int
+query_int(const skr_request *req, const char *name, long long lo,
+    long long hi, long long *out)
+{
+	char v[32], *end;
+	long long n;
+	int q;
+
+	if ((q = skr_request_query(req, name, v, sizeof(v))) <= 0)
+		return q < 0 ? SKR_ERR_BAD_REQUEST : 0;
+	if (v[0] < '0' || v[0] > '9')
+		return SKR_ERR_BAD_REQUEST;
+	errno = 0;
+	n = strtoll(v, &end, 10);
+	if (errno != 0 || *end != '\0' || n < lo || n > hi)
+		return SKR_ERR_BAD_REQUEST;
+	*out = n;
+	return 1;
+}
+
+/* GET /admin/audit?key=&event=&outcome=&since=&until=&after=&maxresults= */
 int
 skr_api_audit_list(skr_server *srv, skr_request *req, skr_response *resp)
 {
+	static const char *const outcomes[] = { "ok", "denied", "error" };
 	skr_audit_filter f;
-	char key[128], outcome[16], event[64], since[32], after[32], max[16];
-	uint64_t next = 0, a = 0;
-	size_t n = 0;
+	char key[SKR_KEY_NAME_MAX + 1], outcome[16], event[64];
+	long long since = 0, until = 0, after = 0, max = 0;
+	uint64_t next = 0;
 	json_t *recs = NULL;
 	skr_txn *txn = NULL;
-	int r = SKR_ERR_BAD_REQUEST;
+	size_t i;
+	int r, q;
 
 	memset(&f, 0, sizeof(f));
-	if (skr_request_query(req, "key", key, sizeof(key)) == 1)
-		f.key = key;
-	if (skr_request_query(req, "outcome", outcome, sizeof(outcome)) == 1)
-		f.outcome = outcome;
-	if (skr_request_query(req, "event", event, sizeof(event)) == 1)
-		f.event = event;
-	if (skr_request_query(req, "since", since, sizeof(since)) == 1)
-		f.since = strtoll(since, NULL, 10);
-	if (skr_request_query(req, "after", after, sizeof(after)) == 1)
-		a = strtoull(after, NULL, 10);
-	if (skr_request_query(req, "maxresults", max, sizeof(max)) == 1)
-		n = strtoul(max, NULL, 10);
+	if ((q = skr_request_query(req, "key", key, sizeof(key))) < 0 ||
+	    (q == 1 && (r = skr_key_name_check(key)) != SKR_OK)) {
+		r = SKR_ERR_BAD_REQUEST;
+		goto bad;
+	}
+	f.key = q == 1 ? key : NULL;
+	if ((q = skr_request_query(req, "event", event, sizeof(event))) < 0) {
+		r = SKR_ERR_BAD_REQUEST;
+		goto bad;
+	}
+	f.event = q == 1 ? event : NULL;
+	if ((q = skr_request_query(req, "outcome", outcome,
+	    sizeof(outcome))) < 0) {
+		r = SKR_ERR_BAD_REQUEST;
+		goto bad;
+	}
+	for (i = 0; q == 1 && i < sizeof(outcomes) / sizeof(outcomes[0]); i++)
+		if (strcmp(outcome, outcomes[i]) == 0)
+			break;
+	if (q == 1 && i == sizeof(outcomes) / sizeof(outcomes[0])) {
+		r = SKR_ERR_BAD_REQUEST;
+		goto bad;
+	}
+	f.outcome = q == 1 ? outcome : NULL;
+	if ((r = query_int(req, "since", 0, INT64_MAX, &since)) < 0 ||
+	    (r = query_int(req, "until", 0, INT64_MAX, &until)) < 0 ||
+	    (r = query_int(req, "after", 0, INT64_MAX, &after)) < 0 ||
+	    (r = query_int(req, "maxresults", 1, 1000, &max)) < 0)
+		goto bad;
+	f.since = since;
+	f.until = until;
 	SKR_GUARD(skr_store_txn_begin(srv->store, SKR_TXN_READ, &txn));
-	SKR_GUARD(skr_audit_query(txn, &f, a, n, &recs, &next));
+	SKR_GUARD(skr_audit_query(txn, &f, (uint64_t)after, (size_t)max,
+	    &recs, &next));
 	r = skr_response_json(resp, 200, json_pack("{s:o,s:I}", "value", recs,
 	    "next", (json_int_t)next));
 	recs = NULL;
@@ -286,6 +373,10 @@ out:
 	if (r != SKR_OK)
 		skr_response_error(resp, r, NULL);
 	return r;
+bad:
+	return skr_response_error(resp, r, "key, event, outcome (ok, denied, "
+	    "error), since, until, after (unix seconds or sequence numbers) "
+	    "or maxresults (1-1000) malformed");
 }
 
 int

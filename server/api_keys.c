@@ -66,20 +66,24 @@ bad(skr_response *resp, int err, struct key_input *in, const char *what)
 	return skr_response_error(resp, err, "%s", what);
 }
 
-/* Strict JSON object body with a JSON content type. */
-static int
-json_body(const skr_request *req, json_t **out)
+/*
+ * The strict JSON object body of a request: present, sent as
+ * application/json (parameters such as charset allowed), parsed by the
+ * strict parser (duplicates and trailing bytes refused).
+ */
+int
+skr__api_json_body(const skr_request *req, json_t **out)
 {
+	const char *ct = req->content_type;
 	int r;
 
 	*out = NULL;
-	if (req->content_type == NULL ||
-	    strncasecmp(req->content_type, "application/json", 16) != 0 ||
-	    (req->content_type[16] != '\0' && req->content_type[16] != ';' &&
-	    req->content_type[16] != ' '))
-		return SKR_ERR_CONTENT_TYPE;
 	if (req->body_len == 0)
 		return SKR_ERR_BAD_REQUEST;
+	if (ct == NULL || strncasecmp(ct, "application/json", 16) != 0 ||
+	    (ct[16] != '\0' && ct[16] != ';' && ct[16] != ' ' &&
+	    ct[16] != '\t'))
+		return SKR_ERR_CONTENT_TYPE;
 	if ((r = skr_json_parse((const char *)req->body, req->body_len, 0,
 	    out)) != SKR_OK)
 		return r;
@@ -283,37 +287,65 @@ out:
 	return r;
 }
 
+/*
+ * kty, key_size, crv and public_exponent of a create (Key Vault's
+ * KeyCreateParameters).  Sizes and curves are judged by skr_key_generate;
+ * here only what it cannot see: a size that does not fit an int, a curve or
+ * exponent on a type that has none, an exponent other than 65537 (the only
+ * one generated).
+ */
 static int
 parse_kty_size(struct key_input *in)
 {
+	static const struct {
+		const char *crv;
+		int bits;
+	} curves[] = { { "P-256", 256 }, { "P-384", 384 }, { "P-521", 521 } };
 	const json_t *kty = json_object_get(in->body, "kty");
 	const json_t *size = json_object_get(in->body, "key_size");
 	const json_t *crv = json_object_get(in->body, "crv");
-	const char *c;
+	const json_t *pe = json_object_get(in->body, "public_exponent");
+	json_int_t n = 0;
+	size_t i;
 
 	if (!json_is_string(kty) ||
 	    (in->kty = skr_kty_parse(json_string_value(kty))) == SKR_KTY_NONE)
 		return SKR_ERR_JWK_UNSUPPORTED;
-	if (size != NULL && !json_is_null(size) && !json_is_integer(size))
+	if (json_is_null(size))
+		size = NULL;
+	if (json_is_null(crv))
+		crv = NULL;
+	if (json_is_null(pe))
+		pe = NULL;
+	if ((size != NULL && !json_is_integer(size)) ||
+	    (crv != NULL && !json_is_string(crv)) ||
+	    (pe != NULL && !json_is_integer(pe)))
 		return SKR_ERR_BAD_REQUEST;
-	if (crv != NULL && !json_is_null(crv) && !json_is_string(crv))
-		return SKR_ERR_BAD_REQUEST;
+	if (size != NULL) {
+		n = json_integer_value(size);
+		if (n <= 0 || n > 16384)
+			return SKR_ERR_JWK_UNSUPPORTED;
+	}
+	if ((crv != NULL && in->kty != SKR_KTY_EC) ||
+	    (pe != NULL && (in->kty != SKR_KTY_RSA ||
+	    json_integer_value(pe) != 65537)))
+		return SKR_ERR_JWK_UNSUPPORTED;
 	switch (in->kty) {
 	case SKR_KTY_RSA:
-		in->bits = json_is_integer(size) ?
-		    (int)json_integer_value(size) : 2048;
+		in->bits = size != NULL ? (int)n : 2048;
 		break;
 	case SKR_KTY_OCT:
-		in->bits = json_is_integer(size) ?
-		    (int)json_integer_value(size) : 256;
+		in->bits = size != NULL ? (int)n : 256;
 		break;
 	default:
-		c = json_is_string(crv) ? json_string_value(crv) : "P-256";
-		in->bits = strcmp(c, "P-256") == 0 ? 256 :
-		    strcmp(c, "P-384") == 0 ? 384 :
-		    strcmp(c, "P-521") == 0 ? 521 : 0;
-		if (json_is_integer(size) && json_integer_value(size) !=
-		    in->bits)
+		/* Key Vault's default curve is P-256; a key_size given with
+		 * the curve must agree with it. */
+		in->bits = crv == NULL ? 256 : 0;
+		for (i = 0; crv != NULL && i < sizeof(curves) /
+		    sizeof(curves[0]); i++)
+			if (strcmp(json_string_value(crv), curves[i].crv) == 0)
+				in->bits = curves[i].bits;
+		if (in->bits == 0 || (size != NULL && n != in->bits))
 			return SKR_ERR_JWK_UNSUPPORTED;
 		break;
 	}
@@ -399,7 +431,7 @@ skr_api_key_create(skr_server *srv, skr_request *req, skr_response *resp)
 	memset(&in, 0, sizeof(in));
 	skr_buf_init(&in.why, 1024);
 	if ((r = skr_key_name_check(req->name)) != SKR_OK ||
-	    (r = json_body(req, &in.body)) != SKR_OK ||
+	    (r = skr__api_json_body(req, &in.body)) != SKR_OK ||
 	    (r = parse_kty_size(&in)) != SKR_OK ||
 	    (r = parse_common(&in)) != SKR_OK) {
 		bad(resp, r, &in, skr_strerror(r));
@@ -428,7 +460,7 @@ skr_api_key_import(skr_server *srv, skr_request *req, skr_response *resp)
 	memset(&in, 0, sizeof(in));
 	skr_buf_init(&in.why, 1024);
 	if ((r = skr_key_name_check(req->name)) != SKR_OK ||
-	    (r = json_body(req, &in.body)) != SKR_OK ||
+	    (r = skr__api_json_body(req, &in.body)) != SKR_OK ||
 	    (r = parse_common(&in)) != SKR_OK) {
 		bad(resp, r, &in, skr_strerror(r));
 		goto out;
@@ -439,8 +471,13 @@ skr_api_key_import(skr_server *srv, skr_request *req, skr_response *resp)
 		goto out;
 	}
 	/* The imported JWK's kid names it elsewhere; here the version id
-	 * does. */
+	 * does.  Key Vault takes the operations from the JWK's key_ops. */
 	skr_key_set_kid(key, NULL);
+	if (in.key_ops == NULL && (r = check_ops(json_object_get(json_object_get(
+	    in.body, "key"), "key_ops"), &in)) != SKR_OK) {
+		bad(resp, r, &in, "key.key_ops");
+		goto out;
+	}
 	params_from(&in, &p);
 	r = add_version(srv, req, resp, key, &p, 0, "key.import");
 out:
@@ -504,64 +541,108 @@ page_args(const skr_request *req, size_t *max, char *marker, size_t mlen)
 	return SKR_OK;
 }
 
-static json_t *
-page_json(const skr_server *srv, const skr_request *req,
-    const skr_version_page *pg, int with_version, size_t max)
-{
-	json_t *o, *arr = json_array();
-	char link[1024];
+/* The three lists share paging; they differ in what the store lists and how
+ * an item looks. */
+enum list_kind { LIST_KEYS, LIST_VERSIONS, LIST_DELETED };
 
-	if (arr == NULL)
-		return NULL;
-	for (size_t i = 0; i < pg->n; i++) {
-		/* A scoped token sees only the keys in its scope. */
-		if (req->principal != NULL &&
-		    !skr_auth_name_allowed(req->principal, pg->items[i].name))
-			continue;
-		json_array_append_new(arr, skr_bundle_item(srv, &pg->items[i],
-		    with_version));
-	}
-	o = json_pack("{s:o}", "value", arr);
-	if (o != NULL && pg->next != NULL) {
-		snprintf(link, sizeof(link), "%s%s?api-version=7.4&maxresults="
-		    "%zu&$skiptoken=%s", srv->base_url, req->path, max,
-		    pg->next);
-		json_object_set_new(o, "nextLink", json_string(link));
-	} else if (o != NULL)
-		json_object_set_new(o, "nextLink", json_null());
-	return o;
+/* A scoped token sees only its keys.  So that a page is not mostly empty,
+ * a scoped list reads on through the store's pages until it has max items,
+ * the list ends, or this many store pages were read (a bound on how long
+ * one request holds its read transaction). */
+#define SCOPED_READS_MAX 64
+
+static json_t *
+list_item(const skr_server *srv, const skr_version_info *vi,
+    enum list_kind kind)
+{
+	char buf[512];
+	json_t *it;
+
+	it = skr_bundle_item(srv, vi, kind == LIST_VERSIONS);
+	if (it == NULL || kind != LIST_DELETED)
+		return it;
+	/* Key Vault's DeletedKeyItem. */
+	snprintf(buf, sizeof(buf), "%s/deletedkeys/%s", srv->base_url,
+	    vi->name);
+	json_object_set_new(it, "recoveryId", json_string(buf));
+	json_object_set_new(it, "deletedDate", json_integer(vi->deleted_date));
+	json_object_set_new(it, "scheduledPurgeDate",
+	    json_integer(vi->scheduled_purge_date));
+	return it;
 }
 
 static int
-list(skr_server *srv, skr_request *req, skr_response *resp, int which)
+store_page(skr_txn *txn, const skr_request *req, enum list_kind kind,
+    const char *marker, size_t max, skr_version_page *pg)
+{
+	switch (kind) {
+	case LIST_KEYS:
+		return skr_store_key_list(txn, marker, max, pg);
+	case LIST_VERSIONS:
+		return skr_store_version_list(txn, req->name, marker, max, pg);
+	default:
+		return skr_store_deleted_list(txn, marker, max, pg);
+	}
+}
+
+/* {"value": [...], "nextLink": URL or null}; the link is a full URL with
+ * an opaque $skiptoken, as Key Vault's. */
+static int
+list(skr_server *srv, skr_request *req, skr_response *resp,
+    enum list_kind kind)
 {
 	skr_version_page pg;
 	skr_txn *txn = NULL;
-	char marker[512];
-	size_t max;
-	int r;
+	skr_buf link = SKR_BUF_INIT;
+	char marker[512], apiv[32];
+	const skr_principal *p = req->principal;
+	json_t *arr = NULL, *o;
+	size_t max, have = 0;
+	int r, reads = 0;
 
 	memset(&pg, 0, sizeof(pg));
 	SKR_GUARD(page_args(req, &max, marker, sizeof(marker)));
-	SKR_GUARD(skr_store_txn_begin(srv->store, SKR_TXN_READ, &txn));
-	switch (which) {
-	case 0:
-		SKR_GUARD(skr_store_key_list(txn, marker, max, &pg));
-		break;
-	case 1:
+	if (kind == LIST_VERSIONS)
 		SKR_GUARD(skr_key_name_check(req->name));
-		SKR_GUARD(skr_store_version_list(txn, req->name, marker, max,
-		    &pg));
-		break;
-	default:
-		SKR_GUARD(skr_store_deleted_list(txn, marker, max, &pg));
-		break;
+	SKR_ENSURE((arr = json_array()) != NULL, SKR_ERR_NOMEM);
+	SKR_GUARD(skr_store_txn_begin(srv->store, SKR_TXN_READ, &txn));
+	for (;;) {
+		/* Ask for no more than still fits, so that the store's
+		 * marker never skips an item this page did not show. */
+		SKR_GUARD(store_page(txn, req, kind, marker, max - have, &pg));
+		reads++;
+		for (size_t i = 0; i < pg.n; i++) {
+			if (p != NULL && !skr_auth_name_allowed(p,
+			    pg.items[i].name))
+				continue;
+			SKR_ENSURE(json_array_append_new(arr, list_item(srv,
+			    &pg.items[i], kind)) == 0, SKR_ERR_NOMEM);
+			have++;
+		}
+		if (pg.next == NULL || have >= max || p == NULL ||
+		    p->nprefixes == 0 || reads >= SCOPED_READS_MAX)
+			break;
+		snprintf(marker, sizeof(marker), "%s", pg.next);
+		skr_version_page_clear(&pg);
+		memset(&pg, 0, sizeof(pg));
 	}
-	r = skr_response_json(resp, 200, page_json(srv, req, &pg, which == 1,
-	    max));
+	if (skr_request_query(req, "api-version", apiv, sizeof(apiv)) != 1 ||
+	    apiv[0] == '\0' || strspn(apiv, "0123456789.-preview") !=
+	    strlen(apiv))
+		snprintf(apiv, sizeof(apiv), "7.4");
+	if (pg.next != NULL)
+		SKR_GUARD(skr_buf_appendf(&link, "%s%s?api-version=%s&"
+		    "maxresults=%zu&$skiptoken=%s", srv->base_url, req->path,
+		    apiv, max, pg.next));
+	o = json_pack("{s:o,s:o}", "value", arr, "nextLink", pg.next != NULL ?
+	    json_string(skr_buf_cstr(&link)) : json_null());
+	arr = NULL;
+	r = skr_response_json(resp, 200, o);
 out:
 	skr_store_txn_abort(txn);
 	skr_version_page_clear(&pg);
+	skr_buf_free(&link);
+	json_decref(arr);
 	if (r != SKR_OK)
 		skr_response_error(resp, r, NULL);
 	return r;
@@ -570,19 +651,19 @@ out:
 int
 skr_api_key_list(skr_server *srv, skr_request *req, skr_response *resp)
 {
-	return list(srv, req, resp, 0);
+	return list(srv, req, resp, LIST_KEYS);
 }
 
 int
 skr_api_key_versions(skr_server *srv, skr_request *req, skr_response *resp)
 {
-	return list(srv, req, resp, 1);
+	return list(srv, req, resp, LIST_VERSIONS);
 }
 
 int
 skr_api_deleted_list(skr_server *srv, skr_request *req, skr_response *resp)
 {
-	return list(srv, req, resp, 2);
+	return list(srv, req, resp, LIST_DELETED);
 }
 
 int
@@ -599,7 +680,7 @@ skr_api_key_update(skr_server *srv, skr_request *req, skr_response *resp)
 	memset(&vi, 0, sizeof(vi));
 	skr_buf_init(&in.why, 1024);
 	if ((r = skr_key_name_check(req->name)) != SKR_OK ||
-	    (r = json_body(req, &in.body)) != SKR_OK ||
+	    (r = skr__api_json_body(req, &in.body)) != SKR_OK ||
 	    (r = parse_common(&in)) != SKR_OK) {
 		bad(resp, r, &in, skr_strerror(r));
 		goto out2;
@@ -792,7 +873,7 @@ skr_api_key_restore(skr_server *srv, skr_request *req, skr_response *resp)
 	int r;
 
 	memset(&vi, 0, sizeof(vi));
-	SKR_GUARD(json_body(req, &body));
+	SKR_GUARD(skr__api_json_body(req, &body));
 	v = json_object_get(body, "value");
 	SKR_ENSURE(json_is_string(v), SKR_ERR_BAD_REQUEST);
 	if (skr_b64url_decode(&blob, json_string_value(v),

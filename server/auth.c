@@ -47,6 +47,32 @@ skr_auth_name_allowed(const skr_principal *p, const char *name)
 	return 0;
 }
 
+/*
+ * A route that needs no principal (release, unless the server requires the
+ * releaser role) but got credentials anyway.  A Key Vault client answers
+ * the challenge with a bearer token of its own identity provider, which
+ * means nothing here: such a credential is ignored, and neither refused nor
+ * counted as a failed attempt.  One of our tokens names the caller, for the
+ * audit record and its key-name scope.
+ */
+static int
+optional_principal(skr_server *srv, skr_request *req)
+{
+	const char *h = req->authorization;
+	skr_txn *txn = NULL;
+
+	if (strncasecmp(h, "Bearer ", 7) != 0 || h[7] == '\0' ||
+	    skr_store_txn_begin(srv->store, SKR_TXN_READ, &txn) != SKR_OK)
+		return SKR_OK;
+	if (skr_store_token_lookup(txn, h + 7, req->now,
+	    &req->principal_buf) == SKR_OK)
+		req->principal = &req->principal_buf;
+	else
+		skr_wipe(&req->principal_buf, sizeof(req->principal_buf));
+	skr_store_txn_abort(txn);
+	return SKR_OK;
+}
+
 int
 skr_auth_request(skr_server *srv, skr_request *req, const skr_route *route,
     skr_response *resp)
@@ -69,6 +95,8 @@ skr_auth_request(skr_server *srv, skr_request *req, const skr_route *route,
 		return challenge(srv, resp, SKR_ERR_AUTH_MISSING);
 	if (!need && h == NULL)
 		return SKR_OK;
+	if (!need)
+		return optional_principal(srv, req);
 	if ((wait = skr_ratelimit_blocked(limiter(srv), req->peer,
 	    req->now)) > 0) {
 		snprintf(retry, sizeof(retry), "%lld", (long long)wait);

@@ -66,7 +66,8 @@ struct worker {
 	uint64_t deadline;
 	int stopping;
 	int forced;    /* the shutdown deadline passed: connections cut */
-	int abandoned; /* even that did not drain: leave h2o as it is */
+	int stuck;     /* a cut connection h2o never closed: leave h2o be */
+	int abandoned; /* a handler outlived the deadline: exit at once */
 };
 
 struct http {
@@ -563,8 +564,9 @@ close_walk(uv_handle_t *h, void *arg)
 		uv_close(h, NULL);
 }
 
-/* After the deadline, what is still running gets this long to notice its
- * connection is gone (a handler on the thread pool must finish). */
+/* After the deadline, cut connections get GRACE_MS to be closed by h2o;
+ * a handler still running on the thread pool gets ABANDON_MS to finish. */
+#define GRACE_MS 2000
 #define ABANDON_MS 30000
 
 /*
@@ -599,6 +601,15 @@ on_drain(uv_timer_t *t)
 	if (!w->forced && now >= w->deadline) {
 		w->forced = 1;
 		cut_connections(w);
+	} else if (w->forced && w->njobs == 0 &&
+	    now >= w->deadline + GRACE_MS) {
+		/* No handler of ours runs, but h2o keeps a connection it will
+		 * not close; the context cannot be disposed of with it. */
+		skr_log(SKR_LOG_WARN, "connections left to process exit",
+		    json_pack("{s:i,s:I}", "loop", w->index, "connections",
+		    (json_int_t)w->nconns));
+		w->stuck = 1;
+		uv_stop(&w->loop);
 	} else if (w->forced && now >= w->deadline + ABANDON_MS) {
 		skr_log(SKR_LOG_ERROR, "requests still running after the "
 		    "shutdown deadline; exiting without cleanup", json_pack(
@@ -633,7 +644,7 @@ worker_main(void *arg)
 	uv_run(&w->loop, UV_RUN_DEFAULT);
 	/* h2o cannot dispose of a context with live connections: leave it to
 	 * process exit. */
-	if (w->abandoned)
+	if (w->stuck || w->abandoned)
 		return NULL;
 	/* A shutdown request may leave h2o's graceful-shutdown timer armed;
 	 * the context cannot be disposed of with it linked. */
@@ -867,6 +878,13 @@ skr_http_serve(skr_server *srv, const skr_http_opts *o,
 	uv_run(&main_loop, UV_RUN_DEFAULT);
 	uv_loop_close(&main_loop);
 	skr_log(SKR_LOG_INFO, "stopped", NULL);
+	for (i = 0; i < started; i++)
+		if (http->workers[i].stuck) {
+			/* Still referenced by a live h2o context: kept, and
+			 * reachable through the_http, until the process ends.
+			 * The caller may close the store: no handler runs. */
+			return r;
+		}
 out:
 	if (http->workers != NULL) {
 		for (i = started; i < http->nworkers; i++)

@@ -114,13 +114,13 @@ cmd_init(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *dir = NULL, *host = NULL, *mkfile = NULL;
+	const char *dir = NULL, *host = NULL, *mkfile = NULL, *what = "init";
 	skr_master_source *src = NULL;
 	skr_master_key *mk = NULL;
 	skr_buf token = SKR_BUF_INIT_SECRET;
 	char path[PATH_MAX];
 	struct stat st;
-	int c, r;
+	int c, r, made = 0, status = 1;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
@@ -135,44 +135,54 @@ cmd_init(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+	if (path_join(path, sizeof(path), dir, SKR_STORE_FILE) != SKR_OK)
+		return die("data directory", SKR_ERR_INVAL);
+	/* An adopted master key is checked before anything is created. */
+	if (mkfile != NULL) {
+		what = "master key";
+		if ((r = skr_master_source_file(mkfile, &src)) != SKR_OK ||
+		    (r = skr_master_load(src, &mk)) != SKR_OK)
+			goto fail;
+		skr_master_source_free(src);
+		src = NULL;
+	}
+	if (mkdir(dir, 0700) == 0)
+		made = 1;
+	else if (errno != EEXIST) {
 		fprintf(stderr, PROG ": cannot create %s: %s\n", dir,
 		    strerror(errno));
-		return 1;
+		goto out;
 	}
 	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
 		fprintf(stderr, PROG ": %s is not a directory\n", dir);
-		return 1;
+		goto out;
 	}
-	chmod(dir, 0700);
-	if (path_join(path, sizeof(path), dir, MASTER_KEY_FILE) != SKR_OK)
-		return die("data directory", SKR_ERR_INVAL);
-	if (access(path, F_OK) == 0 || path_join(path, sizeof(path), dir,
-	    SKR_STORE_FILE) != SKR_OK || access(path, F_OK) == 0) {
+	if (access(path, F_OK) == 0 || (path_join(path, sizeof(path), dir,
+	    MASTER_KEY_FILE) == SKR_OK && access(path, F_OK) == 0)) {
 		fprintf(stderr, PROG ": %s already holds a store; refusing to "
 		    "overwrite it\n", dir);
-		return 1;
+		goto out;
 	}
-	if (mkfile != NULL) {
+	if (chmod(dir, 0700) != 0) {
+		fprintf(stderr, PROG ": cannot chmod %s: %s\n", dir,
+		    strerror(errno));
+		goto out;
+	}
+	what = "master key";
+	if (mk != NULL) {
 		/* Adopt an existing master key: the same security domain,
 		 * so backups of the other store restore here. */
-		if ((r = skr_master_source_file(mkfile, &src)) != SKR_OK ||
-		    (r = skr_master_load(src, &mk)) != SKR_OK)
-			return die("master key", r);
-		skr_master_source_free(src);
-		src = NULL;
 		if ((r = skr_pki_write_file(dir, MASTER_KEY_FILE,
 		    skr_master_key_bytes(mk), SKR_MASTER_KEY_LEN, 0600)) !=
 		    SKR_OK)
 			goto fail;
-	} else {
-		path_join(path, sizeof(path), dir, MASTER_KEY_FILE);
-		if ((r = skr_master_source_file(path, &src)) != SKR_OK ||
-		    (r = skr_master_create(src, &mk)) != SKR_OK)
-			goto fail;
-	}
+	} else if ((r = skr_master_source_file(path, &src)) != SKR_OK ||
+	    (r = skr_master_create(src, &mk)) != SKR_OK)
+		goto fail;
+	what = "certificates";
 	if ((r = skr_pki_init_dir(dir, host)) != SKR_OK)
 		goto fail;
+	what = "store";
 	if ((r = skrd_init_store(dir, mk, (int64_t)time(NULL), &token)) !=
 	    SKR_OK)
 		goto fail;
@@ -181,17 +191,24 @@ cmd_init(int argc, char **argv)
 	    "by %s/release-signing.pem\n"
 	    PROG ": the admin token below is shown once; keep it safe\n",
 	    dir, dir, dir);
+	/* The token goes to standard output alone, for scripts. */
 	printf("%s\n", skr_buf_cstr(&token));
-	fflush(stdout);
-	skr_buf_free(&token);
-	skr_master_key_free(mk);
-	skr_master_source_free(src);
-	return 0;
+	if (fflush(stdout) != 0) {
+		fprintf(stderr, PROG ": cannot write the admin token\n");
+		goto out;
+	}
+	status = 0;
+	goto out;
 fail:
+	die(what, r);
+	if (made || access(path, F_OK) == 0)
+		fprintf(stderr, PROG ": %s is incomplete; remove it before "
+		    "running init again\n", dir);
+out:
 	skr_buf_free(&token);
 	skr_master_key_free(mk);
 	skr_master_source_free(src);
-	return die("init", r);
+	return status;
 }
 
 /* ---- serve ------------------------------------------------------------ */

@@ -34,6 +34,10 @@ for tool in curl jq openssl; do
 	command -v "$tool" >/dev/null || { echo "skipped: no $tool"; exit 77; }
 done
 
+# libh2o's thread-local buffer caches (see lsan.supp) for sanitizer builds
+# when a script runs outside meson.
+export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$SKR_TESTS_DIR/lsan.supp}
+
 T=$(mktemp -d /tmp/skr-test-XXXXXX)
 D=$T/data
 PASSED=0

@@ -1,0 +1,174 @@
+/*
+ * libFuzzer target: every route of skrd as the HTTP layer drives it --
+ * route match, authentication, handler -- without sockets, against a real
+ * store (fuzz_env.h).  Input:
+ *
+ *   byte 0   method: GET, POST, PUT, PATCH, DELETE
+ *   byte 1   flags: 1 admin bearer token, 2 reader token (scoped to "k"),
+ *            4 JSON content type, 8 the body is "EXTRA\nCLAIMS": the request
+ *            body becomes EXTRA (a JSON object, else {}) with "target" set
+ *            to a token the trusted authority signed over CLAIMS
+ *   then     the path (with an optional ?query) up to a newline
+ *   then     the body
+ *
+ * Whatever the input, the answer must be a status in 100..599, errors must
+ * have the SPEC shape, and no answer may contain a bearer token or the raw
+ * bytes of a stored key.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "auth.h"
+#include "encoding.h"
+#include "fuzz_env.h"
+#include "json.h"
+#include "request.h"
+#include "skr/error.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define RESET_EVERY 2000
+
+static json_t *
+target_body(fuzz_env *e, const uint8_t *p, size_t n)
+{
+	const uint8_t *nl = memchr(p, '\n', n);
+	size_t elen = nl != NULL ? (size_t)(nl - p) : 0;
+	skr_buf tok = SKR_BUF_INIT;
+	json_t *o = NULL;
+
+	if (nl == NULL || skr_json_parse((const char *)p, elen, 0, &o) !=
+	    SKR_OK || !json_is_object(o)) {
+		json_decref(o);
+		o = json_object();
+	}
+	if (nl != NULL) {
+		p += elen + 1;
+		n -= elen + 1;
+	}
+	if (fuzz_env_token(e, p, n, &tok) == SKR_OK)
+		json_object_set_new(o, "target", json_string(skr_buf_cstr(&tok)));
+	skr_buf_free(&tok);
+	return o;
+}
+
+/* The SPEC error shape: {"error":{"code":C,"message":"<id>: text"}}. */
+static int
+error_shaped(const skr_response *resp)
+{
+	json_t *o = NULL, *err;
+	int ok;
+
+	if (skr_json_parse((const char *)resp->body.data, resp->body.len, 0,
+	    &o) != SKR_OK)
+		return 0;
+	err = json_object_get(o, "error");
+	ok = json_is_string(json_object_get(err, "code")) &&
+	    json_is_string(json_object_get(err, "message")) &&
+	    strstr(json_string_value(json_object_get(err, "message")),
+	    "SKR.") == json_string_value(json_object_get(err, "message"));
+	json_decref(o);
+	return ok;
+}
+
+static void
+check_secrets(fuzz_env *e, const skr_response *resp)
+{
+	skr_buf raw = SKR_BUF_INIT_SECRET, b64 = SKR_BUF_INIT_SECRET;
+	const void *body = resp->body.data;
+	size_t n = resp->body.len;
+
+	if (n == 0)
+		return;
+	if (memmem(body, n, e->admin, strlen(e->admin)) != NULL ||
+	    memmem(body, n, e->reader, strlen(e->reader)) != NULL)
+		abort();
+	if (skr_key_private_bytes(e->oct_key, &raw) != SKR_OK ||
+	    skr_b64url_encode(&b64, raw.data, raw.len) != SKR_OK)
+		abort();
+	if (memmem(body, n, raw.data, raw.len) != NULL ||
+	    memmem(body, n, b64.data, b64.len) != NULL)
+		abort();
+	skr_buf_free(&raw);
+	skr_buf_free(&b64);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static const char *const methods[] = { "GET", "POST", "PUT", "PATCH",
+	    "DELETE" };
+	fuzz_env *e = fuzz_env_get();
+	const skr_route *route;
+	skr_request req;
+	skr_response resp;
+	char *path = NULL, *q, auth[128];
+	const uint8_t *nl, *body;
+	char *bodytext = NULL;
+	size_t plen, blen;
+	json_t *o = NULL;
+	int err;
+
+	if (size < 2)
+		return 0;
+	if (++e->runs % RESET_EVERY == 0)
+		fuzz_env_reset_store(e);
+	memset(&req, 0, sizeof(req));
+	skr_response_init(&resp);
+	req.method = methods[data[0] % 5];
+	nl = memchr(data + 2, '\n', size - 2);
+	plen = nl != NULL ? (size_t)(nl - (data + 2)) : size - 2;
+	if (plen > 2048 || (path = strndup((const char *)data + 2, plen)) ==
+	    NULL)
+		goto out;
+	body = nl != NULL ? nl + 1 : data + size;
+	blen = (size_t)(data + size - body);
+	if ((q = strchr(path, '?')) != NULL)
+		*q++ = '\0';
+	req.path = path;
+	req.query = q;
+	if ((data[1] & 8) && blen > 0) {
+		o = target_body(e, body, blen);
+		bodytext = json_dumps(o, JSON_COMPACT);
+		if (bodytext == NULL)
+			goto out;
+		req.body = (const uint8_t *)bodytext;
+		req.body_len = strlen(bodytext);
+	} else if (blen > 0) {
+		req.body = body;
+		req.body_len = blen;
+	}
+	if (data[1] & 4)
+		req.content_type = "application/json; charset=utf-8";
+	if (data[1] & 3) {
+		snprintf(auth, sizeof(auth), "Bearer %s", (data[1] & 1) ?
+		    e->admin : e->reader);
+		req.authorization = auth;
+	}
+	snprintf(req.peer, sizeof(req.peer), "127.0.0.1");
+	snprintf(req.request_id, sizeof(req.request_id), "fuzz");
+	req.now = FUZZ_NOW;
+	if ((route = skr_route_match(&req, &err)) == NULL)
+		skr_response_error(&resp, err, NULL);
+	else if (skr_auth_request(&e->srv, &req, route, &resp) == SKR_OK)
+		route->fn(&e->srv, &req, &resp);
+	if (getenv("FUZZ_ROUTES_VERBOSE") != NULL)
+		fprintf(stderr, "%s %s -> %d %.200s\n", req.method, path,
+		    resp.status, skr_buf_cstr(&resp.body));
+	if (resp.status < 100 || resp.status > 599)
+		abort();
+	if (resp.status >= 400 && !error_shaped(&resp))
+		abort();
+	check_secrets(e, &resp);
+out:
+	skr_response_clear(&resp);
+	skr_buf_free(&resp.body);
+	skr_wipe(&req.principal_buf, sizeof(req.principal_buf));
+	free(bodytext);
+	json_decref(o);
+	free(path);
+	return 0;
+}

@@ -1,0 +1,163 @@
+#!/usr/bin/env python3
+# Generates the seed corpora of the fuzz targets under tests/fuzz/corpus.
+# The committed seeds came from this script; run it again (it needs the
+# Python "cryptography" package) to add fresh keys:
+#   python3 tests/fuzz/seeds.py tests/fuzz/corpus
+# Each target's input format is described at the top of its fuzz_<t>.c.
+import json, base64, os, struct, sys
+from cryptography.hazmat.primitives.asymmetric import rsa, ec
+from cryptography.hazmat.primitives import serialization
+
+C = sys.argv[1]  # corpus root
+FULL_CONFIG = '''data = /var/lib/skr
+listen = 0.0.0.0:8443
+threads = 0                 # 0: one event loop per core
+max_body = 1048576
+max_connections = 4096
+header_timeout = 10
+idle_timeout = 60
+shutdown_timeout = 10
+token_skew = 60
+nonce_ttl = 300
+retention_days = 90
+release_alg = RS256
+require_releaser = false
+deny_detail = names
+auth_fail_limit = 10
+auth_fail_window = 60
+release_limit = 300
+release_window = 60
+store_map_size = 1073741824
+log_level = info
+
+[authority]
+issuer = https://sharedweu.weu.attest.azure.net
+source = oidc
+algs = RS256
+
+[authority]
+issuer = https://x.test#frag
+source = /etc/skr/x.json
+x5c_ca = /etc/skr/maa-roots.pem
+wrapkey_claim = x-ms-runtime.keys
+'''
+conf = '/work/shared/conformance'
+
+def b64u(b): return base64.urlsafe_b64encode(b).rstrip(b'=').decode()
+def ib(i, n=None):
+    n = n or (i.bit_length() + 7)//8
+    return i.to_bytes(n, 'big')
+def w(t, name, data):
+    os.makedirs(f'{C}/{t}', exist_ok=True)
+    if isinstance(data, str): data = data.encode()
+    open(f'{C}/{t}/{name}', 'wb').write(data)
+
+def rsa_jwk(k, priv=True):
+    pn = k.private_numbers(); pub = pn.public_numbers
+    j = {'kty':'RSA','n':b64u(ib(pub.n)),'e':b64u(ib(pub.e))}
+    if priv:
+        j.update(d=b64u(ib(pn.d)),p=b64u(ib(pn.p)),q=b64u(ib(pn.q)),dp=b64u(ib(pn.dmp1)),dq=b64u(ib(pn.dmq1)),qi=b64u(ib(pn.iqmp)))
+    return j
+def ec_jwk(k, crv, n, priv=True):
+    pn = k.private_numbers(); pub = pn.public_numbers
+    j = {'kty':'EC','crv':crv,'x':b64u(ib(pub.x,n)),'y':b64u(ib(pub.y,n))}
+    if priv: j['d'] = b64u(ib(pn.private_value,n))
+    return j
+
+r2 = rsa.generate_private_key(65537, 2048)
+e256 = ec.generate_private_key(ec.SECP256R1()); e384 = ec.generate_private_key(ec.SECP384R1()); e521 = ec.generate_private_key(ec.SECP521R1())
+keys = {
+ 'rsa2048-private': rsa_jwk(r2), 'rsa2048-public': rsa_jwk(r2, False),
+ 'ec256-private': ec_jwk(e256,'P-256',32), 'ec256-public': ec_jwk(e256,'P-256',32,False),
+ 'ec384-private': ec_jwk(e384,'P-384',48), 'ec521-private': ec_jwk(e521,'P-521',66),
+ 'oct256': {'kty':'oct','k':b64u(os.urandom(32))}, 'oct128-hsm': {'kty':'oct-HSM','k':b64u(os.urandom(16))},
+ 'rsa-hsm-kv-exponent': dict(rsa_jwk(r2, False), kty='RSA-HSM', e='AAEAAQ', kid='https://v.vault.azure.net/keys/k/1'),
+}
+# jwk: first byte picks flags 0/1/2
+for name, j in keys.items():
+    for f in (0, 1, 2):
+        w('jwk', f'{name}-f{f}', bytes([f]) + json.dumps(j).encode())
+w('jwk', 'bad-ec-offcurve', b'\x00' + json.dumps(dict(keys['ec256-public'], y=keys['ec256-public']['x'])).encode())
+w('jwk', 'bad-rsa-partial', b'\x00' + json.dumps({k:v for k,v in keys['rsa2048-private'].items() if k!='qi'}).encode())
+# jwks: conformance sets and built ones
+for fn in ('maa-weu-jwks.json', 'maa-eus-certs.json'):
+    if os.path.exists(f'{conf}/{fn}'): w('jwks', fn.replace('.json',''), open(f'{conf}/{fn}','rb').read())
+w('jwks', 'mixed', json.dumps({'keys':[dict(keys['rsa2048-public'],kid='r1',use='sig',alg='RS256'), dict(keys['ec256-public'],kid='e1'), dict(keys['oct256'],kid='o1'), dict(keys['ec384-private'], kid='e2', alg='ES384'), {'kty':'RSA','kid':'weak','n':b64u(os.urandom(64)),'e':'AQAB'}, dict(keys['ec256-public'],kid='e1')]}))
+w('jwks', 'empty', '{"keys":[]}')
+# config
+w('config', 'full', FULL_CONFIG)
+w('config', 'minimal', 'data = /var/lib/skr\nlisten = 127.0.0.1:8443\n')
+w('config', 'bad-dup', 'threads = 1\nthreads = 2\n[authority]\nissuer = https://x\n')
+# key_hsm: mode byte: bits0-1 mode, bits 2-3 enc
+def keyhsm(enc, ct, kid='w1', **kw):
+    o = {'schema_version':'1.0','header':{'kid':kid,'alg':'dir','enc':enc},'ciphertext':b64u(ct)}
+    o.update(kw)
+    return b64u(json.dumps(o).encode())
+for i, enc in enumerate(('CKM_RSA_AES_KEY_WRAP','RSA_AES_KEY_WRAP_256','RSA_AES_KEY_WRAP_384')):
+    w('keyhsm', f'envelope-{i}', bytes([0 | (i<<2)]) + keyhsm(enc, os.urandom(256+40)).encode())
+    w('keyhsm', f'raw-{i}', bytes([1 | (i<<2)]) + os.urandom(256+40))
+    w('keyhsm', f'roundtrip-{i}', bytes([3 | (i<<2)]) + os.urandom(32))
+w('keyhsm', 'kwp-short', bytes([2]) + os.urandom(16))
+w('keyhsm', 'kwp-40', bytes([2]) + os.urandom(40))
+w('keyhsm', 'envelope-bad-alg', b'\x00' + b64u(json.dumps({'schema_version':'1.0','header':{'kid':'w','alg':'RSA-OAEP','enc':'CKM_RSA_AES_KEY_WRAP'},'ciphertext':'AA'}).encode()).encode())
+# seal: 0 open, 1 seal roundtrip, 2 private bytes
+w('seal', 'open-random', b'\x00\x01' + os.urandom(12+32+16))
+w('seal', 'roundtrip', b'\x01' + os.urandom(48))
+w('seal', 'roundtrip-empty', b'\x01')
+w('seal', 'pkcs8-rsa', b'\x02' + r2.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+w('seal', 'pkcs8-ec', b'\x02' + e256.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+w('seal', 'oct32', b'\x02' + os.urandom(32))
+# backup: 0 raw, 1 sealed payload, 2 JSON doc
+meta = {'version':'0123456789abcdef0123456789abcdef','kty':'oct-HSM','key_ops':['wrapKey','unwrapKey'],'tags':{'a':'b'},'enabled':True,'nbf':0,'exp':0,'exportable':False,'created':1700000000,'updated':1700000000}
+doc = {'format':1,'name':'restored','created':1700000000,'versions':[meta]}
+w('backup', 'doc-one-version', b'\x02' + json.dumps(doc).encode())
+doc2 = dict(doc, versions=[meta, dict(meta, version='fedcba9876543210fedcba9876543210', exportable=True, policy=open(f'{conf}/policy-cvm-weu.json').read() if os.path.exists(f'{conf}/policy-cvm-weu.json') else '{}')])
+w('backup', 'doc-two-versions', b'\x02' + json.dumps(doc2).encode())
+w('backup', 'doc-dup-version', b'\x02' + json.dumps(dict(doc, versions=[meta, meta])).encode())
+dj = json.dumps(doc).encode(); k = os.urandom(32)
+w('backup', 'payload', b'\x01' + struct.pack('>I', len(dj)) + dj + struct.pack('>I', 32) + k)
+w('backup', 'raw-header', b'\x00SKRB\x01' + os.urandom(16+29+40))
+# routes: method byte, flags byte (1 admin, 2 reader, 4 JSON type, 8 signed target), path, "\n", body
+M = {'GET':0,'POST':1,'PUT':2,'PATCH':3,'DELETE':4}
+def route(name, method, flags, path, body=b''):
+    if isinstance(body, (dict, list)): body = json.dumps(body)
+    if isinstance(body, str): body = body.encode()
+    w('routes', name, bytes([M[method], flags]) + path.encode() + b'\n' + body)
+pol = {'version':'1.0.0','anyOf':[{'authority':'https://a.example','allOf':[{'claim':'x-ms-attestation-type','equals':'sevsnpvm'}]}]}
+route('create-oct', 'POST', 5, '/keys/n1/create?api-version=7.4', {'kty':'oct-HSM','key_size':256,'attributes':{'exportable':True},'release_policy':{'data':b64u(json.dumps(pol).encode()),'contentType':'application/json; charset=utf-8','immutable':False}})
+route('create-ec', 'POST', 5, '/keys/n2/create', {'kty':'EC','crv':'P-256','key_ops':['sign','verify'],'tags':{'t':'v'}})
+route('create-bad', 'POST', 5, '/keys/n3/create', {'kty':'RSA','key_size':1024})
+route('import-oct', 'PUT', 5, '/keys/n4', {'key':keys['oct256'],'attributes':{'enabled':True}})
+route('import-ec', 'PUT', 5, '/keys/n5', {'key':keys['ec256-private']})
+route('get', 'GET', 1, '/keys/k')
+route('get-reader', 'GET', 2, '/keys/k/')
+route('get-reader-out-of-scope', 'GET', 2, '/keys/r')
+route('list', 'GET', 1, '/keys?maxresults=2')
+route('versions', 'GET', 1, '/keys/k/versions?maxresults=1')
+route('update', 'PATCH', 5, '/keys/k', {'attributes':{'enabled':False,'exp':1800000000},'tags':{'x':'y'}})
+route('rotate', 'POST', 5, '/keys/e/rotate')
+route('delete', 'DELETE', 1, '/keys/e')
+route('deleted-get', 'GET', 1, '/deletedkeys/e')
+route('deleted-list', 'GET', 1, '/deletedkeys')
+route('recover', 'POST', 5, '/deletedkeys/e/recover')
+route('purge', 'DELETE', 1, '/deletedkeys/e')
+route('backup', 'POST', 5, '/keys/k/backup')
+route('restore', 'POST', 5, '/keys/restore', {'value':b64u(b'SKRB\x01' + os.urandom(80))})
+route('challenge', 'POST', 0, '/keys/k/create')
+route('bad-auth', 'GET', 0, '/keys')
+claims = {'iss':'https://a.example','exp':1700000600,'iat':1699999990,'x-ms-attestation-type':'sevsnpvm','x-ms-runtime':{'keys':['$WRAPKEY'],'client-payload':{'nonce':'abc'}}}
+ctext = json.dumps(claims).replace('"$WRAPKEY"', '$WRAPKEY')
+route('release-oct', 'POST', 12, '/keys/k/release', '{}\n' + ctext)
+route('release-rsa-256', 'POST', 12, '/keys/r//release?api-version=7.4', '{"enc":"RSA_AES_KEY_WRAP_256","nonce":"abc"}\n' + ctext)
+route('release-denied', 'POST', 12, '/keys/k/release', '{}\n' + ctext.replace('sevsnpvm', 'tdxvm'))
+route('release-not-exportable', 'POST', 12, '/keys/e/release', '{}\n' + ctext)
+route('release-raw', 'POST', 4, '/keys/k/release', {'target':'a.b.c'})
+route('evaluate', 'POST', 13, '/keys/k/evaluate', '{}\n' + ctext)
+route('nonce', 'GET', 0, '/nonce')
+route('token-create', 'POST', 5, '/admin/tokens', {'name':'t','roles':['reader','releaser'],'prefixes':['k'],'expires':1800000000})
+route('token-list', 'GET', 1, '/admin/tokens')
+route('token-revoke', 'DELETE', 1, '/admin/tokens/0123456789abcdef0123456789abcdef')
+route('authorities', 'GET', 1, '/admin/authorities')
+route('audit', 'GET', 1, '/admin/audit?key=k&outcome=denied')
+route('audit-verify', 'GET', 1, '/admin/audit/verify')
+route('dev-token', 'POST', 4, '/dev/token', {'claims':{}})

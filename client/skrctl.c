@@ -50,6 +50,7 @@ struct args {
 struct ctx {
 	struct args a;
 	int json;
+	int signing_trust;          /* a signing certificate or CA is set */
 	skr_client *c;
 };
 
@@ -897,6 +898,9 @@ cmd_release(struct ctx *x)
 	if (wk == NULL)
 		return usage_err("--wrapping-key PEM (the TEE's RSA private "
 		    "key) is required");
+	if (!x->signing_trust)
+		return usage_err("a release response is trusted through "
+		    "--signing-cert, --signing-ca or --cacert: give one");
 	if ((r = read_token(opt(&x->a, "token"), &tok)) != EXIT_OK)
 		goto out;
 	r = EXIT_ERR;
@@ -1394,6 +1398,7 @@ make_client(struct ctx *x)
 	 * responses unless a certificate is pinned. */
 	o.signing_ca = (v = opt(&x->a, "signing-ca")) ? v : o.signing_cert ?
 	    NULL : o.ca_file;
+	x->signing_trust = o.signing_cert != NULL || o.signing_ca != NULL;
 	if (o.url == NULL || *o.url == '\0') {
 		fprintf(stderr, PROG ": no server: set SKR_ADDR or --addr\n");
 		return EXIT_USAGE;

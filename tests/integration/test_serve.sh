@@ -320,6 +320,43 @@ done
 check_not "the idle clients saw their connections closed" \
     kill -0 "$c1" "$c2"
 
+# max_connections: with two connections open, a third is closed at once;
+# once one closes, new connections are served again.
+printf 'max_connections = 2\nheader_timeout = 600\n' >"$T/maxconn.conf"
+skr_start --config "$T/maxconn.conf" || failed "start for max_connections"
+PORT=$(port_of "$SKR_ADDR")
+holders=()
+for n in 1 2; do
+	mkfifo "$T/hold$n.in"
+	sleep 120 >"$T/hold$n.in" 2>/dev/null &
+	skr_track $!
+	holders+=($!)
+	openssl s_client -connect "127.0.0.1:$PORT" <"$T/hold$n.in" \
+	    >"$T/hold$n.out" 2>&1 &
+	skr_track $!
+	# Accepted once the handshake is done (bounded, as above).
+	for i in $(seq 300); do
+		grep -q '^New, TLS' "$T/hold$n.out" && break
+		sleep 0.1
+	done
+done
+check "two connections held open" grep -q '^New, TLS' "$T/hold2.out"
+check_not "a third connection is refused" curl -sS -o /dev/null \
+    --cacert "$SKR_CACERT" "$SKR_ADDR/healthz"
+kill "${holders[0]}"
+ok=
+for i in $(seq 300); do
+	if curl -sS -o /dev/null --cacert "$SKR_CACERT" "$SKR_ADDR/healthz" \
+	    2>/dev/null; then
+		ok=1
+		break
+	fi
+	sleep 0.1
+done
+check "served again once a connection closed" [ -n "$ok" ]
+kill "${holders[1]}"
+skr_stop
+
 # Plain HTTP: only on loopback, only when asked for.
 for addr in 0.0.0.0:0 '[::]:0' 192.0.2.1:0; do
 	rc=0

@@ -23,6 +23,9 @@ static const char *const algs[] = { "RS256", "ES256", "PS256", NULL };
 static const char *const details[] = { "names", "none", NULL };
 static const char *const levels[] = { "debug", "info", "warn", "error",
 	NULL };
+static const char *const metrics_auths[] = { "token", "none", NULL };
+static const char *const fsyncs[] = { "always", "never", NULL };
+static const char *const failures[] = { "continue", "refuse", NULL };
 
 #define S(key, field, choices) \
 	{ key, T_STR, offsetof(skr_config, field), 0, 0, choices }
@@ -56,6 +59,11 @@ static const struct setting settings[] = {
 	I("release_limit", release_limit, 0, 1000000),
 	I("release_window", release_window, 1, 86400),
 	I("store_map_size", store_map_size, 0, (int64_t)1 << 40),
+	S("metrics_auth", metrics_auth, metrics_auths),
+	S("audit_file", audit_file, NULL),
+	S("audit_file_fsync", audit_file_fsync, fsyncs),
+	S("audit_file_failure", audit_file_failure, failures),
+	B("audit_stdout", audit_stdout),
 	{ NULL, 0, 0, 0, 0, NULL },
 };
 

@@ -48,6 +48,11 @@ typedef struct skr_config {
 	                           * 0: unlimited */
 	int64_t release_window;   /* seconds */
 	int64_t store_map_size;   /* LMDB map size in bytes; 0: default */
+	char *metrics_auth;       /* token | none */
+	char *audit_file;         /* JSON-lines audit sink, or NULL */
+	char *audit_file_fsync;   /* always | never */
+	char *audit_file_failure; /* continue | refuse */
+	int audit_stdout;         /* audit records on standard output */
 	skr_config_authority authorities[SKR_CONFIG_MAX_AUTHORITIES];
 	size_t nauthorities;
 } skr_config;

@@ -29,10 +29,14 @@
 #include <openssl/ssl.h>
 #include <uv.h>
 
+#include "auditsink.h"
 #include "auth.h"
 #include "encoding.h"
 #include "log.h"
+#include "metrics.h"
+#include "notify.h"
 #include "request.h"
+#include "routes.h"
 #include "seal.h"
 #include "skr/error.h"
 #include "store.h"
@@ -96,6 +100,8 @@ struct job {
 	h2o_req_t *h2o;          /* NULL once the client has gone */
 	struct anchor *anchor;
 	const skr_route *route;
+	int metric_route;        /* SKR_METRICS_ROUTE_* or a table index */
+	uint64_t start;          /* uv_hrtime() at arrival */
 	skr_request req;
 	skr_response resp;
 	uv_work_t work;
@@ -383,6 +389,10 @@ job_finish(struct job *job)
 		send_response(job->h2o, job->req.request_id, &job->resp);
 	}
 	log_request(job);
+	if (job->route != NULL)
+		job->metric_route = (int)(job->route - skr_routes);
+	skr_metrics_request(w->http->srv->metrics, job->metric_route,
+	    job->resp.status, (uv_hrtime() - job->start) / 1000);
 	w->njobs--;
 	job_free(job);
 }
@@ -419,9 +429,15 @@ health(struct http *http, const char *path, skr_response *resp)
 	}
 	if (strcmp(path, "/readyz") == 0) {
 		ready = srv->store != NULL && skr_server_authorities_ready(srv);
-		if (ready)
-			skr_response_json(resp, 200, json_pack("{s:s}",
-			    "status", "ready"));
+		/* A failing audit sink is reported; it makes the server
+		 * unready only when releases are refused because of it. */
+		if (ready && !skr_auditsink_refusing(srv->auditsink))
+			skr_response_json(resp, 200, json_pack("{s:s,s:o*}",
+			    "status", "ready", "audit_sinks",
+			    skr_auditsink_status_json(srv->auditsink)));
+		else if (ready)
+			skr_response_error(resp, SKR_ERR_SEALED,
+			    "not ready: the audit file sink is failing");
 		else
 			skr_response_error(resp, SKR_ERR_SEALED,
 			    "not ready: store or authorities not loaded");
@@ -443,6 +459,8 @@ on_req(h2o_handler_t *self, h2o_req_t *req)
 		return -1;
 	job->w = w;
 	job->h2o = req;
+	job->start = uv_hrtime();
+	job->metric_route = SKR_METRICS_ROUTE_UNMATCHED;
 	skr_response_init(&job->resp);
 	w->njobs++;
 	if ((r = job_fill(job, req)) != SKR_OK) {
@@ -451,13 +469,18 @@ on_req(h2o_handler_t *self, h2o_req_t *req)
 		goto answer;
 	}
 	if (strcmp(job->method, "GET") == 0 && health(h->http, job->path,
-	    &job->resp))
+	    &job->resp)) {
+		job->metric_route = strcmp(job->path, "/healthz") == 0 ?
+		    SKR_METRICS_ROUTE_HEALTHZ : SKR_METRICS_ROUTE_READYZ;
 		goto answer;
+	}
 	if ((job->route = skr_route_match(&job->req, &err)) == NULL) {
 		skr_response_error(&job->resp, err, NULL);
 		goto answer;
 	}
-	if (skr_auth_request(h->http->srv, &job->req, job->route,
+	/* metrics_auth = none: GET /metrics without a bearer token. */
+	if (!(job->route->fn == skr_api_metrics && h->http->srv->metrics_public)
+	    && skr_auth_request(h->http->srv, &job->req, job->route,
 	    &job->resp) != SKR_OK)
 		goto answer;
 	if (job->route->flags & SKR_ROUTE_SLOW) {
@@ -495,6 +518,7 @@ on_conn_close(uv_handle_t *h)
 		c->next->prev = c->prev;
 	w->nconns--;
 	atomic_fetch_sub(&w->http->conns, 1);
+	skr_metrics_connections(w->http->srv->metrics, -1);
 	free(c);
 }
 
@@ -528,6 +552,7 @@ on_accept(uv_stream_t *listener, int status)
 		return;
 	}
 	w->nconns++;
+	skr_metrics_connections(w->http->srv->metrics, 1);
 	conn->next = w->conns;
 	if (w->conns != NULL)
 		w->conns->prev = conn;
@@ -741,12 +766,22 @@ resolve(struct http *http, char *host, size_t hostlen, int *port)
 static struct http *the_http; /* for the signal handlers */
 
 static void
+on_hup(uv_signal_t *sig, int signum)
+{
+	struct http *http = sig->data;
+
+	(void)signum;
+	http->o.reload_cb(http->o.reload_arg);
+}
+
+static void
 on_signal(uv_signal_t *sig, int signum)
 {
 	struct http *http = sig->data;
 
 	skr_log(SKR_LOG_INFO, "shutting down", json_pack("{s:i}", "signal",
 	    signum));
+	skr_notify("STOPPING=1");
 	for (int i = 0; i < http->nworkers; i++)
 		uv_async_send(&http->workers[i].stop);
 	uv_stop(sig->loop);
@@ -761,13 +796,21 @@ skr_http_serve(skr_server *srv, const skr_http_opts *o,
 	h2o_pathconf_t *pathconf;
 	struct handler *h;
 	uv_loop_t main_loop;
-	uv_signal_t sigterm, sigint;
+	uv_signal_t sigterm, sigint, sighup;
 	char hostname[64];
-	int port, i, started = 0, r = SKR_OK;
+	int port, i, started = 0, own_metrics = 0, r = SKR_OK;
 	long ncpu;
 
 	if ((http = calloc(1, sizeof(*http))) == NULL)
 		return SKR_ERR_NOMEM;
+	if (srv->metrics == NULL) {
+		if ((r = skr_metrics_create(skr_routes, skr_nroutes,
+		    &srv->metrics)) != SKR_OK) {
+			free(http);
+			return r;
+		}
+		own_metrics = 1;
+	}
 	the_http = http;
 	http->srv = srv;
 	http->o = *o;
@@ -839,9 +882,12 @@ skr_http_serve(skr_server *srv, const skr_http_opts *o,
 	uv_loop_init(&main_loop);
 	uv_signal_init(&main_loop, &sigterm);
 	uv_signal_init(&main_loop, &sigint);
-	sigterm.data = sigint.data = http;
+	uv_signal_init(&main_loop, &sighup);
+	sigterm.data = sigint.data = sighup.data = http;
 	uv_signal_start(&sigterm, on_signal, SIGTERM);
 	uv_signal_start(&sigint, on_signal, SIGINT);
+	if (o->reload_cb != NULL)
+		uv_signal_start(&sighup, on_hup, SIGHUP);
 
 	for (i = 0; i < http->nworkers; i++) {
 		if (pthread_create(&http->workers[i].thread, NULL, worker_main,
@@ -875,6 +921,7 @@ skr_http_serve(skr_server *srv, const skr_http_opts *o,
 		}
 	uv_close((uv_handle_t *)&sigterm, NULL);
 	uv_close((uv_handle_t *)&sigint, NULL);
+	uv_close((uv_handle_t *)&sighup, NULL);
 	uv_run(&main_loop, UV_RUN_DEFAULT);
 	uv_loop_close(&main_loop);
 	skr_log(SKR_LOG_INFO, "stopped", NULL);
@@ -897,5 +944,9 @@ out:
 	SSL_CTX_free(http->ssl);
 	the_http = NULL;
 	free(http);
+	if (own_metrics) {
+		skr_metrics_free(srv->metrics);
+		srv->metrics = NULL;
+	}
 	return r;
 }

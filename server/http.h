@@ -26,18 +26,25 @@ typedef struct skr_http_opts {
 	uint64_t idle_timeout_ms;  /* keep-alive idle (default 60 s) */
 	uint64_t handshake_timeout_ms; /* TLS handshake (default 10 s) */
 	uint64_t shutdown_ms;      /* graceful shutdown deadline (default 10 s) */
+	/* SIGHUP: called on the main thread while the workers go on
+	 * serving; NULL ignores SIGHUP. */
+	void (*reload_cb)(void *arg);
+	void *reload_arg;
 } skr_http_opts;
 
 void skr_http_opts_init(skr_http_opts *o);
 
 /*
- * Serve srv until SIGTERM or SIGINT, then stop accepting, let in-flight
+ * Serve srv until SIGTERM or SIGINT (SIGHUP calls o->reload_cb), then stop
+ * accepting, let in-flight
  * requests finish (at most shutdown_ms) and return.  Prints
  * "skrd: listening on https://ADDR:PORT" on standard error when ready.
  * ready_cb (may be NULL) runs once on the main thread at that point.
  * Connections still open at the deadline are cut; if a handler on the
  * thread pool still runs ABANDON_MS (30 s) later, the process exits with
  * status 1 rather than free what the handler uses.
+ * While serving, srv->metrics is a registry made here (unless the caller
+ * set one) and freed on return.
  * Returns SKR_OK or an error (bad address, port in use, TLS files).
  */
 int skr_http_serve(skr_server *srv, const skr_http_opts *o,

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "metrics.h"
 #include "release.h"
 #include "skr/error.h"
 
@@ -58,6 +59,8 @@ const skr_route skr_routes[] = {
 	    AUTH, OPER },
 	{ "GET", "/admin/audit", skr_api_audit_list, AUTH, AUDIT },
 	{ "GET", "/admin/audit/verify", skr_api_audit_verify, AUTH, AUDIT },
+	/* Counts only, no key names; public when metrics_auth = none. */
+	{ "GET", "/metrics", skr_api_metrics, AUTH, READ },
 	/* Dev mode only (skrd --dev); 404 everywhere else. */
 	{ "POST", "/dev/token", skr_api_dev_token, 0, 0 },
 };

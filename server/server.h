@@ -18,6 +18,8 @@ struct skr_store;
 struct skr_authorities;
 struct skr_testauth;
 struct skr_ratelimit;
+struct skr_metrics;
+struct skr_auditsink;
 
 /* How much a denied release caller is told (SPEC section 3). */
 #define SKR_DENY_NAMES 0  /* the failing claim names (default) */
@@ -53,6 +55,12 @@ typedef struct skr_server {
 	struct skr_testauth *testauth;     /* dev mode only */
 	struct skr_ratelimit *auth_limit;  /* made by auth.c on first use */
 	struct skr_ratelimit *release_limiter; /* made by release.c */
+
+	/* Operations (metrics.h, auditsink.h). */
+	struct skr_metrics *metrics;       /* made and freed by the HTTP layer
+	                                    * while serving; may be NULL */
+	struct skr_auditsink *auditsink;   /* owned by skrd.c; may be NULL */
+	int metrics_public;                /* GET /metrics without a token */
 } skr_server;
 
 /* Defaults for every setting; pointers NULL. */

@@ -1,6 +1,7 @@
 #!/bin/sh
 # Sets everything up and runs every test: the normal build, then the whole
-# suite again under AddressSanitizer + UndefinedBehaviorSanitizer.
+# suite again under AddressSanitizer + UndefinedBehaviorSanitizer, then
+# every fuzz target for FUZZ_SECONDS under both sanitizers.
 # Usage: scripts/test.sh [extra meson test arguments, e.g. --suite unit]
 set -eu
 cd "$(dirname "$0")/.."
@@ -40,5 +41,40 @@ LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/tests/lsan.supp:print_suppression
 UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
 	run_suite build-asan -Db_sanitize=address,undefined -Db_lundef=false \
 	-Dbuildtype=debug || rc=1
+# Fuzzing: every libFuzzer target (tests/fuzz) built with clang under ASan +
+# UBSan and run for FUZZ_SECONDS (default 30) over its committed corpus, two
+# at a time; a crash, sanitizer finding or leak fails the run.  FUZZ_SECONDS=0
+# skips this step.
+run_fuzz() {
+	dir=build-fuzz
+	secs=${FUZZ_SECONDS:-30}
+	[ "$secs" != 0 ] || return 0
+	if [ -d "$dir" ]; then set -- --reconfigure; else set --; fi
+	CC=clang meson setup "$@" "$dir" -Dfuzz=true \
+	    -Db_sanitize=address,undefined -Db_lundef=false >/dev/null
+	targets=$(sed -n "s/^  '\([a-z]*\)' : \['[a-z]*', .*/\1/p" \
+	    tests/fuzz/meson.build)
+	# shellcheck disable=SC2046
+	ninja -C "$dir" $(for t in $targets; do echo "tests/fuzz/fuzz_$t"; done)
+	rm -rf "$dir/fuzz-work"
+	start=$(date +%s)
+	for t in $targets; do echo "$t"; done |
+	    xargs -P 2 -I{} sh tests/fuzz/run.sh "$dir/tests/fuzz/fuzz_{}" \
+	    "$secs" "tests/fuzz/corpus/{}" "$dir/fuzz-work/{}" || true
+	pass=0 fail=0
+	for t in $targets; do
+		if [ "$(cat "$dir/fuzz-work/$t/result" 2>/dev/null)" = ok ]; then
+			pass=$((pass + 1))
+		else
+			fail=$((fail + 1))
+			echo "fuzz_$t: FAILED; log in $dir/fuzz-work/$t/log" >&2
+		fi
+	done
+	echo "$dir: $pass passed, $fail failed, 0 skipped ($(($(date +%s) - start))s)"
+	TOTAL_PASS=$((TOTAL_PASS + pass))
+	TOTAL_FAIL=$((TOTAL_FAIL + fail))
+	[ "$fail" = 0 ]
+}
+run_fuzz || rc=1
 echo "total: $TOTAL_PASS passed, $TOTAL_FAIL failed, $TOTAL_SKIP skipped"
 exit $rc

@@ -3,12 +3,14 @@
 #   run.sh BINARY SECONDS CORPUS_DIR [WORK_DIR]
 # New inputs go to WORK_DIR (default: next to the binary), never into the
 # committed corpus; a crash leaves its input there as crash-* and makes
-# this script fail, printing how to reproduce it.
+# this script fail, printing how to reproduce it.  WORK_DIR/result says
+# "ok" or "failed" for callers that run several at once.
 set -eu
 bin=$1 secs=$2 corpus=$3
 name=$(basename "$bin")
 work=${4:-$(dirname "$bin")/$name-work}
 mkdir -p "$work/new" "$work/artifacts"
+rm -f "$work/result"
 # Leaks in a target are findings too; UBSan reports abort.
 ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:allocator_may_return_null=1}
 UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
@@ -22,6 +24,8 @@ tail -n 20 "$work/log" | grep -E '^(stat::number_of_executed_units|stat::peak_rs
 if [ "$status" != 0 ]; then
 	grep -E -A 40 'ERROR: |runtime error|deadly signal|Test unit written' "$work/log" | head -80
 	echo "$name: FAILED (exit $status); reproduce with: $bin $work/artifacts/<crash file>" >&2
+	echo failed >"$work/result"
 	exit 1
 fi
+echo ok >"$work/result"
 echo "$name: ok, ${secs}s"

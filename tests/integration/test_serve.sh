@@ -357,6 +357,25 @@ check "served again once a connection closed" [ -n "$ok" ]
 kill "${holders[1]}"
 skr_stop
 
+# The test clock: only a -Dtest_clock=true build lets SKR_TEST_NOW move
+# skrd's clock; a production build ignores it.
+SKR_TEST_NOW=1000000000 skr_start || failed "start with SKR_TEST_NOW"
+api POST /keys/clock/create '{"kty":"EC"}'
+created=$(jq -r '.attributes.created // 0' <<<"$BODY")
+if skrd_has_test_clock; then
+	check "test clock build: the clock starts at SKR_TEST_NOW ($created)" \
+	    bash -c '[ "$1" -ge 1000000000 ] && [ "$1" -lt 1000003600 ]' \
+	    _ "$created"
+	check "test clock build: says so in the log" \
+	    grep -q 'test clock in use' "$T/skrd.log"
+else
+	check "production build: SKR_TEST_NOW is ignored ($created)" \
+	    bash -c '[ "$1" -ge "$2" ]' _ "$created" "$(( $(date +%s) - 3600 ))"
+	check_not "production build: no test clock" \
+	    grep -q 'test clock in use' "$T/skrd.log"
+fi
+skr_stop
+
 # Plain HTTP: only on loopback, only when asked for.
 for addr in 0.0.0.0:0 '[::]:0' 192.0.2.1:0; do
 	rc=0

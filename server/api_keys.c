@@ -368,18 +368,48 @@ params_from(const struct key_input *in, skr_version_params *p)
 	p->policy_immutable = in->immutable;
 }
 
-/* Append the audit record of a change to txn and commit. */
+/* Soft-deleted keys past their scheduledPurgeDate purged per write. */
+#define PURGE_BATCH 8
+
+/*
+ * Begin the write transaction of a change.  Key Vault purges a soft-deleted
+ * key at its scheduledPurgeDate; here the writes do it, a few due keys at a
+ * time, inside the change's own transaction and named in its audit record.
+ * *purged receives how many.
+ */
+static int
+write_begin(skr_server *srv, const skr_request *req, skr_txn **txn,
+    size_t *purged)
+{
+	int r;
+
+	*purged = 0;
+	if ((r = skr_store_txn_begin(srv->store, SKR_TXN_WRITE, txn)) !=
+	    SKR_OK)
+		return r;
+	if ((r = skr_store_purge_expired(*txn, req->now, PURGE_BATCH,
+	    purged)) != SKR_OK) {
+		skr_store_txn_abort(*txn);
+		*txn = NULL;
+	}
+	return r;
+}
+
+/* Append the audit record of a change to txn and commit; txn is ended
+ * either way. */
 static int
 commit_audited(skr_txn *txn, const skr_request *req, const char *event,
-    const char *name, const char *version)
+    const char *name, const char *version, size_t purged)
 {
 	json_t *rec;
 	int r;
 
 	rec = json_pack("{s:s,s:s,s:s,s:s}", "event", event, "outcome", "ok",
 	    "peer", req->peer, "request_id", req->request_id);
-	if (rec == NULL)
+	if (rec == NULL) {
+		skr_store_txn_abort(txn);
 		return SKR_ERR_NOMEM;
+	}
 	if (req->principal != NULL)
 		json_object_set_new(rec, "principal",
 		    json_string(req->principal->id));
@@ -387,10 +417,15 @@ commit_audited(skr_txn *txn, const skr_request *req, const char *event,
 		json_object_set_new(rec, "key", json_string(name));
 	if (version != NULL && *version != '\0')
 		json_object_set_new(rec, "version", json_string(version));
+	if (purged > 0)
+		json_object_set_new(rec, "detail", json_pack("{s:I}",
+		    "expired_purged", (json_int_t)purged));
 	r = skr_audit_append(txn, rec, req->now, NULL);
 	json_decref(rec);
-	if (r != SKR_OK)
+	if (r != SKR_OK) {
+		skr_store_txn_abort(txn);
 		return r;
+	}
 	return skr_store_txn_commit(txn);
 }
 
@@ -402,13 +437,14 @@ add_version(skr_server *srv, skr_request *req, skr_response *resp,
 {
 	skr_version_info vi;
 	skr_txn *txn = NULL;
+	size_t purged = 0;
 	int r;
 
 	memset(&vi, 0, sizeof(vi));
-	SKR_GUARD(skr_store_txn_begin(srv->store, SKR_TXN_WRITE, &txn));
+	SKR_GUARD(write_begin(srv, req, &txn, &purged));
 	SKR_GUARD(skr_store_version_add(txn, req->name, key, p, flags,
 	    req->now, &vi));
-	r = commit_audited(txn, req, event, vi.name, vi.version);
+	r = commit_audited(txn, req, event, vi.name, vi.version, purged);
 	txn = NULL;
 	if (r == SKR_OK)
 		r = skr_response_json(resp, 200, skr_bundle_key(srv, &vi));
@@ -499,6 +535,10 @@ get_one(skr_server *srv, skr_request *req, skr_response *resp, int deleted)
 	SKR_GUARD(skr_store_txn_begin(srv->store, SKR_TXN_READ, &txn));
 	if (deleted) {
 		SKR_GUARD(skr_store_deleted_get(txn, req->name, &vi));
+		/* Past its purge date it is as good as gone (the next
+		 * write purges it). */
+		SKR_ENSURE(vi.scheduled_purge_date > req->now,
+		    SKR_ERR_KEY_NOT_FOUND);
 		r = skr_response_json(resp, 200, skr_bundle_deleted(srv, &vi));
 	} else {
 		SKR_GUARD(skr_store_version_get(txn, req->name, req->version,
@@ -612,8 +652,9 @@ list(skr_server *srv, skr_request *req, skr_response *resp,
 		SKR_GUARD(store_page(txn, req, kind, marker, max - have, &pg));
 		reads++;
 		for (size_t i = 0; i < pg.n; i++) {
-			if (p != NULL && !skr_auth_name_allowed(p,
-			    pg.items[i].name))
+			if ((p != NULL && !skr_auth_name_allowed(p,
+			    pg.items[i].name)) || (kind == LIST_DELETED &&
+			    pg.items[i].scheduled_purge_date <= req->now))
 				continue;
 			SKR_ENSURE(json_array_append_new(arr, list_item(srv,
 			    &pg.items[i], kind)) == 0, SKR_ERR_NOMEM);
@@ -673,6 +714,7 @@ skr_api_key_update(skr_server *srv, skr_request *req, skr_response *resp)
 	skr_version_update u;
 	skr_version_info vi;
 	skr_txn *txn = NULL;
+	size_t purged = 0;
 	int r;
 
 	memset(&in, 0, sizeof(in));
@@ -715,10 +757,11 @@ skr_api_key_update(skr_server *srv, skr_request *req, skr_response *resp)
 		u.policy_len = in.policy_len;
 		u.policy_immutable = in.immutable;
 	}
-	SKR_GUARD(skr_store_txn_begin(srv->store, SKR_TXN_WRITE, &txn));
+	SKR_GUARD(write_begin(srv, req, &txn, &purged));
 	SKR_GUARD(skr_store_version_update(txn, req->name, req->version, &u,
 	    req->now, &vi));
-	r = commit_audited(txn, req, "key.update", vi.name, vi.version);
+	r = commit_audited(txn, req, "key.update", vi.name, vi.version,
+	    purged);
 	txn = NULL;
 	if (r == SKR_OK)
 		r = skr_response_json(resp, 200, skr_bundle_key(srv, &vi));
@@ -777,11 +820,12 @@ lifecycle(skr_server *srv, skr_request *req, skr_response *resp, int op)
 		"key.purge" };
 	skr_version_info vi;
 	skr_txn *txn = NULL;
+	size_t purged = 0;
 	int r;
 
 	memset(&vi, 0, sizeof(vi));
 	SKR_GUARD(skr_key_name_check(req->name));
-	SKR_GUARD(skr_store_txn_begin(srv->store, SKR_TXN_WRITE, &txn));
+	SKR_GUARD(write_begin(srv, req, &txn, &purged));
 	if (op == 0)
 		SKR_GUARD(skr_store_key_delete(txn, req->name, req->now,
 		    srv->retention, &vi));
@@ -789,7 +833,7 @@ lifecycle(skr_server *srv, skr_request *req, skr_response *resp, int op)
 		SKR_GUARD(skr_store_key_recover(txn, req->name, &vi));
 	else
 		SKR_GUARD(skr_store_key_purge(txn, req->name));
-	r = commit_audited(txn, req, events[op], req->name, NULL);
+	r = commit_audited(txn, req, events[op], req->name, NULL, purged);
 	txn = NULL;
 	if (r != SKR_OK)
 		goto out;
@@ -838,6 +882,7 @@ skr_api_key_backup(skr_server *srv, skr_request *req, skr_response *resp)
 {
 	skr_buf blob = SKR_BUF_INIT, text = SKR_BUF_INIT;
 	skr_txn *txn = NULL;
+	size_t purged = 0;
 	int r;
 
 	SKR_GUARD(skr_key_name_check(req->name));
@@ -846,8 +891,8 @@ skr_api_key_backup(skr_server *srv, skr_request *req, skr_response *resp)
 	skr_store_txn_abort(txn);
 	txn = NULL;
 	/* Reading material out is itself worth a record. */
-	SKR_GUARD(skr_store_txn_begin(srv->store, SKR_TXN_WRITE, &txn));
-	r = commit_audited(txn, req, "key.backup", req->name, NULL);
+	SKR_GUARD(write_begin(srv, req, &txn, &purged));
+	r = commit_audited(txn, req, "key.backup", req->name, NULL, purged);
 	txn = NULL;
 	if (r != SKR_OK)
 		goto out;
@@ -869,6 +914,7 @@ skr_api_key_restore(skr_server *srv, skr_request *req, skr_response *resp)
 	skr_buf blob = SKR_BUF_INIT;
 	skr_version_info vi;
 	skr_txn *txn = NULL;
+	size_t purged = 0;
 	json_t *body = NULL, *v;
 	int r;
 
@@ -881,7 +927,7 @@ skr_api_key_restore(skr_server *srv, skr_request *req, skr_response *resp)
 		r = SKR_ERR_BACKUP_INVALID;
 		goto out;
 	}
-	SKR_GUARD(skr_store_txn_begin(srv->store, SKR_TXN_WRITE, &txn));
+	SKR_GUARD(write_begin(srv, req, &txn, &purged));
 	SKR_GUARD(skr_store_restore(txn, blob.data, blob.len, &vi));
 	/* Scopes apply to the restored name too. */
 	if (req->principal != NULL &&
@@ -889,7 +935,8 @@ skr_api_key_restore(skr_server *srv, skr_request *req, skr_response *resp)
 		r = SKR_ERR_AUTH_FORBIDDEN;
 		goto out;
 	}
-	r = commit_audited(txn, req, "key.restore", vi.name, vi.version);
+	r = commit_audited(txn, req, "key.restore", vi.name, vi.version,
+	    purged);
 	txn = NULL;
 	if (r == SKR_OK)
 		r = skr_response_json(resp, 200, skr_bundle_key(srv, &vi));

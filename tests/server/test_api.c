@@ -855,6 +855,27 @@ test_lifecycle(void)
 	REFUSED(SKR_ERR_KEY_CONFLICT, "POST", "/keys/restore",
 	    fmt("{'value':'%s'}", backup));
 
+	/* Past scheduledPurgeDate a deleted key is gone: hidden at once,
+	 * purged by the next write (named in its audit record), its name
+	 * free again. */
+	call("POST", "/keys/expiring/create", "{'kty':'oct'}");
+	call("DELETE", "/keys/expiring", NULL);
+	CHECK_STATUS(200);
+	now = NOW + srv.retention;
+	call("GET", "/deletedkeys/expiring", NULL);
+	CHECK_FAIL(SKR_ERR_KEY_NOT_FOUND);
+	call("GET", "/deletedkeys", NULL);
+	CHECK(json_array_size(json_object_get(J, "value")) == 0);
+	REFUSED(SKR_ERR_KEY_NOT_FOUND, "POST", "/deletedkeys/expiring/recover",
+	    NULL);
+	call("POST", "/keys/expiring/create", "{'kty':'oct'}");
+	CHECK_STATUS(200);
+	call("GET", "/admin/audit?key=expiring&event=key.create", NULL);
+	CHECK(json_array_size(json_object_get(J, "value")) == 2);
+	CHECK(json_integer_value(skr_json_path(json_array_get(json_object_get(J,
+	    "value"), 1), "detail.expired_purged")) == 1);
+	now = NOW;
+
 	REFUSED(SKR_ERR_KEY_NOT_FOUND, "POST", "/keys/nosuchkey/backup", NULL);
 	REFUSED(SKR_ERR_KEY_NAME, "POST", "/keys/bad_name/backup", NULL);
 	REFUSED(SKR_ERR_KEY_NAME, "DELETE", "/keys/bad_name", NULL);
@@ -914,6 +935,9 @@ test_kv_rules(void)
 	REFUSED(SKR_ERR_KEY_POLICY_IMMUTABLE, "PATCH", "/keys/locked",
 	    "{'release_policy':null}");
 	call("PATCH", "/keys/locked", "{'tags':{'still':'editable'}}");
+	CHECK_STATUS(200);
+	call("PATCH", "/keys/locked", fmt("{'release_policy':{'data':'%s',"
+	    "'immutable':true}}", b64q(POLICY)));
 	CHECK_STATUS(200);
 	/* A mutable policy can be made immutable. */
 	call("PATCH", "/keys/rules", fmt("{'release_policy':{'data':'%s',"
@@ -1509,7 +1533,7 @@ test_audit(void)
 		}
 	}
 	/* Filters. */
-	call("GET", fmt("/admin/audit?since=%d", NOW + 1000000), NULL);
+	call("GET", fmt("/admin/audit?since=%d", NOW + 100000000), NULL);
 	CHECK_STATUS(200);
 	CHECK(json_array_size(json_object_get(J, "value")) == 0);
 	call("GET", "/admin/audit?outcome=ok&maxresults=1000", NULL);

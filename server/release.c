@@ -1,5 +1,6 @@
 #include "release.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -177,12 +178,122 @@ out:
 /* Record the attempt; when a server nonce must be used up, that happens in
  * the same transaction, and a nonce that fails turns the outcome into a
  * denial. */
+/*
+ * Group commit of audit records.  Every release attempt is audited in a
+ * durable (fsynced) LMDB commit before its answer is sent (SPEC sections 6
+ * and 7); one fsync per release would cap releases at the disk's sync rate
+ * (README, "Performance").  Attempts that reach this point together share
+ * one write transaction and one commit: the first waiting thread becomes
+ * the leader, takes every queued record of its store, appends them in
+ * queue order, commits, and wakes the others.  Nobody is answered before
+ * the commit holding its record has returned, so every acknowledged
+ * release is still on disk first; if that commit fails, every attempt in
+ * it fails (a release that cannot be audited does not happen).  The mutex
+ * guards only the queue, never the transaction, and the store serialises
+ * writers anyway.  Attempts that use up a server nonce keep their own
+ * transaction (audit below), since a failed consume changes the outcome.
+ */
+struct audit_job {
+	skr_store *store;
+	const json_t *rec;
+	int64_t now;
+	int r;
+	int done;
+	struct audit_job *next;
+};
+
+#define AUDIT_BATCH_MAX 256
+
+static pthread_mutex_t audit_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t audit_cv = PTHREAD_COND_INITIALIZER;
+static struct audit_job *audit_queue;
+static int audit_leading;
+
+/* One transaction for the batch; the result goes to every job in it. */
+static int
+audit_commit_batch(skr_store *st, struct audit_job *batch)
+{
+	skr_txn *txn = NULL;
+	struct audit_job *j;
+	int r;
+
+	SKR_GUARD(skr_store_txn_begin(st, SKR_TXN_WRITE, &txn));
+	for (j = batch; j != NULL; j = j->next)
+		SKR_GUARD(skr_audit_append(txn, j->rec, j->now, NULL));
+	r = skr_store_txn_commit(txn);
+	txn = NULL;
+out:
+	skr_store_txn_abort(txn);
+	return r;
+}
+
+static int
+audit_grouped(skr_store *st, const json_t *rec, int64_t now)
+{
+	struct audit_job me = { st, rec, now, SKR_ERR_INTERNAL, 0, NULL };
+	struct audit_job **pp, *batch, **tail, *j, *next;
+	int n, r;
+
+	pthread_mutex_lock(&audit_mu);
+	for (pp = &audit_queue; *pp != NULL; pp = &(*pp)->next)
+		;
+	*pp = &me;
+	while (!me.done) {
+		if (audit_leading) {
+			pthread_cond_wait(&audit_cv, &audit_mu);
+			continue;
+		}
+		/* Lead: take the queued jobs of this store, in order. */
+		audit_leading = 1;
+		batch = NULL;
+		tail = &batch;
+		n = 0;
+		for (pp = &audit_queue; *pp != NULL && n < AUDIT_BATCH_MAX;) {
+			j = *pp;
+			if (j->store != st) {
+				pp = &j->next;
+				continue;
+			}
+			*pp = j->next;
+			j->next = NULL;
+			*tail = j;
+			tail = &j->next;
+			n++;
+		}
+		pthread_mutex_unlock(&audit_mu);
+		r = audit_commit_batch(st, batch);
+		pthread_mutex_lock(&audit_mu);
+		for (j = batch; j != NULL; j = next) {
+			next = j->next;
+			j->r = r;
+			j->done = 1;
+		}
+		audit_leading = 0;
+		pthread_cond_broadcast(&audit_cv);
+	}
+	pthread_mutex_unlock(&audit_mu);
+	return me.r;
+}
+
+static void
+set_outcome(json_t *rec, int decided)
+{
+	const char *outcome = decided == SKR_OK ? "ok" :
+	    decided == SKR_ERR_NOMEM || decided == SKR_ERR_STORE ||
+	    decided == SKR_ERR_INTERNAL || decided == SKR_ERR_CRYPTO ? "error" :
+	    "denied";
+
+	json_object_set_new(rec, "outcome", json_string(outcome));
+	if (decided != SKR_OK)
+		json_object_set_new(rec, "reason",
+		    json_string(skr_err_id(decided)));
+}
+
 static int
 audit(skr_server *srv, const skr_request *req, struct attempt *a, int *rp)
 {
 	skr_txn *txn = NULL;
 	json_t *rec;
-	const char *outcome;
 	int r, decided = *rp;
 
 	rec = json_pack("{s:s,s:s,s:s}", "event", a->dry_run ? "key.evaluate" :
@@ -211,31 +322,30 @@ audit(skr_server *srv, const skr_request *req, struct attempt *a, int *rp)
 	if (a->evaluated)
 		json_object_set_new(rec, "trace_digest",
 		    json_string(a->res.trace_digest));
-	SKR_GUARD(skr_store_txn_begin(srv->store, SKR_TXN_WRITE, &txn));
-	if (decided == SKR_OK && a->consume_nonce && !a->dry_run) {
-		decided = skr_store_nonce_consume(txn,
-		    skr_token_nonce(a->tok), req->now);
-		if (decided != SKR_OK && decided != SKR_ERR_NONCE_INVALID &&
-		    decided != SKR_ERR_NONCE_EXPIRED &&
-		    decided != SKR_ERR_NONCE_REUSED) {
-			r = decided;
-			goto out;
-		}
-		if (decided != SKR_OK) {
-			/* Keep the failed consume out of the transaction. */
-			skr_store_txn_abort(txn);
-			txn = NULL;
-			SKR_GUARD(skr_store_txn_begin(srv->store,
-			    SKR_TXN_WRITE, &txn));
-		}
+	if (decided != SKR_OK || !a->consume_nonce || a->dry_run) {
+		set_outcome(rec, decided);
+		r = audit_grouped(srv->store, rec, req->now);
+		goto out;
 	}
-	outcome = decided == SKR_OK ? "ok" : decided == SKR_ERR_NOMEM ||
-	    decided == SKR_ERR_STORE || decided == SKR_ERR_INTERNAL ||
-	    decided == SKR_ERR_CRYPTO ? "error" : "denied";
-	json_object_set_new(rec, "outcome", json_string(outcome));
-	if (decided != SKR_OK)
-		json_object_set_new(rec, "reason",
-		    json_string(skr_err_id(decided)));
+	SKR_GUARD(skr_store_txn_begin(srv->store, SKR_TXN_WRITE, &txn));
+	/* A server nonce is used up in the same transaction as the record.
+	 * A failed consume turns the outcome into a denial. */
+	decided = skr_store_nonce_consume(txn,
+	    skr_token_nonce(a->tok), req->now);
+	if (decided != SKR_OK && decided != SKR_ERR_NONCE_INVALID &&
+	    decided != SKR_ERR_NONCE_EXPIRED &&
+	    decided != SKR_ERR_NONCE_REUSED) {
+		r = decided;
+		goto out;
+	}
+	if (decided != SKR_OK) {
+		/* Keep the failed consume out of the transaction. */
+		skr_store_txn_abort(txn);
+		txn = NULL;
+		SKR_GUARD(skr_store_txn_begin(srv->store,
+		    SKR_TXN_WRITE, &txn));
+	}
+	set_outcome(rec, decided);
 	SKR_GUARD(skr_audit_append(txn, rec, req->now, NULL));
 	r = skr_store_txn_commit(txn);
 	txn = NULL;

@@ -1,6 +1,7 @@
 #include "token.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -401,6 +402,116 @@ wants_encrypt(const json_t *e)
 	return 0;
 }
 
+/*
+ * Validated wrapping keys, per thread.  skr_jwk_parse runs OpenSSL's
+ * SP 800-56B public-key check on an RSA key, whose Miller-Rabin
+ * compositeness test costs about 5 ms for RSA-2048: more than everything
+ * else in a release together (README, "Performance").  A TEE presents the
+ * same key for every release of a boot, and validating the same n and e
+ * cannot give another result, so each thread keeps the last few keys it
+ * validated, by SHA-256 of their n and e text.  Only keys that passed are
+ * kept; nothing about a token or a decision is.  Per thread, so no lock;
+ * freed when the thread ends.
+ */
+#define WRAPKEY_CACHE 16
+
+struct wrapkey_cache {
+	struct {
+		uint8_t id[32];
+		EVP_PKEY *pkey;     /* a reference, or NULL */
+	} e[WRAPKEY_CACHE];
+	unsigned next;
+};
+
+static pthread_key_t wrapkey_tls;
+static pthread_once_t wrapkey_once = PTHREAD_ONCE_INIT;
+static int wrapkey_ok;
+
+static void
+wrapkey_cache_free(void *p)
+{
+	struct wrapkey_cache *c = p;
+	size_t i;
+
+	for (i = 0; i < WRAPKEY_CACHE; i++)
+		EVP_PKEY_free(c->e[i].pkey);
+	free(c);
+}
+
+static void
+wrapkey_init(void)
+{
+	wrapkey_ok = pthread_key_create(&wrapkey_tls, wrapkey_cache_free) ==
+	    0;
+}
+
+/* This thread's cache, or NULL (no cache: every key is validated). */
+static struct wrapkey_cache *
+wrapkey_cache(void)
+{
+	struct wrapkey_cache *c;
+
+	if (pthread_once(&wrapkey_once, wrapkey_init) != 0 || !wrapkey_ok)
+		return NULL;
+	if ((c = pthread_getspecific(wrapkey_tls)) != NULL)
+		return c;
+	if ((c = calloc(1, sizeof(*c))) != NULL &&
+	    pthread_setspecific(wrapkey_tls, c) != 0) {
+		free(c);
+		c = NULL;
+	}
+	return c;
+}
+
+/* id = SHA-256(n "." e); 0 when the JWK has no string n and e. */
+static int
+wrapkey_id(const json_t *jwk, uint8_t id[32])
+{
+	const json_t *n = json_object_get(jwk, "n"), *e = json_object_get(jwk,
+	    "e");
+	EVP_MD_CTX *md;
+	unsigned int len = 32;
+	int ok;
+
+	if (!json_is_string(n) || !json_is_string(e) ||
+	    (md = EVP_MD_CTX_new()) == NULL)
+		return 0;
+	ok = EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1 &&
+	    EVP_DigestUpdate(md, json_string_value(n), json_string_length(n))
+	    == 1 && EVP_DigestUpdate(md, ".", 1) == 1 &&
+	    EVP_DigestUpdate(md, json_string_value(e), json_string_length(e))
+	    == 1 && EVP_DigestFinal_ex(md, id, &len) == 1;
+	EVP_MD_CTX_free(md);
+	return ok;
+}
+
+/* skr_jwk_parse(jwk, SKR_JWK_PUBLIC) through the cache; only RSA keys of
+ * 2048 bits or more are cached. */
+static int
+wrapkey_parse(const json_t *jwk, skr_key **out)
+{
+	struct wrapkey_cache *c = wrapkey_cache();
+	uint8_t id[32];
+	size_t i;
+	int r, have_id;
+
+	have_id = c != NULL && wrapkey_id(jwk, id);
+	for (i = 0; have_id && i < WRAPKEY_CACHE; i++)
+		if (c->e[i].pkey != NULL && memcmp(c->e[i].id, id, 32) == 0)
+			return skr_key_from_pkey(c->e[i].pkey, out);
+	if ((r = skr_jwk_parse(jwk, SKR_JWK_PUBLIC, out)) != SKR_OK)
+		return r;
+	if (have_id && skr_key_kty(*out) == SKR_KTY_RSA &&
+	    skr_key_bits(*out) >= 2048 &&
+	    EVP_PKEY_up_ref(skr_key_pkey(*out)) == 1) {
+		i = c->next++ % WRAPKEY_CACHE;
+		EVP_PKEY_free(c->e[i].pkey);
+		c->e[i].pkey = skr_key_pkey(*out);
+		memcpy(c->e[i].id, id, 32);
+	}
+	return SKR_OK;
+}
+
 int
 skr_token_wrapping_key(const skr_token *tok, const char *claim_path,
     skr_key **out, char **kid_out)
@@ -426,7 +537,7 @@ skr_token_wrapping_key(const skr_token *tok, const char *claim_path,
 		    !wants_encrypt(e))
 			continue;
 		matched = 1;
-		r = skr_jwk_parse(e, SKR_JWK_PUBLIC, &key);
+		r = wrapkey_parse(e, &key);
 		if (r == SKR_ERR_NOMEM)
 			return r;
 		if (r != SKR_OK)

@@ -322,8 +322,10 @@ lane_main(void *arg)
 			if (l->rate > 0 && now < t_end) {
 				double wait = (next - now) * 1000.0;
 
+				/* Rounded up: a busy poll would take the
+				 * server's CPU. */
 				timeout = wait <= 0 ? 0 : wait >= 5 ? 5 :
-				    (int)wait;
+				    (int)wait + 1;
 			}
 			curl_multi_poll(m, NULL, 0, timeout, NULL);
 		}

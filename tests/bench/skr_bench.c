@@ -276,7 +276,7 @@ struct server {
 /* skrd serve on 127.0.0.1, a free port; waits for the listening line. */
 static int
 server_start(const struct opts *o, const char *work, const char *dir,
-    const char *alg, struct server *s)
+    const char *alg, size_t map_size, struct server *s)
 {
 	char conf[PATH_MAX], logf[PATH_MAX], jwks[PATH_MAX], auth[PATH_MAX +
 	    64], threads[16], text[256], line[512];
@@ -290,7 +290,10 @@ server_start(const struct opts *o, const char *work, const char *dir,
 	pathf(jwks, sizeof(jwks), "%s/authority-jwks.json", work);
 	pathf(auth, sizeof(auth), "%s=%s", ISSUER, jwks);
 	snprintf(threads, sizeof(threads), "%d", o->threads);
-	snprintf(text, sizeof(text), "# skr-bench\nrelease_alg = %s\n", alg);
+	/* One peer (127.0.0.1) makes every request here: the per-peer
+	 * release limit is off.  The map is as large as the loader made it. */
+	snprintf(text, sizeof(text), "# skr-bench\nrelease_alg = %s\n"
+	    "release_limit = 0\nstore_map_size = %zu\n", alg, map_size);
 	if (write_file(conf, text) != 0)
 		return -1;
 	argv[n++] = (char *)o->skrd;
@@ -534,7 +537,7 @@ bench_store(const struct opts *o, const char *work, const bench_tokens *tok,
 	char *argv[8];
 	json_t *jstore, *servers;
 	struct stat sb;
-	size_t a;
+	size_t a, map = nkeys > 100000 ? BIG_MAP : 0;
 	int r = SKR_ERR_INTERNAL;
 
 	pathf(dir, sizeof(dir), "%s/store-%llu", work,
@@ -556,8 +559,8 @@ bench_store(const struct opts *o, const char *work, const bench_tokens *tok,
 	fig->keys = nkeys;
 	fprintf(stderr, "skr-bench: loading %llu keys...\n",
 	    (unsigned long long)nkeys);
-	if ((r = bench_load(dir, ISSUER, 0, nkeys, 10000, nkeys > 100000 ?
-	    BIG_MAP : 0, &fig->load_seconds)) != SKR_OK) {
+	if ((r = bench_load(dir, ISSUER, 0, nkeys, 10000, map,
+	    &fig->load_seconds)) != SKR_OK) {
 		fprintf(stderr, "skr-bench: load: %s\n", skr_strerror(r));
 		return r;
 	}
@@ -579,7 +582,7 @@ bench_store(const struct opts *o, const char *work, const bench_tokens *tok,
 
 		pub = key_file(dir, a == 0 ? "release-signing.pem" :
 		    "release-signing-ec.pem", 1);
-		if (pub == NULL || server_start(o, work, dir, algs[a], &s) !=
+		if (pub == NULL || server_start(o, work, dir, algs[a], map, &s) !=
 		    0) {
 			skr_key_free(pub);
 			json_decref(runs);

@@ -364,8 +364,12 @@ sample_v(skr_buf *out, const char *name, double value, va_list ap)
 	}
 	if (r == SKR_OK && !first)
 		r = skr_buf_append_byte(out, '}');
-	if (r == SKR_OK)
-		r = skr_buf_appendf(out, " %.17g\n", value);
+	/* Counts as integers; fractions (seconds) to microseconds. */
+	if (r == SKR_OK && value == (double)(int64_t)value &&
+	    value < 1e15 && value > -1e15)
+		r = skr_buf_appendf(out, " %lld\n", (long long)value);
+	else if (r == SKR_OK)
+		r = skr_buf_appendf(out, " %.9g\n", value);
 	return r;
 }
 

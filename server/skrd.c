@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "audit.h"
+#include "auditsink.h"
 #include "authority.h"
 #include "config.h"
 #include "dev.h"
@@ -24,6 +25,8 @@
 #include "http.h"
 #include "log.h"
 #include "masterkey.h"
+#include "metrics.h"
+#include "notify.h"
 #include "pki.h"
 #include "server.h"
 #include "skr/error.h"
@@ -274,6 +277,8 @@ skrd_apply_config(skr_server *srv, const skr_config *c)
 	srv->auth_fail_window = (int)c->auth_fail_window;
 	srv->release_limit = (int)c->release_limit;
 	srv->release_window = (int)c->release_window;
+	srv->metrics_public = c->metrics_auth != NULL &&
+	    strcmp(c->metrics_auth, "none") == 0;
 	if (c->release_alg != NULL)
 		skr_alg_parse(c->release_alg, &srv->sign_alg);
 }
@@ -298,6 +303,246 @@ skrd_http_opts(skr_http_opts *o, const skr_config *c)
 	o->shutdown_ms = (uint64_t)c->shutdown_timeout * 1000;
 }
 
+#define MAX_SETS 16
+#define MAX_RETIRED 64
+
+/* What serving needs to build its configuration again on SIGHUP. */
+struct serve {
+	skr_server *srv;
+	const char *cfgfile;
+	const char *authargs[SKR_CONFIG_MAX_AUTHORITIES];
+	size_t nauth;
+	struct { const char *key, *value; } sets[MAX_SETS];
+	size_t nsets;
+	skr_config cfg;                   /* in force */
+	skr_authorities *retired[MAX_RETIRED]; /* replaced by reloads; freed
+	                                   * once the workers have stopped */
+	size_t nretired;
+};
+
+/* The file, then the command-line flags over it.  *why says what is
+ * wrong; 2 for a bad flag, 1 for a bad file, 0 when fine. */
+static int
+serve_load(const struct serve *sv, skr_config *c, skr_buf *why)
+{
+	skr_buf tmp = SKR_BUF_INIT;
+	int r = 0;
+
+	skr_config_init(c);
+	if (sv->cfgfile != NULL && skr_config_load(sv->cfgfile, c, &tmp) !=
+	    SKR_OK) {
+		skr_buf_appendf(why, "%s: %s", sv->cfgfile,
+		    skr_buf_cstr(&tmp));
+		r = 1;
+	}
+	for (size_t i = 0; r == 0 && i < sv->nsets; i++) {
+		skr_buf_appendf(why, "%s: ", sv->sets[i].key);
+		if (skr_config_set(c, sv->sets[i].key, sv->sets[i].value,
+		    why) != SKR_OK)
+			r = 2;
+		else
+			skr_buf_reset(why);
+	}
+	skr_buf_free(&tmp);
+	return r;
+}
+
+/* Every authority of c and of the --authority flags, loaded once. */
+static int
+serve_authorities(const struct serve *sv, const skr_config *c,
+    skr_authorities **out, skr_buf *why)
+{
+	skr_authorities *a = NULL;
+	size_t i;
+	int r;
+
+	*out = NULL;
+	if ((r = skr_authorities_create(&a)) != SKR_OK)
+		return r;
+	for (i = 0; i < c->nauthorities; i++)
+		if ((r = add_config_authority(a, &c->authorities[i])) !=
+		    SKR_OK) {
+			skr_buf_appendf(why, "authority %s: %s",
+			    c->authorities[i].issuer, skr_strerror(r));
+			goto fail;
+		}
+	for (i = 0; i < sv->nauth; i++) {
+		skr_authority_config ac;
+		char *storage = NULL;
+
+		r = skr_authority_parse_arg(sv->authargs[i], &ac, &storage);
+		if (r == SKR_OK)
+			r = skr_authorities_add(a, &ac);
+		free(storage);
+		if (r != SKR_OK) {
+			skr_buf_appendf(why, "--authority %s: %s",
+			    sv->authargs[i], skr_strerror(r));
+			goto fail;
+		}
+	}
+	*out = a;
+	return SKR_OK;
+fail:
+	skr_authorities_free(a);
+	return r;
+}
+
+static void
+serve_sink_opts(const skr_config *c, skr_auditsink_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->file = c->audit_file;
+	o->fsync = c->audit_file_fsync != NULL &&
+	    strcmp(c->audit_file_fsync, "never") == 0 ?
+	    SKR_AUDITSINK_FSYNC_NEVER : SKR_AUDITSINK_FSYNC_ALWAYS;
+	o->to_stdout = c->audit_stdout;
+	o->refuse = c->audit_file_failure != NULL &&
+	    strcmp(c->audit_file_failure, "refuse") == 0;
+}
+
+static int
+str_differs(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a != b;
+	return strcmp(a, b) != 0;
+}
+
+/*
+ * Settings that only a restart applies (the listening sockets, the store,
+ * the signing key): a reload that changes them keeps the running values
+ * and says so.  Returns the names, comma-separated, in names.
+ */
+static void
+restart_only(const skr_config *old, skr_config *c, skr_buf *names)
+{
+#define KEEP_INT(f) do {                                                   \
+		if (old->f != c->f) {                                      \
+			skr_buf_appendf(names, "%s%s", names->len ? "," : "", \
+			    #f);                                           \
+			c->f = old->f;                                     \
+		}                                                          \
+	} while (0)
+#define KEEP_STR(f) do {                                                   \
+		if (str_differs(old->f, c->f)) {                           \
+			char *t = c->f;                                    \
+			skr_buf_appendf(names, "%s%s", names->len ? "," : "", \
+			    #f);                                           \
+			c->f = old->f != NULL ? strdup(old->f) : NULL;     \
+			free(t);                                           \
+		}                                                          \
+	} while (0)
+	KEEP_STR(data);
+	KEEP_STR(listen);
+	KEEP_STR(release_alg);
+	KEEP_INT(threads);
+	KEEP_INT(plain_http);
+	KEEP_INT(max_body);
+	KEEP_INT(max_header_bytes);
+	KEEP_INT(max_headers);
+	KEEP_INT(max_connections);
+	KEEP_INT(header_timeout);
+	KEEP_INT(idle_timeout);
+	KEEP_INT(shutdown_timeout);
+	KEEP_INT(store_map_size);
+#undef KEEP_INT
+#undef KEEP_STR
+}
+
+/*
+ * SIGHUP, on the main thread while the workers keep serving: reopen the
+ * audit file (log rotation), then read the configuration again.  A file
+ * that does not parse, or authorities that cannot be loaded, are refused
+ * and the running configuration stays.  Otherwise the new settings, log
+ * level, audit sinks and authorities take over; requests in flight finish
+ * with the authorities they started with (the old set is retired, not
+ * freed, until the server stops).
+ */
+static void
+serve_reload(void *arg)
+{
+	struct serve *sv = arg;
+	skr_server *srv = sv->srv;
+	skr_authorities *a = NULL, *old;
+	skr_auditsink_opts so;
+	skr_config c;
+	skr_buf why = SKR_BUF_INIT, kept = SKR_BUF_INIT;
+	int64_t now = (int64_t)time(NULL);
+
+	skr_notify("RELOADING=1");
+	skr_auditsink_reopen(srv->auditsink);
+	if (serve_load(sv, &c, &why) != 0)
+		goto refuse;
+	if (c.log_level != NULL && skr_log_level_parse(c.log_level) < 0) {
+		skr_buf_append_str(&why, "log_level: unknown level");
+		goto refuse;
+	}
+	if (sv->nretired == MAX_RETIRED) {
+		skr_buf_append_str(&why, "too many reloads; restart skrd");
+		goto refuse;
+	}
+	restart_only(&sv->cfg, &c, &kept);
+	if (serve_authorities(sv, &c, &a, &why) != SKR_OK)
+		goto refuse;
+	skr_authorities_start(a);
+	/* An authority without keys is a typo or an outage: keep the
+	 * running set rather than stop releasing. */
+	if (skr_authorities_count(a) > 0 && !skr_authorities_ready(a)) {
+		skr_buf_append_str(&why, "an authority has no signing keys "
+		    "(see GET /admin/authorities after a restart, or the "
+		    "file or URL it names)");
+		goto refuse;
+	}
+
+	if (kept.len > 0)
+		skr_log(SKR_LOG_WARN, "reload: these settings need a restart; "
+		    "keeping the running values", json_pack("{s:s}", "keys",
+		    skr_buf_cstr(&kept)));
+	skrd_apply_config(srv, &c);
+	skr_log_set_level(c.log_level != NULL ?
+	    skr_log_level_parse(c.log_level) : SKR_LOG_INFO);
+	old = __atomic_exchange_n(&srv->authorities, a, __ATOMIC_ACQ_REL);
+	a = NULL;
+	if (old != NULL) {
+		skr_authorities_stop(old);
+		sv->retired[sv->nretired++] = old;
+	}
+	serve_sink_opts(&c, &so);
+	if (srv->auditsink != NULL)
+		skr_auditsink_configure(srv->auditsink, &so);
+	skr_config_clear(&sv->cfg);
+	sv->cfg = c;
+	skr_metrics_reload(srv->metrics, 1, now);
+	skr_log(SKR_LOG_INFO, "configuration reloaded", json_pack("{s:s?,s:I}",
+	    "config", sv->cfgfile, "authorities", (json_int_t)
+	    skr_authorities_count(srv->authorities)));
+	goto out;
+refuse:
+	skr_authorities_free(a);
+	skr_config_clear(&c);
+	skr_metrics_reload(srv->metrics, 0, now);
+	skr_log(SKR_LOG_ERROR, "configuration reload refused; the running "
+	    "configuration stays", json_pack("{s:s?,s:s}", "config",
+	    sv->cfgfile, "reason", skr_buf_cstr(&why)));
+out:
+	skr_buf_free(&why);
+	skr_buf_free(&kept);
+	skr_notify("READY=1");
+}
+
+static void
+serve_ready(void *arg, const char *url)
+{
+	char state[512];
+
+	(void)arg;
+	snprintf(state, sizeof(state), "READY=1\nSTATUS=serving on %s\n"
+	    "MAINPID=%ld", url, (long)getpid());
+	if (skr_notify(state) < 0)
+		skr_log(SKR_LOG_WARN, "cannot notify the service manager",
+		    json_pack("{s:s}", "NOTIFY_SOCKET", getenv("NOTIFY_SOCKET")));
+}
+
 static int
 cmd_serve(int argc, char **argv)
 {
@@ -312,20 +557,22 @@ cmd_serve(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *cfgfile = NULL, *authargs[SKR_CONFIG_MAX_AUTHORITIES];
-	struct { const char *key, *value; } sets[16];
-	size_t nauth = 0, nsets = 0, i;
-	skr_config cfg;
+	struct serve sv;
+	skr_config *cfg = &sv.cfg;
 	skr_server srv;
 	skr_http_opts ho;
 	skr_store_opts so;
+	skr_auditsink_opts ao;
 	skr_master_source *src = NULL;
 	skr_master_key *mk = NULL;
 	skr_buf why = SKR_BUF_INIT;
 	char path[PATH_MAX], cert[PATH_MAX], key[PATH_MAX];
+	size_t i;
 	int c, r, status = 1;
 
-	skr_config_init(&cfg);
+	memset(&sv, 0, sizeof(sv));
+	sv.srv = &srv;
+	skr_config_init(cfg);
 	skr_server_init(&srv);
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		const char *k = NULL;
@@ -336,113 +583,103 @@ cmd_serve(int argc, char **argv)
 		case 't': k = "threads"; break;
 		case 'v': k = "log_level"; break;
 		case 'p': k = "plain_http"; optarg = "true"; break;
-		case 'c': cfgfile = optarg; break;
+		case 'c': sv.cfgfile = optarg; break;
 		case 'a':
-			if (nauth == SKR_CONFIG_MAX_AUTHORITIES) {
+			if (sv.nauth == SKR_CONFIG_MAX_AUTHORITIES) {
 				fprintf(stderr, PROG ": too many --authority\n");
 				return 2;
 			}
-			authargs[nauth++] = optarg;
+			sv.authargs[sv.nauth++] = optarg;
 			break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
-		if (k != NULL && nsets < sizeof(sets) / sizeof(sets[0])) {
-			sets[nsets].key = k;
-			sets[nsets++].value = optarg;
+		if (k != NULL && sv.nsets < MAX_SETS) {
+			sv.sets[sv.nsets].key = k;
+			sv.sets[sv.nsets++].value = optarg;
 		}
 	}
 	if (optind != argc) {
 		usage(stderr);
 		return 2;
 	}
-	if (cfgfile != NULL && skr_config_load(cfgfile, &cfg, &why) != SKR_OK) {
-		fprintf(stderr, PROG ": %s: %s\n", cfgfile, skr_buf_cstr(&why));
+	/* Command-line flags override the file. */
+	if ((r = serve_load(&sv, cfg, &why)) != 0) {
+		fprintf(stderr, PROG ": %s%s\n", r == 2 ? "--" : "",
+		    skr_buf_cstr(&why));
+		status = r == 2 ? 2 : 1;
 		goto out2;
 	}
-	/* Command-line flags override the file. */
-	for (i = 0; i < nsets; i++)
-		if (skr_config_set(&cfg, sets[i].key, sets[i].value, &why) !=
-		    SKR_OK) {
-			fprintf(stderr, PROG ": --%s: %s\n", sets[i].key,
-			    skr_buf_cstr(&why));
-			status = 2;
-			goto out2;
-		}
-	if (cfg.data == NULL) {
+	if (cfg->data == NULL) {
 		usage(stderr);
 		status = 2;
 		goto out2;
 	}
-	if (cfg.log_level != NULL)
-		skr_log_set_level(skr_log_level_parse(cfg.log_level));
+	if (cfg->log_level != NULL)
+		skr_log_set_level(skr_log_level_parse(cfg->log_level));
 	skrd_harden_process();
-	skrd_apply_config(&srv, &cfg);
+	skrd_apply_config(&srv, cfg);
 	if (srv.clock_offset != 0)
 		skr_log(SKR_LOG_WARN, "test clock in use", json_pack("{s:I}",
 		    "offset", (json_int_t)srv.clock_offset));
 
-	path_join(path, sizeof(path), cfg.data, MASTER_KEY_FILE);
+	path_join(path, sizeof(path), cfg->data, MASTER_KEY_FILE);
 	if ((r = skr_master_source_file(path, &src)) != SKR_OK ||
 	    (r = skr_master_load(src, &mk)) != SKR_OK) {
 		die("master key", r);
 		goto out;
 	}
 	memset(&so, 0, sizeof(so));
-	so.map_size = (size_t)cfg.store_map_size;
-	if ((r = skr_store_open(cfg.data, mk, &so, &srv.store)) != SKR_OK) {
+	so.map_size = (size_t)cfg->store_map_size;
+	if ((r = skr_store_open(cfg->data, mk, &so, &srv.store)) != SKR_OK) {
 		die("store", r);
 		goto out;
 	}
 	/* The store keeps derived keys of its own. */
 	skr_master_key_free(mk);
 	mk = NULL;
-	if ((r = skr_pki_load_signing(cfg.data, srv.sign_alg, &srv.sign_key,
+	if ((r = skr_pki_load_signing(cfg->data, srv.sign_alg, &srv.sign_key,
 	    &srv.sign_header)) != SKR_OK) {
 		die("release-signing key", r);
 		goto out;
 	}
-	if ((r = skr_authorities_create(&srv.authorities)) != SKR_OK)
+	if ((r = serve_authorities(&sv, cfg, &srv.authorities, &why)) !=
+	    SKR_OK) {
+		fprintf(stderr, PROG ": %s\n", skr_buf_cstr(&why));
+		status = 2;
 		goto out;
-	for (i = 0; i < cfg.nauthorities; i++)
-		if ((r = add_config_authority(srv.authorities,
-		    &cfg.authorities[i])) != SKR_OK) {
-			die(cfg.authorities[i].issuer, r);
-			goto out;
-		}
-	for (i = 0; i < nauth; i++) {
-		skr_authority_config ac;
-		char *storage = NULL;
-
-		r = skr_authority_parse_arg(authargs[i], &ac, &storage);
-		if (r == SKR_OK)
-			r = skr_authorities_add(srv.authorities, &ac);
-		free(storage);
-		if (r != SKR_OK) {
-			fprintf(stderr, PROG ": --authority %s: %s\n",
-			    authargs[i], skr_strerror(r));
-			status = 2;
-			goto out;
-		}
 	}
 	skr_authorities_start(srv.authorities);
+	serve_sink_opts(cfg, &ao);
+	if ((r = skr_auditsink_start(srv.store, &ao, &srv.auditsink)) !=
+	    SKR_OK) {
+		die("audit sink", r);
+		goto out;
+	}
 
-	skrd_http_opts(&ho, &cfg);
-	path_join(cert, sizeof(cert), cfg.data, "tls-cert.pem");
-	path_join(key, sizeof(key), cfg.data, "tls-key.pem");
+	skrd_http_opts(&ho, cfg);
+	path_join(cert, sizeof(cert), cfg->data, "tls-cert.pem");
+	path_join(key, sizeof(key), cfg->data, "tls-key.pem");
 	ho.cert_file = cert;
 	ho.key_file = key;
-	if ((r = skr_http_serve(&srv, &ho, NULL, NULL)) != SKR_OK) {
+	ho.reload_cb = serve_reload;
+	ho.reload_arg = &sv;
+	if ((r = skr_http_serve(&srv, &ho, serve_ready, &sv)) != SKR_OK) {
 		die("serve", r);
 		goto out;
 	}
 	status = 0;
 out:
+	/* Records of the last requests still go to the sinks. */
+	skr_auditsink_stop(srv.auditsink);
+	srv.auditsink = NULL;
+	for (i = 0; i < sv.nretired; i++)
+		skr_authorities_free(sv.retired[i]);
 	skr_master_key_free(mk);
 	skr_master_source_free(src);
 	skr_server_clear(&srv);
 out2:
-	skr_config_clear(&cfg);
+	skr_config_clear(cfg);
 	skr_buf_free(&why);
 	return status;
 }

@@ -34,10 +34,13 @@ const skr_route skr_routes[] = {
 	    KV | AUTH | SLOW | WRITE, OPER },
 	{ "POST", "/keys/{name}/backup", skr_api_key_backup, KV | AUTH,
 	    OPER },
+	/* Release and evaluate wait for a synced audit commit: off the
+	 * event loop, so that waiting releases share one commit (release.c,
+	 * group commit) and the loop keeps serving meanwhile. */
 	{ "POST", "/keys/{name}/{version?}/release", skr_api_release,
-	    KV | WRITE, SKR_ROLE_RELEASER },
+	    KV | SLOW | WRITE, SKR_ROLE_RELEASER },
 	{ "POST", "/keys/{name}/{version?}/evaluate", skr_api_evaluate,
-	    KV | AUTH | WRITE, READ },
+	    KV | AUTH | SLOW | WRITE, READ },
 	{ "GET", "/keys/{name}/{version?}", skr_api_key_get, KV | AUTH, READ },
 	{ "PATCH", "/keys/{name}/{version?}", skr_api_key_update,
 	    KV | AUTH | WRITE, OPER },

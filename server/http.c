@@ -763,7 +763,9 @@ resolve(struct http *http, char *host, size_t hostlen, int *port)
 	return SKR_OK;
 }
 
-static struct http *the_http; /* for the signal handlers */
+/* The running server; keeps what a stuck shutdown leaves behind reachable
+ * (see the end of skr_http_serve). */
+static struct http *the_http;
 
 static void
 on_hup(uv_signal_t *sig, int signum)

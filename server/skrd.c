@@ -687,6 +687,11 @@ out2:
 int
 main(int argc, char **argv)
 {
+	/* Releases run on libuv's thread pool and wait there for the
+	 * group-committed audit write (server/release.c); libuv's default of
+	 * 4 threads would cap a commit at 4 releases.  Set before the pool
+	 * starts; an operator's own UV_THREADPOOL_SIZE wins. */
+	setenv("UV_THREADPOOL_SIZE", "32", 0);
 	if (argc < 2) {
 		usage(stderr);
 		return 2;

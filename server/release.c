@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "audit.h"
+#include "auditsink.h"
 #include "auth.h"
 #include "authority.h"
 #include "bundle.h"
@@ -13,6 +14,7 @@
 #include "guard.h"
 #include "json.h"
 #include "jws.h"
+#include "metrics.h"
 #include "policy.h"
 #include "ratelimit.h"
 #include "server.h"
@@ -457,6 +459,22 @@ respond_evaluate(skr_server *srv, struct attempt *a, int decided,
 	return skr_response_json(resp, 200, o);
 }
 
+/* Metrics carry the outcome class the audit record has, the reason id,
+ * and for a verified token its issuer and attestation type. */
+static void
+count_decision(skr_server *srv, const struct attempt *a, int decided)
+{
+	const char *outcome = decided == SKR_OK ? "allowed" :
+	    decided == SKR_ERR_NOMEM || decided == SKR_ERR_STORE ||
+	    decided == SKR_ERR_INTERNAL || decided == SKR_ERR_CRYPTO ||
+	    decided == SKR_ERR_STORE_FULL ? "error" : "denied";
+
+	skr_metrics_decision(srv->metrics, a->dry_run, outcome,
+	    decided == SKR_OK ? NULL : skr_err_id(decided),
+	    a->tok != NULL ? a->tok->iss : NULL,
+	    a->tok != NULL ? a->tok->attestation_type : NULL);
+}
+
 static int
 release_or_evaluate(skr_server *srv, skr_request *req, skr_response *resp,
     int dry_run)
@@ -469,18 +487,29 @@ release_or_evaluate(skr_server *srv, skr_request *req, skr_response *resp,
 	a.res = (skr_policy_result)SKR_POLICY_RESULT_INIT;
 	skr_buf_init(&a.why, 1024);
 	decided = decide(srv, req, &a);
+	/* audit_file_failure = refuse: no key leaves while the file sink
+	 * fails (the attempt is still recorded in the store). */
+	if (!dry_run && decided == SKR_OK &&
+	    skr_auditsink_refusing(srv->auditsink)) {
+		decided = SKR_ERR_SEALED;
+		skr_buf_append_str(&a.why, "the audit file sink is failing");
+	}
 	if ((r = audit(srv, req, &a, &decided)) != SKR_OK) {
 		/* A release that cannot be audited does not happen. */
 		skr_response_error(resp, r, NULL);
+		decided = r;
 		goto out;
 	}
 	if (dry_run)
 		r = respond_evaluate(srv, &a, decided, resp);
 	else if (decided != SKR_OK)
 		r = deny(srv, resp, &a, decided);
-	else if ((r = respond_release(srv, req, &a, resp)) != SKR_OK)
+	else if ((r = respond_release(srv, req, &a, resp)) != SKR_OK) {
 		skr_response_error(resp, r, NULL);
+		decided = r;
+	}
 out:
+	count_decision(srv, &a, decided);
 	attempt_clear(&a);
 	return r;
 }
@@ -498,6 +527,8 @@ skr_api_release(skr_server *srv, skr_request *req, skr_response *resp)
 	    srv->release_window);
 	if ((wait = skr_ratelimit_take(rl, req->peer, req->now)) > 0) {
 		snprintf(retry, sizeof(retry), "%lld", (long long)wait);
+		skr_metrics_decision(srv->metrics, 0, "denied",
+		    skr_err_id(SKR_ERR_RATE_LIMITED), NULL, NULL);
 		skr_response_error(resp, SKR_ERR_RATE_LIMITED,
 		    "too many release attempts; retry later");
 		skr_response_add_header(resp, "Retry-After", retry);

@@ -167,6 +167,15 @@ api GET "/keys/rsa1/$V2"
 expect_status 200 "get by version"
 api GET /keys/rsa1/0123456789abcdef0123456789abcdef
 expect_error 404 SKR.KEY.VERSION_NOT_FOUND "unknown version"
+api GET /keys/rsa1/versions
+RSA_V1=$(jq -r '.value[0].kid' <<<"$BODY" | sed 's|.*/||')
+api PATCH "/keys/rsa1/$RSA_V1" '{"tags":{"v":"1"}}'
+expect_status 200 "update one version by id"
+expect_json '.key.kid | endswith("/'"$RSA_V1"'")' true "the version named is the one updated"
+api GET /keys/rsa1
+expect_json .tags.v null "the latest version is untouched"
+api GET "/keys/rsa1/?api-version=7.4"
+expect_status 200 "an empty version segment means the latest"
 
 # Immutable policy.
 api POST /keys/locked/create "{\"kty\":\"oct\",\"attributes\":{\"exportable\":true},\"release_policy\":{\"data\":\"$PDATA\",\"immutable\":true}}"
@@ -187,6 +196,9 @@ api POST /keys/team-a-disk/create '{"kty":"oct"}'
 expect_error 409 SKR.KEY.DELETED "a deleted name cannot be reused"
 api GET /deletedkeys/team-a-disk
 expect_status 200 "get deleted"
+api GET /deletedkeys
+expect_json '.value[0].recoveryId | endswith("/deletedkeys/team-a-disk")' true "deleted list items carry recoveryId"
+expect_json '.value[0].scheduledPurgeDate > .value[0].deletedDate' true "and the purge date"
 api POST /deletedkeys/team-a-disk/recover
 expect_status 200 "recover"
 api GET /keys/team-a-disk

@@ -26,6 +26,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <lmdb.h>
@@ -89,6 +90,7 @@ struct skr_store {
 	skr_master_key *mac;    /* record MACs */
 	skr_master_key *marker; /* paging markers */
 	skr_master_key *backup; /* root of per-blob backup keys */
+	size_t reserve;         /* bytes kept for SKR_TXN_WRITE_RESERVE */
 };
 
 struct skr_txn {
@@ -461,6 +463,77 @@ rec_put_json(skr_txn *txn, int db, const void *k, size_t kl, const json_t *o)
 
 /* ---- transactions ------------------------------------------------------ */
 
+/* ---- space ------------------------------------------------------------ */
+
+/*
+ * The reserve (README.md, "Security"): a plain write transaction is
+ * refused with SKR_ERR_STORE_FULL before it starts when less than twice
+ * the reserve is left in the map or on the file system, while
+ * SKR_TXN_WRITE_RESERVE transactions (release audit records, nonces: small)
+ * go ahead into what is left.  The reserve is preallocated past the end of
+ * the file (FALLOC_FL_KEEP_SIZE), so other writers on the same file system
+ * cannot take it; where the file system cannot preallocate, free space is
+ * all there is to count.
+ */
+#define RESERVE_MIN ((size_t)16 * 1024)
+#define RESERVE_MAX ((size_t)1024 * 1024)
+
+static void
+reserve_init(skr_store *st)
+{
+	MDB_envinfo ei;
+
+	st->reserve = RESERVE_MAX;
+	if (mdb_env_info(st->env, &ei) == MDB_SUCCESS)
+		st->reserve = ei.me_mapsize / 8;
+	if (st->reserve < RESERVE_MIN)
+		st->reserve = RESERVE_MIN;
+	if (st->reserve > RESERVE_MAX)
+		st->reserve = RESERVE_MAX;
+}
+
+/* Make sure the reserve is allocated past the end of the file. */
+static void
+reserve_keep(skr_store *st)
+{
+	struct stat sb;
+	int fd;
+
+	if (mdb_env_get_fd(st->env, &fd) != MDB_SUCCESS || fstat(fd, &sb) != 0)
+		return;
+	if ((uint64_t)sb.st_blocks * 512 < (uint64_t)sb.st_size + st->reserve)
+		(void)fallocate(fd, FALLOC_FL_KEEP_SIZE, sb.st_size,
+		    (off_t)st->reserve);
+}
+
+/* 1 when less than twice the reserve is left in the map or on disk. */
+static int
+space_low(skr_store *st)
+{
+	MDB_envinfo ei;
+	MDB_stat ms;
+	struct statvfs vfs;
+	struct stat sb;
+	uint64_t used, disk, ahead = 0;
+	int fd;
+
+	if (mdb_env_info(st->env, &ei) != MDB_SUCCESS ||
+	    mdb_env_stat(st->env, &ms) != MDB_SUCCESS)
+		return 0;
+	used = ((uint64_t)ei.me_last_pgno + 1) * ms.ms_psize;
+	if (used + 2 * st->reserve > ei.me_mapsize)
+		return 1;
+	if (mdb_env_get_fd(st->env, &fd) != MDB_SUCCESS || fstat(fd, &sb) != 0 ||
+	    fstatvfs(fd, &vfs) != 0)
+		return 0;
+	if ((uint64_t)sb.st_blocks * 512 > (uint64_t)sb.st_size)
+		ahead = (uint64_t)sb.st_blocks * 512 - (uint64_t)sb.st_size;
+	disk = (uint64_t)vfs.f_bavail * vfs.f_frsize + ahead;
+	return disk < 2 * st->reserve;
+}
+
+/* ---- transactions ------------------------------------------------------ */
+
 int
 skr_store_txn_begin(skr_store *st, int mode, skr_txn **out)
 {
@@ -468,12 +541,15 @@ skr_store_txn_begin(skr_store *st, int mode, skr_txn **out)
 	int rc;
 
 	*out = NULL;
-	if (st == NULL || (mode != SKR_TXN_READ && mode != SKR_TXN_WRITE))
+	if (st == NULL || (mode != SKR_TXN_READ && mode != SKR_TXN_WRITE &&
+	    mode != SKR_TXN_WRITE_RESERVE))
 		return SKR_ERR_INVAL;
+	if (mode == SKR_TXN_WRITE && space_low(st))
+		return SKR_ERR_STORE_FULL;
 	if ((txn = calloc(1, sizeof(*txn))) == NULL)
 		return SKR_ERR_NOMEM;
 	txn->st = st;
-	txn->write = mode == SKR_TXN_WRITE;
+	txn->write = mode != SKR_TXN_READ;
 	rc = mdb_txn_begin(st->env, NULL, txn->write ? 0 : MDB_RDONLY, &txn->t);
 	if (rc != MDB_SUCCESS) {
 		free(txn);
@@ -498,6 +574,8 @@ skr_store_txn_commit(skr_txn *txn)
 	/* The environment is opened without MDB_NOSYNC/MDB_NOMETASYNC, so a
 	 * successful commit has been fsynced: the write is durable. */
 	rc = mdb_txn_commit(txn->t);
+	if (rc == MDB_SUCCESS && !txn->sub)
+		reserve_keep(txn->st);
 	free(txn);
 	return lmdb_err(rc);
 }
@@ -668,6 +746,10 @@ env_open(const char *path, const skr_store_opts *opts, skr_store *st)
 	/* Synced commits (no MDB_NOSYNC / MDB_NOMETASYNC); MDB_NOTLS so read
 	 * transactions are not tied to thread-local reader slots. */
 	rc = mdb_env_open(st->env, path, MDB_NOSUBDIR | MDB_NOTLS, 0600);
+	if (rc == MDB_SUCCESS) {
+		reserve_init(st);
+		reserve_keep(st);
+	}
 	return lmdb_err(rc);
 }
 
@@ -732,7 +814,7 @@ skr_store_create(const char *dir, const skr_master_key *mk,
 	}
 	GUARD(derive_keys(st, mk));
 	GUARD(env_open(path, opts, st));
-	GUARD(skr_store_txn_begin(st, SKR_TXN_WRITE, &txn));
+	GUARD(skr_store_txn_begin(st, SKR_TXN_WRITE_RESERVE, &txn));
 	GUARD(open_dbs(txn, MDB_CREATE));
 	snprintf(schema, sizeof(schema), "%d", SKR_STORE_SCHEMA_VERSION);
 	GUARD(raw_put(txn, DB_META, "schema", 6, schema, strlen(schema)));
@@ -785,7 +867,7 @@ skr_store_open(const char *dir, const skr_master_key *mk,
 		return SKR_ERR_NOMEM;
 	GUARD(derive_keys(st, mk));
 	GUARD(env_open(path, opts, st));
-	GUARD(skr_store_txn_begin(st, SKR_TXN_WRITE, &txn));
+	GUARD(skr_store_txn_begin(st, SKR_TXN_WRITE_RESERVE, &txn));
 	/* The schema first: a later schema may have other databases. */
 	rc = mdb_dbi_open(txn->t, db_names[DB_META], 0, &st->dbi[DB_META]);
 	if (rc == MDB_NOTFOUND) {

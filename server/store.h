@@ -98,6 +98,11 @@ void skr_store_close(skr_store *st);
 
 #define SKR_TXN_READ 0
 #define SKR_TXN_WRITE 1
+/* A write that may use the store's last reserve of space: release audit
+ * records and nonces, so that releases go on when the disk or the map is
+ * nearly full.  A plain SKR_TXN_WRITE is then refused at begin with
+ * SKR_ERR_STORE_FULL (README.md, "Security"). */
+#define SKR_TXN_WRITE_RESERVE 2
 
 /* Begin a read or write transaction.  *out: end it with commit or abort. */
 int skr_store_txn_begin(skr_store *st, int mode, skr_txn **out);

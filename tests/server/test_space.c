@@ -1,0 +1,178 @@
+/*
+ * Unit tests: the store when its map fills up.  Key-management writes
+ * (SKR_TXN_WRITE) stop with SKR_ERR_STORE_FULL before they start while the
+ * reserve is left for release audit records (SKR_TXN_WRITE_RESERVE);
+ * everything committed before stays readable and opens.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "audit.h"
+#include "check.h"
+#include "masterkey.h"
+#include "store.h"
+
+#define NOW 1700000000
+
+static char dir[64];
+
+static void
+cleanup(void)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), "%s/" SKR_STORE_FILE, dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/" SKR_STORE_FILE "-lock", dir);
+	unlink(path);
+	rmdir(dir);
+}
+
+static skr_key *
+oct_key(int i)
+{
+	uint8_t b[32];
+	skr_key *k = NULL;
+
+	memset(b, i, sizeof(b));
+	(void)skr_key_from_private_bytes(SKR_KTY_OCT, b, sizeof(b), &k);
+	return k;
+}
+
+static int
+add_key(skr_store *st, int i, json_t *tags)
+{
+	skr_version_params p;
+	skr_txn *txn = NULL;
+	skr_key *k = oct_key(i);
+	json_t *rec;
+	char name[32];
+	int r;
+
+	skr_version_params_init(&p);
+	p.tags = tags;
+	snprintf(name, sizeof(name), "fill-%d", i);
+	if ((r = skr_store_txn_begin(st, SKR_TXN_WRITE, &txn)) == SKR_OK &&
+	    (r = skr_store_version_add(txn, name, k, &p, 0, NOW, NULL)) ==
+	    SKR_OK) {
+		rec = json_pack("{s:s,s:s}", "event", "key.create", "outcome",
+		    "ok");
+		r = skr_audit_append(txn, rec, NOW, NULL);
+		json_decref(rec);
+	}
+	if (r == SKR_OK)
+		r = skr_store_txn_commit(txn);
+	else
+		skr_store_txn_abort(txn);
+	skr_key_free(k);
+	return r;
+}
+
+/* What a release does: one audit record in a reserve transaction. */
+static int
+audit_release(skr_store *st, int i)
+{
+	skr_txn *txn = NULL;
+	json_t *rec;
+	int r;
+
+	if ((r = skr_store_txn_begin(st, SKR_TXN_WRITE_RESERVE, &txn)) !=
+	    SKR_OK)
+		return r;
+	rec = json_pack("{s:s,s:s,s:s,s:i}", "event", "key.release",
+	    "outcome", "ok", "peer", "127.0.0.1", "n", i);
+	r = skr_audit_append(txn, rec, NOW, NULL);
+	json_decref(rec);
+	if (r == SKR_OK)
+		return skr_store_txn_commit(txn);
+	skr_store_txn_abort(txn);
+	return r;
+}
+
+static void
+test_full(void)
+{
+	skr_store_opts opts = { 0 };
+	skr_master_key *mk = NULL;
+	skr_store *st = NULL;
+	skr_txn *txn = NULL;
+	skr_key *k = NULL, *want;
+	skr_version_info vi;
+	json_t *tags;
+	char name[32], val[200];
+	int i, r = SKR_OK, committed = 0, releases = 0;
+
+	CHECK_OK(skr_master_key_generate(&mk));
+	opts.map_size = 512 * 1024;
+	CHECK_OK(skr_store_create(dir, mk, &opts, &st));
+	if (st == NULL)
+		goto out;
+	memset(val, 'v', sizeof(val) - 1);
+	val[sizeof(val) - 1] = '\0';
+	tags = json_pack("{ss ss ss ss ss}", "a", val, "b", val, "c", val,
+	    "d", val, "e", val);
+	for (i = 0; i < 10000 && r == SKR_OK; i++)
+		if ((r = add_key(st, i, tags)) == SKR_OK)
+			committed++;
+	CHECK_ERR(r, SKR_ERR_STORE_FULL);
+	CHECK(committed > 10);
+	/* Refused before starting: a begin, not a failed commit. */
+	CHECK_ERR(skr_store_txn_begin(st, SKR_TXN_WRITE, &txn),
+	    SKR_ERR_STORE_FULL);
+	CHECK(txn == NULL);
+	/* Releases still record their audit records in the reserve. */
+	for (i = 0; i < 20; i++)
+		releases += audit_release(st, i) == SKR_OK;
+	CHECK(releases == 20);
+	/* Until the reserve itself runs out, cleanly. */
+	for (i = 0; i < 100000 && (r = audit_release(st, i)) == SKR_OK; i++)
+		;
+	CHECK_ERR(r, SKR_ERR_STORE_FULL);
+	/* Reads go on, and every committed version still opens. */
+	CHECK_OK(skr_store_txn_begin(st, SKR_TXN_READ, &txn));
+	for (i = 0; i < committed; i++) {
+		snprintf(name, sizeof(name), "fill-%d", i);
+		want = oct_key(i);
+		r = skr_store_version_open(txn, name, NULL, &k);
+		CHECK(r == SKR_OK && skr_key_public_equal(k, want));
+		skr_key_free(k);
+		skr_key_free(want);
+		k = NULL;
+	}
+	snprintf(name, sizeof(name), "fill-%d", committed);
+	CHECK_ERR(skr_store_version_get(txn, name, NULL, &vi),
+	    SKR_ERR_KEY_NOT_FOUND);
+	CHECK_OK(skr_audit_verify(txn, NULL, NULL));
+	skr_store_txn_abort(txn);
+	json_decref(tags);
+	skr_store_close(st);
+	/* It opens again when full (opening writes nothing it cannot). */
+	st = NULL;
+	CHECK_OK(skr_store_open(dir, mk, &opts, &st));
+	CHECK_ERR(skr_store_txn_begin(st, SKR_TXN_WRITE, &txn),
+	    SKR_ERR_STORE_FULL);
+	skr_store_close(st);
+	/* A larger map makes room again. */
+	opts.map_size = 4 * 1024 * 1024;
+	st = NULL;
+	CHECK_OK(skr_store_open(dir, mk, &opts, &st));
+	r = st != NULL ? add_key(st, committed, NULL) : SKR_ERR_STORE;
+	CHECK_OK(r);
+	skr_store_close(st);
+out:
+	skr_master_key_free(mk);
+}
+
+int
+main(void)
+{
+	snprintf(dir, sizeof(dir), "/tmp/skr-space-XXXXXX");
+	if (mkdtemp(dir) == NULL)
+		return 1;
+	rmdir(dir);
+	test_full();
+	cleanup();
+	return check_done();
+}

@@ -9,6 +9,7 @@
 
 #include "api.h"
 #include "check.h"
+#include "metrics.h"
 #include "release.h"
 #include "routes.h"
 
@@ -63,6 +64,7 @@ static const struct want cases[] = {
 	    0, "", "" },
 	{ "GET", "/admin/audit", skr_api_audit_list, 0, "", "" },
 	{ "GET", "/admin/audit/verify", skr_api_audit_verify, 0, "", "" },
+	{ "GET", "/metrics", skr_api_metrics, 0, "", "" },
 	/* Names are captured as sent; handlers judge them (and say why). */
 	{ "GET", "/keys/bad_name", skr_api_key_get, 0, "bad_name", "" },
 	{ "POST", "/keys/create/create", skr_api_key_create, 0, "create",
@@ -215,9 +217,11 @@ static const struct {
 	{ "POST", "/deletedkeys/{name}/recover", KV | AU | WR, OP },
 	{ "DELETE", "/deletedkeys/{name}", KV | AU | WR, OP },
 	{ "POST", "/keys/{name}/backup", KV | AU, OP },
-	{ "POST", "/keys/{name}/{version?}/release", KV | WR,
+	/* Release and evaluate wait for a synced audit commit: off the
+	 * event loop too. */
+	{ "POST", "/keys/{name}/{version?}/release", KV | SL | WR,
 	    SKR_ROLE_RELEASER },
-	{ "POST", "/keys/{name}/{version?}/evaluate", KV | AU | WR, RD },
+	{ "POST", "/keys/{name}/{version?}/evaluate", KV | AU | SL | WR, RD },
 	{ "POST", "/admin/tokens", AU | WR, 0 },
 	{ "GET", "/admin/tokens", AU, 0 },
 	{ "GET", "/admin/audit", AU, SKR_ROLE_AUDITOR },

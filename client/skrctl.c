@@ -217,27 +217,26 @@ usage_err(const char *msg)
 	return EXIT_USAGE;
 }
 
-/* Print a response: JSON as is with --json, else readable. */
+/* Print a response: the server's JSON as is with --json, else readable
+ * (human, or indented JSON when the command has no better form). */
 static void
 show(struct ctx *x, const char *text, void (*human)(json_t *))
 {
 	json_t *o = NULL;
 	char *pretty;
 
-	if (text == NULL)
+	if (text == NULL || *text == '\0')
 		return;
-	if (x->json || human == NULL || skr_json_parse(text, strlen(text), 0,
-	    &o) != SKR_OK) {
-		if (!x->json && skr_json_parse(text, strlen(text), 0, &o) ==
-		    SKR_OK && (pretty = json_dumps(o, JSON_INDENT(2))) != NULL) {
-			printf("%s\n", pretty);
-			free(pretty);
-		} else
-			printf("%s\n", text);
-		json_decref(o);
+	if (x->json || skr_json_parse(text, strlen(text), 0, &o) != SKR_OK) {
+		printf("%s\n", text);
 		return;
 	}
-	human(o);
+	if (human != NULL)
+		human(o);
+	else if ((pretty = json_dumps(o, JSON_INDENT(2))) != NULL) {
+		printf("%s\n", pretty);
+		free(pretty);
+	}
 	json_decref(o);
 }
 
@@ -461,9 +460,11 @@ tag_members(const struct args *a, json_t *body)
 static int
 ops_member(const char *ops, json_t *body)
 {
-	json_t *arr = json_array();
+	json_t *arr;
 	char buf[256], *tok, *save = NULL;
 
+	if (strlen(ops) >= sizeof(buf) || (arr = json_array()) == NULL)
+		return -1;
 	snprintf(buf, sizeof(buf), "%s", ops);
 	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",",
 	    &save))
@@ -504,8 +505,8 @@ common_members(const struct args *a, json_t *body, int is_update)
 		json_decref(attrs);
 	if (tag_members(a, body) != 0)
 		return usage_err("--tag takes KEY=VALUE");
-	if ((v = opt(a, "ops")) != NULL)
-		ops_member(v, body);
+	if ((v = opt(a, "ops")) != NULL && ops_member(v, body) != 0)
+		return usage_err("--ops takes OP,OP,...");
 	if ((v = opt(a, "policy")) != NULL &&
 	    policy_member(v, opt(a, "immutable") != NULL, body) != SKR_OK)
 		return EXIT_ERR;

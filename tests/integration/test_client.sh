@@ -116,6 +116,12 @@ if command -v pkg-config >/dev/null && command -v cc >/dev/null; then
 	# The .pc names the final prefix; point it into the staging tree.
 	PCF=(--define-variable=prefix="$DEST$(pkg-config --variable=prefix skr)")
 	LIBDIR=$(pkg-config "${PCF[@]}" --variable=libdir skr)
+	# A sanitizer build installs an instrumented library: programs
+	# linking it need the same runtime.
+	SAN=
+	if nm -D --undefined-only "$LIBDIR/libskr.so" 2>/dev/null | grep __asan_ >/dev/null; then
+		SAN="-fsanitize=address,undefined"
+	fi
 	cat >"$T/smoke.c" <<'EOF'
 #include <stdio.h>
 #include <string.h>
@@ -140,7 +146,7 @@ main(void)
 }
 EOF
 	# shellcheck disable=SC2046
-	if cc -Wall -Werror -o "$T/smoke" "$T/smoke.c" \
+	if cc $SAN -Wall -Werror -o "$T/smoke" "$T/smoke.c" \
 		$(pkg-config "${PCF[@]}" --cflags --libs skr) 2>"$T/cc.err"; then
 		pass "a program builds against the installed libskr (pkg-config)"
 	else
@@ -153,7 +159,7 @@ EOF
 	# shellcheck disable=SC2046
 	# libskr.a must carry everything of skr's own; the system libraries
 	# it needs are linked as the system has them.
-	if cc -o "$T/smoke-static" "$T/smoke.c" $(pkg-config "${PCF[@]}" --cflags skr) \
+	if cc $SAN -o "$T/smoke-static" "$T/smoke.c" $(pkg-config "${PCF[@]}" --cflags skr) \
 		"$LIBDIR/libskr.a" $(pkg-config --libs libcurl libssl libcrypto jansson) \
 		-lpthread 2>"$T/cc.err"; then
 		pass "and against the installed static library"
@@ -169,7 +175,7 @@ EOF
 
 	# The shipped example, built the same way, releases a key.
 	# shellcheck disable=SC2046
-	if cc -Wall -Werror -o "$T/release_key" "$SKR_TESTS_DIR/../../examples/release_key.c" \
+	if cc $SAN -Wall -Werror -o "$T/release_key" "$SKR_TESTS_DIR/../../examples/release_key.c" \
 		$(pkg-config "${PCF[@]}" --cflags --libs skr) -lcrypto 2>"$T/cc.err"; then
 		pass "examples/release_key.c builds against the installed library"
 	else

@@ -931,7 +931,12 @@ skr_http_serve(skr_server *srv, const skr_http_opts *o,
 		if (http->workers[i].stuck) {
 			/* Still referenced by a live h2o context: kept, and
 			 * reachable through the_http, until the process ends.
-			 * The caller may close the store: no handler runs. */
+			 * The caller may close the store: no handler runs,
+			 * and no loop counts metrics any more. */
+			if (own_metrics) {
+				skr_metrics_free(srv->metrics);
+				srv->metrics = NULL;
+			}
 			return r;
 		}
 out:

@@ -49,6 +49,11 @@ double bench_now(void);
 int bench_load(const char *dir, const char *issuer, uint64_t first,
     uint64_t count, size_t batch, size_t map_size, double *seconds);
 
+/* The cost of one release's audit write on this disk: n write
+ * transactions of one audit record each, committed (synced) one at a time
+ * into the store in dir; median and 99th percentile in milliseconds. */
+int bench_commit_probe(const char *dir, int n, double *p50, double *p99);
+
 /* ---- bench_client.c --------------------------------------------------- */
 
 /* A pool of attestation tokens and the wrapping keys they name. */

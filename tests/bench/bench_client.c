@@ -256,7 +256,7 @@ lane_main(void *arg)
 	CURLM *m = NULL;
 	CURLMsg *msg;
 	double t0, t_measure, t_end, next, now;
-	int i, running, left, inflight = 0, r = SKR_OK;
+	int i, running, left, blocked, inflight = 0, r = SKR_OK;
 
 	l->rc = SKR_ERR_NOMEM;
 	if ((m = curl_multi_init()) == NULL)
@@ -284,6 +284,7 @@ lane_main(void *arg)
 		now = bench_now();
 		/* Start what is due: every free slot in a closed loop, the
 		 * scheduled requests in an open one. */
+		blocked = 0;
 		while (now < t_end) {
 			struct slot *s;
 			double at = now;
@@ -293,8 +294,10 @@ lane_main(void *arg)
 					break;
 				at = next;
 			}
-			if ((s = free_slot(l)) == NULL)
+			if ((s = free_slot(l)) == NULL) {
+				blocked = 1;
 				break;
+			}
 			if ((r = slot_start(l, s, m, at)) != SKR_OK)
 				goto out;
 			inflight++;
@@ -319,7 +322,9 @@ lane_main(void *arg)
 		{
 			int timeout = 5;
 
-			if (l->rate > 0 && now < t_end) {
+			/* Requests due but every slot busy: wait for a
+			 * completion rather than spin. */
+			if (l->rate > 0 && now < t_end && !blocked) {
 				double wait = (next - now) * 1000.0;
 
 				/* Rounded up: a busy poll would take the

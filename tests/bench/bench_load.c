@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "audit.h"
 #include "masterkey.h"
 #include "policy.h"
 #include "skr/error.h"
@@ -103,5 +104,68 @@ out:
 	skr_master_source_free(src);
 	skr_policy_free(pol);
 	free(policy);
+	return r;
+}
+
+static int
+cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+int
+bench_commit_probe(const char *dir, int n, double *p50, double *p99)
+{
+	skr_master_source *src = NULL;
+	skr_master_key *mk = NULL;
+	skr_store *st = NULL;
+	skr_txn *txn = NULL;
+	json_t *rec = NULL;
+	double *t = NULL, t0;
+	char path[PATH_MAX];
+	int i, r;
+
+	if (n < 1 || (t = calloc((size_t)n, sizeof(*t))) == NULL)
+		return SKR_ERR_NOMEM;
+	if (snprintf(path, sizeof(path), "%s/master.key", dir) >=
+	    (int)sizeof(path)) {
+		r = SKR_ERR_INVAL;
+		goto out;
+	}
+	if ((rec = json_pack("{s:s,s:s}", "event", "bench.probe", "outcome",
+	    "ok")) == NULL) {
+		r = SKR_ERR_NOMEM;
+		goto out;
+	}
+	if ((r = skr_master_source_file(path, &src)) != SKR_OK ||
+	    (r = skr_master_load(src, &mk)) != SKR_OK ||
+	    (r = skr_store_open(dir, mk, NULL, &st)) != SKR_OK)
+		goto out;
+	/* What one release's audit write is: a write transaction with one
+	 * chained record, committed and synced. */
+	for (i = 0; i < n; i++) {
+		t0 = bench_now();
+		if ((r = skr_store_txn_begin(st, SKR_TXN_WRITE, &txn)) !=
+		    SKR_OK || (r = skr_audit_append(txn, rec,
+		    (int64_t)time(NULL), NULL)) != SKR_OK)
+			goto out;
+		r = skr_store_txn_commit(txn);
+		txn = NULL;
+		if (r != SKR_OK)
+			goto out;
+		t[i] = (bench_now() - t0) * 1000.0;
+	}
+	qsort(t, (size_t)n, sizeof(*t), cmp_double);
+	*p50 = t[n / 2];
+	*p99 = t[(n * 99) / 100 < n ? (n * 99) / 100 : n - 1];
+out:
+	skr_store_txn_abort(txn);
+	skr_store_close(st);
+	skr_master_key_free(mk);
+	skr_master_source_free(src);
+	json_decref(rec);
+	free(t);
 	return r;
 }

@@ -524,6 +524,7 @@ struct store_figs {
 	double rps_h2_rs;
 	double start_seconds;
 	double rss_mb;
+	double commit_p50, commit_p99;
 };
 
 /* One store size: init, load, serve with each alg, measure. */
@@ -567,9 +568,17 @@ bench_store(const struct opts *o, const char *work, const bench_tokens *tok,
 	pathf(path, sizeof(path), "%s/skr.mdb", dir);
 	if (stat(path, &sb) == 0)
 		fig->store_mb = (double)sb.st_blocks * 512 / 1048576.0;
-	jstore = json_pack("{s:I,s:f,s:f,s:[]}", "keys", (json_int_t)nkeys,
-	    "load_seconds", fig->load_seconds, "store_mb", fig->store_mb,
-	    "servers");
+	/* What the durable audit write of one release costs on this disk. */
+	if ((r = bench_commit_probe(dir, 200, &fig->commit_p50,
+	    &fig->commit_p99)) != SKR_OK) {
+		fprintf(stderr, "skr-bench: commit probe: %s\n",
+		    skr_strerror(r));
+		return r;
+	}
+	jstore = json_pack("{s:I,s:f,s:f,s:f,s:f,s:[]}", "keys",
+	    (json_int_t)nkeys, "load_seconds", fig->load_seconds, "store_mb",
+	    fig->store_mb, "audit_commit_ms_p50", fig->commit_p50,
+	    "audit_commit_ms_p99", fig->commit_p99, "servers");
 	json_array_append_new(stores, jstore);
 	servers = json_object_get(jstore, "servers");
 	for (a = 0; a < (full ? 2u : 1u); a++) {
@@ -577,7 +586,7 @@ bench_store(const struct opts *o, const char *work, const bench_tokens *tok,
 		bench_result res;
 		skr_key *pub;
 		json_t *runs = json_array(), *js;
-		long rss0, rss, hwm;
+		long rss0, rss, hwm, anon, file;
 		int http2;
 
 		pub = key_file(dir, a == 0 ? "release-signing.pem" :
@@ -612,15 +621,20 @@ bench_store(const struct opts *o, const char *work, const bench_tokens *tok,
 		}
 		rss = proc_status_kb(s.pid, "VmRSS:");
 		hwm = proc_status_kb(s.pid, "VmHWM:");
+		/* Heap and stacks versus pages of the mapped store file
+		 * (shared page cache the kernel can drop at will). */
+		anon = proc_status_kb(s.pid, "RssAnon:");
+		file = proc_status_kb(s.pid, "RssFile:");
 		if (a == 0) {
 			fig->start_seconds = s.start_seconds;
 			fig->rss_mb = (double)hwm / 1024.0;
 		}
-		js = json_pack("{s:s,s:f,s:f,s:f,s:f,s:o}", "release_alg",
-		    algs[a], "start_seconds", s.start_seconds,
+		js = json_pack("{s:s,s:f,s:f,s:f,s:f,s:f,s:f,s:o}",
+		    "release_alg", algs[a], "start_seconds", s.start_seconds,
 		    "rss_mb_started", (double)rss0 / 1024.0, "rss_mb_after",
 		    (double)rss / 1024.0, "rss_mb_peak", (double)hwm / 1024.0,
-		    "runs", runs);
+		    "rss_anon_mb_after", (double)anon / 1024.0,
+		    "rss_file_mb_after", (double)file / 1024.0, "runs", runs);
 		json_array_append_new(servers, js);
 		if (server_stop(&s) != 0)
 			fprintf(stderr, "skr-bench: skrd did not stop "
@@ -716,7 +730,7 @@ cmd_run(int argc, char **argv)
 	o.skrd = "build-bench/server/skrd";
 	o.threads = (int)sysconf(_SC_NPROCESSORS_ONLN);
 	o.duration = 10;
-	o.warmup = 1;
+	o.warmup = 3;
 	o.keys[0] = 1000;
 	o.keys[1] = 1000000;
 	o.nkeys = 2;
@@ -847,10 +861,11 @@ cmd_run(int argc, char **argv)
 	/* Targets. */
 	printf("\nstores:\n");
 	for (i = 0; i < o.nkeys; i++)
-		printf("  %8llu keys: loaded in %.1f s (%.0f MB), skrd start "
-		    "%.3f s, peak RSS %.1f MB, RS256 %.0f rel/s HTTP/1.1, "
-		    "%.0f h2\n", (unsigned long long)figs[i].keys,
-		    figs[i].load_seconds, figs[i].store_mb,
+		printf("  %8llu keys: loaded in %.1f s (%.0f MB), one synced "
+		    "audit commit %.1f ms (p99 %.1f), skrd start %.3f s, "
+		    "peak RSS %.1f MB, RS256 %.0f rel/s HTTP/1.1, %.0f h2\n",
+		    (unsigned long long)figs[i].keys, figs[i].load_seconds,
+		    figs[i].store_mb, figs[i].commit_p50, figs[i].commit_p99,
 		    figs[i].start_seconds, figs[i].rss_mb, figs[i].rps_h1_rs,
 		    figs[i].rps_h2_rs);
 	printf("\ntargets:\n");

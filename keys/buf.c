@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include <openssl/crypto.h>
+#include <openssl/err.h>
 
 #include "skr/error.h"
 
@@ -21,6 +22,26 @@ skr_buf_init_secret(skr_buf *b, size_t max)
 {
 	skr_buf_init(b, max);
 	b->secret = 1;
+}
+
+/*
+ * Secret bytes go to OpenSSL's secure heap when the program set one up
+ * (skrd does: locked in memory, left out of core dumps, cleared on free);
+ * otherwise, or when it is full, to the ordinary heap.  skr_freezero tells
+ * the two apart.
+ */
+static uint8_t *
+secret_alloc(size_t n)
+{
+	uint8_t *p = NULL;
+
+	if (CRYPTO_secure_malloc_initialized()) {
+		/* A full secure heap queues an error; keys/ leaves none. */
+		ERR_set_mark();
+		p = OPENSSL_secure_malloc(n);
+		ERR_pop_to_mark();
+	}
+	return p != NULL ? p : malloc(n);
 }
 
 int
@@ -43,7 +64,7 @@ skr_buf_reserve(skr_buf *b, size_t n)
 		ncap = b->max + 1;
 	if (b->secret) {
 		/* Never let realloc leave a copy of a secret behind. */
-		p = malloc(ncap);
+		p = secret_alloc(ncap);
 		if (p == NULL)
 			return SKR_ERR_NOMEM;
 		if (b->data != NULL) {
@@ -129,6 +150,13 @@ skr_buf_steal(skr_buf *b, size_t *lenp)
 	if (b->data == NULL && skr_buf_reserve(b, 0) != SKR_OK)
 		return NULL;
 	p = b->data;
+	/* Callers free() what they steal: hand out ordinary heap. */
+	if (CRYPTO_secure_allocated(p)) {
+		if ((p = malloc(b->len + 1)) == NULL)
+			return NULL;
+		memcpy(p, b->data, b->len + 1);
+		skr_freezero(b->data, b->cap);
+	}
 	if (lenp != NULL)
 		*lenp = b->len;
 	b->data = NULL;
@@ -170,6 +198,10 @@ skr_freezero(void *p, size_t n)
 {
 	if (p == NULL)
 		return;
+	if (CRYPTO_secure_allocated(p)) {
+		OPENSSL_secure_clear_free(p, n);
+		return;
+	}
 	skr_wipe(p, n);
 	free(p);
 }

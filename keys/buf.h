@@ -5,8 +5,11 @@
  * maximum fails with SKR_ERR_TOO_LARGE instead of allocating.  A buffer
  * initialised with skr_buf_init_secret() is wiped (OPENSSL_cleanse) whenever
  * its memory is released or reallocated, so secrets never linger in freed
- * heap.  The bytes are always followed by a NUL that is not counted in len,
- * so a buffer holding text can be used as a C string.
+ * heap; when the program has set up OpenSSL's secure heap
+ * (CRYPTO_secure_malloc_init, as skrd does) its bytes live there, locked in
+ * memory and out of core dumps, as long as the heap has room.  The bytes
+ * are always followed by a NUL that is not counted in len, so a buffer
+ * holding text can be used as a C string.
  */
 #ifndef SKR_KEYS_BUF_H
 #define SKR_KEYS_BUF_H
@@ -57,7 +60,8 @@ void skr_buf_free(skr_buf *b);
 
 /* Wipe memory the compiler cannot optimise away. */
 void skr_wipe(void *p, size_t n);
-/* Wipe then free; p may be NULL. */
+/* Wipe then free (from the secure heap or the ordinary one); p may be
+ * NULL. */
 void skr_freezero(void *p, size_t n);
 /* Constant-time equality of two equal-length byte strings: 1 equal, 0 not. */
 int skr_ct_equal(const void *a, const void *b, size_t n);

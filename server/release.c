@@ -219,7 +219,7 @@ audit_commit_batch(skr_store *st, struct audit_job *batch)
 	struct audit_job *j;
 	int r;
 
-	SKR_GUARD(skr_store_txn_begin(st, SKR_TXN_WRITE, &txn));
+	SKR_GUARD(skr_store_txn_begin(st, SKR_TXN_WRITE_RESERVE, &txn));
 	for (j = batch; j != NULL; j = j->next)
 		SKR_GUARD(skr_audit_append(txn, j->rec, j->now, NULL));
 	r = skr_store_txn_commit(txn);
@@ -329,7 +329,8 @@ audit(skr_server *srv, const skr_request *req, struct attempt *a, int *rp)
 		r = audit_grouped(srv->store, rec, req->now);
 		goto out;
 	}
-	SKR_GUARD(skr_store_txn_begin(srv->store, SKR_TXN_WRITE, &txn));
+	SKR_GUARD(skr_store_txn_begin(srv->store, SKR_TXN_WRITE_RESERVE,
+	    &txn));
 	/* A server nonce is used up in the same transaction as the record.
 	 * A failed consume turns the outcome into a denial. */
 	decided = skr_store_nonce_consume(txn,
@@ -345,7 +346,7 @@ audit(skr_server *srv, const skr_request *req, struct attempt *a, int *rp)
 		skr_store_txn_abort(txn);
 		txn = NULL;
 		SKR_GUARD(skr_store_txn_begin(srv->store,
-		    SKR_TXN_WRITE, &txn));
+		    SKR_TXN_WRITE_RESERVE, &txn));
 	}
 	set_outcome(rec, decided);
 	SKR_GUARD(skr_audit_append(txn, rec, req->now, NULL));
@@ -550,7 +551,8 @@ skr_api_nonce(skr_server *srv, skr_request *req, skr_response *resp)
 	skr_txn *txn = NULL;
 	int r;
 
-	SKR_GUARD(skr_store_txn_begin(srv->store, SKR_TXN_WRITE, &txn));
+	SKR_GUARD(skr_store_txn_begin(srv->store, SKR_TXN_WRITE_RESERVE,
+	    &txn));
 	SKR_GUARD(skr_store_nonce_issue(txn, req->now, srv->nonce_ttl, nonce));
 	r = skr_store_txn_commit(txn);
 	txn = NULL;

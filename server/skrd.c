@@ -16,6 +16,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+
 #include "audit.h"
 #include "auditsink.h"
 #include "authority.h"
@@ -56,7 +58,15 @@ die(const char *what, int err)
 	return 1;
 }
 
-/* Key material lives in this process: no core dumps, no ptrace by peers. */
+/*
+ * Key material lives in this process: no core dumps, no ptrace by peers,
+ * and OpenSSL's secure heap for private key numbers and secret buffers
+ * (keys/buf.h): locked in memory where RLIMIT_MEMLOCK allows, left out of
+ * core dumps, cleared on free.  It holds what requests in flight use, a few
+ * KiB each; when it is full, secret buffers fall back to the wiped heap.
+ */
+#define SECURE_HEAP_BYTES (4 * 1024 * 1024)
+
 void
 skrd_harden_process(void)
 {
@@ -64,6 +74,8 @@ skrd_harden_process(void)
 
 	setrlimit(RLIMIT_CORE, &rl);
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	if (!CRYPTO_secure_malloc_initialized())
+		(void)CRYPTO_secure_malloc_init(SECURE_HEAP_BYTES, 16);
 }
 
 /* ---- init ------------------------------------------------------------- */

@@ -384,7 +384,8 @@ read_file(const char *path, skr_buf *out)
 	if (strcmp(path, "-") == 0)
 		f = stdin;
 	else if ((f = fopen(path, "re")) == NULL) {
-		fprintf(stderr, PROG ": %s: %s\n", path, strerror(errno));
+		fprintf(stderr, PROG ": SKR.IO: %s: %s\n", path,
+		    strerror(errno));
 		return SKR_ERR_IO;
 	}
 	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
@@ -580,15 +581,16 @@ cmd_key_import(struct ctx *x)
 		if (read_file(file, &in) != SKR_OK ||
 		    skr_json_parse((const char *)in.data, in.len, 0, &jwk) !=
 		    SKR_OK) {
-			fprintf(stderr, PROG ": %s: not a JSON web key\n", file);
+			fprintf(stderr, PROG ": SKR.JWK.INVALID: %s: not a JSON "
+			    "web key\n", file);
 			goto out;
 		}
 	} else if ((file = opt(&x->a, "pem")) != NULL) {
 		if (read_file(file, &in) != SKR_OK ||
 		    skr_key_from_pem((const char *)in.data, in.len, &k) !=
 		    SKR_OK || (jwk = skr_jwk_emit(k, 1)) == NULL) {
-			fprintf(stderr, PROG ": %s: not a PEM private key\n",
-			    file);
+			fprintf(stderr, PROG ": SKR.JWK.INVALID: %s: not a PEM "
+			    "private key\n", file);
 			goto out;
 		}
 	} else if ((file = opt(&x->a, "oct")) != NULL) {
@@ -830,7 +832,8 @@ open_secret(const char *path, int force)
 		return STDOUT_FILENO;
 	flags |= force ? O_TRUNC : O_EXCL;
 	if ((fd = open(path, flags, 0600)) < 0) {
-		fprintf(stderr, PROG ": %s: %s%s\n", path, strerror(errno),
+		fprintf(stderr, PROG ": SKR.IO: %s: %s%s\n", path,
+		    strerror(errno),
 		    errno == EEXIST ? " (use --force to overwrite)" : "");
 		return -1;
 	}
@@ -909,7 +912,8 @@ cmd_release(struct ctx *x)
 	    skr_key_from_pem((const char *)pem.data, pem.len, &wrap) !=
 	    SKR_OK || skr_key_kty(wrap) != SKR_KTY_RSA ||
 	    !skr_key_has_private(wrap)) {
-		fprintf(stderr, PROG ": %s: not an RSA private key\n", wk);
+		fprintf(stderr, PROG ": SKR.JWK.INVALID: %s: not an RSA "
+		    "private key\n", wk);
 		goto out;
 	}
 	/* The output file first: a release may use up a server nonce, so
@@ -1216,7 +1220,8 @@ cmd_dev_token(struct ctx *x)
 	if (wk != NULL) {
 		if (read_file(wk, &pem) != SKR_OK || skr_key_from_pem(
 		    (const char *)pem.data, pem.len, &k) != SKR_OK) {
-			fprintf(stderr, PROG ": %s: not a PEM key\n", wk);
+			fprintf(stderr, PROG ": SKR.JWK.INVALID: %s: not a PEM "
+			    "key\n", wk);
 			goto out;
 		}
 		json_object_set_new(body, "wrapping_key", skr_jwk_emit(k, 0));

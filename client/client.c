@@ -163,8 +163,8 @@ pin_file(const char *path, struct skr__pin *pins, size_t *npins)
 	if ((f = fopen(path, "re")) == NULL)
 		return SKR_ERR_INVAL;
 	while ((x = PEM_read_X509(f, NULL, NULL, NULL)) != NULL) {
-		if (*npins == SKR__PINS_MAX || cert_sha256(x, pins[*npins].sha256)
-		    != SKR_OK)
+		if (*npins == SKR__PINS_MAX ||
+		    cert_sha256(x, pins[*npins].sha256) != SKR_OK)
 			r = SKR_ERR_INVAL;
 		else
 			pins[(*npins)++].kind = SKR__PIN_CERT;
@@ -215,8 +215,8 @@ skr__pin_match(const struct skr__pin *pins, size_t npins, X509 *cert)
 	    cert_sha256(cert, whole) != SKR_OK)
 		return 0;
 	for (size_t i = 0; i < npins; i++)
-		if (CRYPTO_memcmp(pins[i].sha256, pins[i].kind == SKR__PIN_SPKI ?
-		    spki : whole, 32) == 0)
+		if (CRYPTO_memcmp(pins[i].sha256,
+		    pins[i].kind == SKR__PIN_SPKI ? spki : whole, 32) == 0)
 			return 1;
 	return 0;
 }
@@ -233,7 +233,8 @@ pin_verify_cb(X509_STORE_CTX *sctx, void *arg)
 
 	if (c->ca_file != NULL && X509_verify_cert(sctx) != 1)
 		return 0;
-	if (!skr__pin_match(c->pins, c->npins, X509_STORE_CTX_get0_cert(sctx))) {
+	if (!skr__pin_match(c->pins, c->npins,
+	    X509_STORE_CTX_get0_cert(sctx))) {
 		X509_STORE_CTX_set_error(sctx,
 		    X509_V_ERR_APPLICATION_VERIFICATION);
 		return 0;
@@ -262,9 +263,9 @@ skr_client_new(const skr_client_opts *o, skr_client **out)
 
 	*out = NULL;
 	/* TLS always: there is no plain-HTTP client. */
-	if (o == NULL || o->url == NULL || strncmp(o->url, "https://", 8) != 0 ||
-	    o->url[8] == '\0' || o->url[8] == '/' ||
-	    strpbrk(o->url, " \t\r\n?#") != NULL)
+	if (o == NULL || o->url == NULL ||
+	    strncmp(o->url, "https://", 8) != 0 || o->url[8] == '\0' ||
+	    o->url[8] == '/' || strpbrk(o->url, " \t\r\n?#") != NULL)
 		return SKR_ERR_INVAL;
 	pthread_once(&curl_once, curl_init_once);
 	if (curl_init_status != 0)
@@ -390,7 +391,8 @@ skr__error_from_response(long status, const char *body, size_t n,
 		if (json_is_string(v = json_object_get(err, "code")))
 			code = json_string_value(v);
 	}
-	if (m != NULL && (idlen = message_id_len(m)) > 0 && idlen < sizeof(id)) {
+	if (m != NULL && (idlen = message_id_len(m)) > 0 &&
+	    idlen < sizeof(id)) {
 		memcpy(id, m, idlen);
 		id[idlen] = '\0';
 		r = err_from_id(id);
@@ -556,8 +558,8 @@ http(const skr_client *c, const char *method, const char *path,
 		if (res != NULL) {
 			snprintf(res->error_id, sizeof(res->error_id), "%s",
 			    skr_err_id(r));
-			snprintf(res->message, sizeof(res->message), "%s: %s: %s",
-			    skr_err_id(r), skr_strerror(r), errbuf[0] != '\0' ?
+			snprintf(res->message, sizeof(res->message),
+			    "%s: %s: %s", skr_err_id(r), skr_strerror(r), errbuf[0] != '\0' ?
 			    errbuf : curl_easy_strerror(cr));
 		}
 	} else if (status >= 200 && status < 300)

@@ -80,9 +80,10 @@ int skr__release_unpack(const skr_client *c, const char *jws, size_t n,
 int skr__key_path(char *out, size_t outlen, const char *name,
     const char *version, const char *suffix);
 
-/* The path and query of a nextLink, when it is the same route as
- * first_path (whose query is ignored); SKR_ERR_RESPONSE otherwise. */
-int skr__next_path(const char *link, const char *first_path, char *out,
-    size_t outlen);
+/* The path and query of a nextLink below base_path (the path of the
+ * client's URL, "" usually), when it is the same route as first_path (whose
+ * query is ignored); SKR_ERR_RESPONSE otherwise. */
+int skr__next_path(const char *link, const char *base_path,
+    const char *first_path, char *out, size_t outlen);
 
 #endif

@@ -25,8 +25,8 @@
 #include "wrap.h"
 
 /* Key Vault signs with RS256; skrd may be set to ES256 or PS256. */
-#define RELEASE_ALGS (SKR_ALG_BIT(SKR_ALG_RS256) | SKR_ALG_BIT(SKR_ALG_PS256) | \
-	SKR_ALG_BIT(SKR_ALG_ES256))
+#define RELEASE_ALGS (SKR_ALG_BIT(SKR_ALG_RS256) | \
+	SKR_ALG_BIT(SKR_ALG_PS256) | SKR_ALG_BIT(SKR_ALG_ES256))
 #define X5C_MAX 8
 
 struct skr_released_key {

@@ -53,11 +53,11 @@ skr__key_path(char *out, size_t outlen, const char *name,
 }
 
 int
-skr__next_path(const char *link, const char *first_path, char *out,
-    size_t outlen)
+skr__next_path(const char *link, const char *base_path,
+    const char *first_path, char *out, size_t outlen)
 {
 	const char *p;
-	size_t route;
+	size_t route, blen = strlen(base_path);
 
 	/* Key Vault writes the vault's own URL (with ":443"); the next page
 	 * is always asked of the server this client talks to, never of a
@@ -65,6 +65,10 @@ skr__next_path(const char *link, const char *first_path, char *out,
 	if (strncmp(link, "https://", 8) != 0 ||
 	    (p = strchr(link + 8, '/')) == NULL)
 		return SKR_ERR_RESPONSE;
+	/* Behind a reverse proxy the base URL has a path of its own. */
+	if (strncmp(p, base_path, blen) != 0)
+		return SKR_ERR_RESPONSE;
+	p += blen;
 	route = strcspn(first_path, "?");
 	if (strncmp(p, first_path, route) != 0 || (p[route] != '?' &&
 	    p[route] != '\0') || strlen(p) >= outlen ||
@@ -72,6 +76,15 @@ skr__next_path(const char *link, const char *first_path, char *out,
 		return SKR_ERR_RESPONSE;
 	memcpy(out, p, strlen(p) + 1);
 	return SKR_OK;
+}
+
+/* The path part of the client's base URL ("" for https://host:port). */
+static const char *
+base_path(const skr_client *c)
+{
+	const char *p = strchr(c->url + 8, '/');
+
+	return p != NULL ? p : "";
 }
 
 enum paging {
@@ -107,8 +120,8 @@ list_all(skr_client *c, const char *first, enum paging paging, char **out,
 		if (!json_is_string(link) || json_string_length(link) == 0)
 			break;
 		if (paging == PAGING_NEXTLINK)
-			SKR_GUARD(skr__next_path(json_string_value(link), first,
-			    path, sizeof(path)));
+			SKR_GUARD(skr__next_path(json_string_value(link),
+			    base_path(c), first, path, sizeof(path)));
 		else {
 			SKR_ENSURE((esc = curl_easy_escape(NULL,
 			    json_string_value(link), 0)) != NULL,

@@ -61,7 +61,8 @@ typedef struct skr_client_opts {
 	long connect_timeout_ms;  /* 0: 10 s */
 	long timeout_ms;          /* 0: 60 s, per HTTP exchange */
 	const char *signing_cert; /* PEM file: pin the release-signing cert */
-	const char *signing_ca;   /* PEM file: or CAs the x5c chain must reach */
+	const char *signing_ca;   /* PEM file: or CAs the x5c chain must
+	                           * reach */
 } skr_client_opts;
 
 /* Per-call details; every call takes an optional one (NULL is fine) and

@@ -117,7 +117,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		break;
 	case 3:
-		if (skr__next_path(skr_buf_cstr(&text), "/keys?api-version=7.4",
+		if (skr__next_path(skr_buf_cstr(&text), "", "/keys?api-version=7.4",
 		    path, sizeof(path)) == SKR_OK && strncmp(path, "/keys", 5) !=
 		    0)
 			abort();

@@ -254,31 +254,39 @@ test_paths(void)
 
 	/* nextLink: the same route, asked of our own server. */
 	CHECK_OK(skr__next_path("https://127.0.0.1:8443/keys?api-version=7.4&"
-	    "maxresults=25&$skiptoken=abc", "/keys?api-version=7.4", p,
+	    "maxresults=25&$skiptoken=abc", "", "/keys?api-version=7.4", p,
 	    sizeof(p)));
 	CHECK_STR(p, "/keys?api-version=7.4&maxresults=25&$skiptoken=abc");
 	CHECK_OK(skr__next_path("https://v.vault.azure.net:443/keys/k/versions?"
-	    "api-version=7.4&$skiptoken=x", "/keys/k/versions?api-version=7.4",
+	    "api-version=7.4&$skiptoken=x", "", "/keys/k/versions?api-version=7.4",
 	    p, sizeof(p)));
 	CHECK_STR(p, "/keys/k/versions?api-version=7.4&$skiptoken=x");
-	CHECK_ERR(skr__next_path("https://h/admin/tokens?x", "/keys?a", p,
+	CHECK_ERR(skr__next_path("https://h/admin/tokens?x", "", "/keys?a", p,
 	    sizeof(p)), SKR_ERR_RESPONSE);
-	CHECK_ERR(skr__next_path("https://h/keys/../admin?x", "/keys?a", p,
+	CHECK_ERR(skr__next_path("https://h/keys/../admin?x", "", "/keys?a", p,
 	    sizeof(p)), SKR_ERR_RESPONSE);
-	CHECK_ERR(skr__next_path("https://h/keysx?x", "/keys?a", p, sizeof(p)),
+	CHECK_ERR(skr__next_path("https://h/keysx?x", "", "/keys?a", p, sizeof(p)),
 	    SKR_ERR_RESPONSE);
-	CHECK_ERR(skr__next_path("http://h/keys?x", "/keys?a", p, sizeof(p)),
+	CHECK_ERR(skr__next_path("http://h/keys?x", "", "/keys?a", p, sizeof(p)),
 	    SKR_ERR_RESPONSE);
-	CHECK_ERR(skr__next_path("https://h", "/keys?a", p, sizeof(p)),
+	CHECK_ERR(skr__next_path("https://h", "", "/keys?a", p, sizeof(p)),
 	    SKR_ERR_RESPONSE);
-	CHECK_ERR(skr__next_path("/keys?x", "/keys?a", p, sizeof(p)),
+	CHECK_ERR(skr__next_path("/keys?x", "", "/keys?a", p, sizeof(p)),
 	    SKR_ERR_RESPONSE);
-	CHECK_ERR(skr__next_path("https://h/keys?x#frag", "/keys?a", p,
+	CHECK_ERR(skr__next_path("https://h/keys?x#frag", "", "/keys?a", p,
 	    sizeof(p)), SKR_ERR_RESPONSE);
-	CHECK_ERR(skr__next_path("https://h/keys?x y", "/keys?a", p,
+	CHECK_ERR(skr__next_path("https://h/keys?x y", "", "/keys?a", p,
 	    sizeof(p)), SKR_ERR_RESPONSE);
-	CHECK_ERR(skr__next_path("https://h/keys?xxxxxxxxxxxxxxxxxx", "/keys?a",
+	CHECK_ERR(skr__next_path("https://h/keys?xxxxxxxxxxxxxxxxxx", "", "/keys?a",
 	    p, 10), SKR_ERR_RESPONSE);
+	/* Behind a proxy at https://h/skr: the prefix comes off. */
+	CHECK_OK(skr__next_path("https://h/skr/keys?api-version=7.4&$skiptoken="
+	    "y", "/skr", "/keys?api-version=7.4", p, sizeof(p)));
+	CHECK_STR(p, "/keys?api-version=7.4&$skiptoken=y");
+	CHECK_ERR(skr__next_path("https://h/other/keys?x", "/skr", "/keys?a", p,
+	    sizeof(p)), SKR_ERR_RESPONSE);
+	CHECK_ERR(skr__next_path("https://h/keys?x", "/skr", "/keys?a", p,
+	    sizeof(p)), SKR_ERR_RESPONSE);
 }
 
 static void

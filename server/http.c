@@ -51,6 +51,9 @@ struct worker;
 struct conn {
 	uv_tcp_t tcp;             /* first: h2o's close callback gets it */
 	struct conn *prev, *next; /* the worker's live connections */
+	h2o_socket_t *sock;       /* h2o's socket over tcp */
+	uint64_t progress;        /* loop ms of accept or the last request */
+	int cut;                  /* shut down for stalling */
 };
 
 struct worker {
@@ -61,6 +64,8 @@ struct worker {
 	uv_tcp_t listener;
 	uv_async_t stop;
 	uv_timer_t drain;
+	uv_timer_t sweep;         /* cuts connections that make no progress */
+	int no_sockets;           /* h2o gave no socket: sweep disabled */
 	h2o_context_t ctx;
 	h2o_accept_ctx_t accept_ctx;
 	int fd;
@@ -379,12 +384,35 @@ job_fill(struct job *job, h2o_req_t *req)
 	return SKR_OK;
 }
 
+/*
+ * A request arrived or was answered on req's connection.  h2o 2.2 has no
+ * read timeout for an open HTTP/2 stream, so the sweep (on_sweep) cuts
+ * connections that go too long without one.
+ */
+static void
+conn_progress(struct worker *w, h2o_req_t *req)
+{
+	h2o_socket_t *sock;
+
+	if (req->conn->callbacks->get_socket == NULL) {
+		w->no_sockets = 1;
+		return;
+	}
+	sock = req->conn->callbacks->get_socket(req->conn);
+	for (struct conn *c = w->conns; c != NULL; c = c->next)
+		if (c->sock == sock) {
+			c->progress = uv_now(&w->loop);
+			return;
+		}
+}
+
 static void
 job_finish(struct job *job)
 {
 	struct worker *w = job->w;
 
 	if (job->h2o != NULL) {
+		conn_progress(w, job->h2o);
 		job->anchor->job = NULL;
 		send_response(job->h2o, job->req.request_id, &job->resp);
 	}
@@ -459,6 +487,7 @@ on_req(h2o_handler_t *self, h2o_req_t *req)
 		return -1;
 	job->w = w;
 	job->h2o = req;
+	conn_progress(w, req);
 	job->start = uv_hrtime();
 	job->metric_route = SKR_METRICS_ROUTE_UNMATCHED;
 	skr_response_init(&job->resp);
@@ -553,11 +582,13 @@ on_accept(uv_stream_t *listener, int status)
 	}
 	w->nconns++;
 	skr_metrics_connections(w->http->srv->metrics, 1);
+	conn->progress = uv_now(&w->loop);
 	conn->next = w->conns;
 	if (w->conns != NULL)
 		w->conns->prev = conn;
 	w->conns = conn;
 	sock = h2o_uv_socket_create((uv_stream_t *)&conn->tcp, on_conn_close);
+	conn->sock = sock;
 	h2o_accept(&w->accept_ctx, sock);
 }
 
@@ -611,6 +642,37 @@ cut_connections(struct worker *w)
 	for (struct conn *c = w->conns; c != NULL; c = c->next)
 		if (uv_fileno((uv_handle_t *)&c->tcp, &fd) == 0)
 			shutdown(fd, SHUT_RDWR);
+}
+
+/*
+ * Once a second: shut down connections that have had no request arrive or
+ * complete for header_timeout + idle_timeout.  h2o closes HTTP/1.1
+ * connections that stall (req_timeout) and HTTP/2 connections without
+ * streams (idle_timeout) well before that; what is left is an HTTP/2 stream
+ * whose headers or body trickle in.  Shutting the socket down makes h2o
+ * close the connection its usual way.
+ */
+static void
+on_sweep(uv_timer_t *t)
+{
+	struct worker *w = t->data;
+	uint64_t now = uv_now(&w->loop);
+	uint64_t limit = w->http->o.header_timeout_ms +
+	    w->http->o.idle_timeout_ms;
+	uv_os_fd_t fd;
+
+	if (w->no_sockets)
+		return;
+	for (struct conn *c = w->conns; c != NULL; c = c->next) {
+		if (c->cut || now - c->progress <= limit)
+			continue;
+		c->cut = 1;
+		skr_log(SKR_LOG_INFO, "connection stalled; closed", json_pack(
+		    "{s:i,s:I}", "loop", w->index, "idle_ms",
+		    (json_int_t)(now - c->progress)));
+		if (uv_fileno((uv_handle_t *)&c->tcp, &fd) == 0)
+			shutdown(fd, SHUT_RDWR);
+	}
 }
 
 static void
@@ -700,6 +762,9 @@ worker_init(struct http *http, struct worker *w, int index)
 	w->stop.data = w;
 	uv_timer_init(&w->loop, &w->drain);
 	w->drain.data = w;
+	uv_timer_init(&w->loop, &w->sweep);
+	w->sweep.data = w;
+	uv_timer_start(&w->sweep, on_sweep, 1000, 1000);
 	h2o_context_init(&w->ctx, &w->loop, &http->config);
 	w->accept_ctx.ctx = &w->ctx;
 	w->accept_ctx.hosts = http->config.hosts;

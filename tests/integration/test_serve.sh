@@ -223,6 +223,32 @@ check "no TLS handshake: disconnected by the server (rc $rc)" \
 api GET /healthz
 expect_status 200 "still serving after the slow clients"
 
+skr_stop
+
+# An HTTP/2 stream whose body trickles in (a byte every half second, so
+# no read ever times out) is cut once its connection has gone
+# header_timeout + idle_timeout (3 s here) without a request.  The 30 s
+# bound only keeps a broken server from hanging the suite.
+printf 'header_timeout = 1\nidle_timeout = 2\n' >"$T/trickle.conf"
+skr_start --config "$T/trickle.conf" || failed "start for the trickle test"
+mkfifo "$T/trickle"
+( for i in $(seq 120); do printf ' '; sleep 0.5; done ) >"$T/trickle" \
+    2>/dev/null &
+trickler=$!
+skr_track "$trickler"
+rc=0
+timeout 30 curl -sS --http2 -X POST -T "$T/trickle" --cacert "$SKR_CACERT" \
+    -H "Authorization: Bearer $SKR_TOKEN" -H 'Content-Type: application/json' \
+    -o /dev/null "$SKR_ADDR/keys/trickle/create" 2>/dev/null || rc=$?
+kill "$trickler" 2>/dev/null
+check "a trickling HTTP/2 stream is cut (curl $rc)" \
+    bash -c '[ "$1" -ne 0 ] && [ "$1" -ne 124 ]' _ "$rc"
+check "the cut is logged" grep -q 'connection stalled' "$T/skrd.log"
+api GET /healthz
+expect_status 200 "still serving after the trickling client"
+skr_stop
+skr_start --config "$T/skrd.conf" || failed "restart with skrd.conf"
+
 # Many requests over the loops.
 ok=0
 for i in $(seq 12); do

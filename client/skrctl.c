@@ -940,10 +940,15 @@ cmd_release(struct ctx *x)
 	r = EXIT_OK;
 	if (fd == STDOUT_FILENO)
 		goto out;
-	if (x->json)
-		printf("{\"kid\":\"%s\",\"kty\":\"%s\"}\n",
-		    skr_released_key_kid(k), skr_released_key_kty(k));
-	else
+	if (x->json) {
+		json_t *o = json_pack("{s:s,s:s}", "kid",
+		    skr_released_key_kid(k), "kty", skr_released_key_kty(k));
+		char *text = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
+
+		printf("%s\n", text != NULL ? text : "{}");
+		free(text);
+		json_decref(o);
+	} else
 		fprintf(stderr, PROG ": released %s (%s) to %s\n",
 		    skr_released_key_kid(k), skr_released_key_kty(k), outfile);
 out:

@@ -26,6 +26,7 @@
 
 #include <h2o.h>
 #include <h2o/http2.h>
+#include <openssl/crypto.h>
 #include <openssl/ssl.h>
 #include <uv.h>
 
@@ -432,6 +433,11 @@ job_work(uv_work_t *work)
 	skr_server *srv = job->w->http->srv;
 
 	job->route->fn(srv, &job->req, &job->resp);
+	/* libuv never joins its pool threads, so OpenSSL's per-thread state
+	 * (the random generators a handler instantiates) would outlive them
+	 * unfreed; let it go after each job.  Re-seeding from the primary
+	 * generator costs microseconds against a key generation or release. */
+	OPENSSL_thread_stop();
 }
 
 static void

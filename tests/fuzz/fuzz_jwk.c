@@ -6,14 +6,25 @@
  */
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 
+#include <openssl/err.h>
 #include <openssl/evp.h>
 
 #include "buf.h"
 #include "jwk.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* A broken invariant: say which, then crash for libFuzzer. */
+static void
+fail(const char *what)
+{
+	fprintf(stderr, "fuzz_jwk: %s (OpenSSL error queue: %lx)\n", what,
+	    ERR_peek_error());
+	abort();
+}
 
 static void
 round_trips(const skr_key *key)
@@ -24,31 +35,42 @@ round_trips(const skr_key *key)
 	skr_key *again = NULL;
 	json_t *j;
 
+	if (ERR_peek_error() != 0)
+		fail("parse left an error queued");
 	if ((j = skr_jwk_emit(key, 1)) == NULL)
-		abort();
-	if (skr_jwk_parse(j, 0, &again) != 0 ||
-	    !skr_key_public_equal(key, again))
-		abort();
+		fail("emit");
+	if (skr_jwk_parse(j, 0, &again) != 0)
+		fail("emitted JWK does not parse");
+	if (!skr_key_public_equal(key, again))
+		fail("emitted JWK is another key");
 	json_decref(j);
 	skr_key_free(again);
 	again = NULL;
-	(void)skr_jwk_thumbprint(key, EVP_sha256(), tp, &tplen);
+	if (skr_jwk_thumbprint(key, EVP_sha256(), tp, &tplen) != 0)
+		fail("thumbprint");
 	if (skr_key_has_private(key)) {
-		if (skr_key_private_bytes(key, &priv) != 0 ||
-		    skr_key_from_private_bytes(skr_key_kty(key), priv.data,
-		    priv.len, &again) != 0 ||
-		    !skr_key_public_equal(key, again))
-			abort();
+		if (skr_key_private_bytes(key, &priv) != 0)
+			fail("private bytes");
+		if (skr_key_from_private_bytes(skr_key_kty(key), priv.data,
+		    priv.len, &again) != 0)
+			fail("private bytes do not parse");
+		if (!skr_key_public_equal(key, again))
+			fail("private bytes are another key");
 		skr_key_free(again);
 		again = NULL;
 	}
 	if (skr_key_kty(key) != SKR_KTY_OCT) {
-		if (skr_key_to_pem(key, skr_key_has_private(key), &pem) != 0 ||
-		    skr_key_from_pem((const char *)pem.data, pem.len,
-		    &again) != 0 || !skr_key_public_equal(key, again))
-			abort();
+		if (skr_key_to_pem(key, skr_key_has_private(key), &pem) != 0)
+			fail("PEM");
+		if (skr_key_from_pem((const char *)pem.data, pem.len,
+		    &again) != 0)
+			fail("PEM does not parse");
+		if (!skr_key_public_equal(key, again))
+			fail("PEM is another key");
 		skr_key_free(again);
 	}
+	if (ERR_peek_error() != 0)
+		fail("an error left queued");
 	skr_buf_free(&priv);
 	skr_buf_free(&pem);
 }

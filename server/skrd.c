@@ -422,7 +422,7 @@ str_differs(const char *a, const char *b)
 
 /*
  * Settings that only a restart applies (the listening sockets, the store,
- * the signing key): a reload that changes them keeps the running values
+ * the signing key, the rate limiters): a reload that changes them keeps the running values
  * and says so.  Returns the names, comma-separated, in names.
  */
 static void
@@ -457,6 +457,11 @@ restart_only(const skr_config *old, skr_config *c, skr_buf *names)
 	KEEP_INT(idle_timeout);
 	KEEP_INT(shutdown_timeout);
 	KEEP_INT(store_map_size);
+	/* The limiters are made with their settings on first use. */
+	KEEP_INT(auth_fail_limit);
+	KEEP_INT(auth_fail_window);
+	KEEP_INT(release_limit);
+	KEEP_INT(release_window);
 #undef KEEP_INT
 #undef KEEP_STR
 }

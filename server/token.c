@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 
 #include "encoding.h"
@@ -421,11 +422,17 @@ struct wrapkey_cache {
 		EVP_PKEY *pkey;     /* a reference, or NULL */
 	} e[WRAPKEY_CACHE];
 	unsigned next;
+	struct wrapkey_cache *prev_c, *next_c;
 };
 
 static pthread_key_t wrapkey_tls;
 static pthread_once_t wrapkey_once = PTHREAD_ONCE_INIT;
 static int wrapkey_ok;
+/* Every thread's cache, so that caches of threads still running at exit
+ * (libuv's pool) stay reachable; the lock is taken only when a thread
+ * makes or drops its cache, never on a lookup. */
+static pthread_mutex_t wrapkey_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct wrapkey_cache *wrapkey_all;
 
 static void
 wrapkey_cache_free(void *p)
@@ -433,9 +440,20 @@ wrapkey_cache_free(void *p)
 	struct wrapkey_cache *c = p;
 	size_t i;
 
+	pthread_mutex_lock(&wrapkey_mu);
+	if (c->prev_c != NULL)
+		c->prev_c->next_c = c->next_c;
+	else
+		wrapkey_all = c->next_c;
+	if (c->next_c != NULL)
+		c->next_c->prev_c = c->prev_c;
+	pthread_mutex_unlock(&wrapkey_mu);
 	for (i = 0; i < WRAPKEY_CACHE; i++)
 		EVP_PKEY_free(c->e[i].pkey);
 	free(c);
+	/* OpenSSL's own thread-exit handler may have run before this one;
+	 * release whatever per-thread state the frees above made again. */
+	OPENSSL_thread_stop();
 }
 
 static void
@@ -455,11 +473,18 @@ wrapkey_cache(void)
 		return NULL;
 	if ((c = pthread_getspecific(wrapkey_tls)) != NULL)
 		return c;
-	if ((c = calloc(1, sizeof(*c))) != NULL &&
-	    pthread_setspecific(wrapkey_tls, c) != 0) {
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return NULL;
+	if (pthread_setspecific(wrapkey_tls, c) != 0) {
 		free(c);
-		c = NULL;
+		return NULL;
 	}
+	pthread_mutex_lock(&wrapkey_mu);
+	c->next_c = wrapkey_all;
+	if (wrapkey_all != NULL)
+		wrapkey_all->prev_c = c;
+	wrapkey_all = c;
+	pthread_mutex_unlock(&wrapkey_mu);
 	return c;
 }
 

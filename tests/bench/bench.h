@@ -51,8 +51,9 @@ int bench_load(const char *dir, const char *issuer, uint64_t first,
 
 /* The cost of one release's audit write on this disk: n write
  * transactions of one audit record each, committed (synced) one at a time
- * into the store in dir; median and 99th percentile in milliseconds. */
-int bench_commit_probe(const char *dir, int n, double *p50, double *p99);
+ * into the store in dir (map as for bench_load); median and 99th percentile in milliseconds. */
+int bench_commit_probe(const char *dir, size_t map_size, int n, double *p50,
+    double *p99);
 
 /* ---- bench_client.c --------------------------------------------------- */
 

@@ -116,11 +116,13 @@ cmp_double(const void *a, const void *b)
 }
 
 int
-bench_commit_probe(const char *dir, int n, double *p50, double *p99)
+bench_commit_probe(const char *dir, size_t map_size, int n, double *p50,
+    double *p99)
 {
 	skr_master_source *src = NULL;
 	skr_master_key *mk = NULL;
 	skr_store *st = NULL;
+	skr_store_opts so = { map_size, 0 };
 	skr_txn *txn = NULL;
 	json_t *rec = NULL;
 	double *t = NULL, t0;
@@ -141,7 +143,7 @@ bench_commit_probe(const char *dir, int n, double *p50, double *p99)
 	}
 	if ((r = skr_master_source_file(path, &src)) != SKR_OK ||
 	    (r = skr_master_load(src, &mk)) != SKR_OK ||
-	    (r = skr_store_open(dir, mk, NULL, &st)) != SKR_OK)
+	    (r = skr_store_open(dir, mk, &so, &st)) != SKR_OK)
 		goto out;
 	/* What one release's audit write is: a write transaction with one
 	 * chained record, committed and synced. */

@@ -569,7 +569,7 @@ bench_store(const struct opts *o, const char *work, const bench_tokens *tok,
 	if (stat(path, &sb) == 0)
 		fig->store_mb = (double)sb.st_blocks * 512 / 1048576.0;
 	/* What the durable audit write of one release costs on this disk. */
-	if ((r = bench_commit_probe(dir, 200, &fig->commit_p50,
+	if ((r = bench_commit_probe(dir, map, 200, &fig->commit_p50,
 	    &fig->commit_p99)) != SKR_OK) {
 		fprintf(stderr, "skr-bench: commit probe: %s\n",
 		    skr_strerror(r));

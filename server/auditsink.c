@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -181,10 +182,16 @@ file_open(struct sink *k, const char *path)
 	struct stat sb;
 	int fd;
 
-	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY,
-	    0600);
+	/* Non-blocking only for the open: a FIFO without a reader fails
+	 * (ENXIO, retried later) instead of holding the thread. */
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY |
+	    O_NONBLOCK, 0600);
 	if (fd < 0)
 		return errno;
+	if (fcntl(fd, F_SETFL, O_WRONLY | O_APPEND) != 0) {
+		close(fd);
+		return errno;
+	}
 	k->regular = fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode);
 	k->fd = fd;
 	return 0;
@@ -376,8 +383,13 @@ sink_main(void *arg)
 	struct skr_auditsink *s = arg;
 	struct settings n;
 	struct timespec ts;
+	sigset_t all;
 	int stop, reopen, have_next;
 
+	/* Signals are the main thread's; a closed pipe on standard output
+	 * is EPIPE here, never SIGPIPE. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
 	pthread_mutex_lock(&s->lock);
 	for (;;) {
 		if (!s->stop && !s->kick && !s->reopen && !s->have_next) {

@@ -257,6 +257,20 @@ test_failure(void)
 		    (unsigned long long)head + 3);
 		CHECK_SEQS(path, want);
 	}
+	/* A FIFO nobody reads: the open fails at once rather than block
+	 * the sink (and with it shutdown). */
+	{
+		char fifo[160];
+
+		snprintf(fifo, sizeof(fifo), "%s/fifo", sub);
+		CHECK(mkfifo(fifo, 0600) == 0);
+		o.file = fifo;
+		CHECK_OK(skr_auditsink_configure(k, &o));
+		skr_auditsink_sync(k);
+		CHECK_OK(skr_auditsink_status_get(k, SKR_AUDITSINK_FILE, &s));
+		CHECK(!s.healthy && strncmp(s.last_error, "open: ", 6) == 0);
+		unlink(fifo);
+	}
 	skr_auditsink_stop(k);
 	unlink(path);
 	rmdir(sub);

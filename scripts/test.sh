@@ -37,7 +37,6 @@ rc=0
 run_suite build || rc=1
 # Sanitizer findings abort the test process, which meson reports as a failure.
 ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1} \
-LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/tests/lsan.supp:print_suppressions=0} \
 UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
 	run_suite build-asan -Db_sanitize=address,undefined -Db_lundef=false \
 	-Dbuildtype=debug || rc=1

@@ -7,6 +7,9 @@
 # that parse and hold no secret, and sd_notify readiness.
 . "$SKR_TESTS_DIR/lib.sh"
 TA=${SKR_TEST_AUTHORITY:?}
+# Sanitizer builds: no suppression statistics in skrd's log, whose every
+# line is checked below.
+export LSAN_OPTIONS=$LSAN_OPTIONS:print_suppressions=0
 
 skr_init || finish
 

@@ -422,6 +422,9 @@ job_finish(struct job *job)
 		job->metric_route = (int)(job->route - skr_routes);
 	skr_metrics_request(w->http->srv->metrics, job->metric_route,
 	    job->resp.status, (uv_hrtime() - job->start) / 1000);
+	/* A change was audited: the sinks need not wait for their poll. */
+	if (job->route != NULL && (job->route->flags & SKR_ROUTE_WRITE))
+		skr_auditsink_kick(w->http->srv->auditsink);
 	w->njobs--;
 	job_free(job);
 }
@@ -844,7 +847,11 @@ on_hup(uv_signal_t *sig, int signum)
 	struct http *http = sig->data;
 
 	(void)signum;
-	http->o.reload_cb(http->o.reload_arg);
+	if (http->o.reload_cb != NULL)
+		http->o.reload_cb(http->o.reload_arg);
+	else
+		skr_log(SKR_LOG_INFO, "SIGHUP ignored: nothing to reload",
+		    NULL);
 }
 
 static void
@@ -959,8 +966,7 @@ skr_http_serve(skr_server *srv, const skr_http_opts *o,
 	sigterm.data = sigint.data = sighup.data = http;
 	uv_signal_start(&sigterm, on_signal, SIGTERM);
 	uv_signal_start(&sigint, on_signal, SIGINT);
-	if (o->reload_cb != NULL)
-		uv_signal_start(&sighup, on_hup, SIGHUP);
+	uv_signal_start(&sighup, on_hup, SIGHUP);
 
 	for (i = 0; i < http->nworkers; i++) {
 		if (pthread_create(&http->workers[i].thread, NULL, worker_main,

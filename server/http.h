@@ -27,7 +27,7 @@ typedef struct skr_http_opts {
 	uint64_t handshake_timeout_ms; /* TLS handshake (default 10 s) */
 	uint64_t shutdown_ms;      /* graceful shutdown deadline (default 10 s) */
 	/* SIGHUP: called on the main thread while the workers go on
-	 * serving; NULL ignores SIGHUP. */
+	 * serving; with NULL, SIGHUP is logged and ignored. */
 	void (*reload_cb)(void *arg);
 	void *reload_arg;
 } skr_http_opts;

@@ -374,6 +374,12 @@ for f in skrd.log stdout.log audit.jsonl audit.jsonl.1 later/audit.jsonl; do
 	done
 	pass "$f holds no admin token, bearer token, attestation token or key bytes"
 done
+for secret in "$ADMIN" "$READER" "$TOKEN_SIG" "$KEY_HEX" "$KEY_B64U" "$KEY_B64"; do
+	if [ -n "$secret" ] && grep -qF -- "$secret" <<<"$AUDIT"; then
+		failed "the audit chain holds a secret (${secret:0:6}...)"
+	fi
+done
+pass "the whole audit chain holds no token or key bytes"
 
 # ---- tamper detection in the LMDB file (server stopped) ------------------------
 ctl audit verify --data "$D"

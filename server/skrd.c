@@ -14,6 +14,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -485,8 +486,15 @@ serve_reload(void *arg)
 	skr_config c;
 	skr_buf why = SKR_BUF_INIT, kept = SKR_BUF_INIT;
 	int64_t now = (int64_t)time(NULL);
+	struct timespec ts;
+	char state[64];
 
-	skr_notify("RELOADING=1");
+	/* systemd 253 and later want the time with RELOADING=1. */
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	snprintf(state, sizeof(state), "RELOADING=1\nMONOTONIC_USEC=%llu",
+	    (unsigned long long)ts.tv_sec * 1000000ULL +
+	    (unsigned long long)ts.tv_nsec / 1000ULL);
+	skr_notify(state);
 	skr_auditsink_reopen(srv->auditsink);
 	if (serve_load(sv, &c, &why) != 0)
 		goto refuse;

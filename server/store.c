@@ -506,6 +506,27 @@ reserve_keep(skr_store *st)
 		    (off_t)st->reserve);
 }
 
+/*
+ * LMDB's lock file is sized with ftruncate, so on tmpfs its reader slots
+ * are a hole until first written; a slot first touched when the file
+ * system is full would fault (SIGBUS) through LMDB's mapping.  Allocate the
+ * whole file while there is room.
+ */
+static void
+lock_alloc(const char *path)
+{
+	char lock[PATH_MAX + 8];
+	struct stat sb;
+	int fd;
+
+	if (snprintf(lock, sizeof(lock), "%s-lock", path) >= (int)sizeof(lock) ||
+	    (fd = open(lock, O_RDWR | O_CLOEXEC | O_NOFOLLOW)) < 0)
+		return;
+	if (fstat(fd, &sb) == 0 && sb.st_size > 0)
+		(void)fallocate(fd, 0, 0, sb.st_size);
+	close(fd);
+}
+
 /* 1 when less than twice the reserve is left in the map or on disk. */
 static int
 space_low(skr_store *st)
@@ -749,6 +770,7 @@ env_open(const char *path, const skr_store_opts *opts, skr_store *st)
 	if (rc == MDB_SUCCESS) {
 		reserve_init(st);
 		reserve_keep(st);
+		lock_alloc(path);
 	}
 	return lmdb_err(rc);
 }

@@ -25,6 +25,10 @@
 #   skrd_has_test_clock      true when skrd was built with -Dtest_clock=true
 #                            (then SKR_TEST_NOW / SKR_TEST_CLOCK_OFFSET in
 #                            its environment move its clock)
+#   ta_start                 start skr-test-authority ($SKR_TEST_AUTHORITY)
+#                            on a free loopback port; sets $TAD (its
+#                            directory), $ISS (its issuer) and writes
+#                            $T/skrd.conf trusting it through OIDC
 #   finish                   summary line and exit status
 set -uo pipefail
 
@@ -184,6 +188,22 @@ expect_rc() {
 }
 
 b64url() { base64 -w0 | tr '+/' '-_' | tr -d '='; }
+
+ta_start() {
+	local ta=${SKR_TEST_AUTHORITY:?SKR_TEST_AUTHORITY must name skr-test-authority}
+	TAD=$T/authority
+	"$ta" serve --dir "$TAD" --listen 127.0.0.1:0 2>"$T/ta.log" &
+	skr_track $!
+	ISS=
+	for _ in $(seq 200); do
+		ISS=$(sed -n 's/.*issuer \(https:[^ ]*\).*/\1/p' "$T/ta.log" | head -1)
+		[ -n "$ISS" ] && break
+		sleep 0.05
+	done
+	if [ -z "$ISS" ]; then failed "test authority start"; return 1; fi
+	printf '[authority]\nissuer = %s\nsource = oidc\nhttps_ca = %s\n' \
+		"$ISS" "$TAD/ca.pem" >"$T/skrd.conf"
+}
 
 finish() {
 	echo "$PASSED passed, $FAILED failed"

@@ -8,20 +8,9 @@ TA=${SKR_TEST_AUTHORITY:?}
 PROXY=$SKR_TESTS_DIR/../client/tamper_proxy.py
 
 skr_init || finish
-TAD=$T/authority
-"$TA" serve --dir "$TAD" --listen 127.0.0.1:0 2>"$T/ta.log" &
-TA_PID=$!
 PROXY_PID=
-for _ in $(seq 200); do grep -q 'issuer https' "$T/ta.log" && break; sleep 0.05; done
-ISS=$(sed -n 's/.*issuer \(https:[^ ]*\).*/\1/p' "$T/ta.log" | head -1)
-check "test authority is up" test -n "$ISS"
-trap 'kill $TA_PID $PROXY_PID 2>/dev/null; skr_cleanup' EXIT
-cat >"$T/skrd.conf" <<EOF
-[authority]
-issuer = $ISS
-source = oidc
-https_ca = $TAD/ca.pem
-EOF
+ta_start || finish
+trap 'kill $PROXY_PID 2>/dev/null; skr_cleanup' EXIT
 skr_start --config "$T/skrd.conf" || finish
 
 expect_err() { # expect_err ID DESC: stderr is "skrctl: ID: ..."

@@ -10,20 +10,7 @@ E2E=${CLIENT_E2E:?CLIENT_E2E must name the client_e2e program}
 
 skr_init || finish
 
-# The test attestation authority, as in test_release.sh.
-TAD=$T/authority
-"$TA" serve --dir "$TAD" --listen 127.0.0.1:0 2>"$T/ta.log" &
-TA_PID=$!
-for _ in $(seq 200); do grep -q 'issuer https' "$T/ta.log" && break; sleep 0.05; done
-ISS=$(sed -n 's/.*issuer \(https:[^ ]*\).*/\1/p' "$T/ta.log" | head -1)
-check "test authority is up" test -n "$ISS"
-trap 'kill $TA_PID 2>/dev/null; skr_cleanup' EXIT
-cat >"$T/skrd.conf" <<EOF
-[authority]
-issuer = $ISS
-source = oidc
-https_ca = $TAD/ca.pem
-EOF
+ta_start || finish
 skr_start --config "$T/skrd.conf" || finish
 export SKR_TOKEN=$ADMIN
 

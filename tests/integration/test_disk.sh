@@ -10,18 +10,7 @@ TA=${SKR_TEST_AUTHORITY:?}
 command -v cryptsetup >/dev/null || skip "no cryptsetup"
 
 skr_init || finish
-TAD=$T/authority
-"$TA" serve --dir "$TAD" --listen 127.0.0.1:0 2>"$T/ta.log" &
-skr_track $!
-for _ in $(seq 200); do grep -q 'issuer https' "$T/ta.log" && break; sleep 0.05; done
-ISS=$(sed -n 's/.*issuer \(https:[^ ]*\).*/\1/p' "$T/ta.log" | head -1)
-check "test authority is up" test -n "$ISS"
-cat >"$T/skrd.conf" <<EOF
-[authority]
-issuer = $ISS
-source = oidc
-https_ca = $TAD/ca.pem
-EOF
+ta_start || finish
 skr_start --config "$T/skrd.conf" || finish
 
 cat >"$T/cvm.json" <<EOF

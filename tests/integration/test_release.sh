@@ -9,23 +9,9 @@ TA=${SKR_TEST_AUTHORITY:?}
 skr_init || finish
 
 # The test attestation authority, on its own port with its own CA.
-TAD=$T/authority
-"$TA" serve --dir "$TAD" --listen 127.0.0.1:0 2>"$T/ta.log" &
-TA_PID=$!
-for _ in $(seq 200); do grep -q 'issuer https' "$T/ta.log" && break; sleep 0.05; done
-ISS=$(sed -n 's/.*issuer \(https:[^ ]*\).*/\1/p' "$T/ta.log" | head -1)
-check "test authority is up" test -n "$ISS"
-trap 'kill $TA_PID 2>/dev/null; skr_cleanup' EXIT
-
-cat >"$T/skrd.conf" <<EOF
-# skrd configuration for the release tests
-token_skew = 60
-nonce_ttl = 10
-[authority]
-issuer = $ISS
-source = oidc
-https_ca = $TAD/ca.pem
-EOF
+ta_start || finish
+{ printf 'token_skew = 60\nnonce_ttl = 10\n'; cat "$T/skrd.conf"; } >"$T/skrd.conf.new"
+mv "$T/skrd.conf.new" "$T/skrd.conf"
 skr_start --config "$T/skrd.conf" || finish
 
 policy() { # policy TYPE [extra top-level JSON members]

@@ -51,24 +51,28 @@ run_fuzz() {
 	if [ -d "$dir" ]; then set -- --reconfigure; else set --; fi
 	CC=clang meson setup "$@" "$dir" -Dfuzz=true \
 	    -Db_sanitize=address,undefined -Db_lundef=false >/dev/null
-	targets=$(sed -n "s/^  '\([a-z]*\)' : \['[a-z]*', .*/\1/p" \
-	    tests/fuzz/meson.build)
+	# "target corpus" pairs: every target of tests/fuzz, and libskr's.
+	sed -n "s/^  '\([a-z]*\)' : \['[a-z]*', .*/tests\/fuzz\/fuzz_\1 tests\/fuzz\/corpus\/\1/p" \
+	    tests/fuzz/meson.build >"$dir/fuzz-targets"
+	echo "tests/client/fuzz_client_response tests/client/corpus/response" \
+	    >>"$dir/fuzz-targets"
 	# shellcheck disable=SC2046
-	ninja -C "$dir" $(for t in $targets; do echo "tests/fuzz/fuzz_$t"; done)
+	ninja -C "$dir" $(cut -d' ' -f1 "$dir/fuzz-targets")
 	rm -rf "$dir/fuzz-work"
 	start=$(date +%s)
-	for t in $targets; do echo "$t"; done |
-	    xargs -P 2 -I{} sh tests/fuzz/run.sh "$dir/tests/fuzz/fuzz_{}" \
-	    "$secs" "tests/fuzz/corpus/{}" "$dir/fuzz-work/{}" || true
+	# shellcheck disable=SC2016
+	xargs -P 2 -L 1 sh -c 'sh tests/fuzz/run.sh "$0/$2" "$1" "$3" \
+	    "$0/fuzz-work/${2##*/}"' "$dir" "$secs" <"$dir/fuzz-targets" || true
 	pass=0 fail=0
-	for t in $targets; do
+	while read -r bin _; do
+		t=$(basename "$bin")
 		if [ "$(cat "$dir/fuzz-work/$t/result" 2>/dev/null)" = ok ]; then
 			pass=$((pass + 1))
 		else
 			fail=$((fail + 1))
-			echo "fuzz_$t: FAILED; log in $dir/fuzz-work/$t/log" >&2
+			echo "$t: FAILED; log in $dir/fuzz-work/$t/log" >&2
 		fi
-	done
+	done <"$dir/fuzz-targets"
 	echo "$dir: $pass passed, $fail failed, 0 skipped ($(($(date +%s) - start))s)"
 	TOTAL_PASS=$((TOTAL_PASS + pass))
 	TOTAL_FAIL=$((TOTAL_FAIL + fail))

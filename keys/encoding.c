@@ -163,6 +163,19 @@ skr_hex_encode(skr_buf *out, const uint8_t *p, size_t n, int upper)
 	return SKR_OK;
 }
 
+void
+skr_hex_text(char *out, const uint8_t *p, size_t n)
+{
+	static const char digits[] = "0123456789abcdef";
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		out[2 * i] = digits[p[i] >> 4];
+		out[2 * i + 1] = digits[p[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
 int
 skr_hex_digit(char c)
 {

@@ -21,6 +21,8 @@ int skr_b64_encode(skr_buf *out, const uint8_t *p, size_t n);
 int skr_b64_decode(skr_buf *out, const char *s, size_t n);
 /* upper != 0 for A-F. */
 int skr_hex_encode(skr_buf *out, const uint8_t *p, size_t n, int upper);
+/* Lowercase hex of n bytes into out, which holds 2 * n + 1 characters. */
+void skr_hex_text(char *out, const uint8_t *p, size_t n);
 /* The value of one hex digit (either case), or -1. */
 int skr_hex_digit(char c);
 /* Accepts either case; odd length or other characters are refused. */

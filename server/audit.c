@@ -8,6 +8,7 @@
 #include <lmdb.h>
 #include <openssl/evp.h>
 
+#include "encoding.h"
 #include "skr/error.h"
 
 /* meta "audit.head" = u64 BE seq || SHA-256 of that record. */
@@ -76,19 +77,6 @@ be64_get(const uint8_t *p)
 	return v;
 }
 
-static void
-hex(const uint8_t *p, size_t n, char *out)
-{
-	static const char digits[] = "0123456789abcdef";
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		out[2 * i] = digits[p[i] >> 4];
-		out[2 * i + 1] = digits[p[i] & 0xf];
-	}
-	out[2 * n] = '\0';
-}
-
 /* SHA-256 of the canonical text of rec without its "hash" member. */
 static int
 record_hash(const json_t *rec, uint8_t out[HASH_LEN])
@@ -145,7 +133,7 @@ skr_audit_head(skr_txn *txn, uint64_t *seq, char hashhex[SKR_AUDIT_HASH_HEX + 1]
 	if ((r = head_get(txn, seq, hash)) != SKR_OK)
 		return r;
 	if (hashhex != NULL)
-		hex(hash, HASH_LEN, hashhex);
+		skr_hex_text(hashhex, hash, HASH_LEN);
 	return SKR_OK;
 }
 
@@ -181,14 +169,14 @@ skr_audit_append(skr_txn *txn, const json_t *record, int64_t now,
 	if ((r = head_get(txn, &seq, prev)) != SKR_OK)
 		goto out;
 	seq++;
-	hex(prev, HASH_LEN, prevhex);
+	skr_hex_text(prevhex, prev, HASH_LEN);
 	json_object_del(rec, "hash");
 	if ((r = jset(rec, "seq", json_integer((json_int_t)seq))) != SKR_OK ||
 	    (r = jset(rec, "time", json_integer(now))) != SKR_OK ||
 	    (r = jset(rec, "prev", json_string(prevhex))) != SKR_OK ||
 	    (r = record_hash(rec, hash)) != SKR_OK)
 		goto out;
-	hex(hash, HASH_LEN, hashhex);
+	skr_hex_text(hashhex, hash, HASH_LEN);
 	if ((r = jset(rec, "hash", json_string(hashhex))) != SKR_OK)
 		goto out;
 	if ((text = json_dumps(rec, JSON_SORT_KEYS | JSON_COMPACT)) == NULL) {
@@ -264,7 +252,7 @@ verify_one(void *arg, const void *k, size_t kl, const void *v, size_t vl)
 		vs->broken = seq < vs->expect ? seq : vs->expect;
 		return SKR_ERR_AUDIT_BROKEN;
 	}
-	hex(vs->prev, HASH_LEN, prevhex);
+	skr_hex_text(prevhex, vs->prev, HASH_LEN);
 	rec = json_loadb(v, vl, JSON_REJECT_DUPLICATES, NULL);
 	js = json_object_get(rec, "seq");
 	if (json_is_object(rec) && json_is_integer(js) &&
@@ -273,7 +261,7 @@ verify_one(void *arg, const void *k, size_t kl, const void *v, size_t vl)
 	    strcmp(s, prevhex) == 0 &&
 	    (s = json_string_value(json_object_get(rec, "hash"))) != NULL &&
 	    record_hash(rec, hash) == SKR_OK) {
-		hex(hash, HASH_LEN, hashhex);
+		skr_hex_text(hashhex, hash, HASH_LEN);
 		ok = strcmp(s, hashhex) == 0;
 	}
 	json_decref(rec);

@@ -223,19 +223,6 @@ version_fold(const char *v, char out[SKR_VERSION_LEN + 1])
 	out[SKR_VERSION_LEN] = '\0';
 }
 
-static void
-hex_lower(const uint8_t *p, size_t n, char *out)
-{
-	static const char digits[] = "0123456789abcdef";
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		out[2 * i] = digits[p[i] >> 4];
-		out[2 * i + 1] = digits[p[i] & 0xf];
-	}
-	out[2 * n] = '\0';
-}
-
 int
 skr_version_generate(char out[SKR_VERSION_LEN + 1])
 {
@@ -244,7 +231,7 @@ skr_version_generate(char out[SKR_VERSION_LEN + 1])
 
 	if ((r = skr_random(rnd, sizeof(rnd))) != SKR_OK)
 		return r;
-	hex_lower(rnd, sizeof(rnd), out);
+	skr_hex_text(out, rnd, sizeof(rnd));
 	return SKR_OK;
 }
 
@@ -2535,7 +2522,7 @@ skr_store_token_create(skr_txn *txn, const skr_principal *req, int64_t now,
 		    check_prefix(req->prefixes[i]) != SKR_OK)
 			return SKR_ERR_BAD_REQUEST;
 	GUARD(skr_random(idb, sizeof(idb)));
-	hex_lower(idb, sizeof(idb), id);
+	skr_hex_text(id, idb, sizeof(idb));
 	r = raw_get(txn, DB_TOKENS, id, TOKEN_ID_HEX, &v, &vl);
 	if (r != SKR_ERR_NOT_FOUND) {
 		if (r == SKR_OK)
@@ -2548,7 +2535,7 @@ skr_store_token_create(skr_txn *txn, const skr_principal *req, int64_t now,
 	GUARD(skr_buf_append_byte(&text, '_'));
 	GUARD(skr_b64url_encode(&text, sec, sizeof(sec)));
 	GUARD(sha256(text.data, text.len, hash));
-	hex_lower(hash, sizeof(hash), hashhex);
+	skr_hex_text(hashhex, hash, sizeof(hash));
 	if ((rec = json_object()) == NULL || (pre = json_array()) == NULL) {
 		r = SKR_ERR_NOMEM;
 		goto out;

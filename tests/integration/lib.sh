@@ -189,11 +189,14 @@ expect_rc() {
 
 b64url() { base64 -w0 | tr '+/' '-_' | tr -d '='; }
 
-ta_start() {
+# ta_serve: start the test authority in the background on a free port;
+# sets TAD (its directory), TA_PID and ISS (its issuer URL).
+ta_serve() {
 	local ta=${SKR_TEST_AUTHORITY:?SKR_TEST_AUTHORITY must name skr-test-authority}
 	TAD=$T/authority
 	"$ta" serve --dir "$TAD" --listen 127.0.0.1:0 2>"$T/ta.log" &
-	skr_track $!
+	TA_PID=$!
+	skr_track "$TA_PID"
 	ISS=
 	for _ in $(seq 200); do
 		ISS=$(sed -n 's/.*issuer \(https:[^ ]*\).*/\1/p' "$T/ta.log" | head -1)
@@ -201,8 +204,23 @@ ta_start() {
 		sleep 0.05
 	done
 	if [ -z "$ISS" ]; then failed "test authority start"; return 1; fi
+}
+
+# ta_start: a running test authority, and $T/skrd.conf trusting it.
+ta_start() {
+	ta_serve || return 1
 	printf '[authority]\nissuer = %s\nsource = oidc\nhttps_ca = %s\n' \
 		"$ISS" "$TAD/ca.pem" >"$T/skrd.conf"
+}
+
+# ta_offline: the test authority's keys and issuer without a running
+# authority: its key set is written to $T/jwks.json (for a skrd that reads
+# the key set from a file) and tokens are minted offline from $TAD.
+ta_offline() {
+	ta_serve || return 1
+	kill "$TA_PID"
+	wait "$TA_PID" 2>/dev/null
+	"${SKR_TEST_AUTHORITY}" jwks --dir "$TAD" >"$T/jwks.json"
 }
 
 finish() {

@@ -21,13 +21,7 @@ WORKERS=3
 skr_init || finish
 
 # ---- the test authority (key set as a file, tokens minted offline) -------
-TAD=$T/authority
-"$TA" serve --dir "$TAD" --listen 127.0.0.1:0 2>"$T/ta.log" &
-TA_PID=$!
-for _ in $(seq 200); do grep -q 'issuer https' "$T/ta.log" && break; sleep 0.05; done
-ISS=$(sed -n 's/.*issuer \(https:[^ ]*\).*/\1/p' "$T/ta.log" | head -1)
-kill "$TA_PID"; wait "$TA_PID" 2>/dev/null
-"$TA" jwks --dir "$TAD" >"$T/jwks.json"
+ta_offline || finish
 openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$T/tee.pem" 2>/dev/null
 "$TA" token --dir "$TAD" --tee sevsnp --wrapping-key "$T/tee.pem" >"$T/cvm.tok" 2>/dev/null
 check "minted a token" test -s "$T/cvm.tok"

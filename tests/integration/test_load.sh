@@ -16,13 +16,7 @@ ulimit -n 8192 2>/dev/null
 [ "$(ulimit -n)" -ge $((HOLD + 200)) ] || skip "open file limit $(ulimit -n) is too low for $HOLD connections"
 
 skr_init || finish
-TAD=$T/authority
-"$TA" serve --dir "$TAD" --listen 127.0.0.1:0 2>"$T/ta.log" &
-TA_PID=$!
-for _ in $(seq 200); do grep -q 'issuer https' "$T/ta.log" && break; sleep 0.05; done
-ISS=$(sed -n 's/.*issuer \(https:[^ ]*\).*/\1/p' "$T/ta.log" | head -1)
-kill "$TA_PID"; wait "$TA_PID" 2>/dev/null
-"$TA" jwks --dir "$TAD" >"$T/jwks.json"
+ta_offline || finish
 cat >"$T/skrd.conf" <<EOF
 header_timeout = 10
 release_limit = 20

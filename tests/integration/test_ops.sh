@@ -13,13 +13,7 @@ export LSAN_OPTIONS=$LSAN_OPTIONS:print_suppressions=0
 
 skr_init || finish
 
-TAD=$T/authority
-"$TA" serve --dir "$TAD" --listen 127.0.0.1:0 2>"$T/ta.log" &
-TA_PID=$!
-skr_track "$TA_PID"
-for _ in $(seq 200); do grep -q 'issuer https' "$T/ta.log" && break; sleep 0.05; done
-ISS=$(sed -n 's/.*issuer \(https:[^ ]*\).*/\1/p' "$T/ta.log" | head -1)
-check "test authority is up" test -n "$ISS"
+ta_serve || finish
 
 conf() { # conf [EXTRA LINES...]: the configuration file, audit file $AUDIT_FILE
 	{

@@ -16,13 +16,7 @@ MASTER_HEX=$(xxd -p -c 256 "$D/master.key")
 check "the master key file is 32 bytes" test "${#MASTER_HEX}" = 64
 
 # The test attestation authority: its key set as a file, tokens offline.
-TAD=$T/authority
-"$TA" serve --dir "$TAD" --listen 127.0.0.1:0 2>"$T/ta.log" &
-TA_PID=$!
-for _ in $(seq 200); do grep -q 'issuer https' "$T/ta.log" && break; sleep 0.05; done
-ISS=$(sed -n 's/.*issuer \(https:[^ ]*\).*/\1/p' "$T/ta.log" | head -1)
-kill "$TA_PID"; wait "$TA_PID" 2>/dev/null
-"$TA" jwks --dir "$TAD" >"$T/jwks.json"
+ta_offline || finish
 check "test authority key set" jq -e '.keys | length > 0' "$T/jwks.json"
 cat >"$T/skrd.conf" <<EOF
 log_level = debug

@@ -120,8 +120,9 @@ skr_jws_clear(skr_jws *jws)
 	memset(jws, 0, sizeof(*jws));
 }
 
-int
-skr_jws_parse(const char *compact, size_t n, size_t max, skr_jws *out)
+static int
+jws_parse(const char *compact, size_t n, size_t max, int json_payload,
+    skr_jws *out)
 {
 	const char *d1, *d2, *end = compact + n;
 	skr_buf hdr = SKR_BUF_INIT;
@@ -174,7 +175,8 @@ skr_jws_parse(const char *compact, size_t n, size_t max, skr_jws *out)
 		r = SKR_ERR_JWS_MALFORMED;
 		goto out;
 	}
-	if (out->payload_raw.len > 0 && out->payload_raw.data[0] == '{') {
+	if (json_payload && out->payload_raw.len > 0 &&
+	    out->payload_raw.data[0] == '{') {
 		if ((r = skr_json_parse((const char *)out->payload_raw.data,
 		    out->payload_raw.len, 0, &out->payload)) != SKR_OK)
 			goto out;
@@ -192,6 +194,18 @@ out:
 	if (r != SKR_OK)
 		skr_jws_clear(out);
 	return r;
+}
+
+int
+skr_jws_parse(const char *compact, size_t n, size_t max, skr_jws *out)
+{
+	return jws_parse(compact, n, max, 1, out);
+}
+
+int
+skr_jws_parse_raw(const char *compact, size_t n, size_t max, skr_jws *out)
+{
+	return jws_parse(compact, n, max, 0, out);
 }
 
 /* JOSE r||s (RFC 7518 section 3.4) to DER for OpenSSL. */

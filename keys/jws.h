@@ -60,6 +60,10 @@ typedef struct skr_jws {
  * total length <= max (0: no limit beyond the buffer default).  Errors:
  * SKR_ERR_JWS_MALFORMED, SKR_ERR_JWS_ALG, SKR_ERR_TOO_LARGE, JSON errors. */
 int skr_jws_parse(const char *compact, size_t n, size_t max, skr_jws *out);
+/* As skr_jws_parse, but the payload is left as bytes (payload stays NULL),
+ * for a caller that parses it under its own rules. */
+int skr_jws_parse_raw(const char *compact, size_t n, size_t max,
+    skr_jws *out);
 void skr_jws_clear(skr_jws *jws);
 
 /* Verify jws against pkey.  allowed is a mask of SKR_ALG_BIT()s, 0 meaning

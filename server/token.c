@@ -256,13 +256,13 @@ skr_token_verify(const char *text, size_t n, const skr_token_trust *trust,
 
 	/* Structure: three strict base64url parts, a strict JSON header with
 	 * an asymmetric alg ("none" and HS* never parse). */
-	if ((r = skr_jws_parse(text, n, SKR_TOKEN_MAX_BYTES, &jws)) !=
+	if ((r = skr_jws_parse_raw(text, n, SKR_TOKEN_MAX_BYTES, &jws)) !=
 	    SKR_OK) {
 		r = fail(why, map_jws_err(r), "%s", skr_strerror(r));
 		goto out;
 	}
-	/* The payload, parsed again here under our own rules whatever the JWS
-	 * layer did with it: strict JSON, bounded depth, an object. */
+	/* The payload, parsed once, under the token's rules: strict JSON,
+	 * bounded depth, an object. */
 	if ((r = skr_json_parse((const char *)jws.payload_raw.data,
 	    jws.payload_raw.len, SKR_TOKEN_MAX_DEPTH, &tok->claims)) !=
 	    SKR_OK) {

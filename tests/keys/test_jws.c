@@ -99,6 +99,14 @@ test_rfc7515(void)
 	CHECK(jws.alg == SKR_ALG_RS256);
 	CHECK_STR(json_string_value(json_object_get(jws.payload, "iss")), "joe");
 	skr_jws_clear(&jws);
+	/* The raw parse leaves a JSON payload as bytes, and still verifies. */
+	CHECK_OK(skr_jws_parse_raw(a2_token, strlen(a2_token), 0, &jws));
+	CHECK(jws.payload == NULL && jws.payload_raw.len > 0 &&
+	    jws.payload_raw.data[0] == '{');
+	CHECK_OK(skr_jws_verify(&jws, skr_key_pkey(rsa), 0));
+	skr_jws_clear(&jws);
+	CHECK_ERR(skr_jws_parse_raw("e30.e30", 7, 0, &jws),
+	    SKR_ERR_JWS_MALFORMED);
 	/* A4's payload is not JSON: kept raw, no object. */
 	CHECK_OK(skr_jws_parse(a4_token, strlen(a4_token), 0, &jws));
 	CHECK(jws.payload == NULL);

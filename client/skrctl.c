@@ -679,34 +679,34 @@ cmd_key_update(struct ctx *x)
 	return finish_call(x, r, &res, out, human_bundle);
 }
 
+/* The commands that name one key and print the bundle the server answers. */
 static int
-cmd_key_rotate(struct ctx *x)
+key_call(struct ctx *x, int (*fn)(skr_client *, const char *, char **,
+    skr_result *))
 {
 	skr_result res;
 	char *out = NULL;
-	int r = skr_client_key_rotate(x->c, x->a.pos[0], &out, &res);
+	int r = fn(x->c, x->a.pos[0], &out, &res);
 
 	return finish_call(x, r, &res, out, human_bundle);
+}
+
+static int
+cmd_key_rotate(struct ctx *x)
+{
+	return key_call(x, skr_client_key_rotate);
 }
 
 static int
 cmd_key_delete(struct ctx *x)
 {
-	skr_result res;
-	char *out = NULL;
-	int r = skr_client_key_delete(x->c, x->a.pos[0], &out, &res);
-
-	return finish_call(x, r, &res, out, human_bundle);
+	return key_call(x, skr_client_key_delete);
 }
 
 static int
 cmd_key_recover(struct ctx *x)
 {
-	skr_result res;
-	char *out = NULL;
-	int r = skr_client_key_recover(x->c, x->a.pos[0], &out, &res);
-
-	return finish_call(x, r, &res, out, human_bundle);
+	return key_call(x, skr_client_key_recover);
 }
 
 /* Deleted keys: all of them, or one (its recovery id and purge date). */

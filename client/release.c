@@ -14,6 +14,7 @@
 #include <openssl/objects.h>
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
+#include <openssl/x509v3.h>
 
 #include "buf.h"
 #include "client_priv.h"
@@ -89,10 +90,41 @@ out:
 }
 
 /*
+ * A leaf the CA issued for signing releases: it carries the release-signing
+ * extended key usage (keys/jwk.h) and, when it limits its key's usage,
+ * allows digital signatures.  Anything else the CA issued -- the TLS
+ * server's certificate above all, whose key a TLS-terminating proxy holds --
+ * does not speak for releases.
+ */
+static int
+release_signing_leaf(X509 *leaf)
+{
+	EXTENDED_KEY_USAGE *eku;
+	ASN1_OBJECT *want;
+	uint32_t ku = X509_get_key_usage(leaf);
+	int i, found = 0;
+
+	if (ku != UINT32_MAX && (ku & KU_DIGITAL_SIGNATURE) == 0)
+		return 0;
+	if ((want = OBJ_txt2obj(SKR_OID_RELEASE_SIGNING, 1)) == NULL)
+		return 0;
+	if ((eku = X509_get_ext_d2i(leaf, NID_ext_key_usage, NULL,
+	    NULL)) != NULL) {
+		for (i = 0; i < sk_ASN1_OBJECT_num(eku) && !found; i++)
+			found = OBJ_cmp(sk_ASN1_OBJECT_value(eku, i),
+			    want) == 0;
+		EXTENDED_KEY_USAGE_free(eku);
+	}
+	ASN1_OBJECT_free(want);
+	return found;
+}
+
+/*
  * The key that must have signed the response.  Pinned certificate: its key,
  * and an x5c leaf, when sent, must be that very certificate.  CA: the x5c
- * chain must verify to it, and the leaf's key signs.  Nothing else is
- * trusted: not a kid, not a jku, not an unverified x5c.
+ * chain must verify to it, the leaf must be a release-signing certificate,
+ * and the leaf's key signs.  Nothing else is trusted: not a kid, not a jku,
+ * not an unverified x5c.
  */
 static int
 trusted_signer(const skr_client *c, const skr_jws *jws, EVP_PKEY **key)
@@ -120,6 +152,7 @@ trusted_signer(const skr_client *c, const skr_jws *jws, EVP_PKEY **key)
 	SKR_ENSURE(X509_STORE_CTX_init(ctx, c->signing_ca, leaf, rest) == 1,
 	    SKR_ERR_NOMEM);
 	SKR_ENSURE(X509_verify_cert(ctx) == 1, SKR_ERR_RESPONSE_SIGNATURE);
+	SKR_ENSURE(release_signing_leaf(leaf), SKR_ERR_RESPONSE_SIGNATURE);
 	SKR_ENSURE((*key = X509_get_pubkey(leaf)) != NULL,
 	    SKR_ERR_RESPONSE_SIGNATURE);
 	r = SKR_OK;
@@ -280,16 +313,25 @@ skr_client_release(skr_client *c, const char *name, const char *version,
 	if (res != NULL)
 		memset(res, 0, sizeof(*res));
 	if (out == NULL)
-		return SKR_ERR_INVAL;
+		return skr__refuse(res, SKR_ERR_INVAL);
 	*out = NULL;
 	/* Decide everything that does not need the server before calling it:
 	 * a release may use up a single-use server nonce. */
 	if (c == NULL || u == NULL || token == NULL || *token == '\0' ||
-	    (u->key == NULL && (u->decrypt == NULL || u->modulus_len == 0)) ||
-	    (c->signing_cert == NULL && c->signing_ca == NULL))
+	    (u->key == NULL && (u->decrypt == NULL || u->modulus_len == 0)))
+		return skr__refuse(res, SKR_ERR_INVAL);
+	if (c->signing_cert == NULL && c->signing_ca == NULL) {
+		if (res != NULL) {
+			snprintf(res->error_id, sizeof(res->error_id), "%s",
+			    skr_err_id(SKR_ERR_INVAL));
+			snprintf(res->message, sizeof(res->message), "%s: no "
+			    "release-signing trust: set signing_cert or "
+			    "signing_ca", skr_err_id(SKR_ERR_INVAL));
+		}
 		return SKR_ERR_INVAL;
+	}
 	if (enc != NULL && skr_enc_parse(enc, &e) != SKR_OK)
-		return SKR_ERR_ENC_UNSUPPORTED;
+		return skr__refuse(res, SKR_ERR_ENC_UNSUPPORTED);
 	SKR_GUARD(skr__key_path(path, sizeof(path), name, version,
 	    "/release"));
 	SKR_ENSURE((req = json_pack("{s:s}", "target", token)) != NULL,
@@ -316,19 +358,13 @@ skr_client_release(skr_client *c, const char *name, const char *version,
 	else
 		r = skr__release_unpack(c, json_string_value(v),
 		    json_string_length(v), &want, u, out);
-	if (r != SKR_OK && res != NULL) {
-		snprintf(res->error_id, sizeof(res->error_id), "%s",
-		    skr_err_id(r));
-		snprintf(res->message, sizeof(res->message), "%s: %s",
-		    skr_err_id(r), skr_strerror(r));
-	}
 out:
 	json_decref(req);
 	json_decref(resp);
 	if (body != NULL)
 		skr_freezero(body, strlen(body));
 	free(text);
-	return r;
+	return skr__refuse(res, r);
 }
 
 const char *

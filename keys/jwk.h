@@ -86,6 +86,15 @@ int skr_key_private_bytes(const skr_key *key, skr_buf *out);
 int skr_key_to_pem(const skr_key *key, int with_private, skr_buf *out);
 int skr_key_from_pem(const char *pem, size_t n, skr_key **out);
 
+/*
+ * The extended key usage of a release-signing certificate:
+ * id-kp-documentSigning (RFC 9336).  skrd's CA gives it to the
+ * release-signing certificates and to nothing else, so a client that trusts
+ * the CA for release responses does not trust the CA's other certificates
+ * (the TLS server's) to sign one.
+ */
+#define SKR_OID_RELEASE_SIGNING "1.3.6.1.5.5.7.3.36"
+
 /* The public key of an X.509 certificate (JWKS x5c entries, release-signing
  * certificates); RSA under 2048 bits is SKR_ERR_KEY_WEAK.  DER: exactly one
  * certificate; PEM: the first.  Nothing about the certificate is checked

@@ -90,10 +90,14 @@ skr_pki_cert(EVP_PKEY *pkey, const char *org, const char *cn,
 			    sans));
 		break;
 	case SKR_CERT_SIGNING:
+	case SKR_CERT_RELEASE:
 		SKR_GUARD(add_ext(cert, issuer, NID_basic_constraints,
 		    "critical,CA:FALSE"));
 		SKR_GUARD(add_ext(cert, issuer, NID_key_usage,
 		    "critical,digitalSignature"));
+		if (kind == SKR_CERT_RELEASE)
+			SKR_GUARD(add_ext(cert, issuer, NID_ext_key_usage,
+			    SKR_OID_RELEASE_SIGNING));
 		break;
 	}
 	SKR_ENSURE(X509_sign(cert, issuer_key != NULL ? issuer_key : pkey,
@@ -206,11 +210,11 @@ skr_pki_init_dir(const char *dir, const char *host)
 	    host != NULL ? host : "localhost", ca, skr_key_pkey(ca_key),
 	    SKR_CERT_TLS, sans, 825, &tls));
 	SKR_GUARD(skr_pki_cert(skr_key_pkey(rsa), ORG, "skr release signing",
-	    ca, skr_key_pkey(ca_key), SKR_CERT_SIGNING, NULL, 3650,
+	    ca, skr_key_pkey(ca_key), SKR_CERT_RELEASE, NULL, 3650,
 	    &sign_rsa));
 	SKR_GUARD(skr_pki_cert(skr_key_pkey(ec), ORG,
 	    "skr release signing (EC)", ca, skr_key_pkey(ca_key),
-	    SKR_CERT_SIGNING, NULL, 3650, &sign_ec));
+	    SKR_CERT_RELEASE, NULL, 3650, &sign_ec));
 	SKR_GUARD(skr_pki_cert_pem(ca, &ca_pem));
 	SKR_GUARD(skr_pki_write_file(dir, "ca.pem", ca_pem.data, ca_pem.len,
 	    0644));

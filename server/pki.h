@@ -26,6 +26,7 @@ enum skr_cert_kind {
 	SKR_CERT_CA,        /* CA:TRUE, keyCertSign */
 	SKR_CERT_TLS,       /* serverAuth, subjectAltName from sans */
 	SKR_CERT_SIGNING,   /* digitalSignature only */
+	SKR_CERT_RELEASE,   /* digitalSignature, EKU SKR_OID_RELEASE_SIGNING */
 };
 
 /*

@@ -112,7 +112,10 @@ typedef struct skr_unwrapper {
  * then, before anything is unwrapped:
  *   - the response JWS (RS256, PS256 or ES256) must verify against the
  *     pinned release-signing certificate (whose x5c leaf, when sent, must be
- *     that certificate) or a certificate chaining to signing_ca;
+ *     that certificate) or a certificate chaining to signing_ca that
+ *     carries the release-signing extended key usage
+ *     (id-kp-documentSigning, 1.3.6.1.5.5.7.3.36: skrd's CA gives it to
+ *     the release-signing certificates only, not to its TLS certificate);
  *   - request.nonce must echo `nonce` (and be absent when nonce is NULL),
  *     request.enc must echo enc when present;
  *   - the key's kid must name `name` (and `version` when given);
@@ -198,7 +201,7 @@ int skr_client_token_create(skr_client *c, const char *params, char **out,
 int skr_client_token_list(skr_client *c, char **out, skr_result *res);
 int skr_client_token_revoke(skr_client *c, const char *id, skr_result *res);
 int skr_client_authorities(skr_client *c, char **out, skr_result *res);
-/* issuer NULL: every authority. */
+/* Refetch the key set of one configured authority (issuer required). */
 int skr_client_authority_refresh(skr_client *c, const char *issuer,
     skr_result *res);
 /* query: "key=K&outcome=denied..." (already URL-safe) or NULL. */

@@ -6,10 +6,17 @@ the server's release-signing key.
     tamper_proxy.py MODE CERT KEY UPSTREAM UPSTREAM_CA PORTFILE
 
 MODE is "pass" (forward untouched), "tamper" (change one character of the
-payload of every release response) or "replay" (forward the first release,
-then answer every later release with that same response).  The port it
-listens on (127.0.0.1, chosen by the system) is written to PORTFILE.
+payload of every release response), "replay" (forward the first release,
+then answer every later release with that same response) or "resign" (sign
+the payload of every release response anew, ES256, with the P-256 key in
+the file $RESIGN_KEY, and send the certificate in $RESIGN_CERT as x5c: the
+attacker who holds some other certificate of the server's CA, such as a
+TLS-terminating proxy with the server's own TLS key).  The port it listens
+on (127.0.0.1, chosen by the system) is written to PORTFILE.
 """
+import base64
+import json
+import subprocess
 import http.client
 import http.server
 import os
@@ -33,6 +40,37 @@ def tamper(body):
     i = first_dot + 10
     c = text[i]
     return (text[:i] + ("A" if c != "A" else "B") + text[i + 1:]).encode()
+
+
+def b64url(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def der_ecdsa_to_raw(sig):
+    # SEQUENCE { INTEGER r, INTEGER s } -> r || s, 32 octets each (P-256).
+    assert sig[0] == 0x30 and sig[1] < 0x80
+    out, i = b"", 2
+    for _ in range(2):
+        assert sig[i] == 0x02
+        n = sig[i + 1]
+        out += int.from_bytes(sig[i + 2:i + 2 + n], "big").to_bytes(32, "big")
+        i += 2 + n
+    return out
+
+
+def resign(body):
+    obj = json.loads(body)
+    _, payload, _ = obj["value"].split(".")
+    with open(os.environ["RESIGN_CERT"]) as f:
+        der = ssl.PEM_cert_to_DER_cert(f.read())
+    header = b64url(json.dumps({"alg": "ES256", "typ": "JWT",
+                                "x5c": [base64.b64encode(der).decode()]}).encode())
+    signing_input = (header + "." + payload).encode()
+    sig = subprocess.run(["openssl", "dgst", "-sha256", "-sign",
+                          os.environ["RESIGN_KEY"]], input=signing_input,
+                         capture_output=True, check=True).stdout
+    obj["value"] = header + "." + payload + "." + b64url(der_ecdsa_to_raw(sig))
+    return json.dumps(obj).encode()
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -61,6 +99,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if is_release and status == 200:
                 if MODE == "tamper":
                     data = tamper(data)
+                elif MODE == "resign":
+                    data = resign(data)
                 elif MODE == "replay":
                     with lock:
                         recorded.setdefault("release", (status, ctype, data))

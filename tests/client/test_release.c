@@ -31,10 +31,13 @@ static char tmpdir[] = "/tmp/skr-test-release-XXXXXX";
 
 /* The world: a CA, its release signer, an impostor, a TEE key. */
 static EVP_PKEY *ca_key, *signer_key, *ec_signer_key, *rogue_key, *wrap_key,
-    *other_wrap_key;
-static X509 *ca, *signer, *ec_signer, *expired_signer, *rogue_ca, *rogue;
+    *other_wrap_key, *tls_key;
+static X509 *ca, *signer, *ec_signer, *expired_signer, *tls_cert, *plain_leaf,
+    *rogue_ca, *rogue;
 static skr_key *released_oct, *released_rsa;
 static skr_client *by_ca, *by_pin, *by_rogue_ca;
+
+static skr_client *client(const char *cert, const char *ca_file);
 
 /* What one test response looks like; each test changes one thing. */
 struct resp {
@@ -234,6 +237,18 @@ test_signature_refusals(void)
 	REFUSED(by_rogue_ca, &r, &want_default, &u,
 	    SKR_ERR_RESPONSE_SIGNATURE);
 
+	/* Issued by the trusted CA, but not for signing releases: the TLS
+	 * server's certificate (whose key a TLS-terminating proxy holds),
+	 * and a leaf with no extended key usage at all.  Pinning the exact
+	 * certificate is the only way to trust such a leaf. */
+	resp_init(&r);
+	r.sign_key = tls_key;
+	r.alg = SKR_ALG_ES256;
+	r.x5c[0] = tls_cert;
+	REFUSED(by_ca, &r, &want_default, &u, SKR_ERR_RESPONSE_SIGNATURE);
+	r.x5c[0] = plain_leaf;
+	REFUSED(by_ca, &r, &want_default, &u, SKR_ERR_RESPONSE_SIGNATURE);
+
 	/* A signer certificate that has expired. */
 	resp_init(&r);
 	r.x5c[0] = expired_signer;
@@ -418,6 +433,28 @@ test_accepted(void)
 	check_oct(k);
 	skr_released_key_free(k);
 
+	/* A pinned certificate is trusted as it is, release-signing usage
+	 * or not (a certificate from elsewhere, such as Managed HSM's). */
+	{
+		char pem[300];
+		skr_client *by_plain_pin;
+
+		snprintf(pem, sizeof(pem), "%s/plain.pem", tmpdir);
+		CHECK(tc_write_pem(pem, plain_leaf, NULL));
+		CHECK((by_plain_pin = client(pem, NULL)) != NULL);
+		resp_init(&r);
+		r.sign_key = tls_key;
+		r.alg = SKR_ALG_ES256;
+		r.x5c[0] = plain_leaf;
+		r.x5c[1] = NULL;
+		if (by_plain_pin != NULL) {
+			CHECK_OK(unpack_with(by_plain_pin, &r, &w, &u, &k));
+			check_oct(k);
+			skr_released_key_free(k);
+		}
+		skr_client_free(by_plain_pin);
+	}
+
 	/* Nonce, version, enc and PS256 all at once; no enc echo. */
 	resp_init(&r);
 	r.alg = SKR_ALG_PS256;
@@ -508,17 +545,24 @@ main(void)
 	ec_signer_key = tc_ec();
 	rogue_key = tc_rsa();
 	rogue_ca_key = tc_ec();
+	tls_key = tc_ec();
 	wrap_key = tc_rsa();
 	other_wrap_key = tc_rsa();
 	ca = tc_cert("skr test CA", ca_key, NULL, NULL, 1, -1, 365);
-	signer = tc_cert("release signer", signer_key, ca, ca_key, 0, -1, 30);
-	ec_signer = tc_cert("ec signer", ec_signer_key, ca, ca_key, 0, -1, 30);
-	expired_signer = tc_cert("old signer", signer_key, ca, ca_key, 0, -30,
-	    -1);
+	signer = tc_cert_eku("release signer", signer_key, ca, ca_key, 0, -1,
+	    30, SKR_OID_RELEASE_SIGNING);
+	ec_signer = tc_cert_eku("ec signer", ec_signer_key, ca, ca_key, 0, -1,
+	    30, SKR_OID_RELEASE_SIGNING);
+	expired_signer = tc_cert_eku("old signer", signer_key, ca, ca_key, 0,
+	    -30, -1, SKR_OID_RELEASE_SIGNING);
+	tls_cert = tc_cert_eku("localhost", tls_key, ca, ca_key, 0, -1, 30,
+	    "serverAuth");
+	plain_leaf = tc_cert("release signer", tls_key, ca, ca_key, 0, -1, 30);
 	rogue_ca = tc_cert("skr test CA", rogue_ca_key, NULL, NULL, 1, -1, 365);
-	rogue = tc_cert("release signer", rogue_key, rogue_ca, rogue_ca_key, 0,
-	    -1, 30);
-	CHECK(ca && signer && ec_signer && expired_signer && rogue_ca && rogue);
+	rogue = tc_cert_eku("release signer", rogue_key, rogue_ca,
+	    rogue_ca_key, 0, -1, 30, SKR_OID_RELEASE_SIGNING);
+	CHECK(ca && signer && ec_signer && expired_signer && tls_cert &&
+	    plain_leaf && rogue_ca && rogue);
 	CHECK_OK(skr_key_generate(SKR_KTY_OCT, 256, &released_oct));
 	CHECK_OK(skr_key_generate(SKR_KTY_RSA, 2048, &released_rsa));
 	snprintf(ca_pem, sizeof(ca_pem), "%s/ca.pem", tmpdir);
@@ -547,6 +591,8 @@ main(void)
 	X509_free(signer);
 	X509_free(ec_signer);
 	X509_free(expired_signer);
+	X509_free(tls_cert);
+	X509_free(plain_leaf);
 	X509_free(rogue_ca);
 	X509_free(rogue);
 	EVP_PKEY_free(ca_key);
@@ -554,6 +600,7 @@ main(void)
 	EVP_PKEY_free(ec_signer_key);
 	EVP_PKEY_free(rogue_key);
 	EVP_PKEY_free(rogue_ca_key);
+	EVP_PKEY_free(tls_key);
 	EVP_PKEY_free(wrap_key);
 	EVP_PKEY_free(other_wrap_key);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);

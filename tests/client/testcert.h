@@ -44,11 +44,13 @@ tc_ext(X509 *x, X509 *issuer, int nid, const char *value)
 /*
  * A certificate for key `pub` named cn, issued by (issuer, issuer_key), or
  * self-signed when issuer is NULL.  Valid from now + from_days to now +
- * to_days.  NULL on failure.
+ * to_days; with an extended key usage extension when eku (an OpenSSL
+ * value: "serverAuth", an OID) is not NULL.  NULL on failure.
  */
 static X509 *
-tc_cert(const char *cn, EVP_PKEY *pub, X509 *issuer, EVP_PKEY *issuer_key,
-    int is_ca, long from_days, long to_days)
+tc_cert_eku(const char *cn, EVP_PKEY *pub, X509 *issuer,
+    EVP_PKEY *issuer_key, int is_ca, long from_days, long to_days,
+    const char *eku)
 {
 	static long serial = 1;
 	X509 *x = X509_new();
@@ -73,7 +75,8 @@ tc_cert(const char *cn, EVP_PKEY *pub, X509 *issuer, EVP_PKEY *issuer_key,
 	    !tc_ext(x, issuer != NULL ? issuer : x, NID_subject_key_identifier,
 	    "hash") ||
 	    (issuer != NULL && !tc_ext(x, issuer, NID_authority_key_identifier,
-	    "keyid")))
+	    "keyid")) || (eku != NULL && !tc_ext(x, issuer != NULL ? issuer :
+	    x, NID_ext_key_usage, eku)))
 		goto fail;
 	if (X509_sign(x, issuer_key != NULL ? issuer_key : pub,
 	    EVP_sha256()) == 0)
@@ -84,6 +87,14 @@ fail:
 	X509_NAME_free(name);
 	X509_free(x);
 	return NULL;
+}
+
+static X509 *
+tc_cert(const char *cn, EVP_PKEY *pub, X509 *issuer, EVP_PKEY *issuer_key,
+    int is_ca, long from_days, long to_days)
+{
+	return tc_cert_eku(cn, pub, issuer, issuer_key, is_ca, from_days,
+	    to_days, NULL);
 }
 
 static int

@@ -117,8 +117,15 @@ check "released key file is 0600" test "$(mode_of "$T/rel.key")" = 600
 ctl release c-imp-oct --token "$T/cvm.tok" --wrapping-key "$T/tee.pem" --out "$T/rel.key"
 expect_rc 1 "release refuses to overwrite"
 check "... and leaves the file alone" cmp -s "$T/rel.key" "$T/k-oct"
+chmod 0644 "$T/rel.key"
 ctl release c-imp-oct --token "$T/cvm.tok" --wrapping-key "$T/tee.pem" --out "$T/rel.key" --force --enc RSA_AES_KEY_WRAP_384
 expect_rc 0 "release --force --enc RSA_AES_KEY_WRAP_384"
+check "... replaces the file with a 0600 one" test "$(mode_of "$T/rel.key")" = 600
+check "... holding the key" cmp -s "$T/rel.key" "$T/k-oct"
+ctl release c-imp-oct --token "$T/tdx.tok" --wrapping-key "$T/tee.pem" --out "$T/rel.key" --force
+expect_rc 3 "a denied release with --force exits 3"
+check "... and leaves the existing key file as it was" cmp -s "$T/rel.key" "$T/k-oct"
+check "... and no stray file beside it" test "$(ls -A "$T" | grep -c '^\.rel\.key\.')" = 0
 RC=0
 SKR_TOKEN= "$SKRCTL" release c-imp-oct --token "$T/cvm.tok" --wrapping-key "$T/tee.pem" --out - >"$T/stdout.key" 2>"$T/ctl.err" || RC=$?
 expect_rc 0 "release --out - without a bearer token"
@@ -174,6 +181,9 @@ expect_rc 0 "authority list"
 check "authority list names the issuer" grep -qF "$ISS" <<<"$OUT"
 ctl authority refresh "$ISS"
 expect_rc 0 "authority refresh"
+ctl authority refresh https://nope.example
+expect_rc 1 "authority refresh of an unknown issuer: exit 1 (3 is for releases)"
+expect_err SKR.TOKEN.ISSUER "... SKR.TOKEN.ISSUER"
 ctl audit list --outcome denied
 expect_rc 0 "audit list --outcome denied"
 check "the denied release is in the audit log" grep -q "key.release .* denied" <<<"$OUT"
@@ -250,6 +260,19 @@ if command -v python3 >/dev/null; then
 	expect_rc 3 "a replayed response for another nonce is refused"
 	expect_err SKR.NONCE.MISMATCH "... SKR.NONCE.MISMATCH"
 	check "... and writes nothing" test ! -e "$T/r2.key"
+	# The attacker holds skrd's own TLS key, whose certificate the same CA
+	# issued: its signature does not speak for releases.
+	export RESIGN_KEY="$D/tls-key.pem" RESIGN_CERT="$D/tls-cert.pem"
+	proxy resign
+	via release c-imp-oct --token "$T/cvm.tok" --wrapping-key "$T/tee.pem" --out "$T/s1.key"
+	expect_rc 1 "a response re-signed with skrd's TLS key (same CA) is refused"
+	expect_err SKR.CLIENT.RESPONSE_SIGNATURE "... SKR.CLIENT.RESPONSE_SIGNATURE"
+	check "... and writes nothing" test ! -e "$T/s1.key"
+	export RESIGN_KEY="$D/release-signing-ec-key.pem" RESIGN_CERT="$D/release-signing-ec.pem"
+	proxy resign
+	via release c-imp-oct --token "$T/cvm.tok" --wrapping-key "$T/tee.pem" --out "$T/s2.key"
+	expect_rc 0 "the same re-signing with the EC release-signing key is taken"
+	check "... and gives the same key" cmp -s "$T/s2.key" "$T/pin.key"
 	kill "$PROXY_PID" 2>/dev/null
 	wait "$PROXY_PID" 2>/dev/null
 	PROXY_PID=

@@ -375,6 +375,18 @@ message_id_len(const char *m)
 }
 
 int
+skr__refuse(skr_result *res, int r)
+{
+	if (res != NULL && r != SKR_OK && res->error_id[0] == '\0') {
+		snprintf(res->error_id, sizeof(res->error_id), "%s",
+		    skr_err_id(r));
+		snprintf(res->message, sizeof(res->message), "%s: %s",
+		    skr_err_id(r), skr_strerror(r));
+	}
+	return r;
+}
+
+int
 skr__error_from_response(long status, const char *body, size_t n,
     skr_result *res)
 {
@@ -592,8 +604,10 @@ skr_client_call(skr_client *c, const char *method, const char *path,
 	if (out != NULL)
 		*out = NULL;
 	if (c == NULL || method == NULL || path == NULL)
-		return SKR_ERR_INVAL;
-	skr_buf_init(&b, SKR__RESPONSE_MAX);
+		return skr__refuse(res, SKR_ERR_INVAL);
+	/* Secret: a response may carry one (a new admin token), and growing
+	 * the buffer must not leave copies behind. */
+	skr_buf_init_secret(&b, SKR__RESPONSE_MAX);
 	r = http(c, method, path, json_body, &b, res);
 	if (r == SKR_OK && out != NULL) {
 		/* An empty body (204, 202) is returned as "". */
@@ -603,5 +617,5 @@ skr_client_call(skr_client *c, const char *method, const char *path,
 			*out = (char *)skr_buf_steal(&b, NULL);
 	}
 	skr_buf_free(&b);
-	return r;
+	return skr__refuse(res, r);
 }

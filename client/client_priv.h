@@ -59,6 +59,11 @@ int skr__pin_parse(const char *pin, struct skr__pin *pins, size_t *npins,
 /* 1 when cert matches one of the pins. */
 int skr__pin_match(const struct skr__pin *pins, size_t npins, X509 *cert);
 
+/* A failure decided on this side (bad argument, bad response, no trust
+ * configured): names it in *res (may be NULL) unless something more
+ * precise is already there.  Returns r. */
+int skr__refuse(skr_result *res, int r);
+
 /*
  * Map an HTTP error response to an SKR_ERR code and fill res (may be NULL):
  * the "<id>: " prefix of error.message when it names a known id, else Key

@@ -147,7 +147,7 @@ out:
 	json_decref(page);
 	json_decref(all);
 	free(text);
-	return r;
+	return skr__refuse(res, r);
 }
 
 static int
@@ -164,7 +164,7 @@ key_call(skr_client *c, const char *method, const char *name,
 		*out = NULL;
 	if ((r = skr__key_path(path, sizeof(path), name, version, suffix)) !=
 	    SKR_OK)
-		return r;
+		return skr__refuse(res, r);
 	return skr_client_call(c, method, path, body, out, res);
 }
 
@@ -179,7 +179,7 @@ deleted_call(skr_client *c, const char *method, const char *name,
 	if (out != NULL)
 		*out = NULL;
 	if (!name_ok(name, KEY_NAME_MAX, 1))
-		return SKR_ERR_KEY_NAME;
+		return skr__refuse(res, SKR_ERR_KEY_NAME);
 	snprintf(path, sizeof(path), "/deletedkeys/%s%s?" API_VERSION, name,
 	    suffix);
 	return skr_client_call(c, method, path, *suffix ? "{}" : NULL, out,
@@ -198,8 +198,11 @@ int
 skr_client_key_import(skr_client *c, const char *name, const char *params,
     char **out, skr_result *res)
 {
-	if (params == NULL)
-		return SKR_ERR_INVAL;
+	if (params == NULL) {
+		if (res != NULL)
+			memset(res, 0, sizeof(*res));
+		return skr__refuse(res, SKR_ERR_INVAL);
+	}
 	return key_call(c, "PUT", name, NULL, "", params, out, res);
 }
 
@@ -226,9 +229,11 @@ skr_client_key_versions(skr_client *c, const char *name, char **out,
 	int r;
 
 	*out = NULL;
+	if (res != NULL)
+		memset(res, 0, sizeof(*res));
 	if ((r = skr__key_path(path, sizeof(path), name, NULL, "/versions")) !=
 	    SKR_OK)
-		return r;
+		return skr__refuse(res, r);
 	return list_all(c, path, PAGING_NEXTLINK, out, res);
 }
 
@@ -264,6 +269,8 @@ skr_client_deleted_get(skr_client *c, const char *name, char **out,
 int
 skr_client_deleted_list(skr_client *c, char **out, skr_result *res)
 {
+	if (res != NULL)
+		memset(res, 0, sizeof(*res));
 	return list_all(c, "/deletedkeys?" API_VERSION, PAGING_NEXTLINK, out,
 	    res);
 }
@@ -292,8 +299,11 @@ int
 skr_client_key_restore(skr_client *c, const char *backup, char **out,
     skr_result *res)
 {
-	if (backup == NULL)
-		return SKR_ERR_INVAL;
+	if (backup == NULL) {
+		if (res != NULL)
+			memset(res, 0, sizeof(*res));
+		return skr__refuse(res, SKR_ERR_INVAL);
+	}
 	return skr_client_call(c, "POST", "/keys/restore?" API_VERSION,
 	    backup, out, res);
 }
@@ -307,12 +317,14 @@ skr_client_evaluate(skr_client *c, const char *name, const char *version,
 	int r;
 
 	*out = NULL;
+	if (res != NULL)
+		memset(res, 0, sizeof(*res));
 	if (token == NULL)
-		return SKR_ERR_INVAL;
+		return skr__refuse(res, SKR_ERR_INVAL);
 	if ((req = json_pack("{s:s,s:s*}", "target", token, "nonce", nonce)) ==
 	    NULL || (body = json_dumps(req, JSON_COMPACT)) == NULL) {
 		json_decref(req);
-		return SKR_ERR_NOMEM;
+		return skr__refuse(res, SKR_ERR_NOMEM);
 	}
 	r = key_call(c, "POST", name, version, "/evaluate", body, out, res);
 	skr_freezero(body, strlen(body));
@@ -329,6 +341,8 @@ skr_client_nonce(skr_client *c, char **nonce, skr_result *res)
 	int r;
 
 	*nonce = NULL;
+	if (res != NULL)
+		memset(res, 0, sizeof(*res));
 	SKR_GUARD(skr_client_call(c, "GET", "/nonce", NULL, &text, res));
 	SKR_ENSURE(skr_json_parse(text, strlen(text), 0, &o) == SKR_OK &&
 	    (v = json_string_value(json_object_get(o, "value"))) != NULL &&
@@ -338,7 +352,7 @@ skr_client_nonce(skr_client *c, char **nonce, skr_result *res)
 out:
 	json_decref(o);
 	free(text);
-	return r;
+	return skr__refuse(res, r);
 }
 
 int
@@ -365,7 +379,7 @@ skr_client_token_revoke(skr_client *c, const char *id, skr_result *res)
 	if (res != NULL)
 		memset(res, 0, sizeof(*res));
 	if (!name_ok(id, 64, 1))
-		return SKR_ERR_INVAL;
+		return skr__refuse(res, SKR_ERR_INVAL);
 	snprintf(path, sizeof(path), "/admin/tokens/%s", id);
 	return skr_client_call(c, "DELETE", path, NULL, NULL, res);
 }
@@ -387,16 +401,16 @@ skr_client_authority_refresh(skr_client *c, const char *issuer,
 	if (res != NULL)
 		memset(res, 0, sizeof(*res));
 	if (issuer == NULL || *issuer == '\0')
-		return SKR_ERR_INVAL;
+		return skr__refuse(res, SKR_ERR_INVAL);
 	if ((esc = curl_easy_escape(NULL, issuer, 0)) == NULL)
-		return SKR_ERR_NOMEM;
+		return skr__refuse(res, SKR_ERR_NOMEM);
 	r = skr_buf_appendf(&path, "/admin/authorities/refresh?issuer=%s", esc);
 	curl_free(esc);
 	if (r == SKR_OK)
 		r = skr_client_call(c, "POST", skr_buf_cstr(&path), "{}", NULL,
 		    res);
 	skr_buf_free(&path);
-	return r;
+	return skr__refuse(res, r);
 }
 
 int
@@ -410,11 +424,11 @@ skr_client_audit_list(skr_client *c, const char *query, char **out,
 	if (res != NULL)
 		memset(res, 0, sizeof(*res));
 	if (query != NULL && strpbrk(query, " \t\r\n#?") != NULL)
-		return SKR_ERR_INVAL;
+		return skr__refuse(res, SKR_ERR_INVAL);
 	n = snprintf(path, sizeof(path), "/admin/audit%s%s", query && *query ?
 	    "?" : "", query ? query : "");
 	if (n < 0 || (size_t)n >= sizeof(path))
-		return SKR_ERR_INVAL;
+		return skr__refuse(res, SKR_ERR_INVAL);
 	return skr_client_call(c, "GET", path, NULL, out, res);
 }
 

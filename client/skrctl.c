@@ -193,8 +193,8 @@ exit_for(int err)
 }
 
 /* "skrctl: <id>: <message>", whoever wrote the message. */
-static int
-fail(int err, const skr_result *res)
+static void
+report(int err, const skr_result *res)
 {
 	const char *id = skr_err_id(err);
 
@@ -207,6 +207,22 @@ fail(int err, const skr_result *res)
 		fprintf(stderr, PROG ": %s\n", res->message);
 	else
 		fprintf(stderr, PROG ": %s: %s\n", id, res->message);
+}
+
+/* A command failed: exit 1. */
+static int
+fail(int err, const skr_result *res)
+{
+	report(err, res);
+	return EXIT_ERR;
+}
+
+/* A release or an evaluation failed: exit 3 when the key was refused
+ * (policy, token, nonce, key state, wrapping key), else 1. */
+static int
+fail_release(int err, const skr_result *res)
+{
+	report(err, res);
 	return exit_for(err);
 }
 
@@ -397,21 +413,156 @@ read_file(const char *path, skr_buf *out)
 	return r;
 }
 
-static int open_secret(const char *, int);
-static int write_all(int, const void *, size_t);
+/* ---- secret output files ---------------------------------------------- */
 
-/* Write secret bytes to a new 0600 file, or standard output for "-". */
+/*
+ * A file that receives secret bytes (a released key, a backup, an admin
+ * token).  They go to a new 0600 file beside the target, which takes the
+ * target's name only once it is complete and synced: a failed command
+ * leaves whatever was there before, and no reader sees half a key.  Without
+ * force an existing target is never replaced.  "-" is standard output.
+ */
+struct secret_out {
+	const char *path;
+	char tmp[PATH_MAX];
+	int fd;
+	int force;
+};
+
+static int
+io_fail(const char *path, int err, const char *hint)
+{
+	fprintf(stderr, PROG ": SKR.IO: %s: %s%s\n", path, strerror(err),
+	    hint);
+	return SKR_ERR_IO;
+}
+
+static int
+secret_open(struct secret_out *o, const char *path, int force)
+{
+	const char *slash = strrchr(path, '/');
+	struct stat st;
+	int n;
+
+	o->path = path;
+	o->force = force;
+	o->tmp[0] = '\0';
+	o->fd = -1;
+	if (strcmp(path, "-") == 0) {
+		o->fd = STDOUT_FILENO;
+		return SKR_OK;
+	}
+	if (!force && lstat(path, &st) == 0)
+		return io_fail(path, EEXIST, " (use --force to overwrite)");
+	n = slash == NULL ? snprintf(o->tmp, sizeof(o->tmp), ".%s.XXXXXX",
+	    path) : snprintf(o->tmp, sizeof(o->tmp), "%.*s/.%s.XXXXXX",
+	    (int)(slash - path), path, slash + 1);
+	if (n < 0 || (size_t)n >= sizeof(o->tmp)) {
+		o->tmp[0] = '\0';
+		return io_fail(path, ENAMETOOLONG, "");
+	}
+	if ((o->fd = mkostemp(o->tmp, O_CLOEXEC)) < 0) {
+		o->tmp[0] = '\0';
+		return io_fail(path, errno, "");
+	}
+	return SKR_OK;
+}
+
+static int
+write_all(int fd, const void *p, size_t n)
+{
+	const uint8_t *q = p;
+	ssize_t w;
+
+	while (n > 0) {
+		if ((w = write(fd, q, n)) < 0) {
+			if (errno == EINTR)
+				continue;
+			return SKR_ERR_IO;
+		}
+		q += w;
+		n -= (size_t)w;
+	}
+	return SKR_OK;
+}
+
+/* Drop the new file, if any; what the target held is untouched. */
+static void
+secret_abort(struct secret_out *o)
+{
+	if (o->fd >= 0 && o->fd != STDOUT_FILENO)
+		close(o->fd);
+	o->fd = -1;
+	if (o->tmp[0] != '\0')
+		unlink(o->tmp);
+	o->tmp[0] = '\0';
+}
+
+/* Sync the new file and give it the target's name. */
+static int
+secret_commit(struct secret_out *o)
+{
+	char dir[PATH_MAX];
+	const char *slash;
+	struct stat st;
+	int err = 0, dfd;
+
+	if (o->fd == STDOUT_FILENO)
+		return fflush(stdout) == 0 ? SKR_OK : io_fail(o->path, errno,
+		    "");
+	if (fsync(o->fd) != 0)
+		err = errno;
+	if (close(o->fd) != 0 && err == 0)
+		err = errno;
+	o->fd = -1;
+	if (err == 0 && o->force && rename(o->tmp, o->path) != 0)
+		err = errno;
+	else if (err == 0 && !o->force && link(o->tmp, o->path) != 0) {
+		/* link() never replaces a file that appeared meanwhile; on a
+		 * file system without hard links, a last look and a rename. */
+		if (errno == EEXIST || lstat(o->path, &st) == 0)
+			err = EEXIST;
+		else if (rename(o->tmp, o->path) != 0)
+			err = errno;
+	}
+	if (err != 0) {
+		secret_abort(o);
+		return io_fail(o->path, err, err == EEXIST ?
+		    " (use --force to overwrite)" : "");
+	}
+	unlink(o->tmp); /* after link(); gone already after rename() */
+	o->tmp[0] = '\0';
+	/* The new name survives a crash too. */
+	if ((slash = strrchr(o->path, '/')) == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == o->path)
+		snprintf(dir, sizeof(dir), "/");
+	else
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - o->path),
+		    o->path);
+	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
+		fsync(dfd);
+		close(dfd);
+	}
+	return SKR_OK;
+}
+
+/* Write secret bytes to path (see struct secret_out). */
 static int
 write_secret(const char *path, const void *p, size_t n, int force)
 {
-	int fd, r;
+	struct secret_out o;
+	int r;
 
-	if ((fd = open_secret(path, force)) < 0)
-		return SKR_ERR_IO;
-	r = write_all(fd, p, n);
-	if (fd != STDOUT_FILENO && close(fd) != 0)
-		r = SKR_ERR_IO;
-	return r;
+	if ((r = secret_open(&o, path, force)) != SKR_OK)
+		return r;
+	if (write_all(o.fd, p, n) != SKR_OK) {
+		int err = errno;
+
+		secret_abort(&o);
+		return io_fail(path, err, "");
+	}
+	return secret_commit(&o);
 }
 
 /* ---- building request bodies ------------------------------------------ */
@@ -823,46 +974,6 @@ token_wrapping_kid(const skr_buf *tok, const skr_key *wrap)
 }
 
 /* A new 0600 file for a secret (O_EXCL unless force), or stdout for "-". */
-static int
-open_secret(const char *path, int force)
-{
-	int fd, flags = O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW;
-
-	if (strcmp(path, "-") == 0)
-		return STDOUT_FILENO;
-	flags |= force ? O_TRUNC : O_EXCL;
-	if ((fd = open(path, flags, 0600)) < 0) {
-		fprintf(stderr, PROG ": SKR.IO: %s: %s%s\n", path,
-		    strerror(errno),
-		    errno == EEXIST ? " (use --force to overwrite)" : "");
-		return -1;
-	}
-	/* An existing file overwritten with --force keeps no wider mode. */
-	if (fchmod(fd, 0600) != 0) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-static int
-write_all(int fd, const void *p, size_t n)
-{
-	const uint8_t *q = p;
-	ssize_t w;
-
-	while (n > 0) {
-		if ((w = write(fd, q, n)) < 0) {
-			if (errno == EINTR)
-				continue;
-			return SKR_ERR_IO;
-		}
-		q += w;
-		n -= (size_t)w;
-	}
-	return fd == STDOUT_FILENO || fsync(fd) == 0 ? SKR_OK : SKR_ERR_IO;
-}
-
 /* The released key as it is written out: PEM (RSA, EC) or raw (oct). */
 static int
 released_bytes(const skr_released_key *k, skr_buf *out)
@@ -892,9 +1003,10 @@ cmd_release(struct ctx *x)
 	skr_released_key *k = NULL;
 	skr_unwrapper u;
 	skr_key *wrap = NULL;
+	struct secret_out so = { .fd = -1 };
 	skr_result res;
 	char *kid = NULL;
-	int r, fd = -1, created = 0;
+	int r;
 
 	memset(&res, 0, sizeof(res));
 	if ((outfile = opt(&x->a, "out")) == NULL)
@@ -918,9 +1030,8 @@ cmd_release(struct ctx *x)
 	}
 	/* The output file first: a release may use up a server nonce, so
 	 * do not ask for the key unless it can be written. */
-	if ((fd = open_secret(outfile, opt(&x->a, "force") != NULL)) < 0)
+	if (secret_open(&so, outfile, opt(&x->a, "force") != NULL) != SKR_OK)
 		goto out;
-	created = fd != STDOUT_FILENO;
 	kid = token_wrapping_kid(&tok, wrap);
 	memset(&u, 0, sizeof(u));
 	u.key = skr_key_pkey(wrap);
@@ -928,17 +1039,20 @@ cmd_release(struct ctx *x)
 	if ((r = skr_client_release(x->c, x->a.pos[0], opt(&x->a, "version"),
 	    skr_buf_cstr(&tok), opt(&x->a, "nonce"), opt(&x->a, "enc"), &u, &k,
 	    &res)) != SKR_OK) {
-		r = fail(r, &res);
+		r = fail_release(r, &res);
 		goto out;
 	}
 	if ((r = released_bytes(k, &outbuf)) != SKR_OK ||
-	    (r = write_all(fd, outbuf.data, outbuf.len)) != SKR_OK) {
+	    (r = write_all(so.fd, outbuf.data, outbuf.len)) != SKR_OK) {
 		r = fail(r, NULL);
 		goto out;
 	}
-	created = 0;
+	if (secret_commit(&so) != SKR_OK) {
+		r = EXIT_ERR;
+		goto out;
+	}
 	r = EXIT_OK;
-	if (fd == STDOUT_FILENO)
+	if (strcmp(outfile, "-") == 0)
 		goto out;
 	if (x->json) {
 		json_t *o = json_pack("{s:s,s:s}", "kid",
@@ -952,11 +1066,8 @@ cmd_release(struct ctx *x)
 		fprintf(stderr, PROG ": released %s (%s) to %s\n",
 		    skr_released_key_kid(k), skr_released_key_kty(k), outfile);
 out:
-	if (fd >= 0 && fd != STDOUT_FILENO)
-		close(fd);
-	/* Leave no empty key file behind a failed release. */
-	if (created)
-		unlink(outfile);
+	/* A failed release leaves the target as it was. */
+	secret_abort(&so);
 	skr_released_key_free(k);
 	skr_key_free(wrap);
 	free(kid);
@@ -999,7 +1110,7 @@ cmd_evaluate(struct ctx *x)
 	skr_buf_free(&tok);
 	if (r != SKR_OK) {
 		free(out);
-		return fail(r, &res);
+		return fail_release(r, &res);
 	}
 	denied = skr_json_parse(out, strlen(out), 0, &o) == SKR_OK &&
 	    strcmp(jstr(o, "decision"), "allow") != 0;
@@ -1018,9 +1129,14 @@ cmd_nonce(struct ctx *x)
 
 	if (r != SKR_OK)
 		return fail(r, &res);
-	if (x->json)
-		printf("{\"value\":\"%s\"}\n", nonce);
-	else
+	if (x->json) {
+		json_t *v = json_pack("{s:s}", "value", nonce);
+		char *text = v != NULL ? json_dumps(v, JSON_COMPACT) : NULL;
+
+		json_decref(v);
+		printf("%s\n", text != NULL ? text : "{}");
+		free(text);
+	} else
 		printf("%s\n", nonce);
 	free(nonce);
 	return EXIT_OK;
@@ -1192,12 +1308,18 @@ cmd_audit_verify(struct ctx *x)
 		json_decref(o);
 		free(out);
 	}
-	if (x->json)
-		printf("{\"ok\":%s,\"records\":%llu,\"first_broken\":%s%llu%s}\n",
-		    ok ? "true" : "false", (unsigned long long)count,
-		    ok ? "null" : "", ok ? 0ULL : (unsigned long long)broken,
-		    "");
-	else if (ok)
+	if (x->json) {
+		json_t *v = json_pack("{s:b,s:I,s:o}", "ok", ok, "records",
+		    (json_int_t)count, "first_broken", ok ? json_null() :
+		    json_integer((json_int_t)broken));
+		char *text = v != NULL ? json_dumps(v, JSON_COMPACT) : NULL;
+
+		json_decref(v);
+		if (text == NULL)
+			return fail(SKR_ERR_NOMEM, NULL);
+		printf("%s\n", text);
+		free(text);
+	} else if (ok)
 		printf("audit chain ok: %llu records\n",
 		    (unsigned long long)count);
 	else
@@ -1452,6 +1574,8 @@ main(int argc, char **argv)
 	struct ctx x;
 	int cmdi, nrest = 0, takes, r;
 
+	/* Imported keys and released keys pass through JSON. */
+	skr_json_wipe_on_free();
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 ||
 	    strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
 		usage(argc < 2 ? stderr : stdout);

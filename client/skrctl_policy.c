@@ -28,13 +28,30 @@
 #define EXIT_DENIED 3
 
 static void
-usage(void)
+usage_to(FILE *f)
 {
-	fprintf(stderr,
+	fprintf(f,
 	    "usage: skrctl policy check FILE\n"
 	    "       skrctl policy eval --token FILE --jwks FILE --policy FILE\n"
 	    "                          [--issuer URL] [--at UNIXTIME] "
 	    "[--skew SECONDS] [--json]\n");
+}
+
+static void
+usage(void)
+{
+	usage_to(stderr);
+}
+
+/* --help or -h anywhere among a command's arguments. */
+static int
+wants_help(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--help") == 0 ||
+		    strcmp(argv[i], "-h") == 0)
+			return 1;
+	return 0;
 }
 
 /* Read at most max bytes of path; one byte more is read so that the
@@ -446,6 +463,10 @@ skrctl_policy_main(int argc, char **argv)
 	if (argc < 2) {
 		usage();
 		return EXIT_USAGE;
+	}
+	if (wants_help(argc, argv)) {
+		usage_to(stdout);
+		return EXIT_OK;
 	}
 	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		if (strcmp(argv[1], cmds[i].name) == 0)

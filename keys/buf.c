@@ -1,5 +1,6 @@
 #include "buf.h"
 
+#include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -210,4 +211,23 @@ int
 skr_ct_equal(const void *a, const void *b, size_t n)
 {
 	return CRYPTO_memcmp(a, b, n) == 0;
+}
+
+size_t
+skr_wipe_block(void *p)
+{
+	size_t n;
+
+	if (p == NULL)
+		return 0;
+	n = malloc_usable_size(p);
+	skr_wipe(p, n);
+	return n;
+}
+
+void
+skr_free_wiped(void *p)
+{
+	skr_wipe_block(p);
+	free(p);
 }

@@ -63,6 +63,12 @@ void skr_wipe(void *p, size_t n);
 /* Wipe then free (from the secure heap or the ordinary one); p may be
  * NULL. */
 void skr_freezero(void *p, size_t n);
+/* Wipe the whole usable block of p, an ordinary malloc() allocation whose
+ * size the caller does not know; returns that size.  p may be NULL. */
+size_t skr_wipe_block(void *p);
+/* skr_wipe_block, then free(): the free() of allocators that hand secrets
+ * around without their sizes (skr_json_wipe_on_free). */
+void skr_free_wiped(void *p);
 /* Constant-time equality of two equal-length byte strings: 1 equal, 0 not. */
 int skr_ct_equal(const void *a, const void *b, size_t n);
 

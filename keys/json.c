@@ -1,7 +1,9 @@
 #include "json.h"
 
+#include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "skr/error.h"
 
 size_t
@@ -100,4 +102,10 @@ skr_json_path(const json_t *root, const char *path)
 		p = dot + 1;
 	}
 	return NULL;
+}
+
+void
+skr_json_wipe_on_free(void)
+{
+	json_set_alloc_funcs(malloc, skr_free_wiped);
 }

@@ -18,6 +18,14 @@
  * SKR_ERR_JSON_DUPLICATE, SKR_ERR_JSON_DEPTH. */
 int skr_json_parse(const char *s, size_t n, size_t max_depth, json_t **out);
 
+/*
+ * From now on every block jansson frees is wiped first: parsed request
+ * bodies and emitted responses hold private key members, tokens and admin
+ * secrets as ordinary strings.  Process-wide, so for programs (skrd,
+ * skrctl), never a library; call before any JSON is made.
+ */
+void skr_json_wipe_on_free(void);
+
 /* Depth of a parsed value (a scalar is 1). */
 size_t skr_json_depth(const json_t *v);
 

@@ -565,10 +565,11 @@ set_str(json_t *o, const char *name, const char *value)
 	    SKR_OK : SKR_ERR_NOMEM;
 }
 
+/* Private members pass through here too: the text is wiped. */
 static int
 set_b64(json_t *o, const char *name, const uint8_t *p, size_t n)
 {
-	skr_buf b = SKR_BUF_INIT;
+	skr_buf b = SKR_BUF_INIT_SECRET;
 	int r;
 
 	if ((r = skr_b64url_encode(&b, p, n)) == SKR_OK &&

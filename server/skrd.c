@@ -26,6 +26,7 @@
 #include "dev.h"
 #include "guard.h"
 #include "http.h"
+#include "json.h"
 #include "log.h"
 #include "masterkey.h"
 #include "metrics.h"
@@ -717,6 +718,8 @@ main(int argc, char **argv)
 	 * 4 threads would cap a commit at 4 releases.  Set before the pool
 	 * starts; an operator's own UV_THREADPOOL_SIZE wins. */
 	setenv("UV_THREADPOOL_SIZE", "32", 0);
+	/* Request bodies and responses carry key material and secrets. */
+	skr_json_wipe_on_free();
 	if (argc < 2) {
 		usage(stderr);
 		return 2;

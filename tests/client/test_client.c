@@ -334,6 +334,9 @@ test_options(void)
 	CHECK_ERR(skr_client_release(c, "k", NULL, "tok", NULL, NULL, &u, &k,
 	    &res), SKR_ERR_INVAL);
 	CHECK(k == NULL && res.http_status == 0);
+	/* Refusals decided here are named in res as the server's are. */
+	CHECK_STR(res.error_id, skr_err_id(SKR_ERR_INVAL));
+	CHECK(strstr(res.message, "signing_ca") != NULL);
 	skr_client_free(c);
 	c = NULL;
 
@@ -349,9 +352,13 @@ test_options(void)
 		CHECK_ERR(skr_client_release(c, "k", NULL, "", NULL, NULL, &u,
 		    &k, NULL), SKR_ERR_INVAL);
 		CHECK_ERR(skr_client_release(c, "k", NULL, "tok", NULL,
-		    "A256GCM", &u, &k, NULL), SKR_ERR_ENC_UNSUPPORTED);
+		    "A256GCM", &u, &k, &res), SKR_ERR_ENC_UNSUPPORTED);
+		CHECK_STR(res.error_id, skr_err_id(SKR_ERR_ENC_UNSUPPORTED));
 		CHECK_ERR(skr_client_release(c, "a/b", NULL, "tok", NULL, NULL,
-		    &u, &k, NULL), SKR_ERR_KEY_NAME);
+		    &u, &k, &res), SKR_ERR_KEY_NAME);
+		CHECK_STR(res.error_id, skr_err_id(SKR_ERR_KEY_NAME));
+		CHECK(strncmp(res.message, res.error_id,
+		    strlen(res.error_id)) == 0);
 		/* Nothing listens on port 1. */
 		CHECK_ERR(skr_client_release(c, "k", NULL, "tok", NULL, NULL,
 		    &u, &k, &res), SKR_ERR_TRANSPORT);
@@ -375,6 +382,17 @@ test_options(void)
 	    NULL), SKR_ERR_INVAL);
 	CHECK_ERR(skr_client_key_get(c, "bad/name", NULL, &out, NULL),
 	    SKR_ERR_KEY_NAME);
+	memset(&res, 'x', sizeof(res));
+	CHECK_ERR(skr_client_key_versions(c, "bad/name", &out, &res),
+	    SKR_ERR_KEY_NAME);
+	CHECK_STR(res.error_id, skr_err_id(SKR_ERR_KEY_NAME));
+	CHECK_ERR(skr_client_key_purge(c, "bad/name", &res),
+	    SKR_ERR_KEY_NAME);
+	CHECK_STR(res.error_id, skr_err_id(SKR_ERR_KEY_NAME));
+	memset(&res, 'x', sizeof(res));
+	CHECK_ERR(skr_client_key_import(c, "k", NULL, &out, &res),
+	    SKR_ERR_INVAL);
+	CHECK_STR(res.error_id, skr_err_id(SKR_ERR_INVAL));
 	CHECK_ERR(skr_client_token_revoke(c, "../x", NULL), SKR_ERR_INVAL);
 	CHECK_ERR(skr_client_authority_refresh(c, NULL, NULL), SKR_ERR_INVAL);
 	CHECK_ERR(skr_client_audit_list(c, "a=b#c", &out, NULL),

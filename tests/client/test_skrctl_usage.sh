@@ -101,6 +101,17 @@ has err "^skrctl: SKR.CLIENT.TRANSPORT: " "... prints skrctl: <id>: <message>"
 test ! -e "$T/o3" && PASSED=$((PASSED + 1)) || { FAILED=$((FAILED + 1)); echo "FAIL - o3 left behind" >&2; }
 want 1 "key list with the server down" --json key list
 want 2 "policy with server options" --addr https://x policy check "$T/tok"
+for c in "" check eval; do
+	# shellcheck disable=SC2086
+	want 0 "policy $c --help" policy $c --help
+	has out "usage: skrctl policy check FILE" "... prints the usage on stdout"
+done
+want 2 "policy check without a file" policy check
+echo existing >"$T/kept"
+want 1 "server down, --force" release k --token "$T/tok" --wrapping-key "$T/rsa.pem" --out "$T/kept" --force
+has kept "existing" "... leaves the file it would have replaced"
+test -z "$(find "$T" -name '.kept.*')" && PASSED=$((PASSED + 1)) ||
+	{ FAILED=$((FAILED + 1)); echo "FAIL - a temporary file left behind" >&2; }
 
 echo "$PASSED passed, $FAILED failed"
 [ "$FAILED" = 0 ]

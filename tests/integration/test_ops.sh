@@ -379,6 +379,9 @@ pass "the whole audit chain holds no token or key bytes"
 ctl audit verify --data "$D"
 expect_rc 0 "offline verify of the intact chain"
 check "offline verify says ok" grep -q "audit chain ok" <<<"$OUT"
+ctl --json audit verify --data "$D"
+check "offline verify --json: ok, a count, no broken record" \
+	jq -e '.ok == true and .records > 0 and .first_broken == null' <<<"$OUT"
 RID=${RIDS[key.update]}
 SEQ=$(jq -r --arg r "$RID" '.value[] | select(.request_id == $r) | .seq' <<<"$AUDIT")
 # Same length, still valid JSON: only the hash can tell.  LMDB may keep

@@ -123,6 +123,36 @@ test_json(void)
 }
 
 static void
+test_wipe(void)
+{
+	unsigned char *p = malloc(37);
+	json_malloc_t m;
+	json_free_t f;
+	json_t *v;
+	size_t n, i, nonzero = 0;
+
+	CHECK(p != NULL);
+	if (p == NULL)
+		return;
+	memset(p, 0xaa, 37);
+	n = skr_wipe_block(p);
+	CHECK(n >= 37);
+	for (i = 0; i < 37; i++)
+		nonzero += p[i] != 0;
+	CHECK(nonzero == 0);
+	free(p);
+	CHECK(skr_wipe_block(NULL) == 0);
+	skr_free_wiped(NULL);
+
+	/* jansson frees through the wiping free from now on. */
+	skr_json_wipe_on_free();
+	json_get_alloc_funcs(&m, &f);
+	CHECK(m == malloc && f == skr_free_wiped);
+	CHECK_OK(skr_json_parse("{\"d\":\"c2VjcmV0\"}", 16, 0, &v));
+	json_decref(v);
+}
+
+static void
 test_errors(void)
 {
 	CHECK_STR(skr_err_id(SKR_ERR_TOKEN_EXPIRED), "SKR.TOKEN.EXPIRED");
@@ -138,6 +168,7 @@ main(void)
 	test_buf();
 	test_encoding();
 	test_json();
+	test_wipe();
 	test_errors();
 	return check_done();
 }

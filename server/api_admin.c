@@ -68,11 +68,19 @@ audited_commit(skr_txn *txn, const skr_request *req, const char *event,
 	    "outcome", "ok", "peer", req->peer, "request_id", req->request_id,
 	    "principal", req->principal ? req->principal->id : NULL,
 	    "detail", "id", id);
-	if (rec == NULL)
+	if (rec == NULL) {
+		skr_store_txn_abort(txn);
 		return SKR_ERR_NOMEM;
+	}
 	r = skr_audit_append(txn, rec, req->now, NULL);
 	json_decref(rec);
-	return r == SKR_OK ? skr_store_txn_commit(txn) : r;
+	if (r != SKR_OK) {
+		/* The transaction ends here either way: a write left open
+		 * would hold the store's write lock for good. */
+		skr_store_txn_abort(txn);
+		return r;
+	}
+	return skr_store_txn_commit(txn);
 }
 
 /* {name?, roles: [...], prefixes?: [...], expires?} of a token create.  On

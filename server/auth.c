@@ -131,6 +131,14 @@ skr_auth_request(skr_server *srv, skr_request *req, const skr_route *route,
 		return skr_response_error(resp, SKR_ERR_AUTH_FORBIDDEN,
 		    "the token's roles do not allow %s %s", req->method,
 		    route->pattern);
+	/* A token scoped to key-name prefixes acts on those keys only: the
+	 * admin routes (tokens, authorities, the audit log) reach beyond any
+	 * scope -- a scoped admin could mint itself an unscoped token. */
+	if (req->principal->nprefixes > 0 &&
+	    strncmp(route->pattern, "/admin/", 7) == 0)
+		return skr_response_error(resp, SKR_ERR_AUTH_FORBIDDEN,
+		    "a token scoped to key-name prefixes may not call %s %s",
+		    req->method, route->pattern);
 	if (req->name[0] != '\0' && strncmp(route->pattern, "/admin/", 7) != 0 &&
 	    !skr_auth_name_allowed(req->principal, req->name))
 		return skr_response_error(resp, SKR_ERR_AUTH_FORBIDDEN,

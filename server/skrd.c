@@ -48,6 +48,8 @@ usage(FILE *f)
 	    "            [--threads N] [--authority ISSUER=SOURCE]... "
 	    "[--plain-http]\n"
 	    "            [--log-level debug|info|warn|error]\n"
+	    "       " PROG " --config FILE [serve options]   (serve, data and "
+	    "listen from FILE)\n"
 	    "       " PROG " --dev [--listen ADDR:PORT]\n"
 	    "       " PROG " --help | --version\n");
 }
@@ -728,6 +730,10 @@ main(int argc, char **argv)
 		return cmd_init(argc - 1, argv + 1);
 	if (strcmp(argv[1], "serve") == 0)
 		return cmd_serve(argc - 1, argv + 1);
+	/* "skrd --config FILE [options]" is "skrd serve --config FILE ...". */
+	if (strcmp(argv[1], "--config") == 0 ||
+	    strncmp(argv[1], "--config=", 9) == 0)
+		return cmd_serve(argc, argv);
 	if (strcmp(argv[1], "--dev") == 0 || strcmp(argv[1], "dev") == 0)
 		return skrd_dev_main(argc - 1, argv + 1);
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {

@@ -101,6 +101,7 @@ mktoken reader '["reader"]'; READER=$TOKEN; READER_ID=$TOKEN_ID
 mktoken auditor '["auditor"]'; AUDITOR=$TOKEN
 mktoken releaser '["releaser"]'; RELEASER=$TOKEN
 mktoken scoped '["operator"]' '["team-a-"]'; SCOPED=$TOKEN
+mktoken scoped-admin '["admin"]' '["team-a-"]'; SCOPED_ADMIN=$TOKEN
 check "token secrets have the documented form" bash -c "[[ '$OPER' =~ ^skr_[0-9a-f]{32}_[A-Za-z0-9_-]{43}$ ]]"
 AUTH=$ADMIN
 api POST /keys/shared/create "{\"kty\":\"oct\",\"attributes\":{\"exportable\":true},\"release_policy\":{\"data\":\"$PDATA\"}}"
@@ -143,9 +144,18 @@ matrix scoped "$SCOPED" 200 GET /keys/TEAM-A-k
 matrix scoped "$SCOPED" 403 GET /keys/shared
 matrix scoped "$SCOPED" 403 POST /keys/team-b-k/create '{"kty":"oct"}'
 matrix scoped "$SCOPED" 403 DELETE /keys/shared
+# A scoped admin is an admin of its keys only: it may not mint itself an
+# unscoped token, revoke others' or read the whole audit log.
+matrix scoped-admin "$SCOPED_ADMIN" 200 POST /keys/team-a-adm/create '{"kty":"oct"}'
+matrix scoped-admin "$SCOPED_ADMIN" 403 POST /keys/other2/create '{"kty":"oct"}'
+matrix scoped-admin "$SCOPED_ADMIN" 403 POST /admin/tokens '{"roles":["admin"]}'
+check "... with a message that says why" grep -q "scoped to key-name prefixes" <<<"$BODY"
+matrix scoped-admin "$SCOPED_ADMIN" 403 GET /admin/tokens
+matrix scoped-admin "$SCOPED_ADMIN" 403 DELETE "/admin/tokens/$READER_ID"
+matrix scoped-admin "$SCOPED_ADMIN" 403 GET /admin/audit
 AUTH=$SCOPED api GET /keys
 expect_json '[.value[].kid | test("/keys/team-a-")] | all' true "a scoped list shows only its keys"
-expect_json '.value | length' 1 "and all of them"
+expect_json '.value | length' 2 "and all of them (team-a-k, team-a-adm)"
 AUTH=$ADMIN api POST /keys/shared/backup
 SHARED_BACKUP=$(jq -r .value <<<"$BODY")
 AUTH=$ADMIN api DELETE /keys/shared

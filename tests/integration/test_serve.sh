@@ -425,6 +425,23 @@ rc=0; "$SKRD" serve --data "$D" --config "$T/bad.conf" \
 check "bad config file refused" [ "$rc" -ne 0 ]
 check "the error names line 2" grep -q 'line 2' "$T/bad.err"
 
+# "skrd --config FILE" serves, everything from the file (SPEC section 8).
+printf 'data = %s\nlisten = 127.0.0.1:0\n' "$D" >"$T/only.conf"
+"$SKRD" --config "$T/only.conf" 2>"$T/only.log" &
+ONLY_PID=$!
+for _ in $(seq 1200); do
+	grep -q 'skrd: listening on' "$T/only.log" && break
+	kill -0 "$ONLY_PID" 2>/dev/null || break
+	sleep 0.05
+done
+ONLY_ADDR=$(sed -n 's/^skrd: listening on //p' "$T/only.log")
+st=$(curl -sS --cacert "$D/ca.pem" -o /dev/null -w '%{http_code}' \
+    "$ONLY_ADDR/healthz" 2>/dev/null || true)
+check "skrd --config FILE serves ($st)" [ "$st" = 200 ]
+kill -TERM "$ONLY_PID" 2>/dev/null
+rc=0; wait "$ONLY_PID" || rc=$?
+check "... and stops cleanly on SIGTERM ($rc)" [ "$rc" = 0 ]
+
 # readyz is 503 while an authority has no keys.
 printf '{"keys":[]}' >"$T/empty.jwks"
 if skr_start --authority "https://authority.example.test=$T/empty.jwks"; then

@@ -515,24 +515,36 @@ out:
 	return r;
 }
 
-int
-skr_api_release(skr_server *srv, skr_request *req, skr_response *resp)
+/* 429 with Retry-After when the peer has used up its attempts at limiter;
+ * else SKR_OK and one attempt is taken. */
+static int
+rate_limited(skr_server *srv, skr_ratelimit **limiter, skr_request *req,
+    skr_response *resp, const char *what)
 {
 	skr_ratelimit *rl;
 	int64_t wait;
 	char retry[32];
 
+	rl = skr_ratelimit_get(limiter, srv->release_limit,
+	    srv->release_window);
+	if ((wait = skr_ratelimit_take(rl, req->peer, req->now)) <= 0)
+		return SKR_OK;
+	snprintf(retry, sizeof(retry), "%lld", (long long)wait);
+	skr_response_error(resp, SKR_ERR_RATE_LIMITED,
+	    "too many %s; retry later", what);
+	skr_response_add_header(resp, "Retry-After", retry);
+	return SKR_ERR_RATE_LIMITED;
+}
+
+int
+skr_api_release(skr_server *srv, skr_request *req, skr_response *resp)
+{
 	/* Attempts per peer are bounded before any work is done: each one
 	 * costs a signature check and a synced audit write. */
-	rl = skr_ratelimit_get(&srv->release_limiter, srv->release_limit,
-	    srv->release_window);
-	if ((wait = skr_ratelimit_take(rl, req->peer, req->now)) > 0) {
-		snprintf(retry, sizeof(retry), "%lld", (long long)wait);
+	if (rate_limited(srv, &srv->release_limiter, req, resp,
+	    "release attempts") != SKR_OK) {
 		skr_metrics_decision(srv->metrics, 0, "denied",
 		    skr_err_id(SKR_ERR_RATE_LIMITED), NULL, NULL);
-		skr_response_error(resp, SKR_ERR_RATE_LIMITED,
-		    "too many release attempts; retry later");
-		skr_response_add_header(resp, "Retry-After", retry);
 		return SKR_ERR_RATE_LIMITED;
 	}
 	return release_or_evaluate(srv, req, resp, 0);
@@ -549,10 +561,23 @@ skr_api_nonce(skr_server *srv, skr_request *req, skr_response *resp)
 {
 	char nonce[SKR_NONCE_TEXT_LEN + 1];
 	skr_txn *txn = NULL;
+	int64_t last;
 	int r;
 
+	/* Anyone may ask, and each nonce is a synced write kept until it
+	 * expires: bounded per peer as release attempts are (a nonce serves
+	 * one release), and expired ones are swept out once per lifetime. */
+	if ((r = rate_limited(srv, &srv->nonce_limiter, req, resp,
+	    "nonce requests")) != SKR_OK)
+		return r;
 	SKR_GUARD(skr_store_txn_begin(srv->store, SKR_TXN_WRITE_RESERVE,
 	    &txn));
+	last = __atomic_load_n(&srv->nonces_pruned_at, __ATOMIC_RELAXED);
+	if (req->now - last >= srv->nonce_ttl) {
+		SKR_GUARD(skr_store_nonce_prune(txn, req->now, NULL));
+		__atomic_store_n(&srv->nonces_pruned_at, req->now,
+		    __ATOMIC_RELAXED);
+	}
 	SKR_GUARD(skr_store_nonce_issue(txn, req->now, srv->nonce_ttl, nonce));
 	r = skr_store_txn_commit(txn);
 	txn = NULL;

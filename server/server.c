@@ -82,6 +82,7 @@ skr_server_clear(skr_server *srv)
 	skr_testauth_free(srv->testauth);
 	skr_ratelimit_free(srv->auth_limit);
 	skr_ratelimit_free(srv->release_limiter);
+	skr_ratelimit_free(srv->nonce_limiter);
 	srv->authorities = NULL;
 	srv->store = NULL;
 	srv->sign_key = NULL;
@@ -89,6 +90,7 @@ skr_server_clear(skr_server *srv)
 	srv->testauth = NULL;
 	srv->auth_limit = NULL;
 	srv->release_limiter = NULL;
+	srv->nonce_limiter = NULL;
 }
 
 int64_t

@@ -55,6 +55,8 @@ typedef struct skr_server {
 	struct skr_testauth *testauth;     /* dev mode only */
 	struct skr_ratelimit *auth_limit;  /* made by auth.c on first use */
 	struct skr_ratelimit *release_limiter; /* made by release.c */
+	struct skr_ratelimit *nonce_limiter;   /* made by release.c */
+	int64_t nonces_pruned_at;  /* release.c; __atomic access */
 
 	/* Operations (metrics.h, auditsink.h). */
 	struct skr_metrics *metrics;       /* made and freed by the HTTP layer

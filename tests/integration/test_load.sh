@@ -78,6 +78,19 @@ check "with Retry-After" grep -qi '^retry-after: [1-9]' "$T/headers"
 API_CURL=()
 api GET /keys
 expect_status 200 "the admin token from the well-behaved address works"
+# Nonces are free to ask for but each is a synced write: a sixth address
+# asking for more than release_limit is throttled, others are not.
+AUTH=
+API_CURL=(--interface 127.0.0.6 -D "$T/headers")
+n200=0
+for i in $(seq 22); do api GET /nonce; [ "$STATUS" = 200 ] && n200=$((n200 + 1)); done
+check "nonce requests per address are limited ($n200 of 22 answered)" test "$n200" = 20
+expect_error 429 SKR.RATE_LIMITED "... then 429"
+check "... with Retry-After" grep -qi '^retry-after: [1-9]' "$T/headers"
+API_CURL=()
+api GET /nonce
+expect_status 200 "another address still gets a nonce"
+AUTH=$ADMIN
 while kill -0 "$ATTACK" 2>/dev/null; do
 	r=$(rss); [ "$r" -gt "$peak" ] && peak=$r
 	sleep 0.5

@@ -243,6 +243,12 @@ sleep 11
 ctl release sn-oct --token "$T/sn3.tok" --wrapping-key "$T/tee.pem" --out "$T/x"
 expect_rc 3 "an expired server nonce: refused"
 check "  ... SKR.NONCE.EXPIRED" grep -q SKR.NONCE.EXPIRED <<<"$ERR"
+# Expired nonces do not pile up: the next request sweeps them out.
+ctl nonce
+expect_rc 0 "a nonce after the others expired"
+api GET /metrics
+check "expired server nonces are swept out (only the new one is left)" \
+	grep -qx 'skr_store_entries{kind="nonces"} 1' <<<"$BODY"
 
 # ---- audit ---------------------------------------------------------------------
 api GET '/admin/audit?event=key.release&outcome=denied&maxresults=1000'

@@ -36,10 +36,13 @@ TOTAL_PASS=0 TOTAL_FAIL=0 TOTAL_SKIP=0
 rc=0
 run_suite build || rc=1
 # Sanitizer findings abort the test process, which meson reports as a failure.
+# This build also has the test clock, so the checks that move skrd's clock
+# (token expiry, scheduled purge) run here, while the normal build checks
+# that a production skrd ignores it.
 ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1} \
 UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
 	run_suite build-asan -Db_sanitize=address,undefined -Db_lundef=false \
-	-Dbuildtype=debug || rc=1
+	-Dbuildtype=debug -Dtest_clock=true || rc=1
 # Fuzzing: every libFuzzer target (tests/fuzz) built with clang under ASan +
 # UBSan and run for FUZZ_SECONDS (default 30) over its committed corpus, two
 # at a time; a crash, sanitizer finding or leak fails the run.  FUZZ_SECONDS=0

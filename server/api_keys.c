@@ -371,39 +371,67 @@ params_from(const struct key_input *in, skr_version_params *p)
 /* Soft-deleted keys past their scheduledPurgeDate purged per write. */
 #define PURGE_BATCH 8
 
+struct purged {
+	char names[PURGE_BATCH][SKR_KEY_NAME_MAX + 1];
+	size_t n;
+};
+
 /*
  * Begin the write transaction of a change.  Key Vault purges a soft-deleted
  * key at its scheduledPurgeDate; here the writes do it, a few due keys at a
- * time, inside the change's own transaction and named in its audit record.
- * *purged receives how many.
+ * time, inside the change's own transaction, each with an audit record of
+ * its own.  *purged receives their names.
  */
 static int
 write_begin(skr_server *srv, const skr_request *req, skr_txn **txn,
-    size_t *purged)
+    struct purged *purged)
 {
 	int r;
 
-	*purged = 0;
+	purged->n = 0;
 	if ((r = skr_store_txn_begin(srv->store, SKR_TXN_WRITE, txn)) !=
 	    SKR_OK)
 		return r;
 	if ((r = skr_store_purge_expired(*txn, req->now, PURGE_BATCH,
-	    purged)) != SKR_OK) {
+	    purged->names, &purged->n)) != SKR_OK) {
 		skr_store_txn_abort(*txn);
 		*txn = NULL;
 	}
 	return r;
 }
 
-/* Append the audit record of a change to txn and commit; txn is ended
- * either way. */
+/* The audit record of a scheduled purge that a change carried out. */
 static int
-commit_audited(skr_txn *txn, const skr_request *req, const char *event,
-    const char *name, const char *version, size_t purged)
+audit_scheduled_purge(skr_txn *txn, const skr_request *req, const char *name)
 {
 	json_t *rec;
 	int r;
 
+	rec = json_pack("{s:s,s:s,s:s,s:s,s:s,s:{s:s}}", "event", "key.purge",
+	    "outcome", "ok", "peer", req->peer, "request_id", req->request_id,
+	    "key", name, "detail", "reason", "scheduled purge date passed");
+	if (rec == NULL)
+		return SKR_ERR_NOMEM;
+	r = skr_audit_append(txn, rec, req->now, NULL);
+	json_decref(rec);
+	return r;
+}
+
+/* Append the audit records of a change (and of the scheduled purges it
+ * carried out) to txn and commit; txn is ended either way. */
+static int
+commit_audited(skr_txn *txn, const skr_request *req, const char *event,
+    const char *name, const char *version, const struct purged *purged)
+{
+	json_t *rec;
+	int r = SKR_OK;
+
+	for (size_t i = 0; r == SKR_OK && i < purged->n; i++)
+		r = audit_scheduled_purge(txn, req, purged->names[i]);
+	if (r != SKR_OK) {
+		skr_store_txn_abort(txn);
+		return r;
+	}
 	rec = json_pack("{s:s,s:s,s:s,s:s}", "event", event, "outcome", "ok",
 	    "peer", req->peer, "request_id", req->request_id);
 	if (rec == NULL) {
@@ -417,9 +445,9 @@ commit_audited(skr_txn *txn, const skr_request *req, const char *event,
 		json_object_set_new(rec, "key", json_string(name));
 	if (version != NULL && *version != '\0')
 		json_object_set_new(rec, "version", json_string(version));
-	if (purged > 0)
+	if (purged->n > 0)
 		json_object_set_new(rec, "detail", json_pack("{s:I}",
-		    "expired_purged", (json_int_t)purged));
+		    "expired_purged", (json_int_t)purged->n));
 	r = skr_audit_append(txn, rec, req->now, NULL);
 	json_decref(rec);
 	if (r != SKR_OK) {
@@ -437,14 +465,14 @@ add_version(skr_server *srv, skr_request *req, skr_response *resp,
 {
 	skr_version_info vi;
 	skr_txn *txn = NULL;
-	size_t purged = 0;
+	struct purged purged;
 	int r;
 
 	memset(&vi, 0, sizeof(vi));
 	SKR_GUARD(write_begin(srv, req, &txn, &purged));
 	SKR_GUARD(skr_store_version_add(txn, req->name, key, p, flags,
 	    req->now, &vi));
-	r = commit_audited(txn, req, event, vi.name, vi.version, purged);
+	r = commit_audited(txn, req, event, vi.name, vi.version, &purged);
 	txn = NULL;
 	if (r == SKR_OK)
 		r = skr_response_json(resp, 200, skr_bundle_key(srv, &vi));
@@ -714,7 +742,7 @@ skr_api_key_update(skr_server *srv, skr_request *req, skr_response *resp)
 	skr_version_update u;
 	skr_version_info vi;
 	skr_txn *txn = NULL;
-	size_t purged = 0;
+	struct purged purged;
 	int r;
 
 	memset(&in, 0, sizeof(in));
@@ -761,7 +789,7 @@ skr_api_key_update(skr_server *srv, skr_request *req, skr_response *resp)
 	SKR_GUARD(skr_store_version_update(txn, req->name, req->version, &u,
 	    req->now, &vi));
 	r = commit_audited(txn, req, "key.update", vi.name, vi.version,
-	    purged);
+	    &purged);
 	txn = NULL;
 	if (r == SKR_OK)
 		r = skr_response_json(resp, 200, skr_bundle_key(srv, &vi));
@@ -820,7 +848,7 @@ lifecycle(skr_server *srv, skr_request *req, skr_response *resp, int op)
 		"key.purge" };
 	skr_version_info vi;
 	skr_txn *txn = NULL;
-	size_t purged = 0;
+	struct purged purged;
 	int r;
 
 	memset(&vi, 0, sizeof(vi));
@@ -833,7 +861,7 @@ lifecycle(skr_server *srv, skr_request *req, skr_response *resp, int op)
 		SKR_GUARD(skr_store_key_recover(txn, req->name, &vi));
 	else
 		SKR_GUARD(skr_store_key_purge(txn, req->name));
-	r = commit_audited(txn, req, events[op], req->name, NULL, purged);
+	r = commit_audited(txn, req, events[op], req->name, NULL, &purged);
 	txn = NULL;
 	if (r != SKR_OK)
 		goto out;
@@ -882,7 +910,7 @@ skr_api_key_backup(skr_server *srv, skr_request *req, skr_response *resp)
 {
 	skr_buf blob = SKR_BUF_INIT, text = SKR_BUF_INIT;
 	skr_txn *txn = NULL;
-	size_t purged = 0;
+	struct purged purged;
 	int r;
 
 	SKR_GUARD(skr_key_name_check(req->name));
@@ -892,7 +920,7 @@ skr_api_key_backup(skr_server *srv, skr_request *req, skr_response *resp)
 	txn = NULL;
 	/* Reading material out is itself worth a record. */
 	SKR_GUARD(write_begin(srv, req, &txn, &purged));
-	r = commit_audited(txn, req, "key.backup", req->name, NULL, purged);
+	r = commit_audited(txn, req, "key.backup", req->name, NULL, &purged);
 	txn = NULL;
 	if (r != SKR_OK)
 		goto out;
@@ -914,7 +942,7 @@ skr_api_key_restore(skr_server *srv, skr_request *req, skr_response *resp)
 	skr_buf blob = SKR_BUF_INIT;
 	skr_version_info vi;
 	skr_txn *txn = NULL;
-	size_t purged = 0;
+	struct purged purged;
 	json_t *body = NULL, *v;
 	int r;
 
@@ -936,7 +964,7 @@ skr_api_key_restore(skr_server *srv, skr_request *req, skr_response *resp)
 		goto out;
 	}
 	r = commit_audited(txn, req, "key.restore", vi.name, vi.version,
-	    purged);
+	    &purged);
 	txn = NULL;
 	if (r == SKR_OK)
 		r = skr_response_json(resp, 200, skr_bundle_key(srv, &vi));

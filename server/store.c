@@ -2095,7 +2095,7 @@ skr_store_key_purge(skr_txn *txn, const char *name)
 
 int
 skr_store_purge_expired(skr_txn *txn, int64_t now, size_t max,
-    size_t *npurged)
+    char (*out)[SKR_KEY_NAME_MAX + 1], size_t *npurged)
 {
 	MDB_cursor *cur = NULL;
 	MDB_val key, val;
@@ -2106,7 +2106,7 @@ skr_store_purge_expired(skr_txn *txn, int64_t now, size_t max,
 
 	if (npurged != NULL)
 		*npurged = 0;
-	if (txn == NULL || !txn->write)
+	if (txn == NULL || !txn->write || (out != NULL && max == 0))
 		return SKR_ERR_INVAL;
 	/* Collect first: deleting under an open cursor is avoided. */
 	if ((rc = mdb_cursor_open(txn->t, txn->st->dbi[DB_DELETED], &cur)) !=
@@ -2116,17 +2116,12 @@ skr_store_purge_expired(skr_txn *txn, int64_t now, size_t max,
 	    rc == MDB_SUCCESS && (max == 0 || n < max);
 	    rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
 		vl = val.mv_size;
-		if (key.mv_size == 0 || key.mv_size > SKR_KEY_NAME_MAX) {
-			r = SKR_ERR_STORE;
-			goto out;
-		}
-		GUARD(rec_verify(txn->st, DB_DELETED, key.mv_data, key.mv_size,
-		    val.mv_data, &vl));
-		rec = json_loadb(val.mv_data, vl, 0, NULL);
-		if (rec == NULL) {
-			r = SKR_ERR_STORE;
-			goto out;
-		}
+		if (key.mv_size == 0 || key.mv_size > SKR_KEY_NAME_MAX)
+			continue;
+		if (rec_verify(txn->st, DB_DELETED, key.mv_data, key.mv_size,
+		    val.mv_data, &vl) != SKR_OK ||
+		    (rec = json_loadb(val.mv_data, vl, 0, NULL)) == NULL)
+			continue;
 		if (jint(rec, "purge") <= now) {
 			if (n == cap) {
 				size_t ncap = cap ? cap * 2 : 8;
@@ -2153,6 +2148,8 @@ skr_store_purge_expired(skr_txn *txn, int64_t now, size_t max,
 	cur = NULL;
 	for (i = 0; i < n; i++)
 		GUARD(purge_folded(txn, names[i]));
+	if (out != NULL)
+		memcpy(out, names, n * sizeof(*names));
 	if (npurged != NULL)
 		*npurged = n;
 out:

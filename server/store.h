@@ -303,9 +303,12 @@ int skr_store_key_recover(skr_txn *txn, const char *name,
  * material.  A key that is not soft-deleted: SKR_ERR_KEY_NOT_FOUND. */
 int skr_store_key_purge(skr_txn *txn, const char *name);
 /* Purge every deleted key whose scheduledPurgeDate <= now, at most max
- * (0: no limit); *npurged (may be NULL) says how many. */
+ * (0: no limit); *npurged (may be NULL) says how many, and names (may be
+ * NULL; room for max names when not) receives their folded names.  A
+ * record that fails its integrity check is left where it is -- reading it
+ * reports it -- rather than stopping every write. */
 int skr_store_purge_expired(skr_txn *txn, int64_t now, size_t max,
-    size_t *npurged);
+    char (*names)[SKR_KEY_NAME_MAX + 1], size_t *npurged);
 
 /* ---- backup and restore ---------------------------------------------- */
 

@@ -264,5 +264,23 @@ ctl audit verify
 expect_rc 0 "audit chain verifies"
 api GET "/admin/audit?key=rsa1"
 expect_json '[.value[].event] | index("key.rotate") != null' true "rotation audited"
+
+# ---- scheduled purge: the test clock moves past the purge date ----------------
+if skrd_has_test_clock; then
+	api POST /keys/victim/create '{"kty":"oct"}'
+	api DELETE /keys/victim
+	expect_status 200 "a key is soft-deleted (90 days' retention)"
+	skr_stop
+	SKR_TEST_CLOCK_OFFSET=$((91 * 86400)) skr_start || finish
+	api PATCH /keys/imported-oct '{"tags":{"after":"purge-date"}}'
+	expect_status 200 "a write after its purge date"
+	api GET /deletedkeys/victim
+	expect_error 404 SKR.KEY.NOT_FOUND "... purged the key"
+	api GET "/admin/audit?key=victim"
+	expect_json '[.value[] | select(.event == "key.purge" and .outcome == "ok")] | length' 1 \
+		"the scheduled purge has an audit record naming the key"
+	ctl audit verify
+	expect_rc 0 "audit chain verifies after the scheduled purge"
+fi
 skr_stop
 finish

@@ -910,15 +910,22 @@ test_delete(skr_store *st)
 	CHECK_OK(skr_store_txn_begin(st, SKR_TXN_WRITE, &txn));
 	CHECK_OK(skr_store_key_delete(txn, "doomed", NOW, 100, NULL));
 	CHECK_OK(skr_store_key_delete(txn, "later", NOW, 500, NULL));
-	CHECK_OK(skr_store_purge_expired(txn, NOW + 99, 0, &n));
+	CHECK_OK(skr_store_purge_expired(txn, NOW + 99, 0, NULL, &n));
 	CHECK(n == 0);
-	CHECK_OK(skr_store_purge_expired(txn, NOW + 100, 0, &n));
-	CHECK(n == 1);
+	{
+		char names[2][SKR_KEY_NAME_MAX + 1];
+
+		CHECK_ERR(skr_store_purge_expired(txn, NOW + 100, 0, names,
+		    &n), SKR_ERR_INVAL);
+		CHECK_OK(skr_store_purge_expired(txn, NOW + 100, 2, names,
+		    &n));
+		CHECK(n == 1 && strcmp(names[0], "doomed") == 0);
+	}
 	CHECK_ERR(skr_store_deleted_get(txn, "doomed", &vi),
 	    SKR_ERR_KEY_NOT_FOUND);
 	CHECK_OK(skr_store_deleted_get(txn, "later", &vi));
 	skr_version_info_clear(&vi);
-	CHECK_OK(skr_store_purge_expired(txn, NOW + 1000, 0, &n));
+	CHECK_OK(skr_store_purge_expired(txn, NOW + 1000, 0, NULL, &n));
 	CHECK(n == 1);
 	CHECK_OK(skr_store_txn_commit(txn));
 	found = file_has(dir_a, needle, 32);

@@ -37,6 +37,7 @@ static const char *const failures[] = { "continue", "refuse", NULL };
 static const struct setting settings[] = {
 	S("data", data, NULL),
 	S("listen", listen, NULL),
+	S("public_url", public_url, NULL),
 	I("threads", threads, 0, 256),
 	B("plain_http", plain_http),
 	I("max_body", max_body, 1024, 64 * 1024 * 1024),

@@ -26,6 +26,7 @@ typedef struct skr_config_authority {
 typedef struct skr_config {
 	char *data;           /* data directory */
 	char *listen;         /* ADDR:PORT */
+	char *public_url;     /* scheme://host[:port] clients use, or NULL */
 	int64_t threads;      /* 0: one per core */
 	int plain_http;       /* loopback only */
 	int64_t max_body;     /* bytes */

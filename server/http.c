@@ -956,8 +956,14 @@ skr_http_serve(skr_server *srv, const skr_http_opts *o,
 	    o->plain ? "http" : "https",
 	    strchr(hostname, ':') ? "[" : "", hostname,
 	    strchr(hostname, ':') ? "]" : "", port);
-	if (srv->base_url[0] == '\0' && strlen(http->url) < sizeof(srv->base_url))
+	if (srv->base_url[0] == '\0' && strlen(http->url) < sizeof(srv->base_url)) {
 		memcpy(srv->base_url, http->url, strlen(http->url) + 1);
+		if (strcmp(hostname, "0.0.0.0") == 0 || strcmp(hostname, "::") == 0)
+			skr_log(SKR_LOG_WARN, "listening on every address "
+			    "without public_url: key ids, nextLinks and the "
+			    "Key Vault challenge name the wildcard address",
+			    json_pack("{s:s}", "base_url", srv->base_url));
+	}
 
 	uv_loop_init(&main_loop);
 	uv_signal_init(&main_loop, &sigterm);

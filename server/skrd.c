@@ -278,6 +278,25 @@ add_config_authority(skr_authorities *a, const skr_config_authority *ca)
 	return r;
 }
 
+/*
+ * The URL clients reach skrd by, which key ids, nextLinks and the Key Vault
+ * challenge name: scheme://host[:port], nothing after it.  Without it they
+ * name the listening address.
+ */
+static int
+set_public_url(skr_server *srv, const char *url, int plain)
+{
+	const char *scheme = plain ? "http://" : "https://";
+	size_t n = strlen(url), sl = strlen(scheme);
+
+	if (n <= sl || n >= sizeof(srv->base_url) ||
+	    strncmp(url, scheme, sl) != 0 ||
+	    strpbrk(url + sl, "/?#@ \t\\") != NULL)
+		return SKR_ERR_INVAL;
+	memcpy(srv->base_url, url, n + 1);
+	return SKR_OK;
+}
+
 /* Apply the settings of c to srv. */
 void
 skrd_apply_config(skr_server *srv, const skr_config *c)
@@ -450,6 +469,7 @@ restart_only(const skr_config *old, skr_config *c, skr_buf *names)
 	} while (0)
 	KEEP_STR(data);
 	KEEP_STR(listen);
+	KEEP_STR(public_url);
 	KEEP_STR(release_alg);
 	KEEP_INT(threads);
 	KEEP_INT(plain_http);
@@ -647,6 +667,14 @@ cmd_serve(int argc, char **argv)
 		skr_log_set_level(skr_log_level_parse(cfg->log_level));
 	skrd_harden_process();
 	skrd_apply_config(&srv, cfg);
+	if (cfg->public_url != NULL && (r = set_public_url(&srv, cfg->public_url,
+	    cfg->plain_http)) != SKR_OK) {
+		fprintf(stderr, PROG ": public_url: must be %s://HOST[:PORT], "
+		    "without a path, under %zu bytes\n", cfg->plain_http ?
+		    "http" : "https", sizeof(srv.base_url));
+		status = 1;
+		goto out2;
+	}
 	if (srv.clock_offset != 0)
 		skr_log(SKR_LOG_WARN, "test clock in use", json_pack("{s:I}",
 		    "offset", (json_int_t)srv.clock_offset));

@@ -442,6 +442,28 @@ kill -TERM "$ONLY_PID" 2>/dev/null
 rc=0; wait "$ONLY_PID" || rc=$?
 check "... and stops cleanly on SIGTERM ($rc)" [ "$rc" = 0 ]
 
+# public_url: what key ids and the challenge name, whatever the listen
+# address; one with a path or of the wrong scheme is refused at start.
+printf 'public_url = https://keys.example.test:8443\n' >"$T/pub.conf"
+skr_start --config "$T/pub.conf" || finish
+AUTH=$ADMIN api POST /keys/pub1/create '{"kty":"oct"}'
+expect_json '.key.kid | startswith("https://keys.example.test:8443/keys/pub1/")' true \
+    "public_url names the key ids"
+API_CURL=(-D "$T/pub.hdr")
+AUTH= api GET /keys
+API_CURL=()
+check "... and the Key Vault challenge" \
+    grep -qi 'authorization="https://keys.example.test:8443"' "$T/pub.hdr"
+AUTH=$ADMIN
+skr_stop
+for bad in https://keys.example.test/vault http://keys.example.test https://; do
+	printf 'public_url = %s\n' "$bad" >"$T/pub-bad.conf"
+	rc=0; "$SKRD" serve --data "$D" --listen 127.0.0.1:0 \
+	    --config "$T/pub-bad.conf" 2>"$T/pub.err" || rc=$?
+	check "public_url $bad is refused at start ($rc)" [ "$rc" = 1 ]
+	check "... saying why" grep -q 'public_url' "$T/pub.err"
+done
+
 # readyz is 503 while an authority has no keys.
 printf '{"keys":[]}' >"$T/empty.jwks"
 if skr_start --authority "https://authority.example.test=$T/empty.jwks"; then

@@ -371,6 +371,10 @@ params_from(const struct key_input *in, skr_version_params *p)
 /* Soft-deleted keys past their scheduledPurgeDate purged per write. */
 #define PURGE_BATCH 8
 
+/* add_version: take operations, tags and policy from the latest version,
+ * read in the write transaction (rotate). */
+#define ADD_PARAMS_OF_LATEST 0x100u
+
 struct purged {
 	char names[PURGE_BATCH][SKR_KEY_NAME_MAX + 1];
 	size_t n;
@@ -463,13 +467,31 @@ add_version(skr_server *srv, skr_request *req, skr_response *resp,
     const skr_key *key, const skr_version_params *p, unsigned flags,
     const char *event)
 {
-	skr_version_info vi;
+	skr_version_info vi, cur;
+	skr_version_params rp;
 	skr_txn *txn = NULL;
 	struct purged purged;
 	int r;
 
 	memset(&vi, 0, sizeof(vi));
+	memset(&cur, 0, sizeof(cur));
 	SKR_GUARD(write_begin(srv, req, &txn, &purged));
+	if (flags & ADD_PARAMS_OF_LATEST) {
+		/* Read here, under the write lock: a change made while the
+		 * key was generated (a tightened policy) is kept. */
+		SKR_GUARD(skr_store_version_latest(txn, req->name, &cur));
+		SKR_ENSURE(cur.kty == skr_key_kty(key) &&
+		    cur.bits == skr_key_bits(key), SKR_ERR_KEY_CONFLICT);
+		skr_version_params_init(&rp);
+		rp.key_ops = cur.key_ops;
+		rp.tags = cur.tags;
+		rp.exportable = cur.attrs.exportable;
+		rp.policy = cur.policy;
+		rp.policy_len = cur.policy_len;
+		rp.policy_immutable = cur.policy_immutable;
+		p = &rp;
+		flags = (flags & ~ADD_PARAMS_OF_LATEST) | SKR_ADD_EXISTING_ONLY;
+	}
 	SKR_GUARD(skr_store_version_add(txn, req->name, key, p, flags,
 	    req->now, &vi));
 	r = commit_audited(txn, req, event, vi.name, vi.version, &purged);
@@ -479,6 +501,7 @@ add_version(skr_server *srv, skr_request *req, skr_response *resp,
 out:
 	skr_store_txn_abort(txn);
 	skr_version_info_clear(&vi);
+	skr_version_info_clear(&cur);
 	if (r != SKR_OK)
 		skr_response_error(resp, r, NULL);
 	return r;
@@ -807,7 +830,6 @@ int
 skr_api_key_rotate(skr_server *srv, skr_request *req, skr_response *resp)
 {
 	skr_version_info vi;
-	skr_version_params p;
 	skr_txn *txn = NULL;
 	skr_key *key = NULL;
 	int r;
@@ -818,17 +840,12 @@ skr_api_key_rotate(skr_server *srv, skr_request *req, skr_response *resp)
 	SKR_GUARD(skr_store_version_latest(txn, req->name, &vi));
 	skr_store_txn_abort(txn);
 	txn = NULL;
-	/* Same type, size, operations, tags and policy (Key Vault's rotate
-	 * keeps the key's parameters). */
+	/* Same type and size, generated outside the write lock (RSA-4096
+	 * takes seconds); operations, tags and policy as the key has them
+	 * when the new version is written (Key Vault's rotate keeps the
+	 * key's parameters). */
 	SKR_GUARD(skr_key_generate(vi.kty, vi.bits, &key));
-	skr_version_params_init(&p);
-	p.key_ops = vi.key_ops;
-	p.tags = vi.tags;
-	p.exportable = vi.attrs.exportable;
-	p.policy = vi.policy;
-	p.policy_len = vi.policy_len;
-	p.policy_immutable = vi.policy_immutable;
-	r = add_version(srv, req, resp, key, &p, SKR_ADD_EXISTING_ONLY,
+	r = add_version(srv, req, resp, key, NULL, ADD_PARAMS_OF_LATEST,
 	    "key.rotate");
 	goto done;
 out:

@@ -265,6 +265,24 @@ expect_rc 0 "audit chain verifies"
 api GET "/admin/audit?key=rsa1"
 expect_json '[.value[].event] | index("key.rotate") != null' true "rotation audited"
 
+# ---- rotate keeps the policy the key has when the new version is written ----
+# RSA-4096 generation takes a while, outside the write lock; a policy
+# tightened meanwhile must survive the rotation (in either order).
+TIGHT=$(printf '%s' "${POLICY/\"equals\":\"y\"/\"equals\":\"tight\"}" | b64url)
+api POST /keys/slow-rsa/create "{\"kty\":\"RSA\",\"key_size\":4096,\"attributes\":{\"exportable\":true},\"release_policy\":{\"data\":\"$PDATA\"}}"
+expect_status 200 "an exportable RSA-4096 key"
+curl -s -o "$T/rotate.out" --cacert "$D/ca.pem" -H "Authorization: Bearer $ADMIN" \
+	-X POST "$SKR_ADDR/keys/slow-rsa/rotate?api-version=7.4" &
+ROT=$!
+sleep 0.2
+api PATCH /keys/slow-rsa "{\"release_policy\":{\"data\":\"$TIGHT\"}}"
+expect_status 200 "the policy is tightened while the key rotates"
+wait "$ROT"
+api GET /keys/slow-rsa/versions
+expect_json '.value | length' 2 "the rotation made a second version"
+api GET /keys/slow-rsa
+expect_json .release_policy.data "$TIGHT" "the current version has the tightened policy"
+
 # ---- scheduled purge: the test clock moves past the purge date ----------------
 if skrd_has_test_clock; then
 	api POST /keys/victim/create '{"kty":"oct"}'

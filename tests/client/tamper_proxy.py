@@ -62,7 +62,10 @@ def resign(body):
     obj = json.loads(body)
     _, payload, _ = obj["value"].split(".")
     with open(os.environ["RESIGN_CERT"]) as f:
-        der = ssl.PEM_cert_to_DER_cert(f.read())
+        pem = f.read()
+    # The leaf alone: the file may hold its chain after it.
+    end = "-----END CERTIFICATE-----"
+    der = ssl.PEM_cert_to_DER_cert(pem[:pem.index(end) + len(end)])
     header = b64url(json.dumps({"alg": "ES256", "typ": "JWT",
                                 "x5c": [base64.b64encode(der).decode()]}).encode())
     signing_input = (header + "." + payload).encode()

@@ -260,17 +260,18 @@ if command -v python3 >/dev/null; then
 	expect_rc 3 "a replayed response for another nonce is refused"
 	expect_err SKR.NONCE.MISMATCH "... SKR.NONCE.MISMATCH"
 	check "... and writes nothing" test ! -e "$T/r2.key"
+	resigned() { # resigned KEY CERT OUT: a release through a re-signing proxy
+		export RESIGN_KEY=$1 RESIGN_CERT=$2
+		proxy resign
+		via release c-imp-oct --token "$T/cvm.tok" --wrapping-key "$T/tee.pem" --out "$3"
+	}
 	# The attacker holds skrd's own TLS key, whose certificate the same CA
 	# issued: its signature does not speak for releases.
-	export RESIGN_KEY="$D/tls-key.pem" RESIGN_CERT="$D/tls-cert.pem"
-	proxy resign
-	via release c-imp-oct --token "$T/cvm.tok" --wrapping-key "$T/tee.pem" --out "$T/s1.key"
+	resigned "$D/tls-key.pem" "$D/tls-cert.pem" "$T/s1.key"
 	expect_rc 1 "a response re-signed with skrd's TLS key (same CA) is refused"
 	expect_err SKR.CLIENT.RESPONSE_SIGNATURE "... SKR.CLIENT.RESPONSE_SIGNATURE"
 	check "... and writes nothing" test ! -e "$T/s1.key"
-	export RESIGN_KEY="$D/release-signing-ec-key.pem" RESIGN_CERT="$D/release-signing-ec.pem"
-	proxy resign
-	via release c-imp-oct --token "$T/cvm.tok" --wrapping-key "$T/tee.pem" --out "$T/s2.key"
+	resigned "$D/release-signing-ec-key.pem" "$D/release-signing-ec.pem" "$T/s2.key"
 	expect_rc 0 "the same re-signing with the EC release-signing key is taken"
 	check "... and gives the same key" cmp -s "$T/s2.key" "$T/pin.key"
 	kill "$PROXY_PID" 2>/dev/null

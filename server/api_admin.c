@@ -272,11 +272,11 @@ out:
 int
 skr_api_authorities(skr_server *srv, skr_request *req, skr_response *resp)
 {
+	struct skr_authorities *auths = skr_server_authorities(srv);
 	json_t *v;
 
 	(void)req;
-	v = srv->authorities != NULL ?
-	    skr_authorities_status_json(srv->authorities) : json_array();
+	v = auths != NULL ? skr_authorities_status_json(auths) : json_array();
 	return skr_response_json(resp, 200, json_pack("{s:o}", "value", v));
 }
 
@@ -284,6 +284,7 @@ int
 skr_api_authorities_refresh(skr_server *srv, skr_request *req,
     skr_response *resp)
 {
+	struct skr_authorities *auths = skr_server_authorities(srv);
 	char issuer[512];
 	int r, q;
 
@@ -291,10 +292,10 @@ skr_api_authorities_refresh(skr_server *srv, skr_request *req,
 	if (q != 1 || issuer[0] == '\0')
 		return skr_response_error(resp, SKR_ERR_BAD_REQUEST,
 		    "issuer query parameter required");
-	if (srv->authorities == NULL)
+	if (auths == NULL)
 		return skr_response_error(resp, SKR_ERR_NOT_FOUND,
 		    "no authorities are configured");
-	if ((r = skr_authorities_request_refresh(srv->authorities, issuer)) !=
+	if ((r = skr_authorities_request_refresh(auths, issuer)) !=
 	    SKR_OK)
 		return skr_response_error(resp, r, NULL);
 	return skr_response_json(resp, 202, json_pack("{s:s,s:s}", "issuer",

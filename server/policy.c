@@ -479,16 +479,17 @@ compile_leaf(struct pctx *x, struct cond *c, const struct op_def *op,
 {
 	const char *why;
 	const json_t *m;
-	size_t i;
+	size_t i, n;
 	int r;
 
 	if ((why = op->check(val)) != NULL)
 		return fail(x, SKR_ERR_POLICY_INVALID, "%s: %s", op->name, why);
 	c->op = op;
 	c->expected = json_incref((json_t *)val);
-	c->nvals = json_is_array(val) ? json_array_size(val) : 1;
-	if ((c->vals = calloc(c->nvals, sizeof(*c->vals))) == NULL)
+	n = json_is_array(val) ? json_array_size(val) : 1;
+	if ((c->vals = calloc(n, sizeof(*c->vals))) == NULL)
 		return SKR_ERR_NOMEM;
+	c->nvals = n; /* only now: cond_clear walks vals */
 	if (!json_is_array(val))
 		return compile_value(val, &c->vals[0]);
 	json_array_foreach(val, i, m) {
@@ -935,8 +936,12 @@ eval_max_age(struct ectx *e, const struct rule *rule, const json_t *claims,
 	json_t *t;
 	int res;
 
-	res = json_is_integer(iat) &&
-	    now - (int64_t)json_integer_value(iat) <= rule->max_age;
+	/* iat >= now - maxAge, not now - iat <= maxAge: an iat near the
+	 * bottom of the range must not overflow into a young age.  iat is a
+	 * NumericDate: fractions allowed (RFC 7519). */
+	res = (json_is_integer(iat) && json_integer_value(iat) >=
+	    now - rule->max_age) || (json_is_real(iat) &&
+	    json_real_value(iat) >= (double)(now - rule->max_age));
 	if ((t = json_object()) == NULL) {
 		e->err = SKR_ERR_NOMEM;
 		return 0;

@@ -24,6 +24,7 @@
 #include "wrap.h"
 
 #define DEFAULT_API_VERSION "7.4"
+#define KID_WAIT_MS 3000
 
 /* One release or evaluate attempt. */
 struct attempt {
@@ -122,6 +123,7 @@ out:
 static int
 decide(skr_server *srv, skr_request *req, struct attempt *a)
 {
+	struct skr_authorities *auths = skr_server_authorities(srv);
 	skr_token_trust trust;
 	skr_token_opts opts = SKR_TOKEN_OPTS_INIT;
 	const char *claim_path = NULL, *tnonce;
@@ -137,15 +139,19 @@ decide(skr_server *srv, skr_request *req, struct attempt *a)
 		r = SKR_ERR_AUTH_FORBIDDEN;
 		goto out;
 	}
-	if (srv->authorities == NULL) {
+	if (auths == NULL) {
 		r = SKR_ERR_TOKEN_ISSUER;
 		goto out;
 	}
 	/* The token first: without a token from a trusted authority a
 	 * caller learns nothing about which keys exist. */
-	skr_authorities_trust(srv->authorities, &trust);
+	skr_authorities_trust(auths, &trust);
 	opts.now = now;
 	opts.skew = srv->token_skew;
+	/* An authority that has just rotated its signing key: the first
+	 * token with the new kid waits (on this pool thread, at most once a
+	 * minute per authority) for the early key-set refresh. */
+	opts.kid_wait_ms = KID_WAIT_MS;
 	SKR_GUARD(skr_token_verify(a->target, a->target_len, &trust, &opts,
 	    &a->tok, &a->why));
 	SKR_GUARD(select_version(srv, req, now, &a->vi));
@@ -169,7 +175,7 @@ decide(skr_server *srv, skr_request *req, struct attempt *a)
 		/* Consumed in the same transaction as the audit record. */
 		a->consume_nonce = 1;
 	}
-	skr_authorities_lookup(srv->authorities, a->tok->iss, NULL, NULL,
+	skr_authorities_lookup(auths, a->tok->iss, NULL, NULL,
 	    &claim_path);
 	SKR_GUARD(skr_token_wrapping_key(a->tok, claim_path, &a->wrap,
 	    &a->wrap_kid));

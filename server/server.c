@@ -110,8 +110,9 @@ skr_server_now(const skr_server *srv)
 int
 skr_server_authorities_ready(const skr_server *srv)
 {
-	if (srv->authorities == NULL ||
-	    skr_authorities_count(srv->authorities) == 0)
+	struct skr_authorities *auths = skr_server_authorities(srv);
+
+	if (auths == NULL || skr_authorities_count(auths) == 0)
 		return 1;
-	return skr_authorities_ready(srv->authorities);
+	return skr_authorities_ready(auths);
 }

@@ -2148,7 +2148,7 @@ skr_store_purge_expired(skr_txn *txn, int64_t now, size_t max,
 	cur = NULL;
 	for (i = 0; i < n; i++)
 		GUARD(purge_folded(txn, names[i]));
-	if (out != NULL)
+	if (out != NULL && n > 0)
 		memcpy(out, names, n * sizeof(*names));
 	if (npurged != NULL)
 		*npurged = n;

@@ -250,6 +250,14 @@ api GET /metrics
 check "expired server nonces are swept out (only the new one is left)" \
 	grep -qx 'skr_store_entries{kind="nonces"} 1' <<<"$BODY"
 
+# ---- the authority rotates its signing key ---------------------------------------
+# The first token with the new kid waits for the early key-set refresh
+# instead of being refused.
+curl -s --fail --cacert "$TAD/ca.pem" -X POST "$ISS/rotate" >/dev/null
+token "$T/rot.tok" --tee sevsnp --wrapping-key "$T/tee.pem"
+ctl release imp-oct --token "$T/rot.tok" --wrapping-key "$T/tee.pem" --out "$T/rot.key"
+expect_rc 0 "the first token signed with an authority's new key is released"
+
 # ---- audit ---------------------------------------------------------------------
 api GET '/admin/audit?event=key.release&outcome=denied&maxresults=1000'
 check "denied releases are audited" test "$(jq '.value | length' <<<"$BODY")" -ge 10

@@ -508,6 +508,18 @@ test_rules(void)
 		eval_text(aged, "{\"a\":1,\"iat\":\"1000\"}", ISS, 1000,
 		    SKR_ERR_POLICY_DENIED, &res);
 		skr_policy_result_clear(&res);
+		/* An iat at the bottom of the range is as old as it gets,
+		 * not young by overflow. */
+		eval_text(aged, "{\"a\":1,\"iat\":-9223372036854775000}",
+		    ISS, 1700000000, SKR_ERR_POLICY_DENIED, &res);
+		skr_policy_result_clear(&res);
+		/* A NumericDate may have a fraction. */
+		eval_text(aged, "{\"a\":1,\"iat\":1000.5}", ISS, 1300,
+		    SKR_OK, &res);
+		skr_policy_result_clear(&res);
+		eval_text(aged, "{\"a\":1,\"iat\":999.5}", ISS, 1300,
+		    SKR_ERR_POLICY_DENIED, &res);
+		skr_policy_result_clear(&res);
 	}
 
 	/* The digest is deterministic and depends on the trace. */

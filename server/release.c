@@ -124,6 +124,7 @@ static int
 decide(skr_server *srv, skr_request *req, struct attempt *a)
 {
 	struct skr_authorities *auths = skr_server_authorities(srv);
+	skr_txn *txn = NULL;
 	skr_token_trust trust;
 	skr_token_opts opts = SKR_TOKEN_OPTS_INIT;
 	const char *claim_path = NULL, *tnonce;
@@ -172,8 +173,20 @@ decide(skr_server *srv, skr_request *req, struct attempt *a)
 	}
 	if (skr_policy_require_server_nonce(a->policy)) {
 		SKR_ENSURE(tnonce != NULL, SKR_ERR_NONCE_REQUIRED);
-		/* Consumed in the same transaction as the audit record. */
-		a->consume_nonce = 1;
+		if (a->dry_run) {
+			/* Evaluate answers as a release would: the nonce
+			 * must be usable, but it is not used up. */
+			SKR_GUARD(skr_store_txn_begin(srv->store,
+			    SKR_TXN_READ, &txn));
+			r = skr_store_nonce_check(txn, tnonce, now);
+			skr_store_txn_abort(txn);
+			if (r != SKR_OK)
+				goto out;
+		} else {
+			/* Consumed in the same transaction as the audit
+			 * record. */
+			a->consume_nonce = 1;
+		}
 	}
 	skr_authorities_lookup(auths, a->tok->iss, NULL, NULL,
 	    &claim_path);

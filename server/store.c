@@ -2791,15 +2791,15 @@ out:
 	return r;
 }
 
-int
-skr_store_nonce_consume(skr_txn *txn, const char *nonce, int64_t now)
+static int
+nonce_usable(skr_txn *txn, const char *nonce, int64_t now, int64_t *expp)
 {
 	const uint8_t *v;
 	size_t vl, n;
 	int64_t exp;
 	int r;
 
-	if (txn == NULL || !txn->write)
+	if (txn == NULL)
 		return SKR_ERR_INVAL;
 	if (nonce == NULL || (n = strnlen(nonce, SKR_NONCE_TEXT_LEN + 1)) !=
 	    SKR_NONCE_TEXT_LEN)
@@ -2816,6 +2816,28 @@ skr_store_nonce_consume(skr_txn *txn, const char *nonce, int64_t now)
 		return SKR_ERR_NONCE_REUSED;
 	if (exp <= now)
 		return SKR_ERR_NONCE_EXPIRED;
+	*expp = exp;
+	return SKR_OK;
+}
+
+int
+skr_store_nonce_check(skr_txn *txn, const char *nonce, int64_t now)
+{
+	int64_t exp;
+
+	return nonce_usable(txn, nonce, now, &exp);
+}
+
+int
+skr_store_nonce_consume(skr_txn *txn, const char *nonce, int64_t now)
+{
+	int64_t exp;
+	int r;
+
+	if (txn == NULL || !txn->write)
+		return SKR_ERR_INVAL;
+	if ((r = nonce_usable(txn, nonce, now, &exp)) != SKR_OK)
+		return r;
 	return nonce_put(txn, nonce, exp, 1);
 }
 

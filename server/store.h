@@ -392,6 +392,9 @@ int skr_store_nonce_issue(skr_txn *txn, int64_t now, int64_t ttl,
  * commits.
  */
 int skr_store_nonce_consume(skr_txn *txn, const char *nonce, int64_t now);
+/* What skr_store_nonce_consume would refuse, without using the nonce up
+ * (any transaction). */
+int skr_store_nonce_check(skr_txn *txn, const char *nonce, int64_t now);
 
 /* Remove records that expired at or before now; *npruned may be NULL. */
 int skr_store_nonce_prune(skr_txn *txn, int64_t now, size_t *npruned);

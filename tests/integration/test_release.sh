@@ -229,6 +229,16 @@ token "$T/sn2.tok" --tee sevsnp --wrapping-key "$T/tee.pem" --nonce "$N2"
 ctl nonce
 N3=$OUT
 token "$T/sn3.tok" --tee sevsnp --wrapping-key "$T/tee.pem" --nonce "$N3"
+# Evaluate answers as a release would, and uses nothing up.
+ctl --json evaluate sn-oct --token "$T/forged.tok"
+expect_rc 3 "evaluate: a nonce the server never issued is a deny"
+check "  ... naming SKR.NONCE.INVALID" grep -q SKR.NONCE.INVALID <<<"$OUT"
+ctl evaluate sn-oct --token "$T/sn.tok"
+expect_rc 3 "evaluate: a used nonce is a deny"
+ctl evaluate sn-oct --token "$T/sn2.tok"
+expect_rc 0 "evaluate: a fresh server nonce is an allow"
+ctl evaluate sn-oct --token "$T/sn2.tok"
+expect_rc 0 "... and is not used up by it"
 ctl release sn-oct --token "$T/sn2.tok" --wrapping-key "$T/tee.pem" --out "$T/sn-3"
 expect_rc 0 "second nonce used"
 

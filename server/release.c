@@ -301,8 +301,8 @@ set_outcome(json_t *rec, int decided)
 {
 	const char *outcome = decided == SKR_OK ? "ok" :
 	    decided == SKR_ERR_NOMEM || decided == SKR_ERR_STORE ||
-	    decided == SKR_ERR_INTERNAL || decided == SKR_ERR_CRYPTO ? "error" :
-	    "denied";
+	    decided == SKR_ERR_INTERNAL || decided == SKR_ERR_CRYPTO ||
+	    skr_err_http_status(decided) >= 500 ? "error" : "denied";
 
 	json_object_set_new(rec, "outcome", json_string(outcome));
 	if (decided != SKR_OK)
@@ -514,6 +514,13 @@ release_or_evaluate(skr_server *srv, skr_request *req, skr_response *resp,
 		decided = SKR_ERR_SEALED;
 		skr_buf_append_str(&a.why, "the audit file sink is failing");
 	}
+	/* The response is built before the attempt is recorded, so that
+	 * the record says what the caller gets: a key that cannot be
+	 * unsealed, wrapped or signed is an error in the log, not a
+	 * release.  Nothing is sent before the record is durable. */
+	if (!dry_run && decided == SKR_OK &&
+	    (r = respond_release(srv, req, &a, resp)) != SKR_OK)
+		decided = r;
 	if ((r = audit(srv, req, &a, &decided)) != SKR_OK) {
 		/* A release that cannot be audited does not happen. */
 		skr_response_error(resp, r, NULL);
@@ -523,11 +530,11 @@ release_or_evaluate(skr_server *srv, skr_request *req, skr_response *resp,
 	if (dry_run)
 		r = respond_evaluate(srv, &a, decided, resp);
 	else if (decided != SKR_OK)
+		/* Also replaces a response built for a release that the
+		 * server nonce's use then refused. */
 		r = deny(srv, resp, &a, decided);
-	else if ((r = respond_release(srv, req, &a, resp)) != SKR_OK) {
-		skr_response_error(resp, r, NULL);
-		decided = r;
-	}
+	else
+		r = SKR_OK;
 out:
 	count_decision(srv, &a, decided);
 	attempt_clear(&a);

@@ -40,4 +40,13 @@ API(skr_api_dev_token);
  */
 int skr__api_json_body(const skr_request *req, json_t **out);
 
+/*
+ * One purge sweep transaction (housekeep.c): purge at most max soft-deleted
+ * keys whose scheduledPurgeDate is <= now, each with a key.purge audit
+ * record, in one synced write.  *npurged says how many; fewer than max
+ * means none is left due.
+ */
+int skr_api_purge_due(skr_server *srv, int64_t now, size_t max,
+    size_t *npurged);
+
 #endif

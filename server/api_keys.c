@@ -404,20 +404,58 @@ write_begin(skr_server *srv, const skr_request *req, skr_txn **txn,
 	return r;
 }
 
-/* The audit record of a scheduled purge that a change carried out. */
+/* The audit record of a scheduled purge: carried out by a change (req) or
+ * by the sweep (req NULL: no peer, no request id). */
 static int
-audit_scheduled_purge(skr_txn *txn, const skr_request *req, const char *name)
+audit_scheduled_purge(skr_txn *txn, const skr_request *req, int64_t now,
+    const char *name)
 {
 	json_t *rec;
 	int r;
 
-	rec = json_pack("{s:s,s:s,s:s,s:s,s:s,s:{s:s}}", "event", "key.purge",
-	    "outcome", "ok", "peer", req->peer, "request_id", req->request_id,
-	    "key", name, "detail", "reason", "scheduled purge date passed");
+	rec = json_pack("{s:s,s:s,s:s,s:{s:s,s:s}}", "event", "key.purge",
+	    "outcome", "ok", "key", name, "detail", "reason",
+	    "scheduled purge date passed", "by", req != NULL ? "write" :
+	    "sweep");
 	if (rec == NULL)
 		return SKR_ERR_NOMEM;
-	r = skr_audit_append(txn, rec, req->now, NULL);
+	if (req != NULL && (json_object_set_new(rec, "peer",
+	    json_string(req->peer)) != 0 || json_object_set_new(rec,
+	    "request_id", json_string(req->request_id)) != 0)) {
+		json_decref(rec);
+		return SKR_ERR_NOMEM;
+	}
+	r = skr_audit_append(txn, rec, now, NULL);
 	json_decref(rec);
+	return r;
+}
+
+int
+skr_api_purge_due(skr_server *srv, int64_t now, size_t max, size_t *npurged)
+{
+	char (*names)[SKR_KEY_NAME_MAX + 1];
+	skr_txn *txn = NULL;
+	size_t n = 0, i;
+	int r;
+
+	*npurged = 0;
+	if (max == 0 || (names = calloc(max, sizeof(*names))) == NULL)
+		return max == 0 ? SKR_ERR_INVAL : SKR_ERR_NOMEM;
+	/* It frees far more than it writes: it may use the reserve. */
+	SKR_GUARD(skr_store_txn_begin(srv->store, SKR_TXN_WRITE_RESERVE,
+	    &txn));
+	SKR_GUARD(skr_store_purge_expired(txn, now, max, names, &n));
+	if (n == 0)
+		goto out;       /* nothing written: no commit, no sync */
+	for (i = 0; i < n; i++)
+		SKR_GUARD(audit_scheduled_purge(txn, NULL, now, names[i]));
+	r = skr_store_txn_commit(txn);
+	txn = NULL;
+	if (r == SKR_OK)
+		*npurged = n;
+out:
+	skr_store_txn_abort(txn);
+	free(names);
 	return r;
 }
 
@@ -431,7 +469,8 @@ commit_audited(skr_txn *txn, const skr_request *req, const char *event,
 	int r = SKR_OK;
 
 	for (size_t i = 0; r == SKR_OK && i < purged->n; i++)
-		r = audit_scheduled_purge(txn, req, purged->names[i]);
+		r = audit_scheduled_purge(txn, req, req->now,
+		    purged->names[i]);
 	if (r != SKR_OK) {
 		skr_store_txn_abort(txn);
 		return r;

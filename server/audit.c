@@ -360,12 +360,16 @@ skr_audit_verify_dir(const char *dir, uint64_t *count, uint64_t *broken)
 	    0600) != MDB_SUCCESS ||
 	    mdb_txn_begin(env, NULL, MDB_RDONLY, &txn) != MDB_SUCCESS)
 		goto out;
+	/* The audit chain is the same in every schema this build knows
+	 * (skr_store_open migrates the rest; this never writes). */
 	r = SKR_ERR_STORE_SCHEMA;
 	key.mv_data = (void *)"schema";
 	key.mv_size = 6;
 	if (mdb_dbi_open(txn, "meta", 0, &meta) != MDB_SUCCESS ||
 	    mdb_get(txn, meta, &key, &val) != MDB_SUCCESS ||
-	    val.mv_size != 1 || *(const char *)val.mv_data != '1' ||
+	    val.mv_size != 1 ||
+	    *(const char *)val.mv_data < '0' + SKR_STORE_SCHEMA_OLDEST ||
+	    *(const char *)val.mv_data > '0' + SKR_STORE_SCHEMA_VERSION ||
 	    mdb_dbi_open(txn, "audit", 0, &audit) != MDB_SUCCESS)
 		goto out;
 	r = SKR_ERR_STORE;

@@ -51,6 +51,7 @@ static const struct setting settings[] = {
 	I("token_skew", token_skew, 0, 3600),
 	I("nonce_ttl", nonce_ttl, 10, 86400),
 	I("retention_days", retention_days, 7, 90),
+	I("purge_interval", purge_interval, 0, 86400),
 	S("release_alg", release_alg, algs),
 	B("require_releaser", require_releaser),
 	S("deny_detail", deny_detail, details),
@@ -95,6 +96,7 @@ skr_config_init(skr_config *c)
 	c->token_skew = 60;
 	c->nonce_ttl = 300;
 	c->retention_days = 90;
+	c->purge_interval = 60;
 	c->auth_fail_limit = 10;
 	c->auth_fail_window = 60;
 	c->release_limit = 300;

@@ -39,6 +39,7 @@ typedef struct skr_config {
 	int64_t token_skew;       /* seconds */
 	int64_t nonce_ttl;        /* seconds */
 	int64_t retention_days;   /* soft delete */
+	int64_t purge_interval;   /* seconds between purge sweeps; 0: off */
 	char *release_alg;        /* RS256 | ES256 | PS256 */
 	int require_releaser;
 	char *deny_detail;        /* names | none */

@@ -17,6 +17,7 @@
 #include "authority.h"
 #include "dev.h"
 #include "guard.h"
+#include "housekeep.h"
 #include "http.h"
 #include "log.h"
 #include "pki.h"
@@ -87,6 +88,7 @@ skrd_dev_main(int argc, char **argv)
 	skr_buf token = SKR_BUF_INIT_SECRET, why = SKR_BUF_INIT;
 	skr_config cfg;
 	skr_server srv;
+	skr_housekeeper *hk = NULL;
 	skr_http_opts ho;
 	skr_authority_config ac;
 	json_t *jwks = NULL;
@@ -149,6 +151,7 @@ skrd_dev_main(int argc, char **argv)
 	SKR_GUARD(skr_authorities_create(&srv.authorities));
 	SKR_GUARD(skr_authorities_add(srv.authorities, &ac));
 	SKR_GUARD(skr_authorities_start(srv.authorities));
+	SKR_GUARD(skr_housekeeper_start(&srv, &hk));
 
 	skrd_http_opts(&ho, &cfg);
 	snprintf(cert, sizeof(cert), "%s/tls-cert.pem", dir);
@@ -166,6 +169,7 @@ out:
 		    skr_strerror(r));
 	free(jtext);
 	json_decref(jwks);
+	skr_housekeeper_stop(hk);
 	skr_server_clear(&srv);
 	skr_master_key_free(mk);
 	skr_buf_free(&token);

@@ -64,6 +64,7 @@ skr_server_init(skr_server *srv)
 	srv->token_skew = 60;
 	srv->nonce_ttl = 300;
 	srv->retention = 90 * 86400;
+	srv->purge_interval = 60;
 	srv->deny_detail = SKR_DENY_NAMES;
 	srv->auth_fail_limit = 10;
 	srv->auth_fail_window = 60;

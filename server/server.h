@@ -39,6 +39,8 @@ typedef struct skr_server {
 	int64_t token_skew;                /* seconds, default 60 */
 	int64_t nonce_ttl;                 /* seconds, default 300 */
 	int64_t retention;                 /* soft-delete days in seconds */
+	int64_t purge_interval;            /* seconds between sweeps (0: none);
+	                                    * __atomic access (SIGHUP) */
 	int require_releaser;              /* release needs a bearer token */
 	int deny_detail;                   /* SKR_DENY_* */
 	int auth_fail_limit;               /* failures per window per peer */

@@ -25,6 +25,7 @@
 #include "config.h"
 #include "dev.h"
 #include "guard.h"
+#include "housekeep.h"
 #include "http.h"
 #include "json.h"
 #include "log.h"
@@ -304,6 +305,8 @@ skrd_apply_config(skr_server *srv, const skr_config *c)
 	srv->token_skew = c->token_skew;
 	srv->nonce_ttl = c->nonce_ttl;
 	srv->retention = c->retention_days * 86400;
+	__atomic_store_n(&srv->purge_interval, c->purge_interval,
+	    __ATOMIC_RELAXED);
 	srv->require_releaser = c->require_releaser;
 	srv->deny_detail = c->deny_detail != NULL &&
 	    strcmp(c->deny_detail, "none") == 0 ? SKR_DENY_NONE :
@@ -353,6 +356,7 @@ struct serve {
 	skr_authorities *retired[MAX_RETIRED]; /* replaced by reloads; freed
 	                                   * once the workers have stopped */
 	size_t nretired;
+	skr_housekeeper *hk;              /* the purge sweep */
 };
 
 /* The file, then the command-line flags over it.  *why says what is
@@ -561,6 +565,8 @@ serve_reload(void *arg)
 	skr_config_clear(&sv->cfg);
 	sv->cfg = c;
 	skr_metrics_reload(srv->metrics, 1, now);
+	/* A new purge_interval takes effect from a sweep now. */
+	skr_housekeeper_kick(sv->hk);
 	skr_log(SKR_LOG_INFO, "configuration reloaded", json_pack("{s:s?,s:I}",
 	    "config", sv->cfgfile, "authorities", (json_int_t)
 	    skr_authorities_count(srv->authorities)));
@@ -713,6 +719,11 @@ cmd_serve(int argc, char **argv)
 		goto out;
 	}
 
+	if ((r = skr_housekeeper_start(&srv, &sv.hk)) != SKR_OK) {
+		die("purge sweep", r);
+		goto out;
+	}
+
 	skrd_http_opts(&ho, cfg);
 	path_join(cert, sizeof(cert), cfg->data, "tls-cert.pem");
 	path_join(key, sizeof(key), cfg->data, "tls-key.pem");
@@ -726,7 +737,8 @@ cmd_serve(int argc, char **argv)
 	}
 	status = 0;
 out:
-	/* Records of the last requests still go to the sinks. */
+	/* Records of the last requests (and sweep) still go to the sinks. */
+	skr_housekeeper_stop(sv.hk);
 	skr_auditsink_stop(srv.auditsink);
 	srv.auditsink = NULL;
 	for (i = 0; i < sv.nretired; i++)

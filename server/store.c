@@ -10,6 +10,8 @@
  *   deleted   folded name -> key record of a soft-deleted key (+ MAC)
  *   tokens    token id -> token record (JSON + MAC)
  *   nonces    nonce text -> expiry (i64 BE) and used flag (+ MAC)
+ *   purgeq    purge date (i64 BE) folded name -> nothing (+ MAC): the
+ *             soft-deleted keys in the order they fall due (schema 2)
  *   audit     seq (u64 BE) -> canonical record JSON (audit.c)
  *
  * Every value except meta and audit ends with an HMAC-SHA256 over the
@@ -47,6 +49,7 @@ enum {
 	DB_DELETED,
 	DB_TOKENS,
 	DB_NONCES,
+	DB_PURGEQ,
 	NDB
 };
 
@@ -59,6 +62,7 @@ static const char *const db_names[NDB] = {
 	[DB_DELETED] = "deleted",
 	[DB_TOKENS] = "tokens",
 	[DB_NONCES] = "nonces",
+	[DB_PURGEQ] = "purgeq",
 };
 
 /* HKDF info labels (docs/store.md): the master key itself is never used. */
@@ -777,20 +781,66 @@ skr_store_close(skr_store *st)
 	free(st);
 }
 
+/* Open every database; those in the bit set `create` are made if missing,
+ * any other that is missing is a schema error. */
 static int
-open_dbs(skr_txn *txn, unsigned flags)
+open_dbs(skr_txn *txn, unsigned create)
 {
 	int i, rc;
 
 	for (i = 0; i < NDB; i++) {
-		rc = mdb_dbi_open(txn->t, db_names[i], flags,
-		    &txn->st->dbi[i]);
+		rc = mdb_dbi_open(txn->t, db_names[i],
+		    create & (1u << i) ? MDB_CREATE : 0, &txn->st->dbi[i]);
 		if (rc == MDB_NOTFOUND)
 			return SKR_ERR_STORE_SCHEMA;
 		if (rc != MDB_SUCCESS)
 			return lmdb_err(rc);
 	}
 	return SKR_OK;
+}
+
+#define ALL_DBS ((1u << NDB) - 1)
+
+static int purgeq_put(skr_txn *txn, const char *lc, const json_t *rec);
+
+/*
+ * Schema 1 to 2: index the soft-deleted keys by purge date.  A record that
+ * fails its MAC is not indexed (it was never purged on schedule before
+ * either; reading it reports it).
+ */
+static int
+migrate_1(skr_txn *txn)
+{
+	MDB_cursor *cur = NULL;
+	MDB_val key, val;
+	char lc[SKR_KEY_NAME_MAX + 1];
+	json_t *rec;
+	size_t vl;
+	int r = SKR_OK, rc;
+
+	if ((rc = mdb_cursor_open(txn->t, txn->st->dbi[DB_DELETED], &cur)) !=
+	    MDB_SUCCESS)
+		return lmdb_err(rc);
+	for (rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
+	    rc == MDB_SUCCESS && r == SKR_OK;
+	    rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
+		vl = val.mv_size;
+		if (key.mv_size == 0 || key.mv_size > SKR_KEY_NAME_MAX ||
+		    rec_verify(txn->st, DB_DELETED, key.mv_data, key.mv_size,
+		    val.mv_data, &vl) != SKR_OK ||
+		    (rec = json_loadb(val.mv_data, vl, 0, NULL)) == NULL)
+			continue;
+		memcpy(lc, key.mv_data, key.mv_size);
+		lc[key.mv_size] = '\0';
+		r = purgeq_put(txn, lc, rec);
+		json_decref(rec);
+	}
+	mdb_cursor_close(cur);
+	if (r == SKR_OK && rc != MDB_SUCCESS && rc != MDB_NOTFOUND)
+		r = lmdb_err(rc);
+	if (r == SKR_OK)
+		r = raw_put(txn, DB_META, "schema", 6, "2", 1);
+	return r;
 }
 
 int
@@ -824,7 +874,7 @@ skr_store_create(const char *dir, const skr_master_key *mk,
 	GUARD(derive_keys(st, mk));
 	GUARD(env_open(path, opts, st));
 	GUARD(skr_store_txn_begin(st, SKR_TXN_WRITE_RESERVE, &txn));
-	GUARD(open_dbs(txn, MDB_CREATE));
+	GUARD(open_dbs(txn, ALL_DBS));
 	snprintf(schema, sizeof(schema), "%d", SKR_STORE_SCHEMA_VERSION);
 	GUARD(raw_put(txn, DB_META, "schema", 6, schema, strlen(schema)));
 	GUARD(skr_seal(skr_master_key_bytes(st->kek),
@@ -856,14 +906,14 @@ int
 skr_store_open(const char *dir, const skr_master_key *mk,
     const skr_store_opts *opts, skr_store **out)
 {
-	char path[PATH_MAX], schema[16];
+	char path[PATH_MAX];
 	skr_store *st = NULL;
 	skr_txn *txn = NULL;
 	skr_buf pt = SKR_BUF_INIT_SECRET;
 	struct stat sb;
 	const uint8_t *v;
 	size_t vl;
-	int r, rc;
+	int r, rc, schema;
 
 	*out = NULL;
 	if (dir == NULL || mk == NULL)
@@ -888,18 +938,23 @@ skr_store_open(const char *dir, const skr_master_key *mk,
 	if (r == SKR_ERR_NOT_FOUND)
 		r = SKR_ERR_STORE_SCHEMA;
 	GUARD(r);
-	snprintf(schema, sizeof(schema), "%d", SKR_STORE_SCHEMA_VERSION);
-	if (vl != strlen(schema) || memcmp(v, schema, vl) != 0) {
+	/* One ASCII digit: "1" and "2" are known. */
+	schema = vl == 1 ? v[0] - '0' : 0;
+	if (schema < SKR_STORE_SCHEMA_OLDEST ||
+	    schema > SKR_STORE_SCHEMA_VERSION) {
 		r = SKR_ERR_STORE_SCHEMA;
 		goto out;
 	}
-	GUARD(open_dbs(txn, 0));
+	/* Schema 1 had no purge index. */
+	GUARD(open_dbs(txn, schema == 1 ? 1u << DB_PURGEQ : 0));
 	r = raw_get(txn, DB_META, "check", 5, &v, &vl);
 	if (r == SKR_ERR_NOT_FOUND)
 		r = SKR_ERR_STORE_SCHEMA;
 	GUARD(r);
 	GUARD(skr_seal_open(skr_master_key_bytes(st->kek),
 	    (const uint8_t *)AAD_CHECK, sizeof(AAD_CHECK), v, vl, &pt));
+	if (schema == 1)
+		GUARD(migrate_1(txn));
 	r = skr_store_txn_commit(txn);
 	txn = NULL;
 	if (r != SKR_OK)
@@ -1939,6 +1994,38 @@ out:
 
 /* ---- soft delete -------------------------------------------------------- */
 
+/* purgeq key of lc due at date: i64 BE date | lc.  Returns its length. */
+static size_t
+purgeq_key(int64_t date, const char *lc, uint8_t *k)
+{
+	size_t n = strlen(lc);
+
+	be64_put(k, (uint64_t)(date < 0 ? 0 : date));
+	memcpy(k + 8, lc, n);
+	return 8 + n;
+}
+
+/* Index deleted key lc (record rec) under its purge date. */
+static int
+purgeq_put(skr_txn *txn, const char *lc, const json_t *rec)
+{
+	uint8_t k[8 + SKR_KEY_NAME_MAX];
+
+	return rec_put(txn, DB_PURGEQ, k,
+	    purgeq_key(jint(rec, "purge"), lc, k), "", 0);
+}
+
+/* Drop lc's index entry; one that is not there is no error. */
+static int
+purgeq_del(skr_txn *txn, const char *lc, const json_t *rec)
+{
+	uint8_t k[8 + SKR_KEY_NAME_MAX];
+	int r;
+
+	r = raw_del(txn, DB_PURGEQ, k, purgeq_key(jint(rec, "purge"), lc, k));
+	return r == SKR_ERR_NOT_FOUND ? SKR_OK : r;
+}
+
 /* Move the record of lc from db `from` to db `to`, editing it with fn. */
 static int
 move_key(skr_txn *txn, const char *name, int from, int to,
@@ -1963,9 +2050,13 @@ move_key(skr_txn *txn, const char *name, int from, int to,
 		r = SKR_ERR_KEY_CONFLICT;
 		goto out;
 	}
+	if (from == DB_DELETED)
+		GUARD(purgeq_del(sub, lc, rec));
 	GUARD(edit(rec, arg));
 	GUARD(rec_put_json(sub, to, lc, strlen(lc), rec));
 	GUARD(raw_del(sub, from, lc, strlen(lc)));
+	if (to == DB_DELETED)
+		GUARD(purgeq_put(sub, lc, rec));
 	if (out != NULL)
 		GUARD(info_load(sub, lc, rec, (uint32_t)jint(rec, "latest"),
 		    out));
@@ -2071,6 +2162,7 @@ purge_folded(skr_txn *txn, const char *lc)
 
 	GUARD(skr__store_sub_begin(txn, &sub));
 	GUARD(keyrec_get(sub, DB_DELETED, lc, &rec));
+	GUARD(purgeq_del(sub, lc, rec));
 	GUARD(del_prefix(sub, DB_VERSIONS, lc, strlen(lc) + 1));
 	GUARD(del_prefix(sub, DB_VINDEX, lc, strlen(lc) + 1));
 	GUARD(raw_del(sub, DB_DELETED, lc, strlen(lc)));
@@ -2093,52 +2185,73 @@ skr_store_key_purge(skr_txn *txn, const char *name)
 	return purge_folded(txn, lc);
 }
 
+/* A due entry of purgeq found by skr_store_purge_expired. */
+struct due {
+	uint8_t k[8 + SKR_KEY_NAME_MAX];
+	size_t kl;
+	int stale;      /* no deleted record of that date: drop the entry */
+};
+
 int
 skr_store_purge_expired(skr_txn *txn, int64_t now, size_t max,
     char (*out)[SKR_KEY_NAME_MAX + 1], size_t *npurged)
 {
 	MDB_cursor *cur = NULL;
 	MDB_val key, val;
-	char (*names)[SKR_KEY_NAME_MAX + 1] = NULL;
-	size_t n = 0, cap = 0, i, vl;
+	struct due *due = NULL;
+	char lc[SKR_KEY_NAME_MAX + 1];
+	size_t n = 0, ndue = 0, cap = 0, i, vl;
 	json_t *rec;
-	int r = SKR_OK, rc;
+	int r = SKR_OK, rc, stale;
 
 	if (npurged != NULL)
 		*npurged = 0;
 	if (txn == NULL || !txn->write || (out != NULL && max == 0))
 		return SKR_ERR_INVAL;
-	/* Collect first: deleting under an open cursor is avoided. */
-	if ((rc = mdb_cursor_open(txn->t, txn->st->dbi[DB_DELETED], &cur)) !=
+	/* Collect first: deleting under an open cursor is avoided.  The
+	 * index only says where to look; each deleted record's own purge
+	 * date, under its own MAC, decides. */
+	if ((rc = mdb_cursor_open(txn->t, txn->st->dbi[DB_PURGEQ], &cur)) !=
 	    MDB_SUCCESS)
 		return lmdb_err(rc);
 	for (rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
 	    rc == MDB_SUCCESS && (max == 0 || n < max);
 	    rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
 		vl = val.mv_size;
-		if (key.mv_size == 0 || key.mv_size > SKR_KEY_NAME_MAX)
+		if (key.mv_size <= 8 || key.mv_size > 8 + SKR_KEY_NAME_MAX)
 			continue;
-		if (rec_verify(txn->st, DB_DELETED, key.mv_data, key.mv_size,
-		    val.mv_data, &vl) != SKR_OK ||
-		    (rec = json_loadb(val.mv_data, vl, 0, NULL)) == NULL)
+		if ((int64_t)be64_get(key.mv_data) > now)
+			break;
+		if (rec_verify(txn->st, DB_PURGEQ, key.mv_data, key.mv_size,
+		    val.mv_data, &vl) != SKR_OK)
 			continue;
-		if (jint(rec, "purge") <= now) {
-			if (n == cap) {
-				size_t ncap = cap ? cap * 2 : 8;
-				void *p = realloc(names, ncap * sizeof(*names));
-				if (p == NULL) {
-					json_decref(rec);
-					r = SKR_ERR_NOMEM;
-					goto out;
-				}
-				names = p;
-				cap = ncap;
-			}
-			memcpy(names[n], key.mv_data, key.mv_size);
-			names[n][key.mv_size] = '\0';
-			n++;
+		memcpy(lc, (const uint8_t *)key.mv_data + 8, key.mv_size - 8);
+		lc[key.mv_size - 8] = '\0';
+		r = keyrec_get(txn, DB_DELETED, lc, &rec);
+		if (r == SKR_OK) {
+			stale = jint(rec, "purge") !=
+			    (int64_t)be64_get(key.mv_data);
+			json_decref(rec);
+		} else if (r == SKR_ERR_KEY_NOT_FOUND) {
+			stale = 1;
+		} else {
+			r = SKR_OK;     /* a bad record: left, see above */
+			continue;
 		}
-		json_decref(rec);
+		if (ndue == cap) {
+			size_t ncap = cap ? cap * 2 : 8;
+			void *p = realloc(due, ncap * sizeof(*due));
+			if (p == NULL) {
+				r = SKR_ERR_NOMEM;
+				goto out;
+			}
+			due = p;
+			cap = ncap;
+		}
+		memcpy(due[ndue].k, key.mv_data, key.mv_size);
+		due[ndue].kl = key.mv_size;
+		due[ndue++].stale = stale;
+		n += !stale;
 	}
 	if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND) {
 		r = lmdb_err(rc);
@@ -2146,16 +2259,24 @@ skr_store_purge_expired(skr_txn *txn, int64_t now, size_t max,
 	}
 	mdb_cursor_close(cur);
 	cur = NULL;
-	for (i = 0; i < n; i++)
-		GUARD(purge_folded(txn, names[i]));
-	if (out != NULL && n > 0)
-		memcpy(out, names, n * sizeof(*names));
+	for (i = 0, n = 0; i < ndue; i++) {
+		if (due[i].stale) {
+			GUARD(raw_del(txn, DB_PURGEQ, due[i].k, due[i].kl));
+			continue;
+		}
+		memcpy(lc, due[i].k + 8, due[i].kl - 8);
+		lc[due[i].kl - 8] = '\0';
+		GUARD(purge_folded(txn, lc));
+		if (out != NULL)
+			memcpy(out[n], lc, sizeof(lc));
+		n++;
+	}
 	if (npurged != NULL)
 		*npurged = n;
 out:
 	if (cur != NULL)
 		mdb_cursor_close(cur);
-	free(names);
+	free(due);
 	return r;
 }
 

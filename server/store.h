@@ -44,7 +44,9 @@
 typedef struct skr_store skr_store;
 typedef struct skr_txn skr_txn;
 
-#define SKR_STORE_SCHEMA_VERSION 1
+#define SKR_STORE_SCHEMA_VERSION 2
+/* The oldest schema skr_store_open still takes; it migrates it in place. */
+#define SKR_STORE_SCHEMA_OLDEST 1
 #define SKR_STORE_DEFAULT_MAP_SIZE ((size_t)1 << 30) /* 1 GiB, sparse */
 #define SKR_STORE_FILE "skr.mdb"                       /* inside dir */
 
@@ -86,7 +88,9 @@ int skr_store_create(const char *dir, const skr_master_key *mk,
  * Open an existing store.  A missing store is SKR_ERR_STORE; an unknown
  * schema version SKR_ERR_STORE_SCHEMA; a master key other than the one the
  * store was created with SKR_ERR_SEAL_OPEN (checked at open against a
- * sealed check value, before anything else is read).
+ * sealed check value, before anything else is read).  A store of an older
+ * schema this build knows is migrated in the same write transaction as the
+ * check, so it is either fully migrated or left as it was.
  */
 int skr_store_open(const char *dir, const skr_master_key *mk,
     const skr_store_opts *opts, skr_store **out);
@@ -302,11 +306,13 @@ int skr_store_key_recover(skr_txn *txn, const char *name,
 /* Destroy a soft-deleted key: its data key, every version and its sealed
  * material.  A key that is not soft-deleted: SKR_ERR_KEY_NOT_FOUND. */
 int skr_store_key_purge(skr_txn *txn, const char *name);
-/* Purge every deleted key whose scheduledPurgeDate <= now, at most max
- * (0: no limit); *npurged (may be NULL) says how many, and names (may be
- * NULL; room for max names when not) receives their folded names.  A
- * record that fails its integrity check is left where it is -- reading it
- * reports it -- rather than stopping every write. */
+/* Purge every deleted key whose scheduledPurgeDate <= now, earliest date
+ * first, at most max (0: no limit); *npurged (may be NULL) says how many,
+ * and names (may be NULL; room for max names when not) receives their
+ * folded names.  The cost is in the number of keys due, not of keys
+ * deleted (an index by purge date).  A record that fails its integrity
+ * check is left where it is -- reading it reports it -- rather than
+ * stopping every write. */
 int skr_store_purge_expired(skr_txn *txn, int64_t now, size_t max,
     char (*names)[SKR_KEY_NAME_MAX + 1], size_t *npurged);
 

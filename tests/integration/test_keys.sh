@@ -286,19 +286,54 @@ expect_json .release_policy.data "$TIGHT" "the current version has the tightened
 # ---- scheduled purge: the test clock moves past the purge date ----------------
 if skrd_has_test_clock; then
 	api POST /keys/victim/create '{"kty":"oct"}'
+	api POST /keys/swept/create '{"kty":"oct"}'
 	api DELETE /keys/victim
 	expect_status 200 "a key is soft-deleted (90 days' retention)"
+	api DELETE /keys/swept
+	expect_status 200 "and another"
 	skr_stop
-	SKR_TEST_CLOCK_OFFSET=$((91 * 86400)) skr_start || finish
+
+	# The sweep off: the next write purges.
+	echo 'purge_interval = 0' >"$T/nosweep.conf"
+	SKR_TEST_CLOCK_OFFSET=$((91 * 86400)) skr_start --config "$T/nosweep.conf" || finish
+	sleep 1
+	api GET "/admin/audit?event=key.purge"
+	expect_json '[.value[] | select(.detail.by)] | length' 0 \
+		"with purge_interval = 0 nothing is purged on schedule before a write"
 	api PATCH /keys/imported-oct '{"tags":{"after":"purge-date"}}'
 	expect_status 200 "a write after its purge date"
-	api GET /deletedkeys/victim
-	expect_error 404 SKR.KEY.NOT_FOUND "... purged the key"
+	api GET "/admin/audit?event=key.purge"
+	expect_json '[.value[] | select(.detail.by == "write")] | length' 2 \
+		"... purged both due keys"
 	api GET "/admin/audit?key=victim"
-	expect_json '[.value[] | select(.event == "key.purge" and .outcome == "ok")] | length' 1 \
+	expect_json '[.value[] | select(.event == "key.purge" and .outcome == "ok" and .detail.by == "write")] | length' 1 \
 		"the scheduled purge has an audit record naming the key"
 	ctl audit verify
 	expect_rc 0 "audit chain verifies after the scheduled purge"
+	skr_stop
+
+	# The sweep: a store that sees no write still purges on the date.
+	SKR_TEST_CLOCK_OFFSET=$((10 * 86400)) skr_start || finish
+	api POST /keys/victim/create '{"kty":"oct"}'
+	expect_status 200 "the purged name is free again"
+	api DELETE /keys/victim
+	api GET /deletedkeys/victim
+	expect_status 200 "soft-deleted again"
+	skr_stop
+	SKR_TEST_CLOCK_OFFSET=$((101 * 86400)) skr_start || finish
+	for _ in $(seq 100); do
+		api GET "/admin/audit?key=victim&event=key.purge"
+		[ "$(jq '.value | length' <<<"$BODY")" = 2 ] && break
+		sleep 0.1
+	done
+	expect_json '[.value[] | select(.detail.by == "sweep")] | length' 1 \
+		"the sweep purged the key without any write"
+	expect_json '[.value[] | select(.detail.by == "sweep") | has("peer")] | .[0]' false \
+		"... and its record names no peer"
+	api GET /deletedkeys
+	expect_json '.value | length' 0 "nothing deleted is left"
+	ctl audit verify
+	expect_rc 0 "audit chain verifies after the sweep"
 fi
 skr_stop
 finish

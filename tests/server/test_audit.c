@@ -63,6 +63,33 @@ out:
 	return rc;
 }
 
+/* Write meta "schema" (the store is closed). */
+static int
+set_schema(const char *v)
+{
+	MDB_env *env = NULL;
+	MDB_txn *txn = NULL;
+	MDB_dbi dbi;
+	MDB_val key = { 6, (void *)"schema" }, val = { strlen(v), (void *)v };
+	char p[256];
+	int rc = -1;
+
+	snprintf(p, sizeof(p), "%s/skr.mdb", dir);
+	if (mdb_env_create(&env) != 0)
+		return -1;
+	mdb_env_set_maxdbs(env, 16);
+	if (mdb_env_open(env, p, MDB_NOSUBDIR, 0600) == 0 &&
+	    mdb_txn_begin(env, NULL, 0, &txn) == 0) {
+		if (mdb_dbi_open(txn, "meta", 0, &dbi) == 0 &&
+		    mdb_put(txn, dbi, &key, &val, 0) == 0)
+			rc = mdb_txn_commit(txn) == 0 ? 0 : -1;
+		else
+			mdb_txn_abort(txn);
+	}
+	mdb_env_close(env);
+	return rc;
+}
+
 static void
 seqkey(uint64_t seq, uint8_t k[8])
 {
@@ -349,6 +376,19 @@ main(void)
 	CHECK_ERR(skr_audit_verify_dir("/nonexistent-skr-dir", &count, &broken),
 	    SKR_ERR_STORE);
 	CHECK_ERR(skr_audit_verify_dir(NULL, &count, &broken), SKR_ERR_INVAL);
+	/* Offline verification reads every schema this build can open (it
+	 * never migrates) and refuses others. */
+	CHECK(set_schema("3") == 0);
+	CHECK_ERR(skr_audit_verify_dir(dir, &count, &broken),
+	    SKR_ERR_STORE_SCHEMA);
+	CHECK(set_schema("0") == 0);
+	CHECK_ERR(skr_audit_verify_dir(dir, &count, &broken),
+	    SKR_ERR_STORE_SCHEMA);
+	CHECK(set_schema("1") == 0);
+	CHECK_OK(skr_audit_verify_dir(dir, &count, &broken));
+	CHECK(count == 6);
+	CHECK(set_schema("2") == 0);
+	CHECK_OK(skr_audit_verify_dir(dir, &count, &broken));
 
 	skr_master_key_free(mk);
 	rm_store();

@@ -143,6 +143,28 @@ raw_put(raw *rw, const char *db, const void *k, size_t kl, const void *v,
 	return mdb_put(rw->txn, dbi, &key, &val, 0) == 0 ? 0 : -1;
 }
 
+static int
+raw_drop(raw *rw, const char *db)
+{
+	MDB_dbi dbi;
+
+	if (mdb_dbi_open(rw->txn, db, 0, &dbi) != 0)
+		return -1;
+	return mdb_drop(rw->txn, dbi, 1) == 0 ? 0 : -1;
+}
+
+static long
+raw_count(raw *rw, const char *db)
+{
+	MDB_dbi dbi;
+	MDB_stat ms;
+
+	if (mdb_dbi_open(rw->txn, db, 0, &dbi) != 0 ||
+	    mdb_stat(rw->txn, dbi, &ms) != 0)
+		return -1;
+	return (long)ms.ms_entries;
+}
+
 /* The documented record MAC: HMAC-SHA256 under HKDF(master,
  * "skr/v1/record-mac") of dbname NUL || u32 klen || key || u32 vlen || v. */
 static void
@@ -415,12 +437,20 @@ test_open(const skr_master_key *mk, const skr_master_key *other)
 	/* Unknown schema. */
 	CHECK(raw_open(&rw, dir_a) == 0);
 	CHECK(raw_get(&rw, "meta", "schema", 6, &v) == 0 && v.len == 1 &&
-	    v.data[0] == '1');
-	CHECK(raw_put(&rw, "meta", "schema", 6, "2", 1) == 0);
+	    v.data[0] == '2');
+	CHECK(raw_put(&rw, "meta", "schema", 6, "3", 1) == 0);
 	raw_close(&rw, 1);
 	CHECK_ERR(skr_store_open(dir_a, mk, NULL, &st), SKR_ERR_STORE_SCHEMA);
 	CHECK(raw_open(&rw, dir_a) == 0);
-	CHECK(raw_put(&rw, "meta", "schema", 6, "1", 1) == 0);
+	CHECK(raw_put(&rw, "meta", "schema", 6, "12", 2) == 0);
+	raw_close(&rw, 1);
+	CHECK_ERR(skr_store_open(dir_a, mk, NULL, &st), SKR_ERR_STORE_SCHEMA);
+	CHECK(raw_open(&rw, dir_a) == 0);
+	CHECK(raw_put(&rw, "meta", "schema", 6, "0", 1) == 0);
+	raw_close(&rw, 1);
+	CHECK_ERR(skr_store_open(dir_a, mk, NULL, &st), SKR_ERR_STORE_SCHEMA);
+	CHECK(raw_open(&rw, dir_a) == 0);
+	CHECK(raw_put(&rw, "meta", "schema", 6, "2", 1) == 0);
 	raw_close(&rw, 1);
 	CHECK_OK(skr_store_open(dir_a, mk, NULL, &st));
 	skr_store_close(st);
@@ -930,6 +960,157 @@ test_delete(skr_store *st)
 	CHECK_OK(skr_store_txn_commit(txn));
 	found = file_has(dir_a, needle, 32);
 	CHECK(found == 0);
+}
+
+/* purgeq key: i64 BE date | folded name (docs/store.md). */
+static size_t
+qkey(int64_t date, const char *lc, uint8_t *k)
+{
+	for (int i = 0; i < 8; i++)
+		k[i] = (uint8_t)((uint64_t)date >> (56 - 8 * i));
+	memcpy(k + 8, lc, strlen(lc));
+	return 8 + strlen(lc);
+}
+
+static long
+purgeq_entries(const char *dir)
+{
+	raw rw;
+	long n;
+
+	if (raw_open(&rw, dir) != 0)
+		return -1;
+	n = raw_count(&rw, "purgeq");
+	raw_close(&rw, 0);
+	return n;
+}
+
+/*
+ * Scheduled purges go by the purge-date index: earliest first, only what is
+ * due, a recovered key leaves the index, an index entry never purges a key
+ * on its own (the deleted record's date under its MAC decides), and a
+ * schema 1 store is indexed when it is opened.
+ */
+static void
+test_purge_index(const skr_master_key *mk)
+{
+	static const char *const names[] = { "p-a", "p-b", "p-c", "p-d",
+	    "p-e", "p-f" };
+	static const int64_t keep[] = { 300, 100, 200, 400, 1000, 50 };
+	char got[8][SKR_KEY_NAME_MAX + 1];
+	uint8_t k[64];
+	skr_store *st = NULL;
+	skr_txn *txn = NULL;
+	skr_version_info vi;
+	skr_buf v = SKR_BUF_INIT;
+	size_t i, n = 0;
+	long before;
+	raw rw;
+
+	CHECK_OK(skr_store_open(dir_a, mk, NULL, &st));
+	if (st == NULL)
+		return;
+	for (i = 0; i < 6; i++)
+		CHECK_OK(add_oct(st, names[i], (uint8_t)(40 + i), NULL, NULL));
+	CHECK_OK(skr_store_txn_begin(st, SKR_TXN_WRITE, &txn));
+	for (i = 0; i < 4; i++)
+		CHECK_OK(skr_store_key_delete(txn, names[i], NOW, keep[i],
+		    NULL));
+	CHECK_OK(skr_store_txn_commit(txn));
+
+	/* Due by NOW + 250: p-b then p-c, in date order (at most max at a
+	 * time), not p-a or p-d. */
+	CHECK_OK(skr_store_txn_begin(st, SKR_TXN_WRITE, &txn));
+	CHECK_OK(skr_store_purge_expired(txn, NOW + 250, 1, got, &n));
+	CHECK(n == 1 && strcmp(got[0], "p-b") == 0);
+	CHECK_OK(skr_store_purge_expired(txn, NOW + 250, 8, got, &n));
+	CHECK(n == 1 && strcmp(got[0], "p-c") == 0);
+	CHECK_OK(skr_store_key_recover(txn, "p-a", NULL));
+	CHECK_OK(skr_store_txn_commit(txn));
+	skr_store_close(st);
+	st = NULL;
+	/* p-d alone is left in the index (p-a was recovered). */
+	CHECK(purgeq_entries(dir_a) == 1);
+
+	/* Entries that must not purge anything: one without a valid MAC for
+	 * a live key, one with a valid MAC for a key that is not deleted,
+	 * and one with a valid MAC but an earlier date than p-e's record. */
+	CHECK_OK(skr_store_open(dir_a, mk, NULL, &st));
+	if (st == NULL)
+		return;
+	CHECK_OK(skr_store_txn_begin(st, SKR_TXN_WRITE, &txn));
+	CHECK_OK(skr_store_key_delete(txn, "p-e", NOW, 1000, NULL));
+	CHECK_OK(skr_store_txn_commit(txn));
+	skr_store_close(st);
+	st = NULL;
+	CHECK(raw_open(&rw, dir_a) == 0);
+	CHECK(raw_put(&rw, "purgeq", k, qkey(NOW, "p-a", k), "", 0) == 0);
+	skr_buf_reset(&v);
+	mac_append(mk, "purgeq", k, qkey(NOW, "p-f", k), &v);
+	CHECK(raw_put(&rw, "purgeq", k, qkey(NOW, "p-f", k), v.data,
+	    v.len) == 0);
+	skr_buf_reset(&v);
+	mac_append(mk, "purgeq", k, qkey(NOW + 1, "p-e", k), &v);
+	CHECK(raw_put(&rw, "purgeq", k, qkey(NOW + 1, "p-e", k), v.data,
+	    v.len) == 0);
+	before = raw_count(&rw, "purgeq");
+	raw_close(&rw, 1);
+	CHECK(before == 5);
+	CHECK_OK(skr_store_open(dir_a, mk, NULL, &st));
+	if (st == NULL)
+		return;
+	CHECK_OK(skr_store_txn_begin(st, SKR_TXN_WRITE, &txn));
+	CHECK_OK(skr_store_purge_expired(txn, NOW + 10, 8, got, &n));
+	CHECK(n == 0);
+	CHECK_OK(skr_store_version_get(txn, "p-a", NULL, &vi));
+	skr_version_info_clear(&vi);
+	CHECK_OK(skr_store_deleted_get(txn, "p-e", &vi));
+	skr_version_info_clear(&vi);
+	CHECK_OK(skr_store_txn_commit(txn));
+	skr_store_close(st);
+	st = NULL;
+	/* The two MAC-valid stale entries went; the forged one is left. */
+	CHECK(purgeq_entries(dir_a) == 3);
+
+	/* A schema 1 store: no index.  Opening it builds one. */
+	CHECK_OK(skr_store_open(dir_a, mk, NULL, &st));
+	if (st == NULL)
+		return;
+	CHECK_OK(skr_store_txn_begin(st, SKR_TXN_WRITE, &txn));
+	CHECK_OK(skr_store_key_delete(txn, "p-f", NOW, 50, NULL));
+	CHECK_OK(skr_store_txn_commit(txn));
+	skr_store_close(st);
+	st = NULL;
+	CHECK(raw_open(&rw, dir_a) == 0);
+	CHECK(raw_drop(&rw, "purgeq") == 0);
+	CHECK(raw_put(&rw, "meta", "schema", 6, "1", 1) == 0);
+	raw_close(&rw, 1);
+	CHECK(purgeq_entries(dir_a) == -1);
+	CHECK_OK(skr_store_open(dir_a, mk, NULL, &st));
+	if (st == NULL)
+		return;
+	skr_store_close(st);
+	st = NULL;
+	CHECK(raw_open(&rw, dir_a) == 0);
+	CHECK(raw_get(&rw, "meta", "schema", 6, &v) == 0 && v.len == 1 &&
+	    v.data[0] == '2');
+	CHECK(raw_count(&rw, "purgeq") == 3);   /* p-d, p-e, p-f */
+	raw_close(&rw, 0);
+	CHECK_OK(skr_store_open(dir_a, mk, NULL, &st));
+	if (st == NULL)
+		return;
+	CHECK_OK(skr_store_txn_begin(st, SKR_TXN_WRITE, &txn));
+	CHECK_OK(skr_store_purge_expired(txn, NOW + 500, 8, got, &n));
+	CHECK(n == 2 && strcmp(got[0], "p-f") == 0 &&
+	    strcmp(got[1], "p-d") == 0);
+	CHECK_OK(skr_store_purge_expired(txn, NOW + 1000, 0, NULL, &n));
+	CHECK(n == 1);
+	CHECK_ERR(skr_store_deleted_get(txn, "p-e", &vi),
+	    SKR_ERR_KEY_NOT_FOUND);
+	CHECK_OK(skr_store_txn_commit(txn));
+	skr_store_close(st);
+	CHECK(purgeq_entries(dir_a) == 0);
+	skr_buf_free(&v);
 }
 
 /* RSA: the private exponent never reaches the file. */
@@ -1651,6 +1832,7 @@ main(void)
 		test_rsa_material(st);
 		skr_store_close(st);
 	}
+	test_purge_index(mk);
 	test_paging(mk);
 	test_binding(mk);
 	test_backup(mk, other);

@@ -90,36 +90,6 @@ out:
 }
 
 /*
- * A leaf the CA issued for signing releases: it carries the release-signing
- * extended key usage (keys/jwk.h) and, when it limits its key's usage,
- * allows digital signatures.  Anything else the CA issued -- the TLS
- * server's certificate above all, whose key a TLS-terminating proxy holds --
- * does not speak for releases.
- */
-static int
-release_signing_leaf(X509 *leaf)
-{
-	EXTENDED_KEY_USAGE *eku;
-	ASN1_OBJECT *want;
-	uint32_t ku = X509_get_key_usage(leaf);
-	int i, found = 0;
-
-	if (ku != UINT32_MAX && (ku & KU_DIGITAL_SIGNATURE) == 0)
-		return 0;
-	if ((want = OBJ_txt2obj(SKR_OID_RELEASE_SIGNING, 1)) == NULL)
-		return 0;
-	if ((eku = X509_get_ext_d2i(leaf, NID_ext_key_usage, NULL,
-	    NULL)) != NULL) {
-		for (i = 0; i < sk_ASN1_OBJECT_num(eku) && !found; i++)
-			found = OBJ_cmp(sk_ASN1_OBJECT_value(eku, i),
-			    want) == 0;
-		EXTENDED_KEY_USAGE_free(eku);
-	}
-	ASN1_OBJECT_free(want);
-	return found;
-}
-
-/*
  * The key that must have signed the response.  Pinned certificate: its key,
  * and an x5c leaf, when sent, must be that very certificate.  CA: the x5c
  * chain must verify to it, the leaf must be a release-signing certificate,
@@ -152,7 +122,8 @@ trusted_signer(const skr_client *c, const skr_jws *jws, EVP_PKEY **key)
 	SKR_ENSURE(X509_STORE_CTX_init(ctx, c->signing_ca, leaf, rest) == 1,
 	    SKR_ERR_NOMEM);
 	SKR_ENSURE(X509_verify_cert(ctx) == 1, SKR_ERR_RESPONSE_SIGNATURE);
-	SKR_ENSURE(release_signing_leaf(leaf), SKR_ERR_RESPONSE_SIGNATURE);
+	SKR_ENSURE(skr_cert_is_release_signing(leaf),
+	    SKR_ERR_RESPONSE_SIGNATURE);
 	SKR_ENSURE((*key = X509_get_pubkey(leaf)) != NULL,
 	    SKR_ERR_RESPONSE_SIGNATURE);
 	r = SKR_OK;

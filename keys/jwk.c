@@ -11,6 +11,7 @@
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include "encoding.h"
 #include "json.h"
@@ -1171,4 +1172,36 @@ skr_key_public_equal(const skr_key *a, const skr_key *b)
 	eq = EVP_PKEY_eq(a->pkey, b->pkey) == 1;
 	ERR_END();
 	return eq;
+}
+
+/*
+ * A certificate issued for signing releases carries the release-signing
+ * extended key usage and, when it limits its key's usage, allows digital
+ * signatures.  Anything else a CA issued -- the TLS server's certificate
+ * above all, whose key a TLS-terminating proxy holds -- does not speak for
+ * releases.
+ */
+int
+skr_cert_is_release_signing(const void *cert)
+{
+	X509 *leaf = (X509 *)cert;
+	EXTENDED_KEY_USAGE *eku;
+	ASN1_OBJECT *want;
+	uint32_t ku = X509_get_key_usage(leaf);
+	int i, found = 0;
+
+	if (ku != UINT32_MAX && (ku & KU_DIGITAL_SIGNATURE) == 0)
+		return 0;
+	if ((want = OBJ_txt2obj(SKR_OID_RELEASE_SIGNING, 1)) == NULL)
+		return 0;
+	if ((eku = X509_get_ext_d2i(leaf, NID_ext_key_usage, NULL,
+	    NULL)) != NULL) {
+		for (i = 0; i < sk_ASN1_OBJECT_num(eku) && !found; i++)
+			found = OBJ_cmp(sk_ASN1_OBJECT_value(eku, i),
+			    want) == 0;
+		EXTENDED_KEY_USAGE_free(eku);
+	}
+	ASN1_OBJECT_free(want);
+	ERR_clear_error();
+	return found;
 }

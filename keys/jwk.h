@@ -95,6 +95,11 @@ int skr_key_from_pem(const char *pem, size_t n, skr_key **out);
  */
 #define SKR_OID_RELEASE_SIGNING "1.3.6.1.5.5.7.3.36"
 
+/* 1 when cert (an OpenSSL X509 *) may sign release responses: it has the
+ * extended key usage SKR_OID_RELEASE_SIGNING, and digitalSignature if it
+ * has a key usage at all; else 0. */
+int skr_cert_is_release_signing(const void *cert);
+
 /* The public key of an X.509 certificate (JWKS x5c entries, release-signing
  * certificates); RSA under 2048 bits is SKR_ERR_KEY_WEAK.  DER: exactly one
  * certificate; PEM: the first.  Nothing about the certificate is checked

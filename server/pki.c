@@ -8,6 +8,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+#include <sys/socket.h>
+
 #include <openssl/bn.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
@@ -183,6 +186,24 @@ out:
 	return r;
 }
 
+/* The TLS names of `skrd init --name host`: host (when given), localhost,
+ * 127.0.0.1 and ::1. */
+static int
+init_sans(const char *host, char *sans, size_t n)
+{
+	int w;
+
+	if (host != NULL && (*host == '\0' ||
+	    strpbrk(host, ",:= \t\n") != NULL))
+		return SKR_ERR_CONFIG;
+	if (host != NULL && strcmp(host, "localhost") != 0)
+		w = snprintf(sans, n, "DNS:%s,DNS:localhost,IP:127.0.0.1,"
+		    "IP:::1", host);
+	else
+		w = snprintf(sans, n, "DNS:localhost,IP:127.0.0.1,IP:::1");
+	return w < 0 || (size_t)w >= n ? SKR_ERR_CONFIG : SKR_OK;
+}
+
 int
 skr_pki_init_dir(const char *dir, const char *host)
 {
@@ -192,14 +213,8 @@ skr_pki_init_dir(const char *dir, const char *host)
 	char sans[512];
 	int r;
 
-	if (host != NULL && strpbrk(host, ",:= \t\n") != NULL)
-		return SKR_ERR_CONFIG;
-	if (host != NULL && strcmp(host, "localhost") != 0)
-		snprintf(sans, sizeof(sans), "DNS:%s,DNS:localhost,"
-		    "IP:127.0.0.1,IP:::1", host);
-	else
-		snprintf(sans, sizeof(sans), "DNS:localhost,IP:127.0.0.1,"
-		    "IP:::1");
+	if ((r = init_sans(host, sans, sizeof(sans))) != SKR_OK)
+		return r;
 	SKR_GUARD(skr_key_generate(SKR_KTY_EC, 256, &ca_key));
 	SKR_GUARD(skr_key_generate(SKR_KTY_EC, 256, &tls_key));
 	SKR_GUARD(skr_key_generate(SKR_KTY_RSA, 2048, &rsa));
@@ -272,6 +287,231 @@ read_file(const char *dir, const char *name, skr_buf *out)
 	return r;
 }
 
+/* The first certificate of dir/name. */
+static int
+read_cert(const char *dir, const char *name, X509 **out)
+{
+	skr_buf pem = SKR_BUF_INIT;
+	BIO *bio = NULL;
+	int r;
+
+	*out = NULL;
+	SKR_GUARD(read_file(dir, name, &pem));
+	SKR_ENSURE((bio = BIO_new_mem_buf(pem.data, (int)pem.len)) != NULL,
+	    SKR_ERR_NOMEM);
+	*out = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+	ERR_clear_error();
+	r = *out != NULL ? SKR_OK : SKR_ERR_CONFIG;
+out:
+	BIO_free(bio);
+	skr_buf_free(&pem);
+	return r;
+}
+
+/* The private key PEM dir/name. */
+static int
+read_key(const char *dir, const char *name, skr_key **out)
+{
+	skr_buf pem = SKR_BUF_INIT_SECRET;
+	int r;
+
+	*out = NULL;
+	SKR_GUARD(read_file(dir, name, &pem));
+	SKR_GUARD(skr_key_from_pem((const char *)pem.data, pem.len, out));
+	if (!skr_key_has_private(*out)) {
+		skr_key_free(*out);
+		*out = NULL;
+		r = SKR_ERR_CONFIG;
+	}
+out:
+	skr_buf_free(&pem);
+	return r;
+}
+
+/*
+ * Replace dir/name with n bytes: written to dir/name.new (mode, synced),
+ * renamed over name, the directory synced.  A crash leaves the old file or
+ * the new one, never a torn one.
+ */
+static int
+replace_file(const char *dir, const char *name, const void *p, size_t n,
+    int mode)
+{
+	char tmp[PATH_MAX], tmpname[256], path[PATH_MAX];
+	int fd, r;
+
+	if (snprintf(tmpname, sizeof(tmpname), "%s.new", name) >=
+	    (int)sizeof(tmpname) ||
+	    snprintf(tmp, sizeof(tmp), "%s/%s", dir, tmpname) >=
+	    (int)sizeof(tmp) ||
+	    snprintf(path, sizeof(path), "%s/%s", dir, name) >=
+	    (int)sizeof(path))
+		return SKR_ERR_INVAL;
+	/* Left by an interrupted run. */
+	if (unlink(tmp) != 0 && errno != ENOENT)
+		return SKR_ERR_IO;
+	if ((r = skr_pki_write_file(dir, tmpname, p, n, mode)) != SKR_OK)
+		return r;
+	if (rename(tmp, path) != 0) {
+		(void)unlink(tmp);
+		return SKR_ERR_IO;
+	}
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return SKR_ERR_IO;
+	r = fsync(fd) == 0 ? SKR_OK : SKR_ERR_IO;
+	close(fd);
+	return r;
+}
+
+/* The subjectAltName of cert in the form skr_pki_cert takes: DNS and IP
+ * names only. */
+static int
+cert_sans(X509 *cert, char *out, size_t n)
+{
+	GENERAL_NAMES *gens;
+	const GENERAL_NAME *g;
+	char ip[64];
+	size_t used = 0;
+	int i, w, r = SKR_OK;
+
+	*out = '\0';
+	gens = X509_get_ext_d2i(cert, NID_subject_alt_name, NULL, NULL);
+	if (gens == NULL)
+		return SKR_ERR_CONFIG;
+	for (i = 0; r == SKR_OK && i < sk_GENERAL_NAME_num(gens); i++) {
+		g = sk_GENERAL_NAME_value(gens, i);
+		w = -1;
+		if (g->type == GEN_DNS) {
+			const char *d = (const char *)ASN1_STRING_get0_data(
+			    g->d.dNSName);
+			if ((size_t)ASN1_STRING_length(g->d.dNSName) !=
+			    strlen(d) || strpbrk(d, ", \t\n") != NULL) {
+				r = SKR_ERR_CONFIG;
+				break;
+			}
+			w = snprintf(out + used, n - used, "%sDNS:%s",
+			    used ? "," : "", d);
+		} else if (g->type == GEN_IPADD) {
+			int len = ASN1_STRING_length(g->d.iPAddress);
+			const unsigned char *a = ASN1_STRING_get0_data(
+			    g->d.iPAddress);
+			if ((len != 4 && len != 16) || inet_ntop(len == 4 ?
+			    AF_INET : AF_INET6, a, ip, sizeof(ip)) == NULL) {
+				r = SKR_ERR_CONFIG;
+				break;
+			}
+			w = snprintf(out + used, n - used, "%sIP:%s",
+			    used ? "," : "", ip);
+		} else
+			continue;
+		if (w < 0 || (size_t)w >= n - used)
+			r = SKR_ERR_CONFIG;
+		else
+			used += (size_t)w;
+	}
+	GENERAL_NAMES_free(gens);
+	return r == SKR_OK && used == 0 ? SKR_ERR_CONFIG : r;
+}
+
+/* The subject CN of cert into out. */
+static int
+cert_cn(X509 *cert, char *out, size_t n)
+{
+	int len = X509_NAME_get_text_by_NID(X509_get_subject_name(cert),
+	    NID_commonName, out, (int)n);
+
+	return len > 0 && (size_t)len < n ? SKR_OK : SKR_ERR_CONFIG;
+}
+
+/* Re-issue the certificate of keyname's key as certname (kind, days),
+ * keeping the key and the subject CN. */
+static int
+renew_keep_key(const char *dir, const char *certname, const char *keyname,
+    enum skr_cert_kind kind, long days, X509 *ca, EVP_PKEY *ca_key)
+{
+	skr_key *k = NULL;
+	X509 *old = NULL, *cert = NULL;
+	skr_buf chain = SKR_BUF_INIT;
+	char cn[256];
+	int r;
+
+	SKR_GUARD(read_key(dir, keyname, &k));
+	SKR_GUARD(read_cert(dir, certname, &old));
+	SKR_GUARD(cert_cn(old, cn, sizeof(cn)));
+	SKR_GUARD(skr_pki_cert(skr_key_pkey(k), ORG, cn, ca, ca_key, kind,
+	    NULL, days, &cert));
+	SKR_GUARD(skr_pki_cert_pem(cert, &chain));
+	SKR_GUARD(skr_pki_cert_pem(ca, &chain));
+	SKR_GUARD(replace_file(dir, certname, chain.data, chain.len, 0644));
+out:
+	skr_key_free(k);
+	X509_free(old);
+	X509_free(cert);
+	skr_buf_free(&chain);
+	return r;
+}
+
+int
+skr_pki_renew(const char *dir, unsigned what, const char *host)
+{
+	skr_key *ca_key = NULL, *tls_key = NULL;
+	X509 *ca = NULL, *old = NULL, *tls = NULL;
+	skr_buf chain = SKR_BUF_INIT, pem = SKR_BUF_INIT_SECRET;
+	char sans[512], cn[256];
+	int r;
+
+	if (what == 0 || (what & ~(unsigned)(SKR_PKI_RENEW_TLS |
+	    SKR_PKI_RENEW_SIGNING)) != 0 ||
+	    (host != NULL && !(what & SKR_PKI_RENEW_TLS)))
+		return SKR_ERR_INVAL;
+	SKR_GUARD(read_cert(dir, "ca.pem", &ca));
+	SKR_GUARD(read_key(dir, "ca-key.pem", &ca_key));
+	SKR_ENSURE(X509_check_private_key(ca, skr_key_pkey(ca_key)) == 1,
+	    SKR_ERR_CONFIG);
+	if (what & SKR_PKI_RENEW_TLS) {
+		/* A new key; the names are the old certificate's unless
+		 * given anew. */
+		if (host != NULL) {
+			SKR_GUARD(init_sans(host, sans, sizeof(sans)));
+			snprintf(cn, sizeof(cn), "%s", host);
+		} else {
+			SKR_GUARD(read_cert(dir, "tls-cert.pem", &old));
+			SKR_GUARD(cert_sans(old, sans, sizeof(sans)));
+			SKR_GUARD(cert_cn(old, cn, sizeof(cn)));
+		}
+		SKR_GUARD(skr_key_generate(SKR_KTY_EC, 256, &tls_key));
+		SKR_GUARD(skr_pki_cert(skr_key_pkey(tls_key), ORG, cn, ca,
+		    skr_key_pkey(ca_key), SKR_CERT_TLS, sans, 825, &tls));
+		SKR_GUARD(skr_pki_cert_pem(tls, &chain));
+		SKR_GUARD(skr_pki_cert_pem(ca, &chain));
+		SKR_GUARD(skr_key_to_pem(tls_key, 1, &pem));
+		/* Key first: a crash between the two leaves a pair that
+		 * skrd refuses at start (it checks the key against the
+		 * certificate), and running renew again mends it. */
+		SKR_GUARD(replace_file(dir, "tls-key.pem", pem.data, pem.len,
+		    0600));
+		SKR_GUARD(replace_file(dir, "tls-cert.pem", chain.data,
+		    chain.len, 0644));
+	}
+	if (what & SKR_PKI_RENEW_SIGNING) {
+		SKR_GUARD(renew_keep_key(dir, "release-signing.pem",
+		    "release-signing-key.pem", SKR_CERT_RELEASE, 3650, ca,
+		    skr_key_pkey(ca_key)));
+		SKR_GUARD(renew_keep_key(dir, "release-signing-ec.pem",
+		    "release-signing-ec-key.pem", SKR_CERT_RELEASE, 3650, ca,
+		    skr_key_pkey(ca_key)));
+	}
+out:
+	skr_key_free(ca_key);
+	skr_key_free(tls_key);
+	X509_free(ca);
+	X509_free(old);
+	X509_free(tls);
+	skr_buf_free(&chain);
+	skr_buf_free(&pem);
+	return r;
+}
+
 static int
 digest_b64(const uint8_t *der, size_t n, const EVP_MD *md, int hexupper,
     skr_buf *out)
@@ -283,6 +523,36 @@ digest_b64(const uint8_t *der, size_t n, const EVP_MD *md, int hexupper,
 		return SKR_ERR_CRYPTO;
 	return hexupper ? skr_hex_encode(out, d, dlen, 1) :
 	    skr_b64url_encode(out, d, dlen);
+}
+
+/* The certificate and key files of alg's release-signing key. */
+static int
+signing_files(skr_alg alg, const char **certname, const char **keyname)
+{
+	if (alg == SKR_ALG_ES256) {
+		*certname = "release-signing-ec.pem";
+		*keyname = "release-signing-ec-key.pem";
+	} else if (alg == SKR_ALG_RS256 || alg == SKR_ALG_PS256) {
+		*certname = "release-signing.pem";
+		*keyname = "release-signing-key.pem";
+	} else
+		return SKR_ERR_CONFIG;
+	return SKR_OK;
+}
+
+int
+skr_pki_signing_is_release(const char *dir, skr_alg alg)
+{
+	const char *certname, *keyname;
+	X509 *cert = NULL;
+	int r;
+
+	if ((r = signing_files(alg, &certname, &keyname)) != SKR_OK ||
+	    (r = read_cert(dir, certname, &cert)) != SKR_OK)
+		return r;
+	r = skr_cert_is_release_signing(cert);
+	X509_free(cert);
+	return r;
 }
 
 int
@@ -302,14 +572,8 @@ skr_pki_load_signing(const char *dir, skr_alg alg, EVP_PKEY **key,
 
 	*key = NULL;
 	*header = NULL;
-	if (alg == SKR_ALG_ES256) {
-		certname = "release-signing-ec.pem";
-		keyname = "release-signing-ec-key.pem";
-	} else if (alg == SKR_ALG_RS256 || alg == SKR_ALG_PS256) {
-		certname = "release-signing.pem";
-		keyname = "release-signing-key.pem";
-	} else
-		return SKR_ERR_CONFIG;
+	if ((r = signing_files(alg, &certname, &keyname)) != SKR_OK)
+		return r;
 	SKR_GUARD(read_file(dir, keyname, &pem));
 	SKR_GUARD(skr_key_from_pem((const char *)pem.data, pem.len, &k));
 	SKR_ENSURE(skr_key_has_private(k) && skr_alg_fits_key(alg,

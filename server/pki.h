@@ -51,6 +51,21 @@ int skr_pki_write_file(const char *dir, const char *name, const void *p,
 int skr_pki_init_dir(const char *dir, const char *host);
 
 /*
+ * Re-issue certificates in dir from its CA (ca.pem, ca-key.pem), each file
+ * replaced atomically:
+ *   SKR_PKI_RENEW_TLS      a new TLS key and certificate (825 days) with
+ *                          the names of the current one, or those of
+ *                          `init --name host` when host is not NULL;
+ *   SKR_PKI_RENEW_SIGNING  new release-signing certificates (10 years,
+ *                          with the release-signing extended key usage)
+ *                          for the same keys.
+ * A running skrd goes on with what it loaded; the next start reads them.
+ */
+#define SKR_PKI_RENEW_TLS 1u
+#define SKR_PKI_RENEW_SIGNING 2u
+int skr_pki_renew(const char *dir, unsigned what, const char *host);
+
+/*
  * Load the release-signing key for alg (RS256/PS256: the RSA key, ES256:
  * the EC key) from dir and build its JWS header members: kid (uppercase hex
  * SHA-1 thumbprint of the certificate, as Key Vault), x5t, x5t#S256, x5c
@@ -58,5 +73,11 @@ int skr_pki_init_dir(const char *dir, const char *host);
  */
 int skr_pki_load_signing(const char *dir, skr_alg alg, EVP_PKEY **key,
     json_t **header);
+
+/* 1 when alg's release-signing certificate in dir carries the
+ * release-signing extended key usage (keys/jwk.h), 0 when it does not (a
+ * data directory made before skrd gave it: `skrd renew --signing`), or an
+ * error. */
+int skr_pki_signing_is_release(const char *dir, skr_alg alg);
 
 #endif

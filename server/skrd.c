@@ -45,6 +45,7 @@ usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: " PROG " init --data DIR [--name HOST] [--master-key FILE]\n"
+	    "       " PROG " renew --data DIR [--tls [--name HOST]] [--signing]\n"
 	    "       " PROG " serve --data DIR [--config FILE] [--listen ADDR:PORT]\n"
 	    "            [--threads N] [--authority ISSUER=SOURCE]... "
 	    "[--plain-http]\n"
@@ -229,6 +230,60 @@ out:
 	skr_master_key_free(mk);
 	skr_master_source_free(src);
 	return status;
+}
+
+/* ---- renew ------------------------------------------------------------ */
+
+/* Re-issue certificates from the data directory's CA (docs/skrd.md). */
+static int
+cmd_renew(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "data", required_argument, NULL, 'd' },
+		{ "tls", no_argument, NULL, 't' },
+		{ "signing", no_argument, NULL, 's' },
+		{ "name", required_argument, NULL, 'n' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *dir = NULL, *host = NULL;
+	unsigned what = 0;
+	int c, r;
+
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd': dir = optarg; break;
+		case 't': what |= SKR_PKI_RENEW_TLS; break;
+		case 's': what |= SKR_PKI_RENEW_SIGNING; break;
+		case 'n': host = optarg; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (dir == NULL || what == 0 || optind != argc ||
+	    (host != NULL && !(what & SKR_PKI_RENEW_TLS))) {
+		usage(stderr);
+		return 2;
+	}
+	if ((r = skr_pki_renew(dir, what, host)) != SKR_OK) {
+		die("renew", r);
+		fprintf(stderr, PROG ": renew needs %s/ca.pem and ca-key.pem, "
+		    "and the files it re-issues; a file it did not reach is "
+		    "unchanged\n", dir);
+		return 1;
+	}
+	if (what & SKR_PKI_RENEW_TLS)
+		fprintf(stderr, PROG ": new TLS key and certificate in "
+		    "%s/tls-cert.pem (clients that trust ca.pem need "
+		    "nothing)\n", dir);
+	if (what & SKR_PKI_RENEW_SIGNING)
+		fprintf(stderr, PROG ": new release-signing certificates for "
+		    "the same keys in %s/release-signing.pem and "
+		    "release-signing-ec.pem (clients that pin one need the new "
+		    "file)\n", dir);
+	fprintf(stderr, PROG ": a running skrd uses them from its next "
+	    "start\n");
+	return 0;
 }
 
 /* ---- serve ------------------------------------------------------------ */
@@ -705,6 +760,12 @@ cmd_serve(int argc, char **argv)
 		die("release-signing key", r);
 		goto out;
 	}
+	if (skr_pki_signing_is_release(cfg->data, srv.sign_alg) == 0)
+		skr_log(SKR_LOG_WARN, "the release-signing certificate lacks "
+		    "the release-signing extended key usage: clients that "
+		    "trust ca.pem refuse its responses; run skrd renew "
+		    "--signing (clients that pin the certificate then need "
+		    "the new one)", json_pack("{s:s}", "data", cfg->data));
 	if ((r = serve_authorities(&sv, cfg, &srv.authorities, &why)) !=
 	    SKR_OK) {
 		fprintf(stderr, PROG ": %s\n", skr_buf_cstr(&why));
@@ -770,6 +831,8 @@ main(int argc, char **argv)
 		return cmd_init(argc - 1, argv + 1);
 	if (strcmp(argv[1], "serve") == 0)
 		return cmd_serve(argc - 1, argv + 1);
+	if (strcmp(argv[1], "renew") == 0)
+		return cmd_renew(argc - 1, argv + 1);
 	/* "skrd --config FILE [options]" is "skrd serve --config FILE ...". */
 	if (strcmp(argv[1], "--config") == 0 ||
 	    strncmp(argv[1], "--config=", 9) == 0)

@@ -289,6 +289,83 @@ ctl release c-imp-oct --token "$T/cvm.tok" --wrapping-key "$T/tee.pem" --out "$T
 expect_rc 1 "release with the server down: exit 1"
 check "... and writes nothing" test ! -e "$T/down.key"
 
+# ---- skrd renew: certificates re-issued from the data directory's CA ---------
+fp() { openssl x509 -in "$1" -noout -fingerprint -sha256; }
+pub() { openssl x509 -in "$1" -noout -pubkey; }
+sums() { sha256sum "$D"/*.pem; }
+# A release-signing certificate as data directories had it before the
+# release-signing extended key usage: CA trust refuses it, a pin takes it.
+openssl req -new -key "$D/release-signing-key.pem" -subj "/O=skr/CN=skr release signing" 2>/dev/null |
+	openssl x509 -req -CA "$D/ca.pem" -CAkey "$D/ca-key.pem" -set_serial 7 -days 30 \
+		-extfile <(printf 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n') \
+		2>/dev/null >"$T/old-sign.pem"
+cat "$T/old-sign.pem" "$D/ca.pem" >"$D/release-signing.pem"
+skr_start --config "$T/skrd.conf" || finish
+check "skrd warns about a release-signing certificate without the usage" \
+	grep -q 'lacks the release-signing extended key usage' "$T/skrd.log"
+ctl release c-imp-oct --token "$T/cvm.tok" --wrapping-key "$T/tee.pem" --out "$T/old1.key"
+expect_rc 1 "... and a client trusting ca.pem refuses its responses"
+expect_err SKR.CLIENT.RESPONSE_SIGNATURE "... SKR.CLIENT.RESPONSE_SIGNATURE"
+ctl release c-imp-oct --token "$T/cvm.tok" --wrapping-key "$T/tee.pem" --out "$T/old2.key" \
+	--signing-cert "$D/release-signing.pem"
+expect_rc 0 "... while a client pinning it takes them"
+skr_stop
+
+OLDSUMS=$(sums)
+"$SKRD" renew --data "$D" >/dev/null 2>&1
+check "renew without --tls or --signing: usage (2)" test $? = 2
+"$SKRD" renew --data "$D" --signing --name x.example >/dev/null 2>&1
+check "renew --name without --tls: usage (2)" test $? = 2
+"$SKRD" renew --data "$D" --tls --name 'a,DNS:evil' >/dev/null 2>&1
+check "renew --name with a list in it: error (1)" test $? = 1
+mv "$D/ca-key.pem" "$T/ca-key.pem"
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$D/ca-key.pem" 2>/dev/null
+"$SKRD" renew --data "$D" --tls --signing 2>"$T/renew.err"
+check "renew with a CA key that is not the CA's: error (1)" test $? = 1
+rm -f "$D/ca-key.pem"
+"$SKRD" renew --data "$D" --signing 2>"$T/renew.err"
+check "renew without ca-key.pem: error (1)" test $? = 1
+check "... saying what it needs" grep -q 'ca-key.pem' "$T/renew.err"
+mv "$T/ca-key.pem" "$D/ca-key.pem"
+check "refused renews changed no file" test "$(sums)" = "$OLDSUMS"
+
+OLDPUB=$(pub "$D/release-signing.pem")
+OLDFP=$(fp "$D/release-signing.pem")
+"$SKRD" renew --data "$D" --signing 2>"$T/renew.err"
+check "renew --signing" test $? = 0
+check "... a new certificate" test "$(fp "$D/release-signing.pem")" != "$OLDFP"
+check "... for the same key" test "$(pub "$D/release-signing.pem")" = "$OLDPUB"
+check "... with the release-signing usage" \
+	sh -c "openssl x509 -in '$D/release-signing.pem' -noout -text | grep -qE '1\.3\.6\.1\.5\.5\.7\.3\.36|Document Signing'"
+check "... that the CA verifies" openssl verify -CAfile "$D/ca.pem" "$D/release-signing.pem"
+check "... and the EC one too" openssl verify -CAfile "$D/ca.pem" "$D/release-signing-ec.pem"
+check "... keys stay private (0600)" test "$(mode_of "$D/release-signing-key.pem")" = 600
+check "... no temporary file is left" test -z "$(ls "$D" | grep '\.new$')"
+
+OLDSAN=$(openssl x509 -in "$D/tls-cert.pem" -noout -ext subjectAltName)
+OLDPUB=$(pub "$D/tls-cert.pem")
+"$SKRD" renew --data "$D" --tls 2>"$T/renew.err"
+check "renew --tls" test $? = 0
+check "... a new TLS key" test "$(pub "$D/tls-cert.pem")" != "$OLDPUB"
+check "... with the same names" \
+	test "$(openssl x509 -in "$D/tls-cert.pem" -noout -ext subjectAltName)" = "$OLDSAN"
+check "... TLS key 0600" test "$(mode_of "$D/tls-key.pem")" = 600
+check "... the key is the certificate's" \
+	test "$(openssl pkey -in "$D/tls-key.pem" -pubout)" = "$(pub "$D/tls-cert.pem")"
+
+skr_start --config "$T/skrd.conf" || finish
+check_not "skrd no longer warns" grep -q 'lacks the release-signing' "$T/skrd.log"
+ctl status
+expect_rc 0 "a client trusting ca.pem talks to the renewed TLS certificate"
+ctl release c-imp-oct --token "$T/cvm.tok" --wrapping-key "$T/tee.pem" --out "$T/renewed.key"
+expect_rc 0 "... and takes releases signed under the renewed certificate"
+check "... the same key as before" cmp -s "$T/renewed.key" "$T/pin.key"
+skr_stop
+"$SKRD" renew --data "$D" --tls --name keys.example.com 2>"$T/renew.err"
+check "renew --tls --name" test $? = 0
+check "... names the new host" \
+	sh -c "openssl x509 -in '$D/tls-cert.pem' -noout -ext subjectAltName | grep -q 'DNS:keys.example.com'"
+
 # ---- usage errors need no server --------------------------------------------
 ctl key list --bogus
 expect_rc 2 "unknown flag: exit 2"

@@ -16,6 +16,7 @@ struct entry {
 	char peer[PEER_MAX];  /* "" when free */
 	int64_t start;        /* first event of the current window */
 	int64_t count;
+	int refused;          /* a refusal was reported in this window */
 };
 
 struct skr_ratelimit {
@@ -130,9 +131,11 @@ hit(skr_ratelimit *rl, const char *peer, int64_t now)
 		snprintf(e->peer, sizeof(e->peer), "%s", peer);
 		e->count = 0;
 		e->start = now;
+		e->refused = 0;
 	} else if (now - e->start >= rl->window) {
 		e->count = 0;
 		e->start = now;
+		e->refused = 0;
 	}
 	e->count++;
 }
@@ -174,17 +177,34 @@ skr_ratelimit_hit(skr_ratelimit *rl, const char *peer_in, int64_t now)
 }
 
 int64_t
-skr_ratelimit_take(skr_ratelimit *rl, const char *peer_in, int64_t now)
+skr_ratelimit_take_first(skr_ratelimit *rl, const char *peer_in, int64_t now,
+    int *first)
 {
 	char peer[PEER_MAX];
+	struct entry *e;
 	int64_t w;
 
+	if (first != NULL)
+		*first = 0;
 	if (rl == NULL || rl->limit == 0)
 		return 0;
 	cut(peer, peer_in);
 	pthread_mutex_lock(&rl->lock);
-	if ((w = wait_of(rl, find(rl, peer, now), now)) == 0)
+	e = find(rl, peer, now);
+	if ((w = wait_of(rl, e, now)) == 0)
 		hit(rl, peer, now);
+	else {
+		/* w > 0: e is the peer's live entry. */
+		if (first != NULL)
+			*first = !e->refused;
+		e->refused = 1;
+	}
 	pthread_mutex_unlock(&rl->lock);
 	return w;
+}
+
+int64_t
+skr_ratelimit_take(skr_ratelimit *rl, const char *peer, int64_t now)
+{
+	return skr_ratelimit_take_first(rl, peer, now, NULL);
 }

@@ -39,5 +39,10 @@ void skr_ratelimit_hit(skr_ratelimit *rl, const char *peer, int64_t now);
 /* Both at once: when the peer may go ahead, count the event and return 0;
  * otherwise return the seconds to wait (>= 1) and count nothing. */
 int64_t skr_ratelimit_take(skr_ratelimit *rl, const char *peer, int64_t now);
+/* skr_ratelimit_take, and when it refuses, *first says whether this is the
+ * peer's first refusal in its current window (1 once per window, so a
+ * caller can record a flood once without writing per refused request). */
+int64_t skr_ratelimit_take_first(skr_ratelimit *rl, const char *peer,
+    int64_t now, int *first);
 
 #endif

@@ -13,6 +13,7 @@
 #include "encoding.h"
 #include "guard.h"
 #include "json.h"
+#include "log.h"
 #include "jws.h"
 #include "metrics.h"
 #include "policy.h"
@@ -543,9 +544,11 @@ out:
 
 /* 429 with Retry-After when the peer has used up its attempts at limiter;
  * else SKR_OK and one attempt is taken. */
+/* Refuse with 429 and Retry-After when peer is over the limit; *first
+ * (may be NULL) says whether it is the peer's first refusal this window. */
 static int
 rate_limited(skr_server *srv, skr_ratelimit **limiter, skr_request *req,
-    skr_response *resp, const char *what)
+    skr_response *resp, const char *what, int *first)
 {
 	skr_ratelimit *rl;
 	int64_t wait;
@@ -553,7 +556,8 @@ rate_limited(skr_server *srv, skr_ratelimit **limiter, skr_request *req,
 
 	rl = skr_ratelimit_get(limiter, srv->release_limit,
 	    srv->release_window);
-	if ((wait = skr_ratelimit_take(rl, req->peer, req->now)) <= 0)
+	if ((wait = skr_ratelimit_take_first(rl, req->peer, req->now,
+	    first)) <= 0)
 		return SKR_OK;
 	snprintf(retry, sizeof(retry), "%lld", (long long)wait);
 	skr_response_error(resp, SKR_ERR_RATE_LIMITED,
@@ -562,15 +566,49 @@ rate_limited(skr_server *srv, skr_ratelimit **limiter, skr_request *req,
 	return SKR_ERR_RATE_LIMITED;
 }
 
+/*
+ * The audit record of a peer's first refused release attempt in a rate
+ * limit window.  The rest of that window's refusals are counted in the
+ * metrics only: a synced write per refusal would hand the flood the very
+ * cost the limit is there to spare.
+ */
+static void
+audit_throttled(skr_server *srv, const skr_request *req)
+{
+	json_t *rec;
+	int r;
+
+	rec = json_pack("{s:s,s:s,s:s,s:s,s:s,s:{s:I,s:I,s:s}}",
+	    "event", "key.release", "outcome", "denied",
+	    "reason", skr_err_id(SKR_ERR_RATE_LIMITED), "peer", req->peer,
+	    "request_id", req->request_id, "detail",
+	    "limit", (json_int_t)srv->release_limit,
+	    "window", (json_int_t)srv->release_window,
+	    "recorded", "first refusal of this peer in the window only");
+	if (rec == NULL)
+		return;
+	if (req->name[0] != '\0')
+		json_object_set_new(rec, "key", json_string(req->name));
+	if ((r = audit_grouped(srv->store, rec, req->now)) != SKR_OK)
+		skr_log(SKR_LOG_ERROR, "cannot record a rate-limited release",
+		    json_pack("{s:s,s:s,s:s}", "error", skr_err_id(r),
+		    "peer", req->peer, "request_id", req->request_id));
+	json_decref(rec);
+}
+
 int
 skr_api_release(skr_server *srv, skr_request *req, skr_response *resp)
 {
+	int first = 0;
+
 	/* Attempts per peer are bounded before any work is done: each one
 	 * costs a signature check and a synced audit write. */
 	if (rate_limited(srv, &srv->release_limiter, req, resp,
-	    "release attempts") != SKR_OK) {
+	    "release attempts", &first) != SKR_OK) {
 		skr_metrics_decision(srv->metrics, 0, "denied",
 		    skr_err_id(SKR_ERR_RATE_LIMITED), NULL, NULL);
+		if (first)
+			audit_throttled(srv, req);
 		return SKR_ERR_RATE_LIMITED;
 	}
 	return release_or_evaluate(srv, req, resp, 0);
@@ -594,7 +632,7 @@ skr_api_nonce(skr_server *srv, skr_request *req, skr_response *resp)
 	 * expires: bounded per peer as release attempts are (a nonce serves
 	 * one release), and expired ones are swept out once per lifetime. */
 	if ((r = rate_limited(srv, &srv->nonce_limiter, req, resp,
-	    "nonce requests")) != SKR_OK)
+	    "nonce requests", NULL)) != SKR_OK)
 		return r;
 	SKR_GUARD(skr_store_txn_begin(srv->store, SKR_TXN_WRITE_RESERVE,
 	    &txn));

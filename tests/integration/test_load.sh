@@ -113,6 +113,15 @@ check "the flood got no 5xx" \
 	test "$(jq '[.flood | to_entries[] | select(.key | startswith("5")) | .value] | add // 0' <<<"$A")" = 0
 check "the flood was limited to release_limit attempts past the token check" \
 	test "$(jq '[.flood | to_entries[] | select(.key != "429") | .value] | add // 0' <<<"$A")" -le 20
+# The flood's refusals are recorded once per window, not once each.
+api GET "/admin/audit?event=key.release&outcome=denied&maxresults=1000"
+THROTTLED=$(jq '[.value[] | select(.reason == "SKR.RATE_LIMITED")]' <<<"$BODY")
+check "the flood's first refusal has an audit record" \
+	test "$(jq 'length' <<<"$THROTTLED")" -ge 1
+check "... naming its peer, and no other peer" \
+	test "$(jq -c '[.[].peer] | unique' <<<"$THROTTLED")" = '["127.0.0.2"]'
+check "... once per window (flood 429s: $(jq '.flood["429"] // 0' <<<"$A"))" \
+	test "$(jq 'length' <<<"$THROTTLED")" -le 2
 check "oversized heads are refused or cut" \
 	jq -e '.big_header | length == 2 and all(. == 431 or . == 400 or . == 413 or . == "closed")' <<<"$A"
 check "oversized bodies are refused or cut" \

@@ -33,9 +33,9 @@ rm_store(void)
 	rmdir(dir);
 }
 
-/* Apply fn to the audit database with raw LMDB (the store is closed). */
+/* Apply fn to database db with raw LMDB (the store is closed). */
 static int
-tamper(int (*fn)(MDB_txn *, MDB_dbi, void *), void *arg)
+tamper_db(const char *db, int (*fn)(MDB_txn *, MDB_dbi, void *), void *arg)
 {
 	MDB_env *env = NULL;
 	MDB_txn *txn = NULL;
@@ -49,7 +49,7 @@ tamper(int (*fn)(MDB_txn *, MDB_dbi, void *), void *arg)
 	mdb_env_set_maxdbs(env, 16);
 	if (mdb_env_open(env, p, MDB_NOSUBDIR, 0600) != 0 ||
 	    mdb_txn_begin(env, NULL, 0, &txn) != 0 ||
-	    mdb_dbi_open(txn, "audit", 0, &dbi) != 0)
+	    mdb_dbi_open(txn, db, 0, &dbi) != 0)
 		goto out;
 	rc = fn(txn, dbi, arg);
 out:
@@ -63,31 +63,26 @@ out:
 	return rc;
 }
 
+static int
+tamper(int (*fn)(MDB_txn *, MDB_dbi, void *), void *arg)
+{
+	return tamper_db("audit", fn, arg);
+}
+
+static int
+put_schema(MDB_txn *txn, MDB_dbi dbi, void *arg)
+{
+	MDB_val key = { 6, (void *)"schema" },
+	    val = { strlen(arg), arg };
+
+	return mdb_put(txn, dbi, &key, &val, 0) == 0 ? 0 : -1;
+}
+
 /* Write meta "schema" (the store is closed). */
 static int
 set_schema(const char *v)
 {
-	MDB_env *env = NULL;
-	MDB_txn *txn = NULL;
-	MDB_dbi dbi;
-	MDB_val key = { 6, (void *)"schema" }, val = { strlen(v), (void *)v };
-	char p[256];
-	int rc = -1;
-
-	snprintf(p, sizeof(p), "%s/skr.mdb", dir);
-	if (mdb_env_create(&env) != 0)
-		return -1;
-	mdb_env_set_maxdbs(env, 16);
-	if (mdb_env_open(env, p, MDB_NOSUBDIR, 0600) == 0 &&
-	    mdb_txn_begin(env, NULL, 0, &txn) == 0) {
-		if (mdb_dbi_open(txn, "meta", 0, &dbi) == 0 &&
-		    mdb_put(txn, dbi, &key, &val, 0) == 0)
-			rc = mdb_txn_commit(txn) == 0 ? 0 : -1;
-		else
-			mdb_txn_abort(txn);
-	}
-	mdb_env_close(env);
-	return rc;
+	return tamper_db("meta", put_schema, (void *)v);
 }
 
 static void

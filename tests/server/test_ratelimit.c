@@ -47,6 +47,44 @@ test_window(void)
 	CHECK(skr_ratelimit_take(rl, "10.0.0.1", 1063) == 57);
 	skr_ratelimit_free(rl);
 
+	/* The first refusal of each window is told apart from the rest. */
+	{
+		int first = -1;
+
+		CHECK_OK(skr_ratelimit_new(2, 60, &rl));
+		CHECK(skr_ratelimit_take_first(rl, "10.0.0.3", 100, &first) ==
+		    0 && first == 0);
+		CHECK(skr_ratelimit_take_first(rl, "10.0.0.3", 101, &first) ==
+		    0 && first == 0);
+		CHECK(skr_ratelimit_take_first(rl, "10.0.0.3", 102, &first) ==
+		    58 && first == 1);
+		CHECK(skr_ratelimit_take_first(rl, "10.0.0.3", 103, &first) ==
+		    57 && first == 0);
+		CHECK(skr_ratelimit_take(rl, "10.0.0.3", 104) == 56);
+		CHECK(skr_ratelimit_take_first(rl, "10.0.0.3", 105, &first) ==
+		    55 && first == 0);
+		/* Another peer has its own first. */
+		CHECK(skr_ratelimit_take_first(rl, "10.0.0.4", 105, &first) ==
+		    0 && first == 0);
+		CHECK(skr_ratelimit_take_first(rl, "10.0.0.4", 105, &first) ==
+		    0);
+		CHECK(skr_ratelimit_take_first(rl, "10.0.0.4", 105, &first) ==
+		    60 && first == 1);
+		/* A new window: first again. */
+		CHECK(skr_ratelimit_take_first(rl, "10.0.0.3", 160, &first) ==
+		    0 && first == 0);
+		CHECK(skr_ratelimit_take_first(rl, "10.0.0.3", 161, &first) ==
+		    0);
+		CHECK(skr_ratelimit_take_first(rl, "10.0.0.3", 162, &first) ==
+		    58 && first == 1);
+		CHECK(skr_ratelimit_take_first(rl, "10.0.0.3", 163, &first) ==
+		    57 && first == 0);
+		skr_ratelimit_free(rl);
+		/* Unlimited and missing tables never refuse. */
+		CHECK(skr_ratelimit_take_first(NULL, "x", 1, &first) == 0 &&
+		    first == 0);
+	}
+
 	/* hit/blocked as auth uses them: only failures count. */
 	CHECK_OK(skr_ratelimit_new(2, 10, &rl));
 	CHECK(skr_ratelimit_blocked(rl, "::1", 5) == 0);

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "api.h"
+#include "auditsink.h"
 #include "log.h"
 #include "server.h"
 #include "skr/error.h"
@@ -47,10 +48,13 @@ sweep(skr_housekeeper *h)
 		skr_log(SKR_LOG_ERROR, "purge sweep failed; the next sweep "
 		    "or key write tries again", json_pack("{s:s,s:I}",
 		    "error", skr_err_id(r), "purged", (json_int_t)total));
-	else if (total > 0)
+	if (total > 0) {
 		skr_log(SKR_LOG_INFO, "purged soft-deleted keys past their "
 		    "purge date", json_pack("{s:I}", "purged",
 		    (json_int_t)total));
+		/* Their records need not wait for the sinks' poll. */
+		skr_auditsink_kick(h->srv->auditsink);
+	}
 	return total;
 }
 

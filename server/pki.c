@@ -10,6 +10,7 @@
 
 #include <arpa/inet.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include <openssl/bn.h>
 #include <openssl/pem.h>
@@ -331,14 +332,16 @@ out:
 /*
  * Replace dir/name with n bytes: written to dir/name.new (mode, synced),
  * renamed over name, the directory synced.  A crash leaves the old file or
- * the new one, never a torn one.
+ * the new one, never a torn one.  Run as root, the new file gets the old
+ * one's owner, so a renew as root leaves files the service user can read.
  */
 static int
 replace_file(const char *dir, const char *name, const void *p, size_t n,
     int mode)
 {
 	char tmp[PATH_MAX], tmpname[256], path[PATH_MAX];
-	int fd, r;
+	struct stat old;
+	int fd, r, had;
 
 	if (snprintf(tmpname, sizeof(tmpname), "%s.new", name) >=
 	    (int)sizeof(tmpname) ||
@@ -350,8 +353,14 @@ replace_file(const char *dir, const char *name, const void *p, size_t n,
 	/* Left by an interrupted run. */
 	if (unlink(tmp) != 0 && errno != ENOENT)
 		return SKR_ERR_IO;
+	had = lstat(path, &old) == 0 && S_ISREG(old.st_mode);
 	if ((r = skr_pki_write_file(dir, tmpname, p, n, mode)) != SKR_OK)
 		return r;
+	if (had && geteuid() == 0 && (old.st_uid != 0 || old.st_gid != 0) &&
+	    chown(tmp, old.st_uid, old.st_gid) != 0) {
+		(void)unlink(tmp);
+		return SKR_ERR_IO;
+	}
 	if (rename(tmp, path) != 0) {
 		(void)unlink(tmp);
 		return SKR_ERR_IO;

@@ -2268,7 +2268,7 @@ skr_store_purge_expired(skr_txn *txn, int64_t now, size_t max,
 		lc[due[i].kl - 8] = '\0';
 		GUARD(purge_folded(txn, lc));
 		if (out != NULL)
-			memcpy(out[n], lc, sizeof(lc));
+			memcpy(out[n], lc, strlen(lc) + 1);
 		n++;
 	}
 	if (npurged != NULL)

@@ -331,6 +331,8 @@ check "refused renews changed no file" test "$(sums)" = "$OLDSUMS"
 
 OLDPUB=$(pub "$D/release-signing.pem")
 OLDFP=$(fp "$D/release-signing.pem")
+# Run as root for a service user: the files keep their owner.
+[ "$(id -u)" = 0 ] && chown 65534:65534 "$D/release-signing.pem" "$D/tls-key.pem"
 "$SKRD" renew --data "$D" --signing 2>"$T/renew.err"
 check "renew --signing" test $? = 0
 check "... a new certificate" test "$(fp "$D/release-signing.pem")" != "$OLDFP"
@@ -341,6 +343,8 @@ check "... that the CA verifies" openssl verify -CAfile "$D/ca.pem" "$D/release-
 check "... and the EC one too" openssl verify -CAfile "$D/ca.pem" "$D/release-signing-ec.pem"
 check "... keys stay private (0600)" test "$(mode_of "$D/release-signing-key.pem")" = 600
 check "... no temporary file is left" test -z "$(ls "$D" | grep '\.new$')"
+[ "$(id -u)" = 0 ] && check "... renewed as root, the file keeps its owner" \
+	test "$(stat -c %u:%g "$D/release-signing.pem")" = 65534:65534
 
 OLDSAN=$(openssl x509 -in "$D/tls-cert.pem" -noout -ext subjectAltName)
 OLDPUB=$(pub "$D/tls-cert.pem")
@@ -350,6 +354,8 @@ check "... a new TLS key" test "$(pub "$D/tls-cert.pem")" != "$OLDPUB"
 check "... with the same names" \
 	test "$(openssl x509 -in "$D/tls-cert.pem" -noout -ext subjectAltName)" = "$OLDSAN"
 check "... TLS key 0600" test "$(mode_of "$D/tls-key.pem")" = 600
+[ "$(id -u)" = 0 ] && check "... and keeps its owner" \
+	test "$(stat -c %u:%g "$D/tls-key.pem")" = 65534:65534
 check "... the key is the certificate's" \
 	test "$(openssl pkey -in "$D/tls-key.pem" -pubout)" = "$(pub "$D/tls-cert.pem")"
 

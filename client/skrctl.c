@@ -256,6 +256,21 @@ show(struct ctx *x, const char *text, void (*human)(json_t *))
 	json_decref(o);
 }
 
+/* Print o (a new reference, consumed; NULL when it could not be made) as
+ * one line of compact JSON. */
+static int
+print_json(json_t *o)
+{
+	char *text = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
+
+	json_decref(o);
+	if (text == NULL)
+		return SKR_ERR_NOMEM;
+	printf("%s\n", text);
+	free(text);
+	return SKR_OK;
+}
+
 static const char *
 jstr(const json_t *o, const char *path)
 {
@@ -973,7 +988,6 @@ token_wrapping_kid(const skr_buf *tok, const skr_key *wrap)
 	return kid;
 }
 
-/* A new 0600 file for a secret (O_EXCL unless force), or stdout for "-". */
 /* The released key as it is written out: PEM (RSA, EC) or raw (oct). */
 static int
 released_bytes(const skr_released_key *k, skr_buf *out)
@@ -1055,13 +1069,10 @@ cmd_release(struct ctx *x)
 	if (strcmp(outfile, "-") == 0)
 		goto out;
 	if (x->json) {
-		json_t *o = json_pack("{s:s,s:s}", "kid",
-		    skr_released_key_kid(k), "kty", skr_released_key_kty(k));
-		char *text = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
-
-		printf("%s\n", text != NULL ? text : "{}");
-		free(text);
-		json_decref(o);
+		if ((r = print_json(json_pack("{s:s,s:s}", "kid",
+		    skr_released_key_kid(k), "kty",
+		    skr_released_key_kty(k)))) != SKR_OK)
+			r = fail(r, NULL);
 	} else
 		fprintf(stderr, PROG ": released %s (%s) to %s\n",
 		    skr_released_key_kid(k), skr_released_key_kty(k), outfile);
@@ -1129,17 +1140,14 @@ cmd_nonce(struct ctx *x)
 
 	if (r != SKR_OK)
 		return fail(r, &res);
-	if (x->json) {
-		json_t *v = json_pack("{s:s}", "value", nonce);
-		char *text = v != NULL ? json_dumps(v, JSON_COMPACT) : NULL;
-
-		json_decref(v);
-		printf("%s\n", text != NULL ? text : "{}");
-		free(text);
-	} else
+	r = EXIT_OK;
+	if (!x->json)
 		printf("%s\n", nonce);
+	else if ((r = print_json(json_pack("{s:s}", "value", nonce))) !=
+	    SKR_OK)
+		r = fail(r, NULL);
 	free(nonce);
-	return EXIT_OK;
+	return r;
 }
 
 /* ---- tokens, authorities, audit --------------------------------------- */
@@ -1309,16 +1317,11 @@ cmd_audit_verify(struct ctx *x)
 		free(out);
 	}
 	if (x->json) {
-		json_t *v = json_pack("{s:b,s:I,s:o}", "ok", ok, "records",
-		    (json_int_t)count, "first_broken", ok ? json_null() :
-		    json_integer((json_int_t)broken));
-		char *text = v != NULL ? json_dumps(v, JSON_COMPACT) : NULL;
-
-		json_decref(v);
-		if (text == NULL)
-			return fail(SKR_ERR_NOMEM, NULL);
-		printf("%s\n", text);
-		free(text);
+		if ((r = print_json(json_pack("{s:b,s:I,s:o}", "ok", ok,
+		    "records", (json_int_t)count, "first_broken", ok ?
+		    json_null() : json_integer((json_int_t)broken)))) !=
+		    SKR_OK)
+			return fail(r, NULL);
 	} else if (ok)
 		printf("audit chain ok: %llu records\n",
 		    (unsigned long long)count);

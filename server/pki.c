@@ -432,6 +432,21 @@ cert_cn(X509 *cert, char *out, size_t n)
 	return len > 0 && (size_t)len < n ? SKR_OK : SKR_ERR_CONFIG;
 }
 
+/* The certificate and key files of alg's release-signing key. */
+static int
+signing_files(skr_alg alg, const char **certname, const char **keyname)
+{
+	if (alg == SKR_ALG_ES256) {
+		*certname = "release-signing-ec.pem";
+		*keyname = "release-signing-ec-key.pem";
+	} else if (alg == SKR_ALG_RS256 || alg == SKR_ALG_PS256) {
+		*certname = "release-signing.pem";
+		*keyname = "release-signing-key.pem";
+	} else
+		return SKR_ERR_CONFIG;
+	return SKR_OK;
+}
+
 /* Re-issue the certificate of keyname's key as certname (kind, days),
  * keeping the key and the subject CN. */
 static int
@@ -503,12 +518,15 @@ skr_pki_renew(const char *dir, unsigned what, const char *host)
 		    chain.len, 0644));
 	}
 	if (what & SKR_PKI_RENEW_SIGNING) {
-		SKR_GUARD(renew_keep_key(dir, "release-signing.pem",
-		    "release-signing-key.pem", SKR_CERT_RELEASE, 3650, ca,
-		    skr_key_pkey(ca_key)));
-		SKR_GUARD(renew_keep_key(dir, "release-signing-ec.pem",
-		    "release-signing-ec-key.pem", SKR_CERT_RELEASE, 3650, ca,
-		    skr_key_pkey(ca_key)));
+		/* The RSA pair (RS256, PS256), then the EC one. */
+		static const skr_alg algs[] = { SKR_ALG_RS256, SKR_ALG_ES256 };
+		const char *certname, *keyname;
+
+		for (size_t i = 0; i < sizeof(algs) / sizeof(algs[0]); i++) {
+			SKR_GUARD(signing_files(algs[i], &certname, &keyname));
+			SKR_GUARD(renew_keep_key(dir, certname, keyname,
+			    SKR_CERT_RELEASE, 3650, ca, skr_key_pkey(ca_key)));
+		}
 	}
 out:
 	skr_key_free(ca_key);
@@ -534,21 +552,6 @@ digest_b64(const uint8_t *der, size_t n, const EVP_MD *md, int hexupper,
 	    skr_b64url_encode(out, d, dlen);
 }
 
-/* The certificate and key files of alg's release-signing key. */
-static int
-signing_files(skr_alg alg, const char **certname, const char **keyname)
-{
-	if (alg == SKR_ALG_ES256) {
-		*certname = "release-signing-ec.pem";
-		*keyname = "release-signing-ec-key.pem";
-	} else if (alg == SKR_ALG_RS256 || alg == SKR_ALG_PS256) {
-		*certname = "release-signing.pem";
-		*keyname = "release-signing-key.pem";
-	} else
-		return SKR_ERR_CONFIG;
-	return SKR_OK;
-}
-
 int
 skr_pki_signing_is_release(const char *dir, skr_alg alg)
 {
@@ -569,7 +572,7 @@ skr_pki_load_signing(const char *dir, skr_alg alg, EVP_PKEY **key,
     json_t **header)
 {
 	const char *certname, *keyname;
-	skr_buf pem = SKR_BUF_INIT_SECRET, certs = SKR_BUF_INIT;
+	skr_buf certs = SKR_BUF_INIT;
 	skr_buf kid = SKR_BUF_INIT, x5t = SKR_BUF_INIT, x5t256 = SKR_BUF_INIT;
 	skr_buf b64 = SKR_BUF_INIT;
 	skr_key *k = NULL;
@@ -583,10 +586,8 @@ skr_pki_load_signing(const char *dir, skr_alg alg, EVP_PKEY **key,
 	*header = NULL;
 	if ((r = signing_files(alg, &certname, &keyname)) != SKR_OK)
 		return r;
-	SKR_GUARD(read_file(dir, keyname, &pem));
-	SKR_GUARD(skr_key_from_pem((const char *)pem.data, pem.len, &k));
-	SKR_ENSURE(skr_key_has_private(k) && skr_alg_fits_key(alg,
-	    skr_key_pkey(k)), SKR_ERR_CONFIG);
+	SKR_GUARD(read_key(dir, keyname, &k));
+	SKR_ENSURE(skr_alg_fits_key(alg, skr_key_pkey(k)), SKR_ERR_CONFIG);
 	SKR_GUARD(read_file(dir, certname, &certs));
 	SKR_ENSURE((bio = BIO_new_mem_buf(certs.data, (int)certs.len)) != NULL,
 	    SKR_ERR_NOMEM);
@@ -632,7 +633,6 @@ out:
 	json_decref(h);
 	json_decref(x5c);
 	skr_key_free(k);
-	skr_buf_free(&pem);
 	skr_buf_free(&certs);
 	skr_buf_free(&kid);
 	skr_buf_free(&x5t);

@@ -13,8 +13,8 @@
 #include "encoding.h"
 #include "guard.h"
 #include "json.h"
-#include "log.h"
 #include "jws.h"
+#include "log.h"
 #include "metrics.h"
 #include "policy.h"
 #include "ratelimit.h"
@@ -542,8 +542,6 @@ out:
 	return r;
 }
 
-/* 429 with Retry-After when the peer has used up its attempts at limiter;
- * else SKR_OK and one attempt is taken. */
 /* Refuse with 429 and Retry-After when peer is over the limit; *first
  * (may be NULL) says whether it is the peer's first refusal this window. */
 static int

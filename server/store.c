@@ -801,6 +801,7 @@ open_dbs(skr_txn *txn, unsigned create)
 
 #define ALL_DBS ((1u << NDB) - 1)
 
+static int keyrec_get(skr_txn *txn, int db, const char *lc, json_t **rec);
 static int purgeq_put(skr_txn *txn, const char *lc, const json_t *rec);
 
 /*
@@ -815,7 +816,6 @@ migrate_1(skr_txn *txn)
 	MDB_val key, val;
 	char lc[SKR_KEY_NAME_MAX + 1];
 	json_t *rec;
-	size_t vl;
 	int r = SKR_OK, rc;
 
 	if ((rc = mdb_cursor_open(txn->t, txn->st->dbi[DB_DELETED], &cur)) !=
@@ -824,14 +824,12 @@ migrate_1(skr_txn *txn)
 	for (rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
 	    rc == MDB_SUCCESS && r == SKR_OK;
 	    rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
-		vl = val.mv_size;
-		if (key.mv_size == 0 || key.mv_size > SKR_KEY_NAME_MAX ||
-		    rec_verify(txn->st, DB_DELETED, key.mv_data, key.mv_size,
-		    val.mv_data, &vl) != SKR_OK ||
-		    (rec = json_loadb(val.mv_data, vl, 0, NULL)) == NULL)
+		if (key.mv_size == 0 || key.mv_size > SKR_KEY_NAME_MAX)
 			continue;
 		memcpy(lc, key.mv_data, key.mv_size);
 		lc[key.mv_size] = '\0';
+		if (keyrec_get(txn, DB_DELETED, lc, &rec) != SKR_OK)
+			continue;
 		r = purgeq_put(txn, lc, rec);
 		json_decref(rec);
 	}

@@ -22,6 +22,9 @@ status=0
 	"$work/new" "$corpus" >"$work/log" 2>&1 || status=$?
 tail -n 20 "$work/log" | grep -E '^(stat::number_of_executed_units|stat::peak_rss_mb|#[0-9]+ +DONE)' || true
 if [ "$status" != 0 ]; then
+	# The target's own words first (a broken invariant names itself),
+	# then the sanitizer's report.
+	grep -E "^$name: " "$work/log" | head -5 || true
 	grep -E -A 40 'ERROR: |runtime error|deadly signal|Test unit written' "$work/log" | head -80
 	echo "$name: FAILED (exit $status); reproduce with: $bin $work/artifacts/<crash file>" >&2
 	echo failed >"$work/result"

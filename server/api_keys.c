@@ -912,7 +912,7 @@ lifecycle(skr_server *srv, skr_request *req, skr_response *resp, int op)
 	SKR_GUARD(write_begin(srv, req, &txn, &purged));
 	if (op == 0)
 		SKR_GUARD(skr_store_key_delete(txn, req->name, req->now,
-		    srv->retention, &vi));
+		    SKR_SETTING(srv, retention), &vi));
 	else if (op == 1)
 		SKR_GUARD(skr_store_key_recover(txn, req->name, &vi));
 	else

@@ -85,7 +85,8 @@ skr_auth_request(skr_server *srv, skr_request *req, const skr_route *route,
 
 	req->principal = NULL;
 	need = (route->flags & SKR_ROUTE_AUTH) ||
-	    ((route->roles & SKR_ROLE_RELEASER) && srv->require_releaser);
+	    ((route->roles & SKR_ROLE_RELEASER) &&
+	    SKR_SETTING(srv, require_releaser));
 	/* The Key Vault SDKs open with a bodiless, credential-less request
 	 * and only retry with both after this challenge. */
 	if ((route->flags & SKR_ROUTE_KV) && h == NULL && req->body_len == 0 &&

@@ -1,9 +1,13 @@
 /*
- * The purge sweep (housekeep.h).  One thread sleeps on a condition
- * variable between sweeps; a sweep purges the due keys in transactions of
- * SWEEP_BATCH, so the LMDB write lock is never held for long and requests'
- * writes interleave.  The store's purge-date index makes a sweep with
- * nothing due one cursor step.
+ * The housekeeper (housekeep.h).  One thread sleeps on a condition variable
+ * until the next of its two rounds is due.  A purge sweep purges the due
+ * keys in transactions of SWEEP_BATCH, so the LMDB write lock is never held
+ * for long and requests' writes interleave; the store's purge-date index
+ * makes a sweep with nothing due one cursor step.  A nonce round removes,
+ * in one transaction, once per nonce_ttl, the server nonces that expired
+ * more than a lifetime ago: the store holds at most about three lifetimes'
+ * worth of issued nonces, and a nonce reads as expired, not unknown, for
+ * at least a lifetime after it expires.
  */
 #include "housekeep.h"
 
@@ -15,12 +19,11 @@
 #include "api.h"
 #include "auditsink.h"
 #include "log.h"
+#include "release.h"
 #include "server.h"
 #include "skr/error.h"
 
 #define SWEEP_BATCH 64
-/* While the sweep is off, look at the setting again this often (SIGHUP). */
-#define IDLE_RECHECK 60
 
 struct skr_housekeeper {
 	skr_server *srv;
@@ -58,27 +61,56 @@ sweep(skr_housekeeper *h)
 	return total;
 }
 
+/* Remove the server nonces that expired more than a lifetime (ttl) ago.
+ * Until then a late release names its nonce expired, not unknown. */
+static void
+prune(skr_housekeeper *h, int64_t now, int64_t ttl)
+{
+	size_t n;
+	int r;
+
+	if ((r = skr_api_prune_nonces(h->srv, now - ttl, &n)) != SKR_OK)
+		skr_log(SKR_LOG_ERROR, "removing expired server nonces failed; "
+		    "the next round tries again", json_pack("{s:s}", "error",
+		    skr_err_id(r)));
+	else if (n > 0)
+		skr_log(SKR_LOG_DEBUG, "removed expired server nonces",
+		    json_pack("{s:I}", "removed", (json_int_t)n));
+}
+
 static void *
 housekeep_thread(void *arg)
 {
 	skr_housekeeper *h = arg;
 	struct timespec ts;
-	int64_t interval;
+	int64_t now, interval, ttl, wait, next_sweep = 0, next_prune = 0;
+	int kicked;
 
 	pthread_mutex_lock(&h->mu);
 	while (!atomic_load(&h->stopping)) {
-		interval = __atomic_load_n(&h->srv->purge_interval,
-		    __ATOMIC_RELAXED);
-		if (interval > 0 || h->kicked) {
-			h->kicked = 0;
-			pthread_mutex_unlock(&h->mu);
+		/* Settings may change on SIGHUP, which kicks. */
+		interval = SKR_SETTING(h->srv, purge_interval);
+		ttl = SKR_SETTING(h->srv, nonce_ttl);
+		kicked = h->kicked;
+		h->kicked = 0;
+		pthread_mutex_unlock(&h->mu);
+		now = skr_server_now(h->srv);
+		if (kicked || (interval > 0 && now >= next_sweep)) {
 			sweep(h);
-			pthread_mutex_lock(&h->mu);
+			next_sweep = now + interval;
 		}
+		if (kicked || now >= next_prune) {
+			prune(h, now, ttl);
+			next_prune = now + ttl;
+		}
+		pthread_mutex_lock(&h->mu);
 		if (atomic_load(&h->stopping) || h->kicked)
 			continue;
+		wait = next_prune - now;
+		if (interval > 0 && next_sweep - now < wait)
+			wait = next_sweep - now;
 		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += (time_t)(interval > 0 ? interval : IDLE_RECHECK);
+		ts.tv_sec += (time_t)(wait > 1 ? wait : 1);
 		pthread_cond_timedwait(&h->wake, &h->mu, &ts);
 	}
 	pthread_mutex_unlock(&h->mu);

@@ -517,7 +517,8 @@ on_req(h2o_handler_t *self, h2o_req_t *req)
 		goto answer;
 	}
 	/* metrics_auth = none: GET /metrics without a bearer token. */
-	if (!(job->route->fn == skr_api_metrics && h->http->srv->metrics_public)
+	if (!(job->route->fn == skr_api_metrics && SKR_SETTING(h->http->srv,
+	    metrics_public))
 	    && skr_auth_request(h->http->srv, &job->req, job->route,
 	    &job->resp) != SKR_OK)
 		goto answer;

@@ -149,7 +149,7 @@ decide(skr_server *srv, skr_request *req, struct attempt *a)
 	 * caller learns nothing about which keys exist. */
 	skr_authorities_trust(auths, &trust);
 	opts.now = now;
-	opts.skew = srv->token_skew;
+	opts.skew = SKR_SETTING(srv, token_skew);
 	/* An authority that has just rotated its signing key: the first
 	 * token with the new kid waits (on this pool thread, at most once a
 	 * minute per authority) for the early key-set refresh. */
@@ -388,7 +388,8 @@ deny(skr_server *srv, skr_response *resp, struct attempt *a, int r)
 	json_t *v;
 	size_t i;
 
-	if (r != SKR_ERR_POLICY_DENIED || srv->deny_detail == SKR_DENY_NONE)
+	if (r != SKR_ERR_POLICY_DENIED || SKR_SETTING(srv, deny_detail) ==
+	    SKR_DENY_NONE)
 		return skr_response_error(resp, r, "%s%s%s", skr_strerror(r),
 		    a->why.len > 0 && r != SKR_ERR_POLICY_DENIED ? ": " : "",
 		    r != SKR_ERR_POLICY_DENIED ? skr_buf_cstr(&a->why) : "");
@@ -623,31 +624,47 @@ skr_api_nonce(skr_server *srv, skr_request *req, skr_response *resp)
 {
 	char nonce[SKR_NONCE_TEXT_LEN + 1];
 	skr_txn *txn = NULL;
-	int64_t last;
+	int64_t ttl = SKR_SETTING(srv, nonce_ttl);
 	int r;
 
 	/* Anyone may ask, and each nonce is a synced write kept until it
 	 * expires: bounded per peer as release attempts are (a nonce serves
-	 * one release), and expired ones are swept out once per lifetime. */
+	 * one release), and the housekeeper removes expired ones once per
+	 * lifetime (skr_api_prune_nonces). */
 	if ((r = rate_limited(srv, &srv->nonce_limiter, req, resp,
 	    "nonce requests", NULL)) != SKR_OK)
 		return r;
 	SKR_GUARD(skr_store_txn_begin(srv->store, SKR_TXN_WRITE_RESERVE,
 	    &txn));
-	last = __atomic_load_n(&srv->nonces_pruned_at, __ATOMIC_RELAXED);
-	if (req->now - last >= srv->nonce_ttl) {
-		SKR_GUARD(skr_store_nonce_prune(txn, req->now, NULL));
-		__atomic_store_n(&srv->nonces_pruned_at, req->now,
-		    __ATOMIC_RELAXED);
-	}
-	SKR_GUARD(skr_store_nonce_issue(txn, req->now, srv->nonce_ttl, nonce));
+	SKR_GUARD(skr_store_nonce_issue(txn, req->now, ttl, nonce));
 	r = skr_store_txn_commit(txn);
 	txn = NULL;
 	if (r == SKR_OK)
 		return skr_response_json(resp, 200, json_pack("{s:s,s:I}",
-		    "value", nonce, "expires",
-		    (json_int_t)(req->now + srv->nonce_ttl)));
+		    "value", nonce, "expires", (json_int_t)(req->now + ttl)));
 out:
 	skr_store_txn_abort(txn);
 	return skr_response_error(resp, r, NULL);
+}
+
+int
+skr_api_prune_nonces(skr_server *srv, int64_t before, size_t *npruned)
+{
+	skr_txn *txn = NULL;
+	int r;
+
+	*npruned = 0;
+	/* It only frees: it may use the reserve. */
+	SKR_GUARD(skr_store_txn_begin(srv->store, SKR_TXN_WRITE_RESERVE,
+	    &txn));
+	SKR_GUARD(skr_store_nonce_prune(txn, before, npruned));
+	if (*npruned == 0)
+		goto out;       /* nothing written: no commit, no sync */
+	r = skr_store_txn_commit(txn);
+	txn = NULL;
+	if (r != SKR_OK)
+		*npruned = 0;
+out:
+	skr_store_txn_abort(txn);
+	return r;
 }

@@ -20,5 +20,9 @@ int skr_api_release(skr_server *srv, skr_request *req, skr_response *resp);
 int skr_api_evaluate(skr_server *srv, skr_request *req, skr_response *resp);
 /* GET /nonce: a fresh single-use server nonce. */
 int skr_api_nonce(skr_server *srv, skr_request *req, skr_response *resp);
+/* Remove the server nonces that expired at or before `before`
+ * (housekeep.c), in one write; when none has, nothing is written and no
+ * sync paid.  *npruned says how many. */
+int skr_api_prune_nonces(skr_server *srv, int64_t before, size_t *npruned);
 
 #endif

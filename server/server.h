@@ -35,14 +35,17 @@ typedef struct skr_server {
 	skr_alg sign_alg;
 	json_t *sign_header;               /* kid, x5t, x5t#S256, x5c, typ */
 
-	/* Settings. */
+	/* Settings a reload (SIGHUP, on the main thread) changes while the
+	 * workers read them: read with SKR_SETTING, written with
+	 * SKR_SETTING_SET.  The rest are set before the workers start. */
 	int64_t token_skew;                /* seconds, default 60 */
 	int64_t nonce_ttl;                 /* seconds, default 300 */
 	int64_t retention;                 /* soft-delete days in seconds */
-	int64_t purge_interval;            /* seconds between sweeps (0: none);
-	                                    * __atomic access (SIGHUP) */
+	int64_t purge_interval;            /* seconds between sweeps (0: none) */
 	int require_releaser;              /* release needs a bearer token */
 	int deny_detail;                   /* SKR_DENY_* */
+	int metrics_public;                /* GET /metrics without a token */
+	/* Restart-only settings. */
 	int auth_fail_limit;               /* failures per window per peer */
 	int auth_fail_window;              /* seconds */
 	int release_limit;                 /* release attempts per window per
@@ -58,14 +61,17 @@ typedef struct skr_server {
 	struct skr_ratelimit *auth_limit;  /* made by auth.c on first use */
 	struct skr_ratelimit *release_limiter; /* made by release.c */
 	struct skr_ratelimit *nonce_limiter;   /* made by release.c */
-	int64_t nonces_pruned_at;  /* release.c; __atomic access */
 
 	/* Operations (metrics.h, auditsink.h). */
 	struct skr_metrics *metrics;       /* made and freed by the HTTP layer
 	                                    * while serving; may be NULL */
 	struct skr_auditsink *auditsink;   /* owned by skrd.c; may be NULL */
-	int metrics_public;                /* GET /metrics without a token */
 } skr_server;
+
+#define SKR_SETTING(srv, field) \
+	__atomic_load_n(&(srv)->field, __ATOMIC_RELAXED)
+#define SKR_SETTING_SET(srv, field, v) \
+	__atomic_store_n(&(srv)->field, (v), __ATOMIC_RELAXED)
 
 /* Defaults for every setting; pointers NULL. */
 void skr_server_init(skr_server *srv);

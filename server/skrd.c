@@ -353,25 +353,32 @@ set_public_url(skr_server *srv, const char *url, int plain)
 	return SKR_OK;
 }
 
-/* Apply the settings of c to srv. */
+/* Apply the settings of c that a reload may change to srv; the workers
+ * may be running. */
+static void
+apply_reloadable(skr_server *srv, const skr_config *c)
+{
+	SKR_SETTING_SET(srv, token_skew, c->token_skew);
+	SKR_SETTING_SET(srv, nonce_ttl, c->nonce_ttl);
+	SKR_SETTING_SET(srv, retention, c->retention_days * 86400);
+	SKR_SETTING_SET(srv, purge_interval, c->purge_interval);
+	SKR_SETTING_SET(srv, require_releaser, c->require_releaser);
+	SKR_SETTING_SET(srv, deny_detail, c->deny_detail != NULL &&
+	    strcmp(c->deny_detail, "none") == 0 ? SKR_DENY_NONE :
+	    SKR_DENY_NAMES);
+	SKR_SETTING_SET(srv, metrics_public, c->metrics_auth != NULL &&
+	    strcmp(c->metrics_auth, "none") == 0);
+}
+
+/* Apply the settings of c to srv, before the workers start. */
 void
 skrd_apply_config(skr_server *srv, const skr_config *c)
 {
-	srv->token_skew = c->token_skew;
-	srv->nonce_ttl = c->nonce_ttl;
-	srv->retention = c->retention_days * 86400;
-	__atomic_store_n(&srv->purge_interval, c->purge_interval,
-	    __ATOMIC_RELAXED);
-	srv->require_releaser = c->require_releaser;
-	srv->deny_detail = c->deny_detail != NULL &&
-	    strcmp(c->deny_detail, "none") == 0 ? SKR_DENY_NONE :
-	    SKR_DENY_NAMES;
+	apply_reloadable(srv, c);
 	srv->auth_fail_limit = (int)c->auth_fail_limit;
 	srv->auth_fail_window = (int)c->auth_fail_window;
 	srv->release_limit = (int)c->release_limit;
 	srv->release_window = (int)c->release_window;
-	srv->metrics_public = c->metrics_auth != NULL &&
-	    strcmp(c->metrics_auth, "none") == 0;
 	if (c->release_alg != NULL)
 		skr_alg_parse(c->release_alg, &srv->sign_alg);
 }
@@ -411,7 +418,7 @@ struct serve {
 	skr_authorities *retired[MAX_RETIRED]; /* replaced by reloads; freed
 	                                   * once the workers have stopped */
 	size_t nretired;
-	skr_housekeeper *hk;              /* the purge sweep */
+	skr_housekeeper *hk;              /* purge sweep, nonce pruning */
 };
 
 /* The file, then the command-line flags over it.  *why says what is
@@ -605,7 +612,7 @@ serve_reload(void *arg)
 		skr_log(SKR_LOG_WARN, "reload: these settings need a restart; "
 		    "keeping the running values", json_pack("{s:s}", "keys",
 		    skr_buf_cstr(&kept)));
-	skrd_apply_config(srv, &c);
+	apply_reloadable(srv, &c);
 	skr_log_set_level(c.log_level != NULL ?
 	    skr_log_level_parse(c.log_level) : SKR_LOG_INFO);
 	old = __atomic_exchange_n(&srv->authorities, a, __ATOMIC_ACQ_REL);
@@ -620,7 +627,7 @@ serve_reload(void *arg)
 	skr_config_clear(&sv->cfg);
 	sv->cfg = c;
 	skr_metrics_reload(srv->metrics, 1, now);
-	/* A new purge_interval takes effect from a sweep now. */
+	/* A new purge_interval or nonce_ttl takes effect from rounds now. */
 	skr_housekeeper_kick(sv->hk);
 	skr_log(SKR_LOG_INFO, "configuration reloaded", json_pack("{s:s?,s:I}",
 	    "config", sv->cfgfile, "authorities", (json_int_t)
@@ -781,7 +788,7 @@ cmd_serve(int argc, char **argv)
 	}
 
 	if ((r = skr_housekeeper_start(&srv, &sv.hk)) != SKR_OK) {
-		die("purge sweep", r);
+		die("housekeeper", r);
 		goto out;
 	}
 

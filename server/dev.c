@@ -133,7 +133,7 @@ skrd_dev_main(int argc, char **argv)
 	SKR_GUARD(skrd_init_store(dir, mk, (int64_t)time(NULL), &token));
 	SKR_GUARD(skr_store_open(dir, mk, NULL, &srv.store));
 	SKR_GUARD(skr_pki_load_signing(dir, srv.sign_alg, &srv.sign_key,
-	    &srv.sign_header));
+	    &srv.sign_header, NULL));
 
 	/* The test authority, trusted through a key-set file of its own. */
 	SKR_GUARD(skr_testauth_new(DEV_ISSUER, "RS256", &srv.testauth));

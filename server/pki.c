@@ -553,23 +553,8 @@ digest_b64(const uint8_t *der, size_t n, const EVP_MD *md, int hexupper,
 }
 
 int
-skr_pki_signing_is_release(const char *dir, skr_alg alg)
-{
-	const char *certname, *keyname;
-	X509 *cert = NULL;
-	int r;
-
-	if ((r = signing_files(alg, &certname, &keyname)) != SKR_OK ||
-	    (r = read_cert(dir, certname, &cert)) != SKR_OK)
-		return r;
-	r = skr_cert_is_release_signing(cert);
-	X509_free(cert);
-	return r;
-}
-
-int
 skr_pki_load_signing(const char *dir, skr_alg alg, EVP_PKEY **key,
-    json_t **header)
+    json_t **header, int *release_eku)
 {
 	const char *certname, *keyname;
 	skr_buf certs = SKR_BUF_INIT;
@@ -598,6 +583,8 @@ skr_pki_load_signing(const char *dir, skr_alg alg, EVP_PKEY **key,
 			/* The certificate must be the key's. */
 			if (X509_check_private_key(x, skr_key_pkey(k)) != 1)
 				derlen = -1;
+			if (release_eku != NULL)
+				*release_eku = skr_cert_is_release_signing(x);
 		}
 		X509_free(x);
 		SKR_ENSURE(derlen > 0, SKR_ERR_CONFIG);

@@ -69,15 +69,12 @@ int skr_pki_renew(const char *dir, unsigned what, const char *host);
  * Load the release-signing key for alg (RS256/PS256: the RSA key, ES256:
  * the EC key) from dir and build its JWS header members: kid (uppercase hex
  * SHA-1 thumbprint of the certificate, as Key Vault), x5t, x5t#S256, x5c
- * (standard base64 DER chain: leaf, CA) and typ "JWT".
+ * (standard base64 DER chain: leaf, CA) and typ "JWT".  *release_eku (may
+ * be NULL) says whether the certificate carries the release-signing
+ * extended key usage (keys/jwk.h): 0 for a data directory made before skrd
+ * gave it (`skrd renew --signing` mends it), else 1.
  */
 int skr_pki_load_signing(const char *dir, skr_alg alg, EVP_PKEY **key,
-    json_t **header);
-
-/* 1 when alg's release-signing certificate in dir carries the
- * release-signing extended key usage (keys/jwk.h), 0 when it does not (a
- * data directory made before skrd gave it: `skrd renew --signing`), or an
- * error. */
-int skr_pki_signing_is_release(const char *dir, skr_alg alg);
+    json_t **header, int *release_eku);
 
 #endif

@@ -684,7 +684,7 @@ cmd_serve(int argc, char **argv)
 	skr_buf why = SKR_BUF_INIT;
 	char path[PATH_MAX], cert[PATH_MAX], key[PATH_MAX];
 	size_t i;
-	int c, r, status = 1;
+	int c, r, status = 1, release_eku = 1;
 
 	memset(&sv, 0, sizeof(sv));
 	sv.srv = &srv;
@@ -763,11 +763,11 @@ cmd_serve(int argc, char **argv)
 	skr_master_key_free(mk);
 	mk = NULL;
 	if ((r = skr_pki_load_signing(cfg->data, srv.sign_alg, &srv.sign_key,
-	    &srv.sign_header)) != SKR_OK) {
+	    &srv.sign_header, &release_eku)) != SKR_OK) {
 		die("release-signing key", r);
 		goto out;
 	}
-	if (skr_pki_signing_is_release(cfg->data, srv.sign_alg) == 0)
+	if (!release_eku)
 		skr_log(SKR_LOG_WARN, "the release-signing certificate lacks "
 		    "the release-signing extended key usage: clients that "
 		    "trust ca.pem refuse its responses; run skrd renew "

@@ -185,7 +185,7 @@ fuzz_env_get(void)
 	json_decref(jwk);
 	if ((r = skr_pki_init_dir(env->dir, "localhost")) != SKR_OK ||
 	    (r = skr_pki_load_signing(env->dir, SKR_ALG_ES256,
-	    &env->srv.sign_key, &env->srv.sign_header)) != SKR_OK)
+	    &env->srv.sign_key, &env->srv.sign_header, NULL)) != SKR_OK)
 		die("pki", r);
 	env->srv.sign_alg = SKR_ALG_ES256;
 	snprintf(path, sizeof(path), "%s/jwks.json", env->dir);

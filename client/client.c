@@ -599,10 +599,7 @@ skr_client_call(skr_client *c, const char *method, const char *path,
 	skr_buf b;
 	int r;
 
-	if (res != NULL)
-		memset(res, 0, sizeof(*res));
-	if (out != NULL)
-		*out = NULL;
+	skr__start(res, out);
 	if (c == NULL || method == NULL || path == NULL)
 		return skr__refuse(res, SKR_ERR_INVAL);
 	/* Secret: a response may carry one (a new admin token), and growing

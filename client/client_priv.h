@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <openssl/x509.h>
 
@@ -58,6 +59,18 @@ int skr__pin_parse(const char *pin, struct skr__pin *pins, size_t *npins,
     char **curl_pin);
 /* 1 when cert matches one of the pins. */
 int skr__pin_match(const struct skr__pin *pins, size_t npins, X509 *cert);
+
+/* Every public call starts so: res (may be NULL) cleared, since
+ * skr__refuse keeps what is already there, and *out (out may be NULL)
+ * NULL, so no return leaves either stale. */
+static inline void
+skr__start(skr_result *res, char **out)
+{
+	if (res != NULL)
+		memset(res, 0, sizeof(*res));
+	if (out != NULL)
+		*out = NULL;
+}
 
 /* A failure decided on this side (bad argument, bad response, no trust
  * configured): names it in *res (may be NULL) unless something more

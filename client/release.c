@@ -281,8 +281,7 @@ skr_client_release(skr_client *c, const char *name, const char *version,
 	skr_enc e;
 	int r;
 
-	if (res != NULL)
-		memset(res, 0, sizeof(*res));
+	skr__start(res, NULL);
 	if (out == NULL)
 		return skr__refuse(res, SKR_ERR_INVAL);
 	*out = NULL;

@@ -158,10 +158,7 @@ key_call(skr_client *c, const char *method, const char *name,
 	char path[SKR__PATH_MAX];
 	int r;
 
-	if (res != NULL)
-		memset(res, 0, sizeof(*res));
-	if (out != NULL)
-		*out = NULL;
+	skr__start(res, out);
 	if ((r = skr__key_path(path, sizeof(path), name, version, suffix)) !=
 	    SKR_OK)
 		return skr__refuse(res, r);
@@ -174,10 +171,7 @@ deleted_call(skr_client *c, const char *method, const char *name,
 {
 	char path[SKR__PATH_MAX];
 
-	if (res != NULL)
-		memset(res, 0, sizeof(*res));
-	if (out != NULL)
-		*out = NULL;
+	skr__start(res, out);
 	if (!name_ok(name, KEY_NAME_MAX, 1))
 		return skr__refuse(res, SKR_ERR_KEY_NAME);
 	snprintf(path, sizeof(path), "/deletedkeys/%s%s?" API_VERSION, name,
@@ -199,8 +193,7 @@ skr_client_key_import(skr_client *c, const char *name, const char *params,
     char **out, skr_result *res)
 {
 	if (params == NULL) {
-		if (res != NULL)
-			memset(res, 0, sizeof(*res));
+		skr__start(res, out);
 		return skr__refuse(res, SKR_ERR_INVAL);
 	}
 	return key_call(c, "PUT", name, NULL, "", params, out, res);
@@ -216,8 +209,7 @@ skr_client_key_get(skr_client *c, const char *name, const char *version,
 int
 skr_client_key_list(skr_client *c, char **out, skr_result *res)
 {
-	if (res != NULL)
-		memset(res, 0, sizeof(*res));
+	skr__start(res, out);
 	return list_all(c, "/keys?" API_VERSION, PAGING_NEXTLINK, out, res);
 }
 
@@ -228,9 +220,7 @@ skr_client_key_versions(skr_client *c, const char *name, char **out,
 	char path[SKR__PATH_MAX];
 	int r;
 
-	*out = NULL;
-	if (res != NULL)
-		memset(res, 0, sizeof(*res));
+	skr__start(res, out);
 	if ((r = skr__key_path(path, sizeof(path), name, NULL, "/versions")) !=
 	    SKR_OK)
 		return skr__refuse(res, r);
@@ -269,8 +259,7 @@ skr_client_deleted_get(skr_client *c, const char *name, char **out,
 int
 skr_client_deleted_list(skr_client *c, char **out, skr_result *res)
 {
-	if (res != NULL)
-		memset(res, 0, sizeof(*res));
+	skr__start(res, out);
 	return list_all(c, "/deletedkeys?" API_VERSION, PAGING_NEXTLINK, out,
 	    res);
 }
@@ -300,8 +289,7 @@ skr_client_key_restore(skr_client *c, const char *backup, char **out,
     skr_result *res)
 {
 	if (backup == NULL) {
-		if (res != NULL)
-			memset(res, 0, sizeof(*res));
+		skr__start(res, out);
 		return skr__refuse(res, SKR_ERR_INVAL);
 	}
 	return skr_client_call(c, "POST", "/keys/restore?" API_VERSION,
@@ -316,9 +304,7 @@ skr_client_evaluate(skr_client *c, const char *name, const char *version,
 	char *body = NULL;
 	int r;
 
-	*out = NULL;
-	if (res != NULL)
-		memset(res, 0, sizeof(*res));
+	skr__start(res, out);
 	if (token == NULL)
 		return skr__refuse(res, SKR_ERR_INVAL);
 	if ((req = json_pack("{s:s,s:s*}", "target", token, "nonce", nonce)) ==
@@ -340,9 +326,7 @@ skr_client_nonce(skr_client *c, char **nonce, skr_result *res)
 	char *text = NULL;
 	int r;
 
-	*nonce = NULL;
-	if (res != NULL)
-		memset(res, 0, sizeof(*res));
+	skr__start(res, nonce);
 	SKR_GUARD(skr_client_call(c, "GET", "/nonce", NULL, &text, res));
 	SKR_ENSURE(skr_json_parse(text, strlen(text), 0, &o) == SKR_OK &&
 	    (v = json_string_value(json_object_get(o, "value"))) != NULL &&
@@ -366,8 +350,7 @@ skr_client_token_create(skr_client *c, const char *params, char **out,
 int
 skr_client_token_list(skr_client *c, char **out, skr_result *res)
 {
-	if (res != NULL)
-		memset(res, 0, sizeof(*res));
+	skr__start(res, out);
 	return list_all(c, "/admin/tokens", PAGING_SKIPTOKEN, out, res);
 }
 
@@ -376,8 +359,7 @@ skr_client_token_revoke(skr_client *c, const char *id, skr_result *res)
 {
 	char path[128];
 
-	if (res != NULL)
-		memset(res, 0, sizeof(*res));
+	skr__start(res, NULL);
 	if (!name_ok(id, 64, 1))
 		return skr__refuse(res, SKR_ERR_INVAL);
 	snprintf(path, sizeof(path), "/admin/tokens/%s", id);
@@ -398,8 +380,7 @@ skr_client_authority_refresh(skr_client *c, const char *issuer,
 	char *esc;
 	int r;
 
-	if (res != NULL)
-		memset(res, 0, sizeof(*res));
+	skr__start(res, NULL);
 	if (issuer == NULL || *issuer == '\0')
 		return skr__refuse(res, SKR_ERR_INVAL);
 	if ((esc = curl_easy_escape(NULL, issuer, 0)) == NULL)
@@ -420,9 +401,7 @@ skr_client_audit_list(skr_client *c, const char *query, char **out,
 	char path[SKR__PATH_MAX];
 	int n;
 
-	*out = NULL;
-	if (res != NULL)
-		memset(res, 0, sizeof(*res));
+	skr__start(res, out);
 	if (query != NULL && strpbrk(query, " \t\r\n#?") != NULL)
 		return skr__refuse(res, SKR_ERR_INVAL);
 	n = snprintf(path, sizeof(path), "/admin/audit%s%s", query && *query ?

@@ -389,10 +389,16 @@ test_options(void)
 	CHECK_ERR(skr_client_key_purge(c, "bad/name", &res),
 	    SKR_ERR_KEY_NAME);
 	CHECK_STR(res.error_id, skr_err_id(SKR_ERR_KEY_NAME));
+	/* A local refusal leaves no stale output either. */
 	memset(&res, 'x', sizeof(res));
+	out = (char *)"stale";
 	CHECK_ERR(skr_client_key_import(c, "k", NULL, &out, &res),
 	    SKR_ERR_INVAL);
 	CHECK_STR(res.error_id, skr_err_id(SKR_ERR_INVAL));
+	CHECK(out == NULL);
+	out = (char *)"stale";
+	CHECK_ERR(skr_client_key_restore(c, NULL, &out, &res), SKR_ERR_INVAL);
+	CHECK(out == NULL);
 	CHECK_ERR(skr_client_token_revoke(c, "../x", NULL), SKR_ERR_INVAL);
 	CHECK_ERR(skr_client_authority_refresh(c, NULL, NULL), SKR_ERR_INVAL);
 	CHECK_ERR(skr_client_audit_list(c, "a=b#c", &out, NULL),

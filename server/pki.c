@@ -133,18 +133,20 @@ skr_pki_cert_pem(X509 *cert, skr_buf *out)
 	return r;
 }
 
-int
-skr_pki_write_file(const char *dir, const char *name, const void *p,
-    size_t n, int mode)
+/*
+ * Create path (it must not exist; a symlink is not followed) with n bytes
+ * at p, synced.  owner, when not NULL, gives the file that uid and gid
+ * through the descriptor, so no path is followed to do it.  A failure
+ * after the file was created removes it.
+ */
+static int
+write_new(const char *path, const void *p, size_t n, int mode,
+    const struct stat *owner)
 {
-	char path[PATH_MAX];
 	const uint8_t *q = p;
 	ssize_t w;
 	int fd;
 
-	if (snprintf(path, sizeof(path), "%s/%s", dir, name) >=
-	    (int)sizeof(path))
-		return SKR_ERR_INVAL;
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
 	    mode);
 	if (fd < 0)
@@ -153,17 +155,36 @@ skr_pki_write_file(const char *dir, const char *name, const void *p,
 		if ((w = write(fd, q, n)) < 0) {
 			if (errno == EINTR)
 				continue;
-			close(fd);
-			return SKR_ERR_IO;
+			goto fail;
 		}
 		q += w;
 		n -= (size_t)w;
 	}
-	if (fsync(fd) != 0) {
-		close(fd);
+	if (owner != NULL && fchown(fd, owner->st_uid, owner->st_gid) != 0)
+		goto fail;
+	if (fsync(fd) != 0)
+		goto fail;
+	if (close(fd) != 0) {
+		(void)unlink(path);
 		return SKR_ERR_IO;
 	}
-	return close(fd) == 0 ? SKR_OK : SKR_ERR_IO;
+	return SKR_OK;
+fail:
+	close(fd);
+	(void)unlink(path);
+	return SKR_ERR_IO;
+}
+
+int
+skr_pki_write_file(const char *dir, const char *name, const void *p,
+    size_t n, int mode)
+{
+	char path[PATH_MAX];
+
+	if (snprintf(path, sizeof(path), "%s/%s", dir, name) >=
+	    (int)sizeof(path))
+		return SKR_ERR_INVAL;
+	return write_new(path, p, n, mode, NULL);
 }
 
 /* Write the key (0600) and the certificate chain cert + ca (0644). */
@@ -187,22 +208,36 @@ out:
 	return r;
 }
 
-/* The TLS names of `skrd init --name host`: host (when given), localhost,
- * 127.0.0.1 and ::1. */
+/* The TLS names of `skrd init --name host`: host (when given; an IP
+ * address as one), localhost, 127.0.0.1 and ::1. */
 static int
 init_sans(const char *host, char *sans, size_t n)
 {
+	static const char *const always = "DNS:localhost,IP:127.0.0.1,IP:::1";
+	unsigned char a[16];
+	const char *kind = "DNS";
 	int w;
 
-	if (host != NULL && (*host == '\0' ||
+	if (host != NULL && (inet_pton(AF_INET, host, a) == 1 ||
+	    inet_pton(AF_INET6, host, a) == 1))
+		kind = "IP";
+	else if (host != NULL && (*host == '\0' ||
 	    strpbrk(host, ",:= \t\n") != NULL))
 		return SKR_ERR_CONFIG;
-	if (host != NULL && strcmp(host, "localhost") != 0)
-		w = snprintf(sans, n, "DNS:%s,DNS:localhost,IP:127.0.0.1,"
-		    "IP:::1", host);
+	if (host != NULL && strcmp(host, "localhost") != 0 &&
+	    strcmp(host, "127.0.0.1") != 0 && strcmp(host, "::1") != 0)
+		w = snprintf(sans, n, "%s:%s,%s", kind, host, always);
 	else
-		w = snprintf(sans, n, "DNS:localhost,IP:127.0.0.1,IP:::1");
+		w = snprintf(sans, n, "%s", always);
 	return w < 0 || (size_t)w >= n ? SKR_ERR_CONFIG : SKR_OK;
+}
+
+/* The subject CN for host: host itself while it fits the 64 characters
+ * X.509 allows (clients match the subjectAltName, not the CN). */
+static const char *
+host_cn(const char *host)
+{
+	return host == NULL ? "localhost" : strlen(host) <= 64 ? host : "skrd";
 }
 
 int
@@ -222,9 +257,8 @@ skr_pki_init_dir(const char *dir, const char *host)
 	SKR_GUARD(skr_key_generate(SKR_KTY_EC, 256, &ec));
 	SKR_GUARD(skr_pki_cert(skr_key_pkey(ca_key), ORG, "skr CA", NULL,
 	    NULL, SKR_CERT_CA, NULL, 3650, &ca));
-	SKR_GUARD(skr_pki_cert(skr_key_pkey(tls_key), ORG,
-	    host != NULL ? host : "localhost", ca, skr_key_pkey(ca_key),
-	    SKR_CERT_TLS, sans, 825, &tls));
+	SKR_GUARD(skr_pki_cert(skr_key_pkey(tls_key), ORG, host_cn(host), ca,
+	    skr_key_pkey(ca_key), SKR_CERT_TLS, sans, 825, &tls));
 	SKR_GUARD(skr_pki_cert(skr_key_pkey(rsa), ORG, "skr release signing",
 	    ca, skr_key_pkey(ca_key), SKR_CERT_RELEASE, NULL, 3650,
 	    &sign_rsa));
@@ -269,21 +303,33 @@ read_file(const char *dir, const char *name, skr_buf *out)
 {
 	char path[PATH_MAX];
 	char chunk[4096];
-	size_t n;
-	FILE *f;
-	int r = SKR_OK;
+	struct stat st;
+	ssize_t n;
+	int fd, r = SKR_OK;
 
 	if (snprintf(path, sizeof(path), "%s/%s", dir, name) >=
 	    (int)sizeof(path))
 		return SKR_ERR_INVAL;
-	if ((f = fopen(path, "re")) == NULL)
-		return SKR_ERR_IO;
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		if ((r = skr_buf_append(out, chunk, n)) != SKR_OK)
+	/* Whoever owns the data directory can put a symlink in it; run as
+	 * root (skrd renew), following one would read any file on the host,
+	 * a CA key of another service say, as this directory's. */
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
+		return errno == ELOOP ? SKR_ERR_CONFIG : SKR_ERR_IO;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return SKR_ERR_CONFIG;
+	}
+	while ((n = read(fd, chunk, sizeof(chunk))) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			r = SKR_ERR_IO;
 			break;
-	if (ferror(f))
-		r = SKR_ERR_IO;
-	fclose(f);
+		}
+		if ((r = skr_buf_append(out, chunk, (size_t)n)) != SKR_OK)
+			break;
+	}
+	close(fd);
 	skr_wipe(chunk, sizeof(chunk));
 	return r;
 }
@@ -330,40 +376,71 @@ out:
 }
 
 /*
- * Replace dir/name with n bytes: written to dir/name.new (mode, synced),
- * renamed over name, the directory synced.  A crash leaves the old file or
- * the new one, never a torn one.  Run as root, the new file gets the old
- * one's owner, so a renew as root leaves files the service user can read.
+ * A file replaced in two steps: stage_file writes dir/name.new (mode,
+ * synced), commit_files renames it over dir/name and syncs the directory.
+ * A crash leaves the old file or the new one, never a torn one, and files
+ * that belong together are all written before any is replaced.  Run as
+ * root, the new file gets the old one's owner (set through its descriptor,
+ * never a path), so a renew as root leaves files the service user can
+ * read.  What is replaced must be a regular file (or absent): a symlink is
+ * refused, not followed.
  */
-static int
-replace_file(const char *dir, const char *name, const void *p, size_t n,
-    int mode)
-{
-	char tmp[PATH_MAX], tmpname[256], path[PATH_MAX];
-	struct stat old;
-	int fd, r, had;
+struct staged {
+	char tmp[PATH_MAX];
+	char path[PATH_MAX];
+	int live;               /* tmp exists and is ours */
+};
 
-	if (snprintf(tmpname, sizeof(tmpname), "%s.new", name) >=
-	    (int)sizeof(tmpname) ||
-	    snprintf(tmp, sizeof(tmp), "%s/%s", dir, tmpname) >=
-	    (int)sizeof(tmp) ||
-	    snprintf(path, sizeof(path), "%s/%s", dir, name) >=
-	    (int)sizeof(path))
+static int
+stage_file(const char *dir, const char *name, const void *p, size_t n,
+    int mode, struct staged *s)
+{
+	struct stat old;
+	int r, had;
+
+	s->live = 0;
+	if (snprintf(s->tmp, sizeof(s->tmp), "%s/%s.new", dir, name) >=
+	    (int)sizeof(s->tmp) ||
+	    snprintf(s->path, sizeof(s->path), "%s/%s", dir, name) >=
+	    (int)sizeof(s->path))
 		return SKR_ERR_INVAL;
+	if (lstat(s->path, &old) == 0) {
+		if (!S_ISREG(old.st_mode))
+			return SKR_ERR_CONFIG;
+		had = 1;
+	} else if (errno == ENOENT)
+		had = 0;
+	else
+		return SKR_ERR_IO;
 	/* Left by an interrupted run. */
-	if (unlink(tmp) != 0 && errno != ENOENT)
+	if (unlink(s->tmp) != 0 && errno != ENOENT)
 		return SKR_ERR_IO;
-	had = lstat(path, &old) == 0 && S_ISREG(old.st_mode);
-	if ((r = skr_pki_write_file(dir, tmpname, p, n, mode)) != SKR_OK)
+	if ((r = write_new(s->tmp, p, n, mode, had && geteuid() == 0 &&
+	    (old.st_uid != 0 || old.st_gid != 0) ? &old : NULL)) != SKR_OK)
 		return r;
-	if (had && geteuid() == 0 && (old.st_uid != 0 || old.st_gid != 0) &&
-	    chown(tmp, old.st_uid, old.st_gid) != 0) {
-		(void)unlink(tmp);
-		return SKR_ERR_IO;
-	}
-	if (rename(tmp, path) != 0) {
-		(void)unlink(tmp);
-		return SKR_ERR_IO;
+	s->live = 1;
+	return SKR_OK;
+}
+
+/* Remove a staged file that was not committed; nothing when it was. */
+static void
+unstage(struct staged *s)
+{
+	if (s->live)
+		(void)unlink(s->tmp);
+	s->live = 0;
+}
+
+/* Rename the n staged files over their names, in order; sync dir. */
+static int
+commit_files(const char *dir, struct staged *s, size_t n)
+{
+	int fd, r;
+
+	for (size_t i = 0; i < n; i++) {
+		if (rename(s[i].tmp, s[i].path) != 0)
+			return SKR_ERR_IO;
+		s[i].live = 0;
 	}
 	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 		return SKR_ERR_IO;
@@ -447,6 +524,33 @@ signing_files(skr_alg alg, const char **certname, const char **keyname)
 	return SKR_OK;
 }
 
+/* The days a certificate issued now may run for, at most want: to the
+ * CA's notAfter when that comes first.  An expired CA is SKR_ERR_CONFIG;
+ * note says why, or that the CA has less than a year to run. */
+static int
+days_within_ca(X509 *ca, long want, long *days, skr_buf *note)
+{
+	int d, s;
+
+	if (!ASN1_TIME_diff(&d, &s, NULL, X509_get0_notAfter(ca))) {
+		ERR_clear_error();
+		return SKR_ERR_CRYPTO;
+	}
+	if (d < 0 || (d == 0 && s <= 0)) {
+		skr_buf_append_str(note, "ca.pem has expired: certificates "
+		    "it signs would not verify; a new CA needs a new data "
+		    "directory (skrd init, then skrctl backup/restore of the "
+		    "keys)");
+		return SKR_ERR_CONFIG;
+	}
+	*days = d < want ? (d > 0 ? d : 1) : want;
+	if (d < 365 && note->len == 0)
+		skr_buf_appendf(note, "ca.pem expires in %d days; the "
+		    "certificates issued now end with it (a new CA needs a new "
+		    "data directory)", d);
+	return SKR_OK;
+}
+
 /* Re-issue the certificate of keyname's key as certname (kind, days),
  * keeping the key and the subject CN. */
 static int
@@ -456,6 +560,7 @@ renew_keep_key(const char *dir, const char *certname, const char *keyname,
 	skr_key *k = NULL;
 	X509 *old = NULL, *cert = NULL;
 	skr_buf chain = SKR_BUF_INIT;
+	struct staged st = { .live = 0 };
 	char cn[256];
 	int r;
 
@@ -466,8 +571,10 @@ renew_keep_key(const char *dir, const char *certname, const char *keyname,
 	    NULL, days, &cert));
 	SKR_GUARD(skr_pki_cert_pem(cert, &chain));
 	SKR_GUARD(skr_pki_cert_pem(ca, &chain));
-	SKR_GUARD(replace_file(dir, certname, chain.data, chain.len, 0644));
+	SKR_GUARD(stage_file(dir, certname, chain.data, chain.len, 0644, &st));
+	SKR_GUARD(commit_files(dir, &st, 1));
 out:
+	unstage(&st);
 	skr_key_free(k);
 	X509_free(old);
 	X509_free(cert);
@@ -476,12 +583,15 @@ out:
 }
 
 int
-skr_pki_renew(const char *dir, unsigned what, const char *host)
+skr_pki_renew(const char *dir, unsigned what, const char *host,
+    skr_buf *note)
 {
 	skr_key *ca_key = NULL, *tls_key = NULL;
 	X509 *ca = NULL, *old = NULL, *tls = NULL;
 	skr_buf chain = SKR_BUF_INIT, pem = SKR_BUF_INIT_SECRET;
+	struct staged st[2] = { { .live = 0 }, { .live = 0 } };
 	char sans[512], cn[256];
+	long days;
 	int r;
 
 	if (what == 0 || (what & ~(unsigned)(SKR_PKI_RENEW_TLS |
@@ -493,11 +603,12 @@ skr_pki_renew(const char *dir, unsigned what, const char *host)
 	SKR_ENSURE(X509_check_private_key(ca, skr_key_pkey(ca_key)) == 1,
 	    SKR_ERR_CONFIG);
 	if (what & SKR_PKI_RENEW_TLS) {
+		SKR_GUARD(days_within_ca(ca, 825, &days, note));
 		/* A new key; the names are the old certificate's unless
 		 * given anew. */
 		if (host != NULL) {
 			SKR_GUARD(init_sans(host, sans, sizeof(sans)));
-			snprintf(cn, sizeof(cn), "%s", host);
+			snprintf(cn, sizeof(cn), "%s", host_cn(host));
 		} else {
 			SKR_GUARD(read_cert(dir, "tls-cert.pem", &old));
 			SKR_GUARD(cert_sans(old, sans, sizeof(sans)));
@@ -505,30 +616,35 @@ skr_pki_renew(const char *dir, unsigned what, const char *host)
 		}
 		SKR_GUARD(skr_key_generate(SKR_KTY_EC, 256, &tls_key));
 		SKR_GUARD(skr_pki_cert(skr_key_pkey(tls_key), ORG, cn, ca,
-		    skr_key_pkey(ca_key), SKR_CERT_TLS, sans, 825, &tls));
+		    skr_key_pkey(ca_key), SKR_CERT_TLS, sans, days, &tls));
 		SKR_GUARD(skr_pki_cert_pem(tls, &chain));
 		SKR_GUARD(skr_pki_cert_pem(ca, &chain));
 		SKR_GUARD(skr_key_to_pem(tls_key, 1, &pem));
-		/* Key first: a crash between the two leaves a pair that
-		 * skrd refuses at start (it checks the key against the
-		 * certificate), and running renew again mends it. */
-		SKR_GUARD(replace_file(dir, "tls-key.pem", pem.data, pem.len,
-		    0600));
-		SKR_GUARD(replace_file(dir, "tls-cert.pem", chain.data,
-		    chain.len, 0644));
+		/* Both written before either is replaced: a failed write
+		 * changes nothing.  Only a crash between the two renames
+		 * leaves a pair that skrd refuses at start (it checks the
+		 * key against the certificate); renew again mends it. */
+		SKR_GUARD(stage_file(dir, "tls-key.pem", pem.data, pem.len,
+		    0600, &st[0]));
+		SKR_GUARD(stage_file(dir, "tls-cert.pem", chain.data,
+		    chain.len, 0644, &st[1]));
+		SKR_GUARD(commit_files(dir, st, 2));
 	}
 	if (what & SKR_PKI_RENEW_SIGNING) {
 		/* The RSA pair (RS256, PS256), then the EC one. */
 		static const skr_alg algs[] = { SKR_ALG_RS256, SKR_ALG_ES256 };
 		const char *certname, *keyname;
 
+		SKR_GUARD(days_within_ca(ca, 3650, &days, note));
 		for (size_t i = 0; i < sizeof(algs) / sizeof(algs[0]); i++) {
 			SKR_GUARD(signing_files(algs[i], &certname, &keyname));
 			SKR_GUARD(renew_keep_key(dir, certname, keyname,
-			    SKR_CERT_RELEASE, 3650, ca, skr_key_pkey(ca_key)));
+			    SKR_CERT_RELEASE, days, ca, skr_key_pkey(ca_key)));
 		}
 	}
 out:
+	unstage(&st[0]);
+	unstage(&st[1]);
 	skr_key_free(ca_key);
 	skr_key_free(tls_key);
 	X509_free(ca);

@@ -59,11 +59,16 @@ int skr_pki_init_dir(const char *dir, const char *host);
  *   SKR_PKI_RENEW_SIGNING  new release-signing certificates (10 years,
  *                          with the release-signing extended key usage)
  *                          for the same keys.
+ * No certificate outlives the CA: one the CA would not outlast ends with
+ * it, and an expired CA is refused (SKR_ERR_CONFIG).  note (a buffer) gets
+ * a sentence for the operator when either happens.  Every file read or
+ * replaced must be a regular file: a symlink is refused, not followed.
  * A running skrd goes on with what it loaded; the next start reads them.
  */
 #define SKR_PKI_RENEW_TLS 1u
 #define SKR_PKI_RENEW_SIGNING 2u
-int skr_pki_renew(const char *dir, unsigned what, const char *host);
+int skr_pki_renew(const char *dir, unsigned what, const char *host,
+    skr_buf *note);
 
 /*
  * Load the release-signing key for alg (RS256/PS256: the RSA key, ES256:

@@ -247,6 +247,7 @@ cmd_renew(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *dir = NULL, *host = NULL;
+	skr_buf note = SKR_BUF_INIT;
 	unsigned what = 0;
 	int c, r;
 
@@ -265,11 +266,16 @@ cmd_renew(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if ((r = skr_pki_renew(dir, what, host)) != SKR_OK) {
+	r = skr_pki_renew(dir, what, host, &note);
+	if (note.len > 0)
+		fprintf(stderr, PROG ": %s\n", skr_buf_cstr(&note));
+	skr_buf_free(&note);
+	if (r != SKR_OK) {
 		die("renew", r);
 		fprintf(stderr, PROG ": renew needs %s/ca.pem and ca-key.pem, "
-		    "and the files it re-issues; a file it did not reach is "
-		    "unchanged\n", dir);
+		    "and the files it re-issues, as regular files (a symlink "
+		    "is refused); each file is replaced whole or left as it "
+		    "was\n", dir);
 		return 1;
 	}
 	if (what & SKR_PKI_RENEW_TLS)

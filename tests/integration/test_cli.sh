@@ -327,7 +327,64 @@ rm -f "$D/ca-key.pem"
 check "renew without ca-key.pem: error (1)" test $? = 1
 check "... saying what it needs" grep -q 'ca-key.pem' "$T/renew.err"
 mv "$T/ca-key.pem" "$D/ca-key.pem"
+# The data directory belongs to the service user and renew runs as root:
+# a symlink in it is refused, never followed, for reading or writing.
+echo "some other file" >"$T/elsewhere"
+cp "$T/elsewhere" "$T/elsewhere.orig"
+mv "$D/release-signing.pem" "$T/rs.pem"
+ln -s "$T/elsewhere" "$D/release-signing.pem"
+"$SKRD" renew --data "$D" --signing 2>"$T/renew.err"
+check "renew with a certificate that is a symlink: error (1)" test $? = 1
+check "... the file it points at unchanged" cmp -s "$T/elsewhere" "$T/elsewhere.orig"
+check "... the symlink left as it was" test -L "$D/release-signing.pem"
+check "... saying symlinks are refused" grep -q 'symlink' "$T/renew.err"
+rm "$D/release-signing.pem"
+mv "$T/rs.pem" "$D/release-signing.pem"
+mv "$D/ca-key.pem" "$T/ca-key.pem"
+ln -s "$T/ca-key.pem" "$D/ca-key.pem"
+"$SKRD" renew --data "$D" --signing 2>"$T/renew.err"
+check "renew with ca-key.pem a symlink (to the right key): error (1)" test $? = 1
+rm "$D/ca-key.pem"
+mv "$T/ca-key.pem" "$D/ca-key.pem"
+# Files that belong together are all written before any is replaced: the
+# TLS certificate refused leaves the TLS key as it was.
+mv "$D/tls-cert.pem" "$T/tc.pem"
+ln -s "$T/tc.pem" "$D/tls-cert.pem"
+"$SKRD" renew --data "$D" --tls --name other.example 2>"$T/renew.err"
+check "renew --tls with the certificate a symlink: error (1)" test $? = 1
+check "... no temporary file is left" test -z "$(ls "$D" | grep '\.new$')"
+rm "$D/tls-cert.pem"
+mv "$T/tc.pem" "$D/tls-cert.pem"
 check "refused renews changed no file" test "$(sums)" = "$OLDSUMS"
+
+# No certificate outlives the CA: an expired CA is refused, one about to
+# expire ends the new certificates with it.
+cp "$D/ca.pem" "$T/ca.orig"
+mkdir "$T/oldca"
+: >"$T/oldca/index.txt"
+printf '[ca]\ndefault_ca=d\n[d]\ndatabase=%s/index.txt\nnew_certs_dir=%s\nrand_serial=yes\ndefault_md=sha256\npolicy=p\n[p]\norganizationName=supplied\ncommonName=supplied\n[x]\nbasicConstraints=critical,CA:TRUE,pathlen:0\nkeyUsage=critical,keyCertSign,cRLSign\n' \
+	"$T/oldca" "$T/oldca" >"$T/oldca/ca.cnf"
+openssl req -new -key "$D/ca-key.pem" -subj "/O=skr/CN=skr CA" -out "$T/oldca/csr.pem" 2>/dev/null
+openssl ca -batch -notext -selfsign -keyfile "$D/ca-key.pem" -in "$T/oldca/csr.pem" \
+	-out "$D/ca.pem" -startdate 20200101000000Z -enddate 20200201000000Z \
+	-config "$T/oldca/ca.cnf" -extensions x 2>/dev/null
+check "an expired CA with the same key made" openssl x509 -in "$D/ca.pem" -noout -subject
+OLDSUMS=$(sums)
+"$SKRD" renew --data "$D" --signing 2>"$T/renew.err"
+check "renew under an expired CA: error (1)" test $? = 1
+check "... saying the CA has expired" grep -q 'ca.pem has expired' "$T/renew.err"
+check "... changing no file" test "$(sums)" = "$OLDSUMS"
+openssl req -x509 -key "$D/ca-key.pem" -subj "/O=skr/CN=skr CA" -days 2 \
+	-addext basicConstraints=critical,CA:TRUE,pathlen:0 \
+	-addext keyUsage=critical,keyCertSign,cRLSign -out "$D/ca.pem" 2>/dev/null
+"$SKRD" renew --data "$D" --signing 2>"$T/renew.err"
+check "renew under a CA expiring in two days" test $? = 0
+check "... says the certificates end with it" grep -q 'ca.pem expires in' "$T/renew.err"
+check "... and they do" sh -c "! openssl x509 -in '$D/release-signing.pem' -noout -checkend $((2 * 86400))"
+cp "$T/ca.orig" "$D/ca.pem"
+"$SKRD" renew --data "$D" --signing 2>"$T/renew.err"
+check "renew under the original CA" test $? = 0
+check_not "... with nothing to say about the CA" grep -q 'ca.pem expires' "$T/renew.err"
 
 OLDPUB=$(pub "$D/release-signing.pem")
 OLDFP=$(fp "$D/release-signing.pem")
@@ -371,6 +428,15 @@ skr_stop
 check "renew --tls --name" test $? = 0
 check "... names the new host" \
 	sh -c "openssl x509 -in '$D/tls-cert.pem' -noout -ext subjectAltName | grep -q 'DNS:keys.example.com'"
+"$SKRD" renew --data "$D" --tls --name 10.0.0.5 2>"$T/renew.err"
+check "renew --tls --name with an IP address" test $? = 0
+check "... names it as an IP address" \
+	sh -c "openssl x509 -in '$D/tls-cert.pem' -noout -ext subjectAltName | grep -q 'IP Address:10.0.0.5'"
+LONG=$(printf 'a%.0s' $(seq 70)).example.com
+"$SKRD" renew --data "$D" --tls --name "$LONG" 2>"$T/renew.err"
+check "renew --tls --name longer than a CN may be" test $? = 0
+check "... names it in the subjectAltName" \
+	sh -c "openssl x509 -in '$D/tls-cert.pem' -noout -ext subjectAltName | grep -q 'DNS:$LONG'"
 
 # ---- usage errors need no server --------------------------------------------
 ctl key list --bogus

@@ -376,7 +376,7 @@ params_from(const struct key_input *in, skr_version_params *p)
 #define ADD_PARAMS_OF_LATEST 0x100u
 
 struct purged {
-	char names[PURGE_BATCH][SKR_KEY_NAME_MAX + 1];
+	char names[PURGE_BATCH + 1][SKR_KEY_NAME_MAX + 1];
 	size_t n;
 };
 
@@ -384,20 +384,27 @@ struct purged {
  * Begin the write transaction of a change.  Key Vault purges a soft-deleted
  * key at its scheduledPurgeDate; here the writes do it, a few due keys at a
  * time, inside the change's own transaction, each with an audit record of
- * its own.  *purged receives their names.
+ * its own, and always the key the change names when it is due: reads treat
+ * such a key as gone, and no write may bring it back (recover) or trip
+ * over it (create, import, purge).  *purged receives their names.
  */
 static int
 write_begin(skr_server *srv, const skr_request *req, skr_txn **txn,
     struct purged *purged)
 {
-	int r;
+	int r, due;
 
 	purged->n = 0;
 	if ((r = skr_store_txn_begin(srv->store, SKR_TXN_WRITE, txn)) !=
 	    SKR_OK)
 		return r;
 	if ((r = skr_store_purge_expired(*txn, req->now, PURGE_BATCH,
-	    purged->names, &purged->n)) != SKR_OK) {
+	    purged->names, &purged->n)) == SKR_OK && req->name[0] != '\0' &&
+	    skr_key_name_check(req->name) == SKR_OK &&
+	    (r = skr_store_purge_if_due(*txn, req->name, req->now,
+	    purged->names[purged->n], &due)) == SKR_OK)
+		purged->n += (size_t)due;
+	if (r != SKR_OK) {
 		skr_store_txn_abort(*txn);
 		*txn = NULL;
 	}

@@ -95,7 +95,8 @@ housekeep_thread(void *arg)
 		h->kicked = 0;
 		pthread_mutex_unlock(&h->mu);
 		now = skr_server_now(h->srv);
-		if (kicked || (interval > 0 && now >= next_sweep)) {
+		/* 0: the sweep is off, and only writes purge. */
+		if (interval > 0 && (kicked || now >= next_sweep)) {
 			sweep(h);
 			next_sweep = now + interval;
 		}

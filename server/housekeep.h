@@ -18,7 +18,8 @@ typedef struct skr_housekeeper skr_housekeeper;
  * must outlive skr_housekeeper_stop. */
 int skr_housekeeper_start(struct skr_server *srv, skr_housekeeper **out);
 
-/* Wake the thread for both rounds now (SIGHUP). */
+/* Wake the thread for its rounds now (SIGHUP); the sweep only when
+ * purge_interval is not 0. */
 void skr_housekeeper_kick(skr_housekeeper *h);
 
 /* Stop and join the thread (a round in progress finishes its current

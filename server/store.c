@@ -2183,6 +2183,33 @@ skr_store_key_purge(skr_txn *txn, const char *name)
 	return purge_folded(txn, lc);
 }
 
+int
+skr_store_purge_if_due(skr_txn *txn, const char *name, int64_t now,
+    char *folded, int *purged)
+{
+	char lc[SKR_KEY_NAME_MAX + 1];
+	json_t *rec;
+	int r, due;
+
+	*purged = 0;
+	if (txn == NULL || !txn->write)
+		return SKR_ERR_INVAL;
+	if ((r = name_fold(name, lc)) != SKR_OK)
+		return r;
+	if ((r = keyrec_get(txn, DB_DELETED, lc, &rec)) != SKR_OK)
+		return r == SKR_ERR_KEY_NOT_FOUND ? SKR_OK : r;
+	due = json_is_integer(json_object_get(rec, "purge")) &&
+	    jint(rec, "purge") <= now;
+	json_decref(rec);
+	if (!due)
+		return SKR_OK;
+	if ((r = purge_folded(txn, lc)) != SKR_OK)
+		return r;
+	memcpy(folded, lc, strlen(lc) + 1);
+	*purged = 1;
+	return SKR_OK;
+}
+
 /* A due entry of purgeq found by skr_store_purge_expired. */
 struct due {
 	uint8_t k[8 + SKR_KEY_NAME_MAX];

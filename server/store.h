@@ -315,6 +315,12 @@ int skr_store_key_purge(skr_txn *txn, const char *name);
  * stopping every write. */
 int skr_store_purge_expired(skr_txn *txn, int64_t now, size_t max,
     char (*names)[SKR_KEY_NAME_MAX + 1], size_t *npurged);
+/* Purge deleted key name if its scheduledPurgeDate is <= now, so a write
+ * about it sees it gone as reads do; *purged says whether, and folded
+ * (room for SKR_KEY_NAME_MAX + 1) receives its folded name when it was.
+ * Not deleted, or not due: SKR_OK, nothing done. */
+int skr_store_purge_if_due(skr_txn *txn, const char *name, int64_t now,
+    char *folded, int *purged);
 
 /* ---- backup and restore ---------------------------------------------- */
 

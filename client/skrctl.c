@@ -18,7 +18,9 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <openssl/err.h>
 #include <openssl/pem.h>
+#include <openssl/x509v3.h>
 
 #include "audit.h"
 #include "buf.h"
@@ -403,6 +405,28 @@ human_audit(json_t *o)
 }
 
 /* ---- files ------------------------------------------------------------ */
+
+/* 1 when path (may be NULL) holds exactly one certificate, a self-signed
+ * CA: skrd's ca.pem, not a bundle. */
+static int
+one_root(const char *path)
+{
+	X509 *x = NULL, *more = NULL;
+	FILE *f;
+	int ok;
+
+	if (path == NULL || (f = fopen(path, "re")) == NULL)
+		return 0;
+	x = PEM_read_X509(f, NULL, NULL, NULL);
+	more = x != NULL ? PEM_read_X509(f, NULL, NULL, NULL) : NULL;
+	fclose(f);
+	ok = x != NULL && more == NULL && X509_check_ca(x) >= 1 &&
+	    X509_check_issued(x, x) == X509_V_OK;
+	X509_free(x);
+	X509_free(more);
+	ERR_clear_error();
+	return ok;
+}
 
 static int
 read_file(const char *path, skr_buf *out)
@@ -1030,7 +1054,8 @@ cmd_release(struct ctx *x)
 		    "key) is required");
 	if (!x->signing_trust)
 		return usage_err("a release response is trusted through "
-		    "--signing-cert, --signing-ca or --cacert: give one");
+		    "--signing-cert, --signing-ca, or --cacert when it is the "
+		    "one CA of skrd (its ca.pem): give one");
 	if ((r = read_token(opt(&x->a, "token"), &tok)) != EXIT_OK)
 		goto out;
 	r = EXIT_ERR;
@@ -1531,9 +1556,11 @@ make_client(struct ctx *x)
 	    env("SKR_SIGNING_CERT");
 	/* skrd issues its release-signing certificate from the same CA as
 	 * its TLS certificate, so that CA is the default trust for release
-	 * responses unless a certificate is pinned. */
+	 * responses unless a certificate is pinned -- when --cacert is that
+	 * one CA.  A bundle (public CAs for a proxy in front, say) is not:
+	 * any of its CAs may issue document-signing certificates. */
 	o.signing_ca = (v = opt(&x->a, "signing-ca")) ? v : o.signing_cert ?
-	    NULL : o.ca_file;
+	    NULL : one_root(o.ca_file) ? o.ca_file : NULL;
 	x->signing_trust = o.signing_cert != NULL || o.signing_ca != NULL;
 	if (o.url == NULL || *o.url == '\0') {
 		fprintf(stderr, PROG ": no server: set SKR_ADDR or --addr\n");

@@ -423,6 +423,20 @@ expect_rc 0 "a client trusting ca.pem talks to the renewed TLS certificate"
 ctl release c-imp-oct --token "$T/cvm.tok" --wrapping-key "$T/tee.pem" --out "$T/renewed.key"
 expect_rc 0 "... and takes releases signed under the renewed certificate"
 check "... the same key as before" cmp -s "$T/renewed.key" "$T/pin.key"
+# A --cacert bundle is no release-signing trust by default: any CA in it may
+# issue document-signing certificates (public CAs for a proxy in front).
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+	-keyout "$T/other-ca-key.pem" -subj "/CN=another CA" -days 2 \
+	-out "$T/other-ca.pem" 2>/dev/null
+cat "$D/ca.pem" "$T/other-ca.pem" >"$T/bundle.pem"
+ctl release c-imp-oct --token "$T/cvm.tok" --wrapping-key "$T/tee.pem" \
+	--out "$T/bundle1.key" --cacert "$T/bundle.pem"
+expect_rc 2 "release with a --cacert bundle and no signing trust: usage (2)"
+check "... saying what to give" grep -q 'one CA of skrd (its ca.pem)' <<<"$ERR"
+check "... and nothing written" test ! -e "$T/bundle1.key"
+ctl release c-imp-oct --token "$T/cvm.tok" --wrapping-key "$T/tee.pem" \
+	--out "$T/bundle2.key" --cacert "$T/bundle.pem" --signing-ca "$D/ca.pem"
+expect_rc 0 "... with --signing-ca named, released"
 skr_stop
 "$SKRD" renew --data "$D" --tls --name keys.example.com 2>"$T/renew.err"
 check "renew --tls --name" test $? = 0

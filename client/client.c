@@ -253,6 +253,17 @@ ssl_ctx_cb(CURL *h, void *ssl_ctx, void *arg)
 
 /* ---- the client ------------------------------------------------------- */
 
+/* 1 when path is a readable PEM file of certificates. */
+static int
+loads_as_ca_file(const char *path)
+{
+	X509_STORE *st = X509_STORE_new();
+	int ok = st != NULL && X509_STORE_load_file(st, path) == 1;
+
+	X509_STORE_free(st);
+	return ok;
+}
+
 int
 skr_client_new(const skr_client_opts *o, skr_client **out)
 {
@@ -285,6 +296,10 @@ skr_client_new(const skr_client_opts *o, skr_client **out)
 	r = SKR_ERR_INVAL;
 	/* A bearer token goes into a header line: no line breaks. */
 	if (c->bearer != NULL && strpbrk(c->bearer, "\r\n") != NULL)
+		goto out;
+	/* A CA file that does not load is said now, not as a failed
+	 * connection later. */
+	if (c->ca_file != NULL && !loads_as_ca_file(c->ca_file))
 		goto out;
 	if (o->pin != NULL)
 		SKR_GUARD(skr__pin_parse(o->pin, c->pins, &c->npins,

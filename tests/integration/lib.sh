@@ -11,6 +11,8 @@
 #                            (later flags win); waits for the listening
 #                            line; exports SKR_ADDR; log in $T/skrd.log
 #   skr_stop                 SIGTERM, wait, expect exit status 0
+#   wait_log PID FILE PAT    wait until FILE has a line matching PAT (true)
+#                            or PID exits (false)
 #   skr_track PID            the cleanup trap also ends PID
 #   api METHOD PATH [BODY]   curl; sets $STATUS and $BODY (uses $AUTH;
 #                            BODY "@file" sends a file; extra curl
@@ -98,22 +100,28 @@ skr_init() {
 	export SKR_TOKEN SKR_CACERT
 }
 
+# wait_log PID FILE PATTERN: until FILE has a line matching PATTERN (true)
+# or PID has exited (false).  The bound (a minute, for loaded sanitizer
+# builds) only keeps a wedged server from hanging the suite.
+wait_log() {
+	local _
+	for _ in $(seq 1200); do
+		grep -q "$3" "$2" && return 0
+		kill -0 "$1" 2>/dev/null || break
+		sleep 0.05
+	done
+	grep -q "$3" "$2"
+}
+
 skr_start() {
 	: >"$T/skrd.log"
 	"$SKRD" serve --data "$D" --listen 127.0.0.1:0 "$@" 2>"$T/skrd.log" &
 	SKRD_PID=$!
-	local i
-	# The bound (a minute, for loaded sanitizer builds) only keeps a
-	# wedged server from hanging the suite.
-	for i in $(seq 1200); do
-		if grep -q 'skrd: listening on' "$T/skrd.log"; then
-			SKR_ADDR=$(sed -n 's/^skrd: listening on //p' "$T/skrd.log")
-			export SKR_ADDR SKR_CACERT=$D/ca.pem
-			return 0
-		fi
-		kill -0 "$SKRD_PID" 2>/dev/null || break
-		sleep 0.05
-	done
+	if wait_log "$SKRD_PID" "$T/skrd.log" 'skrd: listening on'; then
+		SKR_ADDR=$(sed -n 's/^skrd: listening on //p' "$T/skrd.log")
+		export SKR_ADDR SKR_CACERT=$D/ca.pem
+		return 0
+	fi
 	cat "$T/skrd.log" >&2
 	failed "skrd start"
 	SKRD_PID=

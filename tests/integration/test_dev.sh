@@ -9,11 +9,7 @@
 
 "$SKRD" --dev --listen 127.0.0.1:0 2>"$T/dev.log" &
 SKRD_PID=$!
-for _ in $(seq 1200); do
-	grep -q 'export SKR_ADDR=' "$T/dev.log" && break
-	kill -0 "$SKRD_PID" 2>/dev/null || break
-	sleep 0.05
-done
+wait_log "$SKRD_PID" "$T/dev.log" 'export SKR_ADDR='
 check "the banner says development mode" grep -q 'DEVELOPMENT MODE' "$T/dev.log"
 line=$(grep -o 'export SKR_ADDR=.*' "$T/dev.log")
 check "the banner has an export line" test -n "$line"

@@ -429,11 +429,7 @@ check "the error names line 2" grep -q 'line 2' "$T/bad.err"
 printf 'data = %s\nlisten = 127.0.0.1:0\n' "$D" >"$T/only.conf"
 "$SKRD" --config "$T/only.conf" 2>"$T/only.log" &
 ONLY_PID=$!
-for _ in $(seq 1200); do
-	grep -q 'skrd: listening on' "$T/only.log" && break
-	kill -0 "$ONLY_PID" 2>/dev/null || break
-	sleep 0.05
-done
+wait_log "$ONLY_PID" "$T/only.log" 'skrd: listening on'
 ONLY_ADDR=$(sed -n 's/^skrd: listening on //p' "$T/only.log")
 st=$(curl -sS --cacert "$D/ca.pem" -o /dev/null -w '%{http_code}' \
     "$ONLY_ADDR/healthz" 2>/dev/null || true)

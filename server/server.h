@@ -89,7 +89,6 @@ int skr_server_has_test_clock(void);
 /* Current time in unix seconds as the server sees it. */
 int64_t skr_server_now(const skr_server *srv);
 
-/* 1 when every configured authority has keys (or none is configured). */
 /* The current authority set: a reload swaps the pointer (skrd.c) and keeps
  * the old set alive, so read it once per request through this. */
 static inline struct skr_authorities *
@@ -98,6 +97,7 @@ skr_server_authorities(const skr_server *srv)
 	return __atomic_load_n(&srv->authorities, __ATOMIC_ACQUIRE);
 }
 
+/* 1 when every configured authority has keys (or none is configured). */
 int skr_server_authorities_ready(const skr_server *srv);
 
 #endif

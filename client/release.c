@@ -1,5 +1,5 @@
 /*
- * libskr: secure key release (SPEC section 5).  The response is trusted
+ * libskr: secure key release (docs/release.md).  The response is trusted
  * only after its JWS verifies against the configured release-signing trust
  * and it echoes what was asked; only then is key_hsm unwrapped.
  */

@@ -1,6 +1,6 @@
 /*
  * libskr: every route other than release -- the Key Vault key routes and
- * skrd's project routes (SPEC section 2).  Responses are handed back as the
+ * skrd's project routes (docs/api.md).  Responses are handed back as the
  * server's JSON text; lists are collected across pages.
  */
 #include "skr/client.h"
@@ -43,7 +43,7 @@ skr__key_path(char *out, size_t outlen, const char *name,
 {
 	int has_version = version != NULL && *version != '\0', n;
 
-	/* SPEC 1: names are 1-127 of [A-Za-z0-9-]; versions are hex. */
+	/* docs/api.md: names are 1-127 of [A-Za-z0-9-]; versions are hex. */
 	if (!name_ok(name, KEY_NAME_MAX, 1) || (has_version &&
 	    !name_ok(version, VERSION_MAX, 0)))
 		return SKR_ERR_KEY_NAME;

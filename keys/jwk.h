@@ -76,7 +76,7 @@ int skr_key_from_pkey(EVP_PKEY *pkey, skr_key **out);
 int skr_key_from_private_bytes(skr_kty kty, const uint8_t *p, size_t n,
     skr_key **out);
 /* The inverse, appended to out, which must be a secret buffer
- * (SKR_ERR_INVAL otherwise): the release plaintext of SPEC 5 and what
+ * (SKR_ERR_INVAL otherwise): the release plaintext of docs/release.md and what
  * storage seals.  SKR_ERR_KEY_NO_PRIVATE for a public-only key. */
 int skr_key_private_bytes(const skr_key *key, skr_buf *out);
 /* PEM: PKCS#8 private or SubjectPublicKeyInfo public (RSA, EC only),

@@ -6,26 +6,12 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include "random.h"
 #include "skr/error.h"
 
 #define SEAL_FORMAT_1 0x01
 #define SEAL_NONCE_LEN 12
 #define SEAL_TAG_LEN 16
-
-int
-skr_random(uint8_t *p, size_t n)
-{
-	int ok;
-
-	if (n > INT32_MAX)
-		return SKR_ERR_INVAL;
-	if (n == 0)
-		return SKR_OK;
-	ERR_set_mark();
-	ok = RAND_bytes(p, (int)n) == 1;
-	ERR_pop_to_mark();
-	return ok ? SKR_OK : SKR_ERR_CRYPTO;
-}
 
 /* Runs GCM over the format byte and the caller's AAD (both authenticated)
  * and n bytes of in. On decrypt, tag is checked; on encrypt it is written.

@@ -1,5 +1,5 @@
 /*
- * Sealing for storage (SPEC section 6): AES-256-GCM with caller-chosen
+ * Sealing for storage (docs/store.md): AES-256-GCM with caller-chosen
  * associated data (the store binds key name and version), in a versioned
  * blob:
  *
@@ -28,8 +28,5 @@ int skr_seal(const uint8_t key[SKR_SEAL_KEY_LEN], const uint8_t *aad,
 /* Appends the plaintext to out (use a secret buffer). */
 int skr_seal_open(const uint8_t key[SKR_SEAL_KEY_LEN], const uint8_t *aad,
     size_t aadlen, const uint8_t *blob, size_t n, skr_buf *out);
-
-/* Fill p with n bytes from the OpenSSL CSPRNG. */
-int skr_random(uint8_t *p, size_t n);
 
 #endif

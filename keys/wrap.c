@@ -9,10 +9,10 @@
 
 #include "encoding.h"
 #include "json.h"
-#include "seal.h"
+#include "random.h"
 #include "skr/error.h"
 
-#define CEK_LEN 32 /* K: always AES-256 (SPEC section 5) */
+#define CEK_LEN 32 /* K: always AES-256 (docs/release.md) */
 #define WRAP_MIN_MODLEN 256   /* 2048 bits */
 #define WRAP_MAX_MODLEN 1024  /* 8192 bits, the largest key keys/jwk takes */
 
@@ -406,7 +406,7 @@ plain_string(const json_t *v)
 }
 
 /*
- * Strict: the members of SPEC section 5 must be present with exactly these
+ * Strict: the members docs/release.md lists must be present with exactly these
  * values; members beyond them are ignored, as Key Vault documents none and a
  * later schema 1.0 generator may add some.
  */

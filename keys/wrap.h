@@ -1,5 +1,5 @@
 /*
- * Key wrapping for release (SPEC section 5):
+ * Key wrapping for release (docs/release.md):
  *
  *   ciphertext = RSA-OAEP(H, MGF1-H, empty label)(wrapping key, K)
  *                || AES-KWP(K, plaintext)

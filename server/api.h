@@ -28,7 +28,6 @@ API(skr_api_authorities);
 API(skr_api_authorities_refresh);
 API(skr_api_audit_list);
 API(skr_api_audit_verify);
-API(skr_api_dev_token);
 
 #undef API
 

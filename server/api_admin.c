@@ -1,5 +1,5 @@
 /*
- * Project routes under /admin/ (SPEC sections 2 and 7): bearer tokens,
+ * Project routes under /admin/ (docs/api.md): bearer tokens,
  * authority status and refresh, the audit log and its verification.
  */
 #include "api.h"

@@ -1,5 +1,5 @@
 /*
- * The Key Vault key-management routes (SPEC section 2): create, import, get,
+ * The Key Vault key-management routes (docs/api.md): create, import, get,
  * list, versions, update, rotate, soft delete and recovery, backup and
  * restore.  Every handler validates its whole input and generates keys
  * before it opens a write transaction, and writes its audit record in the

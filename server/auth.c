@@ -1,8 +1,8 @@
 /*
- * Bearer-token authentication and the Key Vault challenge (SPEC sections 2
- * and 7).  Token secrets are looked up by the store, which keeps only their
- * SHA-256 and compares in constant time.  Failed attempts are counted per
- * peer address (ratelimit.h); past the limit the peer gets 429.
+ * Bearer-token authentication and the Key Vault challenge (docs/api.md,
+ * "Authentication").  Token secrets are looked up by the store, which keeps
+ * only their SHA-256 and compares in constant time.  Failed attempts are
+ * counted per peer address (ratelimit.h); past the limit the peer gets 429.
  */
 #include "auth.h"
 

@@ -1,6 +1,7 @@
 /*
- * Administrative authentication (SPEC section 7): bearer tokens with roles,
- * key-name prefix scopes, expiry and revocation, stored only as hashes.
+ * Administrative authentication (docs/api.md, "Authentication"): bearer tokens
+ * with roles, key-name prefix scopes, expiry and revocation, stored only as
+ * hashes.
  */
 #ifndef SKR_SERVER_AUTH_H
 #define SKR_SERVER_AUTH_H

@@ -89,6 +89,7 @@ skrd_dev_main(int argc, char **argv)
 	skr_config cfg;
 	skr_server srv;
 	skr_housekeeper *hk = NULL;
+	skr_testauth *ta = NULL;
 	skr_http_opts ho;
 	skr_authority_config ac;
 	json_t *jwks = NULL;
@@ -123,7 +124,6 @@ skrd_dev_main(int argc, char **argv)
 		skr_config_set(&cfg, "listen", "127.0.0.1:8443", NULL);
 	skrd_harden_process();
 	skrd_apply_config(&srv, &cfg);
-	srv.dev_mode = 1;
 	if (mkdtemp(dir) == NULL) {
 		perror("skrd: mkdtemp");
 		return 1;
@@ -136,8 +136,10 @@ skrd_dev_main(int argc, char **argv)
 	    &srv.sign_header, NULL));
 
 	/* The test authority, trusted through a key-set file of its own. */
-	SKR_GUARD(skr_testauth_new(DEV_ISSUER, "RS256", &srv.testauth));
-	SKR_ENSURE((jwks = skr_testauth_jwks_json(srv.testauth, 0)) != NULL,
+	SKR_GUARD(skr_testauth_new(DEV_ISSUER, "RS256", &ta));
+	srv.dev = ta;
+	srv.dev_token = skrd_dev_token;
+	SKR_ENSURE((jwks = skr_testauth_jwks_json(ta, 0)) != NULL,
 	    SKR_ERR_NOMEM);
 	SKR_ENSURE((jtext = json_dumps(jwks, JSON_COMPACT)) != NULL,
 	    SKR_ERR_NOMEM);
@@ -171,6 +173,7 @@ out:
 	json_decref(jwks);
 	skr_housekeeper_stop(hk);
 	skr_server_clear(&srv);
+	skr_testauth_free(ta);
 	skr_master_key_free(mk);
 	skr_buf_free(&token);
 	skr_buf_free(&why);

@@ -24,5 +24,9 @@ void skrd_http_opts(skr_http_opts *o, const skr_config *c);
 
 /* `skrd --dev`. */
 int skrd_dev_main(int argc, char **argv);
+/* Its POST /dev/token handler (api_dev.c), installed as srv->dev_token
+ * with the test authority as srv->dev. */
+int skrd_dev_token(skr_server *srv, struct skr_request *req,
+    struct skr_response *resp);
 
 #endif

@@ -38,7 +38,7 @@
 #include "notify.h"
 #include "request.h"
 #include "routes.h"
-#include "seal.h"
+#include "random.h"
 #include "skr/error.h"
 #include "store.h"
 
@@ -916,7 +916,7 @@ skr_http_serve(skr_server *srv, const skr_http_opts *o,
 	/* No version banner in responses. */
 	http->config.server_name = h2o_iovec_init(H2O_STRLIT("skrd"));
 	/* h2o answers bodies far over the limit itself; those just over it
-	 * reach job_fill and get the SPEC error shape. */
+	 * reach job_fill and get the error shape of docs/api.md. */
 	http->config.max_request_entity_size = o->max_body + 64 * 1024;
 	http->config.handshake_timeout = o->handshake_timeout_ms;
 	http->config.http1.req_timeout = o->header_timeout_ms;

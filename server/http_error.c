@@ -5,7 +5,7 @@
 #include "request.h"
 #include "skr/error.h"
 
-/* Key Vault's error codes for the classes SPEC section 2 names. */
+/* Key Vault's error codes for the classes docs/api.md names. */
 #define BAD 400, "BadParameter"
 #define UNAUTH 401, "Unauthorized"
 #define FORBID 403, "Forbidden"

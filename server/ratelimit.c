@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "seal.h"
+#include "random.h"
 #include "skr/error.h"
 
 #define BUCKETS 512

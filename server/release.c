@@ -120,7 +120,8 @@ out:
 	return r;
 }
 
-/* Every check of SPEC section 5 except the final wrap.  SKR_OK: release. */
+/* Every check of a release (docs/release.md) except the final wrap.  SKR_OK:
+ * release. */
 static int
 decide(skr_server *srv, skr_request *req, struct attempt *a)
 {
@@ -202,18 +203,18 @@ out:
  * denial. */
 /*
  * Group commit of audit records.  Every release attempt is audited in a
- * durable (fsynced) LMDB commit before its answer is sent (SPEC sections 6
- * and 7); one fsync per release would cap releases at the disk's sync rate
- * (README, "Performance").  Attempts that reach this point together share
- * one write transaction and one commit: the first waiting thread becomes
- * the leader, takes every queued record of its store, appends them in
- * queue order, commits, and wakes the others.  Nobody is answered before
- * the commit holding its record has returned, so every acknowledged
- * release is still on disk first; if that commit fails, every attempt in
- * it fails (a release that cannot be audited does not happen).  The mutex
- * guards only the queue, never the transaction, and the store serialises
- * writers anyway.  Attempts that use up a server nonce keep their own
- * transaction (audit below), since a failed consume changes the outcome.
+ * durable (fsynced) LMDB commit before its answer is sent (docs/store.md,
+ * "Audit log"); one fsync per release would cap releases at the disk's sync
+ * rate (README, "Performance").  Attempts that reach this point together share
+ * one write transaction and one commit: the first waiting thread becomes the
+ * leader, takes every queued record of its store, appends them in queue order,
+ * commits, and wakes the others.  Nobody is answered before the commit holding
+ * its record has returned, so every acknowledged release is still on disk
+ * first; if that commit fails, every attempt in it fails (a release that
+ * cannot be audited does not happen).  The mutex guards only the queue, never
+ * the transaction, and the store serialises writers anyway.  Attempts that use
+ * up a server nonce keep their own transaction (audit below), since a failed
+ * consume changes the outcome.
  */
 struct audit_job {
 	skr_store *store;
@@ -380,7 +381,8 @@ out:
 }
 
 /* The text a caller is told about a denial: never claim values, and by
- * default the failing claim names (SPEC section 3). */
+ * default the failing claim names (docs/attestation.md, "Release policies").
+ */
 static int
 deny(skr_server *srv, skr_response *resp, struct attempt *a, int r)
 {

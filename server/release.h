@@ -1,5 +1,5 @@
 /*
- * Secure key release (SPEC section 5): the release, evaluate and nonce
+ * Secure key release (docs/release.md): the release, evaluate and nonce
  * route handlers.
  *
  * A release verifies the attestation token against the trusted authorities

@@ -65,7 +65,7 @@ skr_response_error(skr_response *resp, int err, const char *fmt, ...)
 		va_end(ap);
 	} else
 		snprintf(text, sizeof(text), "%s", skr_strerror(err));
-	/* SPEC section 2: "<stable id>: <human text>". */
+	/* docs/api.md, "Conventions": "<stable id>: <human text>". */
 	snprintf(msg, sizeof(msg), "%s: %s", skr_err_id(err), text);
 	body = json_pack("{s:{s:s,s:s}}", "error", "code", skr_err_kv_code(err),
 	    "message", msg);

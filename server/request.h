@@ -14,27 +14,9 @@
 #include <jansson.h>
 
 #include "buf.h"
+#include "principal.h"
 
 typedef struct skr_server skr_server; /* server.h */
-
-/* Roles (SPEC section 7). */
-#define SKR_ROLE_ADMIN 0x01u    /* everything */
-#define SKR_ROLE_OPERATOR 0x02u /* keys, not tokens */
-#define SKR_ROLE_READER 0x04u   /* get/list */
-#define SKR_ROLE_AUDITOR 0x08u  /* audit log */
-#define SKR_ROLE_RELEASER 0x10u /* release (when the server requires it) */
-
-#define SKR_MAX_PREFIXES 8
-
-/* An authenticated administrative caller. */
-typedef struct skr_principal {
-	char id[33];          /* token id, 32 hex */
-	char name[64];        /* description given at creation */
-	unsigned roles;       /* SKR_ROLE_* */
-	size_t nprefixes;     /* 0: every key name */
-	char prefixes[SKR_MAX_PREFIXES][128];
-	int64_t expires;      /* unix seconds, 0 = never */
-} skr_principal;
 
 typedef struct skr_request {
 	const char *method;        /* "GET", "POST", ...; borrowed */
@@ -78,7 +60,7 @@ void skr_response_clear(skr_response *resp);
 /* Serialise body (a reference is stolen) as the response with status. */
 int skr_response_json(skr_response *resp, int status, json_t *body);
 
-/* The SPEC error shape, {"error":{"code":C,"message":"<id>: <text>"}},
+/* The error shape (docs/api.md), {"error":{"code":C,"message":"<id>: <text>"}},
  * with the HTTP status and Key Vault code mapped from err in one place
  * (http_error.c).  fmt may be NULL (the table's text is used); the text
  * must never contain secrets. Returns err, so handlers can

@@ -6,6 +6,7 @@
 #include "api.h"
 #include "metrics.h"
 #include "release.h"
+#include "server.h"
 #include "skr/error.h"
 
 #define KV SKR_ROUTE_KV
@@ -17,6 +18,16 @@
 #define READ (SKR_ROLE_OPERATOR | SKR_ROLE_READER)
 #define AUDIT SKR_ROLE_AUDITOR
 #define ADMIN 0u /* admin only (admin may call every route) */
+
+/* POST /dev/token: only skrd --dev installs a handler (dev.c); every other
+ * server answers 404 and has no code that could mint a token. */
+static int
+dev_token(skr_server *srv, skr_request *req, skr_response *resp)
+{
+	if (srv->dev_token == NULL)
+		return skr_response_error(resp, SKR_ERR_NOT_FOUND, NULL);
+	return srv->dev_token(srv, req, resp);
+}
 
 /* Order matters only where two patterns could match the same path: the
  * literal "versions" and "restore" come before {version?}. */
@@ -65,7 +76,7 @@ const skr_route skr_routes[] = {
 	/* Counts only, no key names; public when metrics_auth = none. */
 	{ "GET", "/metrics", skr_api_metrics, AUTH, READ },
 	/* Dev mode only (skrd --dev); 404 everywhere else. */
-	{ "POST", "/dev/token", skr_api_dev_token, 0, 0 },
+	{ "POST", "/dev/token", dev_token, 0, 0 },
 };
 const size_t skr_nroutes = sizeof(skr_routes) / sizeof(skr_routes[0]);
 

@@ -1,5 +1,5 @@
 /*
- * The route table (SPEC section 2).  skr_route_match() is declared in
+ * The route table (docs/api.md).  skr_route_match() is declared in
  * request.h; this header exposes the table for tests and docs.
  */
 #ifndef SKR_SERVER_ROUTES_H

@@ -8,7 +8,6 @@
 #include "authority.h"
 #include "ratelimit.h"
 #include "store.h"
-#include "testauth.h"
 
 #ifdef SKR_TEST_CLOCK
 /* A signed decimal from the environment, or 0 when unset or malformed. */
@@ -80,7 +79,6 @@ skr_server_clear(skr_server *srv)
 	skr_store_close(srv->store);
 	EVP_PKEY_free(srv->sign_key);
 	json_decref(srv->sign_header);
-	skr_testauth_free(srv->testauth);
 	skr_ratelimit_free(srv->auth_limit);
 	skr_ratelimit_free(srv->release_limiter);
 	skr_ratelimit_free(srv->nonce_limiter);
@@ -88,7 +86,6 @@ skr_server_clear(skr_server *srv)
 	srv->store = NULL;
 	srv->sign_key = NULL;
 	srv->sign_header = NULL;
-	srv->testauth = NULL;
 	srv->auth_limit = NULL;
 	srv->release_limiter = NULL;
 	srv->nonce_limiter = NULL;

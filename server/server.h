@@ -16,12 +16,14 @@
 
 struct skr_store;
 struct skr_authorities;
-struct skr_testauth;
+struct skr_request;
+struct skr_response;
 struct skr_ratelimit;
 struct skr_metrics;
 struct skr_auditsink;
 
-/* How much a denied release caller is told (SPEC section 3). */
+/* How much a denied release caller is told (docs/attestation.md, "Release
+ * policies"). */
 #define SKR_DENY_NAMES 0  /* the failing claim names (default) */
 #define SKR_DENY_NONE 1   /* only that the policy was not satisfied */
 
@@ -30,7 +32,7 @@ typedef struct skr_server {
 	struct skr_authorities *authorities; /* owned; may be NULL */
 	char base_url[256];                /* "https://host:port", no slash */
 
-	/* Release signing (SPEC section 5). */
+	/* Release signing (docs/release.md). */
 	EVP_PKEY *sign_key;                /* owned */
 	skr_alg sign_alg;
 	json_t *sign_header;               /* kid, x5t, x5t#S256, x5c, typ */
@@ -56,8 +58,13 @@ typedef struct skr_server {
 	 * (see skr_server_now). */
 	int64_t clock_offset;
 
-	int dev_mode;
-	struct skr_testauth *testauth;     /* dev mode only */
+	/* Dev mode (skrd --dev, dev.c): the handler of POST /dev/token and
+	 * the test authority it mints with.  NULL in every other server, whose
+	 * program does not link the dev-mode library: the serve path cannot
+	 * mint tokens. */
+	int (*dev_token)(struct skr_server *srv, struct skr_request *req,
+	    struct skr_response *resp);
+	void *dev;                         /* owned by dev.c */
 	struct skr_ratelimit *auth_limit;  /* made by auth.c on first use */
 	struct skr_ratelimit *release_limiter; /* made by release.c */
 	struct skr_ratelimit *nonce_limiter;   /* made by release.c */

@@ -1,6 +1,6 @@
 /*
  * Release response verification (skr__release_unpack): responses built
- * here exactly as SPEC section 5 shapes them, signed by a test release
+ * here exactly as docs/release.md shapes them, signed by a test release
  * signer, then every way one can be wrong.  Negative cases first: each must
  * be refused with its own error and release nothing.
  */

@@ -12,8 +12,8 @@
  *   then     the body
  *
  * Whatever the input, the answer must be a status in 100..599, errors must
- * have the SPEC shape, and no answer may contain a bearer token or the raw
- * bytes of a stored key.
+ * have the error shape of docs/api.md, and no answer may contain a bearer
+ * token or the raw bytes of a stored key.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -55,7 +55,8 @@ target_body(fuzz_env *e, const uint8_t *p, size_t n)
 	return o;
 }
 
-/* The SPEC error shape: {"error":{"code":C,"message":"<id>: text"}}. */
+/* The error shape of docs/api.md:
+ * {"error":{"code":C,"message":"<id>: text"}}. */
 static int
 error_shaped(const skr_response *resp)
 {

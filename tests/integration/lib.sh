@@ -171,7 +171,7 @@ expect_json() {
 	fi
 }
 
-# The SPEC error shape with a given id.
+# The error shape of docs/api.md with a given id.
 expect_error() {
 	local status=$1 id=$2 desc=$3
 	if [ "$STATUS" = "$status" ] &&

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Integration: admin authentication through the real skrd over TLS (SPEC
-# sections 2 and 7): the Key Vault challenge on every Key Vault route (HTTP/1.1
+# Integration: admin authentication through the real skrd over TLS (docs/api.md,
+# "Authentication"): the Key Vault challenge on every Key Vault route (HTTP/1.1
 # and HTTP/2), every way a bearer token can be wrong, the role matrix,
 # key-name scopes, failure throttling with Retry-After, the releaser setting,
 # and tokens that stay revoked (and secrets that stay out of the data

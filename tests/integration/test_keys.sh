@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Integration: key management and admin auth through the real skrd over TLS
-# (SPEC sections 2, 6 and 7): every route's success path, Key Vault's rules,
+# (docs/api.md): every route's success path, Key Vault's rules,
 # bad input refused with stable ids and nothing stored changed, every auth
 # failure, persistence across a restart, and no key bytes in the data
 # directory.

@@ -148,7 +148,7 @@ expect_metric 'skr_audit_sink_up{sink="stdout"}' 1 "metrics: stdout sink up"
 check_not "metrics carry no key names" grep -q "$KEYNAME" <<<"$METRICS"
 check "the scrape's request id is in the log" grep -q "\"request_id\":\"$MRID\"" "$T/skrd.log"
 
-# ---- one audit record per operation, with the SPEC section 7 fields --------
+# ---- one audit record per operation, with the fields of docs/store.md ----
 AUTH=$ADMIN
 API_CURL=(-D "$T/hdr")
 declare -A RIDS

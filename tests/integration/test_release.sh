@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Integration: secure key release end to end (SPEC sections 4 and 5).  The
+# Integration: secure key release end to end (docs/release.md).  The
 # real skrd trusts the real skr-test-authority over HTTPS (OpenID discovery
 # through the config file), tokens come from that authority, and releases go
 # through skrctl (libskr verifies the signed response and unwraps).

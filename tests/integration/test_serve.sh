@@ -6,7 +6,7 @@
 # restart.
 . "$SKR_TESTS_DIR/lib.sh"
 
-# The SPEC error shape with both the stable id and the Key Vault code.
+# The error shape of docs/api.md with both the stable id and the Key Vault code.
 expect_kv() {
 	expect_error "$1" "$3" "$4"
 	expect_json .error.code "$2" "$4: code $2"
@@ -425,7 +425,7 @@ rc=0; "$SKRD" serve --data "$D" --config "$T/bad.conf" \
 check "bad config file refused" [ "$rc" -ne 0 ]
 check "the error names line 2" grep -q 'line 2' "$T/bad.err"
 
-# "skrd --config FILE" serves, everything from the file (SPEC section 8).
+# "skrd --config FILE" serves, everything from the file (docs/skrd.md).
 printf 'data = %s\nlisten = 127.0.0.1:0\n' "$D" >"$T/only.conf"
 "$SKRD" --config "$T/only.conf" 2>"$T/only.log" &
 ONLY_PID=$!

@@ -4,6 +4,7 @@
 #include <openssl/err.h>
 
 #include "check.h"
+#include "random.h"
 #include "seal.h"
 
 int

@@ -1,4 +1,4 @@
-/* Unit tests: AES-KWP (RFC 5649), RSA-AES key wrap (SPEC section 5),
+/* Unit tests: AES-KWP (RFC 5649), RSA-AES key wrap (docs/release.md),
  * key_hsm, and the release wrap/unwrap pair for every key type and enc. */
 #include <string.h>
 
@@ -11,7 +11,7 @@
 #include "encoding.h"
 #include "json.h"
 #include "jwk.h"
-#include "seal.h"
+#include "random.h"
 #include "wrap.h"
 
 static void
@@ -112,7 +112,7 @@ static const skr_enc encs[] = {
 };
 
 /* Independently decrypt the OAEP part with OpenSSL: proves the digest for
- * each enc is what SPEC section 5 says. */
+ * each enc is what docs/release.md says. */
 static int
 oaep_check(EVP_PKEY *priv, const EVP_MD *md, const uint8_t *ct, size_t n)
 {
@@ -434,7 +434,7 @@ test_key_hsm(void)
 	skr_buf b = SKR_BUF_INIT, text = SKR_BUF_INIT;
 	skr_enc enc;
 
-	/* Exact bytes of the envelope (SPEC section 5). */
+	/* Exact bytes of the envelope (docs/release.md). */
 	CHECK_OK(skr_key_hsm_encode("k1", SKR_ENC_RSA_AES_KEY_WRAP_256,
 	    (const uint8_t *)"\x01\x02\x03", 3, &b));
 	CHECK_OK(skr_b64url_decode(&text, (const char *)b.data, b.len));

@@ -1,8 +1,8 @@
 /*
- * The key-management and admin API without sockets (SPEC sections 1, 2 and
- * 7): each request goes through the route table, authentication and the
- * handler exactly as the HTTP layer runs them, against a real store in a
- * temporary directory.  Success paths of every route; every Key Vault rule;
+ * The key-management and admin API without sockets (docs/api.md): each
+ * request goes through the route table, authentication and the handler
+ * exactly as the HTTP layer runs them, against a real store in a temporary
+ * directory.  Success paths of every route; every Key Vault rule;
  * every class of bad input refused with its stable id and the store left
  * unchanged; every way a bearer token can be wrong; the Key Vault challenge;
  * failure throttling; audit records of every change.
@@ -167,8 +167,8 @@ jint(const char *path)
 	return json_integer_value(skr_json_path(J, path));
 }
 
-/* The response is the SPEC error shape for err: the id at the start of the
- * message, the status of the one mapping. */
+/* The response is the error shape (docs/api.md) for err: the id at the
+ * start of the message, the status of the one mapping. */
 #define CHECK_FAIL(err) check_fail(__LINE__, (err))
 
 static void

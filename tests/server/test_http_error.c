@@ -1,6 +1,6 @@
 /*
- * Unit tests: the one mapping from skr_err to HTTP status and Key Vault
- * error code (server/http_error.c), the SPEC error shape, and the response
+ * Unit tests: the one mapping from skr_err to HTTP status and Key Vault error
+ * code (server/http_error.c), the error shape of docs/api.md, and the response
  * and query helpers of request.h.
  */
 #include <stdio.h>
@@ -84,7 +84,7 @@ test_exhaustive(void)
 	CHECK_STR(skr_err_kv_code(-1), "InternalServerError");
 }
 
-/* The classes SPEC section 2 names, code by code. */
+/* The classes docs/api.md names, code by code. */
 static void
 test_classes(void)
 {

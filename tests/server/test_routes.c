@@ -1,5 +1,5 @@
 /*
- * The route table and skr_route_match (SPEC section 2): every route of the
+ * The route table and skr_route_match (docs/api.md): every route of the
  * table by method and path, the captures, the optional version segment
  * (missing or empty, as the Key Vault SDKs send "/keys/k//release"), 404
  * against 405, trailing slashes and hostile paths.  Table-driven.
@@ -190,7 +190,7 @@ find(const char *method, const char *pattern)
 	return NULL;
 }
 
-/* Flags and roles per route (SPEC section 7): admin everything; operator
+/* Flags and roles per route (docs/api.md, "Roles"): admin everything; operator
  * keys but not tokens; reader get and list; auditor the audit log;
  * releaser release. */
 static const struct {
@@ -271,10 +271,9 @@ test_table(void)
 			CHECK(r->fn == skr_api_release);
 		/* Every route that changes keys needs a bearer token, except
 		 * release (the attestation token is its credential) and the
-		 * nonce and dev-mode routes. */
+		 * nonce route. */
 		if ((r->flags & SKR_ROUTE_WRITE) && !(r->flags & SKR_ROUTE_AUTH))
-			CHECK(r->fn == skr_api_release ||
-			    r->fn == skr_api_nonce || r->fn == skr_api_dev_token);
+			CHECK(r->fn == skr_api_release || r->fn == skr_api_nonce);
 		/* No two routes share method and pattern. */
 		for (size_t j = i + 1; j < skr_nroutes; j++)
 			CHECK(strcmp(r->method, skr_routes[j].method) != 0 ||

@@ -1,5 +1,5 @@
 /*
- * skr_store: the sealed LMDB store (SPEC sections 1, 6 and 7).  The on-disk
+ * skr_store: the sealed LMDB store (docs/store.md).  The on-disk
  * schema, the sealing scheme, the backup "security domain" and every choice
  * below are documented in docs/store.md.
  *
@@ -39,7 +39,7 @@
 #include "buf.h"
 #include "jwk.h"
 #include "masterkey.h"
-#include "request.h"
+#include "principal.h"
 
 typedef struct skr_store skr_store;
 typedef struct skr_txn skr_txn;
@@ -389,7 +389,7 @@ int skr_store_token_list(skr_txn *txn, const char *marker, size_t maxresults,
 /* Revoke by id (idempotent); unknown: SKR_ERR_NOT_FOUND. */
 int skr_store_token_revoke(skr_txn *txn, const char *id, int64_t now);
 
-/* ---- server nonces (SPEC section 5) ---------------------------------- */
+/* ---- server nonces (docs/release.md) ---------------------------------- */
 
 #define SKR_NONCE_TEXT_LEN 43 /* base64url of 32 random bytes */
 

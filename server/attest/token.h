@@ -1,6 +1,7 @@
 /*
- * Attestation token verification (SPEC section 4) and the token-side parts
- * of a release (SPEC section 5): the wrapping key and the nonce.
+ * Attestation token verification (docs/attestation.md, "Tokens") and the
+ * token-side parts of a release (docs/release.md): the wrapping key and the
+ * nonce.
  *
  * A token is accepted only when all of these hold: at most 128 KiB; a
  * well-formed compact JWS whose header and payload are strict JSON (no
@@ -14,8 +15,9 @@
  *
  * Issuer matching: the token's iss is looked up by the trust interface; the
  * authority set (authority.h) matches it against configured issuers exactly
- * (scheme, host, port, path and case) except for one trailing slash, the
- * same rule the policy uses for its "authority" (SPEC 3).
+ * (scheme, host, port, path and case) except for one trailing slash, the same
+ * rule the policy uses for its "authority" (docs/attestation.md, "Release
+ * policies").
  */
 #ifndef SKR_SERVER_TOKEN_H
 #define SKR_SERVER_TOKEN_H
@@ -99,8 +101,8 @@ int skr_token_verify(const char *text, size_t n, const skr_token_trust *trust,
     const skr_token_opts *opts, skr_token **out, skr_buf *why);
 void skr_token_free(skr_token *tok);
 
-/* The key a release wraps to (SPEC 5): the first entry of the array at
- * claim_path (NULL: "x-ms-runtime.keys") with kty RSA, a kid, use "enc" or
+/* The key a release wraps to (docs/release.md): the first entry of the array
+ * at claim_path (NULL: "x-ms-runtime.keys") with kty RSA, a kid, use "enc" or
  * key_ops containing "encrypt", that parses as an RSA public key of at
  * least 2048 bits.  SKR_ERR_WRAPKEY_MISSING when no entry matches those
  * selectors; SKR_ERR_WRAPKEY_INVALID when entries match them but none is

@@ -1,7 +1,7 @@
 /*
  * The certificates skrd makes for itself at `skrd init` (a private CA, the
  * TLS server certificate, the release-signing certificates) and the JWS
- * header that names the release-signing certificate (SPEC section 5).
+ * header that names the release-signing certificate (docs/release.md).
  *
  * Files in the data directory:
  *   ca.pem                      the CA certificate clients trust (0644)

@@ -1,5 +1,5 @@
 /*
- * The master key (SPEC section 6): 32 bytes that wrap every per-key data
+ * The master key (docs/store.md): 32 bytes that wrap every per-key data
  * key in the store and from which the backup key is derived.  It comes from
  * a "source" behind one small ops table, so that unseal shares or a PKCS#11
  * token can replace the key file without touching the store.

@@ -18,7 +18,7 @@
 #include "token.h"
 
 /* The CLI, linked in directly: skrctl.c's dispatcher is not needed here. */
-#include "../../client/skrctl_policy.c"
+#include "../../../client/skrctl_policy.c"
 
 #define CVM "maa-sevsnp-cvm-weu.jwt"
 #define SGX "maa-sgx-eus.jwt"

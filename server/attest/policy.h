@@ -1,7 +1,8 @@
 /*
- * Release policies (SPEC section 3): the Azure Key Vault release-policy
- * grammar, validated completely when a policy is set and compiled into a
- * form that is cheap to evaluate (claim paths split, numbers parsed).
+ * Release policies (docs/attestation.md, "Release policies"): the Azure Key
+ * Vault release-policy grammar, validated completely when a policy is set and
+ * compiled into a form that is cheap to evaluate (claim paths split, numbers
+ * parsed).
  *
  *   { "version": "1.0.0" | "1.0" | "0.2",
  *     "anyOf": [ { "authority": URL, ("allOf" | "anyOf"): [cond, ...],
@@ -53,8 +54,8 @@ int skr_policy_parse(const char *json, size_t n, skr_policy **out,
     skr_buf *why);
 void skr_policy_free(skr_policy *p);
 
-/* 1 when the policy sets the requireServerNonce extension (SPEC 5: the
- * release is allowed only against a nonce handed out by GET /nonce). */
+/* 1 when the policy sets the requireServerNonce extension (docs/release.md:
+ * the release is allowed only against a nonce handed out by GET /nonce). */
 int skr_policy_require_server_nonce(const skr_policy *p);
 /* The authority rules, in policy order; borrowed, valid while p lives. */
 size_t skr_policy_rule_count(const skr_policy *p);
@@ -94,7 +95,7 @@ int skr_policy_eval(const skr_policy *p, const json_t *claims,
 void skr_policy_result_clear(skr_policy_result *res);
 
 /* 1 when authority and iss are equal ignoring one trailing slash on
- * either (SPEC 3). Case-sensitive. */
+ * either (docs/attestation.md, "Release policies"). Case-sensitive. */
 int skr_policy_issuer_match(const char *authority, const char *iss);
 
 #endif

@@ -1,9 +1,9 @@
 /*
- * The audit log (SPEC section 7): every state change and every release or
- * evaluate attempt, one JSON record each, chained by SHA-256 and stored in
- * the store's `audit` database.  A state change appends its record in the
- * SAME write transaction as the change, so a change that cannot be audited
- * does not happen and an aborted change leaves no record.
+ * The audit log (docs/store.md, "Audit log"): every state change and every
+ * release or evaluate attempt, one JSON record each, chained by SHA-256 and
+ * stored in the store's `audit` database.  A state change appends its record
+ * in the SAME write transaction as the change, so a change that cannot be
+ * audited does not happen and an aborted change leaves no record.
  *
  * Record members (docs/store.md lists them; all optional except event and
  * outcome):

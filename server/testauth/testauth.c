@@ -867,7 +867,8 @@ skr_testauth_mint(skr_testauth *ta, const skr_testauth_claims *spec,
 	    JSON_COMPACT | JSON_SORT_KEYS)) != NULL, SKR_ERR_NOMEM);
 
 	/* MAA's header: alg, jku, kid, typ.  A verifier must never follow
-	 * the jku (SPEC section 4); real tokens carry one all the same. */
+	 * the jku (docs/attestation.md, "Tokens"); real tokens carry one all the
+	 * same. */
 	n = snprintf(jku, sizeof(jku), "%s/certs", ta->issuer);
 	SKR_ENSURE(n > 0 && (size_t)n < sizeof(jku), SKR_ERR_INVAL);
 	SKR_ENSURE((hdr = json_pack("{s:s, s:s, s:s}", "jku", jku, "kid",

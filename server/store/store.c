@@ -37,6 +37,7 @@
 #include <openssl/params.h>
 
 #include "encoding.h"
+#include "random.h"
 #include "seal.h"
 #include "skr/error.h"
 

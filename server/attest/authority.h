@@ -1,5 +1,5 @@
 /*
- * The trusted attestation authorities (SPEC sections 1 and 4): for each, an
+ * The trusted attestation authorities (docs/attestation.md): for each, an
  * issuer URL and where its signing keys come from -- a JWKS file, an https
  * JWKS URL, or OpenID discovery ({issuer}/.well-known/openid-configuration
  * -> jwks_uri).  Key sets are fetched by one background thread (libcurl,
@@ -15,7 +15,8 @@
  *
  * Issuer matching: a token's iss names an authority when it equals the
  * configured issuer exactly (scheme, host, port, path, case) ignoring one
- * trailing slash on either, the rule release policies use (SPEC 3).
+ * trailing slash on either, the rule release policies use
+ * (docs/attestation.md, "Release policies").
  */
 #ifndef SKR_SERVER_AUTHORITY_H
 #define SKR_SERVER_AUTHORITY_H

@@ -14,7 +14,7 @@
 #include <openssl/params.h>
 
 #include "buf.h"
-#include "seal.h"
+#include "random.h"
 #include "skr/error.h"
 
 /*

@@ -37,6 +37,7 @@
 #include <openssl/params.h>
 
 #include "encoding.h"
+#include "guard.h"
 #include "random.h"
 #include "seal.h"
 #include "skr/error.h"
@@ -104,12 +105,6 @@ struct skr_txn {
 	int write;
 	int sub;
 };
-
-#define GUARD(expr)                                                         \
-	do {                                                                \
-		if ((r = (expr)) != SKR_OK)                                 \
-			goto out;                                           \
-	} while (0)
 
 /* ---- small helpers ---------------------------------------------------- */
 
@@ -287,22 +282,20 @@ hmac_parts(const skr_store *st, const skr_master_key *key,
 	EVP_MAC_CTX *ctx;
 	OSSL_PARAM params[2];
 	size_t outlen = 0, i;
-	int r = SKR_ERR_CRYPTO;
+	int r = SKR_OK;
 
 	if ((ctx = EVP_MAC_CTX_new(st->hmac)) == NULL)
 		return SKR_ERR_NOMEM;
 	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
 	    (char *)"SHA256", 0);
 	params[1] = OSSL_PARAM_construct_end();
-	if (EVP_MAC_init(ctx, skr_master_key_bytes(key), SKR_MASTER_KEY_LEN,
-	    params) != 1)
-		goto out;
+	SKR_ENSURE(EVP_MAC_init(ctx, skr_master_key_bytes(key),
+	    SKR_MASTER_KEY_LEN, params) == 1, SKR_ERR_CRYPTO);
 	for (i = 0; i < nparts; i++)
-		if (lens[i] > 0 && EVP_MAC_update(ctx, parts[i], lens[i]) != 1)
-			goto out;
-	if (EVP_MAC_final(ctx, out, &outlen, MAC_LEN) != 1 || outlen != MAC_LEN)
-		goto out;
-	r = SKR_OK;
+		SKR_ENSURE(lens[i] == 0 || EVP_MAC_update(ctx, parts[i],
+		    lens[i]) == 1, SKR_ERR_CRYPTO);
+	SKR_ENSURE(EVP_MAC_final(ctx, out, &outlen, MAC_LEN) == 1 &&
+	    outlen == MAC_LEN, SKR_ERR_CRYPTO);
 out:
 	EVP_MAC_CTX_free(ctx);
 	return r;
@@ -866,24 +859,21 @@ skr_store_create(const char *dir, const skr_master_key *mk,
 		return errno == EEXIST ? SKR_ERR_CONFLICT : SKR_ERR_IO;
 	close(fd);
 	made = 1;
-	if ((st = calloc(1, sizeof(*st))) == NULL) {
-		r = SKR_ERR_NOMEM;
-		goto out;
-	}
-	GUARD(derive_keys(st, mk));
-	GUARD(env_open(path, opts, st));
-	GUARD(skr_store_txn_begin(st, SKR_TXN_WRITE_RESERVE, &txn));
-	GUARD(open_dbs(txn, ALL_DBS));
+	st = calloc(1, sizeof(*st));
+	SKR_ENSURE(st != NULL, SKR_ERR_NOMEM);
+	SKR_GUARD(derive_keys(st, mk));
+	SKR_GUARD(env_open(path, opts, st));
+	SKR_GUARD(skr_store_txn_begin(st, SKR_TXN_WRITE_RESERVE, &txn));
+	SKR_GUARD(open_dbs(txn, ALL_DBS));
 	snprintf(schema, sizeof(schema), "%d", SKR_STORE_SCHEMA_VERSION);
-	GUARD(raw_put(txn, DB_META, "schema", 6, schema, strlen(schema)));
-	GUARD(skr_seal(skr_master_key_bytes(st->kek),
+	SKR_GUARD(raw_put(txn, DB_META, "schema", 6, schema, strlen(schema)));
+	SKR_GUARD(skr_seal(skr_master_key_bytes(st->kek),
 	    (const uint8_t *)AAD_CHECK, sizeof(AAD_CHECK), check_pt,
 	    sizeof(check_pt) - 1, &sealed));
-	GUARD(raw_put(txn, DB_META, "check", 5, sealed.data, sealed.len));
+	SKR_GUARD(raw_put(txn, DB_META, "check", 5, sealed.data, sealed.len));
 	r = skr_store_txn_commit(txn);
 	txn = NULL;
-	if (r != SKR_OK)
-		goto out;
+	SKR_GUARD(r);
 	*out = st;
 	st = NULL;
 	made = 0;
@@ -923,41 +913,34 @@ skr_store_open(const char *dir, const skr_master_key *mk,
 		return SKR_ERR_STORE;
 	if ((st = calloc(1, sizeof(*st))) == NULL)
 		return SKR_ERR_NOMEM;
-	GUARD(derive_keys(st, mk));
-	GUARD(env_open(path, opts, st));
-	GUARD(skr_store_txn_begin(st, SKR_TXN_WRITE_RESERVE, &txn));
+	SKR_GUARD(derive_keys(st, mk));
+	SKR_GUARD(env_open(path, opts, st));
+	SKR_GUARD(skr_store_txn_begin(st, SKR_TXN_WRITE_RESERVE, &txn));
 	/* The schema first: a later schema may have other databases. */
 	rc = mdb_dbi_open(txn->t, db_names[DB_META], 0, &st->dbi[DB_META]);
-	if (rc == MDB_NOTFOUND) {
-		r = SKR_ERR_STORE_SCHEMA;
-		goto out;
-	}
-	GUARD(lmdb_err(rc));
+	SKR_ENSURE(rc != MDB_NOTFOUND, SKR_ERR_STORE_SCHEMA);
+	SKR_GUARD(lmdb_err(rc));
 	r = raw_get(txn, DB_META, "schema", 6, &v, &vl);
 	if (r == SKR_ERR_NOT_FOUND)
 		r = SKR_ERR_STORE_SCHEMA;
-	GUARD(r);
+	SKR_GUARD(r);
 	/* One ASCII digit: "1" and "2" are known. */
 	schema = vl == 1 ? v[0] - '0' : 0;
-	if (schema < SKR_STORE_SCHEMA_OLDEST ||
-	    schema > SKR_STORE_SCHEMA_VERSION) {
-		r = SKR_ERR_STORE_SCHEMA;
-		goto out;
-	}
+	SKR_ENSURE(schema >= SKR_STORE_SCHEMA_OLDEST &&
+	    schema <= SKR_STORE_SCHEMA_VERSION, SKR_ERR_STORE_SCHEMA);
 	/* Schema 1 had no purge index. */
-	GUARD(open_dbs(txn, schema == 1 ? 1u << DB_PURGEQ : 0));
+	SKR_GUARD(open_dbs(txn, schema == 1 ? 1u << DB_PURGEQ : 0));
 	r = raw_get(txn, DB_META, "check", 5, &v, &vl);
 	if (r == SKR_ERR_NOT_FOUND)
 		r = SKR_ERR_STORE_SCHEMA;
-	GUARD(r);
-	GUARD(skr_seal_open(skr_master_key_bytes(st->kek),
+	SKR_GUARD(r);
+	SKR_GUARD(skr_seal_open(skr_master_key_bytes(st->kek),
 	    (const uint8_t *)AAD_CHECK, sizeof(AAD_CHECK), v, vl, &pt));
 	if (schema == 1)
-		GUARD(migrate_1(txn));
+		SKR_GUARD(migrate_1(txn));
 	r = skr_store_txn_commit(txn);
 	txn = NULL;
-	if (r != SKR_OK)
-		goto out;
+	SKR_GUARD(r);
 	*out = st;
 	st = NULL;
 out:
@@ -1028,9 +1011,9 @@ dek_open(skr_txn *txn, const char *lc, const json_t *rec, skr_buf *dek)
 
 	if (s == NULL)
 		return SKR_ERR_STORE;
-	GUARD(skr_b64url_decode(&sealed, s, strlen(s)));
-	GUARD(aad_dek(lc, &aad));
-	GUARD(skr_seal_open(skr_master_key_bytes(txn->st->kek), aad.data,
+	SKR_GUARD(skr_b64url_decode(&sealed, s, strlen(s)));
+	SKR_GUARD(aad_dek(lc, &aad));
+	SKR_GUARD(skr_seal_open(skr_master_key_bytes(txn->st->kek), aad.data,
 	    aad.len, sealed.data, sealed.len, dek));
 	if (dek->len != DEK_LEN)
 		r = SKR_ERR_SEAL_OPEN;
@@ -1047,15 +1030,15 @@ dek_new(skr_txn *txn, const char *lc, skr_buf *dek, json_t *rec)
 	skr_buf sealed = SKR_BUF_INIT, aad = SKR_BUF_INIT, text = SKR_BUF_INIT;
 	int r;
 
-	GUARD(skr_buf_reserve(dek, DEK_LEN));
-	GUARD(skr_random(dek->data, DEK_LEN));
+	SKR_GUARD(skr_buf_reserve(dek, DEK_LEN));
+	SKR_GUARD(skr_random(dek->data, DEK_LEN));
 	dek->len = DEK_LEN;
 	dek->data[DEK_LEN] = 0;
-	GUARD(aad_dek(lc, &aad));
-	GUARD(skr_seal(skr_master_key_bytes(txn->st->kek), aad.data, aad.len,
-	    dek->data, dek->len, &sealed));
-	GUARD(skr_b64url_encode(&text, sealed.data, sealed.len));
-	GUARD(jset(rec, "dek", json_string(skr_buf_cstr(&text))));
+	SKR_GUARD(aad_dek(lc, &aad));
+	SKR_GUARD(skr_seal(skr_master_key_bytes(txn->st->kek), aad.data,
+	    aad.len, dek->data, dek->len, &sealed));
+	SKR_GUARD(skr_b64url_encode(&text, sealed.data, sealed.len));
+	SKR_GUARD(jset(rec, "dek", json_string(skr_buf_cstr(&text))));
 out:
 	skr_buf_free(&sealed);
 	skr_buf_free(&aad);
@@ -1107,9 +1090,9 @@ ver_put(skr_txn *txn, const char *lc, uint32_t seq, const json_t *meta,
 	if ((m = json_dumps(meta, JSON_COMPACT | JSON_SORT_KEYS)) == NULL)
 		return SKR_ERR_NOMEM;
 	be32_put(len, (uint32_t)strlen(m));
-	GUARD(skr_buf_append(&v, len, 4));
-	GUARD(skr_buf_append_str(&v, m));
-	GUARD(skr_buf_append(&v, sealed, sealedlen));
+	SKR_GUARD(skr_buf_append(&v, len, 4));
+	SKR_GUARD(skr_buf_append_str(&v, m));
+	SKR_GUARD(skr_buf_append(&v, sealed, sealedlen));
 	r = rec_put(txn, DB_VERSIONS, k, kl, v.data, v.len);
 out:
 	free(m);
@@ -1150,13 +1133,10 @@ info_fill(const json_t *rec, const json_t *meta, skr_version_info *vi)
 	int r;
 
 	memset(vi, 0, sizeof(*vi));
-	if ((r = copy_str(vi->name, sizeof(vi->name), jstr(rec, "name"))) !=
-	    SKR_OK ||
-	    (r = copy_str(vi->version, sizeof(vi->version),
-	    jstr(meta, "version"))) != SKR_OK ||
-	    (r = copy_str(vi->crv, sizeof(vi->crv), jstr(meta, "crv"))) !=
-	    SKR_OK)
-		return r;
+	SKR_GUARD(copy_str(vi->name, sizeof(vi->name), jstr(rec, "name")));
+	SKR_GUARD(copy_str(vi->version, sizeof(vi->version),
+	    jstr(meta, "version")));
+	SKR_GUARD(copy_str(vi->crv, sizeof(vi->crv), jstr(meta, "crv")));
 	vi->kty = skr_kty_parse(jstr(meta, "kty") ? jstr(meta, "kty") : "");
 	vi->bits = (int)jint(meta, "bits");
 	vi->attrs.enabled = jbool(meta, "enabled");
@@ -1168,13 +1148,13 @@ info_fill(const json_t *rec, const json_t *meta, skr_version_info *vi)
 	vi->key_ops = json_deep_copy(json_object_get(meta, "key_ops"));
 	vi->tags = json_deep_copy(json_object_get(meta, "tags"));
 	vi->public_jwk = json_deep_copy(json_object_get(meta, "jwk"));
-	if (vi->key_ops == NULL || vi->tags == NULL || vi->public_jwk == NULL)
-		goto nomem;
+	SKR_ENSURE(vi->key_ops != NULL && vi->tags != NULL &&
+	    vi->public_jwk != NULL, SKR_ERR_NOMEM);
 	if ((pol = jstr(meta, "policy")) != NULL) {
 		vi->policy_len = json_string_length(json_object_get(meta,
 		    "policy"));
-		if ((vi->policy = malloc(vi->policy_len + 1)) == NULL)
-			goto nomem;
+		vi->policy = malloc(vi->policy_len + 1);
+		SKR_ENSURE(vi->policy != NULL, SKR_ERR_NOMEM);
 		memcpy(vi->policy, pol, vi->policy_len);
 		vi->policy[vi->policy_len] = '\0';
 	}
@@ -1186,10 +1166,10 @@ info_fill(const json_t *rec, const json_t *meta, skr_version_info *vi)
 		vi->deleted_date = jint(rec, "deleted");
 		vi->scheduled_purge_date = jint(rec, "purge");
 	}
-	return SKR_OK;
-nomem:
-	skr_version_info_clear(vi);
-	return SKR_ERR_NOMEM;
+out:
+	if (r != SKR_OK)
+		skr_version_info_clear(vi);
+	return r;
 }
 
 static int
@@ -1228,34 +1208,26 @@ resolve(skr_txn *txn, const char *name, const char *version, char *lc,
 	int r;
 
 	*rec = NULL;
-	if ((r = name_fold(name, lc)) != SKR_OK)
-		return r;
-	if ((r = keyrec_get(txn, DB_KEYS, lc, rec)) != SKR_OK)
-		return r;
+	SKR_GUARD(name_fold(name, lc));
+	SKR_GUARD(keyrec_get(txn, DB_KEYS, lc, rec));
 	if (version == NULL || *version == '\0') {
 		*seq = (uint32_t)jint(*rec, "latest");
-		if (*seq != 0)
-			return SKR_OK;
-		r = SKR_ERR_STORE;
-		goto fail;
+		SKR_ENSURE(*seq != 0, SKR_ERR_STORE);
+	} else {
+		SKR_GUARD(skr_version_check(version));
+		version_fold(version, vid);
+		r = rec_get(txn, DB_VINDEX, k, ikey(lc, vid, k), &v, &vl);
+		if (r == SKR_ERR_NOT_FOUND)
+			r = SKR_ERR_VERSION_NOT_FOUND;
+		SKR_GUARD(r);
+		SKR_ENSURE(vl == 4, SKR_ERR_STORE);
+		*seq = be32_get(v);
 	}
-	if ((r = skr_version_check(version)) != SKR_OK)
-		goto fail;
-	version_fold(version, vid);
-	r = rec_get(txn, DB_VINDEX, k, ikey(lc, vid, k), &v, &vl);
-	if (r == SKR_ERR_NOT_FOUND)
-		r = SKR_ERR_VERSION_NOT_FOUND;
-	if (r != SKR_OK)
-		goto fail;
-	if (vl != 4) {
-		r = SKR_ERR_STORE;
-		goto fail;
+out:
+	if (r != SKR_OK) {
+		json_decref(*rec);
+		*rec = NULL;
 	}
-	*seq = be32_get(v);
-	return SKR_OK;
-fail:
-	json_decref(*rec);
-	*rec = NULL;
 	return r;
 }
 
@@ -1360,40 +1332,35 @@ meta_build(const skr_key *key, const char *version,
 	ops = p->key_ops != NULL ? json_deep_copy(p->key_ops) :
 	    default_ops(skr_key_kty(key));
 	tags = p->tags != NULL ? json_deep_copy(p->tags) : json_object();
-	if ((m = json_object()) == NULL) {
-		json_decref(ops);
-		json_decref(tags);
-		return SKR_ERR_NOMEM;
-	}
+	m = json_object();
+	SKR_ENSURE(m != NULL, SKR_ERR_NOMEM);
 	crv = skr_key_crv(key);
-	GUARD(jset(m, "version", json_string(version)));
-	GUARD(jset(m, "kty", json_string(skr_kty_name(skr_key_kty(key), 0))));
-	GUARD(jset(m, "bits", json_integer(skr_key_bits(key))));
+	SKR_GUARD(jset(m, "version", json_string(version)));
+	SKR_GUARD(jset(m, "kty",
+	    json_string(skr_kty_name(skr_key_kty(key), 0))));
+	SKR_GUARD(jset(m, "bits", json_integer(skr_key_bits(key))));
 	if (crv != NULL)
-		GUARD(jset(m, "crv", json_string(crv)));
+		SKR_GUARD(jset(m, "crv", json_string(crv)));
 	r = jset(m, "key_ops", ops);
 	ops = NULL;
-	GUARD(r);
+	SKR_GUARD(r);
 	r = jset(m, "tags", tags);
 	tags = NULL;
-	GUARD(r);
-	GUARD(jset(m, "enabled", json_boolean(p->enabled)));
-	GUARD(jset(m, "nbf", json_integer(p->nbf)));
-	GUARD(jset(m, "exp", json_integer(p->exp)));
-	GUARD(jset(m, "created", json_integer(now)));
-	GUARD(jset(m, "updated", json_integer(now)));
-	GUARD(jset(m, "exportable", json_boolean(p->exportable)));
+	SKR_GUARD(r);
+	SKR_GUARD(jset(m, "enabled", json_boolean(p->enabled)));
+	SKR_GUARD(jset(m, "nbf", json_integer(p->nbf)));
+	SKR_GUARD(jset(m, "exp", json_integer(p->exp)));
+	SKR_GUARD(jset(m, "created", json_integer(now)));
+	SKR_GUARD(jset(m, "updated", json_integer(now)));
+	SKR_GUARD(jset(m, "exportable", json_boolean(p->exportable)));
 	if (p->policy != NULL) {
 		json_t *s = json_stringn(p->policy, p->policy_len);
-		if (s == NULL) {
-			r = SKR_ERR_BAD_REQUEST; /* not UTF-8 */
-			goto out;
-		}
-		GUARD(jset(m, "policy", s));
+		SKR_ENSURE(s != NULL, SKR_ERR_BAD_REQUEST); /* not UTF-8 */
+		SKR_GUARD(jset(m, "policy", s));
 	}
-	GUARD(jset(m, "immutable", json_boolean(p->policy != NULL &&
+	SKR_GUARD(jset(m, "immutable", json_boolean(p->policy != NULL &&
 	    p->policy_immutable)));
-	GUARD(jset(m, "jwk", public_jwk(key)));
+	SKR_GUARD(jset(m, "jwk", public_jwk(key)));
 	*out = m;
 	m = NULL;
 out:
@@ -1426,10 +1393,10 @@ version_write(skr_txn *txn, const char *lc, uint32_t seq, const char *vid,
 	uint8_t ik[IKEY_MAX], sq[4];
 	int r;
 
-	GUARD(seal_version(lc, vid, dek, pt, n, &sealed));
-	GUARD(ver_put(txn, lc, seq, meta, sealed.data, sealed.len));
+	SKR_GUARD(seal_version(lc, vid, dek, pt, n, &sealed));
+	SKR_GUARD(ver_put(txn, lc, seq, meta, sealed.data, sealed.len));
 	be32_put(sq, seq);
-	GUARD(rec_put(txn, DB_VINDEX, ik, ikey(lc, vid, ik), sq, 4));
+	SKR_GUARD(rec_put(txn, DB_VINDEX, ik, ikey(lc, vid, ik), sq, 4));
 out:
 	skr_buf_free(&sealed);
 	return r;
@@ -1456,16 +1423,16 @@ new_version_id(skr_txn *txn, const char *lc, char vid[SKR_VERSION_LEN + 1])
 	return SKR_ERR_INTERNAL;
 }
 
+/* *exists: whether db holds a record for folded name lc. */
 static int
-exists_in(skr_txn *txn, int db, const char *lc)
+exists_in(skr_txn *txn, int db, const char *lc, int *exists)
 {
 	const uint8_t *v;
 	size_t vl;
 	int r = raw_get(txn, db, lc, strlen(lc), &v, &vl);
 
-	if (r == SKR_OK)
-		return 1;
-	return r == SKR_ERR_NOT_FOUND ? 0 : r;
+	*exists = r == SKR_OK;
+	return r == SKR_ERR_NOT_FOUND ? SKR_OK : r;
 }
 
 void
@@ -1499,47 +1466,37 @@ skr_store_version_add(skr_txn *txn, const char *name, const skr_key *key,
 	    (p->tags != NULL && (r = check_tags(p->tags)) != SKR_OK) ||
 	    (r = check_policy_rule(p->exportable, p->policy)) != SKR_OK)
 		return r;
-	GUARD(skr_key_private_bytes(key, &pt));
-	GUARD(skr__store_sub_begin(txn, &sub));
-	if ((ex = exists_in(sub, DB_DELETED, lc)) < 0)
-		GUARD(ex);
-	if (ex) {
-		r = SKR_ERR_KEY_DELETED;
-		goto out;
-	}
+	SKR_GUARD(skr_key_private_bytes(key, &pt));
+	SKR_GUARD(skr__store_sub_begin(txn, &sub));
+	SKR_GUARD(exists_in(sub, DB_DELETED, lc, &ex));
+	SKR_ENSURE(!ex, SKR_ERR_KEY_DELETED);
 	r = keyrec_get(sub, DB_KEYS, lc, &rec);
-	if (r == SKR_OK && (flags & SKR_ADD_CREATE_ONLY)) {
-		r = SKR_ERR_KEY_CONFLICT;
-		goto out;
-	}
+	SKR_ENSURE(r != SKR_OK || !(flags & SKR_ADD_CREATE_ONLY),
+	    SKR_ERR_KEY_CONFLICT);
 	if (r == SKR_ERR_KEY_NOT_FOUND && !(flags & SKR_ADD_EXISTING_ONLY)) {
-		if ((rec = json_object()) == NULL) {
-			r = SKR_ERR_NOMEM;
-			goto out;
-		}
-		GUARD(jset(rec, "name", json_string(name)));
-		GUARD(jset(rec, "created", json_integer(now)));
-		GUARD(jset(rec, "latest", json_integer(0)));
-		GUARD(jset(rec, "count", json_integer(0)));
-		GUARD(dek_new(sub, lc, &dek, rec));
+		rec = json_object();
+		SKR_ENSURE(rec != NULL, SKR_ERR_NOMEM);
+		SKR_GUARD(jset(rec, "name", json_string(name)));
+		SKR_GUARD(jset(rec, "created", json_integer(now)));
+		SKR_GUARD(jset(rec, "latest", json_integer(0)));
+		SKR_GUARD(jset(rec, "count", json_integer(0)));
+		SKR_GUARD(dek_new(sub, lc, &dek, rec));
 	} else {
-		GUARD(r);
-		GUARD(dek_open(sub, lc, rec, &dek));
+		SKR_GUARD(r);
+		SKR_GUARD(dek_open(sub, lc, rec, &dek));
 	}
-	if (jint(rec, "latest") >= UINT32_MAX) {
-		r = SKR_ERR_STORE_FULL;
-		goto out;
-	}
+	SKR_ENSURE(jint(rec, "latest") < UINT32_MAX, SKR_ERR_STORE_FULL);
 	seq = (uint32_t)jint(rec, "latest") + 1;
-	GUARD(new_version_id(sub, lc, vid));
-	GUARD(meta_build(key, vid, p, now, &meta));
-	GUARD(version_write(sub, lc, seq, vid, meta, &dek, pt.data, pt.len));
-	GUARD(jset(rec, "latest", json_integer(seq)));
-	GUARD(jset(rec, "count", json_integer(jint(rec, "count") + 1)));
-	GUARD(jset(rec, "updated", json_integer(now)));
-	GUARD(rec_put_json(sub, DB_KEYS, lc, strlen(lc), rec));
+	SKR_GUARD(new_version_id(sub, lc, vid));
+	SKR_GUARD(meta_build(key, vid, p, now, &meta));
+	SKR_GUARD(version_write(sub, lc, seq, vid, meta, &dek, pt.data,
+	    pt.len));
+	SKR_GUARD(jset(rec, "latest", json_integer(seq)));
+	SKR_GUARD(jset(rec, "count", json_integer(jint(rec, "count") + 1)));
+	SKR_GUARD(jset(rec, "updated", json_integer(now)));
+	SKR_GUARD(rec_put_json(sub, DB_KEYS, lc, strlen(lc), rec));
 	if (out != NULL)
-		GUARD(info_fill(rec, meta, out));
+		SKR_GUARD(info_fill(rec, meta, out));
 out:
 	r = skr__store_sub_end(sub, r);
 	if (r != SKR_OK && out != NULL)
@@ -1635,19 +1592,17 @@ skr_store_version_open(skr_txn *txn, const char *name, const char *version,
 	*out = NULL;
 	if (txn == NULL)
 		return SKR_ERR_INVAL;
-	GUARD(resolve(txn, name, version, lc, &rec, &seq));
-	GUARD(ver_get_raw(txn, lc, seq, &vr));
-	GUARD(ver_meta(&vr, &meta));
-	if (jstr(meta, "version") == NULL || (kty = skr_kty_parse(jstr(meta,
-	    "kty"))) == SKR_KTY_NONE) {
-		r = SKR_ERR_STORE;
-		goto out;
-	}
-	GUARD(dek_open(txn, lc, rec, &dek));
-	GUARD(aad_version(lc, jstr(meta, "version"), &aad));
-	GUARD(skr_seal_open(dek.data, aad.data, aad.len, vr.sealed,
+	SKR_GUARD(resolve(txn, name, version, lc, &rec, &seq));
+	SKR_GUARD(ver_get_raw(txn, lc, seq, &vr));
+	SKR_GUARD(ver_meta(&vr, &meta));
+	kty = skr_kty_parse(jstr(meta, "kty"));
+	SKR_ENSURE(jstr(meta, "version") != NULL && kty != SKR_KTY_NONE,
+	    SKR_ERR_STORE);
+	SKR_GUARD(dek_open(txn, lc, rec, &dek));
+	SKR_GUARD(aad_version(lc, jstr(meta, "version"), &aad));
+	SKR_GUARD(skr_seal_open(dek.data, aad.data, aad.len, vr.sealed,
 	    vr.sealedlen, &pt));
-	GUARD(skr_key_from_private_bytes(kty, pt.data, pt.len, out));
+	SKR_GUARD(skr_key_from_private_bytes(kty, pt.data, pt.len, out));
 out:
 	json_decref(rec);
 	json_decref(meta);
@@ -1677,57 +1632,49 @@ skr_store_version_update(skr_txn *txn, const char *name, const char *version,
 	    SKR_OK) || ((u->fields & SKR_UPD_KEY_OPS) &&
 	    (r = check_key_ops(u->key_ops)) != SKR_OK))
 		return r;
-	GUARD(skr__store_sub_begin(txn, &sub));
-	GUARD(resolve(sub, name, version, lc, &rec, &seq));
-	GUARD(ver_get_raw(sub, lc, seq, &vr));
-	GUARD(ver_meta(&vr, &meta));
+	SKR_GUARD(skr__store_sub_begin(txn, &sub));
+	SKR_GUARD(resolve(sub, name, version, lc, &rec, &seq));
+	SKR_GUARD(ver_get_raw(sub, lc, seq, &vr));
+	SKR_GUARD(ver_meta(&vr, &meta));
 	/* The sealed part is copied: the value's memory belongs to LMDB and
 	 * is replaced by the put below. */
-	GUARD(skr_buf_append(&sealed, vr.sealed, vr.sealedlen));
+	SKR_GUARD(skr_buf_append(&sealed, vr.sealed, vr.sealedlen));
 	exportable = jbool(meta, "exportable");
-	if ((u->fields & SKR_UPD_EXPORTABLE) && !u->exportable != !exportable) {
-		r = SKR_ERR_KEY_EXPORTABLE_FIXED;
-		goto out;
-	}
+	SKR_ENSURE(!(u->fields & SKR_UPD_EXPORTABLE) ||
+	    !u->exportable == !exportable, SKR_ERR_KEY_EXPORTABLE_FIXED);
 	if (u->fields & SKR_UPD_POLICY) {
 		cur = json_object_get(meta, "policy");
-		if (jbool(meta, "immutable") && (u->policy == NULL ||
-		    !u->policy_immutable ||
-		    json_string_length(cur) != u->policy_len ||
+		SKR_ENSURE(!jbool(meta, "immutable") || (u->policy != NULL &&
+		    u->policy_immutable &&
+		    json_string_length(cur) == u->policy_len &&
 		    memcmp(json_string_value(cur), u->policy,
-		    u->policy_len) != 0)) {
-			r = SKR_ERR_KEY_POLICY_IMMUTABLE;
-			goto out;
-		}
+		    u->policy_len) == 0), SKR_ERR_KEY_POLICY_IMMUTABLE);
 		if (u->policy == NULL) {
 			json_object_del(meta, "policy");
-			GUARD(jset(meta, "immutable", json_false()));
+			SKR_GUARD(jset(meta, "immutable", json_false()));
 		} else {
 			json_t *s = json_stringn(u->policy, u->policy_len);
-			if (s == NULL) {
-				r = SKR_ERR_BAD_REQUEST;
-				goto out;
-			}
-			GUARD(jset(meta, "policy", s));
-			GUARD(jset(meta, "immutable",
+			SKR_ENSURE(s != NULL, SKR_ERR_BAD_REQUEST);
+			SKR_GUARD(jset(meta, "policy", s));
+			SKR_GUARD(jset(meta, "immutable",
 			    json_boolean(u->policy_immutable)));
 		}
 	}
-	GUARD(check_policy_rule(exportable, jstr(meta, "policy")));
+	SKR_GUARD(check_policy_rule(exportable, jstr(meta, "policy")));
 	if (u->fields & SKR_UPD_ENABLED)
-		GUARD(jset(meta, "enabled", json_boolean(u->enabled)));
+		SKR_GUARD(jset(meta, "enabled", json_boolean(u->enabled)));
 	if (u->fields & SKR_UPD_NBF)
-		GUARD(jset(meta, "nbf", json_integer(u->nbf)));
+		SKR_GUARD(jset(meta, "nbf", json_integer(u->nbf)));
 	if (u->fields & SKR_UPD_EXP)
-		GUARD(jset(meta, "exp", json_integer(u->exp)));
+		SKR_GUARD(jset(meta, "exp", json_integer(u->exp)));
 	if (u->fields & SKR_UPD_TAGS)
-		GUARD(jset(meta, "tags", json_deep_copy(u->tags)));
+		SKR_GUARD(jset(meta, "tags", json_deep_copy(u->tags)));
 	if (u->fields & SKR_UPD_KEY_OPS)
-		GUARD(jset(meta, "key_ops", json_deep_copy(u->key_ops)));
-	GUARD(jset(meta, "updated", json_integer(now)));
-	GUARD(ver_put(sub, lc, seq, meta, sealed.data, sealed.len));
+		SKR_GUARD(jset(meta, "key_ops", json_deep_copy(u->key_ops)));
+	SKR_GUARD(jset(meta, "updated", json_integer(now)));
+	SKR_GUARD(ver_put(sub, lc, seq, meta, sealed.data, sealed.len));
 	if (out != NULL)
-		GUARD(info_fill(rec, meta, out));
+		SKR_GUARD(info_fill(rec, meta, out));
 out:
 	r = skr__store_sub_end(sub, r);
 	if (r != SKR_OK && out != NULL)
@@ -1751,13 +1698,13 @@ marker_make(skr_store *st, char kind, const void *p, size_t n, char **out)
 	int r;
 
 	*out = NULL;
-	GUARD(skr_buf_append_byte(&raw, (uint8_t)kind));
-	GUARD(skr_buf_append(&raw, p, n));
+	SKR_GUARD(skr_buf_append_byte(&raw, (uint8_t)kind));
+	SKR_GUARD(skr_buf_append(&raw, p, n));
 	parts[0] = raw.data;
 	lens[0] = raw.len;
-	GUARD(hmac_parts(st, st->marker, parts, lens, 1, mac));
-	GUARD(skr_buf_append(&raw, mac, MARKER_TAG_LEN));
-	GUARD(skr_b64url_encode(&text, raw.data, raw.len));
+	SKR_GUARD(hmac_parts(st, st->marker, parts, lens, 1, mac));
+	SKR_GUARD(skr_buf_append(&raw, mac, MARKER_TAG_LEN));
+	SKR_GUARD(skr_b64url_encode(&text, raw.data, raw.len));
 	*out = (char *)skr_buf_steal(&text, NULL);
 	if (*out == NULL)
 		r = SKR_ERR_NOMEM;
@@ -1780,19 +1727,13 @@ marker_parse(skr_store *st, char kind, const char *marker, skr_buf *payload)
 	n = strnlen(marker, 1024);
 	if (n >= 1024)
 		return SKR_ERR_BAD_REQUEST;
-	if (skr_b64url_decode(&raw, marker, n) != SKR_OK ||
-	    raw.len < 1 + MARKER_TAG_LEN) {
-		r = SKR_ERR_BAD_REQUEST;
-		goto out;
-	}
+	SKR_ENSURE(skr_b64url_decode(&raw, marker, n) == SKR_OK &&
+	    raw.len >= 1 + MARKER_TAG_LEN, SKR_ERR_BAD_REQUEST);
 	parts[0] = raw.data;
 	lens[0] = raw.len - MARKER_TAG_LEN;
-	GUARD(hmac_parts(st, st->marker, parts, lens, 1, mac));
-	if (!skr_ct_equal(mac, raw.data + lens[0], MARKER_TAG_LEN) ||
-	    raw.data[0] != (uint8_t)kind) {
-		r = SKR_ERR_BAD_REQUEST;
-		goto out;
-	}
+	SKR_GUARD(hmac_parts(st, st->marker, parts, lens, 1, mac));
+	SKR_ENSURE(skr_ct_equal(mac, raw.data + lens[0], MARKER_TAG_LEN) &&
+	    raw.data[0] == (uint8_t)kind, SKR_ERR_BAD_REQUEST);
 	r = skr_buf_set(payload, raw.data + 1, lens[0] - 1);
 out:
 	skr_buf_free(&raw);
@@ -1841,12 +1782,8 @@ page_walk(skr_txn *txn, int db, char kind, const char *marker, size_t max,
 
 	*next = NULL;
 	if (marker != NULL && *marker != '\0')
-		GUARD(marker_parse(txn->st, kind, marker, &start));
-	if ((rc = mdb_cursor_open(txn->t, txn->st->dbi[db], &cur)) !=
-	    MDB_SUCCESS) {
-		r = lmdb_err(rc);
-		goto out;
-	}
+		SKR_GUARD(marker_parse(txn->st, kind, marker, &start));
+	SKR_GUARD(lmdb_err(mdb_cursor_open(txn->t, txn->st->dbi[db], &cur)));
 	if (start.len > 0) {
 		key.mv_size = start.len;
 		key.mv_data = start.data;
@@ -1857,23 +1794,21 @@ page_walk(skr_txn *txn, int db, char kind, const char *marker, size_t max,
 	} else
 		rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
 	r = SKR_OK;
-	for (; rc == MDB_SUCCESS; rc = mdb_cursor_get(cur, &key, &val,
-	    MDB_NEXT)) {
-		if (n == max) {
-			r = marker_make(txn->st, kind, last.data, last.len,
-			    next);
-			goto out;
-		}
+	for (; rc == MDB_SUCCESS && n < max; rc = mdb_cursor_get(cur, &key,
+	    &val, MDB_NEXT)) {
 		vl = val.mv_size;
-		GUARD(rec_verify(txn->st, db, key.mv_data, key.mv_size,
+		SKR_GUARD(rec_verify(txn->st, db, key.mv_data, key.mv_size,
 		    val.mv_data, &vl));
-		GUARD(fn(arg, txn, key.mv_data, key.mv_size, val.mv_data, vl,
-		    n));
-		GUARD(skr_buf_set(&last, key.mv_data, key.mv_size));
+		SKR_GUARD(fn(arg, txn, key.mv_data, key.mv_size, val.mv_data,
+		    vl, n));
+		SKR_GUARD(skr_buf_set(&last, key.mv_data, key.mv_size));
 		n++;
 	}
-	if (rc != MDB_NOTFOUND)
-		r = lmdb_err(rc);
+	/* Stopped on an entry past the page: the next page starts there. */
+	if (rc == MDB_SUCCESS)
+		SKR_GUARD(marker_make(txn->st, kind, last.data, last.len,
+		    next));
+	SKR_ENSURE(rc == MDB_SUCCESS || rc == MDB_NOTFOUND, lmdb_err(rc));
 out:
 	if (cur != NULL)
 		mdb_cursor_close(cur);
@@ -1957,31 +1892,26 @@ skr_store_version_list(skr_txn *txn, const char *name, const char *marker,
 	memset(out, 0, sizeof(*out));
 	if (txn == NULL)
 		return SKR_ERR_INVAL;
-	GUARD(resolve(txn, name, NULL, lc, &rec, &latest));
+	SKR_GUARD(resolve(txn, name, NULL, lc, &rec, &latest));
 	if (marker != NULL && *marker != '\0') {
 		/* The marker names the key it was made for, so it cannot
 		 * be replayed against another key's listing. */
-		GUARD(marker_parse(txn->st, 'v', marker, &start));
-		if (start.len != strlen(lc) + 1 + 4 ||
-		    memcmp(start.data, lc, strlen(lc) + 1) != 0) {
-			r = SKR_ERR_BAD_REQUEST;
-			goto out;
-		}
+		SKR_GUARD(marker_parse(txn->st, 'v', marker, &start));
+		SKR_ENSURE(start.len == strlen(lc) + 1 + 4 &&
+		    memcmp(start.data, lc, strlen(lc) + 1) == 0,
+		    SKR_ERR_BAD_REQUEST);
 		after = be32_get(start.data + start.len - 4);
 	}
-	if ((out->items = calloc(max, sizeof(*out->items))) == NULL) {
-		r = SKR_ERR_NOMEM;
-		goto out;
-	}
-	r = SKR_OK;
+	out->items = calloc(max, sizeof(*out->items));
+	SKR_ENSURE(out->items != NULL, SKR_ERR_NOMEM);
 	for (seq = after + 1; seq <= latest && out->n < max; seq++) {
-		GUARD(info_load(txn, lc, rec, seq, &out->items[out->n]));
+		SKR_GUARD(info_load(txn, lc, rec, seq, &out->items[out->n]));
 		out->n++;
 	}
 	if (seq <= latest) {
 		uint8_t k[VKEY_MAX];
 		size_t kl = vkey(lc, seq - 1, k);
-		GUARD(marker_make(txn->st, 'v', k, kl, &out->next));
+		SKR_GUARD(marker_make(txn->st, 'v', k, kl, &out->next));
 	}
 out:
 	if (r != SKR_OK)
@@ -2041,23 +1971,19 @@ move_key(skr_txn *txn, const char *name, int from, int to,
 		return SKR_ERR_INVAL;
 	if ((r = name_fold(name, lc)) != SKR_OK)
 		return r;
-	GUARD(skr__store_sub_begin(txn, &sub));
-	GUARD(keyrec_get(sub, from, lc, &rec));
-	if ((ex = exists_in(sub, to, lc)) < 0)
-		GUARD(ex);
-	if (ex) {
-		r = SKR_ERR_KEY_CONFLICT;
-		goto out;
-	}
+	SKR_GUARD(skr__store_sub_begin(txn, &sub));
+	SKR_GUARD(keyrec_get(sub, from, lc, &rec));
+	SKR_GUARD(exists_in(sub, to, lc, &ex));
+	SKR_ENSURE(!ex, SKR_ERR_KEY_CONFLICT);
 	if (from == DB_DELETED)
-		GUARD(purgeq_del(sub, lc, rec));
-	GUARD(edit(rec, arg));
-	GUARD(rec_put_json(sub, to, lc, strlen(lc), rec));
-	GUARD(raw_del(sub, from, lc, strlen(lc)));
+		SKR_GUARD(purgeq_del(sub, lc, rec));
+	SKR_GUARD(edit(rec, arg));
+	SKR_GUARD(rec_put_json(sub, to, lc, strlen(lc), rec));
+	SKR_GUARD(raw_del(sub, from, lc, strlen(lc)));
 	if (to == DB_DELETED)
-		GUARD(purgeq_put(sub, lc, rec));
+		SKR_GUARD(purgeq_put(sub, lc, rec));
 	if (out != NULL)
-		GUARD(info_load(sub, lc, rec, (uint32_t)jint(rec, "latest"),
+		SKR_GUARD(info_load(sub, lc, rec, (uint32_t)jint(rec, "latest"),
 		    out));
 out:
 	r = skr__store_sub_end(sub, r);
@@ -2159,12 +2085,12 @@ purge_folded(skr_txn *txn, const char *lc)
 	skr_txn *sub = NULL;
 	int r;
 
-	GUARD(skr__store_sub_begin(txn, &sub));
-	GUARD(keyrec_get(sub, DB_DELETED, lc, &rec));
-	GUARD(purgeq_del(sub, lc, rec));
-	GUARD(del_prefix(sub, DB_VERSIONS, lc, strlen(lc) + 1));
-	GUARD(del_prefix(sub, DB_VINDEX, lc, strlen(lc) + 1));
-	GUARD(raw_del(sub, DB_DELETED, lc, strlen(lc)));
+	SKR_GUARD(skr__store_sub_begin(txn, &sub));
+	SKR_GUARD(keyrec_get(sub, DB_DELETED, lc, &rec));
+	SKR_GUARD(purgeq_del(sub, lc, rec));
+	SKR_GUARD(del_prefix(sub, DB_VERSIONS, lc, strlen(lc) + 1));
+	SKR_GUARD(del_prefix(sub, DB_VINDEX, lc, strlen(lc) + 1));
+	SKR_GUARD(raw_del(sub, DB_DELETED, lc, strlen(lc)));
 out:
 	r = skr__store_sub_end(sub, r);
 	json_decref(rec);
@@ -2267,10 +2193,7 @@ skr_store_purge_expired(skr_txn *txn, int64_t now, size_t max,
 		if (ndue == cap) {
 			size_t ncap = cap ? cap * 2 : 8;
 			void *p = realloc(due, ncap * sizeof(*due));
-			if (p == NULL) {
-				r = SKR_ERR_NOMEM;
-				goto out;
-			}
+			SKR_ENSURE(p != NULL, SKR_ERR_NOMEM);
 			due = p;
 			cap = ncap;
 		}
@@ -2279,20 +2202,17 @@ skr_store_purge_expired(skr_txn *txn, int64_t now, size_t max,
 		due[ndue++].stale = stale;
 		n += !stale;
 	}
-	if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND) {
-		r = lmdb_err(rc);
-		goto out;
-	}
+	SKR_ENSURE(rc == MDB_SUCCESS || rc == MDB_NOTFOUND, lmdb_err(rc));
 	mdb_cursor_close(cur);
 	cur = NULL;
 	for (i = 0, n = 0; i < ndue; i++) {
 		if (due[i].stale) {
-			GUARD(raw_del(txn, DB_PURGEQ, due[i].k, due[i].kl));
+			SKR_GUARD(raw_del(txn, DB_PURGEQ, due[i].k, due[i].kl));
 			continue;
 		}
 		memcpy(lc, due[i].k + 8, due[i].kl - 8);
 		lc[due[i].kl - 8] = '\0';
-		GUARD(purge_folded(txn, lc));
+		SKR_GUARD(purge_folded(txn, lc));
 		if (out != NULL)
 			memcpy(out[n], lc, strlen(lc) + 1);
 		n++;
@@ -2348,59 +2268,48 @@ skr_store_backup(skr_txn *txn, const char *name, skr_buf *out)
 
 	if (txn == NULL || out == NULL)
 		return SKR_ERR_INVAL;
-	GUARD(resolve(txn, name, NULL, lc, &rec, &latest));
-	GUARD(dek_open(txn, lc, rec, &dek));
-	if ((doc = json_object()) == NULL || (vers = json_array()) == NULL) {
-		r = SKR_ERR_NOMEM;
-		goto out;
-	}
-	r = jset(doc, "versions", vers);
-	if (r != SKR_OK) {
-		vers = NULL;
-		goto out;
-	}
-	GUARD(jset(doc, "format", json_integer(BACKUP_FORMAT)));
-	GUARD(jset(doc, "name", json_string(jstr(rec, "name"))));
-	GUARD(jset(doc, "created", json_integer(jint(rec, "created"))));
+	SKR_GUARD(resolve(txn, name, NULL, lc, &rec, &latest));
+	SKR_GUARD(dek_open(txn, lc, rec, &dek));
+	doc = json_object();
+	SKR_ENSURE(doc != NULL, SKR_ERR_NOMEM);
+	/* vers is borrowed from doc from here on (jset takes it even when it
+	 * fails). */
+	vers = json_array();
+	SKR_GUARD(jset(doc, "versions", vers));
+	SKR_GUARD(jset(doc, "format", json_integer(BACKUP_FORMAT)));
+	SKR_GUARD(jset(doc, "name", json_string(jstr(rec, "name"))));
+	SKR_GUARD(jset(doc, "created", json_integer(jint(rec, "created"))));
 	for (seq = 1; seq <= latest; seq++) {
-		GUARD(ver_get_raw(txn, lc, seq, &vr));
-		GUARD(ver_meta(&vr, &meta));
-		if (json_array_append(vers, meta) != 0) {
-			r = SKR_ERR_NOMEM;
-			goto out;
-		}
+		SKR_GUARD(ver_get_raw(txn, lc, seq, &vr));
+		SKR_GUARD(ver_meta(&vr, &meta));
+		SKR_ENSURE(json_array_append(vers, meta) == 0, SKR_ERR_NOMEM);
 		json_decref(meta);
 		meta = NULL;
 	}
-	if ((text = json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS)) == NULL) {
-		r = SKR_ERR_NOMEM;
-		goto out;
-	}
-	GUARD(append_len(&payload, strlen(text)));
-	GUARD(skr_buf_append_str(&payload, text));
+	text = json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS);
+	SKR_ENSURE(text != NULL, SKR_ERR_NOMEM);
+	SKR_GUARD(append_len(&payload, strlen(text)));
+	SKR_GUARD(skr_buf_append_str(&payload, text));
 	for (seq = 1; seq <= latest; seq++) {
 		const char *vid;
 
-		GUARD(ver_get_raw(txn, lc, seq, &vr));
+		SKR_GUARD(ver_get_raw(txn, lc, seq, &vr));
 		vid = jstr(json_array_get(vers, seq - 1), "version");
-		if (vid == NULL) {
-			r = SKR_ERR_STORE;
-			goto out;
-		}
+		SKR_ENSURE(vid != NULL, SKR_ERR_STORE);
 		skr_buf_reset(&aad);
 		skr_buf_reset(&pt);
-		GUARD(aad_version(lc, vid, &aad));
-		GUARD(skr_seal_open(dek.data, aad.data, aad.len, vr.sealed,
+		SKR_GUARD(aad_version(lc, vid, &aad));
+		SKR_GUARD(skr_seal_open(dek.data, aad.data, aad.len, vr.sealed,
 		    vr.sealedlen, &pt));
-		GUARD(append_len(&payload, pt.len));
-		GUARD(skr_buf_append(&payload, pt.data, pt.len));
+		SKR_GUARD(append_len(&payload, pt.len));
+		SKR_GUARD(skr_buf_append(&payload, pt.data, pt.len));
 	}
 	memcpy(hdr, BACKUP_MAGIC, 4);
 	hdr[4] = BACKUP_FORMAT;
-	GUARD(skr_random(hdr + 5, BACKUP_SALT_LEN));
-	GUARD(backup_key(txn->st, hdr + 5, &bk));
+	SKR_GUARD(skr_random(hdr + 5, BACKUP_SALT_LEN));
+	SKR_GUARD(backup_key(txn->st, hdr + 5, &bk));
 	i = out->len;
-	GUARD(skr_buf_append(out, hdr, sizeof(hdr)));
+	SKR_GUARD(skr_buf_append(out, hdr, sizeof(hdr)));
 	r = skr_seal(skr_master_key_bytes(bk), hdr, sizeof(hdr), payload.data,
 	    payload.len, out);
 	if (r != SKR_OK)
@@ -2500,78 +2409,68 @@ skr_store_restore(skr_txn *txn, const uint8_t *blob, size_t n,
 	if (n < BACKUP_HDR_LEN + SKR_SEAL_OVERHEAD ||
 	    memcmp(blob, BACKUP_MAGIC, 4) != 0 || blob[4] != BACKUP_FORMAT)
 		return SKR_ERR_BACKUP_INVALID;
-	GUARD(backup_key(txn->st, blob + 5, &bk));
+	SKR_GUARD(backup_key(txn->st, blob + 5, &bk));
 	r = skr_seal_open(skr_master_key_bytes(bk), blob, BACKUP_HDR_LEN,
 	    blob + BACKUP_HDR_LEN, n - BACKUP_HDR_LEN, &payload);
 	if (r == SKR_ERR_SEAL_OPEN || r == SKR_ERR_SEAL_FORMAT)
 		r = SKR_ERR_BACKUP_INVALID;
-	GUARD(r);
+	SKR_GUARD(r);
 	/* Authenticated from here on, but still parsed defensively: a blob
 	 * from an older or buggy writer must not crash the server. */
-	r = SKR_ERR_BACKUP_INVALID;
-	if (take(payload.data, payload.len, &off, &f, &fl) != SKR_OK)
-		goto out;
-	if ((doc = json_loadb((const char *)f, fl, JSON_REJECT_DUPLICATES,
-	    NULL)) == NULL || jint(doc, "format") != BACKUP_FORMAT ||
-	    (name = jstr(doc, "name")) == NULL ||
-	    !json_is_array(vers = json_object_get(doc, "versions")) ||
-	    (nv = json_array_size(vers)) == 0 || nv > BACKUP_MAX_VERSIONS ||
-	    name_fold(name, lc) != SKR_OK)
-		goto out;
+	SKR_ENSURE(take(payload.data, payload.len, &off, &f, &fl) == SKR_OK,
+	    SKR_ERR_BACKUP_INVALID);
+	doc = json_loadb((const char *)f, fl, JSON_REJECT_DUPLICATES, NULL);
+	name = jstr(doc, "name");
+	vers = json_object_get(doc, "versions");
+	nv = json_array_size(vers);
+	SKR_ENSURE(doc != NULL && jint(doc, "format") == BACKUP_FORMAT &&
+	    name != NULL && json_is_array(vers) && nv > 0 &&
+	    nv <= BACKUP_MAX_VERSIONS && name_fold(name, lc) == SKR_OK,
+	    SKR_ERR_BACKUP_INVALID);
 	for (i = 0; i < nv; i++) {
 		const char *a = jstr(json_array_get(vers, i), "version");
 		for (j = 0; a != NULL && j < i; j++) {
 			const char *b = jstr(json_array_get(vers, j),
 			    "version");
-			if (b != NULL && strcasecmp(a, b) == 0)
-				goto out;
+			SKR_ENSURE(b == NULL || strcasecmp(a, b) != 0,
+			    SKR_ERR_BACKUP_INVALID);
 		}
 	}
-	GUARD(skr__store_sub_begin(txn, &sub));
-	if ((ex = exists_in(sub, DB_KEYS, lc)) == 0)
-		ex = exists_in(sub, DB_DELETED, lc);
-	if (ex < 0)
-		GUARD(ex);
-	if (ex) {
-		r = SKR_ERR_KEY_CONFLICT;
-		goto out;
-	}
-	if ((rec = json_object()) == NULL) {
-		r = SKR_ERR_NOMEM;
-		goto out;
-	}
-	GUARD(jset(rec, "name", json_string(name)));
-	GUARD(jset(rec, "created", json_integer(jint(doc, "created"))));
-	GUARD(jset(rec, "updated", json_integer(jint(doc, "created"))));
-	GUARD(jset(rec, "latest", json_integer((json_int_t)nv)));
-	GUARD(jset(rec, "count", json_integer((json_int_t)nv)));
-	GUARD(dek_new(sub, lc, &dek, rec));
+	SKR_GUARD(skr__store_sub_begin(txn, &sub));
+	SKR_GUARD(exists_in(sub, DB_KEYS, lc, &ex));
+	SKR_ENSURE(!ex, SKR_ERR_KEY_CONFLICT);
+	SKR_GUARD(exists_in(sub, DB_DELETED, lc, &ex));
+	SKR_ENSURE(!ex, SKR_ERR_KEY_CONFLICT);
+	rec = json_object();
+	SKR_ENSURE(rec != NULL, SKR_ERR_NOMEM);
+	SKR_GUARD(jset(rec, "name", json_string(name)));
+	SKR_GUARD(jset(rec, "created", json_integer(jint(doc, "created"))));
+	SKR_GUARD(jset(rec, "updated", json_integer(jint(doc, "created"))));
+	SKR_GUARD(jset(rec, "latest", json_integer((json_int_t)nv)));
+	SKR_GUARD(jset(rec, "count", json_integer((json_int_t)nv)));
+	SKR_GUARD(dek_new(sub, lc, &dek, rec));
 	for (i = 0; i < nv; i++) {
 		json_t *in = json_array_get(vers, i);
 		skr_kty kty = skr_kty_parse(jstr(in, "kty") ? jstr(in, "kty") :
 		    "");
 
-		r = SKR_ERR_BACKUP_INVALID;
-		if (!json_is_object(in) || kty == SKR_KTY_NONE ||
-		    take(payload.data, payload.len, &off, &f, &fl) != SKR_OK ||
-		    skr_key_from_private_bytes(kty, f, fl, &key) != SKR_OK)
-			goto out;
-		GUARD(restore_meta(in, key, &meta));
+		SKR_ENSURE(json_is_object(in) && kty != SKR_KTY_NONE &&
+		    take(payload.data, payload.len, &off, &f, &fl) == SKR_OK &&
+		    skr_key_from_private_bytes(kty, f, fl, &key) == SKR_OK,
+		    SKR_ERR_BACKUP_INVALID);
+		SKR_GUARD(restore_meta(in, key, &meta));
 		version_fold(jstr(in, "version"), vid);
-		GUARD(version_write(sub, lc, (uint32_t)(i + 1), vid, meta, &dek,
-		    f, fl));
+		SKR_GUARD(version_write(sub, lc, (uint32_t)(i + 1), vid, meta,
+		    &dek, f, fl));
 		if (i + 1 == nv && out != NULL)
-			GUARD(info_fill(rec, meta, out));
+			SKR_GUARD(info_fill(rec, meta, out));
 		json_decref(meta);
 		meta = NULL;
 		skr_key_free(key);
 		key = NULL;
 	}
-	if (off != payload.len) {
-		r = SKR_ERR_BACKUP_INVALID;
-		goto out;
-	}
-	GUARD(rec_put_json(sub, DB_KEYS, lc, strlen(lc), rec));
+	SKR_ENSURE(off == payload.len, SKR_ERR_BACKUP_INVALID);
+	SKR_GUARD(rec_put_json(sub, DB_KEYS, lc, strlen(lc), rec));
 out:
 	r = skr__store_sub_end(sub, r);
 	if (r != SKR_OK && out != NULL)
@@ -2665,48 +2564,41 @@ skr_store_token_create(skr_txn *txn, const skr_principal *req, int64_t now,
 		    sizeof(req->prefixes[i]) ||
 		    check_prefix(req->prefixes[i]) != SKR_OK)
 			return SKR_ERR_BAD_REQUEST;
-	GUARD(skr_random(idb, sizeof(idb)));
+	SKR_GUARD(skr_random(idb, sizeof(idb)));
 	skr_hex_text(id, idb, sizeof(idb));
 	r = raw_get(txn, DB_TOKENS, id, TOKEN_ID_HEX, &v, &vl);
-	if (r != SKR_ERR_NOT_FOUND) {
-		if (r == SKR_OK)
-			r = SKR_ERR_INTERNAL;
-		goto out;
-	}
-	GUARD(skr_random(sec, sizeof(sec)));
-	GUARD(skr_buf_append_str(&text, TOKEN_PREFIX));
-	GUARD(skr_buf_append_str(&text, id));
-	GUARD(skr_buf_append_byte(&text, '_'));
-	GUARD(skr_b64url_encode(&text, sec, sizeof(sec)));
-	GUARD(sha256(text.data, text.len, hash));
+	if (r == SKR_OK)
+		r = SKR_ERR_INTERNAL; /* 128 random bits collided */
+	SKR_ENSURE(r == SKR_ERR_NOT_FOUND, r);
+	SKR_GUARD(skr_random(sec, sizeof(sec)));
+	SKR_GUARD(skr_buf_append_str(&text, TOKEN_PREFIX));
+	SKR_GUARD(skr_buf_append_str(&text, id));
+	SKR_GUARD(skr_buf_append_byte(&text, '_'));
+	SKR_GUARD(skr_b64url_encode(&text, sec, sizeof(sec)));
+	SKR_GUARD(sha256(text.data, text.len, hash));
 	skr_hex_text(hashhex, hash, sizeof(hash));
-	if ((rec = json_object()) == NULL || (pre = json_array()) == NULL) {
-		r = SKR_ERR_NOMEM;
-		goto out;
-	}
+	rec = json_object();
+	pre = json_array();
+	SKR_ENSURE(rec != NULL && pre != NULL, SKR_ERR_NOMEM);
 	for (i = 0; i < req->nprefixes; i++)
-		if (json_array_append_new(pre, json_string(req->prefixes[i])) !=
-		    0) {
-			r = SKR_ERR_NOMEM;
-			goto out;
-		}
+		SKR_ENSURE(json_array_append_new(pre,
+		    json_string(req->prefixes[i])) == 0, SKR_ERR_NOMEM);
 	r = jset(rec, "prefixes", pre);
 	pre = NULL;
-	GUARD(r);
-	GUARD(jset(rec, "hash", json_string(hashhex)));
-	GUARD(jset(rec, "name", json_string(req->name)));
-	GUARD(jset(rec, "roles", json_integer(req->roles)));
-	GUARD(jset(rec, "created", json_integer(now)));
-	GUARD(jset(rec, "expires", json_integer(req->expires)));
-	GUARD(jset(rec, "revoked", json_false()));
-	GUARD(rec_put_json(txn, DB_TOKENS, id, TOKEN_ID_HEX, rec));
+	SKR_GUARD(r);
+	SKR_GUARD(jset(rec, "hash", json_string(hashhex)));
+	SKR_GUARD(jset(rec, "name", json_string(req->name)));
+	SKR_GUARD(jset(rec, "roles", json_integer(req->roles)));
+	SKR_GUARD(jset(rec, "created", json_integer(now)));
+	SKR_GUARD(jset(rec, "expires", json_integer(req->expires)));
+	SKR_GUARD(jset(rec, "revoked", json_false()));
+	SKR_GUARD(rec_put_json(txn, DB_TOKENS, id, TOKEN_ID_HEX, rec));
 	mark = secret->len;
-	if ((r = skr_buf_append(secret, text.data, text.len)) != SKR_OK) {
+	if ((r = skr_buf_append(secret, text.data, text.len)) != SKR_OK)
 		secret->len = mark;
-		goto out;
-	}
-	if (out != NULL && (r = token_fill(id, rec, out)) != SKR_OK)
-		goto out;
+	SKR_GUARD(r);
+	if (out != NULL)
+		SKR_GUARD(token_fill(id, rec, out));
 out:
 	skr_wipe(sec, sizeof(sec));
 	skr_buf_free(&text);
@@ -2761,28 +2653,18 @@ skr_store_token_lookup(skr_txn *txn, const char *token, int64_t now,
 	r = rec_get_json(txn, DB_TOKENS, id, TOKEN_ID_HEX, &rec);
 	if (r == SKR_ERR_NOT_FOUND)
 		r = SKR_ERR_AUTH_INVALID;
-	GUARD(r);
-	GUARD(sha256(token, SKR_TOKEN_TEXT_LEN, hash));
-	if ((h = jstr(rec, "hash")) == NULL ||
-	    skr_hex_decode(&want, h, strlen(h)) != SKR_OK || want.len != 32) {
-		r = SKR_ERR_STORE;
-		goto out;
-	}
+	SKR_GUARD(r);
+	SKR_GUARD(sha256(token, SKR_TOKEN_TEXT_LEN, hash));
+	h = jstr(rec, "hash");
+	SKR_ENSURE(h != NULL && skr_hex_decode(&want, h, strlen(h)) == SKR_OK &&
+	    want.len == 32, SKR_ERR_STORE);
 	/* The id is not secret; the secret part is only ever compared as a
 	 * hash, in constant time. */
-	if (!skr_ct_equal(hash, want.data, 32)) {
-		r = SKR_ERR_AUTH_INVALID;
-		goto out;
-	}
-	GUARD(token_fill(id, rec, &ti));
-	if (ti.revoked) {
-		r = SKR_ERR_AUTH_REVOKED;
-		goto out;
-	}
-	if (ti.p.expires != 0 && ti.p.expires <= now) {
-		r = SKR_ERR_AUTH_EXPIRED;
-		goto out;
-	}
+	SKR_ENSURE(skr_ct_equal(hash, want.data, 32), SKR_ERR_AUTH_INVALID);
+	SKR_GUARD(token_fill(id, rec, &ti));
+	SKR_ENSURE(!ti.revoked, SKR_ERR_AUTH_REVOKED);
+	SKR_ENSURE(ti.p.expires == 0 || now < ti.p.expires,
+	    SKR_ERR_AUTH_EXPIRED);
 	*out = ti.p;
 out:
 	json_decref(rec);
@@ -2888,11 +2770,11 @@ skr_store_token_revoke(skr_txn *txn, const char *id, int64_t now)
 		return SKR_ERR_INVAL;
 	if (!token_id_ok(id))
 		return SKR_ERR_NOT_FOUND;
-	GUARD(rec_get_json(txn, DB_TOKENS, id, TOKEN_ID_HEX, &rec));
+	SKR_GUARD(rec_get_json(txn, DB_TOKENS, id, TOKEN_ID_HEX, &rec));
 	if (!jbool(rec, "revoked")) {
-		GUARD(jset(rec, "revoked", json_true()));
-		GUARD(jset(rec, "revoked_date", json_integer(now)));
-		GUARD(rec_put_json(txn, DB_TOKENS, id, TOKEN_ID_HEX, rec));
+		SKR_GUARD(jset(rec, "revoked", json_true()));
+		SKR_GUARD(jset(rec, "revoked_date", json_integer(now)));
+		SKR_GUARD(rec_put_json(txn, DB_TOKENS, id, TOKEN_ID_HEX, rec));
 	}
 out:
 	json_decref(rec);
@@ -2925,13 +2807,10 @@ skr_store_nonce_issue(skr_txn *txn, int64_t now, int64_t ttl,
 	out[0] = '\0';
 	if (txn == NULL || !txn->write || ttl <= 0)
 		return SKR_ERR_INVAL;
-	GUARD(skr_random(rnd, sizeof(rnd)));
-	GUARD(skr_b64url_encode(&text, rnd, sizeof(rnd)));
-	if (text.len != SKR_NONCE_TEXT_LEN) {
-		r = SKR_ERR_INTERNAL;
-		goto out;
-	}
-	GUARD(nonce_put(txn, skr_buf_cstr(&text), now + ttl, 0));
+	SKR_GUARD(skr_random(rnd, sizeof(rnd)));
+	SKR_GUARD(skr_b64url_encode(&text, rnd, sizeof(rnd)));
+	SKR_ENSURE(text.len == SKR_NONCE_TEXT_LEN, SKR_ERR_INTERNAL);
+	SKR_GUARD(nonce_put(txn, skr_buf_cstr(&text), now + ttl, 0));
 	memcpy(out, text.data, text.len + 1);
 out:
 	skr_buf_free(&text);
@@ -3036,7 +2915,7 @@ skr_store_stats_get(skr_store *st, skr_store_stats *out)
 	MDB_stat ms;
 	MDB_envinfo ei;
 	size_t i;
-	int rc;
+	int r = SKR_OK, rc;
 
 	memset(out, 0, sizeof(*out));
 	dst[0] = &out->keys;
@@ -3050,16 +2929,14 @@ skr_store_stats_get(skr_store *st, skr_store_stats *out)
 	if ((rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &t)) != MDB_SUCCESS)
 		return lmdb_err(rc);
 	for (i = 0; i < sizeof(which) / sizeof(which[0]); i++) {
-		if ((rc = mdb_stat(t, st->dbi[which[i]], &ms)) != MDB_SUCCESS)
-			goto out;
+		SKR_GUARD(lmdb_err(mdb_stat(t, st->dbi[which[i]], &ms)));
 		*dst[i] = ms.ms_entries;
 	}
-	if ((rc = mdb_env_info(st->env, &ei)) != MDB_SUCCESS ||
-	    (rc = mdb_env_stat(st->env, &ms)) != MDB_SUCCESS)
-		goto out;
+	SKR_GUARD(lmdb_err(mdb_env_info(st->env, &ei)));
+	SKR_GUARD(lmdb_err(mdb_env_stat(st->env, &ms)));
 	out->map_size = ei.me_mapsize;
 	out->used_size = (uint64_t)(ei.me_last_pgno + 1) * ms.ms_psize;
 out:
 	mdb_txn_abort(t);
-	return lmdb_err(rc);
+	return r;
 }

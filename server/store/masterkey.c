@@ -14,6 +14,7 @@
 #include <openssl/params.h>
 
 #include "buf.h"
+#include "guard.h"
 #include "random.h"
 #include "skr/error.h"
 
@@ -84,18 +85,17 @@ skr_master_key_from_bytes(const uint8_t *p, size_t n, skr_master_key **out)
 int
 skr_master_key_generate(skr_master_key **out)
 {
-	skr_master_key *mk;
+	skr_master_key *mk = NULL;
 	int r;
 
 	*out = NULL;
-	if ((r = mk_alloc(&mk)) != SKR_OK)
-		return r;
-	if ((r = skr_random(mk->page, SKR_MASTER_KEY_LEN)) != SKR_OK) {
-		skr_master_key_free(mk);
-		return r;
-	}
+	SKR_GUARD(mk_alloc(&mk));
+	SKR_GUARD(skr_random(mk->page, SKR_MASTER_KEY_LEN));
 	*out = mk;
-	return SKR_OK;
+	mk = NULL;
+out:
+	skr_master_key_free(mk);
+	return r;
 }
 
 const uint8_t *
@@ -117,12 +117,11 @@ skr_master_key_derive(const skr_master_key *mk, const uint8_t *salt,
 	*out = NULL;
 	if (mk == NULL || info == NULL)
 		return SKR_ERR_INVAL;
-	if ((r = mk_alloc(&dk)) != SKR_OK)
-		return r;
-	r = SKR_ERR_CRYPTO;
-	if ((kdf = EVP_KDF_fetch(NULL, "HKDF", NULL)) == NULL ||
-	    (kctx = EVP_KDF_CTX_new(kdf)) == NULL)
-		goto out;
+	SKR_GUARD(mk_alloc(&dk));
+	kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
+	SKR_ENSURE(kdf != NULL, SKR_ERR_CRYPTO);
+	kctx = EVP_KDF_CTX_new(kdf);
+	SKR_ENSURE(kctx != NULL, SKR_ERR_CRYPTO);
 	*p++ = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST,
 	    (char *)"SHA256", 0);
 	*p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY,
@@ -133,11 +132,10 @@ skr_master_key_derive(const skr_master_key *mk, const uint8_t *salt,
 		*p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT,
 		    (void *)salt, saltlen);
 	*p = OSSL_PARAM_construct_end();
-	if (EVP_KDF_derive(kctx, dk->page, SKR_MASTER_KEY_LEN, params) != 1)
-		goto out;
+	SKR_ENSURE(EVP_KDF_derive(kctx, dk->page, SKR_MASTER_KEY_LEN,
+	    params) == 1, SKR_ERR_CRYPTO);
 	*out = dk;
 	dk = NULL;
-	r = SKR_OK;
 out:
 	skr_master_key_free(dk);
 	EVP_KDF_CTX_free(kctx);
@@ -182,38 +180,27 @@ file_create(void *ctx, skr_master_key **out)
 	int fd = -1, r, created = 0;
 
 	*out = NULL;
-	if ((r = skr_master_key_generate(&mk)) != SKR_OK)
-		return r;
+	SKR_GUARD(skr_master_key_generate(&mk));
 	fd = open(fs->path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
 	    0600);
-	if (fd < 0) {
-		r = errno == EEXIST ? SKR_ERR_MASTER_KEY : SKR_ERR_IO;
-		goto out;
-	}
+	SKR_ENSURE(fd >= 0, errno == EEXIST ? SKR_ERR_MASTER_KEY : SKR_ERR_IO);
 	created = 1;
 	/* The umask cannot widen 0600, but make the mode exact anyway. */
-	if (fchmod(fd, 0600) != 0) {
-		r = SKR_ERR_IO;
-		goto out;
-	}
+	SKR_ENSURE(fchmod(fd, 0600) == 0, SKR_ERR_IO);
 	while (off < SKR_MASTER_KEY_LEN) {
 		w = write(fd, mk->page + off, SKR_MASTER_KEY_LEN - off);
 		if (w < 0 && errno == EINTR)
 			continue;
-		if (w <= 0) {
-			r = SKR_ERR_IO;
-			goto out;
-		}
+		SKR_ENSURE(w > 0, SKR_ERR_IO);
 		off += (size_t)w;
 	}
-	if (fsync(fd) != 0 || close(fd) != 0) {
-		fd = -1;
+	r = fsync(fd) == 0 ? SKR_OK : SKR_ERR_IO;
+	/* Closed either way: a failed close must not be retried. */
+	if (close(fd) != 0)
 		r = SKR_ERR_IO;
-		goto out;
-	}
 	fd = -1;
-	if ((r = fsync_parent(fs->path)) != SKR_OK)
-		goto out;
+	SKR_GUARD(r);
+	SKR_GUARD(fsync_parent(fs->path));
 	*out = mk;
 	mk = NULL;
 	created = 0;
@@ -240,32 +227,23 @@ file_load(void *ctx, skr_master_key **out)
 	*out = NULL;
 	if ((fd = open(fs->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
 		return SKR_ERR_MASTER_KEY;
-	r = SKR_ERR_MASTER_KEY;
 	/* Anyone else who can read the key holds every key in the store; a
 	 * file others may write could be swapped for a key they know. */
-	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) ||
-	    (sb.st_mode & 077) != 0 || sb.st_size != SKR_MASTER_KEY_LEN)
-		goto out;
-	if ((r = mk_alloc(&mk)) != SKR_OK)
-		goto out;
+	SKR_ENSURE(fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) &&
+	    (sb.st_mode & 077) == 0 && sb.st_size == SKR_MASTER_KEY_LEN,
+	    SKR_ERR_MASTER_KEY);
+	SKR_GUARD(mk_alloc(&mk));
 	while (off < SKR_MASTER_KEY_LEN) {
 		n = read(fd, mk->page + off, SKR_MASTER_KEY_LEN - off);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0) {
-			r = SKR_ERR_MASTER_KEY;
-			goto out;
-		}
+		SKR_ENSURE(n > 0, SKR_ERR_MASTER_KEY);
 		off += (size_t)n;
 	}
 	/* The file must not have grown between fstat and read. */
-	if (read(fd, &extra, 1) != 0) {
-		r = SKR_ERR_MASTER_KEY;
-		goto out;
-	}
+	SKR_ENSURE(read(fd, &extra, 1) == 0, SKR_ERR_MASTER_KEY);
 	*out = mk;
 	mk = NULL;
-	r = SKR_OK;
 out:
 	close(fd);
 	skr_master_key_free(mk);
@@ -295,21 +273,25 @@ skr_master_source_file(const char *path, skr_master_source **out)
 {
 	skr_master_source *src = NULL;
 	struct file_source *fs = NULL;
+	int r = SKR_OK;
 
 	*out = NULL;
 	if (path == NULL || *path == '\0')
 		return SKR_ERR_INVAL;
-	if ((src = calloc(1, sizeof(*src))) == NULL ||
-	    (fs = calloc(1, sizeof(*fs))) == NULL ||
-	    (fs->path = strdup(path)) == NULL) {
-		free(src);
-		file_free(fs);
-		return SKR_ERR_NOMEM;
-	}
+	src = calloc(1, sizeof(*src));
+	fs = calloc(1, sizeof(*fs));
+	SKR_ENSURE(src != NULL && fs != NULL, SKR_ERR_NOMEM);
+	fs->path = strdup(path);
+	SKR_ENSURE(fs->path != NULL, SKR_ERR_NOMEM);
 	src->ops = &file_ops;
 	src->ctx = fs;
 	*out = src;
-	return SKR_OK;
+	src = NULL;
+	fs = NULL;
+out:
+	free(src);
+	file_free(fs);
+	return r;
 }
 
 int

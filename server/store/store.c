@@ -18,7 +18,7 @@
  * database name, the LMDB key and the value, so metadata such as a release
  * policy cannot be edited or moved on disk without the master key.
  */
-#include "store.h"
+#include "store_priv.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -41,19 +41,6 @@
 #include "random.h"
 #include "seal.h"
 #include "skr/error.h"
-
-enum {
-	DB_META = SKR__DB_META,
-	DB_AUDIT = SKR__DB_AUDIT,
-	DB_KEYS,
-	DB_VERSIONS,
-	DB_VINDEX,
-	DB_DELETED,
-	DB_TOKENS,
-	DB_NONCES,
-	DB_PURGEQ,
-	NDB
-};
 
 static const char *const db_names[NDB] = {
 	[DB_META] = "meta",
@@ -79,7 +66,6 @@ static const char *const db_names[NDB] = {
 #define AAD_DEK "skr/v1/dek"
 #define AAD_VERSION "skr/v1/version"
 
-#define MAC_LEN 32
 #define DEK_LEN SKR_SEAL_KEY_LEN
 #define MARKER_TAG_LEN 16
 #define BACKUP_MAGIC "SKRB"
@@ -88,28 +74,10 @@ static const char *const db_names[NDB] = {
 #define BACKUP_HDR_LEN (4 + 1 + BACKUP_SALT_LEN)
 #define BACKUP_MAX_VERSIONS 100000
 
-struct skr_store {
-	MDB_env *env;
-	MDB_dbi dbi[NDB];
-	EVP_MAC *hmac;
-	skr_master_key *kek;    /* seals data keys and the check value */
-	skr_master_key *mac;    /* record MACs */
-	skr_master_key *marker; /* paging markers */
-	skr_master_key *backup; /* root of per-blob backup keys */
-	size_t reserve;         /* bytes kept for SKR_TXN_WRITE_RESERVE */
-};
-
-struct skr_txn {
-	skr_store *st;
-	MDB_txn *t;
-	int write;
-	int sub;
-};
-
 /* ---- small helpers ---------------------------------------------------- */
 
-static int
-lmdb_err(int rc)
+int
+skr__lmdb_err(int rc)
 {
 	switch (rc) {
 	case MDB_SUCCESS:
@@ -128,35 +96,6 @@ lmdb_err(int rc)
 	default:
 		return SKR_ERR_STORE;
 	}
-}
-
-static void
-be32_put(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
-static uint32_t
-be32_get(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	    (uint32_t)p[2] << 8 | (uint32_t)p[3];
-}
-
-static void
-be64_put(uint8_t *p, uint64_t v)
-{
-	be32_put(p, (uint32_t)(v >> 32));
-	be32_put(p + 4, (uint32_t)v);
-}
-
-static uint64_t
-be64_get(const uint8_t *p)
-{
-	return (uint64_t)be32_get(p) << 32 | be32_get(p + 4);
 }
 
 int
@@ -179,8 +118,8 @@ skr_key_name_check(const char *name)
 
 /* Key Vault names are case-insensitive: the store keys by the lowercase
  * form and keeps the given spelling in the record. */
-static int
-name_fold(const char *name, char out[SKR_KEY_NAME_MAX + 1])
+int
+skr__name_fold(const char *name, char out[SKR_KEY_NAME_MAX + 1])
 {
 	size_t i;
 	int r;
@@ -212,8 +151,8 @@ skr_version_check(const char *v)
 	return i == SKR_VERSION_LEN ? SKR_OK : SKR_ERR_VERSION_NOT_FOUND;
 }
 
-static void
-version_fold(const char *v, char out[SKR_VERSION_LEN + 1])
+void
+skr__version_fold(const char *v, char out[SKR_VERSION_LEN + 1])
 {
 	size_t i;
 
@@ -235,47 +174,10 @@ skr_version_generate(char out[SKR_VERSION_LEN + 1])
 	return SKR_OK;
 }
 
-static int
-copy_str(char *dst, size_t dstlen, const char *src)
-{
-	int n = snprintf(dst, dstlen, "%s", src != NULL ? src : "");
-
-	return (n < 0 || (size_t)n >= dstlen) ? SKR_ERR_STORE : SKR_OK;
-}
-
-static int64_t
-jint(const json_t *o, const char *k)
-{
-	json_t *v = json_object_get(o, k);
-
-	return json_is_integer(v) ? (int64_t)json_integer_value(v) : 0;
-}
-
-static int
-jbool(const json_t *o, const char *k)
-{
-	return json_is_true(json_object_get(o, k));
-}
-
-static const char *
-jstr(const json_t *o, const char *k)
-{
-	return json_string_value(json_object_get(o, k));
-}
-
-/* json_object_set_new that reports allocation failure. */
-static int
-jset(json_t *o, const char *k, json_t *v)
-{
-	if (v == NULL)
-		return SKR_ERR_NOMEM;
-	return json_object_set_new(o, k, v) == 0 ? SKR_OK : SKR_ERR_NOMEM;
-}
-
 /* ---- MACs ------------------------------------------------------------- */
 
-static int
-hmac_parts(const skr_store *st, const skr_master_key *key,
+int
+skr__hmac_parts(const skr_store *st, const skr_master_key *key,
     const void *const *parts, const size_t *lens, size_t nparts,
     uint8_t out[MAC_LEN])
 {
@@ -320,12 +222,12 @@ rec_mac(const skr_store *st, int db, const void *k, size_t kl, const void *v,
 	parts[2] = k;   lens[2] = kl;
 	parts[3] = lv;  lens[3] = 4;
 	parts[4] = v;   lens[4] = vl;
-	return hmac_parts(st, st->mac, parts, lens, 5, out);
+	return skr__hmac_parts(st, st->mac, parts, lens, 5, out);
 }
 
 /* Check the trailing MAC of a stored value; *vl becomes the payload length. */
-static int
-rec_verify(const skr_store *st, int db, const void *k, size_t kl,
+int
+skr__rec_verify(const skr_store *st, int db, const void *k, size_t kl,
     const uint8_t *v, size_t *vl)
 {
 	uint8_t mac[MAC_LEN];
@@ -343,8 +245,8 @@ rec_verify(const skr_store *st, int db, const void *k, size_t kl,
 
 /* ---- raw access --------------------------------------------------------- */
 
-static int
-raw_get(skr_txn *txn, int db, const void *k, size_t kl, const uint8_t **v,
+int
+skr__raw_get(skr_txn *txn, int db, const void *k, size_t kl, const uint8_t **v,
     size_t *vl)
 {
 	MDB_val key = { kl, (void *)k }, val;
@@ -352,7 +254,7 @@ raw_get(skr_txn *txn, int db, const void *k, size_t kl, const uint8_t **v,
 
 	rc = mdb_get(txn->t, txn->st->dbi[db], &key, &val);
 	if (rc != MDB_SUCCESS)
-		return lmdb_err(rc);
+		return skr__lmdb_err(rc);
 	*v = val.mv_data;
 	*vl = val.mv_size;
 	return SKR_OK;
@@ -366,33 +268,33 @@ raw_put(skr_txn *txn, int db, const void *k, size_t kl, const void *v,
 
 	if (!txn->write)
 		return SKR_ERR_INVAL;
-	return lmdb_err(mdb_put(txn->t, txn->st->dbi[db], &key, &val, 0));
+	return skr__lmdb_err(mdb_put(txn->t, txn->st->dbi[db], &key, &val, 0));
 }
 
-static int
-raw_del(skr_txn *txn, int db, const void *k, size_t kl)
+int
+skr__raw_del(skr_txn *txn, int db, const void *k, size_t kl)
 {
 	MDB_val key = { kl, (void *)k };
 
 	if (!txn->write)
 		return SKR_ERR_INVAL;
-	return lmdb_err(mdb_del(txn->t, txn->st->dbi[db], &key, NULL));
+	return skr__lmdb_err(mdb_del(txn->t, txn->st->dbi[db], &key, NULL));
 }
 
 /* A MAC-protected value; borrowed until the transaction ends. */
-static int
-rec_get(skr_txn *txn, int db, const void *k, size_t kl, const uint8_t **v,
+int
+skr__rec_get(skr_txn *txn, int db, const void *k, size_t kl, const uint8_t **v,
     size_t *vl)
 {
 	int r;
 
-	if ((r = raw_get(txn, db, k, kl, v, vl)) != SKR_OK)
+	if ((r = skr__raw_get(txn, db, k, kl, v, vl)) != SKR_OK)
 		return r;
-	return rec_verify(txn->st, db, k, kl, *v, vl);
+	return skr__rec_verify(txn->st, db, k, kl, *v, vl);
 }
 
-static int
-rec_put(skr_txn *txn, int db, const void *k, size_t kl, const void *v,
+int
+skr__rec_put(skr_txn *txn, int db, const void *k, size_t kl, const void *v,
     size_t vl)
 {
 	MDB_val key = { kl, (void *)k }, val;
@@ -407,22 +309,22 @@ rec_put(skr_txn *txn, int db, const void *k, size_t kl, const void *v,
 	val.mv_data = NULL;
 	rc = mdb_put(txn->t, txn->st->dbi[db], &key, &val, MDB_RESERVE);
 	if (rc != MDB_SUCCESS)
-		return lmdb_err(rc);
+		return skr__lmdb_err(rc);
 	if (vl > 0)
 		memcpy(val.mv_data, v, vl);
 	memcpy((uint8_t *)val.mv_data + vl, mac, MAC_LEN);
 	return SKR_OK;
 }
 
-static int
-rec_get_json(skr_txn *txn, int db, const void *k, size_t kl, json_t **out)
+int
+skr__rec_get_json(skr_txn *txn, int db, const void *k, size_t kl, json_t **out)
 {
 	const uint8_t *v;
 	size_t vl;
 	int r;
 
 	*out = NULL;
-	if ((r = rec_get(txn, db, k, kl, &v, &vl)) != SKR_OK)
+	if ((r = skr__rec_get(txn, db, k, kl, &v, &vl)) != SKR_OK)
 		return r;
 	if ((*out = json_loadb((const char *)v, vl, JSON_REJECT_DUPLICATES,
 	    NULL)) == NULL || !json_is_object(*out)) {
@@ -433,15 +335,16 @@ rec_get_json(skr_txn *txn, int db, const void *k, size_t kl, json_t **out)
 	return SKR_OK;
 }
 
-static int
-rec_put_json(skr_txn *txn, int db, const void *k, size_t kl, const json_t *o)
+int
+skr__rec_put_json(skr_txn *txn, int db, const void *k, size_t kl,
+    const json_t *o)
 {
 	char *s;
 	int r;
 
 	if ((s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS)) == NULL)
 		return SKR_ERR_NOMEM;
-	r = rec_put(txn, db, k, kl, s, strlen(s));
+	r = skr__rec_put(txn, db, k, kl, s, strlen(s));
 	free(s);
 	return r;
 }
@@ -559,7 +462,7 @@ skr_store_txn_begin(skr_store *st, int mode, skr_txn **out)
 	rc = mdb_txn_begin(st->env, NULL, txn->write ? 0 : MDB_RDONLY, &txn->t);
 	if (rc != MDB_SUCCESS) {
 		free(txn);
-		return lmdb_err(rc);
+		return skr__lmdb_err(rc);
 	}
 	*out = txn;
 	return SKR_OK;
@@ -583,7 +486,7 @@ skr_store_txn_commit(skr_txn *txn)
 	if (rc == MDB_SUCCESS && !txn->sub)
 		reserve_keep(txn->st);
 	free(txn);
-	return lmdb_err(rc);
+	return skr__lmdb_err(rc);
 }
 
 void
@@ -618,7 +521,7 @@ skr__store_sub_begin(skr_txn *txn, skr_txn **out)
 	if ((rc = mdb_txn_begin(txn->st->env, txn->t, 0, &sub->t)) !=
 	    MDB_SUCCESS) {
 		free(sub);
-		return lmdb_err(rc);
+		return skr__lmdb_err(rc);
 	}
 	*out = sub;
 	return SKR_OK;
@@ -633,7 +536,7 @@ skr__store_sub_end(skr_txn *sub, int r)
 		return r;
 	if (r == SKR_OK) {
 		if ((rc = mdb_txn_commit(sub->t)) != MDB_SUCCESS)
-			r = lmdb_err(rc);
+			r = skr__lmdb_err(rc);
 	} else
 		mdb_txn_abort(sub->t);
 	free(sub);
@@ -661,7 +564,7 @@ skr__store_get(skr_txn *txn, int db, const void *k, size_t klen,
 
 	if (!internal_db(db))
 		return SKR_ERR_INVAL;
-	if ((r = raw_get(txn, db, k, klen, &p, vlen)) == SKR_OK)
+	if ((r = skr__raw_get(txn, db, k, klen, &p, vlen)) == SKR_OK)
 		*v = p;
 	return r;
 }
@@ -687,7 +590,7 @@ skr__store_walk(skr_txn *txn, int db, const void *k, size_t klen,
 		return SKR_ERR_INVAL;
 	if ((rc = mdb_cursor_open(txn->t, txn->st->dbi[db], &cur)) !=
 	    MDB_SUCCESS)
-		return lmdb_err(rc);
+		return skr__lmdb_err(rc);
 	rc = mdb_cursor_get(cur, &key, &val, k != NULL ? MDB_SET_RANGE :
 	    MDB_FIRST);
 	r = SKR_OK;
@@ -702,7 +605,7 @@ skr__store_walk(skr_txn *txn, int db, const void *k, size_t klen,
 		return SKR_OK;
 	if (r != SKR_OK)
 		return r;
-	return rc == MDB_NOTFOUND ? SKR_OK : lmdb_err(rc);
+	return rc == MDB_NOTFOUND ? SKR_OK : skr__lmdb_err(rc);
 }
 
 /* ---- open and create ----------------------------------------------------- */
@@ -744,11 +647,11 @@ env_open(const char *path, const skr_store_opts *opts, skr_store *st)
 	int rc;
 
 	if ((rc = mdb_env_create(&st->env)) != MDB_SUCCESS)
-		return lmdb_err(rc);
+		return skr__lmdb_err(rc);
 	if ((rc = mdb_env_set_maxdbs(st->env, 16)) != MDB_SUCCESS ||
 	    (rc = mdb_env_set_mapsize(st->env, map)) != MDB_SUCCESS ||
 	    (rc = mdb_env_set_maxreaders(st->env, readers)) != MDB_SUCCESS)
-		return lmdb_err(rc);
+		return skr__lmdb_err(rc);
 	/* Synced commits (no MDB_NOSYNC / MDB_NOMETASYNC); MDB_NOTLS so read
 	 * transactions are not tied to thread-local reader slots. */
 	rc = mdb_env_open(st->env, path, MDB_NOSUBDIR | MDB_NOTLS, 0600);
@@ -757,7 +660,7 @@ env_open(const char *path, const skr_store_opts *opts, skr_store *st)
 		reserve_keep(st);
 		lock_alloc(path);
 	}
-	return lmdb_err(rc);
+	return skr__lmdb_err(rc);
 }
 
 void
@@ -788,51 +691,22 @@ open_dbs(skr_txn *txn, unsigned create)
 		if (rc == MDB_NOTFOUND)
 			return SKR_ERR_STORE_SCHEMA;
 		if (rc != MDB_SUCCESS)
-			return lmdb_err(rc);
+			return skr__lmdb_err(rc);
 	}
 	return SKR_OK;
 }
 
 #define ALL_DBS ((1u << NDB) - 1)
 
-static int keyrec_get(skr_txn *txn, int db, const char *lc, json_t **rec);
-static int purgeq_put(skr_txn *txn, const char *lc, const json_t *rec);
-
-/*
- * Schema 1 to 2: index the soft-deleted keys by purge date.  A record that
- * fails its MAC is not indexed (it was never purged on schedule before
- * either; reading it reports it).
- */
+/* Schema 1 to 2: the soft-deleted keys indexed by purge date. */
 static int
 migrate_1(skr_txn *txn)
 {
-	MDB_cursor *cur = NULL;
-	MDB_val key, val;
-	char lc[SKR_KEY_NAME_MAX + 1];
-	json_t *rec;
-	int r = SKR_OK, rc;
+	int r;
 
-	if ((rc = mdb_cursor_open(txn->t, txn->st->dbi[DB_DELETED], &cur)) !=
-	    MDB_SUCCESS)
-		return lmdb_err(rc);
-	for (rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
-	    rc == MDB_SUCCESS && r == SKR_OK;
-	    rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
-		if (key.mv_size == 0 || key.mv_size > SKR_KEY_NAME_MAX)
-			continue;
-		memcpy(lc, key.mv_data, key.mv_size);
-		lc[key.mv_size] = '\0';
-		if (keyrec_get(txn, DB_DELETED, lc, &rec) != SKR_OK)
-			continue;
-		r = purgeq_put(txn, lc, rec);
-		json_decref(rec);
-	}
-	mdb_cursor_close(cur);
-	if (r == SKR_OK && rc != MDB_SUCCESS && rc != MDB_NOTFOUND)
-		r = lmdb_err(rc);
-	if (r == SKR_OK)
-		r = raw_put(txn, DB_META, "schema", 6, "2", 1);
-	return r;
+	if ((r = skr__purgeq_index(txn)) != SKR_OK)
+		return r;
+	return raw_put(txn, DB_META, "schema", 6, "2", 1);
 }
 
 int
@@ -919,8 +793,8 @@ skr_store_open(const char *dir, const skr_master_key *mk,
 	/* The schema first: a later schema may have other databases. */
 	rc = mdb_dbi_open(txn->t, db_names[DB_META], 0, &st->dbi[DB_META]);
 	SKR_ENSURE(rc != MDB_NOTFOUND, SKR_ERR_STORE_SCHEMA);
-	SKR_GUARD(lmdb_err(rc));
-	r = raw_get(txn, DB_META, "schema", 6, &v, &vl);
+	SKR_GUARD(skr__lmdb_err(rc));
+	r = skr__raw_get(txn, DB_META, "schema", 6, &v, &vl);
 	if (r == SKR_ERR_NOT_FOUND)
 		r = SKR_ERR_STORE_SCHEMA;
 	SKR_GUARD(r);
@@ -930,7 +804,7 @@ skr_store_open(const char *dir, const skr_master_key *mk,
 	    schema <= SKR_STORE_SCHEMA_VERSION, SKR_ERR_STORE_SCHEMA);
 	/* Schema 1 had no purge index. */
 	SKR_GUARD(open_dbs(txn, schema == 1 ? 1u << DB_PURGEQ : 0));
-	r = raw_get(txn, DB_META, "check", 5, &v, &vl);
+	r = skr__raw_get(txn, DB_META, "check", 5, &v, &vl);
 	if (r == SKR_ERR_NOT_FOUND)
 		r = SKR_ERR_STORE_SCHEMA;
 	SKR_GUARD(r);
@@ -976,8 +850,8 @@ aad_version(const char *lc, const char *version, skr_buf *aad)
 	return skr_buf_append_str(aad, version);
 }
 
-static size_t
-vkey(const char *lc, uint32_t seq, uint8_t *k)
+size_t
+skr__vkey(const char *lc, uint32_t seq, uint8_t *k)
 {
 	size_t n = strlen(lc);
 
@@ -998,12 +872,11 @@ ikey(const char *lc, const char *version, uint8_t *k)
 	return n + 1 + SKR_VERSION_LEN;
 }
 
-#define VKEY_MAX (SKR_KEY_NAME_MAX + 1 + 4)
 #define IKEY_MAX (SKR_KEY_NAME_MAX + 1 + SKR_VERSION_LEN)
 
 /* Unseal a key's data key (the key record's "dek") into dek. */
-static int
-dek_open(skr_txn *txn, const char *lc, const json_t *rec, skr_buf *dek)
+int
+skr__dek_open(skr_txn *txn, const char *lc, const json_t *rec, skr_buf *dek)
 {
 	skr_buf sealed = SKR_BUF_INIT, aad = SKR_BUF_INIT;
 	const char *s = jstr(rec, "dek");
@@ -1024,8 +897,8 @@ out:
 }
 
 /* Make a new data key and its sealed form for folded name lc. */
-static int
-dek_new(skr_txn *txn, const char *lc, skr_buf *dek, json_t *rec)
+int
+skr__dek_new(skr_txn *txn, const char *lc, skr_buf *dek, json_t *rec)
 {
 	skr_buf sealed = SKR_BUF_INIT, aad = SKR_BUF_INIT, text = SKR_BUF_INIT;
 	int r;
@@ -1046,24 +919,16 @@ out:
 	return r;
 }
 
-/* A stored version value: u32 metalen || meta JSON || sealed. */
-typedef struct ver_raw {
-	const uint8_t *meta;
-	size_t metalen;
-	const uint8_t *sealed;
-	size_t sealedlen;
-} ver_raw;
-
-static int
-ver_get_raw(skr_txn *txn, const char *lc, uint32_t seq, ver_raw *vr)
+int
+skr__ver_get_raw(skr_txn *txn, const char *lc, uint32_t seq, skr__ver_raw *vr)
 {
 	uint8_t k[VKEY_MAX];
 	const uint8_t *v;
-	size_t vl, kl = vkey(lc, seq, k);
+	size_t vl, kl = skr__vkey(lc, seq, k);
 	uint32_t ml;
 	int r;
 
-	if ((r = rec_get(txn, DB_VERSIONS, k, kl, &v, &vl)) != SKR_OK)
+	if ((r = skr__rec_get(txn, DB_VERSIONS, k, kl, &v, &vl)) != SKR_OK)
 		return r == SKR_ERR_NOT_FOUND ? SKR_ERR_STORE : r;
 	if (vl < 4)
 		return SKR_ERR_STORE;
@@ -1083,7 +948,7 @@ ver_put(skr_txn *txn, const char *lc, uint32_t seq, const json_t *meta,
 {
 	uint8_t k[VKEY_MAX], len[4];
 	skr_buf v = SKR_BUF_INIT;
-	size_t kl = vkey(lc, seq, k);
+	size_t kl = skr__vkey(lc, seq, k);
 	char *m;
 	int r;
 
@@ -1093,15 +958,15 @@ ver_put(skr_txn *txn, const char *lc, uint32_t seq, const json_t *meta,
 	SKR_GUARD(skr_buf_append(&v, len, 4));
 	SKR_GUARD(skr_buf_append_str(&v, m));
 	SKR_GUARD(skr_buf_append(&v, sealed, sealedlen));
-	r = rec_put(txn, DB_VERSIONS, k, kl, v.data, v.len);
+	r = skr__rec_put(txn, DB_VERSIONS, k, kl, v.data, v.len);
 out:
 	free(m);
 	skr_buf_free(&v);
 	return r;
 }
 
-static int
-ver_meta(const ver_raw *vr, json_t **out)
+int
+skr__ver_meta(const skr__ver_raw *vr, json_t **out)
 {
 	*out = json_loadb((const char *)vr->meta, vr->metalen,
 	    JSON_REJECT_DUPLICATES, NULL);
@@ -1126,8 +991,8 @@ skr_version_info_clear(skr_version_info *vi)
 }
 
 /* Fill vi from a key record and a version's meta. */
-static int
-info_fill(const json_t *rec, const json_t *meta, skr_version_info *vi)
+int
+skr__info_fill(const json_t *rec, const json_t *meta, skr_version_info *vi)
 {
 	const char *pol;
 	int r;
@@ -1172,34 +1037,34 @@ out:
 	return r;
 }
 
-static int
-info_load(skr_txn *txn, const char *lc, const json_t *rec, uint32_t seq,
+int
+skr__info_load(skr_txn *txn, const char *lc, const json_t *rec, uint32_t seq,
     skr_version_info *vi)
 {
-	ver_raw vr;
+	skr__ver_raw vr;
 	json_t *meta = NULL;
 	int r;
 
-	if ((r = ver_get_raw(txn, lc, seq, &vr)) != SKR_OK ||
-	    (r = ver_meta(&vr, &meta)) != SKR_OK)
+	if ((r = skr__ver_get_raw(txn, lc, seq, &vr)) != SKR_OK ||
+	    (r = skr__ver_meta(&vr, &meta)) != SKR_OK)
 		return r;
-	r = info_fill(rec, meta, vi);
+	r = skr__info_fill(rec, meta, vi);
 	json_decref(meta);
 	return r;
 }
 
-static int
-keyrec_get(skr_txn *txn, int db, const char *lc, json_t **rec)
+int
+skr__keyrec_get(skr_txn *txn, int db, const char *lc, json_t **rec)
 {
-	int r = rec_get_json(txn, db, lc, strlen(lc), rec);
+	int r = skr__rec_get_json(txn, db, lc, strlen(lc), rec);
 
 	return r == SKR_ERR_NOT_FOUND ? SKR_ERR_KEY_NOT_FOUND : r;
 }
 
 /* Resolve version (NULL/"" = latest) of a live key to its seq. */
-static int
-resolve(skr_txn *txn, const char *name, const char *version, char *lc,
-    json_t **rec, uint32_t *seq)
+int
+skr__version_resolve(skr_txn *txn, const char *name, const char *version,
+    char *lc, json_t **rec, uint32_t *seq)
 {
 	char vid[SKR_VERSION_LEN + 1];
 	uint8_t k[IKEY_MAX];
@@ -1208,15 +1073,15 @@ resolve(skr_txn *txn, const char *name, const char *version, char *lc,
 	int r;
 
 	*rec = NULL;
-	SKR_GUARD(name_fold(name, lc));
-	SKR_GUARD(keyrec_get(txn, DB_KEYS, lc, rec));
+	SKR_GUARD(skr__name_fold(name, lc));
+	SKR_GUARD(skr__keyrec_get(txn, DB_KEYS, lc, rec));
 	if (version == NULL || *version == '\0') {
 		*seq = (uint32_t)jint(*rec, "latest");
 		SKR_ENSURE(*seq != 0, SKR_ERR_STORE);
 	} else {
 		SKR_GUARD(skr_version_check(version));
-		version_fold(version, vid);
-		r = rec_get(txn, DB_VINDEX, k, ikey(lc, vid, k), &v, &vl);
+		skr__version_fold(version, vid);
+		r = skr__rec_get(txn, DB_VINDEX, k, ikey(lc, vid, k), &v, &vl);
 		if (r == SKR_ERR_NOT_FOUND)
 			r = SKR_ERR_VERSION_NOT_FOUND;
 		SKR_GUARD(r);
@@ -1238,8 +1103,8 @@ static const char *const known_ops[] = {
 	"import", "export",
 };
 
-static int
-check_key_ops(const json_t *ops)
+int
+skr__check_key_ops(const json_t *ops)
 {
 	size_t i, j;
 	json_t *v;
@@ -1262,8 +1127,8 @@ check_key_ops(const json_t *ops)
 
 /* Key Vault: at most 15 tags, names up to 512 and values up to 256
  * characters. */
-static int
-check_tags(const json_t *tags)
+int
+skr__check_tags(const json_t *tags)
 {
 	const char *k;
 	json_t *v;
@@ -1278,8 +1143,8 @@ check_tags(const json_t *tags)
 	return SKR_OK;
 }
 
-static int
-check_policy_rule(int exportable, const char *policy)
+int
+skr__check_policy_rule(int exportable, const char *policy)
 {
 	if (exportable && policy == NULL)
 		return SKR_ERR_KEY_POLICY_REQUIRED;
@@ -1320,8 +1185,8 @@ public_jwk(const skr_key *key)
 }
 
 /* Build the meta JSON of a version. */
-static int
-meta_build(const skr_key *key, const char *version,
+int
+skr__meta_build(const skr_key *key, const char *version,
     const skr_version_params *p, int64_t now, json_t **out)
 {
 	json_t *m = NULL, *ops, *tags;
@@ -1384,9 +1249,23 @@ seal_version(const char *lc, const char *vid, const skr_buf *dek,
 	return r;
 }
 
+int
+skr__version_unseal(const char *lc, const char *vid, const skr_buf *dek,
+    const skr__ver_raw *vr, skr_buf *pt)
+{
+	skr_buf aad = SKR_BUF_INIT;
+	int r;
+
+	if ((r = aad_version(lc, vid, &aad)) == SKR_OK)
+		r = skr_seal_open(dek->data, aad.data, aad.len, vr->sealed,
+		    vr->sealedlen, pt);
+	skr_buf_free(&aad);
+	return r;
+}
+
 /* Write version seq of key lc: meta, sealed material and index entry. */
-static int
-version_write(skr_txn *txn, const char *lc, uint32_t seq, const char *vid,
+int
+skr__version_write(skr_txn *txn, const char *lc, uint32_t seq, const char *vid,
     const json_t *meta, const skr_buf *dek, const uint8_t *pt, size_t n)
 {
 	skr_buf sealed = SKR_BUF_INIT;
@@ -1396,7 +1275,7 @@ version_write(skr_txn *txn, const char *lc, uint32_t seq, const char *vid,
 	SKR_GUARD(seal_version(lc, vid, dek, pt, n, &sealed));
 	SKR_GUARD(ver_put(txn, lc, seq, meta, sealed.data, sealed.len));
 	be32_put(sq, seq);
-	SKR_GUARD(rec_put(txn, DB_VINDEX, ik, ikey(lc, vid, ik), sq, 4));
+	SKR_GUARD(skr__rec_put(txn, DB_VINDEX, ik, ikey(lc, vid, ik), sq, 4));
 out:
 	skr_buf_free(&sealed);
 	return r;
@@ -1414,7 +1293,7 @@ new_version_id(skr_txn *txn, const char *lc, char vid[SKR_VERSION_LEN + 1])
 	for (tries = 0; tries < 8; tries++) {
 		if ((r = skr_version_generate(vid)) != SKR_OK)
 			return r;
-		r = raw_get(txn, DB_VINDEX, k, ikey(lc, vid, k), &v, &vl);
+		r = skr__raw_get(txn, DB_VINDEX, k, ikey(lc, vid, k), &v, &vl);
 		if (r == SKR_ERR_NOT_FOUND)
 			return SKR_OK;
 		if (r != SKR_OK)
@@ -1424,12 +1303,12 @@ new_version_id(skr_txn *txn, const char *lc, char vid[SKR_VERSION_LEN + 1])
 }
 
 /* *exists: whether db holds a record for folded name lc. */
-static int
-exists_in(skr_txn *txn, int db, const char *lc, int *exists)
+int
+skr__keyrec_exists(skr_txn *txn, int db, const char *lc, int *exists)
 {
 	const uint8_t *v;
 	size_t vl;
-	int r = raw_get(txn, db, lc, strlen(lc), &v, &vl);
+	int r = skr__raw_get(txn, db, lc, strlen(lc), &v, &vl);
 
 	*exists = r == SKR_OK;
 	return r == SKR_ERR_NOT_FOUND ? SKR_OK : r;
@@ -1458,19 +1337,20 @@ skr_store_version_add(skr_txn *txn, const char *name, const skr_key *key,
 		memset(out, 0, sizeof(*out));
 	if (txn == NULL || key == NULL || p == NULL || !txn->write)
 		return SKR_ERR_INVAL;
-	if ((r = name_fold(name, lc)) != SKR_OK)
+	if ((r = skr__name_fold(name, lc)) != SKR_OK)
 		return r;
 	if (!skr_key_has_private(key))
 		return SKR_ERR_KEY_NO_PRIVATE;
-	if ((p->key_ops != NULL && (r = check_key_ops(p->key_ops)) != SKR_OK) ||
-	    (p->tags != NULL && (r = check_tags(p->tags)) != SKR_OK) ||
-	    (r = check_policy_rule(p->exportable, p->policy)) != SKR_OK)
+	if ((p->key_ops != NULL &&
+	    (r = skr__check_key_ops(p->key_ops)) != SKR_OK) ||
+	    (p->tags != NULL && (r = skr__check_tags(p->tags)) != SKR_OK) ||
+	    (r = skr__check_policy_rule(p->exportable, p->policy)) != SKR_OK)
 		return r;
 	SKR_GUARD(skr_key_private_bytes(key, &pt));
 	SKR_GUARD(skr__store_sub_begin(txn, &sub));
-	SKR_GUARD(exists_in(sub, DB_DELETED, lc, &ex));
+	SKR_GUARD(skr__keyrec_exists(sub, DB_DELETED, lc, &ex));
 	SKR_ENSURE(!ex, SKR_ERR_KEY_DELETED);
-	r = keyrec_get(sub, DB_KEYS, lc, &rec);
+	r = skr__keyrec_get(sub, DB_KEYS, lc, &rec);
 	SKR_ENSURE(r != SKR_OK || !(flags & SKR_ADD_CREATE_ONLY),
 	    SKR_ERR_KEY_CONFLICT);
 	if (r == SKR_ERR_KEY_NOT_FOUND && !(flags & SKR_ADD_EXISTING_ONLY)) {
@@ -1480,23 +1360,23 @@ skr_store_version_add(skr_txn *txn, const char *name, const skr_key *key,
 		SKR_GUARD(jset(rec, "created", json_integer(now)));
 		SKR_GUARD(jset(rec, "latest", json_integer(0)));
 		SKR_GUARD(jset(rec, "count", json_integer(0)));
-		SKR_GUARD(dek_new(sub, lc, &dek, rec));
+		SKR_GUARD(skr__dek_new(sub, lc, &dek, rec));
 	} else {
 		SKR_GUARD(r);
-		SKR_GUARD(dek_open(sub, lc, rec, &dek));
+		SKR_GUARD(skr__dek_open(sub, lc, rec, &dek));
 	}
 	SKR_ENSURE(jint(rec, "latest") < UINT32_MAX, SKR_ERR_STORE_FULL);
 	seq = (uint32_t)jint(rec, "latest") + 1;
 	SKR_GUARD(new_version_id(sub, lc, vid));
-	SKR_GUARD(meta_build(key, vid, p, now, &meta));
-	SKR_GUARD(version_write(sub, lc, seq, vid, meta, &dek, pt.data,
+	SKR_GUARD(skr__meta_build(key, vid, p, now, &meta));
+	SKR_GUARD(skr__version_write(sub, lc, seq, vid, meta, &dek, pt.data,
 	    pt.len));
 	SKR_GUARD(jset(rec, "latest", json_integer(seq)));
 	SKR_GUARD(jset(rec, "count", json_integer(jint(rec, "count") + 1)));
 	SKR_GUARD(jset(rec, "updated", json_integer(now)));
-	SKR_GUARD(rec_put_json(sub, DB_KEYS, lc, strlen(lc), rec));
+	SKR_GUARD(skr__rec_put_json(sub, DB_KEYS, lc, strlen(lc), rec));
 	if (out != NULL)
-		SKR_GUARD(info_fill(rec, meta, out));
+		SKR_GUARD(skr__info_fill(rec, meta, out));
 out:
 	r = skr__store_sub_end(sub, r);
 	if (r != SKR_OK && out != NULL)
@@ -1520,9 +1400,10 @@ skr_store_version_get(skr_txn *txn, const char *name, const char *version,
 	memset(out, 0, sizeof(*out));
 	if (txn == NULL)
 		return SKR_ERR_INVAL;
-	if ((r = resolve(txn, name, version, lc, &rec, &seq)) != SKR_OK)
+	if ((r = skr__version_resolve(txn, name, version, lc, &rec, &seq)) !=
+	    SKR_OK)
 		return r;
-	r = info_load(txn, lc, rec, seq, out);
+	r = skr__info_load(txn, lc, rec, seq, out);
 	json_decref(rec);
 	return r;
 }
@@ -1540,14 +1421,15 @@ skr_store_version_current(skr_txn *txn, const char *name, int64_t now,
 {
 	char lc[SKR_KEY_NAME_MAX + 1];
 	json_t *rec, *meta = NULL;
-	ver_raw vr;
+	skr__ver_raw vr;
 	uint32_t seq;
 	int r;
 
 	memset(out, 0, sizeof(*out));
 	if (txn == NULL)
 		return SKR_ERR_INVAL;
-	if ((r = resolve(txn, name, NULL, lc, &rec, &seq)) != SKR_OK)
+	if ((r = skr__version_resolve(txn, name, NULL, lc, &rec, &seq)) !=
+	    SKR_OK)
 		return r;
 	/* Versions are never removed one by one, so seq 1..latest all exist;
 	 * walk them newest first. */
@@ -1556,8 +1438,8 @@ skr_store_version_current(skr_txn *txn, const char *name, int64_t now,
 		int64_t nbf, exp;
 		int rr;
 
-		if ((rr = ver_get_raw(txn, lc, seq, &vr)) != SKR_OK ||
-		    (rr = ver_meta(&vr, &meta)) != SKR_OK) {
+		if ((rr = skr__ver_get_raw(txn, lc, seq, &vr)) != SKR_OK ||
+		    (rr = skr__ver_meta(&vr, &meta)) != SKR_OK) {
 			r = rr;
 			break;
 		}
@@ -1565,7 +1447,7 @@ skr_store_version_current(skr_txn *txn, const char *name, int64_t now,
 		exp = jint(meta, "exp");
 		if (jbool(meta, "enabled") && (nbf == 0 || nbf <= now) &&
 		    (exp == 0 || now < exp)) {
-			r = info_fill(rec, meta, out);
+			r = skr__info_fill(rec, meta, out);
 			break;
 		}
 		json_decref(meta);
@@ -1582,9 +1464,8 @@ skr_store_version_open(skr_txn *txn, const char *name, const char *version,
 {
 	char lc[SKR_KEY_NAME_MAX + 1];
 	skr_buf dek = SKR_BUF_INIT_SECRET, pt = SKR_BUF_INIT_SECRET;
-	skr_buf aad = SKR_BUF_INIT;
 	json_t *rec = NULL, *meta = NULL;
-	ver_raw vr;
+	skr__ver_raw vr;
 	uint32_t seq;
 	skr_kty kty;
 	int r;
@@ -1592,23 +1473,21 @@ skr_store_version_open(skr_txn *txn, const char *name, const char *version,
 	*out = NULL;
 	if (txn == NULL)
 		return SKR_ERR_INVAL;
-	SKR_GUARD(resolve(txn, name, version, lc, &rec, &seq));
-	SKR_GUARD(ver_get_raw(txn, lc, seq, &vr));
-	SKR_GUARD(ver_meta(&vr, &meta));
+	SKR_GUARD(skr__version_resolve(txn, name, version, lc, &rec, &seq));
+	SKR_GUARD(skr__ver_get_raw(txn, lc, seq, &vr));
+	SKR_GUARD(skr__ver_meta(&vr, &meta));
 	kty = skr_kty_parse(jstr(meta, "kty"));
 	SKR_ENSURE(jstr(meta, "version") != NULL && kty != SKR_KTY_NONE,
 	    SKR_ERR_STORE);
-	SKR_GUARD(dek_open(txn, lc, rec, &dek));
-	SKR_GUARD(aad_version(lc, jstr(meta, "version"), &aad));
-	SKR_GUARD(skr_seal_open(dek.data, aad.data, aad.len, vr.sealed,
-	    vr.sealedlen, &pt));
+	SKR_GUARD(skr__dek_open(txn, lc, rec, &dek));
+	SKR_GUARD(skr__version_unseal(lc, jstr(meta, "version"), &dek, &vr,
+	    &pt));
 	SKR_GUARD(skr_key_from_private_bytes(kty, pt.data, pt.len, out));
 out:
 	json_decref(rec);
 	json_decref(meta);
 	skr_buf_free(&dek);
 	skr_buf_free(&pt);
-	skr_buf_free(&aad);
 	return r;
 }
 
@@ -1620,7 +1499,7 @@ skr_store_version_update(skr_txn *txn, const char *name, const char *version,
 	json_t *rec = NULL, *meta = NULL, *cur;
 	skr_buf sealed = SKR_BUF_INIT;
 	skr_txn *sub = NULL;
-	ver_raw vr;
+	skr__ver_raw vr;
 	uint32_t seq;
 	int r, exportable;
 
@@ -1628,14 +1507,14 @@ skr_store_version_update(skr_txn *txn, const char *name, const char *version,
 		memset(out, 0, sizeof(*out));
 	if (txn == NULL || u == NULL || !txn->write)
 		return SKR_ERR_INVAL;
-	if (((u->fields & SKR_UPD_TAGS) && (r = check_tags(u->tags)) !=
+	if (((u->fields & SKR_UPD_TAGS) && (r = skr__check_tags(u->tags)) !=
 	    SKR_OK) || ((u->fields & SKR_UPD_KEY_OPS) &&
-	    (r = check_key_ops(u->key_ops)) != SKR_OK))
+	    (r = skr__check_key_ops(u->key_ops)) != SKR_OK))
 		return r;
 	SKR_GUARD(skr__store_sub_begin(txn, &sub));
-	SKR_GUARD(resolve(sub, name, version, lc, &rec, &seq));
-	SKR_GUARD(ver_get_raw(sub, lc, seq, &vr));
-	SKR_GUARD(ver_meta(&vr, &meta));
+	SKR_GUARD(skr__version_resolve(sub, name, version, lc, &rec, &seq));
+	SKR_GUARD(skr__ver_get_raw(sub, lc, seq, &vr));
+	SKR_GUARD(skr__ver_meta(&vr, &meta));
 	/* The sealed part is copied: the value's memory belongs to LMDB and
 	 * is replaced by the put below. */
 	SKR_GUARD(skr_buf_append(&sealed, vr.sealed, vr.sealedlen));
@@ -1660,7 +1539,7 @@ skr_store_version_update(skr_txn *txn, const char *name, const char *version,
 			    json_boolean(u->policy_immutable)));
 		}
 	}
-	SKR_GUARD(check_policy_rule(exportable, jstr(meta, "policy")));
+	SKR_GUARD(skr__check_policy_rule(exportable, jstr(meta, "policy")));
 	if (u->fields & SKR_UPD_ENABLED)
 		SKR_GUARD(jset(meta, "enabled", json_boolean(u->enabled)));
 	if (u->fields & SKR_UPD_NBF)
@@ -1674,7 +1553,7 @@ skr_store_version_update(skr_txn *txn, const char *name, const char *version,
 	SKR_GUARD(jset(meta, "updated", json_integer(now)));
 	SKR_GUARD(ver_put(sub, lc, seq, meta, sealed.data, sealed.len));
 	if (out != NULL)
-		SKR_GUARD(info_fill(rec, meta, out));
+		SKR_GUARD(skr__info_fill(rec, meta, out));
 out:
 	r = skr__store_sub_end(sub, r);
 	if (r != SKR_OK && out != NULL)
@@ -1702,7 +1581,7 @@ marker_make(skr_store *st, char kind, const void *p, size_t n, char **out)
 	SKR_GUARD(skr_buf_append(&raw, p, n));
 	parts[0] = raw.data;
 	lens[0] = raw.len;
-	SKR_GUARD(hmac_parts(st, st->marker, parts, lens, 1, mac));
+	SKR_GUARD(skr__hmac_parts(st, st->marker, parts, lens, 1, mac));
 	SKR_GUARD(skr_buf_append(&raw, mac, MARKER_TAG_LEN));
 	SKR_GUARD(skr_b64url_encode(&text, raw.data, raw.len));
 	*out = (char *)skr_buf_steal(&text, NULL);
@@ -1731,7 +1610,7 @@ marker_parse(skr_store *st, char kind, const char *marker, skr_buf *payload)
 	    raw.len >= 1 + MARKER_TAG_LEN, SKR_ERR_BAD_REQUEST);
 	parts[0] = raw.data;
 	lens[0] = raw.len - MARKER_TAG_LEN;
-	SKR_GUARD(hmac_parts(st, st->marker, parts, lens, 1, mac));
+	SKR_GUARD(skr__hmac_parts(st, st->marker, parts, lens, 1, mac));
 	SKR_ENSURE(skr_ct_equal(mac, raw.data + lens[0], MARKER_TAG_LEN) &&
 	    raw.data[0] == (uint8_t)kind, SKR_ERR_BAD_REQUEST);
 	r = skr_buf_set(payload, raw.data + 1, lens[0] - 1);
@@ -1740,8 +1619,8 @@ out:
 	return r;
 }
 
-static size_t
-page_max(size_t maxresults)
+size_t
+skr__page_max(size_t maxresults)
 {
 	if (maxresults == 0)
 		return SKR_PAGE_DEFAULT;
@@ -1762,17 +1641,14 @@ skr_version_page_clear(skr_version_page *pg)
 	memset(pg, 0, sizeof(*pg));
 }
 
-typedef int (*page_item_fn)(void *arg, skr_txn *txn, const uint8_t *k,
-    size_t kl, const uint8_t *v, size_t vl, size_t index);
-
 /*
  * Walk db in key order after the marker's key, calling fn for at most max
  * entries; a marker for the entry after the last one is made when more
  * remain.  The marker holds the last LMDB key returned.
  */
-static int
-page_walk(skr_txn *txn, int db, char kind, const char *marker, size_t max,
-    page_item_fn fn, void *arg, char **next)
+int
+skr__page_walk(skr_txn *txn, int db, char kind, const char *marker, size_t max,
+    skr__page_item_fn fn, void *arg, char **next)
 {
 	skr_buf start = SKR_BUF_INIT, last = SKR_BUF_INIT;
 	MDB_cursor *cur = NULL;
@@ -1783,7 +1659,8 @@ page_walk(skr_txn *txn, int db, char kind, const char *marker, size_t max,
 	*next = NULL;
 	if (marker != NULL && *marker != '\0')
 		SKR_GUARD(marker_parse(txn->st, kind, marker, &start));
-	SKR_GUARD(lmdb_err(mdb_cursor_open(txn->t, txn->st->dbi[db], &cur)));
+	SKR_GUARD(skr__lmdb_err(mdb_cursor_open(txn->t, txn->st->dbi[db],
+	    &cur)));
 	if (start.len > 0) {
 		key.mv_size = start.len;
 		key.mv_data = start.data;
@@ -1797,7 +1674,7 @@ page_walk(skr_txn *txn, int db, char kind, const char *marker, size_t max,
 	for (; rc == MDB_SUCCESS && n < max; rc = mdb_cursor_get(cur, &key,
 	    &val, MDB_NEXT)) {
 		vl = val.mv_size;
-		SKR_GUARD(rec_verify(txn->st, db, key.mv_data, key.mv_size,
+		SKR_GUARD(skr__rec_verify(txn->st, db, key.mv_data, key.mv_size,
 		    val.mv_data, &vl));
 		SKR_GUARD(fn(arg, txn, key.mv_data, key.mv_size, val.mv_data,
 		    vl, n));
@@ -1808,7 +1685,7 @@ page_walk(skr_txn *txn, int db, char kind, const char *marker, size_t max,
 	if (rc == MDB_SUCCESS)
 		SKR_GUARD(marker_make(txn->st, kind, last.data, last.len,
 		    next));
-	SKR_ENSURE(rc == MDB_SUCCESS || rc == MDB_NOTFOUND, lmdb_err(rc));
+	SKR_ENSURE(rc == MDB_SUCCESS || rc == MDB_NOTFOUND, skr__lmdb_err(rc));
 out:
 	if (cur != NULL)
 		mdb_cursor_close(cur);
@@ -1838,7 +1715,7 @@ key_item(void *arg, skr_txn *txn, const uint8_t *k, size_t kl,
 	if ((rec = json_loadb((const char *)v, vl, JSON_REJECT_DUPLICATES,
 	    NULL)) == NULL)
 		return SKR_ERR_STORE;
-	r = info_load(txn, lc, rec, (uint32_t)jint(rec, "latest"),
+	r = skr__info_load(txn, lc, rec, (uint32_t)jint(rec, "latest"),
 	    &pg->items[index]);
 	if (r == SKR_OK)
 		pg->n = index + 1;
@@ -1850,7 +1727,7 @@ static int
 list_records(skr_txn *txn, int db, char kind, const char *marker,
     size_t maxresults, skr_version_page *out)
 {
-	size_t max = page_max(maxresults);
+	size_t max = skr__page_max(maxresults);
 	int r;
 
 	memset(out, 0, sizeof(*out));
@@ -1858,7 +1735,8 @@ list_records(skr_txn *txn, int db, char kind, const char *marker,
 		return SKR_ERR_INVAL;
 	if ((out->items = calloc(max, sizeof(*out->items))) == NULL)
 		return SKR_ERR_NOMEM;
-	r = page_walk(txn, db, kind, marker, max, key_item, out, &out->next);
+	r = skr__page_walk(txn, db, kind, marker, max, key_item, out,
+	    &out->next);
 	if (r != SKR_OK)
 		skr_version_page_clear(out);
 	return r;
@@ -1884,7 +1762,7 @@ skr_store_version_list(skr_txn *txn, const char *name, const char *marker,
 {
 	char lc[SKR_KEY_NAME_MAX + 1];
 	skr_buf start = SKR_BUF_INIT;
-	size_t max = page_max(maxresults);
+	size_t max = skr__page_max(maxresults);
 	json_t *rec = NULL;
 	uint32_t seq, latest, after = 0;
 	int r;
@@ -1892,7 +1770,7 @@ skr_store_version_list(skr_txn *txn, const char *name, const char *marker,
 	memset(out, 0, sizeof(*out));
 	if (txn == NULL)
 		return SKR_ERR_INVAL;
-	SKR_GUARD(resolve(txn, name, NULL, lc, &rec, &latest));
+	SKR_GUARD(skr__version_resolve(txn, name, NULL, lc, &rec, &latest));
 	if (marker != NULL && *marker != '\0') {
 		/* The marker names the key it was made for, so it cannot
 		 * be replayed against another key's listing. */
@@ -1905,12 +1783,13 @@ skr_store_version_list(skr_txn *txn, const char *name, const char *marker,
 	out->items = calloc(max, sizeof(*out->items));
 	SKR_ENSURE(out->items != NULL, SKR_ERR_NOMEM);
 	for (seq = after + 1; seq <= latest && out->n < max; seq++) {
-		SKR_GUARD(info_load(txn, lc, rec, seq, &out->items[out->n]));
+		SKR_GUARD(skr__info_load(txn, lc, rec, seq,
+		    &out->items[out->n]));
 		out->n++;
 	}
 	if (seq <= latest) {
 		uint8_t k[VKEY_MAX];
-		size_t kl = vkey(lc, seq - 1, k);
+		size_t kl = skr__vkey(lc, seq - 1, k);
 		SKR_GUARD(marker_make(txn->st, 'v', k, kl, &out->next));
 	}
 out:
@@ -1940,8 +1819,43 @@ purgeq_put(skr_txn *txn, const char *lc, const json_t *rec)
 {
 	uint8_t k[8 + SKR_KEY_NAME_MAX];
 
-	return rec_put(txn, DB_PURGEQ, k,
+	return skr__rec_put(txn, DB_PURGEQ, k,
 	    purgeq_key(jint(rec, "purge"), lc, k), "", 0);
+}
+
+/*
+ * Index every soft-deleted key by purge date.  A record that fails its MAC
+ * is not indexed (it was never purged on schedule before either; reading
+ * it reports it).
+ */
+int
+skr__purgeq_index(skr_txn *txn)
+{
+	MDB_cursor *cur = NULL;
+	MDB_val key, val;
+	char lc[SKR_KEY_NAME_MAX + 1];
+	json_t *rec;
+	int r = SKR_OK, rc;
+
+	if ((rc = mdb_cursor_open(txn->t, txn->st->dbi[DB_DELETED], &cur)) !=
+	    MDB_SUCCESS)
+		return skr__lmdb_err(rc);
+	for (rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
+	    rc == MDB_SUCCESS && r == SKR_OK;
+	    rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
+		if (key.mv_size == 0 || key.mv_size > SKR_KEY_NAME_MAX)
+			continue;
+		memcpy(lc, key.mv_data, key.mv_size);
+		lc[key.mv_size] = '\0';
+		if (skr__keyrec_get(txn, DB_DELETED, lc, &rec) != SKR_OK)
+			continue;
+		r = purgeq_put(txn, lc, rec);
+		json_decref(rec);
+	}
+	mdb_cursor_close(cur);
+	if (r == SKR_OK && rc != MDB_SUCCESS && rc != MDB_NOTFOUND)
+		r = skr__lmdb_err(rc);
+	return r;
 }
 
 /* Drop lc's index entry; one that is not there is no error. */
@@ -1951,7 +1865,8 @@ purgeq_del(skr_txn *txn, const char *lc, const json_t *rec)
 	uint8_t k[8 + SKR_KEY_NAME_MAX];
 	int r;
 
-	r = raw_del(txn, DB_PURGEQ, k, purgeq_key(jint(rec, "purge"), lc, k));
+	r = skr__raw_del(txn, DB_PURGEQ, k, purgeq_key(jint(rec, "purge"), lc,
+	    k));
 	return r == SKR_ERR_NOT_FOUND ? SKR_OK : r;
 }
 
@@ -1969,22 +1884,22 @@ move_key(skr_txn *txn, const char *name, int from, int to,
 		memset(out, 0, sizeof(*out));
 	if (txn == NULL || !txn->write)
 		return SKR_ERR_INVAL;
-	if ((r = name_fold(name, lc)) != SKR_OK)
+	if ((r = skr__name_fold(name, lc)) != SKR_OK)
 		return r;
 	SKR_GUARD(skr__store_sub_begin(txn, &sub));
-	SKR_GUARD(keyrec_get(sub, from, lc, &rec));
-	SKR_GUARD(exists_in(sub, to, lc, &ex));
+	SKR_GUARD(skr__keyrec_get(sub, from, lc, &rec));
+	SKR_GUARD(skr__keyrec_exists(sub, to, lc, &ex));
 	SKR_ENSURE(!ex, SKR_ERR_KEY_CONFLICT);
 	if (from == DB_DELETED)
 		SKR_GUARD(purgeq_del(sub, lc, rec));
 	SKR_GUARD(edit(rec, arg));
-	SKR_GUARD(rec_put_json(sub, to, lc, strlen(lc), rec));
-	SKR_GUARD(raw_del(sub, from, lc, strlen(lc)));
+	SKR_GUARD(skr__rec_put_json(sub, to, lc, strlen(lc), rec));
+	SKR_GUARD(skr__raw_del(sub, from, lc, strlen(lc)));
 	if (to == DB_DELETED)
 		SKR_GUARD(purgeq_put(sub, lc, rec));
 	if (out != NULL)
-		SKR_GUARD(info_load(sub, lc, rec, (uint32_t)jint(rec, "latest"),
-		    out));
+		SKR_GUARD(skr__info_load(sub, lc, rec,
+		    (uint32_t)jint(rec, "latest"), out));
 out:
 	r = skr__store_sub_end(sub, r);
 	if (r != SKR_OK && out != NULL)
@@ -2043,11 +1958,11 @@ skr_store_deleted_get(skr_txn *txn, const char *name, skr_version_info *out)
 	memset(out, 0, sizeof(*out));
 	if (txn == NULL)
 		return SKR_ERR_INVAL;
-	if ((r = name_fold(name, lc)) != SKR_OK)
+	if ((r = skr__name_fold(name, lc)) != SKR_OK)
 		return r;
-	if ((r = keyrec_get(txn, DB_DELETED, lc, &rec)) != SKR_OK)
+	if ((r = skr__keyrec_get(txn, DB_DELETED, lc, &rec)) != SKR_OK)
 		return r;
-	r = info_load(txn, lc, rec, (uint32_t)jint(rec, "latest"), out);
+	r = skr__info_load(txn, lc, rec, (uint32_t)jint(rec, "latest"), out);
 	json_decref(rec);
 	return r;
 }
@@ -2062,7 +1977,7 @@ del_prefix(skr_txn *txn, int db, const void *prefix, size_t plen)
 
 	if ((rc = mdb_cursor_open(txn->t, txn->st->dbi[db], &cur)) !=
 	    MDB_SUCCESS)
-		return lmdb_err(rc);
+		return skr__lmdb_err(rc);
 	for (rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
 	    rc == MDB_SUCCESS && key.mv_size >= plen &&
 	    memcmp(key.mv_data, prefix, plen) == 0;
@@ -2070,7 +1985,8 @@ del_prefix(skr_txn *txn, int db, const void *prefix, size_t plen)
 		if ((rc = mdb_cursor_del(cur, 0)) != MDB_SUCCESS)
 			break;
 	mdb_cursor_close(cur);
-	return rc == MDB_SUCCESS || rc == MDB_NOTFOUND ? SKR_OK : lmdb_err(rc);
+	return rc == MDB_SUCCESS || rc == MDB_NOTFOUND ? SKR_OK :
+	    skr__lmdb_err(rc);
 }
 
 /*
@@ -2086,11 +2002,11 @@ purge_folded(skr_txn *txn, const char *lc)
 	int r;
 
 	SKR_GUARD(skr__store_sub_begin(txn, &sub));
-	SKR_GUARD(keyrec_get(sub, DB_DELETED, lc, &rec));
+	SKR_GUARD(skr__keyrec_get(sub, DB_DELETED, lc, &rec));
 	SKR_GUARD(purgeq_del(sub, lc, rec));
 	SKR_GUARD(del_prefix(sub, DB_VERSIONS, lc, strlen(lc) + 1));
 	SKR_GUARD(del_prefix(sub, DB_VINDEX, lc, strlen(lc) + 1));
-	SKR_GUARD(raw_del(sub, DB_DELETED, lc, strlen(lc)));
+	SKR_GUARD(skr__raw_del(sub, DB_DELETED, lc, strlen(lc)));
 out:
 	r = skr__store_sub_end(sub, r);
 	json_decref(rec);
@@ -2105,7 +2021,7 @@ skr_store_key_purge(skr_txn *txn, const char *name)
 
 	if (txn == NULL || !txn->write)
 		return SKR_ERR_INVAL;
-	if ((r = name_fold(name, lc)) != SKR_OK)
+	if ((r = skr__name_fold(name, lc)) != SKR_OK)
 		return r;
 	return purge_folded(txn, lc);
 }
@@ -2121,9 +2037,9 @@ skr_store_purge_if_due(skr_txn *txn, const char *name, int64_t now,
 	*purged = 0;
 	if (txn == NULL || !txn->write)
 		return SKR_ERR_INVAL;
-	if ((r = name_fold(name, lc)) != SKR_OK)
+	if ((r = skr__name_fold(name, lc)) != SKR_OK)
 		return r;
-	if ((r = keyrec_get(txn, DB_DELETED, lc, &rec)) != SKR_OK)
+	if ((r = skr__keyrec_get(txn, DB_DELETED, lc, &rec)) != SKR_OK)
 		return r == SKR_ERR_KEY_NOT_FOUND ? SKR_OK : r;
 	due = json_is_integer(json_object_get(rec, "purge")) &&
 	    jint(rec, "purge") <= now;
@@ -2165,7 +2081,7 @@ skr_store_purge_expired(skr_txn *txn, int64_t now, size_t max,
 	 * date, under its own MAC, decides. */
 	if ((rc = mdb_cursor_open(txn->t, txn->st->dbi[DB_PURGEQ], &cur)) !=
 	    MDB_SUCCESS)
-		return lmdb_err(rc);
+		return skr__lmdb_err(rc);
 	for (rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
 	    rc == MDB_SUCCESS && (max == 0 || n < max);
 	    rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
@@ -2174,12 +2090,12 @@ skr_store_purge_expired(skr_txn *txn, int64_t now, size_t max,
 			continue;
 		if ((int64_t)be64_get(key.mv_data) > now)
 			break;
-		if (rec_verify(txn->st, DB_PURGEQ, key.mv_data, key.mv_size,
-		    val.mv_data, &vl) != SKR_OK)
+		if (skr__rec_verify(txn->st, DB_PURGEQ, key.mv_data,
+		    key.mv_size, val.mv_data, &vl) != SKR_OK)
 			continue;
 		memcpy(lc, (const uint8_t *)key.mv_data + 8, key.mv_size - 8);
 		lc[key.mv_size - 8] = '\0';
-		r = keyrec_get(txn, DB_DELETED, lc, &rec);
+		r = skr__keyrec_get(txn, DB_DELETED, lc, &rec);
 		if (r == SKR_OK) {
 			stale = jint(rec, "purge") !=
 			    (int64_t)be64_get(key.mv_data);
@@ -2202,12 +2118,13 @@ skr_store_purge_expired(skr_txn *txn, int64_t now, size_t max,
 		due[ndue++].stale = stale;
 		n += !stale;
 	}
-	SKR_ENSURE(rc == MDB_SUCCESS || rc == MDB_NOTFOUND, lmdb_err(rc));
+	SKR_ENSURE(rc == MDB_SUCCESS || rc == MDB_NOTFOUND, skr__lmdb_err(rc));
 	mdb_cursor_close(cur);
 	cur = NULL;
 	for (i = 0, n = 0; i < ndue; i++) {
 		if (due[i].stale) {
-			SKR_GUARD(raw_del(txn, DB_PURGEQ, due[i].k, due[i].kl));
+			SKR_GUARD(skr__raw_del(txn, DB_PURGEQ, due[i].k,
+			    due[i].kl));
 			continue;
 		}
 		memcpy(lc, due[i].k + 8, due[i].kl - 8);
@@ -2256,11 +2173,11 @@ skr_store_backup(skr_txn *txn, const char *name, skr_buf *out)
 {
 	char lc[SKR_KEY_NAME_MAX + 1];
 	skr_buf dek = SKR_BUF_INIT_SECRET, payload = SKR_BUF_INIT_SECRET;
-	skr_buf pt = SKR_BUF_INIT_SECRET, aad = SKR_BUF_INIT;
+	skr_buf pt = SKR_BUF_INIT_SECRET;
 	uint8_t hdr[BACKUP_HDR_LEN];
 	skr_master_key *bk = NULL;
 	json_t *rec = NULL, *doc = NULL, *vers = NULL, *meta = NULL;
-	ver_raw vr;
+	skr__ver_raw vr;
 	uint32_t seq, latest;
 	char *text = NULL;
 	size_t i;
@@ -2268,8 +2185,8 @@ skr_store_backup(skr_txn *txn, const char *name, skr_buf *out)
 
 	if (txn == NULL || out == NULL)
 		return SKR_ERR_INVAL;
-	SKR_GUARD(resolve(txn, name, NULL, lc, &rec, &latest));
-	SKR_GUARD(dek_open(txn, lc, rec, &dek));
+	SKR_GUARD(skr__version_resolve(txn, name, NULL, lc, &rec, &latest));
+	SKR_GUARD(skr__dek_open(txn, lc, rec, &dek));
 	doc = json_object();
 	SKR_ENSURE(doc != NULL, SKR_ERR_NOMEM);
 	/* vers is borrowed from doc from here on (jset takes it even when it
@@ -2280,8 +2197,8 @@ skr_store_backup(skr_txn *txn, const char *name, skr_buf *out)
 	SKR_GUARD(jset(doc, "name", json_string(jstr(rec, "name"))));
 	SKR_GUARD(jset(doc, "created", json_integer(jint(rec, "created"))));
 	for (seq = 1; seq <= latest; seq++) {
-		SKR_GUARD(ver_get_raw(txn, lc, seq, &vr));
-		SKR_GUARD(ver_meta(&vr, &meta));
+		SKR_GUARD(skr__ver_get_raw(txn, lc, seq, &vr));
+		SKR_GUARD(skr__ver_meta(&vr, &meta));
 		SKR_ENSURE(json_array_append(vers, meta) == 0, SKR_ERR_NOMEM);
 		json_decref(meta);
 		meta = NULL;
@@ -2293,14 +2210,11 @@ skr_store_backup(skr_txn *txn, const char *name, skr_buf *out)
 	for (seq = 1; seq <= latest; seq++) {
 		const char *vid;
 
-		SKR_GUARD(ver_get_raw(txn, lc, seq, &vr));
+		SKR_GUARD(skr__ver_get_raw(txn, lc, seq, &vr));
 		vid = jstr(json_array_get(vers, seq - 1), "version");
 		SKR_ENSURE(vid != NULL, SKR_ERR_STORE);
-		skr_buf_reset(&aad);
 		skr_buf_reset(&pt);
-		SKR_GUARD(aad_version(lc, vid, &aad));
-		SKR_GUARD(skr_seal_open(dek.data, aad.data, aad.len, vr.sealed,
-		    vr.sealedlen, &pt));
+		SKR_GUARD(skr__version_unseal(lc, vid, &dek, &vr, &pt));
 		SKR_GUARD(append_len(&payload, pt.len));
 		SKR_GUARD(skr_buf_append(&payload, pt.data, pt.len));
 	}
@@ -2323,7 +2237,6 @@ out:
 	skr_buf_free(&dek);
 	skr_buf_free(&payload);
 	skr_buf_free(&pt);
-	skr_buf_free(&aad);
 	return r;
 }
 
@@ -2373,10 +2286,12 @@ restore_meta(const json_t *in, const skr_key *key, json_t **out)
 	p.policy_len = pol != NULL ? json_string_length(json_object_get(in,
 	    "policy")) : 0;
 	p.policy_immutable = jbool(in, "immutable");
-	if (check_key_ops(p.key_ops) != SKR_OK || check_tags(p.tags) !=
-	    SKR_OK || check_policy_rule(p.exportable, p.policy) != SKR_OK)
+	if (skr__check_key_ops(p.key_ops) != SKR_OK ||
+	    skr__check_tags(p.tags) != SKR_OK ||
+	    skr__check_policy_rule(p.exportable, p.policy) != SKR_OK)
 		return SKR_ERR_BACKUP_INVALID;
-	if ((r = meta_build(key, vid, &p, jint(in, "created"), &m)) != SKR_OK)
+	if ((r = skr__meta_build(key, vid, &p, jint(in, "created"), &m)) !=
+	    SKR_OK)
 		return r;
 	if ((r = jset(m, "updated", json_integer(jint(in, "updated")))) !=
 	    SKR_OK) {
@@ -2425,7 +2340,7 @@ skr_store_restore(skr_txn *txn, const uint8_t *blob, size_t n,
 	nv = json_array_size(vers);
 	SKR_ENSURE(doc != NULL && jint(doc, "format") == BACKUP_FORMAT &&
 	    name != NULL && json_is_array(vers) && nv > 0 &&
-	    nv <= BACKUP_MAX_VERSIONS && name_fold(name, lc) == SKR_OK,
+	    nv <= BACKUP_MAX_VERSIONS && skr__name_fold(name, lc) == SKR_OK,
 	    SKR_ERR_BACKUP_INVALID);
 	for (i = 0; i < nv; i++) {
 		const char *a = jstr(json_array_get(vers, i), "version");
@@ -2437,9 +2352,9 @@ skr_store_restore(skr_txn *txn, const uint8_t *blob, size_t n,
 		}
 	}
 	SKR_GUARD(skr__store_sub_begin(txn, &sub));
-	SKR_GUARD(exists_in(sub, DB_KEYS, lc, &ex));
+	SKR_GUARD(skr__keyrec_exists(sub, DB_KEYS, lc, &ex));
 	SKR_ENSURE(!ex, SKR_ERR_KEY_CONFLICT);
-	SKR_GUARD(exists_in(sub, DB_DELETED, lc, &ex));
+	SKR_GUARD(skr__keyrec_exists(sub, DB_DELETED, lc, &ex));
 	SKR_ENSURE(!ex, SKR_ERR_KEY_CONFLICT);
 	rec = json_object();
 	SKR_ENSURE(rec != NULL, SKR_ERR_NOMEM);
@@ -2448,7 +2363,7 @@ skr_store_restore(skr_txn *txn, const uint8_t *blob, size_t n,
 	SKR_GUARD(jset(rec, "updated", json_integer(jint(doc, "created"))));
 	SKR_GUARD(jset(rec, "latest", json_integer((json_int_t)nv)));
 	SKR_GUARD(jset(rec, "count", json_integer((json_int_t)nv)));
-	SKR_GUARD(dek_new(sub, lc, &dek, rec));
+	SKR_GUARD(skr__dek_new(sub, lc, &dek, rec));
 	for (i = 0; i < nv; i++) {
 		json_t *in = json_array_get(vers, i);
 		skr_kty kty = skr_kty_parse(jstr(in, "kty") ? jstr(in, "kty") :
@@ -2459,18 +2374,18 @@ skr_store_restore(skr_txn *txn, const uint8_t *blob, size_t n,
 		    skr_key_from_private_bytes(kty, f, fl, &key) == SKR_OK,
 		    SKR_ERR_BACKUP_INVALID);
 		SKR_GUARD(restore_meta(in, key, &meta));
-		version_fold(jstr(in, "version"), vid);
-		SKR_GUARD(version_write(sub, lc, (uint32_t)(i + 1), vid, meta,
-		    &dek, f, fl));
+		skr__version_fold(jstr(in, "version"), vid);
+		SKR_GUARD(skr__version_write(sub, lc, (uint32_t)(i + 1), vid,
+		    meta, &dek, f, fl));
 		if (i + 1 == nv && out != NULL)
-			SKR_GUARD(info_fill(rec, meta, out));
+			SKR_GUARD(skr__info_fill(rec, meta, out));
 		json_decref(meta);
 		meta = NULL;
 		skr_key_free(key);
 		key = NULL;
 	}
 	SKR_ENSURE(off == payload.len, SKR_ERR_BACKUP_INVALID);
-	SKR_GUARD(rec_put_json(sub, DB_KEYS, lc, strlen(lc), rec));
+	SKR_GUARD(skr__rec_put_json(sub, DB_KEYS, lc, strlen(lc), rec));
 out:
 	r = skr__store_sub_end(sub, r);
 	if (r != SKR_OK && out != NULL)
@@ -2566,7 +2481,7 @@ skr_store_token_create(skr_txn *txn, const skr_principal *req, int64_t now,
 			return SKR_ERR_BAD_REQUEST;
 	SKR_GUARD(skr_random(idb, sizeof(idb)));
 	skr_hex_text(id, idb, sizeof(idb));
-	r = raw_get(txn, DB_TOKENS, id, TOKEN_ID_HEX, &v, &vl);
+	r = skr__raw_get(txn, DB_TOKENS, id, TOKEN_ID_HEX, &v, &vl);
 	if (r == SKR_OK)
 		r = SKR_ERR_INTERNAL; /* 128 random bits collided */
 	SKR_ENSURE(r == SKR_ERR_NOT_FOUND, r);
@@ -2592,7 +2507,7 @@ skr_store_token_create(skr_txn *txn, const skr_principal *req, int64_t now,
 	SKR_GUARD(jset(rec, "created", json_integer(now)));
 	SKR_GUARD(jset(rec, "expires", json_integer(req->expires)));
 	SKR_GUARD(jset(rec, "revoked", json_false()));
-	SKR_GUARD(rec_put_json(txn, DB_TOKENS, id, TOKEN_ID_HEX, rec));
+	SKR_GUARD(skr__rec_put_json(txn, DB_TOKENS, id, TOKEN_ID_HEX, rec));
 	mark = secret->len;
 	if ((r = skr_buf_append(secret, text.data, text.len)) != SKR_OK)
 		secret->len = mark;
@@ -2650,7 +2565,7 @@ skr_store_token_lookup(skr_txn *txn, const char *token, int64_t now,
 		return SKR_ERR_AUTH_INVALID;
 	if ((r = token_parse(token, id)) != SKR_OK)
 		return r;
-	r = rec_get_json(txn, DB_TOKENS, id, TOKEN_ID_HEX, &rec);
+	r = skr__rec_get_json(txn, DB_TOKENS, id, TOKEN_ID_HEX, &rec);
 	if (r == SKR_ERR_NOT_FOUND)
 		r = SKR_ERR_AUTH_INVALID;
 	SKR_GUARD(r);
@@ -2700,7 +2615,7 @@ skr_store_token_get(skr_txn *txn, const char *id, skr_token_info *out)
 	}
 	memcpy(idc, id, sizeof(idc));
 	memset(out, 0, sizeof(*out));
-	if ((r = rec_get_json(txn, DB_TOKENS, idc, TOKEN_ID_HEX, &rec)) !=
+	if ((r = skr__rec_get_json(txn, DB_TOKENS, idc, TOKEN_ID_HEX, &rec)) !=
 	    SKR_OK)
 		return r;
 	r = token_fill(idc, rec, out);
@@ -2740,7 +2655,7 @@ skr_store_token_list(skr_txn *txn, const char *marker, size_t maxresults,
     skr_token_info **items, size_t *n, char **next)
 {
 	struct token_page tp = { NULL, 0 };
-	size_t max = page_max(maxresults);
+	size_t max = skr__page_max(maxresults);
 	int r;
 
 	*items = NULL;
@@ -2750,7 +2665,8 @@ skr_store_token_list(skr_txn *txn, const char *marker, size_t maxresults,
 		return SKR_ERR_INVAL;
 	if ((tp.items = calloc(max, sizeof(*tp.items))) == NULL)
 		return SKR_ERR_NOMEM;
-	r = page_walk(txn, DB_TOKENS, 't', marker, max, token_item, &tp, next);
+	r = skr__page_walk(txn, DB_TOKENS, 't', marker, max, token_item, &tp,
+	    next);
 	if (r != SKR_OK) {
 		free(tp.items);
 		return r;
@@ -2770,11 +2686,12 @@ skr_store_token_revoke(skr_txn *txn, const char *id, int64_t now)
 		return SKR_ERR_INVAL;
 	if (!token_id_ok(id))
 		return SKR_ERR_NOT_FOUND;
-	SKR_GUARD(rec_get_json(txn, DB_TOKENS, id, TOKEN_ID_HEX, &rec));
+	SKR_GUARD(skr__rec_get_json(txn, DB_TOKENS, id, TOKEN_ID_HEX, &rec));
 	if (!jbool(rec, "revoked")) {
 		SKR_GUARD(jset(rec, "revoked", json_true()));
 		SKR_GUARD(jset(rec, "revoked_date", json_integer(now)));
-		SKR_GUARD(rec_put_json(txn, DB_TOKENS, id, TOKEN_ID_HEX, rec));
+		SKR_GUARD(skr__rec_put_json(txn, DB_TOKENS, id, TOKEN_ID_HEX,
+		    rec));
 	}
 out:
 	json_decref(rec);
@@ -2793,7 +2710,7 @@ nonce_put(skr_txn *txn, const char *nonce, int64_t exp, int used)
 
 	be64_put(v, (uint64_t)exp);
 	v[8] = used ? 1 : 0;
-	return rec_put(txn, DB_NONCES, nonce, strlen(nonce), v, sizeof(v));
+	return skr__rec_put(txn, DB_NONCES, nonce, strlen(nonce), v, sizeof(v));
 }
 
 int
@@ -2830,7 +2747,7 @@ nonce_usable(skr_txn *txn, const char *nonce, int64_t now, int64_t *expp)
 	if (nonce == NULL || (n = strnlen(nonce, SKR_NONCE_TEXT_LEN + 1)) !=
 	    SKR_NONCE_TEXT_LEN)
 		return SKR_ERR_NONCE_INVALID;
-	r = rec_get(txn, DB_NONCES, nonce, n, &v, &vl);
+	r = skr__rec_get(txn, DB_NONCES, nonce, n, &v, &vl);
 	if (r == SKR_ERR_NOT_FOUND)
 		return SKR_ERR_NONCE_INVALID;
 	if (r != SKR_OK)
@@ -2881,14 +2798,15 @@ skr_store_nonce_prune(skr_txn *txn, int64_t now, size_t *npruned)
 		return SKR_ERR_INVAL;
 	if ((rc = mdb_cursor_open(txn->t, txn->st->dbi[DB_NONCES], &cur)) !=
 	    MDB_SUCCESS)
-		return lmdb_err(rc);
+		return skr__lmdb_err(rc);
 	for (rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST); rc == MDB_SUCCESS;
 	    rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
 		vl = val.mv_size;
 		/* A record that fails its MAC is removed too: it is not one
 		 * the server wrote, and keeping it helps no one. */
-		if (rec_verify(txn->st, DB_NONCES, key.mv_data, key.mv_size,
-		    val.mv_data, &vl) == SKR_OK && vl == NONCE_VAL_LEN &&
+		if (skr__rec_verify(txn->st, DB_NONCES, key.mv_data,
+		    key.mv_size, val.mv_data, &vl) == SKR_OK &&
+		    vl == NONCE_VAL_LEN &&
 		    (int64_t)be64_get(val.mv_data) > now)
 			continue;
 		if ((rc = mdb_cursor_del(cur, 0)) != MDB_SUCCESS)
@@ -2896,7 +2814,7 @@ skr_store_nonce_prune(skr_txn *txn, int64_t now, size_t *npruned)
 		n++;
 	}
 	if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND)
-		r = lmdb_err(rc);
+		r = skr__lmdb_err(rc);
 	mdb_cursor_close(cur);
 	if (r == SKR_OK && npruned != NULL)
 		*npruned = n;
@@ -2927,13 +2845,13 @@ skr_store_stats_get(skr_store *st, skr_store_stats *out)
 	if (st == NULL)
 		return SKR_ERR_INVAL;
 	if ((rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &t)) != MDB_SUCCESS)
-		return lmdb_err(rc);
+		return skr__lmdb_err(rc);
 	for (i = 0; i < sizeof(which) / sizeof(which[0]); i++) {
-		SKR_GUARD(lmdb_err(mdb_stat(t, st->dbi[which[i]], &ms)));
+		SKR_GUARD(skr__lmdb_err(mdb_stat(t, st->dbi[which[i]], &ms)));
 		*dst[i] = ms.ms_entries;
 	}
-	SKR_GUARD(lmdb_err(mdb_env_info(st->env, &ei)));
-	SKR_GUARD(lmdb_err(mdb_env_stat(st->env, &ms)));
+	SKR_GUARD(skr__lmdb_err(mdb_env_info(st->env, &ei)));
+	SKR_GUARD(skr__lmdb_err(mdb_env_stat(st->env, &ms)));
 	out->map_size = ei.me_mapsize;
 	out->used_size = (uint64_t)(ei.me_last_pgno + 1) * ms.ms_psize;
 out:

@@ -1,0 +1,249 @@
+/*
+ * Paging (docs/store.md, "Paging"): continuation markers the store
+ * authenticates, the page walk the listings share, and the listings of
+ * keys, deleted keys and a key's versions.  Token listing (tokens.c) walks
+ * the same way.
+ */
+#include "store_priv.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "encoding.h"
+#include "guard.h"
+
+#define MARKER_TAG_LEN 16
+
+/* marker = base64url(kind || payload || HMAC(marker key, kind||payload)[:16]) */
+static int
+marker_make(skr_store *st, char kind, const void *p, size_t n, char **out)
+{
+	skr_buf raw = SKR_BUF_INIT, text = SKR_BUF_INIT;
+	uint8_t mac[MAC_LEN];
+	const void *parts[1];
+	size_t lens[1];
+	int r;
+
+	*out = NULL;
+	SKR_GUARD(skr_buf_append_byte(&raw, (uint8_t)kind));
+	SKR_GUARD(skr_buf_append(&raw, p, n));
+	parts[0] = raw.data;
+	lens[0] = raw.len;
+	SKR_GUARD(skr__hmac_parts(st, st->marker, parts, lens, 1, mac));
+	SKR_GUARD(skr_buf_append(&raw, mac, MARKER_TAG_LEN));
+	SKR_GUARD(skr_b64url_encode(&text, raw.data, raw.len));
+	*out = (char *)skr_buf_steal(&text, NULL);
+	if (*out == NULL)
+		r = SKR_ERR_NOMEM;
+out:
+	skr_buf_free(&raw);
+	skr_buf_free(&text);
+	return r;
+}
+
+/* Authenticate a marker of the given kind; payload receives its body. */
+static int
+marker_parse(skr_store *st, char kind, const char *marker, skr_buf *payload)
+{
+	skr_buf raw = SKR_BUF_INIT;
+	uint8_t mac[MAC_LEN];
+	const void *parts[1];
+	size_t lens[1], n;
+	int r;
+
+	n = strnlen(marker, 1024);
+	if (n >= 1024)
+		return SKR_ERR_BAD_REQUEST;
+	SKR_ENSURE(skr_b64url_decode(&raw, marker, n) == SKR_OK &&
+	    raw.len >= 1 + MARKER_TAG_LEN, SKR_ERR_BAD_REQUEST);
+	parts[0] = raw.data;
+	lens[0] = raw.len - MARKER_TAG_LEN;
+	SKR_GUARD(skr__hmac_parts(st, st->marker, parts, lens, 1, mac));
+	SKR_ENSURE(skr_ct_equal(mac, raw.data + lens[0], MARKER_TAG_LEN) &&
+	    raw.data[0] == (uint8_t)kind, SKR_ERR_BAD_REQUEST);
+	r = skr_buf_set(payload, raw.data + 1, lens[0] - 1);
+out:
+	skr_buf_free(&raw);
+	return r;
+}
+
+size_t
+skr__page_max(size_t maxresults)
+{
+	if (maxresults == 0)
+		return SKR_PAGE_DEFAULT;
+	return maxresults > SKR_PAGE_MAX ? SKR_PAGE_MAX : maxresults;
+}
+
+void
+skr_version_page_clear(skr_version_page *pg)
+{
+	size_t i;
+
+	if (pg == NULL)
+		return;
+	for (i = 0; i < pg->n; i++)
+		skr_version_info_clear(&pg->items[i]);
+	free(pg->items);
+	free(pg->next);
+	memset(pg, 0, sizeof(*pg));
+}
+
+/*
+ * Walk db in key order after the marker's key, calling fn for at most max
+ * entries; a marker for the entry after the last one is made when more
+ * remain.  The marker holds the last LMDB key returned.
+ */
+int
+skr__page_walk(skr_txn *txn, int db, char kind, const char *marker, size_t max,
+    skr__page_item_fn fn, void *arg, char **next)
+{
+	skr_buf start = SKR_BUF_INIT, last = SKR_BUF_INIT;
+	MDB_cursor *cur = NULL;
+	MDB_val key, val;
+	size_t n = 0, vl;
+	int r, rc;
+
+	*next = NULL;
+	if (marker != NULL && *marker != '\0')
+		SKR_GUARD(marker_parse(txn->st, kind, marker, &start));
+	SKR_GUARD(skr__lmdb_err(mdb_cursor_open(txn->t, txn->st->dbi[db],
+	    &cur)));
+	if (start.len > 0) {
+		key.mv_size = start.len;
+		key.mv_data = start.data;
+		rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
+		if (rc == MDB_SUCCESS && key.mv_size == start.len &&
+		    memcmp(key.mv_data, start.data, start.len) == 0)
+			rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
+	} else
+		rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
+	r = SKR_OK;
+	for (; rc == MDB_SUCCESS && n < max; rc = mdb_cursor_get(cur, &key,
+	    &val, MDB_NEXT)) {
+		vl = val.mv_size;
+		SKR_GUARD(skr__rec_verify(txn->st, db, key.mv_data, key.mv_size,
+		    val.mv_data, &vl));
+		SKR_GUARD(fn(arg, txn, key.mv_data, key.mv_size, val.mv_data,
+		    vl, n));
+		SKR_GUARD(skr_buf_set(&last, key.mv_data, key.mv_size));
+		n++;
+	}
+	/* Stopped on an entry past the page: the next page starts there. */
+	if (rc == MDB_SUCCESS)
+		SKR_GUARD(marker_make(txn->st, kind, last.data, last.len,
+		    next));
+	SKR_ENSURE(rc == MDB_SUCCESS || rc == MDB_NOTFOUND, skr__lmdb_err(rc));
+out:
+	if (cur != NULL)
+		mdb_cursor_close(cur);
+	if (r != SKR_OK) {
+		free(*next);
+		*next = NULL;
+	}
+	skr_buf_free(&start);
+	skr_buf_free(&last);
+	return r;
+}
+
+/* Page item: a key record -> its latest version's info. */
+static int
+key_item(void *arg, skr_txn *txn, const uint8_t *k, size_t kl,
+    const uint8_t *v, size_t vl, size_t index)
+{
+	skr_version_page *pg = arg;
+	char lc[SKR_KEY_NAME_MAX + 1];
+	json_t *rec;
+	int r;
+
+	if (kl == 0 || kl > SKR_KEY_NAME_MAX)
+		return SKR_ERR_STORE;
+	memcpy(lc, k, kl);
+	lc[kl] = '\0';
+	if ((rec = json_loadb((const char *)v, vl, JSON_REJECT_DUPLICATES,
+	    NULL)) == NULL)
+		return SKR_ERR_STORE;
+	r = skr__info_load(txn, lc, rec, (uint32_t)jint(rec, "latest"),
+	    &pg->items[index]);
+	if (r == SKR_OK)
+		pg->n = index + 1;
+	json_decref(rec);
+	return r;
+}
+
+static int
+list_records(skr_txn *txn, int db, char kind, const char *marker,
+    size_t maxresults, skr_version_page *out)
+{
+	size_t max = skr__page_max(maxresults);
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	if (txn == NULL)
+		return SKR_ERR_INVAL;
+	if ((out->items = calloc(max, sizeof(*out->items))) == NULL)
+		return SKR_ERR_NOMEM;
+	r = skr__page_walk(txn, db, kind, marker, max, key_item, out,
+	    &out->next);
+	if (r != SKR_OK)
+		skr_version_page_clear(out);
+	return r;
+}
+
+int
+skr_store_key_list(skr_txn *txn, const char *marker, size_t maxresults,
+    skr_version_page *out)
+{
+	return list_records(txn, DB_KEYS, 'k', marker, maxresults, out);
+}
+
+int
+skr_store_deleted_list(skr_txn *txn, const char *marker, size_t maxresults,
+    skr_version_page *out)
+{
+	return list_records(txn, DB_DELETED, 'd', marker, maxresults, out);
+}
+
+int
+skr_store_version_list(skr_txn *txn, const char *name, const char *marker,
+    size_t maxresults, skr_version_page *out)
+{
+	char lc[SKR_KEY_NAME_MAX + 1];
+	skr_buf start = SKR_BUF_INIT;
+	size_t max = skr__page_max(maxresults);
+	json_t *rec = NULL;
+	uint32_t seq, latest, after = 0;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	if (txn == NULL)
+		return SKR_ERR_INVAL;
+	SKR_GUARD(skr__version_resolve(txn, name, NULL, lc, &rec, &latest));
+	if (marker != NULL && *marker != '\0') {
+		/* The marker names the key it was made for, so it cannot
+		 * be replayed against another key's listing. */
+		SKR_GUARD(marker_parse(txn->st, 'v', marker, &start));
+		SKR_ENSURE(start.len == strlen(lc) + 1 + 4 &&
+		    memcmp(start.data, lc, strlen(lc) + 1) == 0,
+		    SKR_ERR_BAD_REQUEST);
+		after = be32_get(start.data + start.len - 4);
+	}
+	out->items = calloc(max, sizeof(*out->items));
+	SKR_ENSURE(out->items != NULL, SKR_ERR_NOMEM);
+	for (seq = after + 1; seq <= latest && out->n < max; seq++) {
+		SKR_GUARD(skr__info_load(txn, lc, rec, seq,
+		    &out->items[out->n]));
+		out->n++;
+	}
+	if (seq <= latest) {
+		uint8_t k[VKEY_MAX];
+		size_t kl = skr__vkey(lc, seq - 1, k);
+		SKR_GUARD(marker_make(txn->st, 'v', k, kl, &out->next));
+	}
+out:
+	if (r != SKR_OK)
+		skr_version_page_clear(out);
+	json_decref(rec);
+	skr_buf_free(&start);
+	return r;
+}

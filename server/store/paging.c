@@ -14,7 +14,8 @@
 
 #define MARKER_TAG_LEN 16
 
-/* marker = base64url(kind || payload || HMAC(marker key, kind||payload)[:16]) */
+/* marker = base64url(kind || payload ||
+ *     HMAC(marker key, kind || payload)[:16]) */
 static int
 marker_make(skr_store *st, char kind, const void *p, size_t n, char **out)
 {

@@ -6,7 +6,9 @@
 # Each target's input format is described at the top of its fuzz_<t>.c.
 import json, base64, os, struct, sys
 from cryptography.hazmat.primitives.asymmetric import rsa, ec
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 C = sys.argv[1]  # corpus root
 FULL_CONFIG = '''data = /var/lib/skr
@@ -107,7 +109,21 @@ w('seal', 'roundtrip-empty', b'\x01')
 w('seal', 'pkcs8-rsa', b'\x02' + r2.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
 w('seal', 'pkcs8-ec', b'\x02' + e256.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
 w('seal', 'oct32', b'\x02' + os.urandom(32))
-# backup: 0 raw, 1 sealed payload, 2 JSON doc
+# backup: 0 raw blob, 1 payload (the target seals it), 2 JSON doc.  The
+# target's master key is a0 a1 .. bf, so mode-0 seeds are real blobs,
+# sealed here as docs/store.md ("Backup and the security domain") says.
+def hkdf(key, salt, info): return HKDF(hashes.SHA256(), 32, salt, info.encode()).derive(key)
+def backup_payload(doc, mats):
+    dj = json.dumps(doc).encode()
+    return struct.pack('>I', len(dj)) + dj + b''.join(struct.pack('>I', len(m)) + m for m in mats)
+def backup_blob(payload):
+    root = hkdf(bytes(range(0xa0, 0xc0)), None, 'skr/v1/backup-root')
+    salt, nonce = os.urandom(16), os.urandom(12)
+    hdr = b'SKRB\x01' + salt
+    # skr_seal: format byte 1 | nonce | AES-256-GCM with the format byte
+    # authenticated before the caller's associated data (the header).
+    ct = AESGCM(hkdf(root, salt, 'skr/v1/backup')).encrypt(nonce, payload, b'\x01' + hdr)
+    return hdr + b'\x01' + nonce + ct
 meta = {'version':'0123456789abcdef0123456789abcdef','kty':'oct-HSM','key_ops':['wrapKey','unwrapKey'],'tags':{'a':'b'},'enabled':True,'nbf':0,'exp':0,'exportable':False,'created':1700000000,'updated':1700000000}
 doc = {'format':1,'name':'restored','created':1700000000,'versions':[meta]}
 w('backup', 'doc-one-version', b'\x02' + json.dumps(doc).encode())
@@ -117,6 +133,11 @@ w('backup', 'doc-dup-version', b'\x02' + json.dumps(dict(doc, versions=[meta, me
 dj = json.dumps(doc).encode(); k = os.urandom(32)
 w('backup', 'payload', b'\x01' + struct.pack('>I', len(dj)) + dj + struct.pack('>I', 32) + k)
 w('backup', 'raw-header', b'\x00SKRB\x01' + os.urandom(16+29+40))
+p1 = backup_payload(doc, [os.urandom(32)])
+w('backup', 'blob-one-version', b'\x00' + backup_blob(p1))
+w('backup', 'blob-two-versions', b'\x00' + backup_blob(backup_payload(doc2, [os.urandom(32), os.urandom(32)])))
+w('backup', 'payload-trailing', b'\x01' + p1 + b'\x00')
+w('backup', 'payload-truncated', b'\x01' + p1[:-1])
 # routes: method byte, flags byte (1 admin, 2 reader, 4 JSON type, 8 signed target), path, "\n", body
 M = {'GET':0,'POST':1,'PUT':2,'PATCH':3,'DELETE':4}
 def route(name, method, flags, path, body=b''):

@@ -17,6 +17,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include "backup_codec.h"
 #include "check.h"
 #include "encoding.h"
 #include "jwk.h"
@@ -1469,6 +1470,125 @@ out:
 	mkdir(dir_c, 0700);
 }
 
+/* Restore one version with meta m (taken) and material p[0..n) as key
+ * "rules", in a blob sealed the way the store seals, under root. */
+static int
+restore_one(skr_store *st, const skr_master_key *root, json_t *m,
+    const uint8_t *p, size_t n)
+{
+	static const uint8_t salt[SKR_BACKUP_SALT_LEN] = { 5 };
+	skr_backup_version v = { m, p, n };
+	skr_buf blob = SKR_BUF_INIT;
+	skr_txn *txn = NULL;
+	int r;
+
+	CHECK(m != NULL);
+	CHECK_OK(skr_backup_encode(root, salt, "rules", NOW, &v, 1, &blob));
+	CHECK_OK(skr_store_txn_begin(st, SKR_TXN_WRITE, &txn));
+	r = skr_store_restore(txn, blob.data, blob.len, NULL);
+	skr_store_txn_abort(txn);
+	json_decref(m);
+	skr_buf_free(&blob);
+	return r;
+}
+
+#define RULES_META(kty, exportable) \
+	json_pack("{s:s, s:s, s:[s], s:{}, s:b, s:b, s:I, s:I}", \
+	    "version", "0123456789abcdef0123456789abcdef", "kty", kty, \
+	    "key_ops", "wrapKey", "tags", "enabled", 1, \
+	    "exportable", exportable, "created", (json_int_t)NOW, \
+	    "updated", (json_int_t)NOW)
+
+/*
+ * Blobs the codec accepts but the store must not: restore checks each
+ * version against its material and the store's metadata rules, and writes
+ * nothing when one fails.  A malformed payload is refused before the name
+ * is looked at.
+ */
+static void
+test_restore_rules(const skr_master_key *mk)
+{
+	skr_master_key *root = NULL;
+	skr_store *st = NULL;
+	skr_store_stats s;
+	skr_buf mat = SKR_BUF_INIT_SECRET, blob = SKR_BUF_INIT;
+	skr_buf payload = SKR_BUF_INIT_SECRET;
+	skr_backup_version v;
+	skr_key *k = oct_key(0x33);
+	skr_txn *txn = NULL;
+	json_t *m;
+
+	CHECK_OK(skr_master_key_derive(mk, NULL, 0, "skr/v1/backup-root",
+	    &root));
+	CHECK_OK(skr_store_create(dir_b, mk, NULL, &st));
+	CHECK_OK(skr_key_private_bytes(k, &mat));
+	if (st == NULL || root == NULL)
+		goto out;
+	CHECK_OK(restore_one(st, root, RULES_META("oct", 0),
+	    mat.data, mat.len));
+	CHECK_OK(restore_one(st, root, RULES_META("oct-HSM", 0),
+	    mat.data, mat.len));
+	/* Material that is not a key of the entry's type. */
+	CHECK_ERR(restore_one(st, root, RULES_META("RSA", 0),
+	    mat.data, mat.len), SKR_ERR_BACKUP_INVALID);
+	CHECK_ERR(restore_one(st, root, RULES_META("oct", 0),
+	    mat.data, 3), SKR_ERR_BACKUP_INVALID);
+	/* The metadata rules of skr_store_version_add. */
+	m = RULES_META("oct", 0);
+	json_array_clear(json_object_get(m, "key_ops"));
+	CHECK_OK(restore_one(st, root, m, mat.data, mat.len));
+	m = RULES_META("oct", 0);
+	json_array_set_new(json_object_get(m, "key_ops"), 0,
+	    json_string("fly"));
+	CHECK_ERR(restore_one(st, root, m, mat.data, mat.len),
+	    SKR_ERR_BACKUP_INVALID);
+	m = RULES_META("oct", 0);
+	json_object_del(m, "key_ops");
+	CHECK_ERR(restore_one(st, root, m, mat.data, mat.len),
+	    SKR_ERR_BACKUP_INVALID);
+	m = RULES_META("oct", 0);
+	json_object_set_new(json_object_get(m, "tags"), "n", json_integer(1));
+	CHECK_ERR(restore_one(st, root, m, mat.data, mat.len),
+	    SKR_ERR_BACKUP_INVALID);
+	CHECK_ERR(restore_one(st, root, RULES_META("oct", 1),
+	    mat.data, mat.len), SKR_ERR_BACKUP_INVALID);
+	m = RULES_META("oct", 0);
+	json_object_set_new(m, "policy", json_string(policy_text));
+	CHECK_ERR(restore_one(st, root, m, mat.data, mat.len),
+	    SKR_ERR_BACKUP_INVALID);
+	m = RULES_META("oct", 1);
+	json_object_set_new(m, "policy", json_string(policy_text));
+	CHECK_OK(restore_one(st, root, m, mat.data, mat.len));
+
+	/* Malformed: invalid even where the name is taken. */
+	CHECK_OK(add_oct(st, "rules", 1, NULL, NULL));
+	CHECK_ERR(restore_one(st, root, RULES_META("oct", 0),
+	    mat.data, mat.len), SKR_ERR_KEY_CONFLICT);
+	v.meta = RULES_META("oct", 0);
+	v.priv = mat.data;
+	v.privlen = mat.len;
+	CHECK_OK(skr_backup_payload_encode("rules", NOW, &v, 1, &payload));
+	CHECK_OK(skr_buf_append_byte(&payload, 0));
+	CHECK_OK(skr_backup_seal(root, (const uint8_t *)"0123456789abcdef",
+	    payload.data, payload.len, &blob));
+	json_decref(v.meta);
+	CHECK_OK(skr_store_txn_begin(st, SKR_TXN_WRITE, &txn));
+	CHECK_ERR(skr_store_restore(txn, blob.data, blob.len, NULL),
+	    SKR_ERR_BACKUP_INVALID);
+	CHECK_OK(skr_store_txn_commit(txn));
+	CHECK_OK(skr_store_stats_get(st, &s));
+	CHECK(s.keys == 1 && s.versions == 1);
+out:
+	skr_key_free(k);
+	skr_buf_free(&mat);
+	skr_buf_free(&blob);
+	skr_buf_free(&payload);
+	skr_master_key_free(root);
+	skr_store_close(st);
+	rm_store(dir_b);
+	mkdir(dir_b, 0700);
+}
+
 static void
 test_tokens(const skr_master_key *mk)
 {
@@ -1836,6 +1956,7 @@ main(void)
 	test_paging(mk);
 	test_binding(mk);
 	test_backup(mk, other);
+	test_restore_rules(mk);
 	test_tokens(mk);
 	test_nonces(mk);
 	test_stats(mk);

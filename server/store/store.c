@@ -1,8 +1,13 @@
 /*
- * The sealed LMDB store.  docs/store.md describes the schema; the short
- * version:
+ * The sealed LMDB store: the environment (open, create, close, schema and
+ * migration, space and the reserve), transactions, record access under the
+ * record MAC, and statistics.  The concerns built on it have files of their
+ * own: names.c, versions.c, paging.c, deleted.c, backup.c (over the pure
+ * backup_codec.c), tokens.c and nonces.c; store_priv.h is what they share.
  *
- *   meta      "schema" -> "1"; "check" -> sealed check value; audit head
+ * docs/store.md describes the schema; the short version:
+ *
+ *   meta      "schema" -> "2"; "check" -> sealed check value; audit head
  *   keys      folded name -> key record (JSON + MAC)
  *   versions  folded name \0 seq (u32 BE) -> u32 BE metalen, meta JSON,
  *             sealed private bytes (+ MAC)

@@ -15,7 +15,6 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
-#include <string.h>
 
 #include <jansson.h>
 #include <lmdb.h>
@@ -245,8 +244,9 @@ typedef int (*skr__page_item_fn)(void *arg, skr_txn *txn, const uint8_t *k,
 /*
  * Walk db in key order after the entry marker names (kind: one letter
  * per listing, so a marker cannot be replayed against another), calling
- * fn for at most max entries whose MAC verifies.  *next: a marker for the
- * following page when more entries remain, else NULL; caller frees.
+ * fn for at most max entries; an entry whose MAC fails ends the walk with
+ * that error.  *next: a marker for the following page when more entries
+ * remain, else NULL; caller frees.
  */
 int skr__page_walk(skr_txn *txn, int db, char kind, const char *marker,
     size_t max, skr__page_item_fn fn, void *arg, char **next);

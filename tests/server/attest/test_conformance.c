@@ -2,7 +2,8 @@
  * Conformance: every row of shared/conformance/README.md -- real Microsoft
  * Azure Attestation tokens and key sets, Key Vault policies, and the
  * decision each combination must reach -- through the library and through
- * `skrctl policy eval`.  Skips when the fixtures are absent.
+ * the offline decision of `skrctl policy eval` (client/skrctl_eval.h).
+ * Skips when the fixtures are absent.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -15,10 +16,8 @@
 #include "json.h"
 #include "jwks.h"
 #include "policy.h"
+#include "skrctl_eval.h"
 #include "token.h"
-
-/* The CLI, linked in directly: skrctl.c's dispatcher is not needed here. */
-#include "../../../client/skrctl_policy.c"
 
 #define CVM "maa-sevsnp-cvm-weu.jwt"
 #define SGX "maa-sgx-eus.jwt"
@@ -333,98 +332,162 @@ test_sgx(void)
 	skr_policy_result_clear(&res);
 }
 
-/* Run skrctl policy with stdout captured into out. */
+/* The offline decision of `skrctl policy eval` on fixture files: the
+ * skrctl_eval_run result, *e filled, and its human (or, with json, JSON)
+ * output into out. */
 static int
-skrctl(skr_buf *out, const char *const *args)
+eval(const char *tokname, const char *keysname, const char *polname,
+    const char *issuer, int64_t at, int json, skrctl_eval *e, skr_buf *out)
 {
-	char *argv[32];
+	skr_buf token, keys, pol, why = SKR_BUF_INIT;
+	skrctl_eval_input in = { 0 };
+	enum skrctl_eval_bad bad;
 	char chunk[4096];
 	FILE *tmp = tmpfile();
-	int argc = 0, saved, status;
 	size_t n;
+	int r;
 
-	argv[argc++] = (char *)"policy";
-	while (*args != NULL && argc < 31)
-		argv[argc++] = (char *)*args++;
-	argv[argc] = NULL;
-	fflush(stdout);
-	saved = dup(1);
-	dup2(fileno(tmp), 1);
-	status = skrctl_policy_main(argc, argv);
-	fflush(stdout);
-	dup2(saved, 1);
-	close(saved);
+	slurp(tokname, &token);
+	slurp(keysname, &keys);
+	slurp(polname, &pol);
+	in.token = (const char *)token.data;
+	in.token_len = token.len;
+	in.jwks = (const char *)keys.data;
+	in.jwks_len = keys.len;
+	in.policy = (const char *)pol.data;
+	in.policy_len = pol.len;
+	in.issuer = issuer;
+	in.at = at;
+	in.skew = SKR_TOKEN_DEFAULT_SKEW;
+	skrctl_eval_clear(e);
+	r = skrctl_eval_run(&in, e, &bad, &why);
+	CHECK((r == SKR_OK) == (bad == SKRCTL_EVAL_BAD_NONE));
 	skr_buf_reset(out);
-	rewind(tmp);
-	while ((n = fread(chunk, 1, sizeof(chunk), tmp)) > 0)
-		skr_buf_append(out, chunk, n);
-	fclose(tmp);
-	return status;
+	CHECK(tmp != NULL);
+	if (r == SKR_OK && tmp != NULL) {
+		if (json)
+			CHECK_OK(skrctl_eval_print_json(tmp, e));
+		else
+			skrctl_eval_print(tmp, e);
+		rewind(tmp);
+		while ((n = fread(chunk, 1, sizeof(chunk), tmp)) > 0)
+			skr_buf_append(out, chunk, n);
+	}
+	if (tmp != NULL)
+		fclose(tmp);
+	skr_buf_free(&token);
+	skr_buf_free(&keys);
+	skr_buf_free(&pol);
+	skr_buf_free(&why);
+	return r;
 }
 
 static void
-test_skrctl(void)
+test_skrctl_eval(void)
 {
-	skr_buf out = SKR_BUF_INIT;
-	char tok[4096], keys[4096], pol[4096], eus[4096], bad[4096];
+	skr_buf out = SKR_BUF_INIT, why = SKR_BUF_INIT;
+	skrctl_eval_input in = { 0 };
+	enum skrctl_eval_bad bad;
+	skrctl_eval e;
 	json_t *j = NULL;
 
-	snprintf(tok, sizeof(tok), "%s", path_of(CVM));
-	snprintf(keys, sizeof(keys), "%s", path_of(WEU_KEYS));
-	snprintf(eus, sizeof(eus), "%s", path_of(EUS_KEYS));
-	snprintf(pol, sizeof(pol), "%s", path_of("policy-cvm-weu.json"));
-	snprintf(bad, sizeof(bad), "%s", path_of("policy-cvm-wrong-tee.json"));
-
-	CHECK(skrctl(&out, (const char *[]){ "check", pol, NULL }) == 0);
-	CHECK(skrctl(&out, (const char *[]){ "check", keys, NULL }) == 2);
-	CHECK(skrctl(&out, (const char *[]){ "check", NULL }) == 2);
-	CHECK(skrctl(&out, (const char *[]){ "check", "/nonexistent/p.json",
-	    NULL }) == 1);
-	CHECK(skrctl(&out, (const char *[]){ "frob", NULL }) == 2);
-
-	CHECK(skrctl(&out, (const char *[]){ "eval", "--token", tok, "--jwks",
-	    keys, "--policy", pol, "--at", "1680180000", NULL }) == 0);
-	CHECK(strstr(skr_buf_cstr(&out), "decision: allow") != NULL);
-	CHECK(strstr(skr_buf_cstr(&out), "TpmEphemeralEncryptionKey") != NULL);
-	CHECK(skrctl(&out, (const char *[]){ "eval", "--token", tok, "--jwks",
-	    keys, "--policy", pol, "--at", "1680180000", "--json", NULL }) ==
-	    0);
+	skrctl_eval_init(&e);
+	/* Allowed: the decision, the vTPM wrapping key and the trace. */
+	CHECK_OK(eval(CVM, WEU_KEYS, "policy-cvm-weu.json", NULL, CVM_AT, 0,
+	    &e, &out));
+	CHECK(e.allowed && e.token_err == SKR_OK && e.wrap_err == SKR_OK);
+	CHECK_STR(e.wrap_kid, "TpmEphemeralEncryptionKey");
+	CHECK(strstr(skr_buf_cstr(&out), "decision: allow\n") != NULL);
+	CHECK(strstr(skr_buf_cstr(&out), "wrapping key: "
+	    "TpmEphemeralEncryptionKey") != NULL);
+	CHECK(strstr(skr_buf_cstr(&out), "token: verified (iss " WEU_ISS)
+	    != NULL);
+	CHECK_OK(eval(CVM, WEU_KEYS, "policy-cvm-weu.json", NULL, CVM_AT, 1,
+	    &e, &out));
 	CHECK_OK(skr_json_parse((const char *)out.data, out.len, 0, &j));
 	CHECK_STR(json_string_value(json_object_get(j, "decision")), "allow");
+	CHECK(json_is_null(json_object_get(j, "reason")));
 	CHECK_STR(json_string_value(json_object_get(json_object_get(j,
 	    "wrapping_key"), "kid")), "TpmEphemeralEncryptionKey");
+	CHECK_STR(json_string_value(json_object_get(json_object_get(j,
+	    "token"), "iss")), WEU_ISS);
 	CHECK(json_is_object(json_object_get(j, "trace")));
 	CHECK(json_string_length(json_object_get(j, "trace_digest")) == 64);
 	json_decref(j);
 	j = NULL;
 
-	CHECK(skrctl(&out, (const char *[]){ "eval", "--token", tok, "--jwks",
-	    keys, "--policy", bad, "--at", "1680180000", "--json", NULL }) ==
-	    3);
+	/* Denied by the policy: the failing claim named. */
+	CHECK_OK(eval(CVM, WEU_KEYS, "policy-cvm-wrong-tee.json", NULL, CVM_AT,
+	    1, &e, &out));
+	CHECK(!e.allowed && e.policy_err == SKR_ERR_POLICY_DENIED);
 	CHECK_OK(skr_json_parse((const char *)out.data, out.len, 0, &j));
 	CHECK_STR(json_string_value(json_object_get(j, "decision")), "deny");
 	CHECK_STR(json_string_value(json_object_get(json_object_get(j,
 	    "reason"), "code")), "SKR.POLICY.DENIED");
+	CHECK_STR(json_string_value(json_array_get(json_object_get(
+	    json_object_get(j, "reason"), "claims"), 0)),
+	    "x-ms-isolation-tee.x-ms-attestation-type");
 	json_decref(j);
 	j = NULL;
-	/* Expired now; wrong issuer; unknown kid: all denials. */
-	CHECK(skrctl(&out, (const char *[]){ "eval", "--token", tok, "--jwks",
-	    keys, "--policy", pol, NULL }) == 3);
+	CHECK_OK(eval(CVM, WEU_KEYS, "policy-cvm-wrong-tee.json", NULL, CVM_AT,
+	    0, &e, &out));
+	CHECK(strstr(skr_buf_cstr(&out), "decision: deny\nreason: "
+	    "SKR.POLICY.DENIED: ") != NULL);
+	CHECK(strstr(skr_buf_cstr(&out), "FAIL") != NULL);
+
+	/* SGX: the policy allows, but the token names no wrapping key, so
+	 * a release would fail; said, not hidden. */
+	CHECK_OK(eval(SGX, EUS_KEYS, "policy-sgx-eus.json", NULL, SGX_AT, 0,
+	    &e, &out));
+	CHECK(e.allowed && e.wrap_err == SKR_ERR_WRAPKEY_MISSING);
+	CHECK(strstr(skr_buf_cstr(&out), "wrapping key: none (") != NULL);
+
+	/* Refused tokens are denials: expired now, wrong issuer, unknown
+	 * kid. */
+	CHECK_OK(eval(CVM, WEU_KEYS, "policy-cvm-weu.json", NULL, 0, 0, &e,
+	    &out));
+	CHECK(!e.allowed && e.token_err == SKR_ERR_TOKEN_EXPIRED);
 	CHECK(strstr(skr_buf_cstr(&out), "SKR.TOKEN.EXPIRED") != NULL);
-	CHECK(skrctl(&out, (const char *[]){ "eval", "--token", tok, "--jwks",
-	    keys, "--policy", pol, "--at", "1680180000", "--issuer",
-	    "https://sharedeus.eus.attest.azure.net", NULL }) == 3);
+	CHECK_OK(eval(CVM, WEU_KEYS, "policy-cvm-weu.json", EUS_ISS, CVM_AT,
+	    0, &e, &out));
+	CHECK(!e.allowed && e.token_err == SKR_ERR_TOKEN_ISSUER);
 	CHECK(strstr(skr_buf_cstr(&out), "SKR.TOKEN.ISSUER") != NULL);
-	CHECK(skrctl(&out, (const char *[]){ "eval", "--token", tok, "--jwks",
-	    eus, "--policy", pol, "--at", "1680180000", NULL }) == 3);
-	CHECK(strstr(skr_buf_cstr(&out), "SKR.TOKEN.KID") != NULL);
-	/* Usage and errors. */
-	CHECK(skrctl(&out, (const char *[]){ "eval", "--token", tok, NULL }) ==
-	    2);
-	CHECK(skrctl(&out, (const char *[]){ "eval", "--token", tok, "--jwks",
-	    keys, "--policy", pol, "--at", "soon", NULL }) == 2);
-	CHECK(skrctl(&out, (const char *[]){ "eval", "--token", tok, "--jwks",
-	    keys, "--policy", keys, "--at", "1680180000", NULL }) == 1);
+	CHECK_OK(eval(CVM, EUS_KEYS, "policy-cvm-weu.json", NULL, CVM_AT, 1,
+	    &e, &out));
+	CHECK(!e.allowed && e.token_err == SKR_ERR_TOKEN_KID);
+	CHECK(e.keys != NULL && skr_jwks_warning_count(e.keys) == 1);
+	CHECK_OK(skr_json_parse((const char *)out.data, out.len, 0, &j));
+	CHECK_STR(json_string_value(json_object_get(json_object_get(j,
+	    "reason"), "code")), "SKR.TOKEN.KID");
+	CHECK(json_is_null(json_object_get(j, "token")));
+	json_decref(j);
+	j = NULL;
+
+	/* Inputs that do not parse are errors, not decisions, and say
+	 * which. */
+	CHECK(eval(CVM, WEU_KEYS, WEU_KEYS, NULL, CVM_AT, 0, &e, &out) !=
+	    SKR_OK);
+	skrctl_eval_clear(&e);
+	in.token = "e30.e30.e30";
+	in.token_len = strlen(in.token);
+	in.jwks = "{\"keys\":[]}";
+	in.jwks_len = strlen(in.jwks);
+	in.policy = "{}";
+	in.policy_len = 2;
+	CHECK(skrctl_eval_run(&in, &e, &bad, &why) != SKR_OK);
+	CHECK(bad == SKRCTL_EVAL_BAD_POLICY && why.len > 0);
+	skrctl_eval_clear(&e);
+	skr_buf_reset(&why);
+	in.jwks = "[]";
+	in.jwks_len = 2;
+	in.policy = "{\"version\":\"1.0.0\",\"anyOf\":[{\"authority\":"
+	    "\"https://a.example\",\"allOf\":[{\"claim\":\"c\","
+	    "\"equals\":\"v\"}]}]}";
+	in.policy_len = strlen(in.policy);
+	CHECK(skrctl_eval_run(&in, &e, &bad, &why) != SKR_OK);
+	CHECK(bad == SKRCTL_EVAL_BAD_JWKS);
+	skrctl_eval_clear(&e);
+	skr_buf_free(&why);
 	skr_buf_free(&out);
 }
 
@@ -440,6 +503,6 @@ main(void)
 	test_cvm();
 	test_tampered();
 	test_sgx();
-	test_skrctl();
+	test_skrctl_eval();
 	return check_done();
 }

@@ -22,8 +22,8 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
-#include "audit.h"
 #include "buf.h"
+#include "chain.h"
 #include "encoding.h"
 #include "json.h"
 #include "jwk.h"

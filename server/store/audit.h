@@ -1,7 +1,7 @@
 /*
  * The audit log (docs/store.md, "Audit log"): every state change and every
- * release or evaluate attempt, one JSON record each, chained by SHA-256 and
- * stored in the store's `audit` database.  A state change appends its record
+ * release or evaluate attempt, one JSON record each, chained by SHA-256
+ * (chain.h) and stored in the store's `audit` database.  A state change appends its record
  * in the SAME write transaction as the change, so a change that cannot be
  * audited does not happen and an aborted change leaves no record.
  *
@@ -39,11 +39,11 @@
 
 #include <jansson.h>
 
+#include "chain.h"
 #include "store.h"
 
 #define SKR_AUDIT_MAX_STRING 1024
 #define SKR_AUDIT_MAX_RECORD (16 * 1024)
-#define SKR_AUDIT_HASH_HEX 64
 
 /*
  * Append record (borrowed, not modified: the store writes a copy with seq,
@@ -90,13 +90,8 @@ int skr_audit_query(skr_txn *txn, const skr_audit_filter *f, uint64_t after,
  */
 int skr_audit_verify(skr_txn *txn, uint64_t *count, uint64_t *broken);
 
-/*
- * The same check offline, without the master key: opens the store in data
- * directory dir read-only with LMDB directly (the audit chain is not
- * sealed).  A missing store is SKR_ERR_STORE, an unknown schema
- * SKR_ERR_STORE_SCHEMA.  Safe while skrd runs (LMDB readers).
- */
-int skr_audit_verify_dir(const char *dir, uint64_t *count, uint64_t *broken);
+/* The same check offline, without the store: skr_audit_verify_dir
+ * (chain.h). */
 
 /* The chain head: last seq (0 when empty) and its hash (hex, 65 bytes). */
 int skr_audit_head(skr_txn *txn, uint64_t *seq,

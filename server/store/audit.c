@@ -59,6 +59,112 @@ jset(json_t *o, const char *k, json_t *v)
 	return json_object_set_new(o, k, v) == 0 ? SKR_OK : SKR_ERR_NOMEM;
 }
 
+/* ---- records --------------------------------------------------------------- */
+
+static void
+detail_add(skr_audit_rec *rec, const char *name, const char *str,
+    int64_t num)
+{
+	if (rec->ndetail >= SKR_AUDIT_DETAIL_MAX) {
+		rec->overflow = 1;
+		return;
+	}
+	rec->detail[rec->ndetail].name = name;
+	rec->detail[rec->ndetail].str = str;
+	rec->detail[rec->ndetail].num = num;
+	rec->ndetail++;
+}
+
+void
+skr_audit_detail_str(skr_audit_rec *rec, const char *name, const char *v)
+{
+	if (v != NULL)
+		detail_add(rec, name, v, 0);
+}
+
+void
+skr_audit_detail_int(skr_audit_rec *rec, const char *name, int64_t v)
+{
+	detail_add(rec, name, NULL, v);
+}
+
+/* o[k] = v when v says something. */
+static int
+set_str(json_t *o, const char *k, const char *v)
+{
+	if (v == NULL || *v == '\0')
+		return SKR_OK;
+	return jset(o, k, json_string(v));
+}
+
+static int
+outcome_known(const char *s)
+{
+	return s != NULL && (strcmp(s, "ok") == 0 ||
+	    strcmp(s, "denied") == 0 || strcmp(s, "error") == 0);
+}
+
+static int
+detail_build(const skr_audit_rec *rec, json_t *o)
+{
+	json_t *d;
+	size_t i;
+	int r;
+
+	if (rec->ndetail == 0)
+		return SKR_OK;
+	if ((d = json_object()) == NULL)
+		return SKR_ERR_NOMEM;
+	for (i = 0; i < rec->ndetail; i++) {
+		if (rec->detail[i].name == NULL) {
+			json_decref(d);
+			return SKR_ERR_INVAL;
+		}
+		r = jset(d, rec->detail[i].name, rec->detail[i].str != NULL ?
+		    json_string(rec->detail[i].str) :
+		    json_integer((json_int_t)rec->detail[i].num));
+		if (r != SKR_OK) {
+			json_decref(d);
+			return r;
+		}
+	}
+	return jset(o, "detail", d);
+}
+
+int
+skr_audit_build(const skr_audit_rec *rec, json_t **out)
+{
+	json_t *o = NULL;
+	int r;
+
+	*out = NULL;
+	if (rec == NULL || rec->event == NULL || *rec->event == '\0' ||
+	    !outcome_known(rec->outcome) || rec->overflow)
+		return SKR_ERR_INVAL;
+	SKR_ENSURE((o = json_object()) != NULL, SKR_ERR_NOMEM);
+	SKR_GUARD(set_str(o, "event", rec->event));
+	SKR_GUARD(set_str(o, "outcome", rec->outcome));
+	SKR_GUARD(set_str(o, "reason", rec->reason));
+	SKR_GUARD(set_str(o, "principal", rec->principal));
+	SKR_GUARD(set_str(o, "peer", rec->peer));
+	SKR_GUARD(set_str(o, "request_id", rec->request_id));
+	SKR_GUARD(set_str(o, "key", rec->key));
+	SKR_GUARD(set_str(o, "version", rec->version));
+	SKR_GUARD(set_str(o, "iss", rec->iss));
+	SKR_GUARD(set_str(o, "jti", rec->jti));
+	SKR_GUARD(set_str(o, "attestation_type", rec->attestation_type));
+	SKR_GUARD(set_str(o, "trace_digest", rec->trace_digest));
+	SKR_GUARD(detail_build(rec, o));
+	/* Refused here as skr_audit_append would refuse it, so that a record
+	 * never reaches a transaction it would fail. */
+	SKR_GUARD(record_safe(o, 0));
+	*out = o;
+	o = NULL;
+out:
+	json_decref(o);
+	return r;
+}
+
 /* ---- the chain in the store --------------------------------------------- */
 
 static int
@@ -145,22 +251,6 @@ out:
 	free(text);
 	json_decref(rec);
 	return r;
-}
-
-int
-skr_audit_log(skr_store *st, const json_t *record, int64_t now,
-    uint64_t *seq)
-{
-	skr_txn *txn = NULL;
-	int r;
-
-	if ((r = skr_store_txn_begin(st, SKR_TXN_WRITE, &txn)) != SKR_OK)
-		return r;
-	if ((r = skr_audit_append(txn, record, now, seq)) != SKR_OK) {
-		skr_store_txn_abort(txn);
-		return r;
-	}
-	return skr_store_txn_commit(txn);
 }
 
 /* ---- verification ------------------------------------------------------- */

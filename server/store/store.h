@@ -420,7 +420,7 @@ typedef struct skr_store_stats {
 
 int skr_store_stats_get(skr_store *st, skr_store_stats *out);
 
-/* ---- internal: for audit.c only ------------------------------------- */
+/* ---- internal: for the audit log only (audit.c, audit_commit.c) ------ */
 
 /* Named databases that audit.c reads and writes through the calls below. */
 #define SKR__DB_META 0

@@ -10,7 +10,7 @@
 
 #include <jansson.h>
 
-#include "audit.h"
+#include "chain.h"
 #include "buf.h"
 #include "json.h"
 #include "skr/error.h"

@@ -2,6 +2,7 @@
 #ifndef SKR_SERVER_API_H
 #define SKR_SERVER_API_H
 
+#include "audit.h"
 #include "request.h"
 
 #define API(name) \
@@ -38,6 +39,13 @@ API(skr_api_audit_verify);
  * (SKR_ERR_JSON, SKR_ERR_JSON_DUPLICATE, SKR_ERR_JSON_DEPTH).
  */
 int skr__api_json_body(const skr_request *req, json_t **out);
+
+/*
+ * The audit record (audit.h) of a request's event: outcome "ok", and the
+ * request's peer, request id and caller (its token id, when it has one).
+ * The strings are borrowed from req and event.
+ */
+skr_audit_rec skr__api_audit(const skr_request *req, const char *event);
 
 /*
  * One purge sweep transaction (housekeep.c): purge at most max soft-deleted

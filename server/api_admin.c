@@ -48,39 +48,23 @@ token_json(const skr_token_info *t)
 
 	for (size_t i = 0; pre != NULL && i < t->p.nprefixes; i++)
 		json_array_append_new(pre, json_string(t->p.prefixes[i]));
-	o = json_pack("{s:s,s:s,s:o,s:o,s:I,s:b}", "id", t->p.id, "name",
+	o = json_pack("{s:s,s:s,s:o,s:o,s:I,s:b,s:o}", "id", t->p.id, "name",
 	    t->p.name, "roles", roles_json(t->p.roles), "prefixes", pre,
-	    "created", (json_int_t)t->created, "revoked", t->revoked);
-	if (o != NULL)
-		json_object_set_new(o, "expires", t->p.expires ?
-		    json_integer(t->p.expires) : json_null());
+	    "created", (json_int_t)t->created, "revoked", t->revoked,
+	    "expires", t->p.expires ? json_integer(t->p.expires) :
+	    json_null());
 	return o;
 }
 
+/* The token's id is the detail of its create and revoke records. */
 static int
-audited_commit(skr_txn *txn, const skr_request *req, const char *event,
+token_commit(skr_txn *txn, const skr_request *req, const char *event,
     const char *id)
 {
-	json_t *rec;
-	int r;
+	skr_audit_rec rec = skr__api_audit(req, event);
 
-	rec = json_pack("{s:s,s:s,s:s,s:s,s:s?,s:{s:s}}", "event", event,
-	    "outcome", "ok", "peer", req->peer, "request_id", req->request_id,
-	    "principal", req->principal ? req->principal->id : NULL,
-	    "detail", "id", id);
-	if (rec == NULL) {
-		skr_store_txn_abort(txn);
-		return SKR_ERR_NOMEM;
-	}
-	r = skr_audit_append(txn, rec, req->now, NULL);
-	json_decref(rec);
-	if (r != SKR_OK) {
-		/* The transaction ends here either way: a write left open
-		 * would hold the store's write lock for good. */
-		skr_store_txn_abort(txn);
-		return r;
-	}
-	return skr_store_txn_commit(txn);
+	skr_audit_detail_str(&rec, "id", id);
+	return skr_audit_commit(txn, &rec, 1, req->now);
 }
 
 /* {name?, roles: [...], prefixes?: [...], expires?} of a token create.  On
@@ -193,15 +177,17 @@ skr_api_token_create(skr_server *srv, skr_request *req, skr_response *resp)
 	skr_buf_free(&why);
 	SKR_GUARD(skr_store_txn_begin(srv->store, SKR_TXN_WRITE, &txn));
 	SKR_GUARD(skr_store_token_create(txn, &want, req->now, &secret, &info));
-	r = audited_commit(txn, req, "token.create", info.p.id);
+	r = token_commit(txn, req, "token.create", info.p.id);
 	txn = NULL;
 	if (r != SKR_OK)
 		goto out;
 	/* The secret is shown this once and never stored. */
 	o = token_json(&info);
-	if (o != NULL)
-		json_object_set_new(o, "token", json_string(skr_buf_cstr(
-		    &secret)));
+	if (o != NULL && json_object_set_new(o, "token",
+	    json_string(skr_buf_cstr(&secret))) != 0) {
+		json_decref(o);
+		o = NULL;
+	}
 	r = skr_response_json(resp, 200, o);
 out:
 	skr_store_txn_abort(txn);
@@ -257,7 +243,7 @@ skr_api_token_revoke(skr_server *srv, skr_request *req, skr_response *resp)
 		return skr_response_error(resp, r, "no token with that id");
 	}
 	SKR_GUARD(r);
-	r = audited_commit(txn, req, "token.revoke", req->name);
+	r = token_commit(txn, req, "token.revoke", req->name);
 	txn = NULL;
 	if (r == SKR_OK)
 		r = skr_response_json(resp, 200, json_pack("{s:s,s:b}", "id",

@@ -95,6 +95,20 @@ skr__api_json_body(const skr_request *req, json_t **out)
 	return SKR_OK;
 }
 
+skr_audit_rec
+skr__api_audit(const skr_request *req, const char *event)
+{
+	skr_audit_rec rec = {
+		.event = event,
+		.outcome = "ok",
+		.peer = req->peer,
+		.request_id = req->request_id,
+		.principal = req->principal != NULL ? req->principal->id : NULL,
+	};
+
+	return rec;
+}
+
 static int
 only_members(const json_t *o, const char *const *allowed, const char **bad_key)
 {
@@ -413,41 +427,36 @@ write_begin(skr_server *srv, const skr_request *req, skr_txn **txn,
 
 /* The audit record of a scheduled purge: carried out by a change (req) or
  * by the sweep (req NULL: no peer, no request id). */
-static int
-audit_scheduled_purge(skr_txn *txn, const skr_request *req, int64_t now,
-    const char *name)
+static skr_audit_rec
+scheduled_purge_rec(const skr_request *req, const char *name)
 {
-	json_t *rec;
-	int r;
+	skr_audit_rec rec = { .event = "key.purge", .outcome = "ok",
+		.key = name };
 
-	rec = json_pack("{s:s,s:s,s:s,s:{s:s,s:s}}", "event", "key.purge",
-	    "outcome", "ok", "key", name, "detail", "reason",
-	    "scheduled purge date passed", "by", req != NULL ? "write" :
-	    "sweep");
-	if (rec == NULL)
-		return SKR_ERR_NOMEM;
-	if (req != NULL && (json_object_set_new(rec, "peer",
-	    json_string(req->peer)) != 0 || json_object_set_new(rec,
-	    "request_id", json_string(req->request_id)) != 0)) {
-		json_decref(rec);
-		return SKR_ERR_NOMEM;
+	if (req != NULL) {
+		rec.peer = req->peer;
+		rec.request_id = req->request_id;
 	}
-	r = skr_audit_append(txn, rec, now, NULL);
-	json_decref(rec);
-	return r;
+	skr_audit_detail_str(&rec, "reason", "scheduled purge date passed");
+	skr_audit_detail_str(&rec, "by", req != NULL ? "write" : "sweep");
+	return rec;
 }
 
 int
 skr_api_purge_due(skr_server *srv, int64_t now, size_t max, size_t *npurged)
 {
-	char (*names)[SKR_KEY_NAME_MAX + 1];
+	char (*names)[SKR_KEY_NAME_MAX + 1] = NULL;
+	skr_audit_rec *recs = NULL;
 	skr_txn *txn = NULL;
 	size_t n = 0, i;
 	int r;
 
 	*npurged = 0;
-	if (max == 0 || (names = calloc(max, sizeof(*names))) == NULL)
-		return max == 0 ? SKR_ERR_INVAL : SKR_ERR_NOMEM;
+	if (max == 0)
+		return SKR_ERR_INVAL;
+	names = calloc(max, sizeof(*names));
+	recs = calloc(max, sizeof(*recs));
+	SKR_ENSURE(names != NULL && recs != NULL, SKR_ERR_NOMEM);
 	/* It frees far more than it writes: it may use the reserve. */
 	SKR_GUARD(skr_store_txn_begin(srv->store, SKR_TXN_WRITE_RESERVE,
 	    &txn));
@@ -455,56 +464,36 @@ skr_api_purge_due(skr_server *srv, int64_t now, size_t max, size_t *npurged)
 	if (n == 0)
 		goto out;       /* nothing written: no commit, no sync */
 	for (i = 0; i < n; i++)
-		SKR_GUARD(audit_scheduled_purge(txn, NULL, now, names[i]));
-	r = skr_store_txn_commit(txn);
+		recs[i] = scheduled_purge_rec(NULL, names[i]);
+	r = skr_audit_commit(txn, recs, n, now);
 	txn = NULL;
 	if (r == SKR_OK)
 		*npurged = n;
 out:
 	skr_store_txn_abort(txn);
 	free(names);
+	free(recs);
 	return r;
 }
 
-/* Append the audit records of a change (and of the scheduled purges it
- * carried out) to txn and commit; txn is ended either way. */
+/* Commit a change with its audit record, after those of the scheduled
+ * purges it carried out; txn is ended either way. */
 static int
-commit_audited(skr_txn *txn, const skr_request *req, const char *event,
+key_commit(skr_txn *txn, const skr_request *req, const char *event,
     const char *name, const char *version, const struct purged *purged)
 {
-	json_t *rec;
-	int r = SKR_OK;
+	skr_audit_rec recs[PURGE_BATCH + 2];
+	size_t i;
 
-	for (size_t i = 0; r == SKR_OK && i < purged->n; i++)
-		r = audit_scheduled_purge(txn, req, req->now,
-		    purged->names[i]);
-	if (r != SKR_OK) {
-		skr_store_txn_abort(txn);
-		return r;
-	}
-	rec = json_pack("{s:s,s:s,s:s,s:s}", "event", event, "outcome", "ok",
-	    "peer", req->peer, "request_id", req->request_id);
-	if (rec == NULL) {
-		skr_store_txn_abort(txn);
-		return SKR_ERR_NOMEM;
-	}
-	if (req->principal != NULL)
-		json_object_set_new(rec, "principal",
-		    json_string(req->principal->id));
-	if (name != NULL && *name != '\0')
-		json_object_set_new(rec, "key", json_string(name));
-	if (version != NULL && *version != '\0')
-		json_object_set_new(rec, "version", json_string(version));
+	for (i = 0; i < purged->n; i++)
+		recs[i] = scheduled_purge_rec(req, purged->names[i]);
+	recs[i] = skr__api_audit(req, event);
+	recs[i].key = name;
+	recs[i].version = version;
 	if (purged->n > 0)
-		json_object_set_new(rec, "detail", json_pack("{s:I}",
-		    "expired_purged", (json_int_t)purged->n));
-	r = skr_audit_append(txn, rec, req->now, NULL);
-	json_decref(rec);
-	if (r != SKR_OK) {
-		skr_store_txn_abort(txn);
-		return r;
-	}
-	return skr_store_txn_commit(txn);
+		skr_audit_detail_int(&recs[i], "expired_purged",
+		    (int64_t)purged->n);
+	return skr_audit_commit(txn, recs, purged->n + 1, req->now);
 }
 
 /* Add a version holding key and answer with its bundle. */
@@ -540,7 +529,7 @@ add_version(skr_server *srv, skr_request *req, skr_response *resp,
 	}
 	SKR_GUARD(skr_store_version_add(txn, req->name, key, p, flags,
 	    req->now, &vi));
-	r = commit_audited(txn, req, event, vi.name, vi.version, &purged);
+	r = key_commit(txn, req, event, vi.name, vi.version, &purged);
 	txn = NULL;
 	if (r == SKR_OK)
 		r = skr_response_json(resp, 200, skr_bundle_key(srv, &vi));
@@ -701,10 +690,14 @@ list_item(const skr_server *srv, const skr_version_info *vi,
 	/* Key Vault's DeletedKeyItem. */
 	snprintf(buf, sizeof(buf), "%s/deletedkeys/%s", srv->base_url,
 	    vi->name);
-	json_object_set_new(it, "recoveryId", json_string(buf));
-	json_object_set_new(it, "deletedDate", json_integer(vi->deleted_date));
-	json_object_set_new(it, "scheduledPurgeDate",
-	    json_integer(vi->scheduled_purge_date));
+	if (json_object_set_new(it, "recoveryId", json_string(buf)) != 0 ||
+	    json_object_set_new(it, "deletedDate",
+	    json_integer(vi->deleted_date)) != 0 ||
+	    json_object_set_new(it, "scheduledPurgeDate",
+	    json_integer(vi->scheduled_purge_date)) != 0) {
+		json_decref(it);
+		return NULL;
+	}
 	return it;
 }
 
@@ -857,7 +850,7 @@ skr_api_key_update(skr_server *srv, skr_request *req, skr_response *resp)
 	SKR_GUARD(write_begin(srv, req, &txn, &purged));
 	SKR_GUARD(skr_store_version_update(txn, req->name, req->version, &u,
 	    req->now, &vi));
-	r = commit_audited(txn, req, "key.update", vi.name, vi.version,
+	r = key_commit(txn, req, "key.update", vi.name, vi.version,
 	    &purged);
 	txn = NULL;
 	if (r == SKR_OK)
@@ -924,7 +917,7 @@ lifecycle(skr_server *srv, skr_request *req, skr_response *resp, int op)
 		SKR_GUARD(skr_store_key_recover(txn, req->name, &vi));
 	else
 		SKR_GUARD(skr_store_key_purge(txn, req->name));
-	r = commit_audited(txn, req, events[op], req->name, NULL, &purged);
+	r = key_commit(txn, req, events[op], req->name, NULL, &purged);
 	txn = NULL;
 	if (r != SKR_OK)
 		goto out;
@@ -983,7 +976,7 @@ skr_api_key_backup(skr_server *srv, skr_request *req, skr_response *resp)
 	txn = NULL;
 	/* Reading material out is itself worth a record. */
 	SKR_GUARD(write_begin(srv, req, &txn, &purged));
-	r = commit_audited(txn, req, "key.backup", req->name, NULL, &purged);
+	r = key_commit(txn, req, "key.backup", req->name, NULL, &purged);
 	txn = NULL;
 	if (r != SKR_OK)
 		goto out;
@@ -1026,7 +1019,7 @@ skr_api_key_restore(skr_server *srv, skr_request *req, skr_response *resp)
 		r = SKR_ERR_AUTH_FORBIDDEN;
 		goto out;
 	}
-	r = commit_audited(txn, req, "key.restore", vi.name, vi.version,
+	r = key_commit(txn, req, "key.restore", vi.name, vi.version,
 	    &purged);
 	txn = NULL;
 	if (r == SKR_OK)

@@ -1,10 +1,10 @@
 #include "release.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "api.h"
 #include "audit.h"
 #include "auditsink.h"
 #include "auth.h"
@@ -198,185 +198,71 @@ out:
 	return r;
 }
 
-/* Record the attempt; when a server nonce must be used up, that happens in
- * the same transaction, and a nonce that fails turns the outcome into a
- * denial. */
-/*
- * Group commit of audit records.  Every release attempt is audited in a
- * durable (fsynced) LMDB commit before its answer is sent (docs/store.md,
- * "Audit log"); one fsync per release would cap releases at the disk's sync
- * rate (README, "Performance").  Attempts that reach this point together share
- * one write transaction and one commit: the first waiting thread becomes the
- * leader, takes every queued record of its store, appends them in queue order,
- * commits, and wakes the others.  Nobody is answered before the commit holding
- * its record has returned, so every acknowledged release is still on disk
- * first; if that commit fails, every attempt in it fails (a release that
- * cannot be audited does not happen).  The mutex guards only the queue, never
- * the transaction, and the store serialises writers anyway.  Attempts that use
- * up a server nonce keep their own transaction (audit below), since a failed
- * consume changes the outcome.
- */
-struct audit_job {
-	skr_store *store;
-	const json_t *rec;
-	int64_t now;
-	int r;
-	int done;
-	struct audit_job *next;
-};
-
-#define AUDIT_BATCH_MAX 256
-
-static pthread_mutex_t audit_mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t audit_cv = PTHREAD_COND_INITIALIZER;
-static struct audit_job *audit_queue;
-static int audit_leading;
-
-/* One transaction for the batch; the result goes to every job in it. */
-static int
-audit_commit_batch(skr_store *st, struct audit_job *batch)
-{
-	skr_txn *txn = NULL;
-	struct audit_job *j;
-	int r;
-
-	SKR_GUARD(skr_store_txn_begin(st, SKR_TXN_WRITE_RESERVE, &txn));
-	for (j = batch; j != NULL; j = j->next)
-		SKR_GUARD(skr_audit_append(txn, j->rec, j->now, NULL));
-	r = skr_store_txn_commit(txn);
-	txn = NULL;
-out:
-	skr_store_txn_abort(txn);
-	return r;
-}
-
-static int
-audit_grouped(skr_store *st, const json_t *rec, int64_t now)
-{
-	struct audit_job me = { st, rec, now, SKR_ERR_INTERNAL, 0, NULL };
-	struct audit_job **pp, *batch, **tail, *j, *next;
-	int n, r;
-
-	pthread_mutex_lock(&audit_mu);
-	for (pp = &audit_queue; *pp != NULL; pp = &(*pp)->next)
-		;
-	*pp = &me;
-	while (!me.done) {
-		if (audit_leading) {
-			pthread_cond_wait(&audit_cv, &audit_mu);
-			continue;
-		}
-		/* Lead: take the queued jobs of this store, in order. */
-		audit_leading = 1;
-		batch = NULL;
-		tail = &batch;
-		n = 0;
-		for (pp = &audit_queue; *pp != NULL && n < AUDIT_BATCH_MAX;) {
-			j = *pp;
-			if (j->store != st) {
-				pp = &j->next;
-				continue;
-			}
-			*pp = j->next;
-			j->next = NULL;
-			*tail = j;
-			tail = &j->next;
-			n++;
-		}
-		pthread_mutex_unlock(&audit_mu);
-		r = audit_commit_batch(st, batch);
-		pthread_mutex_lock(&audit_mu);
-		for (j = batch; j != NULL; j = next) {
-			next = j->next;
-			j->r = r;
-			j->done = 1;
-		}
-		audit_leading = 0;
-		pthread_cond_broadcast(&audit_cv);
-	}
-	pthread_mutex_unlock(&audit_mu);
-	return me.r;
-}
-
 static void
-set_outcome(json_t *rec, int decided)
+set_outcome(skr_audit_rec *rec, int decided)
 {
-	const char *outcome = decided == SKR_OK ? "ok" :
+	rec->outcome = decided == SKR_OK ? "ok" :
 	    decided == SKR_ERR_NOMEM || decided == SKR_ERR_STORE ||
 	    decided == SKR_ERR_INTERNAL || decided == SKR_ERR_CRYPTO ||
 	    skr_err_http_status(decided) >= 500 ? "error" : "denied";
-
-	json_object_set_new(rec, "outcome", json_string(outcome));
-	if (decided != SKR_OK)
-		json_object_set_new(rec, "reason",
-		    json_string(skr_err_id(decided)));
+	rec->reason = decided != SKR_OK ? skr_err_id(decided) : NULL;
 }
 
+/* A server nonce used up in the transaction of the attempt's record. */
+struct nonce_use {
+	const char *nonce;
+	int64_t now;
+	int decided;
+};
+
+/* A nonce that cannot be used turns the outcome into a denial, and the
+ * failed use is kept out of the transaction; any other failure fails the
+ * record, and with it the release. */
+static int
+use_nonce(skr_txn *txn, skr_audit_rec *rec, void *arg)
+{
+	struct nonce_use *u = arg;
+	int r;
+
+	r = skr_store_nonce_consume(txn, u->nonce, u->now);
+	if (r != SKR_OK && r != SKR_ERR_NONCE_INVALID &&
+	    r != SKR_ERR_NONCE_EXPIRED && r != SKR_ERR_NONCE_REUSED)
+		return r;
+	u->decided = r;
+	set_outcome(rec, r);
+	return r == SKR_OK ? SKR_OK : SKR_AUDIT_UNDO;
+}
+
+/* Record the attempt, durably, before anything is answered.  When a server
+ * nonce must be used up, that happens with the record, and *rp becomes
+ * what the use decided. */
 static int
 audit(skr_server *srv, const skr_request *req, struct attempt *a, int *rp)
 {
-	skr_txn *txn = NULL;
-	json_t *rec;
-	int r, decided = *rp;
+	skr_audit_rec rec = skr__api_audit(req, a->dry_run ? "key.evaluate" :
+	    "key.release");
+	struct nonce_use u = { NULL, req->now, *rp };
+	int r;
 
-	rec = json_pack("{s:s,s:s,s:s}", "event", a->dry_run ? "key.evaluate" :
-	    "key.release", "peer", req->peer, "request_id", req->request_id);
-	if (rec == NULL)
-		return SKR_ERR_NOMEM;
-	if (req->name[0] != '\0')
-		json_object_set_new(rec, "key", json_string(req->name));
-	if (a->vi.version[0] != '\0')
-		json_object_set_new(rec, "version", json_string(a->vi.version));
-	if (req->principal != NULL)
-		json_object_set_new(rec, "principal",
-		    json_string(req->principal->id));
+	rec.key = req->name;
+	rec.version = a->vi.version;
 	if (a->tok != NULL) {
-		json_object_set_new(rec, "iss", json_string(a->tok->iss));
-		if (a->tok->jti != NULL)
-			json_object_set_new(rec, "jti",
-			    json_string(a->tok->jti));
-		if (a->tok->attestation_type != NULL)
-			json_object_set_new(rec, "attestation_type",
-			    json_string(a->tok->attestation_type));
-		json_object_set_new(rec, "detail", json_pack("{s:s,s:s}",
-		    "token_sha256", a->tok->sha256_hex, "enc",
-		    skr_enc_name(a->enc)));
+		rec.iss = a->tok->iss;
+		rec.jti = a->tok->jti;
+		rec.attestation_type = a->tok->attestation_type;
+		skr_audit_detail_str(&rec, "token_sha256", a->tok->sha256_hex);
+		skr_audit_detail_str(&rec, "enc", skr_enc_name(a->enc));
 	}
 	if (a->evaluated)
-		json_object_set_new(rec, "trace_digest",
-		    json_string(a->res.trace_digest));
-	if (decided != SKR_OK || !a->consume_nonce || a->dry_run) {
-		set_outcome(rec, decided);
-		r = audit_grouped(srv->store, rec, req->now);
-		goto out;
-	}
-	SKR_GUARD(skr_store_txn_begin(srv->store, SKR_TXN_WRITE_RESERVE,
-	    &txn));
-	/* A server nonce is used up in the same transaction as the record.
-	 * A failed consume turns the outcome into a denial. */
-	decided = skr_store_nonce_consume(txn,
-	    skr_token_nonce(a->tok), req->now);
-	if (decided != SKR_OK && decided != SKR_ERR_NONCE_INVALID &&
-	    decided != SKR_ERR_NONCE_EXPIRED &&
-	    decided != SKR_ERR_NONCE_REUSED) {
-		r = decided;
-		goto out;
-	}
-	if (decided != SKR_OK) {
-		/* Keep the failed consume out of the transaction. */
-		skr_store_txn_abort(txn);
-		txn = NULL;
-		SKR_GUARD(skr_store_txn_begin(srv->store,
-		    SKR_TXN_WRITE_RESERVE, &txn));
-	}
-	set_outcome(rec, decided);
-	SKR_GUARD(skr_audit_append(txn, rec, req->now, NULL));
-	r = skr_store_txn_commit(txn);
-	txn = NULL;
-	*rp = decided;
-out:
-	skr_store_txn_abort(txn);
-	json_decref(rec);
+		rec.trace_digest = a->res.trace_digest;
+	set_outcome(&rec, *rp);
+	if (*rp != SKR_OK || !a->consume_nonce || a->dry_run)
+		return skr_audit_log(srv->store, &rec, req->now, NULL, NULL,
+		    NULL);
+	u.nonce = skr_token_nonce(a->tok);
+	if ((r = skr_audit_log(srv->store, &rec, req->now, use_nonce, &u,
+	    NULL)) == SKR_OK)
+		*rp = u.decided;
 	return r;
 }
 
@@ -428,16 +314,16 @@ respond_release(skr_server *srv, skr_request *req, struct attempt *a,
 	    a->enc, &hsm));
 	SKR_ENSURE((bundle = skr_bundle_key(srv, &a->vi)) != NULL,
 	    SKR_ERR_NOMEM);
-	json_object_set_new(json_object_get(bundle, "key"), "key_hsm",
-	    json_string(skr_buf_cstr(&hsm)));
+	SKR_ENSURE(json_object_set_new(json_object_get(bundle, "key"),
+	    "key_hsm", json_string(skr_buf_cstr(&hsm))) == 0, SKR_ERR_NOMEM);
 	if (skr_request_query(req, "api-version", api, sizeof(api)) != 1)
 		snprintf(api, sizeof(api), DEFAULT_API_VERSION);
 	snprintf(kid, sizeof(kid), "%s/keys/%s", srv->base_url, a->vi.name);
 	request = json_pack("{s:s,s:s,s:s}", "api-version", api, "enc",
 	    skr_enc_name(a->enc), "kid", kid);
 	SKR_ENSURE(request != NULL, SKR_ERR_NOMEM);
-	if (a->nonce != NULL)
-		json_object_set_new(request, "nonce", json_string(a->nonce));
+	SKR_ENSURE(a->nonce == NULL || json_object_set_new(request, "nonce",
+	    json_string(a->nonce)) == 0, SKR_ERR_NOMEM);
 	payload = json_pack("{s:O,s:{s:O}}", "request", request, "response",
 	    "key", bundle);
 	SKR_ENSURE(payload != NULL, SKR_ERR_NOMEM);
@@ -471,15 +357,22 @@ respond_evaluate(skr_server *srv, struct attempt *a, int decided,
 	    "allow" : "deny", "token", tok, "version", a->vi.version[0] ?
 	    a->vi.version : NULL, "wrapping_key", a->wrap_kid ?
 	    json_string(a->wrap_kid) : json_null());
+	/* An answer without its reason or trace would mislead: out of
+	 * memory instead. */
+	if (o != NULL && decided != SKR_OK && json_object_set_new(o, "reason",
+	    json_pack("{s:s,s:s}", "id", skr_err_id(decided), "message",
+	    a->why.len > 0 ? skr_buf_cstr(&a->why) : a->res.denial.len > 0 ?
+	    skr_buf_cstr(&a->res.denial) : skr_strerror(decided))) != 0) {
+		json_decref(o);
+		o = NULL;
+	}
+	if (o != NULL && a->res.trace != NULL &&
+	    json_object_set(o, "trace", a->res.trace) != 0) {
+		json_decref(o);
+		o = NULL;
+	}
 	if (o == NULL)
 		return skr_response_error(resp, SKR_ERR_NOMEM, NULL);
-	if (decided != SKR_OK)
-		json_object_set_new(o, "reason", json_pack("{s:s,s:s}", "id",
-		    skr_err_id(decided), "message", a->why.len > 0 ?
-		    skr_buf_cstr(&a->why) : a->res.denial.len > 0 ?
-		    skr_buf_cstr(&a->res.denial) : skr_strerror(decided)));
-	if (a->res.trace != NULL)
-		json_object_set(o, "trace", a->res.trace);
 	return skr_response_json(resp, 200, o);
 }
 
@@ -576,25 +469,20 @@ rate_limited(skr_server *srv, skr_ratelimit **limiter, skr_request *req,
 static void
 audit_throttled(skr_server *srv, const skr_request *req)
 {
-	json_t *rec;
+	skr_audit_rec rec = { .event = "key.release", .peer = req->peer,
+		.request_id = req->request_id, .key = req->name };
 	int r;
 
-	rec = json_pack("{s:s,s:s,s:s,s:s,s:s,s:{s:I,s:I,s:s}}",
-	    "event", "key.release", "outcome", "denied",
-	    "reason", skr_err_id(SKR_ERR_RATE_LIMITED), "peer", req->peer,
-	    "request_id", req->request_id, "detail",
-	    "limit", (json_int_t)srv->release_limit,
-	    "window", (json_int_t)srv->release_window,
-	    "recorded", "first refusal of this peer in the window only");
-	if (rec == NULL)
-		return;
-	if (req->name[0] != '\0')
-		json_object_set_new(rec, "key", json_string(req->name));
-	if ((r = audit_grouped(srv->store, rec, req->now)) != SKR_OK)
+	set_outcome(&rec, SKR_ERR_RATE_LIMITED);
+	skr_audit_detail_int(&rec, "limit", srv->release_limit);
+	skr_audit_detail_int(&rec, "window", srv->release_window);
+	skr_audit_detail_str(&rec, "recorded",
+	    "first refusal of this peer in the window only");
+	if ((r = skr_audit_log(srv->store, &rec, req->now, NULL, NULL,
+	    NULL)) != SKR_OK)
 		skr_log(SKR_LOG_ERROR, "cannot record a rate-limited release",
 		    json_pack("{s:s,s:s,s:s}", "error", skr_err_id(r),
 		    "peer", req->peer, "request_id", req->request_id));
-	json_decref(rec);
 }
 
 int

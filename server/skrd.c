@@ -101,7 +101,8 @@ skrd_init_store(const char *dir, const skr_master_key *mk, int64_t now,
 	skr_store *st = NULL;
 	skr_txn *txn = NULL;
 	skr_token_info info;
-	json_t *rec = NULL;
+	skr_audit_rec rec = { .event = "token.create", .outcome = "ok",
+		.principal = "init" };
 	int r;
 
 	memset(&admin, 0, sizeof(admin));
@@ -110,16 +111,11 @@ skrd_init_store(const char *dir, const skr_master_key *mk, int64_t now,
 	SKR_GUARD(skr_store_create(dir, mk, NULL, &st));
 	SKR_GUARD(skr_store_txn_begin(st, SKR_TXN_WRITE, &txn));
 	SKR_GUARD(skr_store_token_create(txn, &admin, now, token_out, &info));
-	rec = json_pack("{s:s,s:s,s:s}", "event", "token.create", "outcome",
-	    "ok", "principal", "init");
-	SKR_ENSURE(rec != NULL, SKR_ERR_NOMEM);
-	json_object_set_new(rec, "detail", json_pack("{s:s,s:s}", "id",
-	    info.p.id, "roles", "admin"));
-	SKR_GUARD(skr_audit_append(txn, rec, now, NULL));
-	r = skr_store_txn_commit(txn);
+	skr_audit_detail_str(&rec, "id", info.p.id);
+	skr_audit_detail_str(&rec, "roles", "admin");
+	r = skr_audit_commit(txn, &rec, 1, now);
 	txn = NULL;
 out:
-	json_decref(rec);
 	skr_store_txn_abort(txn);
 	skr_store_close(st);
 	return r;

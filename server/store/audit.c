@@ -3,17 +3,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
-
-#include <lmdb.h>
-#include <openssl/evp.h>
 
 #include "encoding.h"
+#include "guard.h"
 #include "skr/error.h"
 
-/* meta "audit.head" = u64 BE seq || SHA-256 of that record. */
-#define HEAD_KEY "audit.head"
-#define HASH_LEN 32
 #define MAX_DEPTH 8
 #define QUERY_MAX 1000
 #define QUERY_SCAN 100000
@@ -55,88 +49,8 @@ record_safe(const json_t *v, int depth)
 	return SKR_OK;
 }
 
-static void
-be64_put(uint8_t *p, uint64_t v)
-{
-	int i;
-
-	for (i = 7; i >= 0; i--) {
-		p[i] = (uint8_t)v;
-		v >>= 8;
-	}
-}
-
-static uint64_t
-be64_get(const uint8_t *p)
-{
-	uint64_t v = 0;
-	int i;
-
-	for (i = 0; i < 8; i++)
-		v = v << 8 | p[i];
-	return v;
-}
-
-/* SHA-256 of the canonical text of rec without its "hash" member. */
-static int
-record_hash(const json_t *rec, uint8_t out[HASH_LEN])
-{
-	json_t *c;
-	char *text;
-	unsigned int len = 0;
-	int ok;
-
-	if ((c = json_copy((json_t *)rec)) == NULL)
-		return SKR_ERR_NOMEM;
-	json_object_del(c, "hash");
-	text = json_dumps(c, JSON_SORT_KEYS | JSON_COMPACT);
-	json_decref(c);
-	if (text == NULL)
-		return SKR_ERR_NOMEM;
-	ok = EVP_Digest(text, strlen(text), out, &len, EVP_sha256(), NULL) ==
-	    1 && len == HASH_LEN;
-	free(text);
-	return ok ? SKR_OK : SKR_ERR_CRYPTO;
-}
-
-static int
-head_get(skr_txn *txn, uint64_t *seq, uint8_t hash[HASH_LEN])
-{
-	const void *v;
-	size_t vl;
-	int r;
-
-	r = skr__store_get(txn, SKR__DB_META, HEAD_KEY, strlen(HEAD_KEY), &v,
-	    &vl);
-	if (r == SKR_ERR_NOT_FOUND) {
-		*seq = 0;
-		memset(hash, 0, HASH_LEN);
-		return SKR_OK;
-	}
-	if (r != SKR_OK)
-		return r;
-	if (vl != 8 + HASH_LEN)
-		return SKR_ERR_STORE;
-	*seq = be64_get(v);
-	memcpy(hash, (const uint8_t *)v + 8, HASH_LEN);
-	return SKR_OK;
-}
-
-int
-skr_audit_head(skr_txn *txn, uint64_t *seq, char hashhex[SKR_AUDIT_HASH_HEX + 1])
-{
-	uint8_t hash[HASH_LEN];
-	int r;
-
-	if (txn == NULL || seq == NULL)
-		return SKR_ERR_INVAL;
-	if ((r = head_get(txn, seq, hash)) != SKR_OK)
-		return r;
-	if (hashhex != NULL)
-		skr_hex_text(hashhex, hash, HASH_LEN);
-	return SKR_OK;
-}
-
+/* Set o[k] = v, taking v; a NULL v (a failed allocation) is out of memory
+ * too. */
 static int
 jset(json_t *o, const char *k, json_t *v)
 {
@@ -145,12 +59,155 @@ jset(json_t *o, const char *k, json_t *v)
 	return json_object_set_new(o, k, v) == 0 ? SKR_OK : SKR_ERR_NOMEM;
 }
 
+/* ---- records --------------------------------------------------------------- */
+
+static void
+detail_add(skr_audit_rec *rec, const char *name, const char *str,
+    int64_t num)
+{
+	if (rec->ndetail >= SKR_AUDIT_DETAIL_MAX) {
+		rec->overflow = 1;
+		return;
+	}
+	rec->detail[rec->ndetail].name = name;
+	rec->detail[rec->ndetail].str = str;
+	rec->detail[rec->ndetail].num = num;
+	rec->ndetail++;
+}
+
+void
+skr_audit_detail_str(skr_audit_rec *rec, const char *name, const char *v)
+{
+	if (v != NULL)
+		detail_add(rec, name, v, 0);
+}
+
+void
+skr_audit_detail_int(skr_audit_rec *rec, const char *name, int64_t v)
+{
+	detail_add(rec, name, NULL, v);
+}
+
+/* o[k] = v when v says something. */
+static int
+set_str(json_t *o, const char *k, const char *v)
+{
+	if (v == NULL || *v == '\0')
+		return SKR_OK;
+	return jset(o, k, json_string(v));
+}
+
+static int
+outcome_known(const char *s)
+{
+	return s != NULL && (strcmp(s, "ok") == 0 ||
+	    strcmp(s, "denied") == 0 || strcmp(s, "error") == 0);
+}
+
+static int
+detail_build(const skr_audit_rec *rec, json_t *o)
+{
+	json_t *d;
+	size_t i;
+	int r;
+
+	if (rec->ndetail == 0)
+		return SKR_OK;
+	if ((d = json_object()) == NULL)
+		return SKR_ERR_NOMEM;
+	for (i = 0; i < rec->ndetail; i++) {
+		if (rec->detail[i].name == NULL) {
+			json_decref(d);
+			return SKR_ERR_INVAL;
+		}
+		r = jset(d, rec->detail[i].name, rec->detail[i].str != NULL ?
+		    json_string(rec->detail[i].str) :
+		    json_integer((json_int_t)rec->detail[i].num));
+		if (r != SKR_OK) {
+			json_decref(d);
+			return r;
+		}
+	}
+	return jset(o, "detail", d);
+}
+
+int
+skr_audit_build(const skr_audit_rec *rec, json_t **out)
+{
+	json_t *o = NULL;
+	int r;
+
+	*out = NULL;
+	if (rec == NULL || rec->event == NULL || *rec->event == '\0' ||
+	    !outcome_known(rec->outcome) || rec->overflow)
+		return SKR_ERR_INVAL;
+	SKR_ENSURE((o = json_object()) != NULL, SKR_ERR_NOMEM);
+	SKR_GUARD(set_str(o, "event", rec->event));
+	SKR_GUARD(set_str(o, "outcome", rec->outcome));
+	SKR_GUARD(set_str(o, "reason", rec->reason));
+	SKR_GUARD(set_str(o, "principal", rec->principal));
+	SKR_GUARD(set_str(o, "peer", rec->peer));
+	SKR_GUARD(set_str(o, "request_id", rec->request_id));
+	SKR_GUARD(set_str(o, "key", rec->key));
+	SKR_GUARD(set_str(o, "version", rec->version));
+	SKR_GUARD(set_str(o, "iss", rec->iss));
+	SKR_GUARD(set_str(o, "jti", rec->jti));
+	SKR_GUARD(set_str(o, "attestation_type", rec->attestation_type));
+	SKR_GUARD(set_str(o, "trace_digest", rec->trace_digest));
+	SKR_GUARD(detail_build(rec, o));
+	/* Refused here as skr_audit_append would refuse it, so that a record
+	 * never reaches a transaction it would fail. */
+	SKR_GUARD(record_safe(o, 0));
+	*out = o;
+	o = NULL;
+out:
+	json_decref(o);
+	return r;
+}
+
+/* ---- the chain in the store --------------------------------------------- */
+
+static int
+head_get(skr_txn *txn, uint64_t *seq, uint8_t hash[SKR_AUDIT_HASH_LEN])
+{
+	const void *v;
+	size_t vl;
+	int r;
+
+	r = skr__store_get(txn, SKR__DB_META, SKR__AUDIT_HEAD_KEY,
+	    strlen(SKR__AUDIT_HEAD_KEY), &v, &vl);
+	if (r == SKR_ERR_NOT_FOUND) {
+		*seq = 0;
+		memset(hash, 0, SKR_AUDIT_HASH_LEN);
+		return SKR_OK;
+	}
+	if (r != SKR_OK)
+		return r;
+	return skr__audit_head_get(v, vl, seq, hash);
+}
+
+int
+skr_audit_head(skr_txn *txn, uint64_t *seq, char hashhex[SKR_AUDIT_HASH_HEX + 1])
+{
+	uint8_t hash[SKR_AUDIT_HASH_LEN];
+	int r;
+
+	if (txn == NULL || seq == NULL)
+		return SKR_ERR_INVAL;
+	if ((r = head_get(txn, seq, hash)) != SKR_OK)
+		return r;
+	if (hashhex != NULL)
+		skr_hex_text(hashhex, hash, SKR_AUDIT_HASH_LEN);
+	return SKR_OK;
+}
+
 int
 skr_audit_append(skr_txn *txn, const json_t *record, int64_t now,
     uint64_t *seqp)
 {
-	uint8_t prev[HASH_LEN], hash[HASH_LEN], k[8], head[8 + HASH_LEN];
-	char prevhex[2 * HASH_LEN + 1], hashhex[2 * HASH_LEN + 1];
+	uint8_t prev[SKR_AUDIT_HASH_LEN], hash[SKR_AUDIT_HASH_LEN], k[8];
+	uint8_t head[SKR__AUDIT_HEAD_LEN];
+	char prevhex[SKR_AUDIT_HASH_HEX + 1], hashhex[SKR_AUDIT_HASH_HEX + 1];
 	json_t *rec = NULL;
 	skr_txn *sub = NULL;
 	char *text = NULL;
@@ -166,37 +223,27 @@ skr_audit_append(skr_txn *txn, const json_t *record, int64_t now,
 		return r;
 	if ((rec = json_deep_copy(record)) == NULL)
 		return SKR_ERR_NOMEM;
-	if ((r = head_get(txn, &seq, prev)) != SKR_OK)
-		goto out;
+	SKR_GUARD(head_get(txn, &seq, prev));
 	seq++;
-	skr_hex_text(prevhex, prev, HASH_LEN);
+	skr_hex_text(prevhex, prev, SKR_AUDIT_HASH_LEN);
 	json_object_del(rec, "hash");
-	if ((r = jset(rec, "seq", json_integer((json_int_t)seq))) != SKR_OK ||
-	    (r = jset(rec, "time", json_integer(now))) != SKR_OK ||
-	    (r = jset(rec, "prev", json_string(prevhex))) != SKR_OK ||
-	    (r = record_hash(rec, hash)) != SKR_OK)
-		goto out;
-	skr_hex_text(hashhex, hash, HASH_LEN);
-	if ((r = jset(rec, "hash", json_string(hashhex))) != SKR_OK)
-		goto out;
-	if ((text = json_dumps(rec, JSON_SORT_KEYS | JSON_COMPACT)) == NULL) {
-		r = SKR_ERR_NOMEM;
-		goto out;
-	}
-	if (strlen(text) > SKR_AUDIT_MAX_RECORD) {
-		r = SKR_ERR_TOO_LARGE;
-		goto out;
-	}
-	be64_put(k, seq);
-	be64_put(head, seq);
-	memcpy(head + 8, hash, HASH_LEN);
+	SKR_GUARD(jset(rec, "seq", json_integer((json_int_t)seq)));
+	SKR_GUARD(jset(rec, "time", json_integer(now)));
+	SKR_GUARD(jset(rec, "prev", json_string(prevhex)));
+	SKR_GUARD(skr__audit_record_hash(rec, hash));
+	skr_hex_text(hashhex, hash, SKR_AUDIT_HASH_LEN);
+	SKR_GUARD(jset(rec, "hash", json_string(hashhex)));
+	SKR_ENSURE((text = json_dumps(rec, JSON_SORT_KEYS | JSON_COMPACT)) !=
+	    NULL, SKR_ERR_NOMEM);
+	SKR_ENSURE(strlen(text) <= SKR_AUDIT_MAX_RECORD, SKR_ERR_TOO_LARGE);
+	skr__audit_seq_put(k, seq);
+	skr__audit_head_put(head, seq, hash);
 	/* Record and head move together or not at all. */
-	if ((r = skr__store_sub_begin(txn, &sub)) != SKR_OK)
-		goto out;
+	SKR_GUARD(skr__store_sub_begin(txn, &sub));
 	if ((r = skr__store_put(sub, SKR__DB_AUDIT, k, 8, text,
 	    strlen(text))) == SKR_OK)
-		r = skr__store_put(sub, SKR__DB_META, HEAD_KEY,
-		    strlen(HEAD_KEY), head, sizeof(head));
+		r = skr__store_put(sub, SKR__DB_META, SKR__AUDIT_HEAD_KEY,
+		    strlen(SKR__AUDIT_HEAD_KEY), head, sizeof(head));
 	r = skr__store_sub_end(sub, r);
 	if (r == SKR_OK && seqp != NULL)
 		*seqp = seq;
@@ -206,104 +253,19 @@ out:
 	return r;
 }
 
-int
-skr_audit_log(skr_store *st, const json_t *record, int64_t now,
-    uint64_t *seq)
-{
-	skr_txn *txn = NULL;
-	int r;
-
-	if ((r = skr_store_txn_begin(st, SKR_TXN_WRITE, &txn)) != SKR_OK)
-		return r;
-	if ((r = skr_audit_append(txn, record, now, seq)) != SKR_OK) {
-		skr_store_txn_abort(txn);
-		return r;
-	}
-	return skr_store_txn_commit(txn);
-}
-
 /* ---- verification ------------------------------------------------------- */
-
-struct verify_state {
-	uint64_t expect;   /* next seq */
-	uint8_t prev[HASH_LEN];
-	uint64_t broken;
-	uint64_t count;
-};
 
 static int
 verify_one(void *arg, const void *k, size_t kl, const void *v, size_t vl)
 {
-	struct verify_state *vs = arg;
-	char prevhex[2 * HASH_LEN + 1], hashhex[2 * HASH_LEN + 1];
-	uint8_t hash[HASH_LEN];
-	json_t *rec = NULL, *js;
-	const char *s;
-	uint64_t seq;
-	int ok = 0;
-
-	if (kl != 8) {
-		vs->broken = vs->expect;
-		return SKR_ERR_AUDIT_BROKEN;
-	}
-	seq = be64_get(k);
-	if (seq != vs->expect) {
-		/* A gap: the first missing record is what broke. */
-		vs->broken = seq < vs->expect ? seq : vs->expect;
-		return SKR_ERR_AUDIT_BROKEN;
-	}
-	skr_hex_text(prevhex, vs->prev, HASH_LEN);
-	rec = json_loadb(v, vl, JSON_REJECT_DUPLICATES, NULL);
-	js = json_object_get(rec, "seq");
-	if (json_is_object(rec) && json_is_integer(js) &&
-	    (uint64_t)json_integer_value(js) == seq &&
-	    (s = json_string_value(json_object_get(rec, "prev"))) != NULL &&
-	    strcmp(s, prevhex) == 0 &&
-	    (s = json_string_value(json_object_get(rec, "hash"))) != NULL &&
-	    record_hash(rec, hash) == SKR_OK) {
-		skr_hex_text(hashhex, hash, HASH_LEN);
-		ok = strcmp(s, hashhex) == 0;
-	}
-	json_decref(rec);
-	if (!ok) {
-		vs->broken = seq;
-		return SKR_ERR_AUDIT_BROKEN;
-	}
-	memcpy(vs->prev, hash, HASH_LEN);
-	vs->expect++;
-	vs->count++;
-	return SKR_OK;
-}
-
-/* After the walk: the head in meta must name the last record. */
-static int
-verify_head(struct verify_state *vs, uint64_t hseq,
-    const uint8_t hhash[HASH_LEN])
-{
-	if (hseq == vs->expect - 1 && skr_ct_equal(hhash, vs->prev, HASH_LEN))
-		return SKR_OK;
-	/* Records cut from the end, or a head rewritten. */
-	vs->broken = hseq > vs->expect - 1 ? vs->expect : hseq;
-	if (vs->broken == 0)
-		vs->broken = 1;
-	return SKR_ERR_AUDIT_BROKEN;
-}
-
-static void
-verify_out(const struct verify_state *vs, int r, uint64_t *count,
-    uint64_t *broken)
-{
-	if (count != NULL)
-		*count = vs->count;
-	if (broken != NULL && r == SKR_ERR_AUDIT_BROKEN)
-		*broken = vs->broken;
+	return skr__audit_walk_step(arg, k, kl, v, vl);
 }
 
 int
 skr_audit_verify(skr_txn *txn, uint64_t *count, uint64_t *broken)
 {
-	struct verify_state vs;
-	uint8_t hhash[HASH_LEN];
+	skr__audit_walk w;
+	uint8_t hhash[SKR_AUDIT_HASH_LEN];
 	uint64_t hseq;
 	int r;
 
@@ -313,95 +275,13 @@ skr_audit_verify(skr_txn *txn, uint64_t *count, uint64_t *broken)
 		*broken = 0;
 	if (txn == NULL)
 		return SKR_ERR_INVAL;
-	memset(&vs, 0, sizeof(vs));
-	vs.expect = 1;
+	skr__audit_walk_init(&w);
 	if ((r = head_get(txn, &hseq, hhash)) != SKR_OK)
 		return r;
-	r = skr__store_walk(txn, SKR__DB_AUDIT, NULL, 0, verify_one, &vs);
+	r = skr__store_walk(txn, SKR__DB_AUDIT, NULL, 0, verify_one, &w);
 	if (r == SKR_OK)
-		r = verify_head(&vs, hseq, hhash);
-	verify_out(&vs, r, count, broken);
-	return r;
-}
-
-int
-skr_audit_verify_dir(const char *dir, uint64_t *count, uint64_t *broken)
-{
-	struct verify_state vs;
-	char path[4096];
-	uint8_t hhash[HASH_LEN];
-	uint64_t hseq = 0;
-	MDB_env *env = NULL;
-	MDB_txn *txn = NULL;
-	MDB_cursor *cur = NULL;
-	MDB_dbi meta, audit;
-	MDB_val key, val;
-	struct stat sb;
-	int r, rc, n;
-
-	if (count != NULL)
-		*count = 0;
-	if (broken != NULL)
-		*broken = 0;
-	if (dir == NULL)
-		return SKR_ERR_INVAL;
-	n = snprintf(path, sizeof(path), "%s/%s", dir, SKR_STORE_FILE);
-	if (n < 0 || (size_t)n >= sizeof(path))
-		return SKR_ERR_INVAL;
-	if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size == 0)
-		return SKR_ERR_STORE;
-	memset(&vs, 0, sizeof(vs));
-	vs.expect = 1;
-	r = SKR_ERR_STORE;
-	if (mdb_env_create(&env) != MDB_SUCCESS)
-		return SKR_ERR_NOMEM;
-	if (mdb_env_set_maxdbs(env, 16) != MDB_SUCCESS ||
-	    mdb_env_open(env, path, MDB_NOSUBDIR | MDB_RDONLY | MDB_NOTLS,
-	    0600) != MDB_SUCCESS ||
-	    mdb_txn_begin(env, NULL, MDB_RDONLY, &txn) != MDB_SUCCESS)
-		goto out;
-	/* The audit chain is the same in every schema this build knows
-	 * (skr_store_open migrates the rest; this never writes). */
-	r = SKR_ERR_STORE_SCHEMA;
-	key.mv_data = (void *)"schema";
-	key.mv_size = 6;
-	if (mdb_dbi_open(txn, "meta", 0, &meta) != MDB_SUCCESS ||
-	    mdb_get(txn, meta, &key, &val) != MDB_SUCCESS ||
-	    val.mv_size != 1 ||
-	    *(const char *)val.mv_data < '0' + SKR_STORE_SCHEMA_OLDEST ||
-	    *(const char *)val.mv_data > '0' + SKR_STORE_SCHEMA_VERSION ||
-	    mdb_dbi_open(txn, "audit", 0, &audit) != MDB_SUCCESS)
-		goto out;
-	r = SKR_ERR_STORE;
-	key.mv_data = (void *)HEAD_KEY;
-	key.mv_size = strlen(HEAD_KEY);
-	rc = mdb_get(txn, meta, &key, &val);
-	if (rc == MDB_SUCCESS && val.mv_size == 8 + HASH_LEN) {
-		hseq = be64_get(val.mv_data);
-		memcpy(hhash, (const uint8_t *)val.mv_data + 8, HASH_LEN);
-	} else if (rc == MDB_NOTFOUND)
-		memset(hhash, 0, HASH_LEN);
-	else
-		goto out;
-	if (mdb_cursor_open(txn, audit, &cur) != MDB_SUCCESS)
-		goto out;
-	r = SKR_OK;
-	for (rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
-	    rc == MDB_SUCCESS && r == SKR_OK;
-	    rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT))
-		r = verify_one(&vs, key.mv_data, key.mv_size, val.mv_data,
-		    val.mv_size);
-	if (r == SKR_OK && rc != MDB_NOTFOUND)
-		r = SKR_ERR_STORE;
-	if (r == SKR_OK)
-		r = verify_head(&vs, hseq, hhash);
-	verify_out(&vs, r, count, broken);
-out:
-	if (cur != NULL)
-		mdb_cursor_close(cur);
-	if (txn != NULL)
-		mdb_txn_abort(txn);
-	mdb_env_close(env);
+		r = skr__audit_walk_end(&w, hseq, hhash);
+	skr__audit_walk_report(&w, r, count, broken);
 	return r;
 }
 
@@ -456,7 +336,7 @@ query_one(void *arg, const void *k, size_t kl, const void *v, size_t vl)
 	if (kl != 8)
 		return SKR_ERR_STORE;
 	qs->scanned++;
-	qs->last = be64_get(k);
+	qs->last = skr__audit_seq_get(k);
 	rec = json_loadb(v, vl, 0, NULL);
 	if (rec == NULL)
 		return SKR_ERR_STORE;
@@ -485,7 +365,7 @@ skr_audit_query(skr_txn *txn, const skr_audit_filter *f, uint64_t after,
 	qs.max = max == 0 ? SKR_PAGE_MAX : (max > QUERY_MAX ? QUERY_MAX : max);
 	if ((qs.out = json_array()) == NULL)
 		return SKR_ERR_NOMEM;
-	be64_put(k, after + 1);
+	skr__audit_seq_put(k, after + 1);
 	r = skr__store_walk(txn, SKR__DB_AUDIT, k, 8, query_one, &qs);
 	if (r != SKR_OK) {
 		json_decref(qs.out);

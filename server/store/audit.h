@@ -1,9 +1,13 @@
 /*
  * The audit log (docs/store.md, "Audit log"): every state change and every
- * release or evaluate attempt, one JSON record each, chained by SHA-256 and
- * stored in the store's `audit` database.  A state change appends its record
- * in the SAME write transaction as the change, so a change that cannot be
- * audited does not happen and an aborted change leaves no record.
+ * release or evaluate attempt, one JSON record each, chained by SHA-256
+ * (chain.h) and stored in the store's `audit` database.  A state change
+ * commits its record in the SAME write transaction as the change
+ * (skr_audit_commit), so a change that cannot be audited does not happen
+ * and an aborted change leaves no record.  An attempt that changes nothing
+ * else is recorded by skr_audit_log, which returns only once the record is
+ * durable.  Callers describe a record with an skr_audit_rec; the JSON is
+ * built here, in one place.
  *
  * Record members (docs/store.md lists them; all optional except event and
  * outcome):
@@ -39,11 +43,58 @@
 
 #include <jansson.h>
 
+#include "chain.h"
 #include "store.h"
 
 #define SKR_AUDIT_MAX_STRING 1024
 #define SKR_AUDIT_MAX_RECORD (16 * 1024)
-#define SKR_AUDIT_HASH_HEX 64
+#define SKR_AUDIT_DETAIL_MAX 4
+
+/*
+ * One record as its caller describes it.  Every string is borrowed until
+ * the call it is handed to returns; NULL or "" leaves the member out.
+ * event and outcome ("ok", "denied" or "error") are required.  Start from
+ * a zeroed struct (`skr_audit_rec rec = { .event = "key.create", ... }`)
+ * and add detail with skr_audit_detail_str / _int.
+ */
+typedef struct skr_audit_rec {
+	const char *event;
+	const char *outcome;
+	const char *reason;
+	const char *principal;
+	const char *peer;
+	const char *request_id;
+	const char *key;
+	const char *version;
+	const char *iss;
+	const char *jti;
+	const char *attestation_type;
+	const char *trace_digest;
+	/* The "detail" object, filled by the calls below. */
+	struct {
+		const char *name;
+		const char *str;   /* NULL: the integer num */
+		int64_t num;
+	} detail[SKR_AUDIT_DETAIL_MAX];
+	size_t ndetail;
+	int overflow;          /* more than SKR_AUDIT_DETAIL_MAX were added */
+} skr_audit_rec;
+
+/* Add detail member name (borrowed, as the value) to rec.  A NULL v adds
+ * nothing.  Past SKR_AUDIT_DETAIL_MAX members the record is refused when
+ * built (SKR_ERR_INVAL). */
+void skr_audit_detail_str(skr_audit_rec *rec, const char *name,
+    const char *v);
+void skr_audit_detail_int(skr_audit_rec *rec, const char *name, int64_t v);
+
+/*
+ * The JSON record rec describes.  *out: new reference.  Refused with
+ * SKR_ERR_INVAL: no event, an outcome other than the three, too many
+ * detail members, and whatever skr_audit_append would refuse (a member
+ * named like key material or a credential, a string over
+ * SKR_AUDIT_MAX_STRING).  Out of memory anywhere: SKR_ERR_NOMEM.
+ */
+int skr_audit_build(const skr_audit_rec *rec, json_t **out);
 
 /*
  * Append record (borrowed, not modified: the store writes a copy with seq,
@@ -55,10 +106,43 @@
 int skr_audit_append(skr_txn *txn, const json_t *record, int64_t now,
     uint64_t *seq);
 
-/* For events that change nothing else (release and evaluate attempts):
- * append in a write transaction of its own and commit it. */
-int skr_audit_log(skr_store *st, const json_t *record, int64_t now,
-    uint64_t *seq);
+/*
+ * The audited commit of a change: append the n (>= 1) records recs
+ * describes, in order and with time now, to write transaction txn, which
+ * holds the change, and commit it.  txn is ended on every path: committed
+ * (durable) when this returns SKR_OK, aborted with nothing of it kept
+ * otherwise.
+ */
+int skr_audit_commit(skr_txn *txn, const skr_audit_rec *recs, size_t n,
+    int64_t now);
+
+/*
+ * Work an audited event does inside the transaction that holds its record
+ * (using up a server nonce).  It runs before the record is built, inside a
+ * nested transaction txn (it must not end it), and may change *rec (its
+ * outcome and reason).  It returns SKR_OK to keep its changes,
+ * SKR_AUDIT_UNDO to have them discarded while the record is still
+ * committed (a refusal the record tells of), or an error to fail the whole
+ * commit, which then writes nothing.  It may run on another thread than
+ * the caller's and must use only txn, rec and arg.
+ */
+typedef int (*skr_audit_work)(skr_txn *txn, skr_audit_rec *rec, void *arg);
+#define SKR_AUDIT_UNDO 1
+
+/*
+ * Record an event that changes nothing else (a release or evaluate
+ * attempt) and return once its record is durable.  rec is borrowed for the
+ * call (work sees a copy).  The record may share a write transaction and
+ * its synced commit with concurrent callers' records; SKR_OK means the
+ * commit holding it has returned, and a commit that fails fails every
+ * record in it.  With work, the record and the work's changes commit
+ * together.  The transaction may use the store's reserve
+ * (SKR_TXN_WRITE_RESERVE), so that attempts are still recorded when the
+ * disk is nearly full.  *seq (may be NULL) receives the record's sequence
+ * number.  The caller must not hold a write transaction of st.
+ */
+int skr_audit_log(skr_store *st, const skr_audit_rec *rec, int64_t now,
+    skr_audit_work work, void *arg, uint64_t *seq);
 
 /* Query filter; zero/NULL members match everything. */
 typedef struct skr_audit_filter {
@@ -90,13 +174,8 @@ int skr_audit_query(skr_txn *txn, const skr_audit_filter *f, uint64_t after,
  */
 int skr_audit_verify(skr_txn *txn, uint64_t *count, uint64_t *broken);
 
-/*
- * The same check offline, without the master key: opens the store in data
- * directory dir read-only with LMDB directly (the audit chain is not
- * sealed).  A missing store is SKR_ERR_STORE, an unknown schema
- * SKR_ERR_STORE_SCHEMA.  Safe while skrd runs (LMDB readers).
- */
-int skr_audit_verify_dir(const char *dir, uint64_t *count, uint64_t *broken);
+/* The same check offline, without the store: skr_audit_verify_dir
+ * (chain.h). */
 
 /* The chain head: last seq (0 when empty) and its hash (hex, 65 bytes). */
 int skr_audit_head(skr_txn *txn, uint64_t *seq,

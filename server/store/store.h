@@ -40,15 +40,14 @@
 #include "jwk.h"
 #include "masterkey.h"
 #include "principal.h"
+#include "storefile.h"
 
 typedef struct skr_store skr_store;
 typedef struct skr_txn skr_txn;
 
-#define SKR_STORE_SCHEMA_VERSION 2
-/* The oldest schema skr_store_open still takes; it migrates it in place. */
-#define SKR_STORE_SCHEMA_OLDEST 1
+/* SKR_STORE_SCHEMA_VERSION, SKR_STORE_SCHEMA_OLDEST and SKR_STORE_FILE are
+ * in chain/storefile.h, which the offline audit verifier shares. */
 #define SKR_STORE_DEFAULT_MAP_SIZE ((size_t)1 << 30) /* 1 GiB, sparse */
-#define SKR_STORE_FILE "skr.mdb"                       /* inside dir */
 
 #define SKR_KEY_NAME_MAX 127
 #define SKR_VERSION_LEN 32
@@ -421,7 +420,7 @@ typedef struct skr_store_stats {
 
 int skr_store_stats_get(skr_store *st, skr_store_stats *out);
 
-/* ---- internal: for audit.c only ------------------------------------- */
+/* ---- internal: for the audit log only (audit.c, audit_commit.c) ------ */
 
 /* Named databases that audit.c reads and writes through the calls below. */
 #define SKR__DB_META 0

@@ -262,10 +262,15 @@ main(void)
 	CHECK_OK(skr_audit_verify(txn, &count, &broken));
 	CHECK(count == 5);
 	skr_store_txn_abort(txn);
-	/* The standalone helper (release attempts). */
-	CHECK_OK(skr_audit_log(st, rec, NOW + 11, &seq));
-	CHECK(seq == 6);
 	json_decref(rec);
+	/* An event that changes nothing else (release attempts). */
+	{
+		skr_audit_rec ar = { .event = "key.delete", .key = "k2",
+			.outcome = "ok",
+			.principal = "0123456789abcdef0123456789abcdef" };
+		CHECK_OK(skr_audit_log(st, &ar, NOW + 11, NULL, NULL, &seq));
+		CHECK(seq == 6);
+	}
 
 	/* Queries. */
 	CHECK_OK(skr_store_txn_begin(st, SKR_TXN_READ, &txn));

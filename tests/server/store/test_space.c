@@ -2,8 +2,11 @@
  * Unit tests: the store when its map fills up.  Key-management writes
  * (SKR_TXN_WRITE) stop with SKR_ERR_STORE_FULL before they start while the
  * reserve is left for release audit records (SKR_TXN_WRITE_RESERVE);
- * everything committed before stays readable and opens.
+ * everything committed before stays readable and opens.  When even the
+ * reserve is used up, a group commit that fails fails every release
+ * waiting on it.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,25 +73,71 @@ add_key(skr_store *st, int i, json_t *tags)
 	return r;
 }
 
-/* What a release does: one audit record in a reserve transaction. */
+/* What a release does: one audit record, committed in the reserve. */
 static int
 audit_release(skr_store *st, int i)
 {
-	skr_txn *txn = NULL;
-	json_t *rec;
-	int r;
+	skr_audit_rec rec = { .event = "key.release", .outcome = "ok",
+		.peer = "127.0.0.1" };
 
-	if ((r = skr_store_txn_begin(st, SKR_TXN_WRITE_RESERVE, &txn)) !=
-	    SKR_OK)
-		return r;
-	rec = json_pack("{s:s,s:s,s:s,s:i}", "event", "key.release",
-	    "outcome", "ok", "peer", "127.0.0.1", "n", i);
-	r = skr_audit_append(txn, rec, NOW, NULL);
-	json_decref(rec);
-	if (r == SKR_OK)
-		return skr_store_txn_commit(txn);
+	skr_audit_detail_int(&rec, "n", i);
+	return skr_audit_log(st, &rec, NOW, NULL, NULL, NULL);
+}
+
+#define WAITERS 8
+
+struct waiter {
+	skr_store *st;
+	int i;
+	int r;
+};
+
+static void *
+waiter_run(void *arg)
+{
+	struct waiter *w = arg;
+
+	w->r = audit_release(w->st, w->i);
+	return NULL;
+}
+
+/*
+ * Releases that arrive together while no commit can succeed: queued while
+ * the write lock is held elsewhere, then committed in shared transactions
+ * that fail.  Every waiter is told, and nothing is written.
+ */
+static void
+all_waiters_fail(skr_store *st)
+{
+	struct waiter w[WAITERS];
+	pthread_t t[WAITERS];
+	skr_txn *hold = NULL, *txn = NULL;
+	uint64_t before = 0, after = 0;
+	int i, started = 0, failed = 0;
+
+	CHECK_OK(skr_store_txn_begin(st, SKR_TXN_READ, &txn));
+	CHECK_OK(skr_audit_head(txn, &before, NULL));
 	skr_store_txn_abort(txn);
-	return r;
+	CHECK_OK(skr_store_txn_begin(st, SKR_TXN_WRITE_RESERVE, &hold));
+	for (i = 0; i < WAITERS; i++) {
+		w[i].st = st;
+		w[i].i = i;
+		w[i].r = SKR_OK;
+		if (pthread_create(&t[i], NULL, waiter_run, &w[i]) == 0)
+			started++;
+	}
+	CHECK(started == WAITERS);
+	usleep(200 * 1000);
+	skr_store_txn_abort(hold);
+	for (i = 0; i < started; i++) {
+		pthread_join(t[i], NULL);
+		failed += w[i].r == SKR_ERR_STORE_FULL;
+	}
+	CHECK(failed == WAITERS);
+	CHECK_OK(skr_store_txn_begin(st, SKR_TXN_READ, &txn));
+	CHECK_OK(skr_audit_head(txn, &after, NULL));
+	skr_store_txn_abort(txn);
+	CHECK(after == before);
 }
 
 static void
@@ -130,6 +179,7 @@ test_full(void)
 	for (i = 0; i < 100000 && (r = audit_release(st, i)) == SKR_OK; i++)
 		;
 	CHECK_ERR(r, SKR_ERR_STORE_FULL);
+	all_waiters_fail(st);
 	/* Reads go on, and every committed version still opens. */
 	CHECK_OK(skr_store_txn_begin(st, SKR_TXN_READ, &txn));
 	for (i = 0; i < committed; i++) {

@@ -31,7 +31,7 @@
 #include <uv.h>
 
 #include "auditsink.h"
-#include "auth.h"
+#include "dispatch.h"
 #include "encoding.h"
 #include "log.h"
 #include "metrics.h"
@@ -418,8 +418,6 @@ job_finish(struct job *job)
 		send_response(job->h2o, job->req.request_id, &job->resp);
 	}
 	log_request(job);
-	if (job->route != NULL)
-		job->metric_route = (int)(job->route - skr_routes);
 	skr_metrics_request(w->http->srv->metrics, job->metric_route,
 	    job->resp.status, (uv_hrtime() - job->start) / 1000);
 	/* A change was audited: the sinks need not wait for their poll. */
@@ -454,43 +452,15 @@ job_after_work(uv_work_t *work, int status)
 }
 
 static int
-health(struct http *http, const char *path, skr_response *resp)
-{
-	skr_server *srv = http->srv;
-	int ready;
-
-	if (strcmp(path, "/healthz") == 0) {
-		skr_response_json(resp, 200, json_pack("{s:s}", "status",
-		    "ok"));
-		return 1;
-	}
-	if (strcmp(path, "/readyz") == 0) {
-		ready = srv->store != NULL && skr_server_authorities_ready(srv);
-		/* A failing audit sink is reported; it makes the server
-		 * unready only when releases are refused because of it. */
-		if (ready && !skr_auditsink_refusing(srv->auditsink))
-			skr_response_json(resp, 200, json_pack("{s:s,s:o*}",
-			    "status", "ready", "audit_sinks",
-			    skr_auditsink_status_json(srv->auditsink)));
-		else if (ready)
-			skr_response_error(resp, SKR_ERR_SEALED,
-			    "not ready: the audit file sink is failing");
-		else
-			skr_response_error(resp, SKR_ERR_SEALED,
-			    "not ready: store or authorities not loaded");
-		return 1;
-	}
-	return 0;
-}
-
-static int
 on_req(h2o_handler_t *self, h2o_req_t *req)
 {
 	struct handler *h = (struct handler *)self;
 	struct worker *w = H2O_STRUCT_FROM_MEMBER(struct worker, ctx,
 	    req->conn->ctx);
 	struct job *job;
-	int r, err;
+	skr_dispatch_info d;
+	const skr_route *route;
+	int r;
 
 	if ((job = calloc(1, sizeof(*job))) == NULL)
 		return -1;
@@ -506,21 +476,12 @@ on_req(h2o_handler_t *self, h2o_req_t *req)
 			skr_response_error(&job->resp, r, NULL);
 		goto answer;
 	}
-	if (strcmp(job->method, "GET") == 0 && health(h->http, job->path,
-	    &job->resp)) {
-		job->metric_route = strcmp(job->path, "/healthz") == 0 ?
-		    SKR_METRICS_ROUTE_HEALTHZ : SKR_METRICS_ROUTE_READYZ;
-		goto answer;
-	}
-	if ((job->route = skr_route_match(&job->req, &err)) == NULL) {
-		skr_response_error(&job->resp, err, NULL);
-		goto answer;
-	}
-	/* metrics_auth = none: GET /metrics without a bearer token. */
-	if (!(job->route->fn == skr_api_metrics && SKR_SETTING(h->http->srv,
-	    metrics_public))
-	    && skr_auth_request(h->http->srv, &job->req, job->route,
-	    &job->resp) != SKR_OK)
+	/* job->route stays the matched route when the caller is refused:
+	 * metrics count the request under it. */
+	route = skr_dispatch_route(h->http->srv, &job->req, &job->resp, &d);
+	job->route = d.route;
+	job->metric_route = d.metric_route;
+	if (route == NULL)
 		goto answer;
 	if (job->route->flags & SKR_ROUTE_SLOW) {
 		job->anchor = h2o_mem_alloc_shared(&req->pool,

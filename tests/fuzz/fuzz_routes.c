@@ -1,6 +1,7 @@
 /*
- * libFuzzer target: every route of skrd as the HTTP layer drives it --
- * route match, authentication, handler -- without sockets, against a real
+ * libFuzzer target: every route of skrd through the dispatcher the HTTP
+ * layer uses -- probes, route match, authentication, handler -- without
+ * sockets, against a real
  * store (fuzz_env.h).  Input:
  *
  *   byte 0   method: GET, POST, PUT, PATCH, DELETE
@@ -21,7 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "auth.h"
+#include "dispatch.h"
 #include "encoding.h"
 #include "fuzz_env.h"
 #include "json.h"
@@ -113,7 +114,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static const char *const methods[] = { "GET", "POST", "PUT", "PATCH",
 	    "DELETE" };
 	fuzz_env *e = fuzz_env_get();
-	const skr_route *route;
 	skr_request req;
 	skr_response resp;
 	char *path = NULL, *q, auth[128];
@@ -121,7 +121,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *bodytext = NULL;
 	size_t plen, blen;
 	json_t *o = NULL;
-	int err;
 
 	if (size < 2)
 		return 0;
@@ -162,10 +161,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	snprintf(req.peer, sizeof(req.peer), "127.0.0.1");
 	snprintf(req.request_id, sizeof(req.request_id), "fuzz");
 	req.now = FUZZ_NOW;
-	if ((route = skr_route_match(&req, &err)) == NULL)
-		skr_response_error(&resp, err, NULL);
-	else if (skr_auth_request(&e->srv, &req, route, &resp) == SKR_OK)
-		route->fn(&e->srv, &req, &resp);
+	skr_dispatch(&e->srv, &req, &resp);
 	if (getenv("FUZZ_ROUTES_VERBOSE") != NULL)
 		fprintf(stderr, "%s %s -> %d %.200s\n", req.method, path,
 		    resp.status, skr_buf_cstr(&resp.body));

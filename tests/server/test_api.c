@@ -17,6 +17,7 @@
 #include "audit.h"
 #include "auth.h"
 #include "check.h"
+#include "dispatch.h"
 #include "encoding.h"
 #include "json.h"
 #include "jwk.h"
@@ -97,8 +98,7 @@ fmt(const char *f, ...)
 }
 
 /*
- * One request, run as the HTTP layer runs it: match the route, authenticate,
- * call the handler.  target is the path with an optional query.  Returns
+ * One request, through the dispatcher the HTTP layer uses.  target is the path with an optional query.  Returns
  * the HTTP status.
  */
 static int
@@ -106,10 +106,8 @@ call_ct(const char *method, const char *target, const char *ctype,
     const char *body)
 {
 	skr_request req;
-	const skr_route *route;
 	char path[1024];
 	const char *qm;
-	int err;
 
 	json_decref(J);
 	J = NULL;
@@ -128,10 +126,7 @@ call_ct(const char *method, const char *target, const char *ctype,
 	snprintf(req.peer, sizeof(req.peer), "%s", peer);
 	snprintf(req.request_id, sizeof(req.request_id), "req1");
 	req.now = now;
-	if ((route = skr_route_match(&req, &err)) == NULL)
-		rc = skr_response_error(&resp, err, NULL);
-	else if ((rc = skr_auth_request(&srv, &req, route, &resp)) == SKR_OK)
-		rc = route->fn(&srv, &req, &resp);
+	rc = skr_dispatch(&srv, &req, &resp);
 	if (resp.body.len > 0)
 		J = json_loadb((const char *)resp.body.data, resp.body.len, 0,
 		    NULL);
@@ -1209,8 +1204,7 @@ test_auth(void)
 			"Token abc", "",
 		};
 		skr_request req;
-		const skr_route *route;
-		int err;
+		skr_dispatch_info d;
 
 		for (size_t i = 0; i < sizeof(hdrs) / sizeof(hdrs[0]); i++) {
 			memset(&req, 0, sizeof(req));
@@ -1220,10 +1214,10 @@ test_auth(void)
 			snprintf(req.peer, sizeof(req.peer), "198.51.100.%zu", i);
 			req.now = now;
 			skr_response_clear(&resp);
-			route = skr_route_match(&req, &err);
-			CHECK(route != NULL);
-			CHECK_ERR(skr_auth_request(&srv, &req, route, &resp),
-			    SKR_ERR_AUTH_INVALID);
+			CHECK(skr_dispatch_route(&srv, &req, &resp, &d) ==
+			    NULL);
+			CHECK(d.route != NULL);
+			CHECK_ERR(d.rc, SKR_ERR_AUTH_INVALID);
 			CHECK(resp.status == 401);
 			CHECK(header("WWW-Authenticate") != NULL);
 			CHECK(req.principal == NULL);

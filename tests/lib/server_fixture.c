@@ -126,7 +126,8 @@ skr_test_call(skr_server *srv, const skr_test_request *r,
 		req.authorization = r->authorization;
 	snprintf(req.peer, sizeof(req.peer), "%s", r->peer != NULL ? r->peer :
 	    SKR_TEST_PEER);
-	snprintf(req.request_id, sizeof(req.request_id), "test");
+	snprintf(req.request_id, sizeof(req.request_id), "%s",
+	    r->request_id != NULL ? r->request_id : "test");
 	req.now = r->now != 0 ? r->now : skr_server_now(srv);
 	rc = skr_dispatch(srv, &req, resp);
 	skr_wipe(&req.principal_buf, sizeof(req.principal_buf));

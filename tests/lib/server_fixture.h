@@ -51,6 +51,7 @@ typedef struct skr_test_request {
 	const char *bearer;        /* token text sent as "Bearer <text>" */
 	const char *authorization; /* the raw header, when bearer is NULL */
 	const char *peer;          /* NULL: SKR_TEST_PEER */
+	const char *request_id;    /* NULL: "test" */
 	int64_t now;               /* 0: skr_server_now(srv) */
 } skr_test_request;
 

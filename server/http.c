@@ -35,6 +35,7 @@
 #include "encoding.h"
 #include "log.h"
 #include "metrics.h"
+#include "net.h"
 #include "notify.h"
 #include "request.h"
 #include "routes.h"
@@ -88,8 +89,7 @@ struct http {
 	struct worker *workers;
 	int nworkers;
 	atomic_size_t conns;
-	struct sockaddr_storage addr;
-	socklen_t addrlen;
+	skr_net_addr addr;
 	char url[256];
 };
 
@@ -136,53 +136,6 @@ skr_http_opts_init(skr_http_opts *o)
 	o->idle_timeout_ms = 60000;
 	o->handshake_timeout_ms = 10000;
 	o->shutdown_ms = 10000;
-}
-
-int
-skr_http_parse_listen(const char *s, char *host, size_t hostlen, int *port)
-{
-	const char *colon, *h = s;
-	size_t hl;
-	char *end;
-	long p;
-
-	if (s[0] == '[') {
-		const char *rb = strchr(s, ']');
-
-		if (rb == NULL || rb[1] != ':')
-			return SKR_ERR_CONFIG;
-		h = s + 1;
-		hl = (size_t)(rb - h);
-		colon = rb + 1;
-	} else {
-		if ((colon = strrchr(s, ':')) == NULL)
-			return SKR_ERR_CONFIG;
-		hl = (size_t)(colon - s);
-	}
-	if (hl == 0 || hl >= hostlen)
-		return SKR_ERR_CONFIG;
-	memcpy(host, h, hl);
-	host[hl] = '\0';
-	p = strtol(colon + 1, &end, 10);
-	if (colon[1] == '\0' || *end != '\0' || p < 0 || p > 65535)
-		return SKR_ERR_CONFIG;
-	*port = (int)p;
-	return SKR_OK;
-}
-
-int
-skr_http_is_loopback(const char *host)
-{
-	struct in_addr a4;
-	struct in6_addr a6;
-
-	if (strcmp(host, "localhost") == 0)
-		return 1;
-	if (inet_pton(AF_INET, host, &a4) == 1)
-		return (ntohl(a4.s_addr) >> 24) == 127;
-	if (inet_pton(AF_INET6, host, &a6) == 1)
-		return IN6_IS_ADDR_LOOPBACK(&a6);
-	return 0;
 }
 
 /* ---- responses -------------------------------------------------------- */
@@ -565,25 +518,6 @@ on_accept(uv_stream_t *listener, int status)
 
 /* ---- workers ---------------------------------------------------------- */
 
-static int
-listen_socket(struct http *http)
-{
-	int fd, one = 1;
-
-	fd = socket(http->addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC |
-	    SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		return -1;
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
-	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0 ||
-	    bind(fd, (struct sockaddr *)&http->addr, http->addrlen) != 0 ||
-	    listen(fd, 1024) != 0) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
 static void
 close_walk(uv_handle_t *h, void *arg)
 {
@@ -720,7 +654,7 @@ worker_init(struct http *http, struct worker *w, int index)
 {
 	w->http = http;
 	w->index = index;
-	if ((w->fd = listen_socket(http)) < 0)
+	if ((w->fd = skr_net_listen_fd(&http->addr, SKR_NET_REUSEPORT)) < 0)
 		return SKR_ERR_CONFIG;
 	uv_loop_init(&w->loop);
 	w->loop.data = w;
@@ -740,62 +674,6 @@ worker_init(struct http *http, struct worker *w, int index)
 	w->accept_ctx.ctx = &w->ctx;
 	w->accept_ctx.hosts = http->config.hosts;
 	w->accept_ctx.ssl_ctx = http->ssl;
-	return SKR_OK;
-}
-
-/*
- * ALPN (RFC 7301): h2 first, then http/1.1, so a client offering only
- * http/1.1 gets it named rather than no protocol.  h2o speaks HTTP/2 when
- * the selected name is one of h2o_http2_alpn_protocols, HTTP/1.1 otherwise.
- */
-static const h2o_iovec_t alpn_protocols[] = {
-	{ H2O_STRLIT("h2") },
-	{ H2O_STRLIT("http/1.1") },
-	{ NULL, 0 },
-};
-
-static int
-tls_init(struct http *http)
-{
-	SSL_CTX *ssl;
-
-	if ((ssl = SSL_CTX_new(TLS_server_method())) == NULL)
-		return SKR_ERR_NOMEM;
-	http->ssl = ssl;
-	/* TLS 1.2 at least; OpenSSL prefers 1.3 when the client offers it. */
-	if (SSL_CTX_set_min_proto_version(ssl, TLS1_2_VERSION) != 1 ||
-	    SSL_CTX_use_certificate_chain_file(ssl, http->o.cert_file) != 1 ||
-	    SSL_CTX_use_PrivateKey_file(ssl, http->o.key_file,
-	    SSL_FILETYPE_PEM) != 1 || SSL_CTX_check_private_key(ssl) != 1)
-		return SKR_ERR_CONFIG;
-	SSL_CTX_set_options(ssl, SSL_OP_NO_COMPRESSION |
-	    SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
-	h2o_ssl_register_alpn_protocols(ssl, alpn_protocols);
-	return SKR_OK;
-}
-
-static int
-resolve(struct http *http, char *host, size_t hostlen, int *port)
-{
-	struct sockaddr_in *s4 = (struct sockaddr_in *)&http->addr;
-	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&http->addr;
-
-	if (skr_http_parse_listen(http->o.listen, host, hostlen, port) !=
-	    SKR_OK)
-		return SKR_ERR_CONFIG;
-	if (strcmp(host, "localhost") == 0)
-		snprintf(host, hostlen, "127.0.0.1");
-	memset(&http->addr, 0, sizeof(http->addr));
-	if (inet_pton(AF_INET, host, &s4->sin_addr) == 1) {
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons((uint16_t)*port);
-		http->addrlen = sizeof(*s4);
-	} else if (inet_pton(AF_INET6, host, &s6->sin6_addr) == 1) {
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons((uint16_t)*port);
-		http->addrlen = sizeof(*s6);
-	} else
-		return SKR_ERR_CONFIG;
 	return SKR_OK;
 }
 
@@ -839,8 +717,7 @@ skr_http_serve(skr_server *srv, const skr_http_opts *o,
 	struct handler *h;
 	uv_loop_t main_loop;
 	uv_signal_t sigterm, sigint, sighup;
-	char hostname[64];
-	int port, i, started = 0, own_metrics = 0, r = SKR_OK;
+	int i, started = 0, own_metrics = 0, r = SKR_OK;
 	long ncpu;
 
 	if ((http = calloc(1, sizeof(*http))) == NULL)
@@ -856,16 +733,17 @@ skr_http_serve(skr_server *srv, const skr_http_opts *o,
 	the_http = http;
 	http->srv = srv;
 	http->o = *o;
-	if ((r = resolve(http, hostname, sizeof(hostname), &port)) != SKR_OK)
+	if ((r = skr_net_resolve_listen(o->listen, &http->addr)) != SKR_OK)
 		goto out;
-	if (o->plain && !skr_http_is_loopback(hostname)) {
+	if (o->plain && !skr_net_is_loopback(http->addr.host)) {
 		skr_log(SKR_LOG_ERROR, "plain HTTP is only allowed on a "
 		    "loopback address", json_pack("{s:s}", "listen",
 		    o->listen));
 		r = SKR_ERR_CONFIG;
 		goto out;
 	}
-	if (!o->plain && (r = tls_init(http)) != SKR_OK) {
+	if (!o->plain && (r = skr_net_tls_server(o->cert_file, o->key_file,
+	    &http->ssl)) != SKR_OK) {
 		skr_log(SKR_LOG_ERROR, "TLS setup failed", json_pack("{s:s,s:s}",
 		    "cert", o->cert_file ? o->cert_file : "",
 		    "key", o->key_file ? o->key_file : ""));
@@ -905,22 +783,14 @@ skr_http_serve(skr_server *srv, const skr_http_opts *o,
 			    "{s:s}", "listen", o->listen));
 			goto out;
 		}
-		if (i == 0 && port == 0) {
-			/* An ephemeral port: the others bind the same one. */
-			getsockname(http->workers[0].fd,
-			    (struct sockaddr *)&http->addr, &http->addrlen);
-			port = ntohs(http->addr.ss_family == AF_INET6 ?
-			    ((struct sockaddr_in6 *)&http->addr)->sin6_port :
-			    ((struct sockaddr_in *)&http->addr)->sin_port);
-		}
 	}
-	snprintf(http->url, sizeof(http->url), "%s://%s%s%s:%d",
-	    o->plain ? "http" : "https",
-	    strchr(hostname, ':') ? "[" : "", hostname,
-	    strchr(hostname, ':') ? "]" : "", port);
+	/* An ephemeral port is bound by now: the URL names it. */
+	skr_net_url(&http->addr, o->plain ? "http" : "https", http->addr.port,
+	    http->url, sizeof(http->url));
 	if (srv->base_url[0] == '\0' && strlen(http->url) < sizeof(srv->base_url)) {
 		memcpy(srv->base_url, http->url, strlen(http->url) + 1);
-		if (strcmp(hostname, "0.0.0.0") == 0 || strcmp(hostname, "::") == 0)
+		if (strcmp(http->addr.host, "0.0.0.0") == 0 ||
+		    strcmp(http->addr.host, "::") == 0)
 			skr_log(SKR_LOG_WARN, "listening on every address "
 			    "without public_url: key ids, nextLinks and the "
 			    "Key Vault challenge name the wildcard address",

@@ -9,10 +9,8 @@
  *   skr-test-authority token --dir DIR --tee sevsnp|tdx|sgx [options]
  *   skr-test-authority jwks --dir DIR [--form jwk|x5c|both]
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +35,7 @@
 #include "buf.h"
 #include "json.h"
 #include "jwk.h"
+#include "net.h"
 #include "skr/error.h"
 #include "testauth.h"
 
@@ -47,63 +46,17 @@
 
 /* ---- listen address: loopback only -------------------------------------- */
 
-typedef struct listen_addr {
-	struct sockaddr_storage ss;
-	char host[80]; /* for URLs: "127.0.0.1" or "[::1]" */
-} listen_addr;
-
 /* "127.0.0.1:PORT", "[::1]:PORT" or "localhost:PORT".  Anything that is not
  * a loopback address is refused: the authority has no authentication, so
  * nothing but this machine may reach it. */
 static int
-parse_listen(const char *s, listen_addr *out)
+parse_listen(const char *s, skr_net_addr *out)
 {
-	char host[64];
-	const char *colon, *h;
-	size_t hlen;
-	char *end;
-	long port;
-	struct sockaddr_in *sin = (struct sockaddr_in *)&out->ss;
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&out->ss;
+	int r;
 
-	memset(out, 0, sizeof(*out));
-	if ((colon = strrchr(s, ':')) == NULL)
-		return SKR_ERR_INVAL;
-	h = s;
-	hlen = (size_t)(colon - s);
-	if (hlen >= 2 && h[0] == '[' && h[hlen - 1] == ']') {
-		h++;
-		hlen -= 2;
-	}
-	if (hlen == 0 || hlen >= sizeof(host))
-		return SKR_ERR_INVAL;
-	memcpy(host, h, hlen);
-	host[hlen] = '\0';
-	errno = 0;
-	port = strtol(colon + 1, &end, 10);
-	if (errno != 0 || end == colon + 1 || *end != '\0' || port < 0 ||
-	    port > 65535)
-		return SKR_ERR_INVAL;
-	if (strcmp(host, "localhost") == 0)
-		snprintf(host, sizeof(host), "127.0.0.1");
-	if (inet_pton(AF_INET, host, &sin->sin_addr) == 1) {
-		/* 127.0.0.0/8, RFC 1122 section 3.2.1.3. */
-		if ((ntohl(sin->sin_addr.s_addr) >> 24) != 127)
-			return SKR_ERR_INVAL;
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons((uint16_t)port);
-		snprintf(out->host, sizeof(out->host), "%s", host);
-		return SKR_OK;
-	}
-	if (inet_pton(AF_INET6, host, &sin6->sin6_addr) == 1) {
-		if (!IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr))
-			return SKR_ERR_INVAL;
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons((uint16_t)port);
-		snprintf(out->host, sizeof(out->host), "[%s]", host);
-		return SKR_OK;
-	}
-	return SKR_ERR_INVAL;
+	if ((r = skr_net_resolve_listen(s, out)) != SKR_OK)
+		return r;
+	return skr_net_is_loopback(out->host) ? SKR_OK : SKR_ERR_INVAL;
 }
 
 static int
@@ -178,6 +131,7 @@ typedef struct ta_server {
 	int fail_status; /* 0: key set endpoints answer normally */
 	uv_loop_t loop;
 	uv_tcp_t listener;
+	int fd;
 	uv_signal_t sigterm, sigint;
 	h2o_globalconf_t config;
 	h2o_context_t ctx;
@@ -451,16 +405,7 @@ tls_setup(ta_server *srv)
 	    snprintf(key, sizeof(key), "%s/tls-key.pem", srv->dir) >=
 	    (int)sizeof(key))
 		return SKR_ERR_INVAL;
-	if ((srv->ssl = SSL_CTX_new(TLS_server_method())) == NULL ||
-	    SSL_CTX_set_min_proto_version(srv->ssl, TLS1_2_VERSION) != 1 ||
-	    SSL_CTX_use_certificate_chain_file(srv->ssl, cert) != 1 ||
-	    SSL_CTX_use_PrivateKey_file(srv->ssl, key, SSL_FILETYPE_PEM) != 1 ||
-	    SSL_CTX_check_private_key(srv->ssl) != 1)
-		return SKR_ERR_CRYPTO;
-	SSL_CTX_set_options(srv->ssl, SSL_OP_NO_COMPRESSION |
-	    SSL_OP_NO_RENEGOTIATION);
-	h2o_ssl_register_alpn_protocols(srv->ssl, h2o_http2_alpn_protocols);
-	return SKR_OK;
+	return skr_net_tls_server(cert, key, &srv->ssl);
 }
 
 static int
@@ -484,16 +429,14 @@ open_authority(const char *dir, const char *alg, skr_testauth **out)
 }
 
 static int
-serve(const char *dir, const listen_addr *la, const char *alg,
-    unsigned form)
+serve(const char *dir, skr_net_addr *la, const char *alg, unsigned form)
 {
 	static ta_server srv; /* reachable until exit */
-	struct sockaddr_storage bound;
 	h2o_hostconf_t *host;
 	h2o_pathconf_t *pathconf;
 	ta_handler *h;
-	char issuer[256];
-	int len = sizeof(bound), port, r;
+	char base[200], issuer[256];
+	int r;
 
 	memset(&srv, 0, sizeof(srv));
 	srv.dir = dir;
@@ -511,23 +454,26 @@ serve(const char *dir, const listen_addr *la, const char *alg,
 		die_err("TLS setup", r);
 		return 1;
 	}
+	if ((srv.fd = skr_net_listen_fd(la, 0)) < 0) {
+		fprintf(stderr, PROG ": listen: %s\n", strerror(errno));
+		return 1;
+	}
 	uv_loop_init(&srv.loop);
 	uv_tcp_init(&srv.loop, &srv.listener);
 	srv.listener.data = &srv;
-	if ((r = uv_tcp_bind(&srv.listener, (const struct sockaddr *)&la->ss,
-	    0)) != 0 ||
+	if ((r = uv_tcp_open(&srv.listener, srv.fd)) != 0 ||
 	    (r = uv_listen((uv_stream_t *)&srv.listener, 128,
-	    on_accept)) != 0 ||
-	    (r = uv_tcp_getsockname(&srv.listener, (struct sockaddr *)&bound,
-	    &len)) != 0) {
+	    on_accept)) != 0) {
 		fprintf(stderr, PROG ": listen: %s\n", uv_strerror(r));
 		return 1;
 	}
-	port = bound.ss_family == AF_INET6 ?
-	    ntohs(((struct sockaddr_in6 *)&bound)->sin6_port) :
-	    ntohs(((struct sockaddr_in *)&bound)->sin_port);
-	snprintf(issuer, sizeof(issuer), "https://%s:%d" SKR_TESTAUTH_PATH,
-	    la->host, port);
+	/* The port is bound: the issuer names it. */
+	if ((r = skr_net_url(la, "https", la->port, base, sizeof(base))) !=
+	    SKR_OK) {
+		die_err("issuer", r);
+		return 1;
+	}
+	snprintf(issuer, sizeof(issuer), "%s" SKR_TESTAUTH_PATH, base);
 	if ((r = skr_testauth_set_issuer(srv.ta, issuer)) != SKR_OK ||
 	    (r = skr_testauth_save(srv.ta, dir)) != SKR_OK) {
 		die_err("saving the authority", r);
@@ -594,7 +540,7 @@ cmd_serve(int argc, char **argv)
 	};
 	const char *dir = NULL, *alg = NULL, *listen = "127.0.0.1:0";
 	unsigned form = SKR_TESTAUTH_JWKS_BOTH;
-	listen_addr la;
+	skr_net_addr la;
 	int c;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {

@@ -81,6 +81,8 @@ b64q(const char *s)
 	return o;
 }
 
+static char *fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
+
 static char *
 fmt(const char *f, ...)
 {

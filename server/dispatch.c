@@ -11,16 +11,17 @@
 
 /* GET /healthz and GET /readyz (docs/skrd.md): answered before the route
  * table and without a token, for load balancers and service managers.
- * Returns the metrics route of the probe answered, or 0 for none. */
+ * Returns the metrics route of the probe answered, with *rc what it
+ * answered, or 0 when req is no probe. */
 static int
-probe(skr_server *srv, const skr_request *req, skr_response *resp)
+probe(skr_server *srv, const skr_request *req, skr_response *resp, int *rc)
 {
 	int ready;
 
 	if (strcmp(req->method, "GET") != 0)
 		return 0;
 	if (strcmp(req->path, "/healthz") == 0) {
-		skr_response_json(resp, 200, json_pack("{s:s}", "status",
+		*rc = skr_response_json(resp, 200, json_pack("{s:s}", "status",
 		    "ok"));
 		return SKR_METRICS_ROUTE_HEALTHZ;
 	}
@@ -30,14 +31,14 @@ probe(skr_server *srv, const skr_request *req, skr_response *resp)
 	/* A failing audit sink is reported; it makes the server unready
 	 * only when releases are refused because of it. */
 	if (ready && !skr_auditsink_refusing(srv->auditsink))
-		skr_response_json(resp, 200, json_pack("{s:s,s:o*}", "status",
-		    "ready", "audit_sinks",
+		*rc = skr_response_json(resp, 200, json_pack("{s:s,s:o*}",
+		    "status", "ready", "audit_sinks",
 		    skr_auditsink_status_json(srv->auditsink)));
 	else if (ready)
-		skr_response_error(resp, SKR_ERR_SEALED,
+		*rc = skr_response_error(resp, SKR_ERR_SEALED,
 		    "not ready: the audit file sink is failing");
 	else
-		skr_response_error(resp, SKR_ERR_SEALED,
+		*rc = skr_response_error(resp, SKR_ERR_SEALED,
 		    "not ready: store or authorities not loaded");
 	return SKR_METRICS_ROUTE_READYZ;
 }
@@ -54,9 +55,11 @@ skr_dispatch_route(skr_server *srv, skr_request *req, skr_response *resp,
 		info = &scratch;
 	memset(info, 0, sizeof(*info));
 	req->principal = NULL;
-	if ((probed = probe(srv, req, resp)) != 0) {
+	if ((probed = probe(srv, req, resp, &info->rc)) != 0) {
+		/* Out of memory building the answer: still an answer. */
+		if (info->rc != SKR_OK && resp->status == 0)
+			skr_response_error(resp, info->rc, NULL);
 		info->metric_route = probed;
-		info->rc = resp->status == 200 ? SKR_OK : SKR_ERR_SEALED;
 		return NULL;
 	}
 	info->metric_route = SKR_METRICS_ROUTE_UNMATCHED;

@@ -9,7 +9,8 @@
 #include "request.h"
 
 /*
- * Called by the HTTP layer for every matched route before its handler.
+ * Called by the dispatcher (dispatch.h) for every matched route before its
+ * handler.
  * For a route with SKR_ROUTE_AUTH: checks the Authorization header, fills
  * req->principal (pointing at req->principal_buf) and checks the route's
  * roles.  Implements the Key Vault challenge (401 with WWW-Authenticate) for

@@ -1,11 +1,9 @@
 /*
- * skrd's HTTP layer on libh2o (libuv build).
- *
- * Threads: one libuv loop and h2o context per thread, each with its own
- * listening socket bound to the same address with SO_REUSEPORT, so the
- * kernel spreads connections and nothing on the request path is shared
- * behind a lock.  A handler flagged SKR_ROUTE_SLOW (key generation) runs on
- * the libuv thread pool and answers from the loop thread afterwards.
+ * skrd's HTTP layer: requests from the serving layer (server/net/serve.h:
+ * h2o on libuv, one loop per thread) through the dispatcher to the
+ * handlers and back.  A handler flagged SKR_ROUTE_SLOW (key generation,
+ * release) runs on the libuv thread pool and answers from the loop thread
+ * afterwards.
  *
  * Every request is copied into a job that owns its bytes, so a handler on a
  * worker thread never touches h2o memory; if the client goes away first,
@@ -15,94 +13,50 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <pthread.h>
 #include <signal.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 #include <h2o.h>
-#include <h2o/http2.h>
 #include <openssl/crypto.h>
 #include <openssl/ssl.h>
 #include <uv.h>
 
 #include "auditsink.h"
-#include "auth.h"
+#include "dispatch.h"
 #include "encoding.h"
 #include "log.h"
 #include "metrics.h"
+#include "net.h"
 #include "notify.h"
+#include "random.h"
 #include "request.h"
 #include "routes.h"
-#include "random.h"
+#include "serve.h"
 #include "skr/error.h"
 #include "store.h"
 
 #define PATH_MAX_LEN 2048
 #define HEADER_MAX_LEN 8192
 
-struct http;
-struct worker;
-
-/* An accepted connection; h2o owns it once h2o_accept has it. */
-struct conn {
-	uv_tcp_t tcp;             /* first: h2o's close callback gets it */
-	struct conn *prev, *next; /* the worker's live connections */
-	h2o_socket_t *sock;       /* h2o's socket over tcp */
-	uint64_t progress;        /* loop ms of accept or the last request */
-	int cut;                  /* shut down for stalling */
-};
-
-struct worker {
-	struct http *http;
-	int index;
-	pthread_t thread;
-	uv_loop_t loop;
-	uv_tcp_t listener;
-	uv_async_t stop;
-	uv_timer_t drain;
-	uv_timer_t sweep;         /* cuts connections that make no progress */
-	int no_sockets;           /* h2o gave no socket: sweep disabled */
-	h2o_context_t ctx;
-	h2o_accept_ctx_t accept_ctx;
-	int fd;
-	size_t nconns;
-	size_t njobs;
-	struct conn *conns;
-	uint64_t deadline;
-	int stopping;
-	int forced;    /* the shutdown deadline passed: connections cut */
-	int stuck;     /* a cut connection h2o never closed: leave h2o be */
-	int abandoned; /* a handler outlived the deadline: exit at once */
-};
-
 struct http {
 	skr_server *srv;
 	skr_http_opts o;
-	h2o_globalconf_t config;
 	SSL_CTX *ssl;
-	struct worker *workers;
-	int nworkers;
-	atomic_size_t conns;
-	struct sockaddr_storage addr;
-	socklen_t addrlen;
+	skr_net_server *net;
 	char url[256];
-};
-
-struct handler {
-	h2o_handler_t super;
-	struct http *http;
+	void (*ready_cb)(void *arg, const char *url);
+	void *ready_arg;
 };
 
 struct anchor;
 
 /* One request, owning copies of everything a handler reads. */
 struct job {
-	struct worker *w;
+	struct http *http;
+	skr_net_loop *loop;
 	h2o_req_t *h2o;          /* NULL once the client has gone */
 	struct anchor *anchor;
 	const skr_route *route;
@@ -136,53 +90,6 @@ skr_http_opts_init(skr_http_opts *o)
 	o->idle_timeout_ms = 60000;
 	o->handshake_timeout_ms = 10000;
 	o->shutdown_ms = 10000;
-}
-
-int
-skr_http_parse_listen(const char *s, char *host, size_t hostlen, int *port)
-{
-	const char *colon, *h = s;
-	size_t hl;
-	char *end;
-	long p;
-
-	if (s[0] == '[') {
-		const char *rb = strchr(s, ']');
-
-		if (rb == NULL || rb[1] != ':')
-			return SKR_ERR_CONFIG;
-		h = s + 1;
-		hl = (size_t)(rb - h);
-		colon = rb + 1;
-	} else {
-		if ((colon = strrchr(s, ':')) == NULL)
-			return SKR_ERR_CONFIG;
-		hl = (size_t)(colon - s);
-	}
-	if (hl == 0 || hl >= hostlen)
-		return SKR_ERR_CONFIG;
-	memcpy(host, h, hl);
-	host[hl] = '\0';
-	p = strtol(colon + 1, &end, 10);
-	if (colon[1] == '\0' || *end != '\0' || p < 0 || p > 65535)
-		return SKR_ERR_CONFIG;
-	*port = (int)p;
-	return SKR_OK;
-}
-
-int
-skr_http_is_loopback(const char *host)
-{
-	struct in_addr a4;
-	struct in6_addr a6;
-
-	if (strcmp(host, "localhost") == 0)
-		return 1;
-	if (inet_pton(AF_INET, host, &a4) == 1)
-		return (ntohl(a4.s_addr) >> 24) == 127;
-	if (inet_pton(AF_INET6, host, &a6) == 1)
-		return IN6_IS_ADDR_LOOPBACK(&a6);
-	return 0;
 }
 
 /* ---- responses -------------------------------------------------------- */
@@ -344,9 +251,9 @@ job_fill(struct job *job, h2o_req_t *req)
 	    skr_buf_cstr(&id));
 	skr_buf_free(&id);
 	peer_text(req, job->req.peer, sizeof(job->req.peer));
-	job->req.now = skr_server_now(job->w->http->srv);
-	job->req.loop_data = job->w;
-	if (headers_too_large(job->w->http, req)) {
+	job->req.now = skr_server_now(job->http->srv);
+	job->req.loop_data = job->loop;
+	if (headers_too_large(job->http, req)) {
 		skr_response_error(&job->resp, SKR_ERR_TOO_LARGE,
 		    "request headers over the limit");
 		job->resp.status = 431;
@@ -367,7 +274,7 @@ job_fill(struct job *job, h2o_req_t *req)
 	    1)) == NULL)
 		return SKR_ERR_NOMEM;
 	if (req->entity.base != NULL && req->entity.len > 0) {
-		if (req->entity.len > job->w->http->o.max_body)
+		if (req->entity.len > job->http->o.max_body)
 			return SKR_ERR_TOO_LARGE;
 		if ((job->body = malloc(req->entity.len)) == NULL)
 			return SKR_ERR_NOMEM;
@@ -385,47 +292,23 @@ job_fill(struct job *job, h2o_req_t *req)
 	return SKR_OK;
 }
 
-/*
- * A request arrived or was answered on req's connection.  h2o 2.2 has no
- * read timeout for an open HTTP/2 stream, so the sweep (on_sweep) cuts
- * connections that go too long without one.
- */
-static void
-conn_progress(struct worker *w, h2o_req_t *req)
-{
-	h2o_socket_t *sock;
-
-	if (req->conn->callbacks->get_socket == NULL) {
-		w->no_sockets = 1;
-		return;
-	}
-	sock = req->conn->callbacks->get_socket(req->conn);
-	for (struct conn *c = w->conns; c != NULL; c = c->next)
-		if (c->sock == sock) {
-			c->progress = uv_now(&w->loop);
-			return;
-		}
-}
-
 static void
 job_finish(struct job *job)
 {
-	struct worker *w = job->w;
+	skr_server *srv = job->http->srv;
 
 	if (job->h2o != NULL) {
-		conn_progress(w, job->h2o);
+		skr_net_loop_progress(job->loop, job->h2o);
 		job->anchor->job = NULL;
 		send_response(job->h2o, job->req.request_id, &job->resp);
 	}
 	log_request(job);
-	if (job->route != NULL)
-		job->metric_route = (int)(job->route - skr_routes);
-	skr_metrics_request(w->http->srv->metrics, job->metric_route,
+	skr_metrics_request(srv->metrics, job->metric_route,
 	    job->resp.status, (uv_hrtime() - job->start) / 1000);
 	/* A change was audited: the sinks need not wait for their poll. */
 	if (job->route != NULL && (job->route->flags & SKR_ROUTE_WRITE))
-		skr_auditsink_kick(w->http->srv->auditsink);
-	w->njobs--;
+		skr_auditsink_kick(srv->auditsink);
+	skr_net_loop_release(job->loop);
 	job_free(job);
 }
 
@@ -433,9 +316,8 @@ static void
 job_work(uv_work_t *work)
 {
 	struct job *job = work->data;
-	skr_server *srv = job->w->http->srv;
 
-	job->route->fn(srv, &job->req, &job->resp);
+	job->route->fn(job->http->srv, &job->req, &job->resp);
 	/* libuv never joins its pool threads, so OpenSSL's per-thread state
 	 * (the random generators a handler instantiates) would outlive them
 	 * unfreed; let it go after each job.  Re-seeding from the primary
@@ -454,401 +336,75 @@ job_after_work(uv_work_t *work, int status)
 }
 
 static int
-health(struct http *http, const char *path, skr_response *resp)
+on_req(void *arg, skr_net_loop *loop, h2o_req_t *req)
 {
-	skr_server *srv = http->srv;
-	int ready;
-
-	if (strcmp(path, "/healthz") == 0) {
-		skr_response_json(resp, 200, json_pack("{s:s}", "status",
-		    "ok"));
-		return 1;
-	}
-	if (strcmp(path, "/readyz") == 0) {
-		ready = srv->store != NULL && skr_server_authorities_ready(srv);
-		/* A failing audit sink is reported; it makes the server
-		 * unready only when releases are refused because of it. */
-		if (ready && !skr_auditsink_refusing(srv->auditsink))
-			skr_response_json(resp, 200, json_pack("{s:s,s:o*}",
-			    "status", "ready", "audit_sinks",
-			    skr_auditsink_status_json(srv->auditsink)));
-		else if (ready)
-			skr_response_error(resp, SKR_ERR_SEALED,
-			    "not ready: the audit file sink is failing");
-		else
-			skr_response_error(resp, SKR_ERR_SEALED,
-			    "not ready: store or authorities not loaded");
-		return 1;
-	}
-	return 0;
-}
-
-static int
-on_req(h2o_handler_t *self, h2o_req_t *req)
-{
-	struct handler *h = (struct handler *)self;
-	struct worker *w = H2O_STRUCT_FROM_MEMBER(struct worker, ctx,
-	    req->conn->ctx);
+	struct http *http = arg;
 	struct job *job;
-	int r, err;
+	skr_dispatch_info d;
+	const skr_route *route;
+	int r;
 
 	if ((job = calloc(1, sizeof(*job))) == NULL)
 		return -1;
-	job->w = w;
+	job->http = http;
+	job->loop = loop;
 	job->h2o = req;
-	conn_progress(w, req);
+	skr_net_loop_progress(loop, req);
 	job->start = uv_hrtime();
 	job->metric_route = SKR_METRICS_ROUTE_UNMATCHED;
 	skr_response_init(&job->resp);
-	w->njobs++;
+	skr_net_loop_hold(loop);
 	if ((r = job_fill(job, req)) != SKR_OK) {
 		if (job->resp.status == 0)
 			skr_response_error(&job->resp, r, NULL);
 		goto answer;
 	}
-	if (strcmp(job->method, "GET") == 0 && health(h->http, job->path,
-	    &job->resp)) {
-		job->metric_route = strcmp(job->path, "/healthz") == 0 ?
-		    SKR_METRICS_ROUTE_HEALTHZ : SKR_METRICS_ROUTE_READYZ;
-		goto answer;
-	}
-	if ((job->route = skr_route_match(&job->req, &err)) == NULL) {
-		skr_response_error(&job->resp, err, NULL);
-		goto answer;
-	}
-	/* metrics_auth = none: GET /metrics without a bearer token. */
-	if (!(job->route->fn == skr_api_metrics && SKR_SETTING(h->http->srv,
-	    metrics_public))
-	    && skr_auth_request(h->http->srv, &job->req, job->route,
-	    &job->resp) != SKR_OK)
+	/* job->route stays the matched route when the caller is refused:
+	 * metrics count the request under it. */
+	route = skr_dispatch_route(http->srv, &job->req, &job->resp, &d);
+	job->route = d.route;
+	job->metric_route = d.metric_route;
+	if (route == NULL)
 		goto answer;
 	if (job->route->flags & SKR_ROUTE_SLOW) {
 		job->anchor = h2o_mem_alloc_shared(&req->pool,
 		    sizeof(*job->anchor), anchor_dispose);
 		job->anchor->job = job;
 		job->work.data = job;
-		if (uv_queue_work(&w->loop, &job->work, job_work,
+		if (uv_queue_work(skr_net_loop_uv(loop), &job->work, job_work,
 		    job_after_work) == 0)
 			return 0;
 		job->anchor->job = NULL;
 		skr_response_error(&job->resp, SKR_ERR_INTERNAL, NULL);
 		goto answer;
 	}
-	job->route->fn(h->http->srv, &job->req, &job->resp);
+	job->route->fn(http->srv, &job->req, &job->resp);
 answer:
 	job->anchor = &(struct anchor){ NULL };
 	job_finish(job);
 	return 0;
 }
 
-/* ---- connections ------------------------------------------------------ */
+/* ---- serving ---------------------------------------------------------- */
 
 static void
-on_conn_close(uv_handle_t *h)
+on_conn(void *arg, int delta)
 {
-	struct worker *w = h->loop->data;
-	struct conn *c = (struct conn *)h;
+	struct http *http = arg;
 
-	if (c->prev != NULL)
-		c->prev->next = c->next;
-	else
-		w->conns = c->next;
-	if (c->next != NULL)
-		c->next->prev = c->prev;
-	w->nconns--;
-	atomic_fetch_sub(&w->http->conns, 1);
-	skr_metrics_connections(w->http->srv->metrics, -1);
-	free(c);
+	skr_metrics_connections(http->srv->metrics, delta);
 }
 
 static void
-on_refused_close(uv_handle_t *h)
+on_signal(void *arg, int signum)
 {
-	free(h);
-}
+	struct http *http = arg;
 
-static void
-on_accept(uv_stream_t *listener, int status)
-{
-	struct worker *w = listener->data;
-	h2o_socket_t *sock;
-	struct conn *conn;
-
-	if (status != 0 || w->stopping)
-		return;
-	if ((conn = calloc(1, sizeof(*conn))) == NULL)
-		return;
-	uv_tcp_init(&w->loop, &conn->tcp);
-	if (uv_accept(listener, (uv_stream_t *)&conn->tcp) != 0) {
-		uv_close((uv_handle_t *)&conn->tcp, on_refused_close);
-		return;
-	}
-	/* Over the connection limit: close at once rather than queue. */
-	if (atomic_fetch_add(&w->http->conns, 1) >=
-	    w->http->o.max_connections) {
-		atomic_fetch_sub(&w->http->conns, 1);
-		uv_close((uv_handle_t *)&conn->tcp, on_refused_close);
-		return;
-	}
-	w->nconns++;
-	skr_metrics_connections(w->http->srv->metrics, 1);
-	conn->progress = uv_now(&w->loop);
-	conn->next = w->conns;
-	if (w->conns != NULL)
-		w->conns->prev = conn;
-	w->conns = conn;
-	sock = h2o_uv_socket_create((uv_stream_t *)&conn->tcp, on_conn_close);
-	conn->sock = sock;
-	h2o_accept(&w->accept_ctx, sock);
-}
-
-/* ---- workers ---------------------------------------------------------- */
-
-static int
-listen_socket(struct http *http)
-{
-	int fd, one = 1;
-
-	fd = socket(http->addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC |
-	    SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		return -1;
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
-	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0 ||
-	    bind(fd, (struct sockaddr *)&http->addr, http->addrlen) != 0 ||
-	    listen(fd, 1024) != 0) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-static void
-close_walk(uv_handle_t *h, void *arg)
-{
-	if (!uv_is_closing(h))
-		uv_close(h, NULL);
-}
-
-/* After the deadline, cut connections get GRACE_MS to be closed by h2o;
- * a handler still running on the thread pool gets ABANDON_MS to finish. */
-#define GRACE_MS 2000
-#define ABANDON_MS 30000
-
-/*
- * Cut every connection still open after the shutdown deadline.  Shutting
- * the socket down (rather than closing it under h2o) makes h2o see EOF or a
- * write error and close the connection its usual way, so the context can be
- * disposed of cleanly afterwards.
- */
-static void
-cut_connections(struct worker *w)
-{
-	uv_os_fd_t fd;
-
-	skr_log(SKR_LOG_WARN, "shutdown deadline passed; closing connections",
-	    json_pack("{s:i,s:I,s:I}", "loop", w->index, "connections",
-	    (json_int_t)w->nconns, "requests", (json_int_t)w->njobs));
-	for (struct conn *c = w->conns; c != NULL; c = c->next)
-		if (uv_fileno((uv_handle_t *)&c->tcp, &fd) == 0)
-			shutdown(fd, SHUT_RDWR);
-}
-
-/*
- * Once a second: shut down connections that have had no request arrive or
- * complete for header_timeout + idle_timeout.  h2o closes HTTP/1.1
- * connections that stall (req_timeout) and HTTP/2 connections without
- * streams (idle_timeout) well before that; what is left is an HTTP/2 stream
- * whose headers or body trickle in.  Shutting the socket down makes h2o
- * close the connection its usual way.
- */
-static void
-on_sweep(uv_timer_t *t)
-{
-	struct worker *w = t->data;
-	uint64_t now = uv_now(&w->loop);
-	uint64_t limit = w->http->o.header_timeout_ms +
-	    w->http->o.idle_timeout_ms;
-	uv_os_fd_t fd;
-
-	if (w->no_sockets)
-		return;
-	for (struct conn *c = w->conns; c != NULL; c = c->next) {
-		if (c->cut || now - c->progress <= limit)
-			continue;
-		c->cut = 1;
-		skr_log(SKR_LOG_INFO, "connection stalled; closed", json_pack(
-		    "{s:i,s:I}", "loop", w->index, "idle_ms",
-		    (json_int_t)(now - c->progress)));
-		if (uv_fileno((uv_handle_t *)&c->tcp, &fd) == 0)
-			shutdown(fd, SHUT_RDWR);
-	}
-}
-
-static void
-on_drain(uv_timer_t *t)
-{
-	struct worker *w = t->data;
-	uint64_t now = uv_now(&w->loop);
-
-	if (w->nconns == 0 && w->njobs == 0) {
-		uv_stop(&w->loop);
-		return;
-	}
-	if (!w->forced && now >= w->deadline) {
-		w->forced = 1;
-		cut_connections(w);
-	} else if (w->forced && w->njobs == 0 &&
-	    now >= w->deadline + GRACE_MS) {
-		/* No handler of ours runs, but h2o keeps a connection it will
-		 * not close; the context cannot be disposed of with it. */
-		skr_log(SKR_LOG_WARN, "connections left to process exit",
-		    json_pack("{s:i,s:I}", "loop", w->index, "connections",
-		    (json_int_t)w->nconns));
-		w->stuck = 1;
-		uv_stop(&w->loop);
-	} else if (w->forced && now >= w->deadline + ABANDON_MS) {
-		skr_log(SKR_LOG_ERROR, "requests still running after the "
-		    "shutdown deadline; exiting without cleanup", json_pack(
-		    "{s:i,s:I}", "loop", w->index, "requests",
-		    (json_int_t)w->njobs));
-		w->abandoned = 1;
-		uv_stop(&w->loop);
-	}
-}
-
-static void
-on_stop(uv_async_t *a)
-{
-	struct worker *w = a->data;
-
-	if (w->stopping)
-		return;
-	w->stopping = 1;
-	uv_close((uv_handle_t *)&w->listener, NULL);
-	/* HTTP/2 GOAWAY and HTTP/1 close-after-response for what is open;
-	 * finish what is in flight until the deadline. */
-	h2o_context_request_shutdown(&w->ctx);
-	w->deadline = uv_now(&w->loop) + w->http->o.shutdown_ms;
-	uv_timer_start(&w->drain, on_drain, 0, 20);
-}
-
-static void *
-worker_main(void *arg)
-{
-	struct worker *w = arg;
-
-	uv_run(&w->loop, UV_RUN_DEFAULT);
-	/* h2o cannot dispose of a context with live connections: leave it to
-	 * process exit. */
-	if (w->stuck || w->abandoned)
-		return NULL;
-	/* A shutdown request may leave h2o's graceful-shutdown timer armed;
-	 * the context cannot be disposed of with it linked. */
-	if (h2o_timeout_is_linked(&w->ctx.http2._graceful_shutdown_timeout))
-		h2o_timeout_unlink(&w->ctx.http2._graceful_shutdown_timeout);
-	h2o_context_dispose(&w->ctx);
-	uv_walk(&w->loop, close_walk, NULL);
-	uv_run(&w->loop, UV_RUN_DEFAULT);
-	uv_loop_close(&w->loop);
-	return NULL;
-}
-
-static int
-worker_init(struct http *http, struct worker *w, int index)
-{
-	w->http = http;
-	w->index = index;
-	if ((w->fd = listen_socket(http)) < 0)
-		return SKR_ERR_CONFIG;
-	uv_loop_init(&w->loop);
-	w->loop.data = w;
-	uv_tcp_init(&w->loop, &w->listener);
-	w->listener.data = w;
-	if (uv_tcp_open(&w->listener, w->fd) != 0 ||
-	    uv_listen((uv_stream_t *)&w->listener, 1024, on_accept) != 0)
-		return SKR_ERR_CONFIG;
-	uv_async_init(&w->loop, &w->stop, on_stop);
-	w->stop.data = w;
-	uv_timer_init(&w->loop, &w->drain);
-	w->drain.data = w;
-	uv_timer_init(&w->loop, &w->sweep);
-	w->sweep.data = w;
-	uv_timer_start(&w->sweep, on_sweep, 1000, 1000);
-	h2o_context_init(&w->ctx, &w->loop, &http->config);
-	w->accept_ctx.ctx = &w->ctx;
-	w->accept_ctx.hosts = http->config.hosts;
-	w->accept_ctx.ssl_ctx = http->ssl;
-	return SKR_OK;
-}
-
-/*
- * ALPN (RFC 7301): h2 first, then http/1.1, so a client offering only
- * http/1.1 gets it named rather than no protocol.  h2o speaks HTTP/2 when
- * the selected name is one of h2o_http2_alpn_protocols, HTTP/1.1 otherwise.
- */
-static const h2o_iovec_t alpn_protocols[] = {
-	{ H2O_STRLIT("h2") },
-	{ H2O_STRLIT("http/1.1") },
-	{ NULL, 0 },
-};
-
-static int
-tls_init(struct http *http)
-{
-	SSL_CTX *ssl;
-
-	if ((ssl = SSL_CTX_new(TLS_server_method())) == NULL)
-		return SKR_ERR_NOMEM;
-	http->ssl = ssl;
-	/* TLS 1.2 at least; OpenSSL prefers 1.3 when the client offers it. */
-	if (SSL_CTX_set_min_proto_version(ssl, TLS1_2_VERSION) != 1 ||
-	    SSL_CTX_use_certificate_chain_file(ssl, http->o.cert_file) != 1 ||
-	    SSL_CTX_use_PrivateKey_file(ssl, http->o.key_file,
-	    SSL_FILETYPE_PEM) != 1 || SSL_CTX_check_private_key(ssl) != 1)
-		return SKR_ERR_CONFIG;
-	SSL_CTX_set_options(ssl, SSL_OP_NO_COMPRESSION |
-	    SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
-	h2o_ssl_register_alpn_protocols(ssl, alpn_protocols);
-	return SKR_OK;
-}
-
-static int
-resolve(struct http *http, char *host, size_t hostlen, int *port)
-{
-	struct sockaddr_in *s4 = (struct sockaddr_in *)&http->addr;
-	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&http->addr;
-
-	if (skr_http_parse_listen(http->o.listen, host, hostlen, port) !=
-	    SKR_OK)
-		return SKR_ERR_CONFIG;
-	if (strcmp(host, "localhost") == 0)
-		snprintf(host, hostlen, "127.0.0.1");
-	memset(&http->addr, 0, sizeof(http->addr));
-	if (inet_pton(AF_INET, host, &s4->sin_addr) == 1) {
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons((uint16_t)*port);
-		http->addrlen = sizeof(*s4);
-	} else if (inet_pton(AF_INET6, host, &s6->sin6_addr) == 1) {
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons((uint16_t)*port);
-		http->addrlen = sizeof(*s6);
-	} else
-		return SKR_ERR_CONFIG;
-	return SKR_OK;
-}
-
-/* The running server; keeps what a stuck shutdown leaves behind reachable
- * (see the end of skr_http_serve). */
-static struct http *the_http;
-
-static void
-on_hup(uv_signal_t *sig, int signum)
-{
-	struct http *http = sig->data;
-
-	(void)signum;
-	if (http->o.reload_cb != NULL)
+	if (signum != SIGHUP) {
+		skr_log(SKR_LOG_INFO, "shutting down", json_pack("{s:i}",
+		    "signal", signum));
+		skr_notify("STOPPING=1");
+	} else if (http->o.reload_cb != NULL)
 		http->o.reload_cb(http->o.reload_arg);
 	else
 		skr_log(SKR_LOG_INFO, "SIGHUP ignored: nothing to reload",
@@ -856,16 +412,25 @@ on_hup(uv_signal_t *sig, int signum)
 }
 
 static void
-on_signal(uv_signal_t *sig, int signum)
+on_log(void *arg, int level, const char *msg, json_t *fields)
 {
-	struct http *http = sig->data;
+	(void)arg;
+	skr_log(level == SKR_NET_LOG_ERROR ? SKR_LOG_ERROR :
+	    level == SKR_NET_LOG_WARN ? SKR_LOG_WARN : SKR_LOG_INFO, msg,
+	    fields);
+}
 
-	skr_log(SKR_LOG_INFO, "shutting down", json_pack("{s:i}", "signal",
-	    signum));
-	skr_notify("STOPPING=1");
-	for (int i = 0; i < http->nworkers; i++)
-		uv_async_send(&http->workers[i].stop);
-	uv_stop(sig->loop);
+static void
+on_ready(void *arg)
+{
+	struct http *http = arg;
+
+	skr_log(SKR_LOG_INFO, "serving", json_pack("{s:s,s:i}", "url",
+	    http->url, "threads", skr_net_server_nloops(http->net)));
+	fprintf(stderr, "skrd: listening on %s\n", http->url);
+	fflush(stderr);
+	if (http->ready_cb != NULL)
+		http->ready_cb(http->ready_arg, http->url);
 }
 
 int
@@ -873,14 +438,9 @@ skr_http_serve(skr_server *srv, const skr_http_opts *o,
     void (*ready_cb)(void *arg, const char *url), void *arg)
 {
 	struct http *http;
-	h2o_hostconf_t *host;
-	h2o_pathconf_t *pathconf;
-	struct handler *h;
-	uv_loop_t main_loop;
-	uv_signal_t sigterm, sigint, sighup;
-	char hostname[64];
-	int port, i, started = 0, own_metrics = 0, r = SKR_OK;
-	long ncpu;
+	skr_net_serve_opts no;
+	const skr_net_addr *bound;
+	int own_metrics = 0, r = SKR_OK;
 
 	if ((http = calloc(1, sizeof(*http))) == NULL)
 		return SKR_ERR_NOMEM;
@@ -892,148 +452,71 @@ skr_http_serve(skr_server *srv, const skr_http_opts *o,
 		}
 		own_metrics = 1;
 	}
-	the_http = http;
 	http->srv = srv;
 	http->o = *o;
-	if ((r = resolve(http, hostname, sizeof(hostname), &port)) != SKR_OK)
+	http->ready_cb = ready_cb;
+	http->ready_arg = arg;
+	memset(&no, 0, sizeof(no));
+	if ((r = skr_net_resolve_listen(o->listen, &no.addr)) != SKR_OK)
 		goto out;
-	if (o->plain && !skr_http_is_loopback(hostname)) {
+	if (o->plain && !skr_net_is_loopback(no.addr.host)) {
 		skr_log(SKR_LOG_ERROR, "plain HTTP is only allowed on a "
 		    "loopback address", json_pack("{s:s}", "listen",
 		    o->listen));
 		r = SKR_ERR_CONFIG;
 		goto out;
 	}
-	if (!o->plain && (r = tls_init(http)) != SKR_OK) {
+	if (!o->plain && (r = skr_net_tls_server(o->cert_file, o->key_file,
+	    &http->ssl)) != SKR_OK) {
 		skr_log(SKR_LOG_ERROR, "TLS setup failed", json_pack("{s:s,s:s}",
 		    "cert", o->cert_file ? o->cert_file : "",
 		    "key", o->key_file ? o->key_file : ""));
 		goto out;
 	}
-	signal(SIGPIPE, SIG_IGN);
-
-	h2o_config_init(&http->config);
+	no.ssl = http->ssl;
+	no.threads = o->threads;
 	/* No version banner in responses. */
-	http->config.server_name = h2o_iovec_init(H2O_STRLIT("skrd"));
+	no.server_name = "skrd";
+	no.max_connections = o->max_connections;
 	/* h2o answers bodies far over the limit itself; those just over it
 	 * reach job_fill and get the error shape of docs/api.md. */
-	http->config.max_request_entity_size = o->max_body + 64 * 1024;
-	http->config.handshake_timeout = o->handshake_timeout_ms;
-	http->config.http1.req_timeout = o->header_timeout_ms;
-	http->config.http2.idle_timeout = o->idle_timeout_ms;
-	http->config.http2.graceful_shutdown_timeout = o->shutdown_ms;
-	host = h2o_config_register_host(&http->config,
-	    h2o_iovec_init(H2O_STRLIT("default")), 65535);
-	pathconf = h2o_config_register_path(host, "/", 0);
-	h = (struct handler *)h2o_create_handler(pathconf, sizeof(*h));
-	h->super.on_req = on_req;
-	h->http = http;
-
-	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-	http->nworkers = o->threads > 0 ? o->threads : (ncpu > 0 ? (int)ncpu : 1);
-	if (http->nworkers > 256)
-		http->nworkers = 256;
-	if ((http->workers = calloc((size_t)http->nworkers,
-	    sizeof(*http->workers))) == NULL) {
-		r = SKR_ERR_NOMEM;
+	no.max_request_body = o->max_body + 64 * 1024;
+	no.handshake_timeout_ms = o->handshake_timeout_ms;
+	no.header_timeout_ms = o->header_timeout_ms;
+	no.idle_timeout_ms = o->idle_timeout_ms;
+	no.stall_ms = o->header_timeout_ms + o->idle_timeout_ms;
+	no.shutdown_ms = o->shutdown_ms;
+	no.arg = http;
+	no.on_req = on_req;
+	no.on_conn = on_conn;
+	no.on_signal = on_signal;
+	no.log = on_log;
+	if ((r = skr_net_server_open(&no, &http->net)) != SKR_OK) {
+		skr_log(SKR_LOG_ERROR, "cannot listen", json_pack("{s:s}",
+		    "listen", o->listen));
 		goto out;
 	}
-	for (i = 0; i < http->nworkers; i++) {
-		if ((r = worker_init(http, &http->workers[i], i)) != SKR_OK) {
-			skr_log(SKR_LOG_ERROR, "cannot listen", json_pack(
-			    "{s:s}", "listen", o->listen));
-			goto out;
-		}
-		if (i == 0 && port == 0) {
-			/* An ephemeral port: the others bind the same one. */
-			getsockname(http->workers[0].fd,
-			    (struct sockaddr *)&http->addr, &http->addrlen);
-			port = ntohs(http->addr.ss_family == AF_INET6 ?
-			    ((struct sockaddr_in6 *)&http->addr)->sin6_port :
-			    ((struct sockaddr_in *)&http->addr)->sin_port);
-		}
-	}
-	snprintf(http->url, sizeof(http->url), "%s://%s%s%s:%d",
-	    o->plain ? "http" : "https",
-	    strchr(hostname, ':') ? "[" : "", hostname,
-	    strchr(hostname, ':') ? "]" : "", port);
-	if (srv->base_url[0] == '\0' && strlen(http->url) < sizeof(srv->base_url)) {
+	/* An ephemeral port is bound by now: the URL names it. */
+	bound = skr_net_server_addr(http->net);
+	skr_net_url(bound, o->plain ? "http" : "https", bound->port,
+	    http->url, sizeof(http->url));
+	if (srv->base_url[0] == '\0' && strlen(http->url) <
+	    sizeof(srv->base_url)) {
 		memcpy(srv->base_url, http->url, strlen(http->url) + 1);
-		if (strcmp(hostname, "0.0.0.0") == 0 || strcmp(hostname, "::") == 0)
+		if (strcmp(bound->host, "0.0.0.0") == 0 ||
+		    strcmp(bound->host, "::") == 0)
 			skr_log(SKR_LOG_WARN, "listening on every address "
 			    "without public_url: key ids, nextLinks and the "
 			    "Key Vault challenge name the wildcard address",
 			    json_pack("{s:s}", "base_url", srv->base_url));
 	}
-
-	uv_loop_init(&main_loop);
-	uv_signal_init(&main_loop, &sigterm);
-	uv_signal_init(&main_loop, &sigint);
-	uv_signal_init(&main_loop, &sighup);
-	sigterm.data = sigint.data = sighup.data = http;
-	uv_signal_start(&sigterm, on_signal, SIGTERM);
-	uv_signal_start(&sigint, on_signal, SIGINT);
-	uv_signal_start(&sighup, on_hup, SIGHUP);
-
-	for (i = 0; i < http->nworkers; i++) {
-		if (pthread_create(&http->workers[i].thread, NULL, worker_main,
-		    &http->workers[i]) != 0) {
-			r = SKR_ERR_INTERNAL;
-			break;
-		}
-		started++;
-	}
-	if (r == SKR_OK) {
-		skr_log(SKR_LOG_INFO, "serving", json_pack("{s:s,s:i}", "url",
-		    http->url, "threads", http->nworkers));
-		fprintf(stderr, "skrd: listening on %s\n", http->url);
-		fflush(stderr);
-		if (ready_cb != NULL)
-			ready_cb(arg, http->url);
-		uv_run(&main_loop, UV_RUN_DEFAULT);
-	} else {
-		for (i = 0; i < started; i++)
-			uv_async_send(&http->workers[i].stop);
-	}
-	for (i = 0; i < started; i++)
-		pthread_join(http->workers[i].thread, NULL);
-	for (i = 0; i < started; i++)
-		if (http->workers[i].abandoned) {
-			/* A handler is still running on the thread pool and
-			 * may use the store: nothing can be freed safely.
-			 * Every acknowledged write is already durable. */
-			fflush(stderr);
-			_exit(1);
-		}
-	uv_close((uv_handle_t *)&sigterm, NULL);
-	uv_close((uv_handle_t *)&sigint, NULL);
-	uv_close((uv_handle_t *)&sighup, NULL);
-	uv_run(&main_loop, UV_RUN_DEFAULT);
-	uv_loop_close(&main_loop);
+	r = skr_net_server_run(http->net, on_ready, http);
 	skr_log(SKR_LOG_INFO, "stopped", NULL);
-	for (i = 0; i < started; i++)
-		if (http->workers[i].stuck) {
-			/* Still referenced by a live h2o context: kept, and
-			 * reachable through the_http, until the process ends.
-			 * The caller may close the store: no handler runs,
-			 * and no loop counts metrics any more. */
-			if (own_metrics) {
-				skr_metrics_free(srv->metrics);
-				srv->metrics = NULL;
-			}
-			return r;
-		}
 out:
-	if (http->workers != NULL) {
-		for (i = started; i < http->nworkers; i++)
-			if (http->workers[i].fd > 0 && !http->workers[i].stopping)
-				close(http->workers[i].fd);
-		free(http->workers);
-	}
-	if (http->config.hosts != NULL)
-		h2o_config_dispose(&http->config);
+	/* A connection h2o never closed keeps the serving layer, not this:
+	 * no loop runs a handler or counts metrics any more. */
+	skr_net_server_free(http->net);
 	SSL_CTX_free(http->ssl);
-	the_http = NULL;
 	free(http);
 	if (own_metrics) {
 		skr_metrics_free(srv->metrics);

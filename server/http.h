@@ -50,10 +50,4 @@ void skr_http_opts_init(skr_http_opts *o);
 int skr_http_serve(skr_server *srv, const skr_http_opts *o,
     void (*ready_cb)(void *arg, const char *url), void *arg);
 
-/* Parse "ADDR:PORT" / "[V6]:PORT" into host (no brackets) and port. */
-int skr_http_parse_listen(const char *s, char *host, size_t hostlen,
-    int *port);
-/* 1 when host is a loopback address (127.0.0.0/8, ::1, localhost). */
-int skr_http_is_loopback(const char *host);
-
 #endif

@@ -1,9 +1,10 @@
 /*
  * The request/response model every route handler works with.  The HTTP layer
- * (http.c) turns an h2o request into an skr_request, finds the route
- * (routes.c), authenticates the caller (auth.c) when the route needs it, calls
- * the handler and writes the skr_response back.  Handlers never see a socket,
- * so they are tested and fuzzed directly.
+ * (http.c) turns an h2o request into an skr_request; the dispatcher
+ * (dispatch.c) finds the route (routes.c), authenticates the caller (auth.c)
+ * when the route needs it and calls the handler; the HTTP layer writes the
+ * skr_response back.  Handlers never see a socket, so they are tested and
+ * fuzzed through the same dispatcher.
  */
 #ifndef SKR_SERVER_REQUEST_H
 #define SKR_SERVER_REQUEST_H

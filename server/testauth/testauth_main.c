@@ -9,10 +9,8 @@
  *   skr-test-authority token --dir DIR --tee sevsnp|tdx|sgx [options]
  *   skr-test-authority jwks --dir DIR [--form jwk|x5c|both]
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,22 +19,15 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include <h2o.h>
 #include <jansson.h>
 #include <openssl/ssl.h>
-#include <uv.h>
-
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wstrict-prototypes"
-#pragma GCC diagnostic ignored "-Wshadow"
-#pragma GCC diagnostic ignored "-Wsign-compare"
-#pragma GCC diagnostic ignored "-Wunused-parameter"
-#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
-#include <h2o.h>
-#pragma GCC diagnostic pop
 
 #include "buf.h"
 #include "json.h"
 #include "jwk.h"
+#include "net.h"
+#include "serve.h"
 #include "skr/error.h"
 #include "testauth.h"
 
@@ -47,63 +38,17 @@
 
 /* ---- listen address: loopback only -------------------------------------- */
 
-typedef struct listen_addr {
-	struct sockaddr_storage ss;
-	char host[80]; /* for URLs: "127.0.0.1" or "[::1]" */
-} listen_addr;
-
 /* "127.0.0.1:PORT", "[::1]:PORT" or "localhost:PORT".  Anything that is not
  * a loopback address is refused: the authority has no authentication, so
  * nothing but this machine may reach it. */
 static int
-parse_listen(const char *s, listen_addr *out)
+parse_listen(const char *s, skr_net_addr *out)
 {
-	char host[64];
-	const char *colon, *h;
-	size_t hlen;
-	char *end;
-	long port;
-	struct sockaddr_in *sin = (struct sockaddr_in *)&out->ss;
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&out->ss;
+	int r;
 
-	memset(out, 0, sizeof(*out));
-	if ((colon = strrchr(s, ':')) == NULL)
-		return SKR_ERR_INVAL;
-	h = s;
-	hlen = (size_t)(colon - s);
-	if (hlen >= 2 && h[0] == '[' && h[hlen - 1] == ']') {
-		h++;
-		hlen -= 2;
-	}
-	if (hlen == 0 || hlen >= sizeof(host))
-		return SKR_ERR_INVAL;
-	memcpy(host, h, hlen);
-	host[hlen] = '\0';
-	errno = 0;
-	port = strtol(colon + 1, &end, 10);
-	if (errno != 0 || end == colon + 1 || *end != '\0' || port < 0 ||
-	    port > 65535)
-		return SKR_ERR_INVAL;
-	if (strcmp(host, "localhost") == 0)
-		snprintf(host, sizeof(host), "127.0.0.1");
-	if (inet_pton(AF_INET, host, &sin->sin_addr) == 1) {
-		/* 127.0.0.0/8, RFC 1122 section 3.2.1.3. */
-		if ((ntohl(sin->sin_addr.s_addr) >> 24) != 127)
-			return SKR_ERR_INVAL;
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons((uint16_t)port);
-		snprintf(out->host, sizeof(out->host), "%s", host);
-		return SKR_OK;
-	}
-	if (inet_pton(AF_INET6, host, &sin6->sin6_addr) == 1) {
-		if (!IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr))
-			return SKR_ERR_INVAL;
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons((uint16_t)port);
-		snprintf(out->host, sizeof(out->host), "[%s]", host);
-		return SKR_OK;
-	}
-	return SKR_ERR_INVAL;
+	if ((r = skr_net_resolve_listen(s, out)) != SKR_OK)
+		return r;
+	return skr_net_is_loopback(out->host) ? SKR_OK : SKR_ERR_INVAL;
 }
 
 static int
@@ -171,24 +116,15 @@ die_err(const char *what, int r)
 
 /* ---- serving ------------------------------------------------------------ */
 
+/* One event loop: the authority's state is used from that thread only. */
 typedef struct ta_server {
 	skr_testauth *ta;
 	const char *dir;
 	unsigned jwks_form;
 	int fail_status; /* 0: key set endpoints answer normally */
-	uv_loop_t loop;
-	uv_tcp_t listener;
-	uv_signal_t sigterm, sigint;
-	h2o_globalconf_t config;
-	h2o_context_t ctx;
-	h2o_accept_ctx_t accept_ctx;
 	SSL_CTX *ssl;
+	char issuer[256];
 } ta_server;
-
-typedef struct ta_handler {
-	h2o_handler_t super;
-	ta_server *srv;
-} ta_handler;
 
 typedef struct ta_response {
 	int status;
@@ -387,14 +323,15 @@ dispatch(ta_server *srv, h2o_req_t *req, ta_response *resp)
 }
 
 static int
-on_req(h2o_handler_t *self, h2o_req_t *req)
+on_req(void *arg, skr_net_loop *loop, h2o_req_t *req)
 {
-	ta_handler *h = (ta_handler *)self;
+	ta_server *srv = arg;
 	ta_response resp;
 
+	(void)loop;
 	resp.status = 500;
 	skr_buf_init(&resp.body, 0);
-	dispatch(h->srv, req, &resp);
+	dispatch(srv, req, &resp);
 	req->res.status = resp.status;
 	req->res.reason = resp.status == 200 ? "OK" : "Error";
 	h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE,
@@ -407,38 +344,35 @@ on_req(h2o_handler_t *self, h2o_req_t *req)
 }
 
 static void
-on_conn_close(uv_handle_t *h)
+on_signal(void *arg, int signum)
 {
-	free(h);
+	(void)arg;
+	if (signum != SIGHUP)
+		fprintf(stderr, PROG ": signal %d, exiting\n", signum);
 }
 
 static void
-on_accept(uv_stream_t *listener, int status)
+on_log(void *arg, int level, const char *msg, json_t *fields)
 {
-	ta_server *srv = listener->data;
-	uv_tcp_t *conn;
-	h2o_socket_t *sock;
+	char *text = fields != NULL ? json_dumps(fields, JSON_COMPACT) : NULL;
 
-	if (status != 0)
-		return;
-	if ((conn = calloc(1, sizeof(*conn))) == NULL)
-		return;
-	uv_tcp_init(listener->loop, conn);
-	if (uv_accept(listener, (uv_stream_t *)conn) != 0) {
-		uv_close((uv_handle_t *)conn, on_conn_close);
-		return;
-	}
-	sock = h2o_uv_socket_create((uv_stream_t *)conn, on_conn_close);
-	h2o_accept(&srv->accept_ctx, sock);
+	(void)arg;
+	(void)level;
+	fprintf(stderr, PROG ": %s%s%s\n", msg, text != NULL ? " " : "",
+	    text != NULL ? text : "");
+	free(text);
+	json_decref(fields);
 }
 
 static void
-on_signal(uv_signal_t *sig, int signum)
+on_ready(void *arg)
 {
-	ta_server *srv = sig->data;
+	ta_server *srv = arg;
 
-	fprintf(stderr, PROG ": signal %d, exiting\n", signum);
-	uv_stop(&srv->loop);
+	fprintf(stderr, PROG ": NOT A REAL ATTESTATION AUTHORITY; tokens are "
+	    "for testing only\n");
+	fprintf(stderr, PROG ": issuer %s\n", srv->issuer);
+	fflush(stderr);
 }
 
 static int
@@ -451,16 +385,7 @@ tls_setup(ta_server *srv)
 	    snprintf(key, sizeof(key), "%s/tls-key.pem", srv->dir) >=
 	    (int)sizeof(key))
 		return SKR_ERR_INVAL;
-	if ((srv->ssl = SSL_CTX_new(TLS_server_method())) == NULL ||
-	    SSL_CTX_set_min_proto_version(srv->ssl, TLS1_2_VERSION) != 1 ||
-	    SSL_CTX_use_certificate_chain_file(srv->ssl, cert) != 1 ||
-	    SSL_CTX_use_PrivateKey_file(srv->ssl, key, SSL_FILETYPE_PEM) != 1 ||
-	    SSL_CTX_check_private_key(srv->ssl) != 1)
-		return SKR_ERR_CRYPTO;
-	SSL_CTX_set_options(srv->ssl, SSL_OP_NO_COMPRESSION |
-	    SSL_OP_NO_RENEGOTIATION);
-	h2o_ssl_register_alpn_protocols(srv->ssl, h2o_http2_alpn_protocols);
-	return SKR_OK;
+	return skr_net_tls_server(cert, key, &srv->ssl);
 }
 
 static int
@@ -483,17 +408,20 @@ open_authority(const char *dir, const char *alg, skr_testauth **out)
 	return SKR_OK;
 }
 
+/* The drain after SIGTERM or SIGINT: what is in flight finishes, an idle
+ * connection does not hold the exit up for long. */
+#define SHUTDOWN_MS 1000
+
 static int
-serve(const char *dir, const listen_addr *la, const char *alg,
+serve(const char *dir, const skr_net_addr *la, const char *alg,
     unsigned form)
 {
 	static ta_server srv; /* reachable until exit */
-	struct sockaddr_storage bound;
-	h2o_hostconf_t *host;
-	h2o_pathconf_t *pathconf;
-	ta_handler *h;
-	char issuer[256];
-	int len = sizeof(bound), port, r;
+	skr_net_serve_opts no;
+	skr_net_server *net = NULL;
+	const skr_net_addr *bound;
+	char base[200];
+	int r, rc = 1;
 
 	memset(&srv, 0, sizeof(srv));
 	srv.dir = dir;
@@ -509,61 +437,50 @@ serve(const char *dir, const listen_addr *la, const char *alg,
 	if ((r = skr_testauth_tls_ensure(dir)) != SKR_OK ||
 	    (r = tls_setup(&srv)) != SKR_OK) {
 		die_err("TLS setup", r);
-		return 1;
+		goto out;
 	}
-	uv_loop_init(&srv.loop);
-	uv_tcp_init(&srv.loop, &srv.listener);
-	srv.listener.data = &srv;
-	if ((r = uv_tcp_bind(&srv.listener, (const struct sockaddr *)&la->ss,
-	    0)) != 0 ||
-	    (r = uv_listen((uv_stream_t *)&srv.listener, 128,
-	    on_accept)) != 0 ||
-	    (r = uv_tcp_getsockname(&srv.listener, (struct sockaddr *)&bound,
-	    &len)) != 0) {
-		fprintf(stderr, PROG ": listen: %s\n", uv_strerror(r));
-		return 1;
+	memset(&no, 0, sizeof(no));
+	no.addr = *la;
+	no.ssl = srv.ssl;
+	no.threads = 1;
+	no.server_name = PROG;
+	no.max_request_body = BODY_MAX;
+	no.shutdown_ms = SHUTDOWN_MS;
+	no.arg = &srv;
+	no.on_req = on_req;
+	no.on_signal = on_signal;
+	no.log = on_log;
+	if ((r = skr_net_server_open(&no, &net)) != SKR_OK) {
+		fprintf(stderr, PROG ": cannot listen on %s:%d: %s\n", la->host,
+		    la->port, strerror(errno));
+		goto out;
 	}
-	port = bound.ss_family == AF_INET6 ?
-	    ntohs(((struct sockaddr_in6 *)&bound)->sin6_port) :
-	    ntohs(((struct sockaddr_in *)&bound)->sin_port);
-	snprintf(issuer, sizeof(issuer), "https://%s:%d" SKR_TESTAUTH_PATH,
-	    la->host, port);
-	if ((r = skr_testauth_set_issuer(srv.ta, issuer)) != SKR_OK ||
+	/* The port is bound: the issuer names it. */
+	bound = skr_net_server_addr(net);
+	if ((r = skr_net_url(bound, "https", bound->port, base,
+	    sizeof(base))) != SKR_OK) {
+		die_err("issuer", r);
+		goto out;
+	}
+	snprintf(srv.issuer, sizeof(srv.issuer), "%s" SKR_TESTAUTH_PATH,
+	    base);
+	if ((r = skr_testauth_set_issuer(srv.ta, srv.issuer)) != SKR_OK ||
 	    (r = skr_testauth_save(srv.ta, dir)) != SKR_OK) {
 		die_err("saving the authority", r);
-		return 1;
+		goto out;
 	}
-
-	h2o_config_init(&srv.config);
-	srv.config.max_request_entity_size = BODY_MAX;
-	host = h2o_config_register_host(&srv.config,
-	    h2o_iovec_init(H2O_STRLIT("default")), 65535);
-	pathconf = h2o_config_register_path(host, "/", 0);
-	h = (ta_handler *)h2o_create_handler(pathconf, sizeof(*h));
-	h->super.on_req = on_req;
-	h->srv = &srv;
-	h2o_context_init(&srv.ctx, &srv.loop, &srv.config);
-	srv.accept_ctx.ctx = &srv.ctx;
-	srv.accept_ctx.hosts = srv.config.hosts;
-	srv.accept_ctx.ssl_ctx = srv.ssl;
-
-	uv_signal_init(&srv.loop, &srv.sigterm);
-	uv_signal_init(&srv.loop, &srv.sigint);
-	srv.sigterm.data = srv.sigint.data = &srv;
-	uv_signal_start(&srv.sigterm, on_signal, SIGTERM);
-	uv_signal_start(&srv.sigint, on_signal, SIGINT);
-	signal(SIGPIPE, SIG_IGN);
-
-	fprintf(stderr, PROG ": NOT A REAL ATTESTATION AUTHORITY; tokens are "
-	    "for testing only\n");
-	fprintf(stderr, PROG ": issuer %s\n", issuer);
-	fflush(stderr);
-	uv_run(&srv.loop, UV_RUN_DEFAULT);
-
-	/* Open connections die with the process; wipe the keys first. */
+	if ((r = skr_net_server_run(net, on_ready, &srv)) != SKR_OK) {
+		die_err("serving", r);
+		goto out;
+	}
+	rc = 0;
+out:
+	skr_net_server_free(net);
+	SSL_CTX_free(srv.ssl);
+	/* Wipe the keys before exit. */
 	skr_testauth_free(srv.ta);
 	srv.ta = NULL;
-	return 0;
+	return rc;
 }
 
 /* ---- subcommands -------------------------------------------------------- */
@@ -594,7 +511,7 @@ cmd_serve(int argc, char **argv)
 	};
 	const char *dir = NULL, *alg = NULL, *listen = "127.0.0.1:0";
 	unsigned form = SKR_TESTAUTH_JWKS_BOTH;
-	listen_addr la;
+	skr_net_addr la;
 	int c;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {

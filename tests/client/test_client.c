@@ -13,12 +13,13 @@
 
 #include "buf.h"
 #include "check.h"
+#include "files.h"
 #include "client_priv.h"
 #include "encoding.h"
 #include "skr/client.h"
 #include "testcert.h"
 
-static char tmpdir[] = "/tmp/skr-test-client-XXXXXX";
+static char tmpdir[64];
 
 static int
 err_of(long status, const char *body, skr_result *res)
@@ -412,16 +413,12 @@ test_options(void)
 int
 main(void)
 {
-	char cmd[128];
-
-	if (mkdtemp(tmpdir) == NULL)
-		return 1;
+	skr_test_tmpdir(NULL, "test-client", tmpdir, sizeof(tmpdir));
 	test_errors();
 	test_pins();
 	test_paths();
 	test_options();
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
-	if (system(cmd) != 0)
+	if (skr_test_rmrf(tmpdir) != 0)
 		fprintf(stderr, "could not remove %s\n", tmpdir);
 	return check_done();
 }

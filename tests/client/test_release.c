@@ -15,6 +15,7 @@
 
 #include "buf.h"
 #include "check.h"
+#include "files.h"
 #include "client_priv.h"
 #include "encoding.h"
 #include "jwk.h"
@@ -27,7 +28,7 @@
 #define VERSION "0123456789abcdef0123456789abcdef"
 #define WRAP_KID "tee-wrapping-key-1"
 
-static char tmpdir[] = "/tmp/skr-test-release-XXXXXX";
+static char tmpdir[64];
 
 /* The world: a CA, its release signer, an impostor, a TEE key. */
 static EVP_PKEY *ca_key, *signer_key, *ec_signer_key, *rogue_key, *wrap_key,
@@ -535,11 +536,10 @@ client(const char *cert, const char *ca_file)
 int
 main(void)
 {
-	char ca_pem[256], signer_pem[256], rogue_pem[256], cmd[300];
+	char ca_pem[256], signer_pem[256], rogue_pem[256];
 	EVP_PKEY *rogue_ca_key;
 
-	if (mkdtemp(tmpdir) == NULL)
-		return 1;
+	skr_test_tmpdir(NULL, "test-release", tmpdir, sizeof(tmpdir));
 	ca_key = tc_ec();
 	signer_key = tc_rsa();
 	ec_signer_key = tc_ec();
@@ -603,8 +603,7 @@ main(void)
 	EVP_PKEY_free(tls_key);
 	EVP_PKEY_free(wrap_key);
 	EVP_PKEY_free(other_wrap_key);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
-	if (system(cmd) != 0)
+	if (skr_test_rmrf(tmpdir) != 0)
 		fprintf(stderr, "could not remove %s\n", tmpdir);
 	return check_done();
 }

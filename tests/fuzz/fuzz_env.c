@@ -1,6 +1,5 @@
 #include "fuzz_env.h"
 
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +11,7 @@
 #include "log.h"
 #include "pki.h"
 #include "skr/error.h"
+#include "store_fixture.h"
 
 #define POLICY \
 	"{\"version\":\"1.0.0\",\"anyOf\":[{\"authority\":\"" FUZZ_ISSUER \
@@ -25,15 +25,6 @@ die(const char *what, int r)
 {
 	fprintf(stderr, "fuzz_env: %s: %s\n", what, skr_strerror(r));
 	abort();
-}
-
-static int
-rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
 }
 
 static void
@@ -54,27 +45,6 @@ put_key(skr_txn *txn, const char *name, const skr_key *key, int exportable)
 }
 
 static void
-put_token(skr_txn *txn, unsigned roles, const char *prefix, char *out)
-{
-	skr_principal p;
-	skr_buf secret = SKR_BUF_INIT_SECRET;
-	int r;
-
-	memset(&p, 0, sizeof(p));
-	p.roles = roles;
-	snprintf(p.name, sizeof(p.name), "fuzz");
-	if (prefix != NULL) {
-		p.nprefixes = 1;
-		snprintf(p.prefixes[0], sizeof(p.prefixes[0]), "%s", prefix);
-	}
-	if ((r = skr_store_token_create(txn, &p, FUZZ_NOW, &secret, NULL)) !=
-	    SKR_OK || secret.len != SKR_TOKEN_TEXT_LEN)
-		die("token", r);
-	memcpy(out, secret.data, secret.len + 1);
-	skr_buf_free(&secret);
-}
-
-static void
 populate(fuzz_env *e)
 {
 	static skr_key *rsa, *ec;
@@ -91,10 +61,12 @@ populate(fuzz_env *e)
 	put_key(txn, "k", e->oct_key, 1);
 	put_key(txn, "r", rsa, 1);
 	put_key(txn, "e", ec, 0);
-	put_token(txn, SKR_ROLE_ADMIN, NULL, e->admin);
-	put_token(txn, SKR_ROLE_READER, "k", e->reader);
 	if ((r = skr_store_txn_commit(txn)) != SKR_OK)
 		die("commit", r);
+	skr_test_token(e->srv.store, "fuzz", SKR_ROLE_ADMIN, NULL, FUZZ_NOW, 0,
+	    e->admin, NULL);
+	skr_test_token(e->srv.store, "fuzz", SKR_ROLE_READER, "k", FUZZ_NOW, 0,
+	    e->reader, NULL);
 }
 
 void
@@ -106,7 +78,7 @@ fuzz_env_reset_store(fuzz_env *e)
 	skr_store_close(e->srv.store);
 	e->srv.store = NULL;
 	snprintf(path, sizeof(path), "%s/store", e->dir);
-	nftw(path, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+	skr_test_rmrf(path);
 	if ((r = skr_store_create(path, e->mk, NULL, &e->srv.store)) !=
 	    SKR_OK)
 		die("store", r);
@@ -124,7 +96,7 @@ teardown(void)
 	skr_key_free(env->wrapping_key);
 	skr_key_free(env->oct_key);
 	free(env->wrapping_jwk);
-	nftw(env->dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+	skr_test_rmrf(env->dir);
 	skr_wipe(env, sizeof(*env));
 	free(env);
 	env = NULL;
@@ -165,9 +137,7 @@ fuzz_env_get(void)
 	env->srv.auth_fail_limit = 1000000;
 	env->srv.release_limit = 0;
 	base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
-	snprintf(env->dir, sizeof(env->dir), "%s/skr-fuzz-XXXXXX", base);
-	if (mkdtemp(env->dir) == NULL)
-		die("mkdtemp", SKR_ERR_IO);
+	skr_test_tmpdir(base, "fuzz", env->dir, sizeof(env->dir));
 	atexit(teardown);
 	snprintf(env->srv.base_url, sizeof(env->srv.base_url),
 	    "https://127.0.0.1:8443");

@@ -90,6 +90,14 @@ w('jwks', 'empty', '{"keys":[]}')
 w('config', 'full', FULL_CONFIG)
 w('config', 'minimal', 'data = /var/lib/skr\nlisten = 127.0.0.1:8443\n')
 w('config', 'bad-dup', 'threads = 1\nthreads = 2\n[authority]\nissuer = https://x\n')
+
+for name, text in [('v4', '127.0.0.1:8443'), ('v6', '[::1]:0'),
+                   ('localhost', 'localhost:65535'), ('any', '0.0.0.0:1'),
+                   ('v6-any', '[::]:443'), ('v6-bare', '::1:9'),
+                   ('v4-mapped', '[::ffff:127.0.0.1]:80'),
+                   ('bad-port', '127.0.0.1:65536'), ('bad-sign', '127.0.0.1:+80'),
+                   ('bad-name', 'example.com:443'), ('bad-bracket', '[::1:80')]:
+    w('listen', name, text)
 # key_hsm: mode byte: bits0-1 mode, bits 2-3 enc
 def keyhsm(enc, ct, kid='w1', **kw):
     o = {'schema_version':'1.0','header':{'kid':kid,'alg':'dir','enc':enc},'ciphertext':b64u(ct)}
@@ -175,6 +183,10 @@ route('release-not-exportable', 'POST', 12, '/keys/e/release', '{}\n' + ctext)
 route('release-raw', 'POST', 4, '/keys/k/release', {'target':'a.b.c'})
 route('evaluate', 'POST', 13, '/keys/k/evaluate', '{}\n' + ctext)
 route('nonce', 'GET', 0, '/nonce')
+route('healthz', 'GET', 0, '/healthz')
+route('healthz-post', 'POST', 0, '/healthz')
+route('readyz', 'GET', 0, '/readyz')
+route('metrics', 'GET', 0, '/metrics')
 route('token-create', 'POST', 5, '/admin/tokens', {'name':'t','roles':['reader','releaser'],'prefixes':['k'],'expires':1800000000})
 route('token-list', 'GET', 1, '/admin/tokens')
 route('token-revoke', 'DELETE', 1, '/admin/tokens/0123456789abcdef0123456789abcdef')

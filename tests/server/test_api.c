@@ -17,12 +17,13 @@
 #include "audit.h"
 #include "auth.h"
 #include "check.h"
+#include "dispatch.h"
 #include "encoding.h"
 #include "json.h"
 #include "jwk.h"
-#include "masterkey.h"
 #include "routes.h"
 #include "server.h"
+#include "server_fixture.h"
 #include "store.h"
 
 #define NOW 1700000000
@@ -32,8 +33,7 @@
 #define POLICY2 "{'version':'1.0.0','anyOf':[{'authority':'https://a.test'," \
 	"'allOf':[{'claim':'x','equals':'z'}]}]}"
 
-static skr_server srv;
-static char dir[64];
+static skr_test_server fx;
 static int64_t now = NOW;
 
 /* The last response: status, parsed body (NULL if none), headers. */
@@ -81,6 +81,8 @@ b64q(const char *s)
 	return o;
 }
 
+static char *fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
+
 static char *
 fmt(const char *f, ...)
 {
@@ -97,44 +99,20 @@ fmt(const char *f, ...)
 }
 
 /*
- * One request, run as the HTTP layer runs it: match the route, authenticate,
- * call the handler.  target is the path with an optional query.  Returns
- * the HTTP status.
+ * One request, through the dispatcher the HTTP layer uses.  target is the
+ * path with an optional query.  Returns the HTTP status.
  */
 static int
 call_ct(const char *method, const char *target, const char *ctype,
     const char *body)
 {
-	skr_request req;
-	const skr_route *route;
-	char path[1024];
-	const char *qm;
-	int err;
+	skr_test_request r = { .method = method, .target = target,
+	    .body = body, .content_type = ctype, .bearer = tok, .peer = peer,
+	    .now = now };
 
 	json_decref(J);
-	J = NULL;
-	skr_response_clear(&resp);
-	memset(&req, 0, sizeof(req));
-	qm = strchr(target, '?');
-	snprintf(path, sizeof(path), "%.*s", qm ? (int)(qm - target) :
-	    (int)strlen(target), target);
-	req.method = method;
-	req.path = path;
-	req.query = qm ? qm + 1 : NULL;
-	req.body = (const uint8_t *)body;
-	req.body_len = body ? strlen(body) : 0;
-	req.content_type = body ? ctype : NULL;
-	req.authorization = tok ? fmt("Bearer %s", tok) : NULL;
-	snprintf(req.peer, sizeof(req.peer), "%s", peer);
-	snprintf(req.request_id, sizeof(req.request_id), "req1");
-	req.now = now;
-	if ((route = skr_route_match(&req, &err)) == NULL)
-		rc = skr_response_error(&resp, err, NULL);
-	else if ((rc = skr_auth_request(&srv, &req, route, &resp)) == SKR_OK)
-		rc = route->fn(&srv, &req, &resp);
-	if (resp.body.len > 0)
-		J = json_loadb((const char *)resp.body.data, resp.body.len, 0,
-		    NULL);
+	rc = skr_test_call(&fx.srv, &r, &resp);
+	J = skr_test_json(&resp);
 	/* Nothing private in any answer. */
 	if (J != NULL) {
 		json_t *k = json_object_get(J, "key");
@@ -174,13 +152,7 @@ jint(const char *path)
 static void
 check_fail(int line, int err)
 {
-	const char *m = jstr("error.message");
-	size_t n = strlen(skr_err_id(err));
-	int ok;
-
-	ok = resp.status == skr_err_http_status(err) && m != NULL &&
-	    strncmp(m, skr_err_id(err), n) == 0 && m[n] == ':' &&
-	    jstr("error.code") != NULL && rc == err;
+	int ok = skr_test_is_error(&resp, err) && rc == err;
 	CHECK(ok);
 	if (!ok)
 		fprintf(stderr, "  line %d: status %d rc %s body %.*s, want %s\n",
@@ -243,8 +215,8 @@ snapshot(void)
 	skr_buf b = SKR_BUF_INIT;
 
 	memset(&pg, 0, sizeof(pg));
-	if (skr_store_stats_get(srv.store, &st) != SKR_OK ||
-	    skr_store_txn_begin(srv.store, SKR_TXN_READ, &txn) != SKR_OK ||
+	if (skr_store_stats_get(fx.srv.store, &st) != SKR_OK ||
+	    skr_store_txn_begin(fx.srv.store, SKR_TXN_READ, &txn) != SKR_OK ||
 	    skr_audit_head(txn, &seq, hash) != SKR_OK ||
 	    skr_store_key_list(txn, NULL, SKR_PAGE_MAX, &pg) != SKR_OK)
 		abort();
@@ -299,47 +271,17 @@ static void
 make_token(const char *name, unsigned roles, const char *prefix,
     int64_t expires, char *out, char *idout)
 {
-	skr_principal want;
-	skr_token_info info;
-	skr_buf secret = SKR_BUF_INIT_SECRET;
-	skr_txn *txn = NULL;
-
-	memset(&want, 0, sizeof(want));
-	snprintf(want.name, sizeof(want.name), "%s", name);
-	want.roles = roles;
-	want.expires = expires;
-	if (prefix != NULL) {
-		snprintf(want.prefixes[0], sizeof(want.prefixes[0]), "%s",
-		    prefix);
-		want.nprefixes = 1;
-	}
-	if (skr_store_txn_begin(srv.store, SKR_TXN_WRITE, &txn) != SKR_OK ||
-	    skr_store_token_create(txn, &want, NOW, &secret, &info) !=
-	    SKR_OK || skr_store_txn_commit(txn) != SKR_OK)
-		abort();
-	snprintf(out, 128, "%s", skr_buf_cstr(&secret));
-	if (idout != NULL)
-		snprintf(idout, 33, "%s", info.p.id);
-	skr_buf_free(&secret);
+	skr_test_token(fx.srv.store, name, roles, prefix, NOW, expires, out,
+	    idout);
 }
 
 static void
 setup(void)
 {
-	skr_master_key *mk = NULL;
-	skr_store *st = NULL;
 	char revoked_id[33];
 	skr_txn *txn = NULL;
 
-	snprintf(dir, sizeof(dir), "/tmp/skr-api-XXXXXX");
-	if (mkdtemp(dir) == NULL || skr_master_key_generate(&mk) != SKR_OK ||
-	    skr_store_create(dir, mk, NULL, &st) != SKR_OK)
-		abort();
-	skr_master_key_free(mk);
-	skr_server_init(&srv);
-	srv.store = st;
-	srv.clock_offset = 0;
-	snprintf(srv.base_url, sizeof(srv.base_url), "%s", BASE);
+	skr_test_server_make(&fx, "api", 0);
 	skr_response_init(&resp);
 
 	make_token("admin", SKR_ROLE_ADMIN, NULL, 0, tok_admin, id_admin);
@@ -352,7 +294,7 @@ setup(void)
 	    NULL);
 	make_token("revoked", SKR_ROLE_ADMIN, NULL, 0, tok_revoked,
 	    revoked_id);
-	if (skr_store_txn_begin(srv.store, SKR_TXN_WRITE, &txn) != SKR_OK ||
+	if (skr_store_txn_begin(fx.srv.store, SKR_TXN_WRITE, &txn) != SKR_OK ||
 	    skr_store_token_revoke(txn, revoked_id, NOW) != SKR_OK ||
 	    skr_store_txn_commit(txn) != SKR_OK)
 		abort();
@@ -362,17 +304,10 @@ setup(void)
 static void
 teardown(void)
 {
-	char p[128];
-
 	json_decref(J);
 	skr_response_clear(&resp);
 	skr_buf_free(&resp.body);
-	skr_server_clear(&srv);
-	snprintf(p, sizeof(p), "%s/skr.mdb", dir);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s/skr.mdb-lock", dir);
-	unlink(p);
-	rmdir(dir);
+	skr_test_server_free(&fx);
 }
 
 /* ---- key management: success paths ----------------------------------- */
@@ -787,7 +722,7 @@ test_lifecycle(void)
 	CHECK_STATUS(200);
 	CHECK_STR(jstr("recoveryId"), BASE "/deletedkeys/life");
 	CHECK(jint("deletedDate") == NOW);
-	CHECK(jint("scheduledPurgeDate") == NOW + srv.retention);
+	CHECK(jint("scheduledPurgeDate") == NOW + fx.srv.retention);
 	CHECK_STR(kid_version(), v1);
 	call("GET", "/keys/life", NULL);
 	CHECK_FAIL(SKR_ERR_KEY_NOT_FOUND);
@@ -807,7 +742,7 @@ test_lifecycle(void)
 		CHECK_STR(json_string_value(json_object_get(it, "recoveryId")),
 		    BASE "/deletedkeys/life");
 		CHECK(json_integer_value(json_object_get(it,
-		    "scheduledPurgeDate")) == NOW + srv.retention);
+		    "scheduledPurgeDate")) == NOW + fx.srv.retention);
 		CHECK(json_integer_value(json_object_get(it, "deletedDate")) ==
 		    NOW);
 	}
@@ -861,7 +796,7 @@ test_lifecycle(void)
 	call("POST", "/keys/expiring/create", "{'kty':'oct'}");
 	call("DELETE", "/keys/expiring", NULL);
 	CHECK_STATUS(200);
-	now = NOW + srv.retention;
+	now = NOW + fx.srv.retention;
 	call("GET", "/deletedkeys/expiring", NULL);
 	CHECK_FAIL(SKR_ERR_KEY_NOT_FOUND);
 	call("GET", "/deletedkeys", NULL);
@@ -1171,7 +1106,7 @@ test_auth(void)
 	call("GET", "/nonce", NULL);
 	CHECK_STATUS(200);
 	/* Unless the server requires the releaser role. */
-	srv.require_releaser = 1;
+	fx.srv.require_releaser = 1;
 	call("POST", "/keys/nosuchkey/release", "{'target':'x'}");
 	CHECK_FAIL(SKR_ERR_AUTH_MISSING);
 	tok = tok_reader;
@@ -1181,14 +1116,14 @@ test_auth(void)
 	call("POST", "/keys/nosuchkey/release", "{'target':'x'}");
 	CHECK(rc != SKR_ERR_AUTH_MISSING && rc != SKR_ERR_AUTH_FORBIDDEN &&
 	    rc != SKR_ERR_AUTH_INVALID);
-	srv.require_releaser = 0;
+	fx.srv.require_releaser = 0;
 	/* A credential a release does not need is not judged: Key Vault
 	 * clients send a token of their own identity provider after the
 	 * challenge, and it must neither be refused nor count as a failed
 	 * attempt. */
 	peer = "198.51.100.200";
 	tok = "eyJhbGciOiJSUzI1NiJ9.eyJhdWQiOiJ4In0.c2ln";
-	for (int i = 0; i < srv.auth_fail_limit + 2; i++) {
+	for (int i = 0; i < fx.srv.auth_fail_limit + 2; i++) {
 		call("POST", "/keys/nosuchkey/release", "{'target':'x'}");
 		CHECK(rc != SKR_ERR_AUTH_INVALID && rc != SKR_ERR_RATE_LIMITED);
 		CHECK(header("WWW-Authenticate") == NULL);
@@ -1209,8 +1144,7 @@ test_auth(void)
 			"Token abc", "",
 		};
 		skr_request req;
-		const skr_route *route;
-		int err;
+		skr_dispatch_info d;
 
 		for (size_t i = 0; i < sizeof(hdrs) / sizeof(hdrs[0]); i++) {
 			memset(&req, 0, sizeof(req));
@@ -1220,10 +1154,10 @@ test_auth(void)
 			snprintf(req.peer, sizeof(req.peer), "198.51.100.%zu", i);
 			req.now = now;
 			skr_response_clear(&resp);
-			route = skr_route_match(&req, &err);
-			CHECK(route != NULL);
-			CHECK_ERR(skr_auth_request(&srv, &req, route, &resp),
-			    SKR_ERR_AUTH_INVALID);
+			CHECK(skr_dispatch_route(&fx.srv, &req, &resp, &d) ==
+			    NULL);
+			CHECK(d.route != NULL);
+			CHECK_ERR(d.rc, SKR_ERR_AUTH_INVALID);
 			CHECK(resp.status == 401);
 			CHECK(header("WWW-Authenticate") != NULL);
 			CHECK(req.principal == NULL);
@@ -1362,7 +1296,7 @@ test_throttle(void)
 
 	peer = "203.0.113.9";
 	tok = "wrong";
-	for (i = 0; i < srv.auth_fail_limit; i++) {
+	for (i = 0; i < fx.srv.auth_fail_limit; i++) {
 		call("GET", "/keys", NULL);
 		CHECK_FAIL(SKR_ERR_AUTH_INVALID);
 	}
@@ -1370,7 +1304,7 @@ test_throttle(void)
 	CHECK_FAIL(SKR_ERR_RATE_LIMITED);
 	CHECK(header("Retry-After") != NULL &&
 	    strtol(header("Retry-After"), NULL, 10) >= 1 &&
-	    strtol(header("Retry-After"), NULL, 10) <= srv.auth_fail_window);
+	    strtol(header("Retry-After"), NULL, 10) <= fx.srv.auth_fail_window);
 	/* Even a good token waits: the peer is guessing. */
 	tok = tok_admin;
 	call("GET", "/keys", NULL);
@@ -1381,7 +1315,7 @@ test_throttle(void)
 	CHECK_STATUS(200);
 	/* After the window the peer may try again. */
 	peer = "203.0.113.9";
-	now = NOW + srv.auth_fail_window + 1;
+	now = NOW + fx.srv.auth_fail_window + 1;
 	call("GET", "/keys", NULL);
 	CHECK_STATUS(200);
 	/* Successes do not count as failures. */

@@ -15,10 +15,11 @@
 #include "audit.h"
 #include "auditsink.h"
 #include "check.h"
-#include "masterkey.h"
 #include "store.h"
+#include "store_fixture.h"
 
-static char dir[64];
+static skr_test_store fx;
+static const char *dir;
 static skr_store *st;
 static int64_t now = 1700000000;
 
@@ -30,20 +31,13 @@ append(const char *event)
 	CHECK_OK(skr_audit_log(st, &rec, now++, NULL, NULL, NULL));
 }
 
+/* The file's text; "" when it does not exist. */
 static char *
 slurp(const char *path)
 {
-	FILE *f = fopen(path, "r");
-	char *buf;
-	size_t n;
+	char *text = skr_test_slurp(path, NULL);
 
-	if (f == NULL)
-		return strdup("");
-	buf = calloc(1, 1 << 20);
-	n = fread(buf, 1, (1 << 20) - 1, f);
-	buf[n] = '\0';
-	fclose(f);
-	return buf;
+	return text != NULL ? text : strdup("");
 }
 
 /* The seqs of the file's lines, comma-separated; every line must be a
@@ -316,15 +310,9 @@ test_stdout(void)
 int
 main(void)
 {
-	skr_master_key *mk = NULL;
-	char p[128];
-
-	snprintf(dir, sizeof(dir), "/tmp/skr-auditsink-XXXXXX");
-	if (mkdtemp(dir) == NULL || skr_master_key_generate(&mk) != SKR_OK)
-		return 1;
-	CHECK_OK(skr_store_create(dir, mk, NULL, &st));
-	if (st == NULL)
-		return check_done();
+	skr_test_store_make(&fx, "auditsink", NULL);
+	dir = fx.dir;
+	st = fx.store;
 	test_null();
 	test_file();
 	test_failure();
@@ -339,12 +327,6 @@ main(void)
 		skr_store_txn_abort(txn);
 		CHECK(count == (uint64_t)(now - 1700000000));
 	}
-	skr_store_close(st);
-	skr_master_key_free(mk);
-	snprintf(p, sizeof(p), "%s/skr.mdb", dir);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s/skr.mdb-lock", dir);
-	unlink(p);
-	rmdir(dir);
+	skr_test_store_free(&fx);
 	return check_done();
 }

@@ -5,7 +5,6 @@
 
 #include "check.h"
 #include "config.h"
-#include "http.h"
 #include "http_error.h"
 #include "request.h"
 #include "routes.h"
@@ -132,34 +131,6 @@ test_config(void)
 	skr_buf_free(&why);
 }
 
-static void
-test_listen(void)
-{
-	char host[64];
-	int port;
-
-	CHECK_OK(skr_http_parse_listen("127.0.0.1:8443", host, sizeof(host),
-	    &port));
-	CHECK_STR(host, "127.0.0.1");
-	CHECK(port == 8443);
-	CHECK_OK(skr_http_parse_listen("[::1]:0", host, sizeof(host), &port));
-	CHECK_STR(host, "::1");
-	CHECK(port == 0);
-	CHECK_ERR(skr_http_parse_listen("127.0.0.1", host, sizeof(host), &port),
-	    SKR_ERR_CONFIG);
-	CHECK_ERR(skr_http_parse_listen("127.0.0.1:70000", host, sizeof(host),
-	    &port), SKR_ERR_CONFIG);
-	CHECK_ERR(skr_http_parse_listen(":80", host, sizeof(host), &port),
-	    SKR_ERR_CONFIG);
-	CHECK(skr_http_is_loopback("127.0.0.1"));
-	CHECK(skr_http_is_loopback("127.3.2.1"));
-	CHECK(skr_http_is_loopback("::1"));
-	CHECK(skr_http_is_loopback("localhost"));
-	CHECK(!skr_http_is_loopback("0.0.0.0"));
-	CHECK(!skr_http_is_loopback("10.0.0.1"));
-	CHECK(!skr_http_is_loopback("::"));
-}
-
 static const skr_route *
 route(const char *method, const char *path, skr_request *req, int *err)
 {
@@ -228,7 +199,6 @@ main(void)
 	test_error_map();
 	test_query();
 	test_config();
-	test_listen();
 	test_routes();
 	return check_done();
 }

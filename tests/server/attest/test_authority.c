@@ -22,6 +22,7 @@
 
 #include "authority.h"
 #include "check.h"
+#include "files.h"
 #include "json.h"
 #include "policy.h"
 
@@ -271,18 +272,6 @@ jwks_text(const skr_key *a, const char *akid, const skr_key *b,
 	return s;
 }
 
-static void
-write_file(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-
-	CHECK(f != NULL);
-	if (f == NULL)
-		return;
-	fputs(text, f);
-	fclose(f);
-}
-
 static int64_t fake_now = 1700000000;
 
 static int64_t
@@ -425,7 +414,7 @@ test_refresh(void)
 
 	CHECK(fd >= 0);
 	close(fd);
-	write_file(file, t1);
+	CHECK(skr_test_write_file(file, t1) == 0);
 	route_set("/url/keys", 200, t1);
 
 	CHECK_OK(skr_authorities_create(&a));
@@ -483,7 +472,7 @@ test_refresh(void)
 
 	/* Rotation: a reader's old set stays usable across the swap. */
 	CHECK_OK(skr_authorities_lookup(a, ISS_FILE, &old, NULL, NULL));
-	write_file(file, t3);
+	CHECK(skr_test_write_file(file, t3) == 0);
 	route_set("/url/keys", 200, t12);
 	fake_now += 1;
 	CHECK(skr_authorities_poll(a) == 2);
@@ -493,7 +482,7 @@ test_refresh(void)
 	skr_jwks_unref(old);
 
 	/* Failures keep the last good set and back off: 5, 10, 20 s. */
-	write_file(file, "{\"keys\": not json");
+	CHECK(skr_test_write_file(file, "{\"keys\": not json") == 0);
 	route_set("/url/keys", 500, "oops");
 	fake_now += 3600;
 	CHECK(skr_authorities_poll(a) == 2);
@@ -556,7 +545,7 @@ test_refresh(void)
 		CHECK(route_hits("/elsewhere") == 0);
 	}
 	/* Recovery resets the backoff. */
-	write_file(file, t1);
+	CHECK(skr_test_write_file(file, t1) == 0);
 	route_set("/url/keys", 200, t1);
 	fake_now += 160;
 	CHECK(skr_authorities_poll(a) == 2);

@@ -13,6 +13,7 @@
 
 #include "check.h"
 #include "encoding.h"
+#include "files.h"
 #include "json.h"
 #include "jwks.h"
 #include "policy.h"
@@ -39,20 +40,19 @@ path_of(const char *name)
 	return p;
 }
 
+/* A fixture's text without its trailing newlines. */
 static void
 slurp(const char *name, skr_buf *out)
 {
-	FILE *f = fopen(path_of(name), "rb");
-	char chunk[4096];
 	size_t n;
+	char *text = skr_test_slurp(path_of(name), &n);
 
 	skr_buf_init(out, 0);
-	CHECK(f != NULL);
-	if (f == NULL)
+	CHECK(text != NULL);
+	if (text == NULL)
 		return;
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		skr_buf_append(out, chunk, n);
-	fclose(f);
+	skr_buf_append(out, text, n);
+	free(text);
 	while (out->len > 0 && out->data[out->len - 1] == '\n')
 		out->data[--out->len] = '\0';
 }

@@ -15,6 +15,7 @@
 #include <openssl/x509v3.h>
 
 #include "check.h"
+#include "files.h"
 #include "encoding.h"
 #include "json.h"
 #include "jwks.h"
@@ -397,9 +398,7 @@ test_ca(void)
 	CHECK_ERR(skr_jwks_load_ca("/nonexistent/ca.pem", &store),
 	    SKR_ERR_IO);
 	CHECK(store == NULL);
-	f = fopen(path, "w");
-	fputs("not a certificate\n", f);
-	fclose(f);
+	CHECK(skr_test_write_file(path, "not a certificate\n") == 0);
 	CHECK(skr_jwks_load_ca(path, &store) != SKR_OK);
 	CHECK(store == NULL);
 	unlink(path);

@@ -13,6 +13,7 @@
 
 #include "audit.h"
 #include "check.h"
+#include "files.h"
 #include "jwk.h"
 #include "masterkey.h"
 #include "store.h"
@@ -20,18 +21,6 @@
 #define NOW 1700000000
 
 static char dir[64];
-
-static void
-rm_store(void)
-{
-	char p[256];
-
-	snprintf(p, sizeof(p), "%s/skr.mdb", dir);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s/skr.mdb-lock", dir);
-	unlink(p);
-	rmdir(dir);
-}
 
 /* Apply fn to database db with raw LMDB (the store is closed). */
 static int
@@ -192,8 +181,8 @@ main(void)
 	size_t i;
 	int r;
 
-	strcpy(dir, "/tmp/skr-audit-XXXXXX");
-	if (mkdtemp(dir) == NULL || skr_master_key_generate(&mk) != SKR_OK)
+	skr_test_tmpdir(NULL, "audit", dir, sizeof(dir));
+	if (skr_master_key_generate(&mk) != SKR_OK)
 		return 1;
 	CHECK_OK(skr_store_create(dir, mk, NULL, &st));
 	if (st == NULL)
@@ -391,6 +380,6 @@ main(void)
 	CHECK_OK(skr_audit_verify_dir(dir, &count, &broken));
 
 	skr_master_key_free(mk);
-	rm_store();
+	skr_test_rmrf(dir);
 	return check_done();
 }

@@ -14,24 +14,13 @@
 
 #include "audit.h"
 #include "check.h"
+#include "files.h"
 #include "masterkey.h"
 #include "store.h"
 
 #define NOW 1700000000
 
 static char dir[64];
-
-static void
-cleanup(void)
-{
-	char path[128];
-
-	snprintf(path, sizeof(path), "%s/" SKR_STORE_FILE, dir);
-	unlink(path);
-	snprintf(path, sizeof(path), "%s/" SKR_STORE_FILE "-lock", dir);
-	unlink(path);
-	rmdir(dir);
-}
 
 static skr_key *
 oct_key(int i)
@@ -218,11 +207,10 @@ out:
 int
 main(void)
 {
-	snprintf(dir, sizeof(dir), "/tmp/skr-space-XXXXXX");
-	if (mkdtemp(dir) == NULL)
-		return 1;
+	/* A fresh name: the store makes its directory itself. */
+	skr_test_tmpdir(NULL, "space", dir, sizeof(dir));
 	rmdir(dir);
 	test_full();
-	cleanup();
+	skr_test_rmrf(dir);
 	return check_done();
 }

@@ -20,6 +20,7 @@
 #include "backup_codec.h"
 #include "check.h"
 #include "encoding.h"
+#include "files.h"
 #include "jwk.h"
 #include "masterkey.h"
 #include "seal.h"
@@ -28,32 +29,6 @@
 #define NOW 1700000000
 
 static char dir_a[64], dir_b[64], dir_c[64];
-
-static void
-rm_store(const char *dir)
-{
-	char p[256];
-
-	snprintf(p, sizeof(p), "%s/skr.mdb", dir);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s/skr.mdb-lock", dir);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s/master.key", dir);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s/link.key", dir);
-	unlink(p);
-	rmdir(dir);
-}
-
-static void
-mkdir_tmp(char *out)
-{
-	strcpy(out, "/tmp/skr-store-XXXXXX");
-	if (mkdtemp(out) == NULL) {
-		perror("mkdtemp");
-		exit(1);
-	}
-}
 
 /* 1 if needle occurs in the store file of dir. */
 static int
@@ -869,7 +844,7 @@ test_paging(const skr_master_key *mk)
 	free(m1);
 	free(mv);
 	skr_store_close(st);
-	rm_store(dir_b);
+	skr_test_rmrf(dir_b);
 	mkdir(dir_b, 0700);
 }
 
@@ -1464,8 +1439,8 @@ out:
 	skr_store_close(a);
 	skr_store_close(b);
 	skr_store_close(c);
-	rm_store(dir_b);
-	rm_store(dir_c);
+	skr_test_rmrf(dir_b);
+	skr_test_rmrf(dir_c);
 	mkdir(dir_b, 0700);
 	mkdir(dir_c, 0700);
 }
@@ -1585,7 +1560,7 @@ out:
 	skr_buf_free(&payload);
 	skr_master_key_free(root);
 	skr_store_close(st);
-	rm_store(dir_b);
+	skr_test_rmrf(dir_b);
 	mkdir(dir_b, 0700);
 }
 
@@ -1844,7 +1819,7 @@ test_full(const skr_master_key *mk)
 	    SKR_ERR_KEY_NOT_FOUND);
 	skr_store_txn_abort(txn);
 	skr_store_close(st);
-	rm_store(dir_b);
+	skr_test_rmrf(dir_b);
 	mkdir(dir_b, 0700);
 }
 
@@ -1917,7 +1892,7 @@ test_threads(const skr_master_key *mk)
 	CHECK_OK(skr_store_stats_get(st, &s));
 	CHECK(s.keys == 40 && s.versions == 40);
 	skr_store_close(st);
-	rm_store(dir_b);
+	skr_test_rmrf(dir_b);
 	mkdir(dir_b, 0700);
 }
 
@@ -1927,9 +1902,9 @@ main(void)
 	skr_master_key *mk = NULL, *other = NULL;
 	skr_store *st = NULL;
 
-	mkdir_tmp(dir_a);
-	mkdir_tmp(dir_b);
-	mkdir_tmp(dir_c);
+	skr_test_tmpdir(NULL, "store", dir_a, sizeof(dir_a));
+	skr_test_tmpdir(NULL, "store", dir_b, sizeof(dir_b));
+	skr_test_tmpdir(NULL, "store", dir_c, sizeof(dir_c));
 	if (skr_master_key_generate(&mk) != SKR_OK ||
 	    skr_master_key_generate(&other) != SKR_OK)
 		return 1;
@@ -1965,8 +1940,8 @@ main(void)
 
 	skr_master_key_free(mk);
 	skr_master_key_free(other);
-	rm_store(dir_a);
-	rm_store(dir_b);
-	rm_store(dir_c);
+	skr_test_rmrf(dir_a);
+	skr_test_rmrf(dir_b);
+	skr_test_rmrf(dir_c);
 	return check_done();
 }

@@ -9,6 +9,7 @@
 #include <openssl/x509.h>
 
 #include "check.h"
+#include "files.h"
 #include "encoding.h"
 #include "json.h"
 #include "jwk.h"
@@ -879,17 +880,14 @@ test_mint_json(skr_testauth *ta)
 static void
 test_persistence(void)
 {
-	char dir[] = "/tmp/skr-testauth-XXXXXX", path[256];
+	char dir[SKR_TEST_PATH_MAX], path[SKR_TEST_PATH_MAX + 32];
 	skr_testauth *ta = NULL, *back = NULL;
 	skr_testauth_claims spec;
 	skr_jws jws;
 	struct stat st;
 	FILE *f;
 
-	if (mkdtemp(dir) == NULL) {
-		CHECK(0);
-		return;
-	}
+	skr_test_tmpdir(NULL, "testauth", dir, sizeof(dir));
 	CHECK(!skr_testauth_stored(dir));
 	CHECK(skr_testauth_load(dir, &back) != SKR_OK);
 	CHECK(back == NULL);

@@ -1,0 +1,45 @@
+/*
+ * Request dispatch: the one path every skrd request takes from an
+ * skr_request to an skr_response (docs/api.md): the built-in probes
+ * (GET /healthz, GET /readyz), the route table, authentication, then the
+ * route's handler.  The HTTP layer and the socket-less tests and fuzz
+ * targets all go through it, so they cannot drift apart.
+ *
+ * The HTTP layer runs SKR_ROUTE_SLOW handlers off its event loop: it asks
+ * skr_dispatch_route for the route to run and runs the handler where it
+ * wants.  skr_dispatch does both steps in the calling thread.
+ */
+#ifndef SKR_SERVER_DISPATCH_H
+#define SKR_SERVER_DISPATCH_H
+
+#include "request.h"
+
+/* What dispatch found for one request; filled by skr_dispatch_route. */
+typedef struct skr_dispatch_info {
+	/* The route the method and path matched, also when authentication
+	 * refused the caller; NULL for a probe or when nothing matched.
+	 * Points into the static route table. */
+	const skr_route *route;
+	/* What metrics count the request under (skr_metrics_request): the
+	 * route's index in skr_routes or SKR_METRICS_ROUTE_*. */
+	int metric_route;
+	/* SKR_OK, or the error already written to the response. */
+	int rc;
+} skr_dispatch_info;
+
+/*
+ * Resolve and authenticate req (req->name, req->version and
+ * req->principal are filled on the way).  Returns the route whose handler
+ * the caller runs next, or NULL when resp already holds the answer: a
+ * probe, no such route or method, or a refused caller.  info may be NULL.
+ */
+const skr_route *skr_dispatch_route(skr_server *srv, skr_request *req,
+    skr_response *resp, skr_dispatch_info *info);
+
+/*
+ * skr_dispatch_route and then the handler, in the calling thread.  Returns
+ * the handler's result, or the error of the refusal (SKR_OK for a probe).
+ */
+int skr_dispatch(skr_server *srv, skr_request *req, skr_response *resp);
+
+#endif

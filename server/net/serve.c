@@ -1,0 +1,568 @@
+#include "serve.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <h2o/http2.h>
+
+#include "skr/error.h"
+
+/* An accepted connection; h2o owns it once h2o_accept has it. */
+struct conn {
+	uv_tcp_t tcp;             /* first: h2o's close callback gets it */
+	struct conn *prev, *next; /* the loop's live connections */
+	h2o_socket_t *sock;       /* h2o's socket over tcp */
+	uint64_t progress;        /* loop ms of accept or the last request */
+	int cut;                  /* shut down for stalling */
+};
+
+struct skr_net_loop {
+	skr_net_server *s;
+	int index;
+	pthread_t thread;
+	uv_loop_t loop;
+	uv_tcp_t listener;
+	uv_async_t stop;
+	uv_timer_t drain;
+	uv_timer_t sweep;         /* cuts connections that make no progress */
+	int no_sockets;           /* h2o gave no socket: sweep disabled */
+	h2o_context_t ctx;
+	h2o_accept_ctx_t accept_ctx;
+	int fd;                   /* libuv's once uv_owned */
+	int uv_ready;             /* loop initialised */
+	int uv_owned;             /* the listener handle holds fd */
+	int ctx_ready;            /* h2o context initialised */
+	size_t nconns;
+	size_t nheld;             /* requests still being worked on */
+	struct conn *conns;
+	uint64_t deadline;
+	int started;
+	int stopping;
+	int forced;    /* the shutdown deadline passed: connections cut */
+	int stuck;     /* a cut connection h2o never closed: leave h2o be */
+	int abandoned; /* held work outlived the deadline: exit at once */
+};
+
+struct skr_net_server {
+	skr_net_serve_opts o;
+	h2o_globalconf_t config;
+	int configured;
+	skr_net_loop *loops;
+	int nloops;
+	atomic_size_t conns;
+	skr_net_server *next_stuck;
+};
+
+struct handler {
+	h2o_handler_t super;
+	skr_net_server *s;
+};
+
+/* Servers a stuck shutdown left behind: kept reachable until exit. */
+static skr_net_server *stuck_servers;
+static pthread_mutex_t stuck_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static void
+say(skr_net_loop *l, int level, const char *msg, json_t *fields)
+{
+	if (l->s->o.log != NULL)
+		l->s->o.log(l->s->o.arg, level, msg, fields);
+	else
+		json_decref(fields);
+}
+
+static void
+conn_count(skr_net_loop *l, int delta)
+{
+	if (l->s->o.on_conn != NULL)
+		l->s->o.on_conn(l->s->o.arg, delta);
+}
+
+/* ---- requests --------------------------------------------------------- */
+
+static int
+on_req(h2o_handler_t *self, h2o_req_t *req)
+{
+	struct handler *h = (struct handler *)self;
+	skr_net_loop *l = H2O_STRUCT_FROM_MEMBER(skr_net_loop, ctx,
+	    req->conn->ctx);
+
+	return h->s->o.on_req(h->s->o.arg, l, req);
+}
+
+uv_loop_t *
+skr_net_loop_uv(skr_net_loop *l)
+{
+	return &l->loop;
+}
+
+void
+skr_net_loop_hold(skr_net_loop *l)
+{
+	l->nheld++;
+}
+
+void
+skr_net_loop_release(skr_net_loop *l)
+{
+	l->nheld--;
+}
+
+/*
+ * h2o 2.2 has no read timeout for an open HTTP/2 stream, so the sweep
+ * (on_sweep) cuts connections that go too long without a request arriving
+ * or being answered.
+ */
+void
+skr_net_loop_progress(skr_net_loop *l, h2o_req_t *req)
+{
+	h2o_socket_t *sock;
+
+	if (req->conn->callbacks->get_socket == NULL) {
+		l->no_sockets = 1;
+		return;
+	}
+	sock = req->conn->callbacks->get_socket(req->conn);
+	for (struct conn *c = l->conns; c != NULL; c = c->next)
+		if (c->sock == sock) {
+			c->progress = uv_now(&l->loop);
+			return;
+		}
+}
+
+/* ---- connections ------------------------------------------------------ */
+
+static void
+on_conn_close(uv_handle_t *h)
+{
+	skr_net_loop *l = h->loop->data;
+	struct conn *c = (struct conn *)h;
+
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		l->conns = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	l->nconns--;
+	atomic_fetch_sub(&l->s->conns, 1);
+	conn_count(l, -1);
+	free(c);
+}
+
+static void
+on_refused_close(uv_handle_t *h)
+{
+	free(h);
+}
+
+static void
+on_accept(uv_stream_t *listener, int status)
+{
+	skr_net_loop *l = listener->data;
+	size_t max = l->s->o.max_connections;
+	h2o_socket_t *sock;
+	struct conn *conn;
+
+	if (status != 0 || l->stopping)
+		return;
+	if ((conn = calloc(1, sizeof(*conn))) == NULL)
+		return;
+	uv_tcp_init(&l->loop, &conn->tcp);
+	if (uv_accept(listener, (uv_stream_t *)&conn->tcp) != 0) {
+		uv_close((uv_handle_t *)&conn->tcp, on_refused_close);
+		return;
+	}
+	/* Over the connection limit: close at once rather than queue. */
+	if (atomic_fetch_add(&l->s->conns, 1) >= max && max != 0) {
+		atomic_fetch_sub(&l->s->conns, 1);
+		uv_close((uv_handle_t *)&conn->tcp, on_refused_close);
+		return;
+	}
+	l->nconns++;
+	conn_count(l, 1);
+	conn->progress = uv_now(&l->loop);
+	conn->next = l->conns;
+	if (l->conns != NULL)
+		l->conns->prev = conn;
+	l->conns = conn;
+	sock = h2o_uv_socket_create((uv_stream_t *)&conn->tcp, on_conn_close);
+	conn->sock = sock;
+	h2o_accept(&l->accept_ctx, sock);
+}
+
+/* ---- loops ------------------------------------------------------------ */
+
+static void
+close_walk(uv_handle_t *h, void *arg)
+{
+	(void)arg;
+	if (!uv_is_closing(h))
+		uv_close(h, NULL);
+}
+
+/* After the deadline, cut connections get GRACE_MS to be closed by h2o;
+ * held work gets ABANDON_MS to finish. */
+#define GRACE_MS 2000
+#define ABANDON_MS 30000
+
+/*
+ * Cut every connection still open after the shutdown deadline.  Shutting
+ * the socket down (rather than closing it under h2o) makes h2o see EOF or a
+ * write error and close the connection its usual way, so the context can be
+ * disposed of cleanly afterwards.
+ */
+static void
+cut_connections(skr_net_loop *l)
+{
+	uv_os_fd_t fd;
+
+	say(l, SKR_NET_LOG_WARN, "shutdown deadline passed; closing "
+	    "connections", json_pack("{s:i,s:I,s:I}", "loop", l->index,
+	    "connections", (json_int_t)l->nconns, "requests",
+	    (json_int_t)l->nheld));
+	for (struct conn *c = l->conns; c != NULL; c = c->next)
+		if (uv_fileno((uv_handle_t *)&c->tcp, &fd) == 0)
+			shutdown(fd, SHUT_RDWR);
+}
+
+/*
+ * Once a second: shut down connections that have had no request arrive or
+ * complete for stall_ms.  h2o closes HTTP/1.1 connections that stall
+ * (req_timeout) and HTTP/2 connections without streams (idle_timeout) well
+ * before that; what is left is an HTTP/2 stream whose headers or body
+ * trickle in.  Shutting the socket down makes h2o close the connection its
+ * usual way.
+ */
+static void
+on_sweep(uv_timer_t *t)
+{
+	skr_net_loop *l = t->data;
+	uint64_t now = uv_now(&l->loop);
+	uv_os_fd_t fd;
+
+	if (l->no_sockets)
+		return;
+	for (struct conn *c = l->conns; c != NULL; c = c->next) {
+		if (c->cut || now - c->progress <= l->s->o.stall_ms)
+			continue;
+		c->cut = 1;
+		say(l, SKR_NET_LOG_INFO, "connection stalled; closed",
+		    json_pack("{s:i,s:I}", "loop", l->index, "idle_ms",
+		    (json_int_t)(now - c->progress)));
+		if (uv_fileno((uv_handle_t *)&c->tcp, &fd) == 0)
+			shutdown(fd, SHUT_RDWR);
+	}
+}
+
+static void
+on_drain(uv_timer_t *t)
+{
+	skr_net_loop *l = t->data;
+	uint64_t now = uv_now(&l->loop);
+
+	if (l->nconns == 0 && l->nheld == 0) {
+		uv_stop(&l->loop);
+		return;
+	}
+	if (!l->forced && now >= l->deadline) {
+		l->forced = 1;
+		cut_connections(l);
+	} else if (l->forced && l->nheld == 0 &&
+	    now >= l->deadline + GRACE_MS) {
+		/* No work of the caller's runs, but h2o keeps a connection it
+		 * will not close; the context cannot be disposed of with it. */
+		say(l, SKR_NET_LOG_WARN, "connections left to process exit",
+		    json_pack("{s:i,s:I}", "loop", l->index, "connections",
+		    (json_int_t)l->nconns));
+		l->stuck = 1;
+		uv_stop(&l->loop);
+	} else if (l->forced && now >= l->deadline + ABANDON_MS) {
+		say(l, SKR_NET_LOG_ERROR, "requests still running after the "
+		    "shutdown deadline; exiting without cleanup", json_pack(
+		    "{s:i,s:I}", "loop", l->index, "requests",
+		    (json_int_t)l->nheld));
+		l->abandoned = 1;
+		uv_stop(&l->loop);
+	}
+}
+
+static void
+on_stop(uv_async_t *a)
+{
+	skr_net_loop *l = a->data;
+
+	if (l->stopping)
+		return;
+	l->stopping = 1;
+	uv_close((uv_handle_t *)&l->listener, NULL);
+	/* HTTP/2 GOAWAY and HTTP/1 close-after-response for what is open;
+	 * finish what is in flight until the deadline. */
+	h2o_context_request_shutdown(&l->ctx);
+	l->deadline = uv_now(&l->loop) + l->s->o.shutdown_ms;
+	uv_timer_start(&l->drain, on_drain, 0, 20);
+}
+
+/* Dispose of what loop_init made, on a loop that no longer runs. */
+static void
+loop_dispose(skr_net_loop *l)
+{
+	if (l->ctx_ready) {
+		/* A shutdown request may leave h2o's graceful-shutdown timer
+		 * armed; the context cannot be disposed of with it linked. */
+		if (h2o_timeout_is_linked(
+		    &l->ctx.http2._graceful_shutdown_timeout))
+			h2o_timeout_unlink(
+			    &l->ctx.http2._graceful_shutdown_timeout);
+		h2o_context_dispose(&l->ctx);
+	}
+	if (!l->uv_owned && l->fd >= 0)
+		close(l->fd);
+	if (l->uv_ready) {
+		uv_walk(&l->loop, close_walk, NULL);
+		uv_run(&l->loop, UV_RUN_DEFAULT);
+		uv_loop_close(&l->loop);
+	}
+}
+
+static void *
+loop_main(void *arg)
+{
+	skr_net_loop *l = arg;
+
+	uv_run(&l->loop, UV_RUN_DEFAULT);
+	/* h2o cannot dispose of a context with live connections: leave it to
+	 * process exit. */
+	if (l->stuck || l->abandoned)
+		return NULL;
+	loop_dispose(l);
+	return NULL;
+}
+
+static int
+loop_init(skr_net_server *s, skr_net_loop *l, int index)
+{
+	l->s = s;
+	l->index = index;
+	if ((l->fd = skr_net_listen_fd(&s->o.addr, SKR_NET_REUSEPORT)) < 0 ||
+	    uv_loop_init(&l->loop) != 0)
+		return SKR_ERR_CONFIG;
+	l->uv_ready = 1;
+	l->loop.data = l;
+	uv_tcp_init(&l->loop, &l->listener);
+	l->listener.data = l;
+	if (uv_tcp_open(&l->listener, l->fd) != 0)
+		return SKR_ERR_CONFIG;
+	l->uv_owned = 1;
+	if (uv_listen((uv_stream_t *)&l->listener, 1024, on_accept) != 0)
+		return SKR_ERR_CONFIG;
+	uv_async_init(&l->loop, &l->stop, on_stop);
+	l->stop.data = l;
+	uv_timer_init(&l->loop, &l->drain);
+	l->drain.data = l;
+	uv_timer_init(&l->loop, &l->sweep);
+	l->sweep.data = l;
+	if (s->o.stall_ms > 0)
+		uv_timer_start(&l->sweep, on_sweep, 1000, 1000);
+	h2o_context_init(&l->ctx, &l->loop, &s->config);
+	l->ctx_ready = 1;
+	l->accept_ctx.ctx = &l->ctx;
+	l->accept_ctx.hosts = s->config.hosts;
+	l->accept_ctx.ssl_ctx = s->o.ssl;
+	return SKR_OK;
+}
+
+/* ---- the server ------------------------------------------------------- */
+
+static void
+configure(skr_net_server *s)
+{
+	const skr_net_serve_opts *o = &s->o;
+	h2o_hostconf_t *host;
+	h2o_pathconf_t *pathconf;
+	struct handler *h;
+
+	h2o_config_init(&s->config);
+	s->configured = 1;
+	s->config.server_name = h2o_iovec_init(o->server_name,
+	    strlen(o->server_name));
+	if (o->max_request_body > 0)
+		s->config.max_request_entity_size = o->max_request_body;
+	if (o->handshake_timeout_ms > 0)
+		s->config.handshake_timeout = o->handshake_timeout_ms;
+	if (o->header_timeout_ms > 0)
+		s->config.http1.req_timeout = o->header_timeout_ms;
+	if (o->idle_timeout_ms > 0)
+		s->config.http2.idle_timeout = o->idle_timeout_ms;
+	s->config.http2.graceful_shutdown_timeout = o->shutdown_ms;
+	host = h2o_config_register_host(&s->config,
+	    h2o_iovec_init(H2O_STRLIT("default")), 65535);
+	pathconf = h2o_config_register_path(host, "/", 0);
+	h = (struct handler *)h2o_create_handler(pathconf, sizeof(*h));
+	h->super.on_req = on_req;
+	h->s = s;
+}
+
+int
+skr_net_server_open(const skr_net_serve_opts *o, skr_net_server **out)
+{
+	skr_net_server *s;
+	long ncpu;
+	int i, r = SKR_OK;
+
+	*out = NULL;
+	if (o->on_req == NULL || o->server_name == NULL)
+		return SKR_ERR_INVAL;
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return SKR_ERR_NOMEM;
+	s->o = *o;
+	signal(SIGPIPE, SIG_IGN);
+	configure(s);
+	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	s->nloops = o->threads > 0 ? o->threads : (ncpu > 0 ? (int)ncpu : 1);
+	if (s->nloops > 256)
+		s->nloops = 256;
+	if ((s->loops = calloc((size_t)s->nloops, sizeof(*s->loops))) ==
+	    NULL) {
+		r = SKR_ERR_NOMEM;
+		goto out;
+	}
+	for (i = 0; i < s->nloops; i++)
+		s->loops[i].fd = -1;
+	/* The first socket binds a free port when asked to; the others
+	 * bind the same one. */
+	for (i = 0; i < s->nloops; i++)
+		if ((r = loop_init(s, &s->loops[i], i)) != SKR_OK)
+			goto out;
+out:
+	if (r != SKR_OK) {
+		/* errno says why a socket could not listen. */
+		int saved = errno;
+
+		skr_net_server_free(s);
+		errno = saved;
+		return r;
+	}
+	*out = s;
+	return SKR_OK;
+}
+
+const skr_net_addr *
+skr_net_server_addr(const skr_net_server *s)
+{
+	return &s->o.addr;
+}
+
+int
+skr_net_server_nloops(const skr_net_server *s)
+{
+	return s->nloops;
+}
+
+struct signals {
+	skr_net_server *s;
+	uv_signal_t term, intr, hup;
+};
+
+static void
+on_signal(uv_signal_t *sig, int signum)
+{
+	struct signals *sg = sig->data;
+	skr_net_server *s = sg->s;
+
+	if (s->o.on_signal != NULL)
+		s->o.on_signal(s->o.arg, signum);
+	if (signum == SIGHUP)
+		return;
+	for (int i = 0; i < s->nloops; i++)
+		uv_async_send(&s->loops[i].stop);
+	uv_stop(sig->loop);
+}
+
+int
+skr_net_server_run(skr_net_server *s, void (*ready)(void *arg), void *arg)
+{
+	struct signals sg;
+	uv_loop_t main_loop;
+	int i, r = SKR_OK;
+
+	memset(&sg, 0, sizeof(sg));
+	sg.s = s;
+	uv_loop_init(&main_loop);
+	uv_signal_init(&main_loop, &sg.term);
+	uv_signal_init(&main_loop, &sg.intr);
+	uv_signal_init(&main_loop, &sg.hup);
+	sg.term.data = sg.intr.data = sg.hup.data = &sg;
+	uv_signal_start(&sg.term, on_signal, SIGTERM);
+	uv_signal_start(&sg.intr, on_signal, SIGINT);
+	uv_signal_start(&sg.hup, on_signal, SIGHUP);
+
+	for (i = 0; i < s->nloops; i++) {
+		if (pthread_create(&s->loops[i].thread, NULL, loop_main,
+		    &s->loops[i]) != 0) {
+			r = SKR_ERR_INTERNAL;
+			break;
+		}
+		s->loops[i].started = 1;
+	}
+	if (r == SKR_OK) {
+		if (ready != NULL)
+			ready(arg);
+		uv_run(&main_loop, UV_RUN_DEFAULT);
+	} else {
+		for (i = 0; i < s->nloops; i++)
+			if (s->loops[i].started)
+				uv_async_send(&s->loops[i].stop);
+	}
+	for (i = 0; i < s->nloops; i++)
+		if (s->loops[i].started)
+			pthread_join(s->loops[i].thread, NULL);
+	for (i = 0; i < s->nloops; i++)
+		if (s->loops[i].abandoned) {
+			/* Held work still runs and may use what the caller
+			 * would free: nothing can be freed safely. */
+			fflush(stderr);
+			_exit(1);
+		}
+	uv_close((uv_handle_t *)&sg.term, NULL);
+	uv_close((uv_handle_t *)&sg.intr, NULL);
+	uv_close((uv_handle_t *)&sg.hup, NULL);
+	uv_run(&main_loop, UV_RUN_DEFAULT);
+	uv_loop_close(&main_loop);
+	return r;
+}
+
+void
+skr_net_server_free(skr_net_server *s)
+{
+	int i;
+
+	if (s == NULL)
+		return;
+	for (i = 0; s->loops != NULL && i < s->nloops; i++)
+		if (s->loops[i].stuck) {
+			/* Still referenced by a live h2o context: kept, and
+			 * reachable, until the process ends. */
+			pthread_mutex_lock(&stuck_mu);
+			s->next_stuck = stuck_servers;
+			stuck_servers = s;
+			pthread_mutex_unlock(&stuck_mu);
+			return;
+		}
+	if (s->loops != NULL) {
+		/* Loops that ran disposed of themselves. */
+		for (i = 0; i < s->nloops; i++)
+			if (!s->loops[i].started)
+				loop_dispose(&s->loops[i]);
+		free(s->loops);
+	}
+	if (s->configured)
+		h2o_config_dispose(&s->config);
+	free(s);
+}

@@ -283,7 +283,8 @@ write_file(const char *path, const char *text)
 	fclose(f);
 }
 
-static int64_t fake_now = 1700000000;
+/* Atomic: the authorities' refresh thread reads it while tests move it. */
+static _Atomic int64_t fake_now = 1700000000;
 
 static int64_t
 fake_clock(void *ctx)

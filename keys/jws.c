@@ -380,10 +380,14 @@ jws_sign(EVP_PKEY *pkey, skr_alg alg, const json_t *extra_header,
 		const char *k;
 		json_t *v;
 
+		/* Copies, not references: taking a reference writes the
+		 * member's reference count, and skrd signs on many threads
+		 * with one shared header. */
 		json_object_foreach((json_t *)extra_header, k, v) {
 			if (strcmp(k, "alg") == 0)
 				continue;
-			if (json_object_set(hdr, k, v) != 0) {
+			if (json_object_set_new(hdr, k, json_deep_copy(v)) !=
+			    0) {
 				r = SKR_ERR_NOMEM;
 				goto out;
 			}

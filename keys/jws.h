@@ -76,7 +76,8 @@ int skr_jws_verify(const skr_jws *jws, EVP_PKEY *pkey, unsigned allowed);
 
 /* Sign payload with pkey under alg; header is {"alg":..} plus the members of
  * extra_header (may be NULL; e.g. kid, typ, x5c, x5t, x5t#S256). Appends the
- * compact serialization to out. */
+ * compact serialization to out.  extra_header is only read (not even its
+ * reference counts are touched), so threads may share one. */
 int skr_jws_sign(EVP_PKEY *pkey, skr_alg alg, const json_t *extra_header,
     const uint8_t *payload, size_t n, skr_buf *out);
 

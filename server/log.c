@@ -1,12 +1,15 @@
 #include "log.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-static int log_level = SKR_LOG_INFO;
+/* Atomic: a reload (SIGHUP, main thread) sets it while every thread logs.
+ * Relaxed: a record judged by the old level just before is harmless. */
+static atomic_int log_level = SKR_LOG_INFO;
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 static const char *const names[] = { "debug", "info", "warn", "error" };
 
@@ -14,7 +17,8 @@ void
 skr_log_set_level(int level)
 {
 	if (level >= SKR_LOG_DEBUG && level <= SKR_LOG_ERROR)
-		log_level = level;
+		atomic_store_explicit(&log_level, level,
+		    memory_order_relaxed);
 }
 
 int
@@ -35,7 +39,7 @@ skr_log(int level, const char *msg, json_t *fields)
 	json_t *o;
 	char *text;
 
-	if (level < log_level) {
+	if (level < atomic_load_explicit(&log_level, memory_order_relaxed)) {
 		json_decref(fields);
 		return;
 	}

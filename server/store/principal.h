@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Roles (SPEC section 7). */
+/* Roles (docs/api.md, "Roles and scopes"). */
 #define SKR_ROLE_ADMIN 0x01u    /* everything */
 #define SKR_ROLE_OPERATOR 0x02u /* keys, not tokens */
 #define SKR_ROLE_READER 0x04u   /* get/list */

@@ -327,8 +327,9 @@ int skr_store_purge_if_due(skr_txn *txn, const char *name, int64_t now,
  * Append to out an opaque, encrypted and integrity-protected backup of key
  * name: every version with its metadata and private material.  It is
  * sealed under a key derived from the master key (HKDF), so it restores
- * into any store that uses the same master key (docs/store.md, "security
- * domain").  out should be a plain buffer: it only ever holds ciphertext.
+ * into any store that uses the same master key (docs/store.md, "Backup and
+ * the security domain").  out should be a plain buffer: it only ever holds
+ * ciphertext.
  * The caller base64url-encodes it for the wire.
  */
 int skr_store_backup(skr_txn *txn, const char *name, skr_buf *out);

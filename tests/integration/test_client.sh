@@ -108,6 +108,8 @@ if command -v pkg-config >/dev/null && command -v cc >/dev/null; then
 	SAN=
 	if nm -D --undefined-only "$LIBDIR/libskr.so" 2>/dev/null | grep __asan_ >/dev/null; then
 		SAN="-fsanitize=address,undefined"
+	elif nm -D --undefined-only "$LIBDIR/libskr.so" 2>/dev/null | grep __tsan_ >/dev/null; then
+		SAN="-fsanitize=thread"
 	fi
 	cat >"$T/smoke.c" <<'EOF'
 #include <stdio.h>

@@ -13,7 +13,8 @@
 
 #include "skr/error.h"
 
-static int check_passed, check_failed;
+/* Atomic: tests that start threads may CHECK from any of them. */
+static _Atomic int check_passed, check_failed;
 
 #define CHECK(cond)                                                         \
 	do {                                                                \

@@ -190,9 +190,9 @@ find(const char *method, const char *pattern)
 	return NULL;
 }
 
-/* Flags and roles per route (docs/api.md, "Roles"): admin everything; operator
- * keys but not tokens; reader get and list; auditor the audit log;
- * releaser release. */
+/* Flags and roles per route (docs/api.md, "Roles and scopes"): admin
+ * everything; operator keys but not tokens; reader get and list; auditor the
+ * audit log; releaser release. */
 static const struct {
 	const char *method, *pattern;
 	unsigned flags, roles;

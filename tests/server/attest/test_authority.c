@@ -272,7 +272,8 @@ jwks_text(const skr_key *a, const char *akid, const skr_key *b,
 	return s;
 }
 
-static int64_t fake_now = 1700000000;
+/* Atomic: the authorities' refresh thread reads it while tests move it. */
+static _Atomic int64_t fake_now = 1700000000;
 
 static int64_t
 fake_clock(void *ctx)

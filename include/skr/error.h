@@ -108,7 +108,21 @@ extern "C" {
 	X(TLS, "SKR.CLIENT.TLS", "TLS verification failed")                       \
 	X(RESPONSE, "SKR.CLIENT.RESPONSE", "malformed server response")           \
 	X(RESPONSE_SIGNATURE, "SKR.CLIENT.RESPONSE_SIGNATURE", "release response signature not trusted") \
-	X(SERVER, "SKR.CLIENT.SERVER", "server returned an error")
+	X(SERVER, "SKR.CLIENT.SERVER", "server returned an error")               \
+	/* SEV-SNP evidence (docs/snp.md) */                                      \
+	X(SNP_REPORT, "SKR.SNP.REPORT", "malformed or unsupported SEV-SNP attestation report") \
+	X(SNP_CERT, "SKR.SNP.CERT", "malformed or unusable AMD certificate")      \
+	X(SNP_PRODUCT, "SKR.SNP.PRODUCT", "processor product unknown or inconsistent") \
+	X(SNP_SIGNING_KEY, "SKR.SNP.SIGNING_KEY", "report signing-key field does not match the certificate") \
+	X(SNP_CHAIN, "SKR.SNP.CHAIN", "certificate does not chain to a trusted AMD root") \
+	X(SNP_EXPIRED, "SKR.SNP.EXPIRED", "AMD certificate expired or not yet valid") \
+	X(SNP_CHIP_ID, "SKR.SNP.CHIP_ID", "VCEK hwID does not match the report chip_id") \
+	X(SNP_TCB, "SKR.SNP.TCB", "certificate TCB does not match the reported TCB") \
+	X(SNP_SIGNATURE, "SKR.SNP.SIGNATURE", "SEV-SNP report signature does not verify") \
+	X(SNP_BINDING, "SKR.SNP.BINDING", "report_data does not bind the runtime data") \
+	X(SNP_EVIDENCE, "SKR.SNP.EVIDENCE", "malformed evidence around the report (HCL report, vTPM quote, runtime data)") \
+	X(SNP_QUOTE, "SKR.SNP.QUOTE", "vTPM quote signature or PCR digest does not verify") \
+	X(SNP_NONCE, "SKR.SNP.NONCE", "vTPM quote nonce does not match")
 
 typedef enum skr_err {
 	SKR_OK = 0,

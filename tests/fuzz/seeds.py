@@ -194,3 +194,114 @@ route('authorities', 'GET', 1, '/admin/authorities')
 route('audit', 'GET', 1, '/admin/audit?key=k&outcome=denied')
 route('audit-verify', 'GET', 1, '/admin/audit/verify')
 route('dev-token', 'POST', 4, '/dev/token', {'claims':{}})
+
+# ---- SEV-SNP (server/snp): synthetic reports, certificates, Azure vTPM
+# evidence; made here with fresh keys, never AMD's or Azure's bytes.
+import datetime, hashlib
+from cryptography import x509
+from cryptography.x509.oid import NameOID
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+
+CPUID = {'Milan': (0x19, 0x01, 0x01), 'Genoa': (0x19, 0x11, 0x01), 'Turin': (0x1A, 0x02, 0x00)}
+def snp_tcb(prod, fmc, bl, tee, snp, uc):
+    if prod == 'Turin': return bytes([fmc, bl, tee, snp, 0, 0, 0, uc])
+    return bytes([bl, tee, 0, 0, 0, 0, snp, uc])
+def snp_report(ver, prod, signer=0, vmpl=0, report_data=b'\xd0' * 64, key=None):
+    r = bytearray(0x4A0)
+    tcb = snp_tcb(prod, 1, 3, 0, 8, 115)
+    struct.pack_into('<IIQ', r, 0, ver, 7, 0x30000)
+    r[0x10:0x20] = bytes(range(0xA0, 0xB0)); r[0x20:0x30] = bytes(range(0xB0, 0xC0))
+    struct.pack_into('<II', r, 0x30, vmpl, 1)
+    r[0x38:0x40] = tcb
+    struct.pack_into('<I', r, 0x48, signer << 2)
+    r[0x50:0x90] = report_data; r[0x90:0xC0] = bytes(range(0x5A, 0x5A + 48))
+    r[0x180:0x188] = tcb
+    if ver >= 3: r[0x188:0x18B] = bytes(CPUID[prod])
+    if signer == 0: r[0x1A0:0x1E0] = bytes(range(1, 9)) + bytes(56) if prod == 'Turin' else bytes(range(1, 65))
+    r[0x1E0:0x1E8] = tcb; r[0x1E8:0x1EB] = bytes([4, 55, 1]); r[0x1F0:0x1F8] = tcb
+    if ver >= 5: struct.pack_into('<QQ', r, 0x1F8, 0x11, 0x13)
+    if key is not None:
+        rr, ss = decode_dss_signature(key.sign(bytes(r[:0x2A0]), ec.ECDSA(hashes.SHA384())))
+        r[0x2A0:0x2E8] = rr.to_bytes(72, 'little'); r[0x2E8:0x330] = ss.to_bytes(72, 'little')
+    return bytes(r)
+
+PSS = padding.PSS(mgf=padding.MGF1(hashes.SHA384()), salt_length=48)
+def amd_name(cn): return x509.Name([x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, 'Engineering'), x509.NameAttribute(NameOID.ORGANIZATION_NAME, 'Test Devices'), x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+def amd_cert(cn, key, issuer_cn, issuer_key, exts=()):
+    b = (x509.CertificateBuilder().subject_name(amd_name(cn)).issuer_name(amd_name(issuer_cn)).public_key(key.public_key())
+         .serial_number(1).not_valid_before(datetime.datetime(2023, 1, 1)).not_valid_after(datetime.datetime(2033, 1, 1)))
+    for oid, val in exts: b = b.add_extension(x509.UnrecognizedExtension(x509.ObjectIdentifier(oid), val), critical=False)
+    return b.sign(issuer_key, hashes.SHA384(), rsa_padding=PSS)
+def der_int(v): return bytes([2, 1, v]) if v < 0x80 else bytes([2, 2, 0, v])
+def vek_exts(prod, vlek, wrapped=False, chip=bytes(range(1, 65))):
+    e = [('1.3.6.1.4.1.3704.1.2', bytes([0x16, len(prod) + (0 if vlek else 3)]) + (prod if vlek else prod + '-B0').encode())]
+    if prod == 'Turin': e.append(('1.3.6.1.4.1.3704.1.3.9', der_int(1)))
+    e += [('1.3.6.1.4.1.3704.1.3.1', der_int(3)), ('1.3.6.1.4.1.3704.1.3.2', der_int(0)), ('1.3.6.1.4.1.3704.1.3.3', der_int(8)), ('1.3.6.1.4.1.3704.1.3.8', der_int(115))]
+    if not vlek: e.append(('1.3.6.1.4.1.3704.1.4', (b'\x04\x40' + chip) if wrapped else chip))
+    return e
+def pem(c): return c.public_bytes(serialization.Encoding.PEM)
+def der(c): return c.public_bytes(serialization.Encoding.DER)
+
+amd = {}
+for prod in ('Milan', 'Genoa', 'Turin'):
+    ark_k, ask_k, asvk_k = (rsa.generate_private_key(65537, 2048) for _ in range(3))
+    ark = amd_cert(f'ARK-{prod}', ark_k, f'ARK-{prod}', ark_k)
+    ask = amd_cert(f'SEV-{prod}', ask_k, f'ARK-{prod}', ark_k)
+    asvk = amd_cert(f'SEV-VLEK-{prod}', asvk_k, f'ARK-{prod}', ark_k)
+    amd[prod] = (ask_k, asvk_k, ark, ask, asvk)
+vcek_k = ec.generate_private_key(ec.SECP384R1())
+
+# snp_report: the report bytes.
+for prod in ('Milan', 'Genoa', 'Turin'):
+    for ver in (2, 3, 5):
+        w('snp_report', f'{prod.lower()}-v{ver}', snp_report(ver, prod, key=vcek_k))
+w('snp_report', 'milan-v3-vlek-vmpl1', snp_report(3, 'Milan', signer=1, vmpl=1, key=vcek_k))
+w('snp_report', 'milan-v4-unsigned', snp_report(4, 'Milan', signer=7))
+w('snp_report', 'bad-version-6', snp_report(6, 'Milan'))
+w('snp_report', 'bad-truncated', snp_report(3, 'Milan')[:0x2A0])
+w('snp_report', 'bad-unsigned-tail', snp_report(3, 'Milan')[:-1] + b'\x01')
+
+# snp_cert: 0 DER certificate, 1 PEM bundle, 2 root file.
+for prod in ('Milan', 'Genoa', 'Turin'):
+    ask_k, asvk_k, ark, ask, asvk = amd[prod]
+    chip = bytes(range(1, 9)) + bytes(56) if prod == 'Turin' else bytes(range(1, 65))
+    w('snp_cert', f'vcek-{prod.lower()}', b'\x00' + der(amd_cert('SEV-VCEK', vcek_k, f'SEV-{prod}', ask_k, vek_exts(prod, False, chip=chip))))
+    w('snp_cert', f'vlek-{prod.lower()}', b'\x00' + der(amd_cert('SEV-VLEK', vcek_k, f'SEV-VLEK-{prod}', asvk_k, vek_exts(prod, True))))
+    w('snp_cert', f'bundle-{prod.lower()}', b'\x01' + pem(ask) + pem(ark) + pem(asvk))
+    w('snp_cert', f'roots-{prod.lower()}', b'\x02' + pem(ask) + pem(ark) + pem(asvk))
+w('snp_cert', 'vcek-milan-wrapped-hwid', b'\x00' + der(amd_cert('SEV-VCEK', vcek_k, 'SEV-Milan', amd['Milan'][0], vek_exts('Milan', False, wrapped=True))))
+w('snp_cert', 'bad-hwid-short', b'\x00' + der(amd_cert('SEV-VCEK', vcek_k, 'SEV-Milan', amd['Milan'][0], [('1.3.6.1.4.1.3704.1.4', bytes(10))])))
+w('snp_cert', 'bad-spl-300', b'\x00' + der(amd_cert('SEV-VCEK', vcek_k, 'SEV-Milan', amd['Milan'][0], [('1.3.6.1.4.1.3704.1.3.1', bytes([2, 2, 1, 0x2c]))])))
+w('snp_cert', 'bad-not-amd', b'\x00' + der(amd_cert('Someone', vcek_k, 'SEV-Milan', amd['Milan'][0])))
+
+# snp_azure: 0 HCL report, 1 TPMS_ATTEST quote, 2 evidence document.
+ak = rsa.generate_private_key(65537, 2048)
+def runtime_json(user_data=None):
+    doc = {'keys': [dict(rsa_jwk(ak, False), kid='HCLAkPub', key_ops=['sign'])], 'vm-configuration': {'console-enabled': True, 'secure-boot': True, 'tpm-enabled': True, 'vmUniqueId': '11111111-2222-3333-4444-555555555555'}}
+    if user_data is not None: doc['user-data'] = user_data
+    return json.dumps(doc, separators=(',', ':')).encode()
+def hcl_report(rt, rtype=2):
+    rep = snp_report(3, 'Milan', report_data=hashlib.sha256(rt).digest() + bytes(32), key=vcek_k)
+    hdr = b'HCLA' + struct.pack('<IIII', 1, 0x4C0 + 20 + len(rt), 2, 0) + bytes(12)
+    return hdr + rep + struct.pack('<IIIII', 20 + len(rt), 1, rtype, 1, len(rt)) + rt + bytes(64)
+def tpm_quote(nonce, pcrs, sel=b'\xff\xff\xff', bank=0x000b):
+    m = struct.pack('>IHH', 0xff544347, 0x8018, 34) + b'\x00\x0b' + bytes(32)
+    m += struct.pack('>H', len(nonce)) + nonce + struct.pack('>QIIBQ', 1000, 1, 0, 1, 0x2020031200120003)
+    m += struct.pack('>IHB', 1, bank, len(sel)) + sel + struct.pack('>H', 32) + hashlib.sha256(b''.join(pcrs)).digest()
+    return m, ak.sign(m, padding.PKCS1v15(), hashes.SHA256())
+pcrs = [bytes([i]) * 32 for i in range(24)]
+for ver, nonce in ((1, b'challenge'), (2, bytes(range(48)))):
+    rt = runtime_json(None if ver == 1 else (nonce + bytes(16)).hex().upper())
+    h = hcl_report(rt)
+    m, sig = tpm_quote(nonce, pcrs)
+    w('snp_azure', f'hcl-v{ver}', b'\x00' + h)
+    w('snp_azure', f'quote-v{ver}', b'\x01' + m)
+    vcek = amd_cert('SEV-VCEK', vcek_k, 'SEV-Milan', amd['Milan'][0], vek_exts('Milan', False))
+    doc = {'version': ver, 'tpm_quote': {'signature': sig.hex(), 'message': m.hex(), 'pcrs': [p.hex() for p in pcrs]},
+           'hcl_report': base64.urlsafe_b64encode(h).decode(), 'vcek': base64.urlsafe_b64encode(der(vcek)).decode()}
+    w('snp_azure', f'evidence-v{ver}', b'\x02' + json.dumps(doc).encode())
+w('snp_azure', 'hcl-tdx', b'\x00' + hcl_report(runtime_json(), rtype=4))
+w('snp_azure', 'quote-sha1-bank', b'\x01' + tpm_quote(b'n', pcrs[:8], sel=b'\xff\x00\x00', bank=0x0004)[0])
+w('snp_azure', 'quote-two-banks', b'\x01' + tpm_quote(b'n', pcrs)[0].replace(struct.pack('>IHB', 1, 0x000b, 3), struct.pack('>IHB', 2, 0x000b, 3), 1))

@@ -108,6 +108,11 @@ static const struct {
 	E(SERVER, INTERNAL),
 	E(MASTER_KEY, UNAVAIL),
 	E(AUDIT_BROKEN, INTERNAL),
+	/* Client-side only: never sent by skrd. */
+	E(TPM_UNSUPPORTED, INTERNAL),
+	E(TPM_UNAVAILABLE, INTERNAL),
+	E(TPM_KEY_MISMATCH, INTERNAL),
+	E(TPM_POLICY, INTERNAL),
 };
 
 static int

@@ -108,7 +108,12 @@ extern "C" {
 	X(TLS, "SKR.CLIENT.TLS", "TLS verification failed")                       \
 	X(RESPONSE, "SKR.CLIENT.RESPONSE", "malformed server response")           \
 	X(RESPONSE_SIGNATURE, "SKR.CLIENT.RESPONSE_SIGNATURE", "release response signature not trusted") \
-	X(SERVER, "SKR.CLIENT.SERVER", "server returned an error")
+	X(SERVER, "SKR.CLIENT.SERVER", "server returned an error")           \
+	/* the TPM unwrapper (libskr) */                                          \
+	X(TPM_UNSUPPORTED, "SKR.TPM.UNSUPPORTED", "libskr was built without TPM support") \
+	X(TPM_UNAVAILABLE, "SKR.TPM.UNAVAILABLE", "TPM not reachable or not working") \
+	X(TPM_KEY_MISMATCH, "SKR.TPM.KEY_MISMATCH", "the token's wrapping key is not the key this TPM makes now") \
+	X(TPM_POLICY, "SKR.TPM.POLICY", "TPM refused the key's PCR policy: PCRs 0-7 changed")
 
 typedef enum skr_err {
 	SKR_OK = 0,

@@ -132,6 +132,7 @@ ctl key import tpm-refuse --oct "$T/k-oct" --exportable --policy "$T/cvm.json"
 expect_rc 0 "import a key only refusals ask for"
 
 "$TA" token --dir "$TAD" --tee sevsnp --wrapping-key "$T/tpmkey.pem" >"$T/tpm.tok"
+"$TA" token --dir "$TAD" --tee sevsnp >"$T/nokey.tok"
 
 # ---- releases --------------------------------------------------------------
 for kty in rsa ec oct; do
@@ -151,6 +152,19 @@ if "$E2E" release tpm-oct "$T/tpm.tok" >"$T/out" 2>"$T/e2e.err" && cmp -s "$T/ou
 	pass "release with the default enc"
 else
 	failed "release with the default enc: $(cat "$T/e2e.err")"
+fi
+
+# The shipped example does the same.
+if SKR_ENC=RSA_AES_KEY_WRAP_256 "${RELEASE_KEY_TPM:?}" tpm-rsa "$T/tpm.tok" >"$T/out" 2>"$T/ex.err" &&
+	cmp -s "$T/out" "$T/k-rsa.der"; then
+	pass "examples/release_key_tpm.c releases the key"
+else
+	failed "release_key_tpm: $(cat "$T/ex.err")"
+fi
+if "$RELEASE_KEY_TPM" tpm-rsa "$T/nokey.tok" >"$T/out" 2>"$T/ex.err"; then
+	failed "release_key_tpm with a token that names no key"
+else
+	check "release_key_tpm refuses a token that names no key, with nothing out" test ! -s "$T/out"
 fi
 
 # ---- refusals --------------------------------------------------------------
@@ -177,7 +191,6 @@ openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$T/other.pem"
 "$TA" token --dir "$TAD" --tee sevsnp --wrapping-key "$T/other.pem" >"$T/other.tok"
 expect_refusal SKR.TPM.KEY_MISMATCH "a token naming another key is refused" \
 	release tpm-refuse "$T/other.tok"
-"$TA" token --dir "$TAD" --tee sevsnp >"$T/nokey.tok"
 expect_refusal SKR.WRAPKEY.MISSING "a token naming no key is refused" \
 	release tpm-refuse "$T/nokey.tok"
 check "the message names the cause" grep -q "another TPM, or this TPM was reset or its PCRs 0-7 changed" \

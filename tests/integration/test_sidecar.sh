@@ -86,6 +86,13 @@ check_not "not against another CA" openssl verify -CAfile "$TAD/ca.pem" -purpose
 # ciphertext are unpadded base64url; the first 256 bytes are the OAEP part.
 check "request.enc is echoed though none was sent" \
 	jq -e '.request.enc == "CKM_RSA_AES_KEY_WRAP" and .request["api-version"] == "7.3-preview"' "$T/payload.json"
+# Go's json.Unmarshal fails the whole payload on one member of another type
+# than the sidecar's structs declare.
+check "every member the sidecar decodes has the type it declares" \
+	jq -e '[.request | .["api-version"], .enc, .kid] +
+		[.response.key.release_policy | .contentType, .data] +
+		[.response.key.key | .kid, .kty, .key_hsm] + .response.key.key.key_ops |
+		all(type == "string")' "$T/payload.json"
 check "response.key.key has kid, kty, key_ops and key_hsm" \
 	jq -e '.response.key.key | (.kid | type) == "string" and (.kty == "oct" or .kty == "oct-HSM") and (.key_ops | type) == "array" and (.key_hsm | type) == "string"' "$T/payload.json"
 jq -r .response.key.key.key_hsm "$T/payload.json" | b64d >"$T/keyhsm.json"

@@ -70,6 +70,9 @@ struct conn {
 };
 
 /* Fill res with r's id and a message of our own; returns r. */
+static int fail(skr_result *res, int r, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 static int
 fail(skr_result *res, int r, const char *fmt, ...)
 {

@@ -436,9 +436,15 @@ tpm_decrypt(void *ctx, const char *md, const unsigned char *in,
 	if (rc != TSS2_RC_SUCCESS) {
 		pt = NULL;
 		/* The authorization is checked before the ciphertext is
-		 * looked at: a policy failure says nothing about it. */
-		r = rc_base(rc) == TPM2_RC_POLICY_FAIL ? SKR_ERR_TPM_POLICY :
-		    SKR_ERR_UNWRAP;
+		 * looked at, and the TSS's own errors are the transport's:
+		 * neither says anything about the ciphertext.  What the TPM
+		 * says of it is UNWRAP, whatever the reason. */
+		if (rc_base(rc) == TPM2_RC_POLICY_FAIL)
+			r = SKR_ERR_TPM_POLICY;
+		else if ((rc & TSS2_RC_LAYER_MASK) != TSS2_TPM_RC_LAYER)
+			r = SKR_ERR_TPM_UNAVAILABLE;
+		else
+			r = SKR_ERR_UNWRAP;
 		goto out;
 	}
 	SKR_ENSURE(pt->size <= *outlen, SKR_ERR_UNWRAP);

@@ -8,6 +8,9 @@
  *                                       TPM, run CMD (sh -c) if given, then
  *                                       release; the key's bytes (PKCS#8
  *                                       DER or raw) go to standard output
+ *   tpm_e2e garbage TOKEN MD            the TPM's decryption of 256
+ *                                       bytes that are no OAEP ciphertext
+ *                                       (its error, as a release gets it)
  *   tpm_e2e expect ERRID CMD...         run CMD and require the error
  *                                       ERRID, and nothing on standard
  *                                       output
@@ -122,6 +125,26 @@ out:
 }
 
 static int
+garbage(skr_tpm *t, const char *tokfile, const char *md)
+{
+	unsigned char in[256], out[256];
+	const char *token = slurp(tokfile);
+	size_t outlen = sizeof(out);
+	skr_unwrapper u;
+	skr_result res;
+	int r;
+
+	if (token == NULL)
+		return SKR_ERR_INVAL;
+	if ((r = skr_tpm_unwrapper(t, token, &u, &res)) != SKR_OK)
+		return say(r, &res);
+	memset(in, 0x5a, sizeof(in));
+	r = u.decrypt(u.ctx, md, in, sizeof(in), out, &outlen);
+	/* As a release maps it: a code of the callback's own, or UNWRAP. */
+	return r == SKR_OK ? SKR_OK : r > -1000 && r < 0 ? r : SKR_ERR_UNWRAP;
+}
+
+static int
 run(int argc, char **argv)
 {
 	skr_tpm *t = NULL;
@@ -135,6 +158,8 @@ run(int argc, char **argv)
 		r = pubkey(t, argv[1]);
 	else if (argc >= 3 && strcmp(argv[0], "release") == 0)
 		r = release(t, argc - 1, argv + 1);
+	else if (argc >= 3 && strcmp(argv[0], "garbage") == 0)
+		r = garbage(t, argv[1], argv[2]);
 	else
 		r = SKR_ERR_INVAL;
 	skr_tpm_close(t);

@@ -6,7 +6,8 @@
 # authority's token names that key; RSA, EC and oct keys are released with
 # each enc and must be the bytes imported.  Refusals: a token for another
 # key, PCRs extended and a TPM reset after the token (both before anything
-# is sent), and both again between the check and the release.
+# is sent), both again between the check and the release, and a ciphertext
+# the TPM does not open.
 . "$SKR_TESTS_DIR/lib.sh"
 TA=${SKR_TEST_AUTHORITY:?}
 E2E=${TPM_E2E:?TPM_E2E must name the tpm_e2e program}
@@ -168,6 +169,7 @@ else
 fi
 
 # ---- refusals --------------------------------------------------------------
+
 releases() { # the release attempts skrd recorded for tpm-refuse
 	api GET "/admin/audit?key=tpm-refuse&event=key.release"
 	jq '.value | length' <<<"$BODY"
@@ -186,6 +188,12 @@ expect_refusal() {
 	fi
 }
 BEFORE=$(releases)
+
+# What the TPM cannot decrypt is UNWRAP, whatever the TPM's reason.
+for md in SHA1 SHA256 SHA384; do
+	expect_refusal SKR.WRAP.UNWRAP_FAILED "the TPM does not decrypt garbage ($md): SKR.WRAP.UNWRAP_FAILED" \
+		garbage "$T/tpm.tok" "$md"
+done
 
 openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$T/other.pem" 2>/dev/null
 "$TA" token --dir "$TAD" --tee sevsnp --wrapping-key "$T/other.pem" >"$T/other.tok"

@@ -178,7 +178,9 @@ typedef struct skr_tpm skr_tpm;
  * "swtpm:host=127.0.0.1,port=2321", "mssim:...") or NULL for
  * SKR_TPM_TCTI_DEFAULT.  The TPM is reached once now (else
  * SKR_ERR_TPM_UNAVAILABLE) and again for each operation; nothing is kept
- * open in between.  *out: skr_tpm_close.
+ * open in between.  The first call sets TSS2_LOG=all+NONE in the
+ * environment unless it is set, so that the TSS prints nothing.
+ * *out: skr_tpm_close.
  */
 int skr_tpm_open(const char *tcti, skr_tpm **out, skr_result *res);
 /* NULL is fine.  Unwrappers filled from t are dead afterwards. */

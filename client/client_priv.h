@@ -13,6 +13,7 @@
 #include <openssl/x509.h>
 
 #include "buf.h"
+#include "jwk.h"
 #include "skr/client.h"
 
 #define SKR__RESPONSE_MAX ((size_t)16 * 1024 * 1024)
@@ -103,5 +104,20 @@ int skr__key_path(char *out, size_t outlen, const char *name,
  * query is ignored); SKR_ERR_RESPONSE otherwise. */
 int skr__next_path(const char *link, const char *base_path,
     const char *first_path, char *out, size_t outlen);
+
+/* Where skrd looks for the wrapping key by default (docs/attestation.md). */
+#define SKR__WRAPKEY_CLAIM "x-ms-runtime.keys"
+
+/*
+ * The key a release of token would be wrapped to, as skrd chooses it with
+ * its default claim path: the first entry of x-ms-runtime.keys with kty RSA,
+ * a non-empty kid, use "enc" or key_ops "encrypt", that parses as an RSA
+ * public key of at least 2048 bits.  The token is parsed, not verified.
+ * SKR_ERR_TOKEN_MALFORMED (not a compact JWS with a JSON payload, or over
+ * 128 KiB), SKR_ERR_WRAPKEY_MISSING, SKR_ERR_WRAPKEY_INVALID (entries
+ * matched but none was usable).  Pure.  *key: skr_key_free; *kid: free.
+ */
+int skr__token_wrapping_key(const char *token, size_t n, skr_key **key,
+    char **kid);
 
 #endif

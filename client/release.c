@@ -135,13 +135,21 @@ out:
 	return r;
 }
 
+/* One unwrap through the caller's callback, and the skr error code it
+ * returned, if any (skr_decrypt_fn in skr/client.h). */
+struct unwrap_call {
+	const skr_unwrapper *u;
+	int err;
+};
+
 /* The caller's OAEP callback speaks digest names, not EVP_MDs. */
 static int
 decrypt_adapter(void *ctx, const EVP_MD *md, const uint8_t *in,
     size_t inlen, uint8_t *out, size_t *outlen)
 {
-	const skr_unwrapper *u = ctx;
+	struct unwrap_call *call = ctx;
 	const char *name;
+	int r;
 
 	switch (EVP_MD_get_type(md)) {
 	case NID_sha1:
@@ -156,7 +164,10 @@ decrypt_adapter(void *ctx, const EVP_MD *md, const uint8_t *in,
 	default:
 		return -1;
 	}
-	return u->decrypt(u->ctx, name, in, inlen, out, outlen);
+	r = call->u->decrypt(call->u->ctx, name, in, inlen, out, outlen);
+	if (r > SKR__ERR_FIRST && r < SKR__ERR_LAST)
+		call->err = r;
+	return r;
 }
 
 static const char *
@@ -200,6 +211,7 @@ skr__release_unpack(const skr_client *c, const char *jwstext, size_t n,
 	const char *s, *hsm;
 	char *hsm_kid = NULL, *attrs;
 	skr_enc want_enc = SKR_ENC_CKM_RSA_AES_KEY_WRAP, hsm_enc, echoed;
+	struct unwrap_call call = { u, SKR_OK };
 	skr_kty kty;
 	int r;
 
@@ -247,9 +259,15 @@ skr__release_unpack(const skr_client *c, const char *jwstext, size_t n,
 		SKR_ENSURE(strcmp(hsm_kid, u->kid) == 0, SKR_ERR_KEY_HSM);
 	SKR_ENSURE((k = calloc(1, sizeof(*k))) != NULL, SKR_ERR_NOMEM);
 	skr_buf_init_secret(&k->bytes, 0);
-	SKR_GUARD(skr_release_unwrap(hsm, strlen(hsm), kty, u->key,
-	    u->key != NULL ? NULL : decrypt_adapter, (void *)u, u->modulus_len,
-	    &k->key));
+	r = skr_release_unwrap(hsm, strlen(hsm), kty, u->key,
+	    u->key != NULL ? NULL : decrypt_adapter, &call, u->modulus_len,
+	    &k->key);
+	/* The callback's own code names a failure that is not the
+	 * ciphertext's (a TPM that refuses); anything else stays UNWRAP. */
+	if (r == SKR_ERR_UNWRAP && call.err != SKR_OK)
+		r = call.err;
+	if (r != SKR_OK)
+		goto out;
 	SKR_GUARD(skr_key_private_bytes(k->key, &k->bytes));
 	snprintf(k->kty, sizeof(k->kty), "%s", skr_kty_name(kty, 0));
 	k->kid = strdup(str_member(jwk, "kid"));

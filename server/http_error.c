@@ -122,6 +122,11 @@ static const struct {
 	E(SNP_BINDING, FORBID),
 	E(SNP_QUOTE, FORBID),
 	E(SNP_NONCE, FORBID),
+	/* Client-side only: never sent by skrd. */
+	E(TPM_UNSUPPORTED, INTERNAL),
+	E(TPM_UNAVAILABLE, INTERNAL),
+	E(TPM_KEY_MISMATCH, INTERNAL),
+	E(TPM_POLICY, INTERNAL),
 };
 
 static int

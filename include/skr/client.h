@@ -89,7 +89,11 @@ void skr_free(void *p);
  * with OAEP, hash and MGF1 both `md` ("SHA1", "SHA256" or "SHA384"), empty
  * label; write at most *outlen bytes to out and set *outlen.  Return 0 on
  * success.  The output is the AES key that unwraps the released key: the
- * library wipes it after use.
+ * library wipes it after use.  A failure is SKR_ERR_UNWRAP for the release,
+ * unless the callback returns an SKR_ERR_* code of its own, which the
+ * release then returns: do that only for failures that do not depend on the
+ * ciphertext (the device is unreachable, refuses its authorization), never
+ * to tell which part of a ciphertext was wrong.
  */
 typedef int (*skr_decrypt_fn)(void *ctx, const char *md,
     const unsigned char *in, size_t inlen, unsigned char *out,
@@ -144,6 +148,74 @@ const char *skr_released_key_kid(const skr_released_key *k);
 const char *skr_released_key_attributes(const skr_released_key *k);
 /* Wipes and frees; NULL is fine. */
 void skr_released_key_free(skr_released_key *k);
+
+/* ---- the wrapping key in a TPM ---------------------------------------- */
+
+/*
+ * The TPM of a confidential VM as the holder of the wrapping key
+ * (docs/libskr.md, "The wrapping key in a TPM").  The key is the one the
+ * Azure guest attestation library puts in the token's x-ms-runtime.keys as
+ * TpmEphemeralEncryptionKey: an RSA-2048 primary key of the TPM's NULL
+ * hierarchy, made from a fixed template whose authPolicy is PolicyPCR over
+ * the SHA-256 values of PCRs 0-7.  The TPM makes the same key from the same
+ * template until it is reset (a reboot) or those PCRs change, so libskr
+ * makes it again for each operation and nothing is stored; its private half
+ * never leaves the TPM.
+ *
+ * Built with TPM support (meson option `tpm`, on by default on Linux when
+ * libtss2 is installed) only; otherwise every function below returns
+ * SKR_ERR_TPM_UNSUPPORTED.  An skr_tpm may be shared by threads: its TPM
+ * operations run one at a time.
+ */
+typedef struct skr_tpm skr_tpm;
+
+#define SKR_TPM_TCTI_DEFAULT "device:/dev/tpmrm0"
+/* The kid the Azure attestation token gives the TPM's key. */
+#define SKR_TPM_KID "TpmEphemeralEncryptionKey"
+
+/*
+ * tcti: a TSS2 TCTI configuration ("device:/dev/tpmrm0",
+ * "swtpm:host=127.0.0.1,port=2321", "mssim:...") or NULL for
+ * SKR_TPM_TCTI_DEFAULT.  The TPM is reached once now (else
+ * SKR_ERR_TPM_UNAVAILABLE) and again for each operation; nothing is kept
+ * open in between.  The first call sets TSS2_LOG=all+NONE in the
+ * environment unless it is set, so that the TSS prints nothing.
+ * *out: skr_tpm_close.
+ */
+int skr_tpm_open(const char *tcti, skr_tpm **out, skr_result *res);
+/* NULL is fine.  Unwrappers filled from t are dead afterwards. */
+void skr_tpm_close(skr_tpm *t);
+
+typedef enum skr_tpm_format {
+	SKR_TPM_PEM = 1,          /* SubjectPublicKeyInfo PEM */
+	SKR_TPM_JWK,              /* {"kty":"RSA","n","e","kid":SKR_TPM_KID,
+	                           *  "key_ops":["encrypt"]} */
+} skr_tpm_format;
+
+/* The public key as the TPM makes it now, which is the key an attestation
+ * token made now names.  *out: malloc'd text, skr_free. */
+int skr_tpm_pubkey(skr_tpm *t, skr_tpm_format format, char **out,
+    skr_result *res);
+
+/*
+ * An unwrapper for a release with token: the key a release of token is
+ * wrapped to (the first usable RSA key of its x-ms-runtime.keys, as skrd
+ * chooses) must be the key this TPM makes now, else
+ * SKR_ERR_TPM_KEY_MISMATCH -- the token names another key, or the TPM was
+ * reset or PCRs 0-7 changed since the token was made.  SKR_ERR_WRAPKEY_*
+ * or SKR_ERR_TOKEN_MALFORMED when the token names no usable key.  Nothing
+ * is sent anywhere: call it before skr_client_release.
+ *
+ * *u gets the TPM's decryption (done inside the TPM, in a policy session
+ * over PCRs 0-7, the result returned through a session salted to that same
+ * key), modulus_len and kid; it stays valid until skr_tpm_close(t).  In the
+ * release, SKR_ERR_TPM_POLICY means PCRs 0-7 changed since this call,
+ * SKR_ERR_TPM_KEY_MISMATCH that the TPM was reset, SKR_ERR_TPM_UNAVAILABLE
+ * that it could not be reached; a ciphertext the key does not open is
+ * SKR_ERR_UNWRAP.
+ */
+int skr_tpm_unwrapper(skr_tpm *t, const char *token, skr_unwrapper *u,
+    skr_result *res);
 
 /* ---- every other route ------------------------------------------------ */
 

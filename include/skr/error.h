@@ -122,7 +122,12 @@ extern "C" {
 	X(SNP_BINDING, "SKR.SNP.BINDING", "report_data does not bind the runtime data") \
 	X(SNP_EVIDENCE, "SKR.SNP.EVIDENCE", "malformed evidence around the report (HCL report, vTPM quote, runtime data)") \
 	X(SNP_QUOTE, "SKR.SNP.QUOTE", "vTPM quote signature or PCR digest does not verify") \
-	X(SNP_NONCE, "SKR.SNP.NONCE", "vTPM quote nonce does not match")
+	X(SNP_NONCE, "SKR.SNP.NONCE", "vTPM quote nonce does not match")        \
+	/* the TPM unwrapper (libskr) */                                          \
+	X(TPM_UNSUPPORTED, "SKR.TPM.UNSUPPORTED", "libskr was built without TPM support") \
+	X(TPM_UNAVAILABLE, "SKR.TPM.UNAVAILABLE", "TPM not reachable or not working") \
+	X(TPM_KEY_MISMATCH, "SKR.TPM.KEY_MISMATCH", "the token's wrapping key is not the key this TPM makes now") \
+	X(TPM_POLICY, "SKR.TPM.POLICY", "TPM refused the key's PCR policy: PCRs 0-7 changed")
 
 typedef enum skr_err {
 	SKR_OK = 0,

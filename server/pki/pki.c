@@ -99,9 +99,17 @@ skr_pki_cert(EVP_PKEY *pkey, const char *org, const char *cn,
 		    "critical,CA:FALSE"));
 		SKR_GUARD(add_ext(cert, issuer, NID_key_usage,
 		    "critical,digitalSignature"));
-		if (kind == SKR_CERT_RELEASE)
-			SKR_GUARD(add_ext(cert, issuer, NID_ext_key_usage,
-			    SKR_OID_RELEASE_SIGNING));
+		if (kind != SKR_CERT_RELEASE)
+			break;
+		/* Key Vault clients that check the signer's chain as a TLS
+		 * server's for the vault's host (docs/libskr.md, "Key Vault
+		 * clients") need serverAuth and the host among the names;
+		 * skr's own clients need the release-signing usage. */
+		SKR_GUARD(add_ext(cert, issuer, NID_ext_key_usage,
+		    "serverAuth," SKR_OID_RELEASE_SIGNING));
+		if (sans != NULL)
+			SKR_GUARD(add_ext(cert, issuer, NID_subject_alt_name,
+			    sans));
 		break;
 	}
 	SKR_ENSURE(X509_sign(cert, issuer_key != NULL ? issuer_key : pkey,
@@ -260,11 +268,11 @@ skr_pki_init_dir(const char *dir, const char *host)
 	SKR_GUARD(skr_pki_cert(skr_key_pkey(tls_key), ORG, host_cn(host), ca,
 	    skr_key_pkey(ca_key), SKR_CERT_TLS, sans, 825, &tls));
 	SKR_GUARD(skr_pki_cert(skr_key_pkey(rsa), ORG, "skr release signing",
-	    ca, skr_key_pkey(ca_key), SKR_CERT_RELEASE, NULL, 3650,
+	    ca, skr_key_pkey(ca_key), SKR_CERT_RELEASE, sans, 3650,
 	    &sign_rsa));
 	SKR_GUARD(skr_pki_cert(skr_key_pkey(ec), ORG,
 	    "skr release signing (EC)", ca, skr_key_pkey(ca_key),
-	    SKR_CERT_RELEASE, NULL, 3650, &sign_ec));
+	    SKR_CERT_RELEASE, sans, 3650, &sign_ec));
 	SKR_GUARD(skr_pki_cert_pem(ca, &ca_pem));
 	SKR_GUARD(skr_pki_write_file(dir, "ca.pem", ca_pem.data, ca_pem.len,
 	    0644));
@@ -551,11 +559,12 @@ days_within_ca(X509 *ca, long want, long *days, skr_buf *note)
 	return SKR_OK;
 }
 
-/* Re-issue the certificate of keyname's key as certname (kind, days),
- * keeping the key and the subject CN. */
+/* Re-issue the certificate of keyname's key as certname (kind, names
+ * sans, days), keeping the key and the subject CN. */
 static int
 renew_keep_key(const char *dir, const char *certname, const char *keyname,
-    enum skr_cert_kind kind, long days, X509 *ca, EVP_PKEY *ca_key)
+    enum skr_cert_kind kind, const char *sans, long days, X509 *ca,
+    EVP_PKEY *ca_key)
 {
 	skr_key *k = NULL;
 	X509 *old = NULL, *cert = NULL;
@@ -568,7 +577,7 @@ renew_keep_key(const char *dir, const char *certname, const char *keyname,
 	SKR_GUARD(read_cert(dir, certname, &old));
 	SKR_GUARD(cert_cn(old, cn, sizeof(cn)));
 	SKR_GUARD(skr_pki_cert(skr_key_pkey(k), ORG, cn, ca, ca_key, kind,
-	    NULL, days, &cert));
+	    sans, days, &cert));
 	SKR_GUARD(skr_pki_cert_pem(cert, &chain));
 	SKR_GUARD(skr_pki_cert_pem(ca, &chain));
 	SKR_GUARD(stage_file(dir, certname, chain.data, chain.len, 0644, &st));
@@ -636,10 +645,17 @@ skr_pki_renew(const char *dir, unsigned what, const char *host,
 		const char *certname, *keyname;
 
 		SKR_GUARD(days_within_ca(ca, 3650, &days, note));
+		/* The names skrd serves: those of its TLS certificate, as
+		 * renewed above when it was. */
+		X509_free(old);
+		old = NULL;
+		SKR_GUARD(read_cert(dir, "tls-cert.pem", &old));
+		SKR_GUARD(cert_sans(old, sans, sizeof(sans)));
 		for (size_t i = 0; i < sizeof(algs) / sizeof(algs[0]); i++) {
 			SKR_GUARD(signing_files(algs[i], &certname, &keyname));
 			SKR_GUARD(renew_keep_key(dir, certname, keyname,
-			    SKR_CERT_RELEASE, days, ca, skr_key_pkey(ca_key)));
+			    SKR_CERT_RELEASE, sans, days, ca,
+			    skr_key_pkey(ca_key)));
 		}
 	}
 out:

@@ -26,14 +26,23 @@ enum skr_cert_kind {
 	SKR_CERT_CA,        /* CA:TRUE, keyCertSign */
 	SKR_CERT_TLS,       /* serverAuth, subjectAltName from sans */
 	SKR_CERT_SIGNING,   /* digitalSignature only */
-	SKR_CERT_RELEASE,   /* digitalSignature, EKU SKR_OID_RELEASE_SIGNING */
+	SKR_CERT_RELEASE,   /* digitalSignature, EKU serverAuth and
+	                     * SKR_OID_RELEASE_SIGNING, subjectAltName from
+	                     * sans */
 };
 
 /*
  * A certificate for pkey named cn (organisation org), issued by (issuer,
  * issuer_key) or self-signed when issuer is NULL, valid for days.  sans is
  * an OpenSSL subjectAltName value ("DNS:localhost,IP:127.0.0.1") for TLS
- * certificates, else NULL.  *out: caller frees with X509_free.
+ * and release-signing certificates (NULL: none), ignored for the others.
+ *
+ * A release-signing certificate carries the names skrd serves and
+ * serverAuth besides the release-signing usage: Key Vault clients such as
+ * the confidential-containers SKR sidecar verify the signer's chain as a
+ * TLS server's for the vault's host (docs/libskr.md, "Key Vault clients"),
+ * while skr's clients accept only a signer with the release-signing usage,
+ * which the TLS certificate never has.  *out: caller frees with X509_free.
  */
 int skr_pki_cert(EVP_PKEY *pkey, const char *org, const char *cn,
     X509 *issuer, EVP_PKEY *issuer_key, enum skr_cert_kind kind,
@@ -47,7 +56,7 @@ int skr_pki_write_file(const char *dir, const char *name, const void *p,
     size_t n, int mode);
 
 /* Create the CA, TLS and release-signing files in dir for host (added to
- * the TLS names with localhost, 127.0.0.1 and ::1). */
+ * the names of both with localhost, 127.0.0.1 and ::1). */
 int skr_pki_init_dir(const char *dir, const char *host);
 
 /*
@@ -57,8 +66,10 @@ int skr_pki_init_dir(const char *dir, const char *host);
  *                          the names of the current one, or those of
  *                          `init --name host` when host is not NULL;
  *   SKR_PKI_RENEW_SIGNING  new release-signing certificates (10 years,
- *                          with the release-signing extended key usage)
- *                          for the same keys.
+ *                          with the release-signing extended key usage
+ *                          and serverAuth) for the same keys, named as
+ *                          the TLS certificate is (after its renewal,
+ *                          when both are asked for).
  * No certificate outlives the CA: one the CA would not outlast ends with
  * it, and an expired CA is refused (SKR_ERR_CONFIG).  note (a buffer) gets
  * a sentence for the operator when either happens.  Every file read or

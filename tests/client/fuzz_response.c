@@ -7,7 +7,9 @@
  *      fuzzer reaches the echo, kid and key_hsm checks and the unwrap
  *   3  a nextLink
  *   4  a pin in its sha256// or fingerprint form
- * A release that is accepted must carry a key.
+ *   5  an attestation token, for the wrapping key a TPM must hold
+ * A release that is accepted must carry a key; a wrapping key that is
+ * found is RSA of 2048 bits or more and has a kid.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -89,7 +91,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	skr_buf text = SKR_BUF_INIT, jws = SKR_BUF_INIT;
 	char path[SKR__PATH_MAX], *curl_pin = NULL;
 	skr_result res;
+	skr_key *wk = NULL;
+	char *kid = NULL;
 	size_t n;
+	int r;
 
 	if (signer == NULL)
 		setup();
@@ -98,7 +103,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* Text modes take the input as a C string. */
 	if (skr_buf_append(&text, data + 1, size - 1) != SKR_OK)
 		goto out;
-	switch (data[0] % 5) {
+	switch (data[0] % 6) {
 	case 0:
 		(void)skr__error_from_response(size > 1 ? 400 + data[1] % 200 :
 		    500, skr_buf_cstr(&text), text.len, &res);
@@ -131,6 +136,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    SKR_OK && (n == 0 || n > SKR__PINS_MAX))
 			abort();
 		free(curl_pin);
+		break;
+	case 5:
+		r = skr__token_wrapping_key(skr_buf_cstr(&text), text.len, &wk,
+		    &kid);
+		if (r == SKR_OK ? wk == NULL || kid == NULL || *kid == '\0' ||
+		    skr_key_kty(wk) != SKR_KTY_RSA || skr_key_bits(wk) < 2048 :
+		    wk != NULL || kid != NULL)
+			abort();
+		skr_key_free(wk);
+		free(kid);
 		break;
 	}
 out:

@@ -34,7 +34,7 @@ static char tmpdir[64];
 static EVP_PKEY *ca_key, *signer_key, *ec_signer_key, *rogue_key, *wrap_key,
     *other_wrap_key, *tls_key;
 static X509 *ca, *signer, *ec_signer, *expired_signer, *tls_cert, *plain_leaf,
-    *rogue_ca, *rogue;
+    *rogue_ca, *rogue, *tls_signer;
 static skr_key *released_oct, *released_rsa;
 static skr_client *by_ca, *by_pin, *by_rogue_ca;
 
@@ -390,6 +390,14 @@ failing_decrypt(void *ctx, const char *md, const unsigned char *in,
 	return -1;
 }
 
+/* A TPM that refuses its authorization: a code of its own. */
+static int
+refusing_decrypt(void *ctx, const char *md, const unsigned char *in,
+    size_t inlen, unsigned char *out, size_t *outlen)
+{
+	return SKR_ERR_TPM_POLICY;
+}
+
 static void
 check_oct(const skr_released_key *k)
 {
@@ -516,6 +524,21 @@ test_accepted(void)
 	skr_released_key_free(k);
 	u.decrypt = failing_decrypt;
 	REFUSED(by_ca, &r, &w, &u, SKR_ERR_UNWRAP);
+	/* A callback's own skr code is the release's error; any other
+	 * failure stays UNWRAP, which says nothing about the ciphertext. */
+	u.decrypt = refusing_decrypt;
+	REFUSED(by_ca, &r, &w, &u, SKR_ERR_TPM_POLICY);
+
+	/* skrd's release-signing profile: serverAuth as well (a Key Vault
+	 * client that checks the chain as a TLS server's), still trusted for
+	 * its document-signing usage. */
+	resp_init(&r);
+	r.x5c[0] = tls_signer;
+	w = want_default;
+	u = unwrapper(wrap_key, WRAP_KID);
+	CHECK_OK(unpack_with(by_ca, &r, &w, &u, &k));
+	check_oct(k);
+	skr_released_key_free(k);
 }
 
 static skr_client *
@@ -558,11 +581,13 @@ main(void)
 	tls_cert = tc_cert_eku("localhost", tls_key, ca, ca_key, 0, -1, 30,
 	    "serverAuth");
 	plain_leaf = tc_cert("release signer", tls_key, ca, ca_key, 0, -1, 30);
+	tls_signer = tc_cert_eku("release signer", signer_key, ca, ca_key, 0,
+	    -1, 30, "serverAuth," SKR_OID_RELEASE_SIGNING);
 	rogue_ca = tc_cert("skr test CA", rogue_ca_key, NULL, NULL, 1, -1, 365);
 	rogue = tc_cert_eku("release signer", rogue_key, rogue_ca,
 	    rogue_ca_key, 0, -1, 30, SKR_OID_RELEASE_SIGNING);
 	CHECK(ca && signer && ec_signer && expired_signer && tls_cert &&
-	    plain_leaf && rogue_ca && rogue);
+	    plain_leaf && rogue_ca && rogue && tls_signer);
 	CHECK_OK(skr_key_generate(SKR_KTY_OCT, 256, &released_oct));
 	CHECK_OK(skr_key_generate(SKR_KTY_RSA, 2048, &released_rsa));
 	snprintf(ca_pem, sizeof(ca_pem), "%s/ca.pem", tmpdir);
@@ -593,6 +618,7 @@ main(void)
 	X509_free(expired_signer);
 	X509_free(tls_cert);
 	X509_free(plain_leaf);
+	X509_free(tls_signer);
 	X509_free(rogue_ca);
 	X509_free(rogue);
 	EVP_PKEY_free(ca_key);

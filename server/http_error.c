@@ -127,6 +127,11 @@ static const struct {
 	E(TPM_UNAVAILABLE, INTERNAL),
 	E(TPM_KEY_MISMATCH, INTERNAL),
 	E(TPM_POLICY, INTERNAL),
+	/* A replicated store without quorum: fail closed, retry elsewhere or
+	 * later (docs/availability.md).  A retry that could not be run again
+	 * in time is no different to the caller. */
+	E(STORE_UNAVAILABLE, UNAVAIL),
+	E(STORE_RETRY, UNAVAIL),
 };
 
 static int

@@ -127,7 +127,10 @@ extern "C" {
 	X(TPM_UNSUPPORTED, "SKR.TPM.UNSUPPORTED", "libskr was built without TPM support") \
 	X(TPM_UNAVAILABLE, "SKR.TPM.UNAVAILABLE", "TPM not reachable or not working") \
 	X(TPM_KEY_MISMATCH, "SKR.TPM.KEY_MISMATCH", "the token's wrapping key is not the key this TPM makes now") \
-	X(TPM_POLICY, "SKR.TPM.POLICY", "TPM refused the key's PCR policy: PCRs 0-7 changed")
+	X(TPM_POLICY, "SKR.TPM.POLICY", "TPM refused the key's PCR policy: PCRs 0-7 changed") \
+	/* replicated stores (docs/availability.md) */                         \
+	X(STORE_UNAVAILABLE, "SKR.STORE.UNAVAILABLE", "the shared store has no quorum or cannot be reached") \
+	X(STORE_RETRY, "SKR.STORE.RETRY", "another replica changed what this request read; run it again")
 
 typedef enum skr_err {
 	SKR_OK = 0,

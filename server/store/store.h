@@ -421,6 +421,14 @@ typedef struct skr_store_stats {
 
 int skr_store_stats_get(skr_store *st, skr_store_stats *out);
 
+/*
+ * Wait until every change acknowledged by any replica before this call is
+ * visible to this store's transactions (docs/availability.md).  A store
+ * of one node (LMDB) always is: SKR_OK at once.  A replicated store that
+ * cannot learn it: SKR_ERR_STORE_UNAVAILABLE.
+ */
+int skr_store_sync(skr_store *st);
+
 /* ---- internal: for the audit log only (audit.c, audit_commit.c) ------ */
 
 /* Named databases that audit.c reads and writes through the calls below. */

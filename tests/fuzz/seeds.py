@@ -305,3 +305,21 @@ for ver, nonce in ((1, b'challenge'), (2, bytes(range(48)))):
 w('snp_azure', 'hcl-tdx', b'\x00' + hcl_report(runtime_json(), rtype=4))
 w('snp_azure', 'quote-sha1-bank', b'\x01' + tpm_quote(b'n', pcrs[:8], sel=b'\xff\x00\x00', bank=0x0004)[0])
 w('snp_azure', 'quote-two-banks', b'\x01' + tpm_quote(b'n', pcrs)[0].replace(struct.pack('>IHB', 1, 0x000b, 3), struct.pack('>IHB', 2, 0x000b, 3), 1))
+
+# etcd: 0 range, 1 txn, 2 watch message, 3 error, 4 auth, 5 header, 6 a
+# watch stream; answers as etcd 3.4's gateway writes them.
+hdr = '"header":{"cluster_id":"15118495548433857066","member_id":"13668033151171901709","revision":"7","raft_term":"2"}'
+kv = '{"key":"Zm9v","create_revision":"5","mod_revision":"7","version":"3","value":"YmFy"}'
+w('etcd', 'range', '\x00{' + hdr + ',"kvs":[' + kv + '],"count":"1"}')
+w('etcd', 'range-empty', '\x00{' + hdr + '}')
+w('etcd', 'range-more', '\x00{' + hdr + ',"kvs":[' + kv + ',' + kv + '],"more":true,"count":"9"}')
+w('etcd', 'txn-ok', '\x01{' + hdr + ',"succeeded":true,"responses":[{"response_put":{"header":{"revision":"7"}}},{"response_delete_range":{"header":{"revision":"7"},"deleted":"2"}}]}')
+w('etcd', 'txn-failed', '\x01{' + hdr + ',"responses":[{"response_range":{"header":{"revision":"7"},"kvs":[' + kv + '],"count":"1"}},{"response_range":{"header":{"revision":"7"}}}]}')
+w('etcd', 'watch-created', '\x02{"result":{' + hdr + ',"created":true}}')
+w('etcd', 'watch-events', '\x02{"result":{' + hdr + ',"events":[{"kv":' + kv + '},{"type":"DELETE","kv":{"key":"Zm9v","mod_revision":"8"}}]}}')
+w('etcd', 'watch-compacted', '\x02{"result":{' + hdr + ',"canceled":true,"compact_revision":"6"}}')
+w('etcd', 'watch-error', '\x02{"error":{"grpc_code":14,"http_code":503,"message":"etcdserver: no leader","http_status":"Service Unavailable"}}')
+w('etcd', 'error', '\x03{"error":"etcdserver: mvcc: required revision has been compacted","message":"etcdserver: mvcc: required revision has been compacted","code":11}')
+w('etcd', 'auth', '\x04{' + hdr + ',"token":"QxBPztEJGhyrLrmO.16"}')
+w('etcd', 'header', '\x05{' + hdr + '}')
+w('etcd', 'stream', '\x06\x05{"result":{' + hdr + ',"created":true}}\n{"result":{' + hdr + ',"events":[{"kv":' + kv + '}]}}\n\n{"result":')

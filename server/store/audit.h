@@ -144,6 +144,19 @@ typedef int (*skr_audit_work)(skr_txn *txn, skr_audit_rec *rec, void *arg);
 int skr_audit_log(skr_store *st, const skr_audit_rec *rec, int64_t now,
     skr_audit_work work, void *arg, uint64_t *seq);
 
+/*
+ * skr_audit_log for an attempt decided on what read transactions tracked
+ * in rs (borrowed for the call; store.h, skr_store_reads): with a
+ * replicated store the record commits only if none of those reads has
+ * changed since (docs/availability.md, "Releases"); when one has, nothing
+ * is committed and the result is SKR_ERR_STORE_RETRY -- decide again.  A
+ * commit that lost to another replica's but whose reads still hold is
+ * made again here.  On a store of one node rs changes nothing.
+ */
+int skr_audit_log_fenced(skr_store *st, const skr_audit_rec *rec,
+    int64_t now, skr_audit_work work, void *arg, const skr_store_reads *rs,
+    uint64_t *seq);
+
 /* Query filter; zero/NULL members match everything. */
 typedef struct skr_audit_filter {
 	const char *key;      /* records whose "key" equals this (case-insensitive) */

@@ -15,15 +15,39 @@
  * transaction, and the store serialises writers anyway.  A record with
  * in-transaction work (a server nonce to use up) keeps a transaction of its
  * own, as the work decides the record's outcome.
+ *
+ * Replicas (docs/availability.md, "Releases").  A record may be fenced on
+ * what its attempt decided on; the batch's commit is then fenced on the
+ * reads of every record in it.  When another replica's commit overtakes
+ * the batch, the records whose reads still hold go into the next batch,
+ * and the others fail with SKR_ERR_STORE_RETRY: their attempts decide
+ * again.  A batch of a replicated store is kept within what one etcd Txn
+ * takes.
  */
 #include "audit.h"
 
 #include <pthread.h>
+#include <time.h>
 
 #include "guard.h"
 #include "skr/error.h"
 
 #define BATCH_MAX 256
+/* A batch of a replicated store: records plus fenced reads, within etcd's
+ * default of 128 operations and compares per Txn (--max-txn-ops). */
+#define BATCH_BUDGET_REPLICATED 120
+/* How long a fenced record whose reads hold is committed again after
+ * losing to other replicas. */
+#define AGAIN_MS 10000
+
+static uint64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
 
 int
 skr_audit_commit(skr_txn *txn, const skr_audit_rec *recs, size_t n,
@@ -53,8 +77,8 @@ out:
 /* ---- one record with its work, in a transaction of its own -------------- */
 
 static int
-log_with_work(skr_store *st, const skr_audit_rec *rec, int64_t now,
-    skr_audit_work work, void *arg, uint64_t *seq)
+log_with_work_once(skr_store *st, const skr_audit_rec *rec, int64_t now,
+    skr_audit_work work, void *arg, const skr_store_reads *rs, uint64_t *seq)
 {
 	skr_audit_rec mine = *rec;
 	skr_txn *txn = NULL, *sub = NULL;
@@ -62,6 +86,7 @@ log_with_work(skr_store *st, const skr_audit_rec *rec, int64_t now,
 	int r, w;
 
 	SKR_GUARD(skr_store_txn_begin(st, SKR_TXN_WRITE_RESERVE, &txn));
+	SKR_GUARD(skr__store_txn_fence(txn, rs));
 	/* A nested transaction, so that work that ends in a refusal leaves
 	 * nothing behind and the record still goes in. */
 	SKR_GUARD(skr__store_sub_begin(txn, &sub));
@@ -83,11 +108,34 @@ out:
 	return r;
 }
 
+/* The work reads what it decides on in the record's own transaction, so
+ * a commit another replica overtook is made again, work and all, as long
+ * as the attempt's own reads hold. */
+static int
+log_with_work(skr_store *st, const skr_audit_rec *rec, int64_t now,
+    skr_audit_work work, void *arg, const skr_store_reads *rs, uint64_t *seq)
+{
+	uint64_t deadline = 0;
+	int r;
+
+	for (;;) {
+		r = log_with_work_once(st, rec, now, work, arg, rs, seq);
+		if (r != SKR_ERR_STORE_RETRY ||
+		    !skr__store_reads_current(st, rs))
+			return r;
+		if (deadline == 0)
+			deadline = now_ms() + AGAIN_MS;
+		else if (now_ms() >= deadline)
+			return r;
+	}
+}
+
 /* ---- group commit --------------------------------------------------------- */
 
 struct job {
 	skr_store *st;
 	const json_t *rec;
+	const skr_store_reads *rs;
 	int64_t now;
 	uint64_t seq;
 	int r;
@@ -110,6 +158,8 @@ commit_batch(skr_store *st, struct job *batch)
 
 	SKR_GUARD(skr_store_txn_begin(st, SKR_TXN_WRITE_RESERVE, &txn));
 	for (j = batch; j != NULL; j = j->next)
+		SKR_GUARD(skr__store_txn_fence(txn, j->rs));
+	for (j = batch; j != NULL; j = j->next)
 		SKR_GUARD(skr_audit_append(txn, j->rec, j->now, &j->seq));
 	r = skr_store_txn_commit(txn);
 	txn = NULL;
@@ -118,12 +168,15 @@ out:
 	return r;
 }
 
-/* Take the queued jobs of st, in order, at most BATCH_MAX.  Under
+/* Take the queued jobs of st, in order, at most BATCH_MAX, and for a
+ * replicated store no more than one Txn takes (always one).  Under
  * queue_mu. */
 static struct job *
 batch_take(skr_store *st)
 {
 	struct job **pp, *batch = NULL, **tail = &batch, *j;
+	size_t budget = skr_store_replicated(st) ? BATCH_BUDGET_REPLICATED :
+	    SIZE_MAX, cost;
 	int n = 0;
 
 	for (pp = &queue; *pp != NULL && n < BATCH_MAX;) {
@@ -132,6 +185,10 @@ batch_take(skr_store *st)
 			pp = &j->next;
 			continue;
 		}
+		cost = 1 + (j->rs != NULL ? j->rs->n : 0);
+		if (n > 0 && cost > budget)
+			break;
+		budget = cost < budget ? budget - cost : 0;
 		*pp = j->next;
 		j->next = NULL;
 		*tail = j;
@@ -141,11 +198,28 @@ batch_take(skr_store *st)
 	return batch;
 }
 
-static int
-log_grouped(skr_store *st, const json_t *rec, int64_t now, uint64_t *seq)
+/* Put the jobs of a batch another replica overtook back at the head of
+ * the queue, in order.  Under queue_mu. */
+static void
+requeue(struct job *again)
 {
-	struct job me = { st, rec, now, 0, SKR_ERR_INTERNAL, 0, NULL };
-	struct job **pp, *batch, *j, *next;
+	struct job **tail = &again;
+
+	if (again == NULL)
+		return;
+	while (*tail != NULL)
+		tail = &(*tail)->next;
+	*tail = queue;
+	queue = again;
+}
+
+static int
+log_grouped(skr_store *st, const json_t *rec, const skr_store_reads *rs,
+    int64_t now, uint64_t *seq)
+{
+	struct job me = { st, rec, rs, now, 0, SKR_ERR_INTERNAL, 0, NULL };
+	struct job **pp, *batch, *j, *next, *again, **atail;
+	uint64_t deadline = 0;
 	int r;
 
 	pthread_mutex_lock(&queue_mu);
@@ -161,12 +235,26 @@ log_grouped(skr_store *st, const json_t *rec, int64_t now, uint64_t *seq)
 		batch = batch_take(st);
 		pthread_mutex_unlock(&queue_mu);
 		r = commit_batch(st, batch);
+		if (r == SKR_ERR_STORE_RETRY && deadline == 0)
+			deadline = now_ms() + AGAIN_MS;
 		pthread_mutex_lock(&queue_mu);
+		again = NULL;
+		atail = &again;
 		for (j = batch; j != NULL; j = next) {
 			next = j->next;
+			j->next = NULL;
+			/* Overtaken, but what it decided on holds: into the
+			 * next batch. */
+			if (r == SKR_ERR_STORE_RETRY && now_ms() < deadline &&
+			    skr__store_reads_current(st, j->rs)) {
+				*atail = j;
+				atail = &j->next;
+				continue;
+			}
 			j->r = r;
 			j->done = 1;
 		}
+		requeue(again);
 		leading = 0;
 		pthread_cond_broadcast(&queue_cv);
 	}
@@ -177,8 +265,8 @@ log_grouped(skr_store *st, const json_t *rec, int64_t now, uint64_t *seq)
 }
 
 int
-skr_audit_log(skr_store *st, const skr_audit_rec *rec, int64_t now,
-    skr_audit_work work, void *arg, uint64_t *seq)
+skr_audit_log_fenced(skr_store *st, const skr_audit_rec *rec, int64_t now,
+    skr_audit_work work, void *arg, const skr_store_reads *rs, uint64_t *seq)
 {
 	json_t *j = NULL;
 	int r;
@@ -188,12 +276,19 @@ skr_audit_log(skr_store *st, const skr_audit_rec *rec, int64_t now,
 	if (st == NULL || rec == NULL)
 		return SKR_ERR_INVAL;
 	if (work != NULL)
-		return log_with_work(st, rec, now, work, arg, seq);
+		return log_with_work(st, rec, now, work, arg, rs, seq);
 	/* Built on the caller's thread: a record the chain would refuse never
 	 * joins, and fails, a batch. */
 	SKR_GUARD(skr_audit_build(rec, &j));
-	r = log_grouped(st, j, now, seq);
+	r = log_grouped(st, j, rs, now, seq);
 out:
 	json_decref(j);
 	return r;
+}
+
+int
+skr_audit_log(skr_store *st, const skr_audit_rec *rec, int64_t now,
+    skr_audit_work work, void *arg, uint64_t *seq)
+{
+	return skr_audit_log_fenced(st, rec, now, work, arg, NULL, seq);
 }

@@ -108,12 +108,30 @@ struct skr__be_ops {
 	/* Wait until every change acknowledged anywhere before the call is
 	 * visible here (skr_store_sync); NULL: always so. */
 	int (*sync)(skr__be *be);
+	/* Fencing (store.h, skr_store_reads); NULL in a backend of one node,
+	 * which has nothing to fence.  track: record the reads of read
+	 * transaction t in rs as they are made.  fence: make write
+	 * transaction t commit only if every read of rs still holds.
+	 * current: 1 while they all do in the local copy. */
+	void (*track)(skr__be_txn *t, skr_store_reads *rs);
+	int (*fence)(skr__be_txn *t, const skr_store_reads *rs);
+	int (*current)(skr__be *be, const skr_store_reads *rs);
 	/* All transactions have ended. */
 	void (*close)(skr__be *be);
 	/* close, and remove what creating the store made (a failed
 	 * skr_store_create). */
 	void (*destroy)(skr__be *be);
 };
+
+/* ---- backend_etcd.c ---------------------------------------------------- */
+
+/* Record o in dir's store.json (refusing an existing one:
+ * SKR_ERR_CONFLICT), check that its prefix in etcd is empty, and connect;
+ * or connect to the store an existing store.json names.  Both load the
+ * local copy before they return. */
+int skr__etcd_create(const char *dir, const skr_store_etcd_opts *o,
+    skr__be **out);
+int skr__etcd_open(const char *dir, skr__be **out);
 
 /* ---- backend_lmdb.c ---------------------------------------------------- */
 

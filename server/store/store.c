@@ -26,9 +26,11 @@
  */
 #include "store_priv.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
@@ -324,6 +326,37 @@ skr__store_txn_writable(const skr_txn *txn)
 	return txn != NULL && txn->write;
 }
 
+void
+skr_store_txn_track(skr_txn *txn, skr_store_reads *rs)
+{
+	if (txn != NULL && rs != NULL && txn->st->ops->track != NULL)
+		txn->st->ops->track(txn->bt, rs);
+}
+
+int
+skr__store_txn_fence(skr_txn *txn, const skr_store_reads *rs)
+{
+	if (txn == NULL || !txn->write)
+		return SKR_ERR_INVAL;
+	if (rs == NULL || txn->st->ops->fence == NULL)
+		return SKR_OK;
+	return txn->st->ops->fence(txn->bt, rs);
+}
+
+int
+skr__store_reads_current(skr_store *st, const skr_store_reads *rs)
+{
+	if (rs == NULL || st->ops->current == NULL)
+		return 1;
+	return st->ops->current(st->be, rs);
+}
+
+int
+skr_store_replicated(const skr_store *st)
+{
+	return st != NULL && st->ops->sync != NULL;
+}
+
 static int
 internal_db(int db)
 {
@@ -451,6 +484,8 @@ store_init(skr__be *be, const skr_master_key *mk, skr_store **out)
 	skr_store *st = NULL;
 	skr_txn *txn = NULL;
 	skr_buf sealed = SKR_BUF_INIT;
+	const uint8_t *v;
+	size_t vl;
 	int r;
 
 	*out = NULL;
@@ -463,6 +498,10 @@ store_init(skr__be *be, const skr_master_key *mk, skr_store **out)
 	SKR_GUARD(derive_keys(st, mk));
 	SKR_GUARD(skr_store_txn_begin(st, SKR_TXN_WRITE_RESERVE, &txn));
 	SKR_GUARD(open_dbs(txn, ALL_DBS));
+	/* A store that appeared meanwhile (a shared store made twice at
+	 * once) fails the commit: this read is fenced on. */
+	r = skr__raw_get(txn, DB_META, "schema", 6, &v, &vl);
+	SKR_ENSURE(r == SKR_ERR_NOT_FOUND, r == SKR_OK ? SKR_ERR_CONFLICT : r);
 	snprintf(schema, sizeof(schema), "%d", SKR_STORE_SCHEMA_VERSION);
 	SKR_GUARD(raw_put(txn, DB_META, "schema", 6, schema, strlen(schema)));
 	SKR_GUARD(skr_seal(skr_master_key_bytes(st->kek),
@@ -471,6 +510,8 @@ store_init(skr__be *be, const skr_master_key *mk, skr_store **out)
 	SKR_GUARD(raw_put(txn, DB_META, "check", 5, sealed.data, sealed.len));
 	r = skr_store_txn_commit(txn);
 	txn = NULL;
+	if (r == SKR_ERR_STORE_RETRY)
+		r = SKR_ERR_CONFLICT;
 	SKR_GUARD(r);
 	*out = st;
 	st = NULL;
@@ -495,7 +536,11 @@ skr_store_create(const char *dir, const skr_master_key *mk,
 	*out = NULL;
 	if (dir == NULL || mk == NULL)
 		return SKR_ERR_INVAL;
-	if ((r = skr__lmdb_create(dir, opts, &be)) != SKR_OK)
+	if (opts != NULL && opts->etcd != NULL)
+		r = skr__etcd_create(dir, opts->etcd, &be);
+	else
+		r = skr__lmdb_create(dir, opts, &be);
+	if (r != SKR_OK)
 		return r;
 	return store_init(be, mk, out);
 }
@@ -553,17 +598,32 @@ out:
 	return r;
 }
 
+static int
+json_path(const char *dir, char *out, size_t outlen)
+{
+	int n = snprintf(out, outlen, "%s/%s", dir, SKR_STORE_ETCD_FILE);
+
+	return n > 0 && (size_t)n < outlen ? SKR_OK : SKR_ERR_INVAL;
+}
+
 int
 skr_store_open(const char *dir, const skr_master_key *mk,
     const skr_store_opts *opts, skr_store **out)
 {
+	char path[PATH_MAX];
 	skr__be *be = NULL;
 	int r;
 
 	*out = NULL;
 	if (dir == NULL || mk == NULL)
 		return SKR_ERR_INVAL;
-	if ((r = skr__lmdb_open(dir, opts, &be)) != SKR_OK)
+	/* A data directory names its shared store in store.json. */
+	if (json_path(dir, path, sizeof(path)) == SKR_OK &&
+	    access(path, F_OK) == 0)
+		r = skr__etcd_open(dir, &be);
+	else
+		r = skr__lmdb_open(dir, opts, &be);
+	if (r != SKR_OK)
 		return r;
 	return store_check(be, mk, out);
 }

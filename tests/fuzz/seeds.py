@@ -323,3 +323,7 @@ w('etcd', 'error', '\x03{"error":"etcdserver: mvcc: required revision has been c
 w('etcd', 'auth', '\x04{' + hdr + ',"token":"QxBPztEJGhyrLrmO.16"}')
 w('etcd', 'header', '\x05{' + hdr + '}')
 w('etcd', 'stream', '\x06\x05{"result":{' + hdr + ',"created":true}}\n{"result":{' + hdr + ',"events":[{"kv":' + kv + '}]}}\n\n{"result":')
+
+# storecfg: store.json as skrd init writes it.
+w('storecfg', 'full', json.dumps({'format': 1, 'backend': 'etcd', 'etcd': {'endpoints': ['https://10.0.0.1:2379', 'https://10.0.0.2:2379'], 'prefix': 'skr/', 'cacert': 'etcd-ca.pem', 'cert': 'client.pem', 'key': 'client-key.pem', 'user': 'skr', 'password_file': 'etcd-password'}}, indent=2))
+w('storecfg', 'minimal', '{"format":1,"backend":"etcd","etcd":{"endpoints":["http://127.0.0.1:2379"]}}')

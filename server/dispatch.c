@@ -1,13 +1,22 @@
 #include "dispatch.h"
 
+#include <stdint.h>
 #include <string.h>
+#include <time.h>
 
 #include "auditsink.h"
 #include "auth.h"
 #include "metrics.h"
 #include "routes.h"
+#include "random.h"
 #include "server.h"
 #include "skr/error.h"
+#include "store.h"
+
+/* How long a request whose store transaction keeps losing to other
+ * replicas' commits is run again before it is refused
+ * (docs/availability.md, "Writes"). */
+#define RETRY_MS 10000
 
 /* GET /healthz and GET /readyz (docs/skrd.md): answered before the route
  * table and without a token, for load balancers and service managers.
@@ -28,6 +37,16 @@ probe(skr_server *srv, const skr_request *req, skr_response *resp, int *rc)
 	if (strcmp(req->path, "/readyz") != 0)
 		return 0;
 	ready = srv->store != NULL && skr_server_authorities_ready(srv);
+	/* A replica whose shared store has no quorum cannot release. */
+	if (ready && skr_store_replicated(srv->store)) {
+		skr_store_stats ss;
+		if (skr_store_stats_get(srv->store, &ss) != SKR_OK ||
+		    !ss.available) {
+			*rc = skr_response_error(resp, SKR_ERR_STORE_UNAVAILABLE,
+			    "not ready: the shared store is unavailable");
+			return SKR_METRICS_ROUTE_READYZ;
+		}
+	}
 	/* A failing audit sink is reported; it makes the server unready
 	 * only when releases are refused because of it. */
 	if (ready && !skr_auditsink_refusing(srv->auditsink))
@@ -69,6 +88,20 @@ skr_dispatch_route(skr_server *srv, skr_request *req, skr_response *resp,
 	}
 	info->route = route;
 	info->metric_route = (int)(route - skr_routes);
+	memset(&req->reads, 0, sizeof(req->reads));
+	/* A replicated store: every acknowledged write is seen before the
+	 * caller is authenticated and served -- unless the route fences its
+	 * commit on what it reads instead.  Without quorum a GET is served
+	 * from the local copy and says so; nothing else is. */
+	if (!(route->flags & SKR_ROUTE_FENCED) &&
+	    (err = skr_store_sync(srv->store)) != SKR_OK) {
+		if (err != SKR_ERR_STORE_UNAVAILABLE ||
+		    strcmp(req->method, "GET") != 0) {
+			info->rc = skr_response_error(resp, err, NULL);
+			return NULL;
+		}
+		skr_response_add_header(resp, "x-skr-store", "cached");
+	}
 	/* metrics_auth = none: GET /metrics without a bearer token. */
 	if (route->fn == skr_api_metrics && SKR_SETTING(srv, metrics_public))
 		return route;
@@ -77,13 +110,54 @@ skr_dispatch_route(skr_server *srv, skr_request *req, skr_response *resp,
 	return route;
 }
 
+static uint64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+int
+skr_dispatch_all(skr_server *srv, skr_request *req, skr_response *resp,
+    skr_dispatch_info *info)
+{
+	skr_dispatch_info scratch;
+	const skr_route *route;
+	uint64_t deadline = 0;
+	uint8_t jitter;
+	int r;
+
+	if (info == NULL)
+		info = &scratch;
+	for (;;) {
+		if ((route = skr_dispatch_route(srv, req, resp, info)) == NULL)
+			r = info->rc;
+		else
+			r = route->fn(srv, req, resp);
+		/* Another replica changed what the request read before it
+		 * could commit: nothing was done and nothing answered yet,
+		 * so it runs again from the start, on the copy that has now
+		 * caught up (docs/availability.md). */
+		if (r != SKR_ERR_STORE_RETRY)
+			return r;
+		if (deadline == 0)
+			deadline = now_ms() + RETRY_MS;
+		else if (now_ms() >= deadline)
+			return r;
+		skr_response_clear(resp);
+		/* Replicas that lost to each other do not meet again in
+		 * step. */
+		if (skr_random(&jitter, 1) == SKR_OK) {
+			struct timespec ts = { 0, (long)(jitter % 8) * 250000L };
+			nanosleep(&ts, NULL);
+		}
+	}
+}
+
 int
 skr_dispatch(skr_server *srv, skr_request *req, skr_response *resp)
 {
-	skr_dispatch_info info;
-	const skr_route *route;
-
-	if ((route = skr_dispatch_route(srv, req, resp, &info)) == NULL)
-		return info.rc;
-	return route->fn(srv, req, resp);
+	return skr_dispatch_all(srv, req, resp, NULL);
 }

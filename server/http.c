@@ -59,6 +59,7 @@ struct job {
 	skr_net_loop *loop;
 	h2o_req_t *h2o;          /* NULL once the client has gone */
 	struct anchor *anchor;
+	int whole;               /* dispatched on the pool too */
 	const skr_route *route;
 	int metric_route;        /* SKR_METRICS_ROUTE_* or a table index */
 	uint64_t start;          /* uv_hrtime() at arrival */
@@ -316,8 +317,14 @@ static void
 job_work(uv_work_t *work)
 {
 	struct job *job = work->data;
+	skr_dispatch_info d;
 
-	job->route->fn(job->http->srv, &job->req, &job->resp);
+	if (job->whole) {
+		skr_dispatch_all(job->http->srv, &job->req, &job->resp, &d);
+		job->route = d.route;
+		job->metric_route = d.metric_route;
+	} else
+		job->route->fn(job->http->srv, &job->req, &job->resp);
 	/* libuv never joins its pool threads, so OpenSSL's per-thread state
 	 * (the random generators a handler instantiates) would outlive them
 	 * unfreed; let it go after each job.  Re-seeding from the primary
@@ -361,12 +368,17 @@ on_req(void *arg, skr_net_loop *loop, h2o_req_t *req)
 	}
 	/* job->route stays the matched route when the caller is refused:
 	 * metrics count the request under it. */
-	route = skr_dispatch_route(http->srv, &job->req, &job->resp, &d);
-	job->route = d.route;
-	job->metric_route = d.metric_route;
-	if (route == NULL)
-		goto answer;
-	if (job->route->flags & SKR_ROUTE_SLOW) {
+	if (skr_store_replicated(http->srv->store))
+		job->whole = 1;
+	else {
+		route = skr_dispatch_route(http->srv, &job->req, &job->resp,
+		    &d);
+		job->route = d.route;
+		job->metric_route = d.metric_route;
+		if (route == NULL)
+			goto answer;
+	}
+	if (job->whole || (job->route->flags & SKR_ROUTE_SLOW)) {
 		job->anchor = h2o_mem_alloc_shared(&req->pool,
 		    sizeof(*job->anchor), anchor_dispose);
 		job->anchor->job = job;

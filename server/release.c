@@ -100,13 +100,15 @@ parse_body(const skr_request *req, struct attempt *a)
 /* The version a release without a version id means, or the named one if it
  * is usable now. */
 static int
-select_version(skr_server *srv, const skr_request *req, int64_t now,
+select_version(skr_server *srv, skr_request *req, int64_t now,
     skr_version_info *vi)
 {
 	skr_txn *txn = NULL;
 	int r;
 
 	SKR_GUARD(skr_store_txn_begin(srv->store, SKR_TXN_READ, &txn));
+	/* The audit commit is fenced on what the decision read. */
+	skr_store_txn_track(txn, &req->reads);
 	if (req->version[0] == '\0') {
 		r = skr_store_version_current(txn, req->name, now, vi);
 		goto out;
@@ -180,6 +182,7 @@ decide(skr_server *srv, skr_request *req, struct attempt *a)
 			 * must be usable, but it is not used up. */
 			SKR_GUARD(skr_store_txn_begin(srv->store,
 			    SKR_TXN_READ, &txn));
+			skr_store_txn_track(txn, &req->reads);
 			r = skr_store_nonce_check(txn, tnonce, now);
 			skr_store_txn_abort(txn);
 			if (r != SKR_OK)
@@ -237,7 +240,7 @@ use_nonce(skr_txn *txn, skr_audit_rec *rec, void *arg)
  * nonce must be used up, that happens with the record, and *rp becomes
  * what the use decided. */
 static int
-audit(skr_server *srv, const skr_request *req, struct attempt *a, int *rp)
+audit(skr_server *srv, skr_request *req, struct attempt *a, int *rp)
 {
 	skr_audit_rec rec = skr__api_audit(req, a->dry_run ? "key.evaluate" :
 	    "key.release");
@@ -256,12 +259,14 @@ audit(skr_server *srv, const skr_request *req, struct attempt *a, int *rp)
 	if (a->evaluated)
 		rec.trace_digest = a->res.trace_digest;
 	set_outcome(&rec, *rp);
+	/* A replicated store commits the record only if nothing the
+	 * decision read has changed meanwhile (docs/availability.md). */
 	if (*rp != SKR_OK || !a->consume_nonce || a->dry_run)
-		return skr_audit_log(srv->store, &rec, req->now, NULL, NULL,
-		    NULL);
+		return skr_audit_log_fenced(srv->store, &rec, req->now, NULL,
+		    NULL, &req->reads, NULL);
 	u.nonce = skr_token_nonce(a->tok);
-	if ((r = skr_audit_log(srv->store, &rec, req->now, use_nonce, &u,
-	    NULL)) == SKR_OK)
+	if ((r = skr_audit_log_fenced(srv->store, &rec, req->now, use_nonce,
+	    &u, &req->reads, NULL)) == SKR_OK)
 		*rp = u.decided;
 	return r;
 }
@@ -305,6 +310,7 @@ respond_release(skr_server *srv, skr_request *req, struct attempt *a,
 	int r;
 
 	SKR_GUARD(skr_store_txn_begin(srv->store, SKR_TXN_READ, &txn));
+	skr_store_txn_track(txn, &req->reads);
 	r = skr_store_version_open(txn, a->vi.name, a->vi.version, &key);
 	skr_store_txn_abort(txn);
 	txn = NULL;
@@ -418,6 +424,12 @@ release_or_evaluate(skr_server *srv, skr_request *req, skr_response *resp,
 	if (!dry_run && decided == SKR_OK &&
 	    (r = respond_release(srv, req, &a, resp)) != SKR_OK)
 		decided = r;
+	/* A replica's copy that moved under the decision: it is made again
+	 * (skr_dispatch_all), and only that one is recorded. */
+	if (decided == SKR_ERR_STORE_RETRY) {
+		r = skr_response_error(resp, decided, NULL);
+		goto out;
+	}
 	if ((r = audit(srv, req, &a, &decided)) != SKR_OK) {
 		/* A release that cannot be audited does not happen. */
 		skr_response_error(resp, r, NULL);
@@ -433,7 +445,10 @@ release_or_evaluate(skr_server *srv, skr_request *req, skr_response *resp,
 	else
 		r = SKR_OK;
 out:
-	count_decision(srv, &a, decided);
+	/* An attempt run again (a replica's copy that moved) counts once,
+	 * when it is decided for good. */
+	if (decided != SKR_ERR_STORE_RETRY)
+		count_decision(srv, &a, decided);
 	attempt_clear(&a);
 	return r;
 }

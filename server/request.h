@@ -16,6 +16,7 @@
 
 #include "buf.h"
 #include "principal.h"
+#include "store.h"
 
 typedef struct skr_server skr_server; /* server.h */
 
@@ -40,6 +41,11 @@ typedef struct skr_request {
 	skr_principal principal_buf;
 	int64_t now;               /* request time, unix seconds */
 	void *loop_data;           /* per-event-loop state of the HTTP layer */
+	/* What a SKR_ROUTE_FENCED handler decided on, read from a
+	 * replicated store's local copy (docs/availability.md): its audit
+	 * commit is fenced on it.  Emptied before each run by the
+	 * dispatcher. */
+	skr_store_reads reads;
 } skr_request;
 
 #define SKR_RESPONSE_MAX_HEADERS 4
@@ -90,6 +96,10 @@ typedef int (*skr_handler_fn)(skr_server *srv, skr_request *req,
 #define SKR_ROUTE_KV 0x4u       /* Key Vault route: bodiless, credential-less
                                  * requests get the 401 challenge */
 #define SKR_ROUTE_WRITE 0x8u    /* changes state */
+#define SKR_ROUTE_FENCED 0x10u  /* reads a replicated store's local copy
+                                 * as it is and fences its commit on what
+                                 * it read, instead of syncing first
+                                 * (docs/availability.md) */
 
 typedef struct skr_route {
 	const char *method;

@@ -13,6 +13,7 @@
 #define AUTH SKR_ROUTE_AUTH
 #define SLOW SKR_ROUTE_SLOW
 #define WRITE SKR_ROUTE_WRITE
+#define FENCED SKR_ROUTE_FENCED
 
 #define OPER SKR_ROLE_OPERATOR
 #define READ (SKR_ROLE_OPERATOR | SKR_ROLE_READER)
@@ -47,11 +48,13 @@ const skr_route skr_routes[] = {
 	    OPER },
 	/* Release and evaluate wait for a synced audit commit: off the
 	 * event loop, so that waiting releases share one commit (release.c,
-	 * group commit) and the loop keeps serving meanwhile. */
+	 * group commit) and the loop keeps serving meanwhile.  With a
+	 * replicated store they decide on the local copy, without a round
+	 * trip, and their audit commit is fenced on what they read. */
 	{ "POST", "/keys/{name}/{version?}/release", skr_api_release,
-	    KV | SLOW | WRITE, SKR_ROLE_RELEASER },
+	    KV | SLOW | WRITE | FENCED, SKR_ROLE_RELEASER },
 	{ "POST", "/keys/{name}/{version?}/evaluate", skr_api_evaluate,
-	    KV | AUTH | SLOW | WRITE, READ },
+	    KV | AUTH | SLOW | WRITE | FENCED, READ },
 	{ "GET", "/keys/{name}/{version?}", skr_api_key_get, KV | AUTH, READ },
 	{ "PATCH", "/keys/{name}/{version?}", skr_api_key_update,
 	    KV | AUTH | WRITE, OPER },
@@ -63,7 +66,8 @@ const skr_route skr_routes[] = {
 	    KV | AUTH | WRITE, OPER },
 	{ "DELETE", "/deletedkeys/{name}", skr_api_deleted_purge,
 	    KV | AUTH | WRITE, OPER },
-	{ "GET", "/nonce", skr_api_nonce, WRITE, 0 },
+	/* A new nonce depends on nothing read. */
+	{ "GET", "/nonce", skr_api_nonce, WRITE | FENCED, 0 },
 	{ "POST", "/admin/tokens", skr_api_token_create, AUTH | WRITE, ADMIN },
 	{ "GET", "/admin/tokens", skr_api_token_list, AUTH, ADMIN },
 	{ "DELETE", "/admin/tokens/{name}", skr_api_token_revoke,

@@ -2,6 +2,7 @@
  * skrd: the skr key release server.
  *
  *   skrd init --data DIR [--name HOST] [--master-key FILE]
+ *             [--store etcd --etcd-endpoints URL[,URL...] ...]
  *   skrd serve --data DIR [--config FILE] [--listen ADDR:PORT] ...
  *   skrd --dev [--listen ADDR:PORT]
  */
@@ -45,6 +46,10 @@ usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: " PROG " init --data DIR [--name HOST] [--master-key FILE]\n"
+	    "            [--store lmdb|etcd] [--etcd-endpoints URL[,URL...]]\n"
+	    "            [--etcd-prefix P] [--etcd-cacert F --etcd-cert F "
+	    "--etcd-key F]\n"
+	    "            [--etcd-user U --etcd-password-file F]\n"
 	    "       " PROG " renew --data DIR [--tls [--name HOST]] [--signing]\n"
 	    "       " PROG " serve --data DIR [--config FILE] [--listen ADDR:PORT]\n"
 	    "            [--threads N] [--authority ISSUER=SOURCE]... "
@@ -94,8 +99,8 @@ path_join(char *out, size_t outlen, const char *dir, const char *name)
 }
 
 int
-skrd_init_store(const char *dir, const skr_master_key *mk, int64_t now,
-    skr_buf *token_out)
+skrd_init_store(const char *dir, const skr_master_key *mk,
+    const skr_store_opts *opts, int64_t now, skr_buf *token_out)
 {
 	skr_principal admin;
 	skr_store *st = NULL;
@@ -108,7 +113,7 @@ skrd_init_store(const char *dir, const skr_master_key *mk, int64_t now,
 	memset(&admin, 0, sizeof(admin));
 	admin.roles = SKR_ROLE_ADMIN;
 	snprintf(admin.name, sizeof(admin.name), "initial admin");
-	SKR_GUARD(skr_store_create(dir, mk, NULL, &st));
+	SKR_GUARD(skr_store_create(dir, mk, opts, &st));
 	SKR_GUARD(skr_store_txn_begin(st, SKR_TXN_WRITE, &txn));
 	SKR_GUARD(skr_store_token_create(txn, &admin, now, token_out, &info));
 	skr_audit_detail_str(&rec, "id", info.p.id);
@@ -128,10 +133,21 @@ cmd_init(int argc, char **argv)
 		{ "data", required_argument, NULL, 'd' },
 		{ "name", required_argument, NULL, 'n' },
 		{ "master-key", required_argument, NULL, 'm' },
+		{ "store", required_argument, NULL, 's' },
+		{ "etcd-endpoints", required_argument, NULL, 'E' },
+		{ "etcd-prefix", required_argument, NULL, 'P' },
+		{ "etcd-cacert", required_argument, NULL, 'A' },
+		{ "etcd-cert", required_argument, NULL, 'C' },
+		{ "etcd-key", required_argument, NULL, 'K' },
+		{ "etcd-user", required_argument, NULL, 'U' },
+		{ "etcd-password-file", required_argument, NULL, 'W' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *dir = NULL, *host = NULL, *mkfile = NULL, *what = "init";
+	const char *backend = "lmdb";
+	skr_store_etcd_opts eo;
+	skr_store_opts so;
 	skr_master_source *src = NULL;
 	skr_master_key *mk = NULL;
 	skr_buf token = SKR_BUF_INIT_SECRET;
@@ -139,18 +155,42 @@ cmd_init(int argc, char **argv)
 	struct stat st;
 	int c, r, made = 0, status = 1;
 
+	memset(&eo, 0, sizeof(eo));
+	memset(&so, 0, sizeof(so));
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd': dir = optarg; break;
 		case 'n': host = optarg; break;
 		case 'm': mkfile = optarg; break;
+		case 's': backend = optarg; break;
+		case 'E': eo.endpoints = optarg; break;
+		case 'P': eo.prefix = optarg; break;
+		case 'A': eo.cacert = optarg; break;
+		case 'C': eo.cert = optarg; break;
+		case 'K': eo.key = optarg; break;
+		case 'U': eo.user = optarg; break;
+		case 'W': eo.password_file = optarg; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
 	}
-	if (dir == NULL || optind != argc) {
+	/* The etcd flags go with --store etcd, which needs endpoints. */
+	if (dir == NULL || optind != argc || (strcmp(backend, "lmdb") != 0 &&
+	    strcmp(backend, "etcd") != 0) || (strcmp(backend, "etcd") == 0) !=
+	    (eo.endpoints != NULL) || (eo.endpoints == NULL &&
+	    (eo.prefix != NULL || eo.cacert != NULL || eo.cert != NULL ||
+	    eo.key != NULL || eo.user != NULL || eo.password_file != NULL))) {
 		usage(stderr);
 		return 2;
+	}
+	if (eo.endpoints != NULL)
+		so.etcd = &eo;
+	if (path_join(path, sizeof(path), dir, SKR_STORE_ETCD_FILE) != SKR_OK)
+		return die("data directory", SKR_ERR_INVAL);
+	if (access(path, F_OK) == 0) {
+		fprintf(stderr, PROG ": %s already holds a store; refusing to "
+		    "overwrite it\n", dir);
+		return 1;
 	}
 	if (path_join(path, sizeof(path), dir, SKR_STORE_FILE) != SKR_OK)
 		return die("data directory", SKR_ERR_INVAL);
@@ -200,7 +240,7 @@ cmd_init(int argc, char **argv)
 	if ((r = skr_pki_init_dir(dir, host)) != SKR_OK)
 		goto fail;
 	what = "store";
-	if ((r = skrd_init_store(dir, mk, (int64_t)time(NULL), &token)) !=
+	if ((r = skrd_init_store(dir, mk, &so, (int64_t)time(NULL), &token)) !=
 	    SKR_OK)
 		goto fail;
 	fprintf(stderr, PROG ": initialised %s\n"

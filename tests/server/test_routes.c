@@ -201,6 +201,7 @@ static const struct {
 #define AU SKR_ROUTE_AUTH
 #define SL SKR_ROUTE_SLOW
 #define WR SKR_ROUTE_WRITE
+#define FE SKR_ROUTE_FENCED
 #define OP SKR_ROLE_OPERATOR
 #define RD (SKR_ROLE_OPERATOR | SKR_ROLE_READER)
 	{ "POST", "/keys/{name}/create", KV | AU | SL | WR, OP },
@@ -218,10 +219,13 @@ static const struct {
 	{ "DELETE", "/deletedkeys/{name}", KV | AU | WR, OP },
 	{ "POST", "/keys/{name}/backup", KV | AU, OP },
 	/* Release and evaluate wait for a synced audit commit: off the
-	 * event loop too. */
-	{ "POST", "/keys/{name}/{version?}/release", KV | SL | WR,
+	 * event loop too; they decide on a replicated store's local copy
+	 * and fence their commit on it, as a new nonce needs no sync. */
+	{ "POST", "/keys/{name}/{version?}/release", KV | SL | WR | FE,
 	    SKR_ROLE_RELEASER },
-	{ "POST", "/keys/{name}/{version?}/evaluate", KV | AU | SL | WR, RD },
+	{ "POST", "/keys/{name}/{version?}/evaluate", KV | AU | SL | WR | FE,
+	    RD },
+	{ "GET", "/nonce", WR | FE, 0 },
 	{ "POST", "/admin/tokens", AU | WR, 0 },
 	{ "GET", "/admin/tokens", AU, 0 },
 	{ "GET", "/admin/audit", AU, SKR_ROLE_AUDITOR },
@@ -230,6 +234,7 @@ static const struct {
 #undef AU
 #undef SL
 #undef WR
+#undef FE
 #undef OP
 #undef RD
 };

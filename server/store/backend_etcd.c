@@ -359,7 +359,9 @@ on_watch(void *arg, const uint8_t *msg, size_t len)
 		r = w.compact_revision > 0 ? WATCH_RELOAD :
 		    SKR_ERR_STORE_UNAVAILABLE;
 	else if (w.created) {
+		/* A member with a leader took the watch: etcd is there. */
 		atomic_store(&be->watch_up, 1);
+		atomic_store(&be->failing, 0);
 		avail_note(be);
 	} else if (w.nevents > 0) {
 		/* A copy that cannot take a change is out of date for good:

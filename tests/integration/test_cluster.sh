@@ -99,6 +99,159 @@ check "replayed on B: reused" err_is SKR.NONCE.REUSED
 nrelease "$C"
 check "replayed on C: reused" err_is SKR.NONCE.REUSED
 
+# ---- skrctl with every address keeps releasing while a replica is down ----
+replica_kill 1
+ok=0
+for i in 1 2 3 4 5; do
+	rm -f "$T/fo.out"
+	SKR_ADDR="$A,$B,$C" ctl release k1 --token "$T/cvm.tok" --wrapping-key "$T/tee.pem" \
+		--out "$T/fo.out"
+	if [ "$RC" = 0 ] && cmp -s "$T/k1" "$T/fo.out"; then
+		ok=$((ok + 1))
+	else
+		echo "release through the list: $ERR" >&2
+	fi
+done
+check "five releases through the address list with A down" test "$ok" = 5
+replica_start 1 --config "$T/skrd.conf" || finish
+
+# ---- a storm of imports and releases while replicas and etcd fail -----------
+# Each worker imports keys of its own (known bytes) on one replica and
+# releases each at once; what was acknowledged is written down.
+mkdir -p "$T/storm"
+storm_worker() { # storm_worker ID ADDR
+	local id=$1 addr=$2 j=0 name
+	while [ ! -e "$T/storm/stop" ]; do
+		j=$((j + 1))
+		name=s$id-$j
+		head -c 32 /dev/urandom >"$T/storm/$name"
+		if SKR_ADDR=$addr "$SKRCTL" key import "$name" --oct "$T/storm/$name" \
+			--exportable --policy "$T/cvm.json" >/dev/null 2>"$T/storm/$name.ierr"; then
+			echo "$name" >>"$T/storm/imported"
+		else
+			grep -o 'SKR\.[A-Z0-9_.]*' "$T/storm/$name.ierr" | head -1 >>"$T/storm/errors"
+			continue
+		fi
+		if SKR_ADDR=$addr "$SKRCTL" release "$name" --token "$T/cvm.tok" \
+			--wrapping-key "$T/tee.pem" --out "$T/storm/$name.out" \
+			>/dev/null 2>"$T/storm/$name.rerr"; then
+			if cmp -s "$T/storm/$name" "$T/storm/$name.out"; then
+				echo "$name" >>"$T/storm/released"
+			else
+				echo "$name" >>"$T/storm/wrong"
+			fi
+		else
+			grep -o 'SKR\.[A-Z0-9_.]*' "$T/storm/$name.rerr" | head -1 >>"$T/storm/errors"
+		fi
+	done
+}
+SKR_TOKEN=$ADMIN
+WORKERS=()
+for w in 1 2 3 4 5 6; do
+	storm_worker "$w" "${ADDR[$(( (w - 1) % 3 + 1 ))]}" &
+	WORKERS+=("$!")
+	skr_track "$!"
+done
+sleep 3
+replica_kill 2
+sleep 1
+replica_start 2 --config "$T/skrd.conf" || finish
+sleep 2
+LEADER=$(etcd_leader)
+check "found the etcd leader" test -n "$LEADER"
+etcd_kill "$LEADER"
+sleep 2
+etcd_run "$LEADER"
+check "etcd has quorum again" etcd_healthy
+sleep 3
+touch "$T/storm/stop"
+wait "${WORKERS[@]}"
+IMPORTED=$(sort -u "$T/storm/imported" 2>/dev/null | wc -l)
+echo "storm: $IMPORTED imports, $(wc -l <"$T/storm/released" 2>/dev/null) releases acknowledged"
+check "the storm acknowledged imports" test "$IMPORTED" -gt 10
+check "no release gave other bytes than imported" test ! -s "$T/storm/wrong"
+BADERR=$(grep -v -x -e SKR.STORE.UNAVAILABLE -e SKR.CLIENT.TRANSPORT \
+	"$T/storm/errors" 2>/dev/null | sort | uniq -c)
+check "no error but SKR.STORE.UNAVAILABLE or a dropped connection: ${BADERR:-none}" \
+	test -z "$BADERR"
+missing=0
+while read -r name; do
+	release_at "${ADDR[$(( RANDOM % 3 + 1 ))]}" "$name" "$T/storm/$name.after"
+	[ "$RC" = 0 ] && cmp -s "$T/storm/$name" "$T/storm/$name.after" ||
+		{ missing=$((missing + 1)); echo "lost: $name: $ERR" >&2; }
+done < <(sort -u "$T/storm/imported")
+check "every acknowledged key is there and releases the bytes imported" test "$missing" = 0
+
+# The whole chain, record by record.
+AUTH=$ADMIN
+: >"$T/records"
+after=0
+while :; do
+	SKR_ADDR=$C api GET "/admin/audit?after=$after&maxresults=1000"
+	jq -c '.value[]' <<<"$BODY" >>"$T/records"
+	after=$(jq -r .next <<<"$BODY")
+	[ "$after" != 0 ] && [ "$after" != null ] || break
+done
+SKR_ADDR=$B api GET /admin/audit/verify
+expect_json .ok true "the chain verifies after the storm"
+check "the chain holds every record the log lists" test \
+	"$(jq -r .records <<<"$BODY")" = "$(wc -l <"$T/records")"
+check "no two records of one request and event" test -z \
+	"$(jq -r '[.request_id, .event, .key] | @tsv' "$T/records" | sort | uniq -d)"
+dup=0 lost=0
+while read -r name; do
+	n=$(jq -r --arg k "$name" 'select(.event == "key.import" and .outcome == "ok" and .key == $k) | .seq' "$T/records" | wc -l)
+	[ "$n" = 1 ] || { dup=$((dup + 1)); echo "$name: $n import records" >&2; }
+done < <(sort -u "$T/storm/imported")
+check "one import record per acknowledged import" test "$dup" = 0
+while read -r name; do
+	n=$(jq -r --arg k "$name" 'select(.event == "key.release" and .outcome == "ok" and .key == $k) | .seq' "$T/records" | wc -l)
+	# The storm's release and the check's: two, never more.
+	[ "$n" = 2 ] || { lost=$((lost + 1)); echo "$name: $n release records" >&2; }
+done < <(sort -u "$T/storm/released")
+check "one release record per acknowledged release" test "$lost" = 0
+
+# ---- quorum lost: writes and releases fail closed, and resume by themselves -
+AUTH=$ADMIN
+SKR_ADDR=$A api GET /admin/audit/verify
+BEFORE=$(jq -r .records <<<"$BODY")
+etcd_kill 2 TERM
+etcd_kill 3 TERM
+head -c 32 /dev/urandom >"$T/q1"
+at "$A" key import q1 --oct "$T/q1" --exportable --policy "$T/cvm.json"
+check "no quorum: an import is refused" err_is SKR.STORE.UNAVAILABLE
+release_at "$B" k1 "$T/q.out"
+check "no quorum: a release is refused" err_is SKR.STORE.UNAVAILABLE
+check "and nothing is released" test ! -s "$T/q.out"
+API_CURL=(-D "$T/q.hdr")
+SKR_ADDR=$C api GET "/keys/k1?api-version=7.4"
+API_CURL=()
+expect_status 200 "no quorum: the public part of a key is served from the copy"
+check "and says so" grep -qi '^x-skr-store: cached' "$T/q.hdr"
+SKR_ADDR=$C api GET /readyz
+expect_status 503 "no quorum: not ready"
+etcd_run 2
+etcd_run 3
+check "quorum is back" etcd_healthy
+for n in 1 2 3; do
+	for _ in $(seq 100); do
+		SKR_ADDR=${ADDR[$n]} api GET /readyz
+		[ "$STATUS" = 200 ] && break
+		sleep 0.1
+	done
+	expect_status 200 "replica $n is ready again without a restart"
+done
+at "$A" key show q1
+check "the refused import left no key" err_is SKR.KEY.NOT_FOUND
+SKR_ADDR=$B api GET /admin/audit/verify
+expect_json .ok true "the chain verifies after the outage"
+expect_json .records "$BEFORE" "and the refused import and release left no record"
+at "$A" key import q1 --oct "$T/q1" --exportable --policy "$T/cvm.json"
+expect_rc 0 "quorum back: an import works"
+release_at "$B" q1 "$T/q.out"
+expect_rc 0 "and a release"
+check "of the bytes imported" cmp -s "$T/q1" "$T/q.out"
+
 # ---- one audit chain, verifiable from any replica ---------------------------
 for n in 1 2 3; do
 	at "${ADDR[$n]}" audit verify

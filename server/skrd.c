@@ -3,6 +3,7 @@
  *
  *   skrd init --data DIR [--name HOST] [--master-key FILE]
  *             [--store etcd --etcd-endpoints URL[,URL...] ...]
+ *   skrd store-copy --data DIR --to-data NEWDIR
  *   skrd serve --data DIR [--config FILE] [--listen ADDR:PORT] ...
  *   skrd --dev [--listen ADDR:PORT]
  */
@@ -51,6 +52,7 @@ usage(FILE *f)
 	    "--etcd-key F]\n"
 	    "            [--etcd-user U --etcd-password-file F]\n"
 	    "       " PROG " renew --data DIR [--tls [--name HOST]] [--signing]\n"
+	    "       " PROG " store-copy --data DIR --to-data NEWDIR\n"
 	    "       " PROG " serve --data DIR [--config FILE] [--listen ADDR:PORT]\n"
 	    "            [--threads N] [--authority ISSUER=SOURCE]... "
 	    "[--plain-http]\n"
@@ -326,6 +328,102 @@ cmd_renew(int argc, char **argv)
 	fprintf(stderr, PROG ": a running skrd uses them from its next "
 	    "start\n");
 	return 0;
+}
+
+/* ---- store-copy ------------------------------------------------------- */
+
+/* The master key of data directory dir. */
+static int
+load_master(const char *dir, skr_master_key **mk)
+{
+	skr_master_source *src = NULL;
+	char path[PATH_MAX];
+	int r;
+
+	*mk = NULL;
+	if ((r = path_join(path, sizeof(path), dir, MASTER_KEY_FILE)) ==
+	    SKR_OK && (r = skr_master_source_file(path, &src)) == SKR_OK)
+		r = skr_master_load(src, mk);
+	skr_master_source_free(src);
+	return r;
+}
+
+/*
+ * Copy the store of one data directory into the store of another of the
+ * same security domain, offline (docs/availability.md, "Moving a store
+ * into a cluster"): typically an LMDB store into a fresh etcd store made
+ * by skrd init --store etcd --master-key DIR/master.key.
+ */
+static int
+cmd_store_copy(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "data", required_argument, NULL, 'd' },
+		{ "to-data", required_argument, NULL, 't' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *from = NULL, *to = NULL, *what = "master key";
+	skr_master_key *mk = NULL, *mk2 = NULL;
+	skr_store *a = NULL, *b = NULL;
+	skr_store_opts so;
+	skr_store_copy_stats stats;
+	int c, r, status = 1;
+
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd': from = optarg; break;
+		case 't': to = optarg; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (from == NULL || to == NULL || optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	skrd_harden_process();
+	if ((r = load_master(from, &mk)) != SKR_OK ||
+	    (r = load_master(to, &mk2)) != SKR_OK)
+		goto fail;
+	/* One security domain: the records' MACs and seals are under it. */
+	if (CRYPTO_memcmp(skr_master_key_bytes(mk), skr_master_key_bytes(mk2),
+	    SKR_MASTER_KEY_LEN) != 0) {
+		fprintf(stderr, PROG ": %s and %s have different master keys; "
+		    "make %s with skrd init --master-key %s/master.key\n", from,
+		    to, to, from);
+		goto out;
+	}
+	what = "source store";
+	if ((r = skr_store_open(from, mk, NULL, &a)) != SKR_OK)
+		goto fail;
+	what = "destination store";
+	memset(&so, 0, sizeof(so));
+	so.copying = 1;
+	if ((r = skr_store_open(to, mk2, &so, &b)) != SKR_OK)
+		goto fail;
+	what = "copy";
+	if ((r = skr_store_copy(a, b, &stats)) != SKR_OK)
+		goto fail;
+	fprintf(stderr, PROG ": copied %llu records, %llu of them the audit "
+	    "chain, which verifies in %s\n", (unsigned long long)stats.records,
+	    (unsigned long long)stats.audit_records, to);
+	status = 0;
+	goto out;
+fail:
+	die(what, r);
+	if (r == SKR_ERR_CONFLICT)
+		fprintf(stderr, PROG ": %s must be fresh from skrd init (no "
+		    "keys, no more than its first token)\n", to);
+	else if (strcmp(what, "copy") == 0)
+		fprintf(stderr, PROG ": %s is unfinished and will not open; run "
+		    "store-copy again\n", to);
+out:
+	skr_store_close(a);
+	skr_store_close(b);
+	skr_master_key_free(mk);
+	skr_master_key_free(mk2);
+	return status;
 }
 
 /* ---- serve ------------------------------------------------------------ */
@@ -882,6 +980,8 @@ main(int argc, char **argv)
 		return cmd_serve(argc - 1, argv + 1);
 	if (strcmp(argv[1], "renew") == 0)
 		return cmd_renew(argc - 1, argv + 1);
+	if (strcmp(argv[1], "store-copy") == 0)
+		return cmd_store_copy(argc - 1, argv + 1);
 	/* "skrd --config FILE [options]" is "skrd serve --config FILE ...". */
 	if (strcmp(argv[1], "--config") == 0 ||
 	    strncmp(argv[1], "--config=", 9) == 0)

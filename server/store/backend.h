@@ -96,7 +96,8 @@ struct skr__be_ops {
 	    const void *v, size_t vl);
 	/* Absent: SKR_ERR_NOT_FOUND, nothing changed. */
 	int (*del)(skr__be_txn *t, int db, const void *k, size_t kl);
-	/* Every entry whose key starts with prefix; none is no error. */
+	/* Every entry whose key starts with prefix (plen 0: every entry);
+	 * none is no error. */
 	int (*del_prefix)(skr__be_txn *t, int db, const void *prefix,
 	    size_t plen);
 	/* Entries in key order from the first key >= from (from NULL: the
@@ -116,6 +117,9 @@ struct skr__be_ops {
 	void (*track)(skr__be_txn *t, skr_store_reads *rs);
 	int (*fence)(skr__be_txn *t, const skr_store_reads *rs);
 	int (*current)(skr__be *be, const skr_store_reads *rs);
+	/* Tests of replicated stores (store.h, skr__store_test_*); NULL
+	 * elsewhere. */
+	void (*test)(skr__be *be, int hold, int drop);
 	/* All transactions have ended. */
 	void (*close)(skr__be *be);
 	/* close, and remove what creating the store made (a failed

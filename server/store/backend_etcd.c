@@ -103,6 +103,7 @@ struct etcd_be {
 	atomic_int stop;
 	atomic_int cut;         /* end the current watch stream */
 	atomic_int watch_up;
+	atomic_int held;        /* skr__store_test: apply nothing */
 	int reload;             /* watcher only */
 	uint64_t compact_at;    /* watcher only */
 	int64_t compact_mark;
@@ -351,6 +352,10 @@ on_watch(void *arg, const uint8_t *msg, size_t len)
 	struct etcd_be *be = arg;
 	skr_etcd_watch_msg w;
 	int r = SKR_OK;
+
+	/* A replica whose copy lags, for tests. */
+	while (atomic_load(&be->held) && !atomic_load(&be->stop))
+		sleep_ms(10);
 
 	if (skr_etcd_watch_parse(msg, len, &w) != SKR_OK || w.error)
 		r = SKR_ERR_STORE_UNAVAILABLE;
@@ -842,8 +847,7 @@ etcd_del(skr__be_txn *bt, int db, const void *k, size_t kl)
 static int
 etcd_del_prefix(skr__be_txn *bt, int db, const void *prefix, size_t plen)
 {
-	if (plen == 0)
-		return SKR_ERR_INVAL;
+	/* An empty prefix is the whole database. */
 	return add_op(TX(bt)->root, db, OP_DELPREFIX, prefix, plen, NULL, 0);
 }
 
@@ -1564,6 +1568,16 @@ etcd_stats(skr__be *b, skr_store_stats *out)
 	return SKR_OK;
 }
 
+static void
+etcd_test(skr__be *b, int hold, int drop)
+{
+	struct etcd_be *be = BE(b);
+
+	atomic_store(&be->held, hold);
+	if (drop >= 0)
+		skr_etcd_test_drop(be->cli, drop);
+}
+
 /* ---- open, create, close ----------------------------------------------------- */
 
 static void
@@ -1616,6 +1630,7 @@ static const skr__be_ops etcd_ops = {
 	.track = etcd_track,
 	.fence = etcd_fence,
 	.current = etcd_current,
+	.test = etcd_test,
 	.close = etcd_close,
 	.destroy = etcd_destroy,
 };

@@ -295,7 +295,9 @@ lmdb_del_prefix(skr__be_txn *t, int db, const void *prefix, size_t plen)
 	if ((rc = mdb_cursor_open(TX(t)->t, TXBE(t)->dbi[db], &cur)) !=
 	    MDB_SUCCESS)
 		return lmdb_err(rc);
-	for (rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
+	/* An empty prefix is every entry. */
+	for (rc = mdb_cursor_get(cur, &key, &val, plen > 0 ? MDB_SET_RANGE :
+	    MDB_FIRST);
 	    rc == MDB_SUCCESS && key.mv_size >= plen &&
 	    memcmp(key.mv_data, prefix, plen) == 0;
 	    rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT))

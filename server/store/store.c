@@ -351,6 +351,13 @@ skr__store_reads_current(skr_store *st, const skr_store_reads *rs)
 	return st->ops->current(st->be, rs);
 }
 
+void
+skr__store_test(skr_store *st, int hold, int drop)
+{
+	if (st != NULL && st->ops->test != NULL)
+		st->ops->test(st->be, hold, drop);
+}
+
 int
 skr_store_replicated(const skr_store *st)
 {
@@ -548,7 +555,8 @@ skr_store_create(const char *dir, const skr_master_key *mk,
 /* Check the schema and the master key of the store on be (taken), and
  * migrate an older schema. */
 static int
-store_check(skr__be *be, const skr_master_key *mk, skr_store **out)
+store_check(skr__be *be, const skr_master_key *mk, int copying,
+    skr_store **out)
 {
 	skr_store *st = NULL;
 	skr_txn *txn = NULL;
@@ -584,6 +592,10 @@ store_check(skr__be *be, const skr_master_key *mk, skr_store **out)
 	SKR_GUARD(r);
 	SKR_GUARD(skr_seal_open(skr_master_key_bytes(st->kek),
 	    (const uint8_t *)AAD_CHECK, sizeof(AAD_CHECK), v, vl, &pt));
+	/* A store skr_store_copy has not finished filling is none yet. */
+	r = skr__raw_get(txn, DB_META, "copying", 7, &v, &vl);
+	SKR_ENSURE(r == SKR_ERR_NOT_FOUND || (r == SKR_OK && copying),
+	    r == SKR_OK ? SKR_ERR_STORE_SCHEMA : r);
 	if (schema == 1)
 		SKR_GUARD(migrate_1(txn));
 	r = skr_store_txn_commit(txn);
@@ -625,7 +637,7 @@ skr_store_open(const char *dir, const skr_master_key *mk,
 		r = skr__lmdb_open(dir, opts, &be);
 	if (r != SKR_OK)
 		return r;
-	return store_check(be, mk, out);
+	return store_check(be, mk, opts != NULL && opts->copying, out);
 }
 
 /* ---- statistics ------------------------------------------------------------ */

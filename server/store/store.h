@@ -88,6 +88,9 @@ typedef struct skr_store_opts {
 	unsigned max_readers; /* 0: 126 (LMDB's default) */
 	/* create: an etcd store instead of LMDB; borrowed for the call. */
 	const skr_store_etcd_opts *etcd;
+	/* open: a store skr_store_copy has not finished filling (its
+	 * destination); refused with SKR_ERR_STORE_SCHEMA otherwise. */
+	int copying;
 } skr_store_opts;
 
 /* The settings file of an etcd store, inside the data directory. */
@@ -434,6 +437,30 @@ int skr_store_nonce_check(skr_txn *txn, const char *nonce, int64_t now);
 /* Remove records that expired at or before now; *npruned may be NULL. */
 int skr_store_nonce_prune(skr_txn *txn, int64_t now, size_t *npruned);
 
+/* ---- copying a store (docs/availability.md) ------------------------------- */
+
+typedef struct skr_store_copy_stats {
+	uint64_t records;       /* records copied, the audit log's included */
+	uint64_t audit_records; /* the chain's length, checked in the copy */
+} skr_store_copy_stats;
+
+/*
+ * Copy every record of `from` into `to` as stored -- keys and versions,
+ * deleted keys, tokens, nonces, the purge index and the audit chain with
+ * its head -- so that `to` holds the same keys and the same chain (same
+ * records, same hashes).  Both stores must be of one security domain (the
+ * same master key: a record whose MAC fails under `to`'s key stops the
+ * copy with SKR_ERR_SEAL_OPEN) and nothing else may use either meanwhile.
+ * `to` must hold no more than a fresh store does (no keys, at most one
+ * token and one audit record, which go), or be a copy cut short, which
+ * starts over: otherwise SKR_ERR_CONFLICT.  `to` is opened with
+ * skr_store_opts.copying; until the copy ends it reads as unfinished.  The
+ * source chain must verify (SKR_ERR_AUDIT_BROKEN) and so must the copy's.
+ * stats may be NULL.
+ */
+int skr_store_copy(skr_store *from, skr_store *to,
+    skr_store_copy_stats *stats);
+
 /* ---- reads that a later commit is fenced on ------------------------------ */
 
 /*
@@ -515,6 +542,11 @@ int skr__store_walk(skr_txn *txn, int db, const void *k, size_t klen,
     size_t vlen), void *arg);
 /* 1 for a write transaction. */
 int skr__store_txn_writable(const skr_txn *txn);
+/* Tests of a replicated store only (no effect on one node): hold (1) this
+ * replica's copy where it is, so that it lags behind the others, or let
+ * it catch up again (0); have the answers to its next drop commits lost
+ * after etcd took them (-1: unchanged). */
+void skr__store_test(skr_store *st, int hold, int drop);
 /* Make write transaction txn commit only if every read of rs still holds
  * (a replicated store; nothing for one node). */
 int skr__store_txn_fence(skr_txn *txn, const skr_store_reads *rs);

@@ -252,6 +252,49 @@ release_at "$B" q1 "$T/q.out"
 expect_rc 0 "and a release"
 check "of the bytes imported" cmp -s "$T/q1" "$T/q.out"
 
+# ---- moving a single-node store into the cluster -----------------------------
+L=$T/lmdb
+LADMIN=$("$SKRD" init --data "$L" 2>/dev/null)
+"$SKRD" serve --data "$L" --listen 127.0.0.1:0 --config "$T/skrd.conf" 2>"$T/l.log" &
+LPID=$!
+skr_track "$LPID"
+wait_log "$LPID" "$T/l.log" 'skrd: listening on'
+LADDR=$(sed -n 's/^skrd: listening on //p' "$T/l.log")
+lctl() { SKR_ADDR=$LADDR SKR_CACERT=$L/ca.pem AUTH=$LADMIN ctl "$@"; }
+lctl key import m1 --oct "$T/k1" --exportable --policy "$T/cvm.json"
+expect_rc 0 "a key in the single-node store"
+lctl key create m2 --kty EC
+lctl key delete m2
+SKR_ADDR=$LADDR SKR_CACERT=$L/ca.pem AUTH=$LADMIN api GET "/admin/audit?maxresults=1000"
+jq -c '.value[] | [.seq, .event, .hash]' <<<"$BODY" >"$T/lmdb.chain"
+kill "$LPID"
+wait "$LPID"
+"$SKRD" init --data "$T/moved" --store etcd --etcd-endpoints "$ETCD_ENDPOINTS" \
+	--etcd-prefix "moved-$$/" --master-key "$L/master.key" >/dev/null 2>&1
+check "store-copy into a fresh etcd store of the same master key" \
+	"$SKRD" store-copy --data "$L" --to-data "$T/moved"
+check_not "store-copy into a store that has keys: refused" \
+	"$SKRD" store-copy --data "$L" --to-data "$T/moved"
+"$SKRD" serve --data "$T/moved" --listen 127.0.0.1:0 --config "$T/skrd.conf" 2>"$T/m.log" &
+MPID=$!
+skr_track "$MPID"
+wait_log "$MPID" "$T/m.log" 'skrd: listening on'
+MADDR=$(sed -n 's/^skrd: listening on //p' "$T/m.log")
+mctl() { SKR_ADDR=$MADDR SKR_CACERT=$T/moved/ca.pem AUTH=$LADMIN ctl "$@"; }
+rm -f "$T/m1.out"
+mctl release m1 --token "$T/cvm.tok" --wrapping-key "$T/tee.pem" --out "$T/m1.out"
+expect_rc 0 "the moved key releases (with the old store's admin token)"
+check "its bytes" cmp -s "$T/k1" "$T/m1.out"
+mctl key deleted m2
+expect_rc 0 "the deleted key moved as deleted"
+SKR_ADDR=$MADDR SKR_CACERT=$T/moved/ca.pem AUTH=$LADMIN api GET "/admin/audit?maxresults=1000"
+jq -c '.value[] | [.seq, .event, .hash]' <<<"$BODY" | head -n "$(wc -l <"$T/lmdb.chain")" >"$T/moved.chain"
+check "the chain goes on with the same records and hashes" cmp -s "$T/lmdb.chain" "$T/moved.chain"
+mctl audit verify
+expect_rc 0 "and verifies"
+kill "$MPID"
+wait "$MPID"
+
 # ---- one audit chain, verifiable from any replica ---------------------------
 for n in 1 2 3; do
 	at "${ADDR[$n]}" audit verify

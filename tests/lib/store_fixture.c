@@ -15,9 +15,26 @@ die(const char *what, int r)
 	exit(1);
 }
 
+static void make(skr_test_store *f, const char *what,
+    const skr_store_opts *opts, const skr_master_key *mk);
+
 void
 skr_test_store_make(skr_test_store *f, const char *what,
     const skr_store_opts *opts)
+{
+	make(f, what, opts, NULL);
+}
+
+void
+skr_test_store_make_mk(skr_test_store *f, const char *what,
+    const skr_master_key *mk)
+{
+	make(f, what, NULL, mk);
+}
+
+static void
+make(skr_test_store *f, const char *what, const skr_store_opts *opts,
+    const skr_master_key *mk)
 {
 	skr_store_etcd_opts eo;
 	skr_store_opts so;
@@ -28,7 +45,9 @@ skr_test_store_make(skr_test_store *f, const char *what,
 
 	memset(f, 0, sizeof(*f));
 	skr_test_tmpdir(NULL, what, f->dir, sizeof(f->dir));
-	if ((r = skr_master_key_generate(&f->mk)) != SKR_OK)
+	if ((r = mk != NULL ? skr_master_key_from_bytes(
+	    skr_master_key_bytes(mk), SKR_MASTER_KEY_LEN, &f->mk) :
+	    skr_master_key_generate(&f->mk)) != SKR_OK)
 		die("master key", r);
 	/* SKR_TEST_ETCD (endpoints): the same tests over a replicated store,
 	 * each store under a prefix of its own (test_etcd_store.sh). */

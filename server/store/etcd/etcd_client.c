@@ -34,6 +34,7 @@ struct skr_etcd {
 	long request_ms, connect_ms, deadline_ms;
 	atomic_size_t current;       /* the endpoint to try first */
 	atomic_uint_fast64_t requests;
+	atomic_int drop;             /* skr_etcd_test_drop */
 	pthread_mutex_t mu;          /* pool and token */
 	CURL *pool[POOL_MAX];
 	size_t npool;
@@ -162,6 +163,12 @@ uint64_t
 skr_etcd_requests(const skr_etcd *c)
 {
 	return c != NULL ? atomic_load(&c->requests) : 0;
+}
+
+void
+skr_etcd_test_drop(skr_etcd *c, int n)
+{
+	atomic_store(&c->drop, n);
 }
 
 /* ---- curl handles ----------------------------------------------------- */
@@ -486,6 +493,14 @@ skr_etcd_post(skr_etcd *c, const char *path, const skr_buf *body,
 		}
 		switch (try_one(c, ep, path, body, timeout, resp, res, &gen)) {
 		case TRY_OK:
+			if (!idempotent && atomic_load(&c->drop) > 0) {
+				atomic_fetch_sub(&c->drop, 1);
+				skr_buf_reset(resp);
+				res->maybe = 1;
+				snprintf(res->message, sizeof(res->message),
+				    "answer dropped (test)");
+				return SKR_ERR_STORE_UNAVAILABLE;
+			}
 			atomic_store(&c->current, (first + i) % c->nendpoints);
 			res->maybe = 0;
 			return SKR_OK;

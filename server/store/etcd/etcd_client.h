@@ -79,4 +79,9 @@ int skr_etcd_watch(skr_etcd *c, const skr_buf *body,
 /* Requests sent (every try counts), for the metrics. */
 uint64_t skr_etcd_requests(const skr_etcd *c);
 
+/* Tests only: the answers to the next n requests that are not idempotent
+ * are thrown away after etcd gave them, as a lost connection would, so
+ * that the caller sees an outcome it does not know. */
+void skr_etcd_test_drop(skr_etcd *c, int n);
+
 #endif

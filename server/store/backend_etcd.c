@@ -30,11 +30,11 @@
  * timeout, a lost connection, a leader change), the same Txn is sent again
  * until one does.  It cannot take effect twice: a transaction that writes
  * the head compares it, so a second copy fails once the first has
- * committed, and the head then holds exactly what this transaction wrote
- * -- which the failure branch reads back to tell "committed" from "lost
- * to another replica".  The other transactions (issuing and pruning
- * server nonces, creating the store) do the same thing however often
- * they are applied.  No answer before the deadline: SKR_ERR_STORE_UNAVAILABLE,
+ * committed -- and the failure branch reads back the last audit record the
+ * transaction wrote, which is in the chain, as written, exactly when the
+ * first copy committed, even if other replicas have appended since.  The
+ * other transactions (issuing and pruning server nonces, creating the
+ * store) do the same thing however often they are applied.  No answer before the deadline: SKR_ERR_STORE_UNAVAILABLE,
  * and the caller says nothing of success.
  *
  * One write transaction at a time per replica (as LMDB has it), so that
@@ -1103,6 +1103,9 @@ struct plan {
 	skr_buf *keys;          /* the full keys the above point into */
 	size_t nkeys, capkeys;
 	const struct op *head;  /* its put of the audit head, if any */
+	const struct op *ident; /* its last audit record, if any */
+	const uint8_t *ident_key; /* its full key (bytes the plan owns) */
+	size_t ident_kl;
 };
 
 static void
@@ -1218,6 +1221,13 @@ plan_changes(struct etcd_txn *t, struct plan *p)
 			p->nops++;
 			if (o->kind == OP_PUT && is_head(o->db, o->k, o->kl))
 				p->head = o;
+			/* Each record is in the chain once: the last one
+			 * names the commit. */
+			if (o->kind == OP_PUT && o->db == DB_AUDIT) {
+				p->ident = o;
+				p->ident_key = fk->data;
+				p->ident_kl = fk->len;
+			}
 			continue;
 		}
 		if (!range_split(t, i)) {
@@ -1336,14 +1346,31 @@ found(const skr_etcd_txn *tx, size_t i)
 	return &tx->results[i].range.kvs[0];
 }
 
+/* Does range result i of a failed Txn hold exactly what op puts? */
+static int
+holds(const skr_etcd_txn *tx, size_t i, const struct op *op, int64_t *rev)
+{
+	const skr_etcd_kv *kv = found(tx, i);
+
+	if (op == NULL || kv == NULL || kv->value_len != op->vl ||
+	    CRYPTO_memcmp(kv->value, op->v, op->vl) != 0)
+		return 0;
+	*rev = kv->mod_revision;
+	return 1;
+}
+
 /*
  * Send the Txn and learn its fate.  SKR_OK: committed at *rev.
  * SKR_ERR_STORE_RETRY: another replica committed first; the copy has
- * caught up with it.
+ * caught up with it.  After an unknown outcome the failure branch reads
+ * back the commit's last audit record (result 2), or without one the
+ * head it wrote (result 1): found as written, the first send committed.
+ * A record is unique (its hash covers the one before it), and once a
+ * later commit has moved the head past it, it is still where it was.
  */
 static int
 send_txn(struct etcd_be *be, const skr_buf *body, const struct op *head,
-    int64_t *rev)
+    const struct op *ident, int64_t *rev)
 {
 	skr_buf resp = SKR_BUF_INIT;
 	skr_etcd_result res;
@@ -1373,15 +1400,9 @@ send_txn(struct etcd_be *be, const skr_buf *body, const struct op *head,
 			*rev = tx.header.revision;
 			break;
 		}
-		/* Sent again, and its head is the head: the first copy
-		 * committed. */
-		kv = found(&tx, 1);
-		if (again && head != NULL && kv != NULL &&
-		    kv->value_len == head->vl && CRYPTO_memcmp(kv->value,
-		    head->v, head->vl) == 0) {
-			*rev = kv->mod_revision;
+		if (again && (ident != NULL ? holds(&tx, 2, ident, rev) :
+		    holds(&tx, 1, head, rev)))
 			break;
-		}
 		atomic_fetch_add(&be->conflicts, 1);
 		kv = found(&tx, 0);
 		(void)catch_up(be, kv != NULL ? kv->mod_revision : 0,
@@ -1402,7 +1423,7 @@ etcd_txn_commit(skr__be_txn *bt)
 	struct etcd_be *be = BE(bt->be);
 	struct plan p;
 	skr_buf clock = SKR_BUF_INIT, head = SKR_BUF_INIT, body = SKR_BUF_INIT;
-	skr_etcd_op fail[2];
+	skr_etcd_op fail[3];
 	uint8_t id[16];
 	char idhex[33];
 	int64_t rev = 0;
@@ -1432,9 +1453,12 @@ etcd_txn_commit(skr__be_txn *bt)
 		NULL, 0, NULL, 0 };
 	fail[1] = (skr_etcd_op){ SKR_ETCD_OP_RANGE, head.data, head.len,
 		NULL, 0, NULL, 0 };
+	if (p.ident != NULL)
+		fail[2] = (skr_etcd_op){ SKR_ETCD_OP_RANGE, p.ident_key,
+			p.ident_kl, NULL, 0, NULL, 0 };
 	SKR_GUARD(skr_etcd_txn_req_build(p.cmps, p.ncmps, p.ops, p.nops, fail,
-	    2, &body));
-	SKR_GUARD(send_txn(be, &body, p.head, &rev));
+	    p.ident != NULL ? 3 : 2, &body));
+	SKR_GUARD(send_txn(be, &body, p.head, p.ident, &rev));
 	/* Read your writes: this replica's next transaction sees it.  A
 	 * watch that lags does not undo the commit. */
 	(void)catch_up(be, rev, CATCH_UP_MS);

@@ -252,6 +252,17 @@ release_at "$B" q1 "$T/q.out"
 expect_rc 0 "and a release"
 check "of the bytes imported" cmp -s "$T/q1" "$T/q.out"
 
+# ---- what a replica says of its store ----------------------------------------
+SKR_ADDR=$A api GET /metrics
+metric() { awk -v m="$1" '$1 == m { print $2 }' <<<"$BODY"; }
+check "metrics: the store is available" test "$(metric skr_store_available)" = 1
+check "metrics: the copy's revision" test "$(metric skr_store_revision)" -gt 100
+check "metrics: etcd round trips" test "$(metric skr_store_round_trips_total)" -gt 100
+check "metrics: the outage was counted" test "$(metric skr_store_unavailable_total)" -ge 1
+check "metrics: and its length" awk -v v="$(metric skr_store_unavailable_seconds_total)" \
+	'BEGIN { exit !(v > 0) }'
+check "metrics: conflicts are counted" test -n "$(metric skr_store_conflicts_total)"
+
 # ---- moving a single-node store into the cluster -----------------------------
 L=$T/lmdb
 LADMIN=$("$SKRD" init --data "$L" 2>/dev/null)

@@ -79,7 +79,11 @@ prune(skr_housekeeper *h, int64_t now, int64_t ttl)
 	size_t n;
 	int r;
 
-	if ((r = skr_api_prune_nonces(h->srv, now - ttl, &n)) != SKR_OK)
+	/* Another replica pruned the same nonces first: nothing to do. */
+	if ((r = skr_api_prune_nonces(h->srv, now - ttl, &n)) ==
+	    SKR_ERR_STORE_RETRY)
+		return;
+	if (r != SKR_OK)
 		skr_log(SKR_LOG_ERROR, "removing expired server nonces failed; "
 		    "the next round tries again", json_pack("{s:s}", "error",
 		    skr_err_id(r)));

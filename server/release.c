@@ -556,19 +556,24 @@ int
 skr_api_prune_nonces(skr_server *srv, int64_t before, size_t *npruned)
 {
 	skr_txn *txn = NULL;
+	size_t n;
 	int r;
 
 	*npruned = 0;
-	/* It only frees: it may use the reserve. */
-	SKR_GUARD(skr_store_txn_begin(srv->store, SKR_TXN_WRITE_RESERVE,
-	    &txn));
-	SKR_GUARD(skr_store_nonce_prune(txn, before, npruned));
-	if (*npruned == 0)
-		goto out;       /* nothing written: no commit, no sync */
-	r = skr_store_txn_commit(txn);
-	txn = NULL;
-	if (r != SKR_OK)
-		*npruned = 0;
+	/* A replicated store prunes in Txns of SKR_NONCE_PRUNE_MAX. */
+	do {
+		n = 0;
+		/* It only frees: it may use the reserve. */
+		SKR_GUARD(skr_store_txn_begin(srv->store,
+		    SKR_TXN_WRITE_RESERVE, &txn));
+		SKR_GUARD(skr_store_nonce_prune(txn, before, &n));
+		if (n == 0)
+			goto out;       /* nothing written: no commit, no sync */
+		r = skr_store_txn_commit(txn);
+		txn = NULL;
+		SKR_GUARD(r);
+		*npruned += n;
+	} while (skr_store_replicated(srv->store) && n == SKR_NONCE_PRUNE_MAX);
 out:
 	skr_store_txn_abort(txn);
 	return r;

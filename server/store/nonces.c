@@ -4,6 +4,7 @@
  */
 #include "store_priv.h"
 
+#include <stdint.h>
 #include <string.h>
 
 #include "encoding.h"
@@ -100,7 +101,7 @@ struct prune {
 	const skr_store *st;
 	int64_t now;
 	skr_buf gone;
-	size_t n;
+	size_t n, max;
 };
 
 static int
@@ -116,6 +117,8 @@ prune_collect(void *arg, const uint8_t *k, size_t kl, const uint8_t *v,
 	if (skr__rec_verify(p->st, DB_NONCES, k, kl, v, &vl) == SKR_OK &&
 	    vl == NONCE_VAL_LEN && (int64_t)be64_get(v) > p->now)
 		return SKR_OK;
+	if (p->n >= p->max)
+		return 1;
 	if (kl > UINT16_MAX)
 		return SKR_ERR_STORE;
 	len[0] = (uint8_t)(kl >> 8);
@@ -142,6 +145,7 @@ skr_store_nonce_prune(skr_txn *txn, int64_t now, size_t *npruned)
 	skr_buf_init(&p.gone, 0);
 	p.st = txn->st;
 	p.now = now;
+	p.max = skr_store_replicated(txn->st) ? SKR_NONCE_PRUNE_MAX : SIZE_MAX;
 	r = skr__raw_walk(txn, DB_NONCES, NULL, 0, prune_collect, &p);
 	for (off = 0; r == SKR_OK && off < p.gone.len; off += 2 + kl) {
 		kl = (size_t)p.gone.data[off] << 8 | p.gone.data[off + 1];

@@ -434,7 +434,10 @@ int skr_store_nonce_consume(skr_txn *txn, const char *nonce, int64_t now);
  * (any transaction). */
 int skr_store_nonce_check(skr_txn *txn, const char *nonce, int64_t now);
 
-/* Remove records that expired at or before now; *npruned may be NULL. */
+/* Remove records that expired at or before now; *npruned may be NULL.  A
+ * replicated store removes at most SKR_NONCE_PRUNE_MAX per transaction
+ * (one etcd Txn): call again while that many went. */
+#define SKR_NONCE_PRUNE_MAX 100
 int skr_store_nonce_prune(skr_txn *txn, int64_t now, size_t *npruned);
 
 /* ---- copying a store (docs/availability.md) ------------------------------- */

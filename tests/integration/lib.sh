@@ -41,7 +41,8 @@
 #   replica_start N [ARGS]   skrd serve on a copy of $D ($T/rN, made on
 #                            first start) on a free port, kept across
 #                            restarts; sets ADDR[N] and RPID[N]; log in
-#                            $T/rN.log.  replica_kill N [SIG] stops it
+#                            $T/rN.log (earlier runs' in $T/rN.old).
+#                            replica_kill N [SIG] stops it
 #   finish                   summary line and exit status
 set -uo pipefail
 
@@ -341,6 +342,8 @@ replica_start() {
 	shift
 	[ -d "$dir" ] || cp -a "$D" "$dir"
 	[ -n "${RPORT[$n]:-}" ] || RPORT[$n]=$(free_port)
+	# What an earlier run said is kept in $T/rN.old.
+	[ ! -f "$T/r$n.log" ] || cat "$T/r$n.log" >>"$T/r$n.old"
 	: >"$T/r$n.log"
 	"$SKRD" serve --data "$dir" --listen "127.0.0.1:${RPORT[$n]}" "$@" \
 		2>"$T/r$n.log" &

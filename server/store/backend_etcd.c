@@ -1333,6 +1333,9 @@ refusal(const skr_etcd_result *res)
 	if (strstr(res->message, "too many operations") != NULL ||
 	    strstr(res->message, "too large") != NULL)
 		return SKR_ERR_TOO_LARGE;
+	/* etcd sheds load before proposing: not done, try later. */
+	if (strstr(res->message, "too many requests") != NULL)
+		return SKR_ERR_STORE_UNAVAILABLE;
 	return SKR_ERR_STORE;
 }
 

@@ -301,7 +301,8 @@ server_start(const struct opts *o, const char *work, const char *dir,
 	/* One peer (127.0.0.1) makes every request here: the per-peer
 	 * release limit is off.  The map is as large as the loader made it. */
 	snprintf(text, sizeof(text), "# skr-bench\nrelease_alg = %s\n"
-	    "release_limit = 0\nstore_map_size = %zu\n", alg, map_size);
+	    "release_limit = 0\nstore_map_size = %zu\nmetrics_auth = none\n",
+	    alg, map_size);
 	if (write_file(conf, text) != 0)
 		return -1;
 	argv[n++] = (char *)o->skrd;
@@ -1039,6 +1040,44 @@ bad:
 
 /* ---- cluster ---------------------------------------------------------- */
 
+static size_t
+on_metrics(char *p, size_t size, size_t n, void *arg)
+{
+	return skr_buf_append(arg, p, size * n) == SKR_OK ? size * n : 0;
+}
+
+/* A counter of a replica's GET /metrics (metrics_auth = none). */
+static double
+metric(const char *url, const char *ca, const char *name)
+{
+	skr_buf b = SKR_BUF_INIT;
+	char u[256];
+	const char *p;
+	double v = 0;
+	CURL *h;
+
+	snprintf(u, sizeof(u), "%s/metrics", url);
+	if ((h = curl_easy_init()) == NULL)
+		return 0;
+	curl_easy_setopt(h, CURLOPT_URL, u);
+	curl_easy_setopt(h, CURLOPT_CAINFO, ca);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_metrics);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT, 10L);
+	if (curl_easy_perform(h) == CURLE_OK && b.len > 0) {
+		for (p = skr_buf_cstr(&b); (p = strstr(p, name)) != NULL;
+		    p += strlen(name))
+			if ((p == skr_buf_cstr(&b) || p[-1] == '\n') &&
+			    p[strlen(name)] == ' ') {
+				v = strtod(p + strlen(name) + 1, NULL);
+				break;
+			}
+	}
+	curl_easy_cleanup(h);
+	skr_buf_free(&b);
+	return v;
+}
+
 /* A copy of data directory from at to (cp -a). */
 static int
 dir_copy(const char *from, const char *to)
@@ -1193,9 +1232,11 @@ cmd_cluster(int argc, char **argv)
 	    "load_seconds", secs, "duration_s", o.duration, "warmup_s",
 	    o.warmup, "server_threads", o.threads, "runs");
 	runs = json_object_get(out, "runs");
-	printf("%-8s %-8s %8s %7s %7s %7s %8s %6s\n", "replicas", "proto",
-	    "rel/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "errors");
+	printf("%-8s %-8s %8s %7s %7s %7s %8s %6s %9s %9s\n", "replicas",
+	    "proto", "rel/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "errors",
+	    "conflicts", "etcd/rel");
 	status = 0;
+	pathf(path, sizeof(path), "%s/ca.pem", dir);
 	for (i = 0; i < nreps; i++) {
 		urls[0] = '\0';
 		for (k = 0; k < reps[i]; k++) {
@@ -1214,9 +1255,15 @@ cmd_cluster(int argc, char **argv)
 		}
 		for (http2 = 0; http2 < 2; http2++) {
 			bench_run_opts ro;
+			double conflicts = 0, trips = 0;
 
+			for (k = 0; k < reps[i]; k++) {
+				conflicts -= metric(srv[k].url, path,
+				    "skr_store_conflicts_total");
+				trips -= metric(srv[k].url, path,
+				    "skr_store_round_trips_total");
+			}
 			memset(&ro, 0, sizeof(ro));
-			pathf(path, sizeof(path), "%s/ca.pem", dir);
 			ro.url = urls;
 			ro.ca_file = path;
 			ro.sign_pub = skr_key_pkey(pub);
@@ -1231,10 +1278,20 @@ cmd_cluster(int argc, char **argv)
 			ro.tokens = &tok;
 			if ((r = bench_release_run(&ro, &res)) != SKR_OK)
 				goto stop;
+			/* Warm-up included: per release of the whole run. */
+			for (k = 0; k < reps[i]; k++) {
+				conflicts += metric(srv[k].url, path,
+				    "skr_store_conflicts_total");
+				trips += metric(srv[k].url, path,
+				    "skr_store_round_trips_total");
+			}
 			printf("%-8llu %-8s %8.0f %7.2f %7.2f %7.2f %8.2f %6llu"
-			    "\n", (unsigned long long)reps[i], http2 ? "h2" :
-			    "http/1.1", res.rps, res.p50, res.p90, res.p99,
-			    res.max, (unsigned long long)res.errors);
+			    " %9.0f %9.2f\n", (unsigned long long)reps[i],
+			    http2 ? "h2" : "http/1.1", res.rps, res.p50,
+			    res.p90, res.p99, res.max,
+			    (unsigned long long)res.errors, conflicts,
+			    res.ok > 0 ? trips / ((double)res.ok *
+			    (o.duration + o.warmup) / o.duration) : 0);
 			fflush(stdout);
 			if (res.errors > 0) {
 				fprintf(stderr, "skr-bench: %llu errors, first: "
@@ -1243,12 +1300,13 @@ cmd_cluster(int argc, char **argv)
 				status = 1;
 			}
 			json_array_append_new(runs, json_pack("{s:I,s:s,s:f,"
-			    "s:f,s:f,s:f,s:f,s:I,s:I}", "replicas",
+			    "s:f,s:f,s:f,s:f,s:I,s:I,s:f,s:f}", "replicas",
 			    (json_int_t)reps[i], "protocol", http2 ? "h2" :
 			    "http/1.1", "releases_per_s", res.rps, "p50_ms",
 			    res.p50, "p90_ms", res.p90, "p99_ms", res.p99,
 			    "max_ms", res.max, "releases", (json_int_t)res.ok,
-			    "errors", (json_int_t)res.errors));
+			    "errors", (json_int_t)res.errors, "conflicts",
+			    conflicts, "etcd_requests", trips));
 		}
 stop:
 		for (k = 0; k < reps[i]; k++)

@@ -335,3 +335,9 @@ w('snp_request', 'bad-short-report', snp_req({'SnpReport': b64p(rep[:100])}))
 w('snp_request', 'split-der-pem', b'\x01' + der(vcek) + pem(ask) + pem(ark))
 w('snp_request', 'split-pem-vcek-last', b'\x01' + pem(ask) + pem(ark) + pem(vcek))
 w('snp_request', 'split-bad-tail', b'\x01' + der(vcek) + b'tail')
+
+# routes: the attestation endpoint (after the snp_request seeds above).
+route('attest-sevsnpvm', 'POST', 4, '/attest/SevSnpVM?api-version=2020-10-01', snp_req(sidecar_inner, (rt, 'JSON'), ('', ''), '18446744073709551615')[1:])
+route('attest-azure', 'POST', 4, '/attest/AzureCvm', b'{"evidence":{"version":1},"nonce":"n"}')
+route('attest-certs', 'GET', 0, '/certs')
+route('attest-openid', 'GET', 0, '/.well-known/openid-configuration')

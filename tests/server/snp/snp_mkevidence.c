@@ -4,9 +4,9 @@
  * that skrd started with snp_roots = DIR/roots.pem verifies it:
  *
  *   snp_mkevidence init DIR
- *       an ARK and ASK for Milan and a VCEK key: DIR/roots.pem (ARK, ASK:
- *       for snp_roots), DIR/chain.pem (ASK, ARK: a KDS cert_chain), and
- *       the keys, kept for the commands below
+ *       DIR (made when missing) with an ARK and ASK for Milan and a VCEK
+ *       key: DIR/roots.pem (ARK, ASK: for snp_roots), DIR/chain.pem (ASK,
+ *       ARK: a KDS cert_chain), and the keys, kept for the commands below
  *   snp_mkevidence report DIR OUT [--runtime FILE] [--measurement-byte N]
  *           [--debug] [--chip-byte N] [--inittime FILE] [--foreign-vcek]
  *       a version 3 report whose report_data binds FILE's bytes (else a
@@ -25,9 +25,11 @@
  *
  * Exit status 0, or 1 with a message.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include <openssl/pem.h>
@@ -134,8 +136,11 @@ static int
 cmd_init(const char *dir)
 {
 	fx_amd amd;
-	EVP_PKEY *vcek = fx_p384();
+	EVP_PKEY *vcek;
 
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+		die(dir);
+	vcek = fx_p384();
 	fx_amd_make(&amd, PRODUCT);
 	write_key(dir, "ark-key.pem", amd.ark_key);
 	write_key(dir, "ask-key.pem", amd.ask_key);

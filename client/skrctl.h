@@ -105,4 +105,8 @@ int skrctl_audit_verify(struct skrctl_ctx *x);
 int skrctl_policy_check(struct skrctl_ctx *x);
 int skrctl_policy_eval(struct skrctl_ctx *x);
 
+/* skrctl_attest.c */
+int skrctl_attest_snp(struct skrctl_ctx *x);
+int skrctl_attest_azure(struct skrctl_ctx *x);
+
 #endif

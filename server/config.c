@@ -66,6 +66,13 @@ static const struct setting settings[] = {
 	S("audit_file_fsync", audit_file_fsync, fsyncs),
 	S("audit_file_failure", audit_file_failure, failures),
 	B("audit_stdout", audit_stdout),
+	B("attest_snp", attest_snp),
+	I("attest_token_lifetime", attest_token_lifetime, 60, 7 * 86400),
+	S("snp_roots", snp_roots, NULL),
+	S("snp_certs", snp_certs, NULL),
+	S("snp_kds", snp_kds, NULL),
+	S("snp_kds_ca", snp_kds_ca, NULL),
+	S("snp_cache_dir", snp_cache_dir, NULL),
 	{ NULL, 0, 0, 0, 0, NULL },
 };
 
@@ -101,6 +108,8 @@ skr_config_init(skr_config *c)
 	c->auth_fail_window = 60;
 	c->release_limit = 300;
 	c->release_window = 60;
+	c->attest_snp = 1;
+	c->attest_token_lifetime = 28800;
 }
 
 void

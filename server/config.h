@@ -55,6 +55,14 @@ typedef struct skr_config {
 	char *audit_file_fsync;   /* always | never */
 	char *audit_file_failure; /* continue | refuse */
 	int audit_stdout;         /* audit records on standard output */
+	/* skrd's attestation endpoint (docs/snp.md). */
+	int attest_snp;           /* serve it (default true) */
+	int64_t attest_token_lifetime; /* seconds */
+	char *snp_roots;          /* PEM ARKs replacing the built-in pins */
+	char *snp_certs;          /* PEM ASK/ASVK/ARK candidates */
+	char *snp_kds;            /* "off" or https://host of a KDS */
+	char *snp_kds_ca;         /* PEM CAs for KDS fetches */
+	char *snp_cache_dir;      /* fetched VCEKs; NULL: DATA/snp-cache */
 	skr_config_authority authorities[SKR_CONFIG_MAX_AUTHORITIES];
 	size_t nauthorities;
 } skr_config;

@@ -127,6 +127,8 @@ static const struct {
 	E(TPM_UNAVAILABLE, INTERNAL),
 	E(TPM_KEY_MISMATCH, INTERNAL),
 	E(TPM_POLICY, INTERNAL),
+	/* A VCEK that could not be fetched: the service, not the caller. */
+	E(SNP_KDS, UNAVAIL),
 };
 
 static int

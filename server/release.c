@@ -12,6 +12,7 @@
 #include "bundle.h"
 #include "encoding.h"
 #include "guard.h"
+#include "issuer.h"
 #include "json.h"
 #include "jws.h"
 #include "log.h"
@@ -127,6 +128,7 @@ decide(skr_server *srv, skr_request *req, struct attempt *a)
 {
 	struct skr_authorities *auths = skr_server_authorities(srv);
 	skr_txn *txn = NULL;
+	skr_issuer_trust self;
 	skr_token_trust trust;
 	skr_token_opts opts = SKR_TOKEN_OPTS_INIT;
 	const char *claim_path = NULL, *tnonce;
@@ -142,13 +144,14 @@ decide(skr_server *srv, skr_request *req, struct attempt *a)
 		r = SKR_ERR_AUTH_FORBIDDEN;
 		goto out;
 	}
-	if (auths == NULL) {
+	if (auths == NULL && srv->issuer == NULL) {
 		r = SKR_ERR_TOKEN_ISSUER;
 		goto out;
 	}
 	/* The token first: without a token from a trusted authority a
-	 * caller learns nothing about which keys exist. */
-	skr_authorities_trust(auths, &trust);
+	 * caller learns nothing about which keys exist.  skrd's own tokens
+	 * (docs/snp.md) are checked against its own key set. */
+	skr_issuer_trust_init(&self, srv->issuer, srv->base_url, auths, &trust);
 	opts.now = now;
 	opts.skew = SKR_SETTING(srv, token_skew);
 	/* An authority that has just rotated its signing key: the first
@@ -190,8 +193,9 @@ decide(skr_server *srv, skr_request *req, struct attempt *a)
 			a->consume_nonce = 1;
 		}
 	}
-	skr_authorities_lookup(auths, a->tok->iss, NULL, NULL,
-	    &claim_path);
+	if (auths != NULL)
+		skr_authorities_lookup(auths, a->tok->iss, NULL, NULL,
+		    &claim_path);
 	SKR_GUARD(skr_token_wrapping_key(a->tok, claim_path, &a->wrap,
 	    &a->wrap_kid));
 out:

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "api_attest.h"
 #include "metrics.h"
 #include "release.h"
 #include "server.h"
@@ -75,6 +76,17 @@ const skr_route skr_routes[] = {
 	{ "GET", "/admin/audit/verify", skr_api_audit_verify, AUTH, AUDIT },
 	/* Counts only, no key names; public when metrics_auth = none. */
 	{ "GET", "/metrics", skr_api_metrics, AUTH, READ },
+	/* skrd's attestation endpoint, Azure Attestation's API and key set
+	 * (docs/snp.md): no bearer token, as there; verification and the
+	 * audited answer off the event loop; 404 with attest_snp = false.
+	 * Azure Attestation matches paths without case: SevSnpVM is how the
+	 * confidential-containers SKR sidecar spells it. */
+	{ "POST", "/attest/SevSnpVm", skr_api_attest_snp, SLOW | WRITE, 0 },
+	{ "POST", "/attest/SevSnpVM", skr_api_attest_snp, SLOW | WRITE, 0 },
+	{ "POST", "/attest/AzureCvm", skr_api_attest_azure, SLOW | WRITE, 0 },
+	{ "GET", "/certs", skr_api_attest_certs, 0, 0 },
+	{ "GET", "/.well-known/openid-configuration", skr_api_attest_openid, 0,
+	    0 },
 	/* Dev mode only (skrd --dev); 404 everywhere else. */
 	{ "POST", "/dev/token", dev_token, 0, 0 },
 };

@@ -19,6 +19,7 @@
 
 #include <openssl/crypto.h>
 
+#include "api_attest.h"
 #include "audit.h"
 #include "auditsink.h"
 #include "authority.h"
@@ -554,6 +555,14 @@ restart_only(const skr_config *old, skr_config *c, skr_buf *names)
 	KEEP_INT(auth_fail_window);
 	KEEP_INT(release_limit);
 	KEEP_INT(release_window);
+	/* The attestation endpoint is set up once (skr_attest_setup). */
+	KEEP_INT(attest_snp);
+	KEEP_INT(attest_token_lifetime);
+	KEEP_STR(snp_roots);
+	KEEP_STR(snp_certs);
+	KEEP_STR(snp_kds);
+	KEEP_STR(snp_kds_ca);
+	KEEP_STR(snp_cache_dir);
 #undef KEEP_INT
 #undef KEEP_STR
 }
@@ -686,7 +695,7 @@ cmd_serve(int argc, char **argv)
 	skr_buf why = SKR_BUF_INIT;
 	char path[PATH_MAX], cert[PATH_MAX], key[PATH_MAX];
 	size_t i;
-	int c, r, status = 1, release_eku = 1;
+	int c, r, status = 1, release_eku = 1, created = 0;
 
 	memset(&sv, 0, sizeof(sv));
 	sv.srv = &srv;
@@ -775,6 +784,15 @@ cmd_serve(int argc, char **argv)
 		    "trust ca.pem refuse its responses; run skrd renew "
 		    "--signing (clients that pin the certificate then need "
 		    "the new one)", json_pack("{s:s}", "data", cfg->data));
+	if ((r = skr_attest_setup(&srv, cfg, &created, &why)) != SKR_OK) {
+		fprintf(stderr, PROG ": %s\n", skr_buf_cstr(&why));
+		die("attestation endpoint", r);
+		goto out;
+	}
+	if (created)
+		skr_log(SKR_LOG_INFO, "attestation-signing key created for a "
+		    "data directory that had none", json_pack("{s:s}", "data",
+		    cfg->data));
 	if ((r = serve_authorities(&sv, cfg, &srv.authorities, &why)) !=
 	    SKR_OK) {
 		fprintf(stderr, PROG ": %s\n", skr_buf_cstr(&why));

@@ -127,7 +127,9 @@ extern "C" {
 	X(TPM_UNSUPPORTED, "SKR.TPM.UNSUPPORTED", "libskr was built without TPM support") \
 	X(TPM_UNAVAILABLE, "SKR.TPM.UNAVAILABLE", "TPM not reachable or not working") \
 	X(TPM_KEY_MISMATCH, "SKR.TPM.KEY_MISMATCH", "the token's wrapping key is not the key this TPM makes now") \
-	X(TPM_POLICY, "SKR.TPM.POLICY", "TPM refused the key's PCR policy: PCRs 0-7 changed")
+	X(TPM_POLICY, "SKR.TPM.POLICY", "TPM refused the key's PCR policy: PCRs 0-7 changed") \
+	/* SEV-SNP: skrd's attestation endpoint (docs/snp.md) */               \
+	X(SNP_KDS, "SKR.SNP.KDS", "VCEK not available from AMD's key distribution service")
 
 typedef enum skr_err {
 	SKR_OK = 0,

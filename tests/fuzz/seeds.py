@@ -305,3 +305,39 @@ for ver, nonce in ((1, b'challenge'), (2, bytes(range(48)))):
 w('snp_azure', 'hcl-tdx', b'\x00' + hcl_report(runtime_json(), rtype=4))
 w('snp_azure', 'quote-sha1-bank', b'\x01' + tpm_quote(b'n', pcrs[:8], sel=b'\xff\x00\x00', bank=0x0004)[0])
 w('snp_azure', 'quote-two-banks', b'\x01' + tpm_quote(b'n', pcrs)[0].replace(struct.pack('>IHB', 1, 0x000b, 3), struct.pack('>IHB', 2, 0x000b, 3), 1))
+
+# snp_request: 0 an Azure Attestation SevSnpVm request body, 1 certificate
+# bytes for the splitter (VCEK DER or PEM, then PEM).
+def b64p(b): return base64.urlsafe_b64encode(b).decode()
+wrap = {'keys': [dict(rsa_jwk(ak, False), kid='wrap', key_ops=['encrypt'])]}
+rt = json.dumps(wrap, separators=(',', ':')).encode()
+rep = snp_report(3, 'Milan', report_data=hashlib.sha256(rt).digest() + bytes(32), key=vcek_k)
+vcek = amd_cert('SEV-VCEK', vcek_k, 'SEV-Milan', amd['Milan'][0], vek_exts('Milan', False))
+ask_k, asvk_k, ark, ask, asvk = amd['Milan']
+chain = pem(vcek) + pem(ask) + pem(ark)
+def snp_req(inner, runtime=None, init=None, nonce=None, pad=True, extra=None):
+    enc = b64p if pad else b64u
+    body = '{"report":"%s"' % enc(json.dumps(inner).encode())
+    if runtime is not None: body += ',"runtimeData":{"data":"%s","dataType":"%s"}' % (enc(runtime[0]), runtime[1])
+    if init is not None: body += ',"initTimeData":{"data":"%s","dataType":"%s"}' % init
+    if nonce is not None: body += ',"nonce":%s' % nonce
+    if extra is not None: body += ',' + extra
+    return b'\x00' + (body + '}').encode()
+sidecar_inner = {'SnpReport': b64p(rep), 'VcekCertChain': b64p(chain)}
+w('snp_request', 'sidecar', snp_req(sidecar_inner, (rt, 'JSON'), ('', ''), '18446744073709551615'))
+w('snp_request', 'der-unpadded', snp_req({'SnpReport': b64u(rep), 'VcekCertChain': b64u(der(vcek))}, pad=False))
+w('snp_request', 'binary-string-nonce', snp_req(dict(sidecar_inner, Endorsements=b64p(b'{"Uvm":[]}')), (rt, 'Binary'), (b64p(b'{}'), 'JSON'), '"abc"'))
+w('snp_request', 'no-vcek', snp_req({'SnpReport': b64p(rep)}, (rt, 'JSON'), nonce='7'))
+w('snp_request', 'bad-draft-policy', snp_req(sidecar_inner, extra='"draftPolicyForAttestation":"p"'))
+w('snp_request', 'bad-nested-nonce', snp_req(sidecar_inner, extra='"x":{"nonce":99999999999999999999999}'))
+w('snp_request', 'bad-nonce-fraction', snp_req(sidecar_inner, nonce='1.5e3'))
+w('snp_request', 'bad-short-report', snp_req({'SnpReport': b64p(rep[:100])}))
+w('snp_request', 'split-der-pem', b'\x01' + der(vcek) + pem(ask) + pem(ark))
+w('snp_request', 'split-pem-vcek-last', b'\x01' + pem(ask) + pem(ark) + pem(vcek))
+w('snp_request', 'split-bad-tail', b'\x01' + der(vcek) + b'tail')
+
+# routes: the attestation endpoint (after the snp_request seeds above).
+route('attest-sevsnpvm', 'POST', 4, '/attest/SevSnpVM?api-version=2020-10-01', snp_req(sidecar_inner, (rt, 'JSON'), ('', ''), '18446744073709551615')[1:])
+route('attest-azure', 'POST', 4, '/attest/AzureCvm', b'{"evidence":{"version":1},"nonce":"n"}')
+route('attest-certs', 'GET', 0, '/certs')
+route('attest-openid', 'GET', 0, '/.well-known/openid-configuration')

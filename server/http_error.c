@@ -127,6 +127,18 @@ static const struct {
 	E(TPM_UNAVAILABLE, INTERNAL),
 	E(TPM_KEY_MISMATCH, INTERNAL),
 	E(TPM_POLICY, INTERNAL),
+	/* The seal (docs/sealing.md): skrd refuses to start on these; a
+	 * share is the caller's input. */
+	E(SEAL_UNAVAILABLE, UNAVAIL),
+	E(SEAL_AUTH, UNAVAIL),
+	E(SEAL_KEY, UNAVAIL),
+	E(SEAL_POLICY, UNAVAIL),
+	E(SEAL_SAME, CONFLICT),
+	E(SHARE_MALFORMED, BAD),
+	E(SHARE_FOREIGN, BAD),
+	E(SHARE_INVALID, BAD),
+	E(SHARE_DUPLICATE, CONFLICT),
+	E(NOT_SEALED, CONFLICT),
 };
 
 static int

@@ -75,6 +75,14 @@ const skr_route skr_routes[] = {
 	{ "GET", "/admin/audit/verify", skr_api_audit_verify, AUTH, AUDIT },
 	/* Counts only, no key names; public when metrics_auth = none. */
 	{ "GET", "/metrics", skr_api_metrics, AUTH, READ },
+	/* The seal (docs/sealing.md): status and unseal answer while
+	 * sealed, without a token. */
+	{ "GET", "/sys/seal-status", skr_api_seal_status, SKR_ROUTE_SEALED,
+	    0 },
+	{ "POST", "/sys/unseal", skr_api_unseal, SKR_ROUTE_SEALED | SLOW, 0 },
+	{ "POST", "/sys/seal", skr_api_seal, AUTH | SLOW | WRITE, ADMIN },
+	{ "POST", "/admin/master-key/rotate", skr_api_master_key_rotate,
+	    AUTH | SLOW | WRITE, ADMIN },
 	/* Dev mode only (skrd --dev); 404 everywhere else. */
 	{ "POST", "/dev/token", dev_token, 0, 0 },
 };

@@ -58,6 +58,7 @@ usage(FILE *f)
 	    "            [--threads N] [--authority ISSUER=SOURCE]... "
 	    "[--plain-http]\n"
 	    "            [--log-level debug|info|warn|error]\n"
+	    "            [--pkcs11-pin-file FILE] [--tcti TCTI]\n"
 	    "       " PROG " --config FILE [serve options]   (serve, data and "
 	    "listen from FILE)\n"
 	    "       " PROG " --dev [--listen ADDR:PORT]\n"
@@ -841,6 +842,7 @@ cmd_serve(int argc, char **argv)
 		{ "plain-http", no_argument, NULL, 'p' },
 		{ "log-level", required_argument, NULL, 'v' },
 		{ "pkcs11-pin-file", required_argument, NULL, 'P' },
+		{ "tcti", required_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -872,6 +874,7 @@ cmd_serve(int argc, char **argv)
 		case 'p': k = "plain_http"; optarg = "true"; break;
 		case 'c': sv.cfgfile = optarg; break;
 		case 'P': sealo.pkcs11_pin_file = optarg; break;
+		case 'T': sealo.tcti = optarg; break;
 		case 'a':
 			if (sv.nauth == SKR_CONFIG_MAX_AUTHORITIES) {
 				fprintf(stderr, PROG ": too many --authority\n");
@@ -942,7 +945,7 @@ cmd_serve(int argc, char **argv)
 	 * stops here with the cause; Shamir starts sealed and waits for
 	 * its shares (docs/sealing.md). */
 	if ((r = skr_sealdir_open(cfg->data, &sealo, &sd)) != SKR_OK) {
-		die("seal settings", r);
+		die("seal", r);
 		goto out;
 	}
 	hooks.open = serve_open;
@@ -1057,7 +1060,7 @@ cmd_seal_migrate(int argc, char **argv)
 	}
 	skrd_harden_process();
 	if ((r = skr_sealdir_open(dir, &none, &sd)) != SKR_OK) {
-		die("seal settings", r);
+		die("seal", r);
 		goto out;
 	}
 	from = skr_sealdir_type(sd);

@@ -134,6 +134,9 @@ conn_open(const struct tpm2 *t, struct conn *c)
 {
 	int r;
 
+	/* The TSS logs to stderr; skrd names the cause in one line of its
+	 * own.  An operator's TSS2_LOG wins. */
+	(void)setenv("TSS2_LOG", "all+NONE", 0);
 	memset(c, 0, sizeof(*c));
 	c->primary = ESYS_TR_NONE;
 	c->session = ESYS_TR_NONE;

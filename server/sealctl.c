@@ -335,7 +335,9 @@ skr_sealctl_unseal(skr_sealctl *sc, const char *text, size_t len,
 	*retry = 0;
 	if (sc == NULL)
 		return SKR_ERR_NOT_SEALED;
-	if ((*retry = skr_ratelimit_take(sc->limit, peer, now)) > 0)
+	/* Refused shares are what a guesser makes: they fill the window,
+	 * the shares that count do not. */
+	if ((*retry = skr_ratelimit_blocked(sc->limit, peer, now)) > 0)
 		return SKR_ERR_RATE_LIMITED;
 	pthread_mutex_lock(&sc->mu);
 	if (sc->open) {
@@ -346,6 +348,8 @@ skr_sealctl_unseal(skr_sealctl *sc, const char *text, size_t len,
 	if (strcmp(skr_sealdir_type(sc->sd), "shamir") == 0) {
 		r = skr_sealdir_give_share(sc->sd, text, len, &complete);
 		pending_add(sc, peer, r == SKR_OK ? "ok" : "error", r, now);
+		if (r != SKR_OK)
+			skr_ratelimit_hit(sc->limit, peer, now);
 		if (r != SKR_OK || !complete)
 			goto out;
 	} else if (len > 0) {

@@ -67,8 +67,8 @@ int skr_sealctl_sealed(skr_sealctl *sc);
 /*
  * One unseal attempt from peer at now: text is a share (Shamir), or empty
  * to reopen any other seal from its token or TPM.  Refused shares
- * (SKR_ERR_SHARE_*) do not count.  Rate limited per peer
- * (SKR_ERR_RATE_LIMITED, *retry set).  Not sealed: SKR_ERR_NOT_SEALED.
+ * (SKR_ERR_SHARE_*) do not count towards the threshold but towards the
+ * peer's rate limit (SKR_ERR_RATE_LIMITED, *retry set).  Not sealed: SKR_ERR_NOT_SEALED.
  * The attempt's audit record is kept in memory and appended when the store
  * opens.  The caller holds no gate (the unseal route passes it).
  */

@@ -1013,6 +1013,18 @@ read_shares(skr_sealdir *sd)
 	return complete ? SKR_OK : SKR_ERR_SEALED;
 }
 
+/* The new seal's shares, before the migration commits. */
+static int
+show_shares(void *arg, skr_seal_shares *sh)
+{
+	const skr_seal_opts *to = arg;
+
+	fprintf(stderr, PROG ": %zu unseal shares follow, each shown once; "
+	    "any %d of them unseal the server\n", sh->n, to->threshold);
+	print_shares(sh);
+	return fflush(stdout) == 0 && !ferror(stdout) ? SKR_OK : SKR_ERR_IO;
+}
+
 /*
  * Move the master key generations from the data directory's seal to
  * another one, offline (docs/sealing.md, "Moving to another seal").  The
@@ -1031,7 +1043,6 @@ cmd_seal_migrate(int argc, char **argv)
 	};
 	const char *dir = NULL, *why, *from;
 	skr_seal_opts to, none;
-	skr_seal_shares shares;
 	skr_sealdir *sd = NULL;
 	skr_keyring kr;
 	skr_store *st = NULL;
@@ -1039,7 +1050,6 @@ cmd_seal_migrate(int argc, char **argv)
 
 	memset(&to, 0, sizeof(to));
 	memset(&none, 0, sizeof(none));
-	memset(&shares, 0, sizeof(shares));
 	memset(&kr, 0, sizeof(kr));
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (seal_opt(c, &to))
@@ -1081,7 +1091,7 @@ cmd_seal_migrate(int argc, char **argv)
 	skr_store_close(st);
 	st = NULL;
 	skr_keyring_clear(&kr);
-	if ((r = skr_sealdir_migrate(sd, &to, &shares)) != SKR_OK) {
+	if ((r = skr_sealdir_migrate(sd, &to, show_shares, &to)) != SKR_OK) {
 		die(r == SKR_ERR_SEAL_SAME ? "seal-migrate" : to.type, r);
 		goto out;
 	}
@@ -1092,17 +1102,11 @@ cmd_seal_migrate(int argc, char **argv)
 	}
 	fprintf(stderr, PROG ": %s now sealed by %s (was %s)\n", dir, to.type,
 	    from);
-	if (shares.n > 0)
-		fprintf(stderr, PROG ": %zu unseal shares follow, each shown "
-		    "once; any %d of them unseal the server\n", shares.n,
-		    to.threshold);
-	print_shares(&shares);
-	status = fflush(stdout) == 0 ? 0 : 1;
+	status = 0;
 out:
 	skr_store_close(st);
 	skr_keyring_clear(&kr);
 	skr_sealdir_free(sd);
-	skr_wipe(&shares, sizeof(shares));
 	return status;
 }
 

@@ -464,8 +464,9 @@ out:
 
 int
 skr_sealdir_migrate(skr_sealdir *sd, const skr_seal_opts *o,
-    skr_seal_shares *shares)
+    skr_seal_show_fn show, void *arg)
 {
+	skr_seal_shares shares;
 	const skr_seal_kind *kind = kind_find(o->type != NULL ? o->type :
 	    "file");
 	skr_keyring kr;
@@ -474,11 +475,24 @@ skr_sealdir_migrate(skr_sealdir *sd, const skr_seal_opts *o,
 	int r;
 
 	memset(&kr, 0, sizeof(kr));
+	memset(&shares, 0, sizeof(shares));
 	SKR_ENSURE(kind != NULL, SKR_ERR_CONFIG);
 	SKR_ENSURE(kind != sd->kind || !kind->same(kind_settings(sd->settings,
 	    kind->name), o), SKR_ERR_SEAL_SAME);
 	SKR_GUARD(skr_sealdir_load(sd, &kr));
-	SKR_GUARD(seal_new(sd->dir, o, &kr, shares, &kind, &ctx, &s));
+	SKR_GUARD(seal_new(sd->dir, o, &kr, &shares, &kind, &ctx, &s));
+	if (shares.n > 0) {
+		SKR_ENSURE(show != NULL, SKR_ERR_INVAL);
+		if ((r = show(arg, &shares)) != SKR_OK) {
+			char path[PATH_MAX];
+
+			/* Nobody has the shares: the new blob goes. */
+			if (path_of(sd->dir, json_string_value(json_object_get(
+			    s, "blob")), path) == SKR_OK)
+				(void)unlink(path);
+			goto out;
+		}
+	}
 	SKR_GUARD(settings_commit(sd->dir, s));
 	sd->kind->ops->free(sd->ctx);
 	sd->kind = kind;
@@ -490,6 +504,7 @@ skr_sealdir_migrate(skr_sealdir *sd, const skr_seal_opts *o,
 	cleanup(sd->dir, json_string_value(json_object_get(sd->settings,
 	    "blob")));
 out:
+	skr_wipe(&shares, sizeof(shares));
 	if (ctx != NULL)
 		kind->ops->free(ctx);
 	json_decref(s);

@@ -80,14 +80,20 @@ int skr_sealdir_load(skr_sealdir *sd, skr_keyring *kr);
 /* Seal kr anew (a rotation added or dropped a generation) and commit. */
 int skr_sealdir_store(skr_sealdir *sd, const skr_keyring *kr);
 
+/* Shows a new seal's shares before the change commits, so that a crash
+ * after the commit cannot leave a seal whose shares nobody saw; an error
+ * abandons the change. */
+typedef int (*skr_seal_show_fn)(void *arg, skr_seal_shares *shares);
+
 /*
  * Move the keyring to the seal o describes (skrd seal-migrate): unsealed
- * with the current seal, sealed with the new one beside it, committed by
+ * with the current seal, sealed with the new one beside it, its shares (a
+ * Shamir seal) given to show (may be NULL for other seals), committed by
  * the rename of seal.json; sd then is the new seal.  The same seal with
  * the same settings: SKR_ERR_SEAL_SAME.
  */
 int skr_sealdir_migrate(skr_sealdir *sd, const skr_seal_opts *o,
-    skr_seal_shares *shares);
+    skr_seal_show_fn show, void *arg);
 
 /*
  * Shamir seals: give one share (its text).  A malformed share, one of

@@ -54,6 +54,16 @@ serve_fails "pkcs11: copied where the token is absent, opens nothing" 'SKR.SEAL.
 export SOFTHSM2_CONF=$GOOD_CONF
 skr_start --config "$T/skrd.conf" || finish
 keys_same "pkcs11: after every refusal the store still opens and releases"
+# Sealed by an admin, a PKCS#11 seal reopens from its token on request.
+ctl seal
+expect_rc 0 "pkcs11: skrctl seal"
+api GET /keys
+expect_error 503 SKR.SEALED "pkcs11: sealed, key routes answer 503"
+ctl unseal </dev/null
+expect_rc 0 "pkcs11: skrctl unseal with no share reopens from the token"
+ctl unseal <<<"skrs1-AAAA"
+check "pkcs11: a share for a seal that takes none is refused" test "$RC" != 0
+keys_same "pkcs11: reopened, same bytes"
 skr_stop
 
 # ---- TPM 2.0 ---------------------------------------------------------------
@@ -148,9 +158,26 @@ check "the unseal attempts made while sealed are in the audit log" test \
 check "refused attempts are recorded as errors" test \
 	"$(jq '[.value[] | select(.event == "seal.unseal" and .outcome == "error")] | length' <<<"$OUT")" -ge 4
 
-# skrctl seal: the store closes; unseal again.
+# skrctl seal while releases run: each finishes with the key's bytes or
+# is refused cleanly with SKR.SEALED, nothing in between.
+rm -f "$T/bg.log"
+(
+	for i in $(seq 40); do
+		if release_one k-oct "$T/bg-$i"; then
+			cmp -s "$T/bg-$i" "$T/k-oct" && echo ok || echo wrong-bytes
+		elif grep -q SKR.SEALED "$T/rel.err"; then echo sealed
+		else echo "other: $(cat "$T/rel.err")"; fi
+	done >"$T/bg.log"
+) &
+BG=$!
+skr_track "$BG"
+sleep 0.3
 ctl seal
 expect_rc 0 "skrctl seal"
+wait "$BG"
+check "releases in flight while sealing finished or were refused cleanly" \
+	test "$(grep -cvE '^(ok|sealed)$' "$T/bg.log")" = 0
+check "some releases ran before the seal" grep -q '^ok$' "$T/bg.log"
 api GET /keys
 expect_error 503 SKR.SEALED "sealed again: key routes answer 503"
 ctl --json seal-status

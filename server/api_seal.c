@@ -67,9 +67,16 @@ skr_api_seal(skr_server *srv, skr_request *req, skr_response *resp)
 	    &txn)) != SKR_OK || (r = skr_audit_commit(txn, &rec, 1,
 	    req->now)) != SKR_OK)
 		return skr_response_error(resp, r, NULL);
-	if ((r = skr_sealctl_seal(srv->seal, 30000)) != SKR_OK)
+	if ((r = skr_sealctl_seal(srv->seal, 30000)) != SKR_OK) {
+		/* Still open: the record says the seal did not happen. */
+		rec.outcome = "error";
+		rec.reason = skr_err_id(r);
+		if (r == SKR_ERR_CONFLICT && skr_store_txn_begin(srv->store,
+		    SKR_TXN_WRITE_RESERVE, &txn) == SKR_OK)
+			(void)skr_audit_commit(txn, &rec, 1, req->now);
 		return skr_response_error(resp, r, r == SKR_ERR_CONFLICT ?
 		    "requests still in flight; try again" : NULL);
+	}
 	return skr_response_json(resp, 200, skr_sealctl_status(srv->seal));
 }
 

@@ -20,6 +20,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -45,6 +46,64 @@ struct p11 {
 	int initialized, open;
 };
 
+/*
+ * C_Initialize and C_Finalize are per process and module, while two seals
+ * may share a module (a migration from one token to another): the module
+ * is finalized when the last seal that initialized it goes.
+ */
+#define MODULES_MAX 8
+static pthread_mutex_t modules_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+	CK_FUNCTION_LIST *f;
+	int refs;
+} modules[MODULES_MAX];
+
+/* Initialize f or count one more user of it; 1 when this process
+ * initialized it (and so finalizes it). */
+static int
+module_init(CK_FUNCTION_LIST *f, CK_RV *rv)
+{
+	CK_C_INITIALIZE_ARGS args;
+	int i, mine = 0;
+
+	pthread_mutex_lock(&modules_mu);
+	for (i = 0; i < MODULES_MAX; i++)
+		if (modules[i].f == f && modules[i].refs > 0) {
+			modules[i].refs++;
+			*rv = CKR_OK;
+			mine = 1;
+			goto out;
+		}
+	memset(&args, 0, sizeof(args));
+	args.flags = CKF_OS_LOCKING_OK;
+	*rv = f->C_Initialize(&args);
+	if (*rv == CKR_OK) {
+		for (i = 0; i < MODULES_MAX && modules[i].refs > 0; i++)
+			;
+		if (i < MODULES_MAX) {
+			modules[i].f = f;
+			modules[i].refs = 1;
+			mine = 1;
+		}
+	}
+out:
+	pthread_mutex_unlock(&modules_mu);
+	return mine;
+}
+
+static void
+module_fini(CK_FUNCTION_LIST *f)
+{
+	pthread_mutex_lock(&modules_mu);
+	for (int i = 0; i < MODULES_MAX; i++)
+		if (modules[i].f == f && modules[i].refs > 0) {
+			if (--modules[i].refs == 0)
+				(void)f->C_Finalize(NULL);
+			break;
+		}
+	pthread_mutex_unlock(&modules_mu);
+}
+
 static void
 p11_free(void *ctx)
 {
@@ -55,7 +114,7 @@ p11_free(void *ctx)
 	if (p->open)
 		(void)p->f->C_CloseSession(p->session);
 	if (p->initialized)
-		(void)p->f->C_Finalize(NULL);
+		module_fini(p->f);
 	if (p->dl != NULL)
 		dlclose(p->dl);
 	free(p);
@@ -169,7 +228,6 @@ p11_connect(const char *module, const char *token, const char *pin_file,
     const char *label, int create, struct p11 **out)
 {
 	CK_RV (*get)(CK_FUNCTION_LIST **);
-	CK_C_INITIALIZE_ARGS args;
 	CK_SLOT_ID slots[64], slot = 0;
 	CK_ULONG nslots = 64, i;
 	CK_TOKEN_INFO ti;
@@ -187,12 +245,9 @@ p11_connect(const char *module, const char *token, const char *pin_file,
 	*(void **)&get = dlsym(p->dl, "C_GetFunctionList");
 	SKR_ENSURE(get != NULL && get(&p->f) == CKR_OK && p->f != NULL,
 	    SKR_ERR_SEAL_UNAVAILABLE);
-	memset(&args, 0, sizeof(args));
-	args.flags = CKF_OS_LOCKING_OK;
-	rv = p->f->C_Initialize(&args);
+	p->initialized = module_init(p->f, &rv);
 	SKR_ENSURE(rv == CKR_OK || rv == CKR_CRYPTOKI_ALREADY_INITIALIZED,
 	    SKR_ERR_SEAL_UNAVAILABLE);
-	p->initialized = rv == CKR_OK;
 	SKR_ENSURE(p->f->C_GetSlotList(CK_TRUE, slots, &nslots) == CKR_OK,
 	    SKR_ERR_SEAL_UNAVAILABLE);
 	for (i = 0; i < nslots && !found; i++)
@@ -344,27 +399,30 @@ out:
 }
 
 static int
-p11_open(const json_t *settings, const skr_seal_opts *o, void **ctx)
-{
-	const char *pin_file = o->pkcs11_pin_file != NULL ? o->pkcs11_pin_file :
-	    json_string_value(json_object_get(settings, "pin_file"));
-
-	*ctx = NULL;
-	if (settings == NULL || json_object_get(settings, "mechanism") ==
-	    NULL || strcmp(json_string_value(json_object_get(settings,
-	    "mechanism")) ? json_string_value(json_object_get(settings,
-	    "mechanism")) : "", "CKM_AES_GCM") != 0)
-		return SKR_ERR_CONFIG;
-	return p11_connect(json_string_value(json_object_get(settings,
-	    "module")), json_string_value(json_object_get(settings, "token")),
-	    pin_file, json_string_value(json_object_get(settings, "key")), 0,
-	    (struct p11 **)ctx);
-}
-
-static int
 str_eq(const char *a, const char *b)
 {
 	return a != NULL && b != NULL && strcmp(a, b) == 0;
+}
+
+static const char *
+setting(const json_t *settings, const char *name)
+{
+	return json_string_value(json_object_get(settings, name));
+}
+
+static int
+p11_open(const json_t *settings, const skr_seal_opts *o, void **ctx)
+{
+	const char *pin_file = o->pkcs11_pin_file != NULL ? o->pkcs11_pin_file :
+	    setting(settings, "pin_file");
+
+	*ctx = NULL;
+	/* Blobs of another mechanism are not ours to read. */
+	if (!str_eq(setting(settings, "mechanism"), "CKM_AES_GCM"))
+		return SKR_ERR_CONFIG;
+	return p11_connect(setting(settings, "module"), setting(settings,
+	    "token"), pin_file, setting(settings, "key"), 0,
+	    (struct p11 **)ctx);
 }
 
 static int

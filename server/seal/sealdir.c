@@ -191,7 +191,7 @@ static int
 blob_write(const char *dir, const skr_buf *blob, char **name)
 {
 	uint8_t rnd[8];
-	char hex[17], fname[64], path[PATH_MAX];
+	char hex[17], fname[64], path[PATH_MAX] = "";
 	int r;
 
 	*name = NULL;

@@ -63,6 +63,9 @@ no_leftovers "file -> pkcs11: only the new blob"
 serves_same "after file -> pkcs11 every key releases the same bytes"
 migrate --to pkcs11 "${P11[@]}"
 check "pkcs11 -> the same token and key: SKR.SEAL.SAME" grep -q SKR.SEAL.SAME "$T/mig.err"
+migrate --to pkcs11 "${P11[@]}" --pkcs11-key skr-second-wrap
+check "pkcs11 -> another key on the same token (one module twice)" test "$RC" = 0
+serves_same "after pkcs11 -> pkcs11 every key releases the same bytes"
 
 if skrd_has_test_clock; then
 	SKR_TEST_CRASH=seal:committed migrate --to shamir --shares 5 --threshold 3

@@ -4,9 +4,10 @@
  * deleted keys, interrupted and resumed after a reopen, finished with its
  * audit records; the keyring each state needs to open; writes during a
  * rotation under the new generation; backups across generations; a second
- * rotation refused while one runs; records made before generations kept
- * byte for byte.
+ * rotation refused while one runs; readers on other threads opening keys
+ * while a rotation runs and finishes, none failing.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -102,6 +103,33 @@ copy_of(const skr_master_key *mk)
 	return c;
 }
 
+/* Readers opening keys while a rotation runs and finishes: none may fail,
+ * whatever generation the record it read names (the old key is wiped only
+ * once no reader can still need it). */
+struct reader {
+	skr_store *st;
+	int stop;        /* atomic */
+	unsigned opens, fails;
+};
+
+static void *
+reader_main(void *arg)
+{
+	struct reader *rd = arg;
+	char name[32];
+	unsigned i = 0;
+
+	while (!__atomic_load_n(&rd->stop, __ATOMIC_ACQUIRE)) {
+		i = (i + 7) % NKEYS;
+		if (i % 10 == 3)
+			continue;
+		snprintf(name, sizeof(name), "k%u", i);
+		rd->fails += !same(rd->st, name, i);
+		rd->opens++;
+	}
+	return NULL;
+}
+
 static uint64_t
 events(skr_store *st, const char *event)
 {
@@ -124,7 +152,7 @@ int
 main(void)
 {
 	skr_master_key *m1 = NULL, *m2 = NULL, *m3 = NULL;
-	skr_keyring one, both, two, wrong;
+	skr_keyring one, both, two, three, wrong;
 	skr_rotation_status rs;
 	skr_store *st = NULL;
 	skr_txn *txn = NULL;
@@ -137,6 +165,7 @@ main(void)
 	memset(&both, 0, sizeof(both));
 	memset(&two, 0, sizeof(two));
 	memset(&wrong, 0, sizeof(wrong));
+	memset(&three, 0, sizeof(three));
 	CHECK_OK(skr_master_key_generate(&m1));
 	CHECK_OK(skr_master_key_generate(&m2));
 	CHECK_OK(skr_master_key_generate(&m3));
@@ -145,6 +174,7 @@ main(void)
 	CHECK_OK(skr_keyring_add(&both, 2, copy_of(m2)));
 	CHECK_OK(skr_keyring_add(&two, 2, copy_of(m2)));
 	CHECK_OK(skr_keyring_add(&wrong, 1, copy_of(m3)));
+	CHECK_OK(skr_keyring_add(&three, 3, copy_of(m3)));
 
 	/* A store made with skr_store_create (one generation-1 key) opens
 	 * with the keyring of that key and no other. */
@@ -208,7 +238,34 @@ main(void)
 	/* Done: one more step is a no-op. */
 	CHECK_OK(skr_store_rotate_step(st, 40, NOW, &done));
 	CHECK(done);
-	/* A backup from generation 1 restores under generation 2. */
+	/* Generation 3 while two threads keep opening keys. */
+	{
+		struct reader rd[2];
+		pthread_t th[2];
+		int t;
+
+		memset(rd, 0, sizeof(rd));
+		for (t = 0; t < 2; t++) {
+			rd[t].st = st;
+			CHECK(pthread_create(&th[t], NULL, reader_main,
+			    &rd[t]) == 0);
+		}
+		CHECK_OK(skr_store_rotate_begin(st, 3, m3, NULL, NOW));
+		done = 0;
+		steps = 0;
+		while (!done && steps++ < 100)
+			CHECK_OK(skr_store_rotate_step(st, 8, NOW, &done));
+		CHECK(done);
+		for (t = 0; t < 2; t++) {
+			__atomic_store_n(&rd[t].stop, 1, __ATOMIC_RELEASE);
+			pthread_join(th[t], NULL);
+			CHECK(rd[t].opens > 0);
+			CHECK(rd[t].fails == 0);
+		}
+		CHECK_OK(skr_store_rotation_status(st, &rs));
+		CHECK(rs.gen == 3 && rs.from == 0);
+	}
+	/* A backup from generation 1 restores under generation 3. */
 	CHECK_OK(skr_store_txn_begin(st, SKR_TXN_WRITE, &txn));
 	CHECK_OK(skr_store_key_delete(txn, "k5", NOW, 0, NULL));
 	CHECK_OK(skr_store_key_purge(txn, "k5"));
@@ -217,10 +274,12 @@ main(void)
 	CHECK(same(st, "k5", 5));
 	skr_store_close(st);
 	st = NULL;
-	/* Now generation 2 alone opens it; generation 1 is not needed. */
+	/* Now generation 3 alone opens it; 1 and 2 are not needed. */
 	CHECK_ERR(skr_store_open_keyring(dir, &one, NULL, &st),
 	    SKR_ERR_MASTER_KEY);
-	CHECK_OK(skr_store_open_keyring(dir, &two, NULL, &st));
+	CHECK_ERR(skr_store_open_keyring(dir, &two, NULL, &st),
+	    SKR_ERR_MASTER_KEY);
+	CHECK_OK(skr_store_open_keyring(dir, &three, NULL, &st));
 	CHECK(all_same(st));
 	CHECK(same(st, "new-during", 1000));
 	/* The deleted keys recover and open. */
@@ -234,6 +293,7 @@ main(void)
 	skr_keyring_clear(&both);
 	skr_keyring_clear(&two);
 	skr_keyring_clear(&wrong);
+	skr_keyring_clear(&three);
 	skr_master_key_free(m1);
 	skr_master_key_free(m2);
 	skr_master_key_free(m3);

@@ -63,6 +63,12 @@ static const struct skrctl_cmd cmds[] = {
 	{ "tpm", "pubkey", skrctl_tpm_pubkey, "tcti= pem jwk", 0,
 	    SKRCTL_OFFLINE, "[--tcti TCTI] [--pem | --jwk]" },
 	{ "status", NULL, skrctl_status, "", 0, 0, "" },
+	{ "seal-status", NULL, skrctl_seal_status, "", 0, 0, "" },
+	{ "unseal", NULL, skrctl_unseal, "", 0, 0,
+	    "< SHARE (one share on standard input; none reopens a PKCS#11 or "
+	    "TPM seal)" },
+	{ "seal", NULL, skrctl_seal, "", 0, 0, "" },
+	{ "master-key", "rotate", skrctl_master_key_rotate, "", 0, 0, "" },
 	{ "token", "create", skrctl_token_create,
 	    "name= role= prefix= expires=", 0, 0,
 	    "--role admin|operator|reader|auditor|releaser... "

@@ -29,6 +29,10 @@ API(skr_api_authorities);
 API(skr_api_authorities_refresh);
 API(skr_api_audit_list);
 API(skr_api_audit_verify);
+API(skr_api_seal_status);
+API(skr_api_unseal);
+API(skr_api_seal);
+API(skr_api_master_key_rotate);
 
 #undef API
 

@@ -6,6 +6,7 @@
 #include "auth.h"
 #include "metrics.h"
 #include "routes.h"
+#include "sealctl.h"
 #include "server.h"
 #include "skr/error.h"
 
@@ -69,6 +70,14 @@ skr_dispatch_route(skr_server *srv, skr_request *req, skr_response *resp,
 	}
 	info->route = route;
 	info->metric_route = (int)(route - skr_routes);
+	/* Sealed, only the seal routes answer (docs/sealing.md). */
+	if (!(route->flags & SKR_ROUTE_SEALED)) {
+		if ((info->rc = skr_sealctl_enter(srv->seal)) != SKR_OK) {
+			skr_response_error(resp, info->rc, NULL);
+			return NULL;
+		}
+		info->entered = srv->seal != NULL;
+	}
 	/* metrics_auth = none: GET /metrics without a bearer token. */
 	if (route->fn == skr_api_metrics && SKR_SETTING(srv, metrics_public))
 		return route;
@@ -83,7 +92,13 @@ skr_dispatch(skr_server *srv, skr_request *req, skr_response *resp)
 	skr_dispatch_info info;
 	const skr_route *route;
 
+	int r;
+
 	if ((route = skr_dispatch_route(srv, req, resp, &info)) == NULL)
-		return info.rc;
-	return route->fn(srv, req, resp);
+		r = info.rc;
+	else
+		r = route->fn(srv, req, resp);
+	if (info.entered)
+		skr_sealctl_leave(srv->seal);
+	return r;
 }

@@ -25,6 +25,9 @@ typedef struct skr_dispatch_info {
 	int metric_route;
 	/* SKR_OK, or the error already written to the response. */
 	int rc;
+	/* 1 when the request passed the seal gate (sealctl.h): the caller
+	 * calls skr_sealctl_leave once the handler has answered. */
+	int entered;
 } skr_dispatch_info;
 
 /*

@@ -26,6 +26,7 @@
 
 #include "auditsink.h"
 #include "dispatch.h"
+#include "sealctl.h"
 #include "encoding.h"
 #include "log.h"
 #include "metrics.h"
@@ -61,6 +62,7 @@ struct job {
 	struct anchor *anchor;
 	const skr_route *route;
 	int metric_route;        /* SKR_METRICS_ROUTE_* or a table index */
+	int entered;             /* passed the seal gate (sealctl.h) */
 	uint64_t start;          /* uv_hrtime() at arrival */
 	skr_request req;
 	skr_response resp;
@@ -308,6 +310,9 @@ job_finish(struct job *job)
 	/* A change was audited: the sinks need not wait for their poll. */
 	if (job->route != NULL && (job->route->flags & SKR_ROUTE_WRITE))
 		skr_auditsink_kick(srv->auditsink);
+	/* Last: sealing waits for this before it stops the sinks. */
+	if (job->entered)
+		skr_sealctl_leave(srv->seal);
 	skr_net_loop_release(job->loop);
 	job_free(job);
 }
@@ -364,6 +369,7 @@ on_req(void *arg, skr_net_loop *loop, h2o_req_t *req)
 	route = skr_dispatch_route(http->srv, &job->req, &job->resp, &d);
 	job->route = d.route;
 	job->metric_route = d.metric_route;
+	job->entered = d.entered;
 	if (route == NULL)
 		goto answer;
 	if (job->route->flags & SKR_ROUTE_SLOW) {

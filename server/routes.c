@@ -87,6 +87,14 @@ const skr_route skr_routes[] = {
 	{ "GET", "/certs", skr_api_attest_certs, 0, 0 },
 	{ "GET", "/.well-known/openid-configuration", skr_api_attest_openid, 0,
 	    0 },
+	/* The seal (docs/sealing.md): status and unseal answer while
+	 * sealed, without a token. */
+	{ "GET", "/sys/seal-status", skr_api_seal_status, SKR_ROUTE_SEALED,
+	    0 },
+	{ "POST", "/sys/unseal", skr_api_unseal, SKR_ROUTE_SEALED | SLOW, 0 },
+	{ "POST", "/sys/seal", skr_api_seal, AUTH | SLOW | WRITE, ADMIN },
+	{ "POST", "/admin/master-key/rotate", skr_api_master_key_rotate,
+	    AUTH | SLOW | WRITE, ADMIN },
 	/* Dev mode only (skrd --dev); 404 everywhere else. */
 	{ "POST", "/dev/token", dev_token, 0, 0 },
 };

@@ -85,6 +85,9 @@ typedef struct skr_server {
 	struct skr_metrics *metrics;       /* made and freed by the HTTP layer
 	                                    * while serving; may be NULL */
 	struct skr_auditsink *auditsink;   /* owned by skrd.c; may be NULL */
+	/* The seal (sealctl.h): owned by skrd.c; NULL when the server has
+	 * none and cannot be sealed.  While sealed, store is NULL. */
+	struct skr_sealctl *seal;
 } skr_server;
 
 #define SKR_SETTING(srv, field) \

@@ -117,6 +117,20 @@ w('seal', 'roundtrip-empty', b'\x01')
 w('seal', 'pkcs8-rsa', b'\x02' + r2.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
 w('seal', 'pkcs8-ec', b'\x02' + e256.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
 w('seal', 'oct32', b'\x02' + os.urandom(32))
+# share: 0 the text of an unseal share, 1 an encoded keyring
+# (server/seal/shamir.h, server/store/masterkey.h).
+import hashlib
+def share_text(sid, k, n, x, y):
+    body = bytes([1]) + sid + bytes([k, n, x]) + y
+    return 'skrs1-' + b64u(body + hashlib.sha256(b'skr/v1/share\0' + body).digest()[:4])
+sid = os.urandom(8)
+w('share', 'share-3of5', b'\x00' + share_text(sid, 3, 5, 2, os.urandom(32)).encode())
+w('share', 'share-line', b'\x00' + ('share 16/16: ' + share_text(sid, 16, 16, 16, os.urandom(32)) + '\n').encode())
+w('share', 'share-x0', b'\x00' + share_text(sid, 2, 3, 0, os.urandom(32)).encode())
+w('share', 'share-bad-check', b'\x00' + share_text(sid, 2, 3, 1, os.urandom(32)).encode()[:-2] + b'AA')
+w('share', 'keyring-legacy', b'\x01' + os.urandom(32))
+w('share', 'keyring-two', b'\x01' + b'SKRK\x01\x02' + struct.pack('>I', 1) + os.urandom(32) + struct.pack('>I', 2) + os.urandom(32))
+w('share', 'keyring-one', b'\x01' + b'SKRK\x01\x01' + struct.pack('>I', 7) + os.urandom(32))
 # backup: 0 raw blob, 1 payload (the target seals it), 2 JSON doc.  The
 # target's master key is a0 a1 .. bf, so mode-0 seeds are real blobs,
 # sealed here as docs/store.md ("Backup and the security domain") says.

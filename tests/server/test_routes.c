@@ -59,6 +59,13 @@ static const struct want cases[] = {
 	/* Project routes. */
 	{ "POST", "/admin/tokens", skr_api_token_create, 0, "", "" },
 	{ "GET", "/admin/tokens", skr_api_token_list, 0, "", "" },
+	/* The seal (docs/api.md, "Seal"). */
+	{ "GET", "/sys/seal-status", skr_api_seal_status, 0, "", "" },
+	{ "POST", "/sys/unseal", skr_api_unseal, 0, "", "" },
+	{ "POST", "/sys/seal", skr_api_seal, 0, "", "" },
+	{ "GET", "/sys/unseal", NULL, SKR_ERR_METHOD, "", "" },
+	{ "POST", "/admin/master-key/rotate", skr_api_master_key_rotate, 0,
+	    "", "" },
 	{ "DELETE", "/admin/tokens/" V32, skr_api_token_revoke, 0, V32, "" },
 	{ "GET", "/admin/authorities", skr_api_authorities, 0, "", "" },
 	{ "POST", "/admin/authorities/refresh", skr_api_authorities_refresh,
@@ -246,6 +253,12 @@ static const struct {
 	{ "POST", "/attest/AzureCvm", SL | WR, 0 },
 	{ "GET", "/certs", 0, 0 },
 	{ "GET", "/.well-known/openid-configuration", 0, 0 },
+	/* Only these answer while sealed, without a token; sealing and
+	 * rotation are for admins. */
+	{ "GET", "/sys/seal-status", SKR_ROUTE_SEALED, 0 },
+	{ "POST", "/sys/unseal", SKR_ROUTE_SEALED | SL, 0 },
+	{ "POST", "/sys/seal", AU | SL | WR, 0 },
+	{ "POST", "/admin/master-key/rotate", AU | SL | WR, 0 },
 #undef KV
 #undef AU
 #undef SL

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -546,6 +547,9 @@ struct serve {
 	size_t nretired;
 	skr_housekeeper *hk;              /* purge sweep, nonce pruning */
 	skr_sealctl *seal;                /* the store's seal */
+	/* Guards cfg, hk and srv->auditsink between a reload (the main
+	 * loop) and the seal opening or closing the store (a pool thread). */
+	pthread_mutex_t lock;
 };
 
 /* The file, then the command-line flags over it.  *why says what is
@@ -719,6 +723,7 @@ serve_reload(void *arg)
 	    (unsigned long long)ts.tv_sec * 1000000ULL +
 	    (unsigned long long)ts.tv_nsec / 1000ULL);
 	skr_notify(state);
+	pthread_mutex_lock(&sv->lock);
 	skr_auditsink_reopen(srv->auditsink);
 	if (serve_load(sv, &c, &why) != 0)
 		goto refuse;
@@ -776,6 +781,7 @@ refuse:
 	    "configuration stays", json_pack("{s:s?,s:s}", "config",
 	    sv->cfgfile, "reason", skr_buf_cstr(&why)));
 out:
+	pthread_mutex_unlock(&sv->lock);
 	skr_buf_free(&why);
 	skr_buf_free(&kept);
 	skr_notify("READY=1");
@@ -794,10 +800,11 @@ serve_open(void *arg, const skr_keyring *kr)
 	skr_store *st = NULL;
 	int r;
 
+	pthread_mutex_lock(&sv->lock);
 	memset(&so, 0, sizeof(so));
 	so.map_size = (size_t)sv->cfg.store_map_size;
 	if ((r = skr_store_open_keyring(sv->cfg.data, kr, &so, &st)) != SKR_OK)
-		return r;
+		goto out;
 	srv->store = st;
 	serve_sink_opts(&sv->cfg, &ao);
 	if ((r = skr_auditsink_start(st, &ao, &srv->auditsink)) != SKR_OK ||
@@ -806,9 +813,10 @@ serve_open(void *arg, const skr_keyring *kr)
 		srv->auditsink = NULL;
 		srv->store = NULL;
 		skr_store_close(st);
-		return r;
 	}
-	return SKR_OK;
+out:
+	pthread_mutex_unlock(&sv->lock);
+	return r;
 }
 
 static void
@@ -818,12 +826,14 @@ serve_close(void *arg)
 	skr_server *srv = sv->srv;
 
 	/* Records of the last requests (and sweep) still go to the sinks. */
+	pthread_mutex_lock(&sv->lock);
 	skr_housekeeper_stop(sv->hk);
 	sv->hk = NULL;
 	skr_auditsink_stop(srv->auditsink);
 	srv->auditsink = NULL;
 	skr_store_close(srv->store);
 	srv->store = NULL;
+	pthread_mutex_unlock(&sv->lock);
 }
 
 static void
@@ -868,6 +878,7 @@ cmd_serve(int argc, char **argv)
 	int c, r, status = 1, release_eku = 1, created = 0;
 
 	memset(&sv, 0, sizeof(sv));
+	pthread_mutex_init(&sv.lock, NULL);
 	memset(&sealo, 0, sizeof(sealo));
 	sv.srv = &srv;
 	skr_config_init(cfg);

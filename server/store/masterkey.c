@@ -270,6 +270,10 @@ skr_keyring_decode(const uint8_t *p, size_t n, skr_keyring *kr)
 	for (i = 0; i < count; i++) {
 		gen = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
 		    (uint32_t)p[2] << 8 | p[3];
+		/* One encoding per keyring: generations strictly ascending,
+		 * and a lone generation 1 is written as the bare key. */
+		SKR_ENSURE(gen > (i == 0 ? 0 : tmp.gen[i - 1]) &&
+		    !(count == 1 && gen == 1), SKR_ERR_MASTER_KEY);
 		SKR_GUARD(skr_master_key_from_bytes(p + 4, SKR_MASTER_KEY_LEN,
 		    &mk));
 		r = skr_keyring_add(&tmp, gen, mk);

@@ -90,6 +90,20 @@ test_keyring(void)
 	CHECK_ERR(skr_keyring_decode(enc.data, enc.len, &b),
 	    SKR_ERR_MASTER_KEY);
 	CHECK(b.n == 0);
+	/* Not canonical: generations out of order, and a lone generation 1
+	 * in the headed form (it is written as the bare key). */
+	memcpy(enc.data + 6, (const uint8_t[]){ 0, 0, 0, 7 }, 4);
+	memcpy(enc.data + 6 + 36, (const uint8_t[]){ 0, 0, 0, 3 }, 4);
+	CHECK_ERR(skr_keyring_decode(enc.data, enc.len, &b),
+	    SKR_ERR_MASTER_KEY);
+	enc.data[5] = 1;
+	memcpy(enc.data + 6, (const uint8_t[]){ 0, 0, 0, 1 }, 4);
+	CHECK_ERR(skr_keyring_decode(enc.data, 6 + 36, &b),
+	    SKR_ERR_MASTER_KEY);
+	enc.data[6 + 3] = 2;
+	CHECK_OK(skr_keyring_decode(enc.data, 6 + 36, &b));
+	CHECK(b.n == 1 && b.gen[0] == 2);
+	skr_keyring_clear(&b);
 	/* The ring holds at most two, each generation once. */
 	CHECK_OK(skr_master_key_generate(&mk));
 	CHECK_ERR(skr_keyring_add(&a, 9, mk), SKR_ERR_INVAL);

@@ -55,8 +55,8 @@ int skr_net_listen_fd(skr_net_addr *a, unsigned flags);
 
 /*
  * A TLS server context from a PEM certificate chain and its private key:
- * TLS 1.2 at least, no compression or renegotiation, the server's cipher
- * order, and ALPN (RFC 7301) offering h2 then http/1.1 for h2o.  *out:
+ * TLS 1.2 at least, AEAD cipher suites only (tls.h), no compression or
+ * renegotiation, the server's cipher order, and ALPN (RFC 7301) offering h2 then http/1.1 for h2o.  *out:
  * caller frees with SSL_CTX_free.  SKR_ERR_CONFIG for unusable files.
  */
 int skr_net_tls_server(const char *cert_file, const char *key_file,

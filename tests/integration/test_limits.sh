@@ -77,4 +77,52 @@ for mode in h1 h2 handshake h2-request; do
 	stop_within 20 "$mode: SIGTERM stops skrd without waiting for them"
 done
 
+# ---- TLS 1.2: AEAD suites only ---------------------------------------------
+# skrd's certificate has a P-256 key: the ECDSA suites are the ones it could
+# otherwise negotiate.
+skr_start || finish
+hostport
+tls12() {
+	openssl s_client -connect "$HOST:$PORT" -tls1_2 -cipher "$1" \
+	    -CAfile "$D/ca.pem" </dev/null >"$T/s_client.out" 2>&1
+}
+for c in ECDHE-ECDSA-AES128-SHA ECDHE-ECDSA-AES256-SHA \
+    ECDHE-ECDSA-AES128-SHA256 ECDHE-ECDSA-AES256-SHA384; do
+	check_not "TLS 1.2 refuses the CBC suite $c" tls12 "$c"
+done
+for c in ECDHE-ECDSA-AES128-GCM-SHA256 ECDHE-ECDSA-AES256-GCM-SHA384 \
+    ECDHE-ECDSA-CHACHA20-POLY1305; do
+	check "TLS 1.2 accepts the AEAD suite $c" tls12 "$c"
+done
+skr_stop
+
+# libskr offers the same suites: against a TLS 1.2 server that speaks CBC
+# only, skrctl fails the handshake; against one that speaks GCM it gets
+# through TLS (and then finds no skrd).
+s_server() {
+	local _
+	openssl s_server -accept 127.0.0.1:0 -cert "$D/tls-cert.pem" \
+	    -key "$D/tls-key.pem" -tls1_2 -cipher "$1" -www \
+	    >"$T/s_server.log" 2>&1 &
+	SPID=$!
+	skr_track "$SPID"
+	for _ in $(seq 100); do
+		grep -q '^ACCEPT' "$T/s_server.log" && break
+		sleep 0.05
+	done
+	SPORT=$(sed -n 's/^ACCEPT .*:\([0-9]*\)$/\1/p' "$T/s_server.log")
+}
+s_server ECDHE-ECDSA-AES128-SHA:ECDHE-ECDSA-AES256-SHA
+SKR_ADDR=https://127.0.0.1:$SPORT ctl status
+check "skrctl refuses a CBC-only server" [ "$RC" -ne 0 ]
+check "... in the TLS handshake" grep -q 'SKR.CLIENT.TLS' <<<"$ERR"
+kill "$SPID"
+wait "$SPID" 2>/dev/null
+s_server ECDHE-ECDSA-AES128-GCM-SHA256
+SKR_ADDR=https://127.0.0.1:$SPORT ctl status
+check "skrctl gets through TLS with a GCM-only server" \
+    bash -c '! grep -q "SKR.CLIENT.TLS" <<<"$1"' _ "$ERR"
+kill "$SPID"
+wait "$SPID" 2>/dev/null
+
 finish

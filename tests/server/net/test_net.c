@@ -126,6 +126,30 @@ test_listen_fd(void)
 		close(fd);
 }
 
+/* Every suite the context offers is AEAD, and TLS 1.2's have ECDHE key
+ * exchange: no CBC suite with an HMAC, no static RSA. */
+static void
+check_aead_only(SSL_CTX *ctx)
+{
+	STACK_OF(SSL_CIPHER) *sk = SSL_CTX_get_ciphers(ctx);
+	int i, n = sk_SSL_CIPHER_num(sk), tls12 = 0, tls13 = 0;
+
+	CHECK(n > 0);
+	for (i = 0; i < n; i++) {
+		const SSL_CIPHER *c = sk_SSL_CIPHER_value(sk, i);
+
+		CHECK(SSL_CIPHER_is_aead(c));
+		if (strcmp(SSL_CIPHER_get_version(c), "TLSv1.3") == 0) {
+			tls13++;
+			continue;
+		}
+		tls12++;
+		CHECK(SSL_CIPHER_get_kx_nid(c) == NID_kx_ecdhe);
+	}
+	CHECK(tls12 > 0);
+	CHECK(tls13 > 0);
+}
+
 static void
 test_tls(void)
 {
@@ -141,8 +165,10 @@ test_tls(void)
 	CHECK_OK(skr_net_tls_server(skr_test_path(dir, "tls-cert.pem"),
 	    skr_test_path(dir, "tls-key.pem"), &ssl));
 	CHECK(ssl != NULL);
-	if (ssl != NULL)
+	if (ssl != NULL) {
 		CHECK(SSL_CTX_get_min_proto_version(ssl) == TLS1_2_VERSION);
+		check_aead_only(ssl);
+	}
 	SSL_CTX_free(ssl);
 	/* A key that is not the certificate's. */
 	CHECK_ERR(skr_net_tls_server(skr_test_path(dir, "tls-cert.pem"),

@@ -459,6 +459,14 @@ skr_http_serve(skr_server *srv, const skr_http_opts *o,
 	memset(&no, 0, sizeof(no));
 	if ((r = skr_net_resolve_listen(o->listen, &no.addr)) != SKR_OK)
 		goto out;
+	/* A server that mints tokens (skrd --dev) serves this machine only,
+	 * whoever started it (dev.c refuses first, with a usage error). */
+	if (srv->dev_token != NULL && !skr_net_is_loopback(no.addr.host)) {
+		skr_log(SKR_LOG_ERROR, "dev mode is only allowed on a loopback "
+		    "address", json_pack("{s:s}", "listen", o->listen));
+		r = SKR_ERR_CONFIG;
+		goto out;
+	}
 	if (o->plain && !skr_net_is_loopback(no.addr.host)) {
 		skr_log(SKR_LOG_ERROR, "plain HTTP is only allowed on a "
 		    "loopback address", json_pack("{s:s}", "listen",

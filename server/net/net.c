@@ -94,6 +94,20 @@ skr_net_resolve_listen(const char *s, skr_net_addr *out)
 }
 
 int
+skr_net_resolve_loopback(const char *s, skr_net_addr *out)
+{
+	int r;
+
+	if ((r = skr_net_resolve_listen(s, out)) != SKR_OK)
+		return r;
+	if (!skr_net_is_loopback(out->host)) {
+		memset(out, 0, sizeof(*out));
+		return SKR_ERR_INVAL;
+	}
+	return SKR_OK;
+}
+
+int
 skr_net_url(const skr_net_addr *a, const char *scheme, int port, char *out,
     size_t outlen)
 {

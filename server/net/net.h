@@ -39,6 +39,11 @@ int skr_net_is_loopback(const char *host);
  * SKR_ERR_CONFIG otherwise. */
 int skr_net_resolve_listen(const char *s, skr_net_addr *out);
 
+/* skr_net_resolve_listen for a listener that has no authentication of its
+ * own (skr-test-authority, skrd --dev): a loopback address only
+ * (skr_net_is_loopback), anything else is SKR_ERR_INVAL. */
+int skr_net_resolve_loopback(const char *s, skr_net_addr *out);
+
 /* "scheme://HOST:PORT" for a, with brackets around an IPv6 host and port
  * in place of a->port (the one bound when a->port was 0).  SKR_ERR_TOO_LARGE
  * when it does not fit outlen. */

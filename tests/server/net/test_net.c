@@ -68,6 +68,25 @@ test_loopback(void)
 		CHECK(!skr_net_is_loopback(no[i]));
 }
 
+/* Listeners without authentication (the test authority, skrd --dev). */
+static void
+test_resolve_loopback(void)
+{
+	static const char *const yes[] = { "127.0.0.1:0", "127.9.9.9:8443",
+		"[::1]:1", "localhost:443" };
+	static const char *const no[] = { "0.0.0.0:0", "[::]:0",
+		"192.0.2.1:8443", "[::ffff:127.0.0.1]:1", "10.0.0.1:1",
+		"127.0.0.1", "example.com:443" };
+	skr_net_addr a;
+
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
+		CHECK_OK(skr_net_resolve_loopback(yes[i], &a));
+	for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++) {
+		CHECK(skr_net_resolve_loopback(no[i], &a) != SKR_OK);
+		CHECK(a.port == 0 && a.host[0] == '\0');
+	}
+}
+
 static void
 test_resolve(void)
 {
@@ -182,6 +201,7 @@ main(void)
 {
 	test_parse();
 	test_loopback();
+	test_resolve_loopback();
 	test_resolve();
 	test_listen_fd();
 	test_tls();

@@ -60,6 +60,7 @@ static const struct setting settings[] = {
 	I("auth_fail_window", auth_fail_window, 1, 86400),
 	I("release_limit", release_limit, 0, 1000000),
 	I("release_window", release_window, 1, 86400),
+	I("ratelimit_ipv6_prefix", ratelimit_ipv6_prefix, 16, 128),
 	I("store_map_size", store_map_size, 0, (int64_t)1 << 40),
 	S("metrics_auth", metrics_auth, metrics_auths),
 	S("audit_file", audit_file, NULL),
@@ -101,6 +102,7 @@ skr_config_init(skr_config *c)
 	c->auth_fail_window = 60;
 	c->release_limit = 300;
 	c->release_window = 60;
+	c->ratelimit_ipv6_prefix = 64;
 }
 
 void

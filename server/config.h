@@ -49,6 +49,7 @@ typedef struct skr_config {
 	int64_t release_limit;    /* release attempts per peer per window;
 	                           * 0: unlimited */
 	int64_t release_window;   /* seconds */
+	int64_t ratelimit_ipv6_prefix; /* IPv6 network counted as one peer */
 	int64_t store_map_size;   /* LMDB map size in bytes; 0: default */
 	char *metrics_auth;       /* token | none */
 	char *audit_file;         /* JSON-lines audit sink, or NULL */

@@ -449,7 +449,7 @@ rate_limited(skr_server *srv, skr_ratelimit **limiter, skr_request *req,
 	char retry[32];
 
 	rl = skr_ratelimit_get(limiter, srv->release_limit,
-	    srv->release_window);
+	    srv->release_window, srv->ratelimit_ipv6_prefix);
 	if ((wait = skr_ratelimit_take_first(rl, req->peer, req->now,
 	    first)) <= 0)
 		return SKR_OK;

@@ -53,6 +53,8 @@ typedef struct skr_server {
 	int release_limit;                 /* release attempts per window per
 	                                    * peer; 0: unlimited */
 	int release_window;                /* seconds */
+	int ratelimit_ipv6_prefix;         /* IPv6 network counted as one
+	                                    * peer by the limiters */
 
 	/* Clock offset for tests; always 0 unless built with -Dtest_clock
 	 * (see skr_server_now). */

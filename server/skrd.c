@@ -381,6 +381,7 @@ skrd_apply_config(skr_server *srv, const skr_config *c)
 	srv->auth_fail_window = (int)c->auth_fail_window;
 	srv->release_limit = (int)c->release_limit;
 	srv->release_window = (int)c->release_window;
+	srv->ratelimit_ipv6_prefix = (int)c->ratelimit_ipv6_prefix;
 	if (c->release_alg != NULL)
 		skr_alg_parse(c->release_alg, &srv->sign_alg);
 }
@@ -554,6 +555,7 @@ restart_only(const skr_config *old, skr_config *c, skr_buf *names)
 	KEEP_INT(auth_fail_window);
 	KEEP_INT(release_limit);
 	KEEP_INT(release_window);
+	KEEP_INT(ratelimit_ipv6_prefix);
 #undef KEEP_INT
 #undef KEEP_STR
 }

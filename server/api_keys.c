@@ -705,13 +705,18 @@ static int
 store_page(skr_txn *txn, const skr_request *req, enum list_kind kind,
     const char *marker, size_t max, skr_version_page *pg)
 {
+	/* A marker serves the token it was made for only. */
+	const char *binding = req->principal != NULL ? req->principal->id :
+	    NULL;
+
 	switch (kind) {
 	case LIST_KEYS:
-		return skr_store_key_list(txn, marker, max, pg);
+		return skr_store_key_list(txn, binding, marker, max, pg);
 	case LIST_VERSIONS:
-		return skr_store_version_list(txn, req->name, marker, max, pg);
+		return skr_store_version_list(txn, binding, req->name, marker,
+		    max, pg);
 	default:
-		return skr_store_deleted_list(txn, marker, max, pg);
+		return skr_store_deleted_list(txn, binding, marker, max, pg);
 	}
 }
 

@@ -218,7 +218,7 @@ snapshot(void)
 	if (skr_store_stats_get(fx.srv.store, &st) != SKR_OK ||
 	    skr_store_txn_begin(fx.srv.store, SKR_TXN_READ, &txn) != SKR_OK ||
 	    skr_audit_head(txn, &seq, hash) != SKR_OK ||
-	    skr_store_key_list(txn, NULL, SKR_PAGE_MAX, &pg) != SKR_OK)
+	    skr_store_key_list(txn, NULL, NULL, SKR_PAGE_MAX, &pg) != SKR_OK)
 		abort();
 	skr_buf_appendf(&b, "%llu %llu %llu %llu %llu %s|",
 	    (unsigned long long)st.keys, (unsigned long long)st.versions,
@@ -613,6 +613,27 @@ test_list(void)
 		free(after);
 	}
 	free(before);
+}
+
+/* The $skiptoken of a nextLink, base64url-decoded, holds none of the
+ * text in needle (the sealed marker shows nothing of its position). */
+static int
+skiptoken_hides(const char *link, const char *needle)
+{
+	const char *t = strstr(link, "$skiptoken=");
+	skr_buf raw = SKR_BUF_INIT;
+	int hidden;
+
+	if (t == NULL)
+		return 0;
+	t += strlen("$skiptoken=");
+	if (skr_b64url_decode(&raw, t, strcspn(t, "&")) != SKR_OK) {
+		skr_buf_free(&raw);
+		return 0;
+	}
+	hidden = memmem(raw.data, raw.len, needle, strlen(needle)) == NULL;
+	skr_buf_free(&raw);
+	return hidden;
 }
 
 static void
@@ -1506,6 +1527,72 @@ test_audit(void)
 	CHECK(strstr((const char *)resp.body.data, tok_admin + 4) == NULL);
 }
 
+/*
+ * A prefix-scoped token pages through keys outside its scope without
+ * learning their names: a scoped page that ends after reading keys out of
+ * scope used to carry the last one's name in its $skiptoken, so that
+ * following nextLinks revealed about every 64th name.  Last: it leaves
+ * keys behind.
+ */
+static void
+test_list_markers(void)
+{
+	char target[2048], first[2048];
+	const char *next;
+	int pages = 0, hidden = 1;
+
+	tok = tok_admin;
+	call("POST", "/keys/team-a-markers/create", "{'kty':'oct'}");
+	CHECK_STATUS(200);
+	for (int i = 0; i < 100; i++) {
+		call("POST", fmt("/keys/x-leak-%03d/create", i),
+		    "{'kty':'oct'}");
+		CHECK_STATUS(200);
+	}
+	/* Pages of 4 hold the scope's three keys; the scan reads on through
+	 * the keys outside it and ends a page there. */
+	tok = tok_scoped;
+	snprintf(target, sizeof(target), "/keys?maxresults=4");
+	first[0] = '\0';
+	for (;;) {
+		call("GET", target, NULL);
+		CHECK_STATUS(200);
+		if (resp.status != 200 || (next = jstr("nextLink")) == NULL)
+			break;
+		pages++;
+		if (!skiptoken_hides(next, "x-leak") ||
+		    !skiptoken_hides(next, "rsa1"))
+			hidden = 0;
+		if (first[0] == '\0')
+			snprintf(first, sizeof(first), "%s",
+			    next + strlen(BASE));
+		snprintf(target, sizeof(target), "%s", next + strlen(BASE));
+		if (pages > 10)
+			break;
+	}
+	CHECK(pages >= 1);
+	CHECK(hidden);
+	/* The marker serves the token it was made for, and no other. */
+	call("GET", first, NULL);
+	CHECK_STATUS(200);
+	tok = tok_admin;
+	call("GET", first, NULL);
+	CHECK_FAIL(SKR_ERR_BAD_REQUEST);
+	/* Versions and deleted keys are sealed the same way. */
+	call("DELETE", "/keys/x-leak-001", NULL);
+	call("DELETE", "/keys/x-leak-002", NULL);
+	call("GET", "/deletedkeys?maxresults=1", NULL);
+	CHECK_STATUS(200);
+	next = jstr("nextLink");
+	CHECK(next != NULL && skiptoken_hides(next, "x-leak"));
+	call("POST", "/keys/x-leak-003/rotate", NULL);
+	CHECK_STATUS(200);
+	call("GET", "/keys/x-leak-003/versions?maxresults=1", NULL);
+	CHECK_STATUS(200);
+	next = jstr("nextLink");
+	CHECK(next != NULL && skiptoken_hides(next, "x-leak"));
+}
+
 int
 main(void)
 {
@@ -1523,6 +1610,7 @@ main(void)
 	test_throttle();
 	test_admin();
 	test_audit();
+	test_list_markers();
 	teardown();
 	return check_done();
 }

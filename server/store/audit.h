@@ -144,6 +144,25 @@ typedef int (*skr_audit_work)(skr_txn *txn, skr_audit_rec *rec, void *arg);
 int skr_audit_log(skr_store *st, const skr_audit_rec *rec, int64_t now,
     skr_audit_work work, void *arg, uint64_t *seq);
 
+/*
+ * A check an attempt makes in the write transaction that commits its
+ * record, right before the record is appended: it reads (never writes)
+ * txn to confirm that what the attempt decided from still holds, so that
+ * the chain's order is the order of what was decided (a release is never
+ * recorded after the change that would have refused it).  It returns
+ * SKR_OK to keep rec as it is, SKR_AUDIT_CHANGED after changing rec's
+ * outcome and reason, or an error that fails the commit.  It may run on
+ * another thread than the caller's (the one committing the batch) and must
+ * use only txn, rec and arg.
+ */
+typedef int (*skr_audit_check)(skr_txn *txn, skr_audit_rec *rec, void *arg);
+#define SKR_AUDIT_CHANGED 2
+
+/* skr_audit_log without work, with check run where the record commits
+ * (the record still shares its batch's transaction and commit). */
+int skr_audit_log_checked(skr_store *st, const skr_audit_rec *rec,
+    int64_t now, skr_audit_check check, void *arg, uint64_t *seq);
+
 /* Query filter; zero/NULL members match everything. */
 typedef struct skr_audit_filter {
 	const char *key;      /* records whose "key" equals this (case-insensitive) */

@@ -72,7 +72,9 @@ const skr_route skr_routes[] = {
 	{ "POST", "/admin/authorities/refresh", skr_api_authorities_refresh,
 	    AUTH, OPER },
 	{ "GET", "/admin/audit", skr_api_audit_list, AUTH, AUDIT },
-	{ "GET", "/admin/audit/verify", skr_api_audit_verify, AUTH, AUDIT },
+	/* The whole chain: on the thread pool, one at a time. */
+	{ "GET", "/admin/audit/verify", skr_api_audit_verify, AUTH | SLOW,
+	    AUDIT },
 	/* Counts only, no key names; public when metrics_auth = none. */
 	{ "GET", "/metrics", skr_api_metrics, AUTH, READ },
 	/* Dev mode only (skrd --dev); 404 everywhere else. */

@@ -70,6 +70,8 @@ typedef struct skr_server {
 	struct skr_ratelimit *auth_limit;  /* made by auth.c on first use */
 	struct skr_ratelimit *release_limiter; /* made by release.c */
 	struct skr_ratelimit *nonce_limiter;   /* made by release.c */
+	int audit_verifying;               /* GET /admin/audit/verify runs
+	                                    * (api_admin.c; atomic) */
 
 	/* Operations (metrics.h, auditsink.h). */
 	struct skr_metrics *metrics;       /* made and freed by the HTTP layer

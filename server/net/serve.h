@@ -42,8 +42,9 @@ typedef struct skr_net_serve_opts {
 	uint64_t header_timeout_ms; /* HTTP/1.1 request head; 0: h2o's */
 	uint64_t idle_timeout_ms;   /* HTTP/2 without streams; 0: h2o's */
 	uint64_t stall_ms;          /* cut a connection after this long with
-	                             * no request arriving or answered (an
-	                             * HTTP/2 stream trickling in); 0: never */
+	                             * no request arriving or answered, and
+	                             * none being worked on (an HTTP/2 stream
+	                             * trickling in); 0: never */
 	uint64_t shutdown_ms;       /* drain deadline after SIGTERM/SIGINT */
 
 	/* Hooks, each called with arg. */

@@ -22,6 +22,8 @@ struct skr__conn {
 	struct skr__conn *prev, *next; /* the loop's live connections */
 	h2o_socket_t *sock;       /* h2o's socket over tcp */
 	uint64_t progress;        /* loop ms of accept or the last request */
+	size_t busy;              /* requests handed to on_req not yet
+	                           * disposed of by h2o */
 	int cut;                  /* shut down for stalling */
 	uint64_t cut_at;          /* loop ms it was cut */
 	int released;             /* counted out of the connection cap */

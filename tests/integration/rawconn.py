@@ -10,6 +10,11 @@ usage:
       h2 (the same over HTTP/2), handshake (reset right after the TLS
       handshake), h2-request (reset right after an HTTP/2 request, without
       reading).  Prints "done COUNT".
+  rawconn.py HOST PORT CAFILE timed TOKEN SLOWPATH FASTPATH DELAY
+      One HTTP/2 connection: GET SLOWPATH on stream 1 and, DELAY seconds
+      later, GET FASTPATH on stream 3, both with the bearer TOKEN.  Prints
+      a JSON object: the seconds each took to be answered in full (fast_s
+      from its own request) and each body.
   rawconn.py HOST PORT CAFILE hold CONNS STREAMS SIZE PATH READYFILE
       CONNS HTTP/2 connections, each opening STREAMS POST requests for PATH
       with content-length SIZE and sending all but the last byte of each
@@ -35,12 +40,28 @@ DATA, HEADERS, RST, SETTINGS, PING, GOAWAY, WINUP = 0, 1, 3, 4, 6, 7, 8
 END_STREAM, END_HEADERS, ACK = 0x1, 0x4, 0x1
 
 
+class Locked:
+    """A TLS socket whose writes may come from several threads (an
+    SSLSocket's may not)."""
+
+    def __init__(self, t):
+        self.t = t
+        self.mu = threading.Lock()
+
+    def sendall(self, data):
+        with self.mu:
+            self.t.sendall(data)
+
+    def __getattr__(self, name):
+        return getattr(self.t, name)
+
+
 def connect(proto):
     ctx = ssl.create_default_context(cafile=CA)
     ctx.check_hostname = False
     ctx.set_alpn_protocols([proto])
     s = socket.create_connection((HOST, PORT), timeout=30)
-    return ctx.wrap_socket(s)
+    return Locked(ctx.wrap_socket(s))
 
 
 def reset(t):
@@ -61,10 +82,13 @@ def hpack_literal(index, value):
     return bytes([index, len(value)]) + value
 
 
-def request_headers(method, path, length=None):
+def request_headers(method, path, length=None, bearer=None):
     block = bytes([0x83 if method == 'POST' else 0x82, 0x87])  # :method, :scheme https
     block += hpack_literal(4, path.encode())                     # :path
     block += hpack_literal(1, b'skr.test')                       # :authority
+    if bearer is not None:
+        value = b'Bearer ' + bearer.encode()
+        block += bytes([0x0f, 0x08, len(value)]) + value        # authorization (23)
     if length is not None:
         block += bytes([0x0f, 0x0d]) + bytes([len(str(length))]) + \
             str(length).encode()                                 # content-length (28)
@@ -98,6 +122,54 @@ def cmd_reset(mode, count):
                 t.recv(100)
         reset(t)
     print('done', count)
+
+
+def cmd_timed(token, slow, fast, delay):
+    t = connect('h2')
+    t.sendall(PREFACE + frame(SETTINGS, 0, 0))
+    done, body, sent = {}, {1: b'', 3: b''}, {}
+    lock = threading.Condition()
+
+    def reader():
+        buf = b''
+        while True:
+            try:
+                f, buf = read_frame(t, buf)
+            except OSError:
+                f = None
+            with lock:
+                if f is None:
+                    done.setdefault(1, None)
+                    done.setdefault(3, None)
+                    lock.notify_all()
+                    return
+                ftype, flags, sid, payload = f
+                if ftype == SETTINGS and not flags & ACK:
+                    t.sendall(frame(SETTINGS, ACK, 0))
+                if ftype == DATA and sid in body:
+                    body[sid] += payload
+                if ftype in (DATA, HEADERS) and flags & END_STREAM:
+                    done[sid] = time.monotonic()
+                if ftype == RST:
+                    done[sid] = None
+                lock.notify_all()
+
+    threading.Thread(target=reader, daemon=True).start()
+    sent[1] = time.monotonic()
+    t.sendall(frame(HEADERS, END_STREAM | END_HEADERS, 1,
+                    request_headers('GET', slow, bearer=token)))
+    time.sleep(delay)
+    sent[3] = time.monotonic()
+    t.sendall(frame(HEADERS, END_STREAM | END_HEADERS, 3,
+                    request_headers('GET', fast, bearer=token)))
+    with lock:
+        lock.wait_for(lambda: 1 in done and 3 in done, 300)
+
+    def took(sid):
+        return None if done.get(sid) is None else done[sid] - sent[sid]
+    print(json.dumps({'slow_s': took(1), 'fast_s': took(3),
+                      'slow_body': body[1].decode(errors='replace'),
+                      'fast_body': body[3].decode(errors='replace')}))
 
 
 class Conn:
@@ -220,6 +292,8 @@ def cmd_hold(nconns, nstreams, size, path, ready):
 
 if CMD == 'reset':
     cmd_reset(ARGS[0], int(ARGS[1]))
+elif CMD == 'timed':
+    cmd_timed(ARGS[0], ARGS[1], ARGS[2], float(ARGS[3]))
 elif CMD == 'hold':
     cmd_hold(int(ARGS[0]), int(ARGS[1]), int(ARGS[2]), ARGS[3], ARGS[4])
 else:

@@ -77,6 +77,56 @@ for mode in h1 h2 handshake h2-request; do
 	stop_within 20 "$mode: SIGTERM stops skrd without waiting for them"
 done
 
+# ---- a long audit verification does not hold the loop ---------------------
+# 300,000 records take seconds to verify.  On one event loop, a request on
+# the same HTTP/2 connection and one on another connection are answered
+# meanwhile: the bounds are a liveness check, far above their usual
+# milliseconds and far below the verification's time.
+# (Without glibc's malloc perturbation, which meson turns on: it makes
+# the filler crawl.)
+check "300,000 audit records appended" \
+    env -u MALLOC_PERTURB_ "$AUDIT_FILL" "$D" 300000
+skr_start --threads 1 || finish
+hostport
+"${RAW[@]}" "$HOST" "$PORT" "$D/ca.pem" timed "$ADMIN" /admin/audit/verify \
+    /healthz 0.5 >"$T/timed.json" 2>"$T/timed.err" &
+TIMED=$!
+skr_track "$TIMED"
+sleep 1
+t0=$(date +%s%N)
+api GET /healthz
+t1=$(date +%s%N)
+expect_status 200 "healthz on another connection while the chain is verified"
+other=$(((t1 - t0) / 1000000))
+wait "$TIMED"
+slow=$(jq -r .slow_s "$T/timed.json")
+fast=$(jq -r .fast_s "$T/timed.json")
+echo "verify ${slow} s; meanwhile healthz ${fast} s on its connection," \
+    "${other} ms on another"
+# between LO HI X: LO < X < HI, as numbers.
+between() {
+	python3 -c 'import sys; lo, hi, x = map(float, sys.argv[1:]); sys.exit(not lo < x < hi)' "$@"
+}
+check "the verification took more than a second (${slow} s)" \
+    between 1 600 "$slow"
+check "healthz on the verifying connection answered meanwhile (${fast} s)" \
+    between 0 "$(python3 -c "print(min(2, $slow / 4))")" "$fast"
+check "healthz on another connection answered meanwhile (${other} ms)" \
+    between 0 "$(python3 -c "print(min(2000, $slow * 250))")" "$other"
+BODY=$(jq -r .slow_body "$T/timed.json")
+expect_json .ok true "the chain verifies"
+check "every record was walked" \
+    [ "$(jq -r .records <<<"$BODY")" -gt 300000 ]
+# One verification at a time.
+curl -s -o /dev/null --cacert "$D/ca.pem" -H "Authorization: Bearer $ADMIN" \
+    "$SKR_ADDR/admin/audit/verify" &
+first=$!
+sleep 0.5
+api GET /admin/audit/verify
+expect_error 429 SKR.RATE_LIMITED "a second verification meanwhile is refused"
+wait "$first"
+skr_stop
+
 # ---- TLS 1.2: AEAD suites only ---------------------------------------------
 # skrd's certificate has a P-256 key: the ECDSA suites are the ones it could
 # otherwise negotiate.

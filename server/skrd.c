@@ -398,6 +398,9 @@ skrd_http_opts(skr_http_opts *o, const skr_config *c)
 	o->max_header_bytes = (size_t)c->max_header_bytes;
 	o->max_headers = (size_t)c->max_headers;
 	o->max_connections = (size_t)c->max_connections;
+	o->body_memory = (size_t)c->max_body_memory;
+	o->conn_body_memory = (size_t)c->max_connection_body_memory;
+	o->http2_max_streams = (size_t)c->http2_max_streams;
 	/* One knob for everything before a request is complete: the TLS
 	 * handshake, the request head and its body. */
 	o->header_timeout_ms = (uint64_t)c->header_timeout * 1000;
@@ -446,6 +449,12 @@ serve_load(const struct serve *sv, skr_config *c, skr_buf *why)
 			r = 2;
 		else
 			skr_buf_reset(why);
+	}
+	if (r == 0 && skr_config_check(c, &tmp) != SKR_OK) {
+		skr_buf_appendf(why, "%s%s%s", sv->cfgfile != NULL ?
+		    sv->cfgfile : "", sv->cfgfile != NULL ? ": " : "",
+		    skr_buf_cstr(&tmp));
+		r = 1;
 	}
 	skr_buf_free(&tmp);
 	return r;
@@ -546,6 +555,9 @@ restart_only(const skr_config *old, skr_config *c, skr_buf *names)
 	KEEP_INT(max_header_bytes);
 	KEEP_INT(max_headers);
 	KEEP_INT(max_connections);
+	KEEP_INT(max_body_memory);
+	KEEP_INT(max_connection_body_memory);
+	KEEP_INT(http2_max_streams);
 	KEEP_INT(header_timeout);
 	KEEP_INT(idle_timeout);
 	KEEP_INT(shutdown_timeout);

@@ -88,6 +88,7 @@ on_req(h2o_handler_t *self, h2o_req_t *req)
 	    req->conn->ctx);
 	struct skr__conn *c = conn_of_req(l, req);
 	struct req_mark *m;
+	h2o_iovec_t *refused, body;
 
 	/* A connection with a request being worked on (a slow handler on
 	 * the thread pool) is not stalled: the sweep leaves it be. */
@@ -97,6 +98,20 @@ on_req(h2o_handler_t *self, h2o_req_t *req)
 		m->l = l;
 		m->sock = c->sock;
 		c->busy++;
+	}
+	/* Refused while its body arrived (gate.c): answered now. */
+	if ((refused = h2o_req_getenv(req, H2O_STRLIT(SKR__NET_REFUSED), 0)) !=
+	    NULL) {
+		int status = (int)strtol(refused->base, NULL, 10);
+
+		if (h->s->o.refusal == NULL) {
+			h2o_send_error_generic(req, status, "Refused",
+			    "request refused\n", 0);
+			return 0;
+		}
+		body = h->s->o.refusal(h->s->o.arg, req, status);
+		h2o_send_inline(req, body.base, body.len);
+		return 0;
 	}
 	return h->s->o.on_req(h->s->o.arg, l, req);
 }
@@ -142,6 +157,7 @@ on_conn_close(uv_handle_t *h)
 	struct skr__conn *c = (struct skr__conn *)h;
 
 	skr__net_wfail_forget(l, c);
+	skr__net_gate_forget(l, c);
 	if (c->prev != NULL)
 		c->prev->next = c->next;
 	else
@@ -414,6 +430,7 @@ loop_init(skr_net_server *s, skr_net_loop *l, int index)
 	l->sweep.data = l;
 	uv_idle_init(&l->loop, &l->wfail_idle);
 	l->wfail_idle.data = l;
+	skr__net_gate_init(l);
 	if (s->o.stall_ms > 0)
 		uv_timer_start(&l->sweep, on_sweep, 1000, 1000);
 	h2o_context_init(&l->ctx, &l->loop, &s->config);
@@ -449,6 +466,7 @@ configure(skr_net_server *s)
 	s->config.http2.graceful_shutdown_timeout = o->shutdown_ms;
 	host = h2o_config_register_host(&s->config,
 	    h2o_iovec_init(H2O_STRLIT("default")), 65535);
+	skr__net_gate_configure(s, host);
 	pathconf = h2o_config_register_path(host, "/", 0);
 	h = (struct handler *)h2o_create_handler(pathconf, sizeof(*h));
 	h->super.on_req = on_req;

@@ -403,13 +403,13 @@ job_fill(struct job *job, h2o_req_t *req)
 	    job->http->o.max_body, &limit) == SKR_OK) {
 		if (req->entity.len > limit) {
 			if (limit == 0)
-				skr_response_error(&job->resp, SKR_ERR_TOO_LARGE,
-				    "%s %s takes no request body", job->method,
-				    job->path);
+				skr_response_error(&job->resp,
+				    SKR_ERR_TOO_LARGE, "%s %s takes no request "
+				    "body", job->method, job->path);
 			else
-				skr_response_error(&job->resp, SKR_ERR_TOO_LARGE,
-				    "request body over the limit of %zu bytes",
-				    limit);
+				skr_response_error(&job->resp,
+				    SKR_ERR_TOO_LARGE, "request body over the "
+				    "limit of %zu bytes", limit);
 			return SKR_ERR_TOO_LARGE;
 		}
 		if ((job->body = malloc(req->entity.len)) == NULL)

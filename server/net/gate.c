@@ -169,7 +169,7 @@ find_stream(h2o_http2_conn_t *conn, uint32_t id)
 	return f.st;
 }
 
-/* ---- answering an HTTP/2 stream before on_req --------------------------- */
+/* ---- answering an HTTP/2 stream before on_req ---------------------------- */
 
 static void
 drain(h2o_http2_stream_t *st)
@@ -345,7 +345,7 @@ h2_gate(skr_net_loop *l, struct skr__conn *c, h2o_http2_conn_t *conn)
 		account(l, c, buf_held(c->sock->input));
 }
 
-/* ---- HTTP/1.1: reading held back ------------------------------------------ */
+/* ---- HTTP/1.1: reading held back ----------------------------------------- */
 
 static void
 pause_reading(skr_net_loop *l, struct skr__conn *c)
@@ -381,7 +381,7 @@ over_budget(const skr_net_server *s)
 	    atomic_load(&s->body_held) > s->o.body_memory;
 }
 
-/* ---- after reads, and on the loop's tick ---------------------------------- */
+/* ---- after reads, and on the loop's tick --------------------------------- */
 
 void
 skr__net_gate_read(skr_net_loop *l, struct skr__conn *c)
@@ -461,7 +461,7 @@ skr__net_gate_init(skr_net_loop *l)
 		uv_timer_start(&l->gate, on_tick, TICK_MS, TICK_MS);
 }
 
-/* ---- the answers to requests refused before on_req ------------------------ */
+/* ---- the answers to requests refused before on_req ----------------------- */
 
 struct refusal_filter {
 	h2o_filter_t super;

@@ -275,10 +275,10 @@ release_slot(skr_net_loop *l, struct skr__conn *c, uint64_t now)
 
 /*
  * Once a second: shut down connections that have had no request arrive or
- * complete for stall_ms, and none in the works.  h2o closes HTTP/1.1 connections that stall
- * (req_timeout) and HTTP/2 connections without streams (idle_timeout) well
- * before that; what is left is an HTTP/2 stream whose headers or body
- * trickle in.  Shutting the socket down makes h2o close the connection its
+ * complete for stall_ms, and none in the works.  h2o closes HTTP/1.1
+ * connections that stall (req_timeout) and HTTP/2 connections without
+ * streams (idle_timeout) well before that; what is left is an HTTP/2 stream
+ * whose headers or body trickle in.  Shutting the socket down makes h2o close the connection its
  * usual way; one that h2o still has not closed CUT_GRACE_MS later gives its
  * slot back (release_slot).
  */

@@ -148,7 +148,7 @@ uv_write(uv_write_t *req, uv_stream_t *handle, const uv_buf_t bufs[],
 	return 0;
 }
 
-/* ---- reads ---------------------------------------------------------------- */
+/* ---- reads --------------------------------------------------------------- */
 
 /* libuv's read callback for the loops' connections: h2o's, then the
  * gate.  c stays valid throughout: h2o closes a connection with uv_close,

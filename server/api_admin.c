@@ -62,7 +62,12 @@ token_commit(skr_txn *txn, const skr_request *req, const char *event,
     const char *id)
 {
 	skr_audit_rec rec = skr__api_audit(req, event);
+	int r;
 
+	if ((r = skr__api_principal_holds(txn, req)) != SKR_OK) {
+		skr_store_txn_abort(txn);
+		return r;
+	}
 	skr_audit_detail_str(&rec, "id", id);
 	return skr_audit_commit(txn, &rec, 1, req->now);
 }

@@ -220,6 +220,7 @@ set_outcome(skr_audit_rec *rec, int decided)
  */
 struct recheck {
 	const skr_version_info *vi; /* what decide() read */
+	const skr_request *req;     /* its caller's token (api.h) */
 	int64_t now;
 	int decided;                /* SKR_OK, or the new denial */
 };
@@ -233,6 +234,17 @@ recheck(skr_txn *txn, skr_audit_rec *rec, void *arg)
 	int r, d = SKR_OK;
 
 	memset(&cur, 0, sizeof(cur));
+	/* A caller with a bearer token (evaluate; release when the server
+	 * requires the releaser role) still holds it. */
+	r = skr__api_principal_holds(txn, c->req);
+	if (r == SKR_ERR_AUTH_REVOKED || r == SKR_ERR_AUTH_EXPIRED ||
+	    r == SKR_ERR_AUTH_INVALID) {
+		c->decided = r;
+		set_outcome(rec, r);
+		return SKR_AUDIT_CHANGED;
+	}
+	if (r != SKR_OK)
+		return r;
 	r = skr_store_version_get(txn, was->name, was->version, &cur);
 	if (r == SKR_ERR_KEY_NOT_FOUND || r == SKR_ERR_VERSION_NOT_FOUND)
 		d = r;
@@ -297,7 +309,7 @@ audit(skr_server *srv, const skr_request *req, struct attempt *a, int *rp)
 {
 	skr_audit_rec rec = skr__api_audit(req, a->dry_run ? "key.evaluate" :
 	    "key.release");
-	struct recheck c = { &a->vi, req->now, *rp };
+	struct recheck c = { &a->vi, req, req->now, *rp };
 	struct nonce_use u = { NULL, req->now, *rp, &c };
 	int r;
 

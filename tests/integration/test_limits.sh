@@ -218,6 +218,18 @@ check "healthz on the verifying connection answered meanwhile (${fast} s)" \
     between 0 "$(python3 -c "print(min(2, $slow / 4))")" "$fast"
 check "healthz on another connection answered meanwhile (${other} ms)" \
     between 0 "$(python3 -c "print(min(2000, $slow * 250))")" "$other"
+# A query whose filter matches nothing scans up to 100,000 records: on
+# the thread pool too.
+"${RAW[@]}" "$HOST" "$PORT" "$D/ca.pem" timed "$ADMIN" \
+    "/admin/audit?event=none&maxresults=1000" /healthz 0.1 >"$T/query.json"
+qslow=$(jq -r .slow_s "$T/query.json")
+qfast=$(jq -r .fast_s "$T/query.json")
+echo "filtered audit query ${qslow} s; meanwhile healthz ${qfast} s"
+check "healthz answered during a filtered audit query (${qfast} s)" \
+    between 0 "$(python3 -c "print($qslow / 4)")" "$qfast"
+check "... which found nothing" \
+    bash -c '[ "$(jq -r .slow_body "$1" | jq ".value | length")" = 0 ]' \
+    _ "$T/query.json"
 BODY=$(jq -r .slow_body "$T/timed.json")
 expect_json .ok true "the chain verifies"
 check "every record was walked" \

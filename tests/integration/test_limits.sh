@@ -182,6 +182,28 @@ hostport
 hold "200 HTTP/1.1 bodies of 1 MB" 48 hold1 200 1000000 /keys/restore
 skr_stop
 
+# The test authority serves through the same layer, with the same bounds.
+ta_serve || finish
+TAPORT=${ISS#https://127.0.0.1:}
+TAPORT=${TAPORT%%/*}
+ta_rss() { awk '/^VmRSS:/ {print $2}' "/proc/$TA_PID/status"; }
+r0=$(ta_rss)
+rm -f "$T/taheld"
+"${RAW[@]}" 127.0.0.1 "$TAPORT" "$TAD/ca.pem" hold 4 100 1048576 /token cl \
+    hold "$T/taheld" >/dev/null 2>&1 &
+pid=$!
+skr_track "$pid"
+for _ in $(seq 1800); do
+	[ -s "$T/taheld" ] || ! kill -0 "$pid" 2>/dev/null && break
+	sleep 0.1
+done
+r1=$(ta_rss)
+echo "test authority: resident $r0 -> $r1 KiB; $(cat "$T/taheld" 2>/dev/null)"
+check "the test authority holding 4x100 unfinished 1 MiB bodies grew by less than 32 MiB" \
+    [ $(((r1 - r0) / 1024)) -lt 32 ]
+kill "$pid" "$TA_PID" 2>/dev/null
+wait "$pid" "$TA_PID" 2>/dev/null
+
 # ---- a long audit verification does not hold the loop ---------------------
 # 300,000 records take seconds to verify.  On one event loop, a request on
 # the same HTTP/2 connection and one on another connection are answered

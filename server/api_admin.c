@@ -387,7 +387,8 @@ bad:
  * in steps of VERIFY_CHUNK records, each in a read transaction of its own,
  * so that neither an event loop nor one LMDB snapshot is held for the
  * walk.  One verification runs at a time: another asked for meanwhile is
- * refused with 429 rather than take a second pool thread for as long.
+ * refused with 429 rather than take a second pool thread for as long.  A
+ * shutdown ends it at its next step (503).
  */
 int
 skr_api_audit_verify(skr_server *srv, skr_request *req, skr_response *resp)
@@ -406,6 +407,9 @@ skr_api_audit_verify(skr_server *srv, skr_request *req, skr_response *resp)
 	}
 	skr_audit_verifier_init(&vf);
 	do {
+		/* A shutdown does not wait for the rest of a long chain. */
+		SKR_ENSURE(!__atomic_load_n(&srv->stopping, __ATOMIC_ACQUIRE),
+		    SKR_ERR_SEALED);
 		SKR_GUARD(skr_store_txn_begin(srv->store, SKR_TXN_READ, &txn));
 		v = skr_audit_verify_step(txn, &vf, VERIFY_CHUNK);
 		skr_store_txn_abort(txn);

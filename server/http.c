@@ -540,6 +540,9 @@ on_signal(void *arg, int signum)
 		skr_log(SKR_LOG_INFO, "shutting down", json_pack("{s:i}",
 		    "signal", signum));
 		skr_notify("STOPPING=1");
+		/* Long work on the thread pool (an audit verification) stops
+		 * at its next step rather than hold the drain. */
+		__atomic_store_n(&http->srv->stopping, 1, __ATOMIC_RELEASE);
 	} else if (http->o.reload_cb != NULL)
 		http->o.reload_cb(http->o.reload_arg);
 	else

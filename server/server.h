@@ -72,6 +72,8 @@ typedef struct skr_server {
 	struct skr_ratelimit *nonce_limiter;   /* made by release.c */
 	int audit_verifying;               /* GET /admin/audit/verify runs
 	                                    * (api_admin.c; atomic) */
+	int stopping;                      /* SIGTERM/SIGINT: the HTTP layer
+	                                    * drains (atomic) */
 
 	/* Operations (metrics.h, auditsink.h). */
 	struct skr_metrics *metrics;       /* made and freed by the HTTP layer

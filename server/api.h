@@ -52,6 +52,16 @@ int skr__api_json_body(const skr_request *req, json_t **out);
 skr_audit_rec skr__api_audit(const skr_request *req, const char *event);
 
 /*
+ * The caller's bearer token, read again in write transaction txn before
+ * it commits the caller's change: the request was authenticated in an
+ * earlier snapshot, and a change must not be recorded after the
+ * revocation (or expiry) of the token that asked for it.  SKR_OK, also
+ * for a request without a principal; SKR_ERR_AUTH_REVOKED or
+ * SKR_ERR_AUTH_EXPIRED (a token deleted meanwhile: SKR_ERR_AUTH_INVALID).
+ */
+int skr__api_principal_holds(skr_txn *txn, const skr_request *req);
+
+/*
  * One purge sweep transaction (housekeep.c): purge at most max soft-deleted
  * keys whose scheduledPurgeDate is <= now, each with a key.purge audit
  * record, in one synced write.  *npurged says how many; fewer than max

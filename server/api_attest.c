@@ -84,7 +84,7 @@ limited(skr_server *srv, skr_request *req, skr_response *resp)
 	char retry[32];
 
 	rl = skr_ratelimit_get(&srv->attest_limiter, srv->release_limit,
-	    srv->release_window);
+	    srv->release_window, srv->ratelimit_ipv6_prefix);
 	if ((wait = skr_ratelimit_take(rl, req->peer, req->now)) <= 0)
 		return SKR_OK;
 	snprintf(retry, sizeof(retry), "%lld", (long long)wait);

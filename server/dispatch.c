@@ -2,9 +2,12 @@
 
 #include <string.h>
 
+#include "api.h"
+#include "api_attest.h"
 #include "auditsink.h"
 #include "auth.h"
 #include "metrics.h"
+#include "release.h"
 #include "routes.h"
 #include "sealctl.h"
 #include "server.h"
@@ -84,6 +87,66 @@ skr_dispatch_route(skr_server *srv, skr_request *req, skr_response *resp,
 	if ((info->rc = skr_auth_request(srv, req, route, resp)) != SKR_OK)
 		return NULL;
 	return route;
+}
+
+/*
+ * Request bodies (docs/api.md, "Limits"): a release or evaluate carries an
+ * attestation token of at most 128 KiB; a key's creation, import, rotation
+ * or update a release policy of at most 32 KiB; attestation evidence
+ * its own bounds (docs/snp.md); the rest little or nothing.  A route not
+ * named here (restore: a whole backup) takes up to the server's max_body.
+ */
+#define TINY (4 * 1024)
+#define SMALL (64 * 1024)
+#define AZURE (68 * 1024)
+#define SNP (128 * 1024)
+#define RELEASE (144 * 1024)
+
+static const struct {
+	skr_handler_fn fn;
+	size_t max;
+} body_limits[] = {
+	{ skr_api_key_create, SMALL },
+	{ skr_api_key_import, SMALL },
+	{ skr_api_key_rotate, SMALL },
+	{ skr_api_key_update, SMALL },
+	{ skr_api_key_backup, TINY },
+	{ skr_api_release, RELEASE },
+	{ skr_api_evaluate, RELEASE },
+	{ skr_api_deleted_recover, TINY },
+	{ skr_api_token_create, TINY },
+	{ skr_api_authorities_refresh, TINY },
+	{ skr_api_attest_snp, SNP },
+	{ skr_api_attest_azure, AZURE },
+	{ skr_api_unseal, TINY },
+	{ skr_api_seal, TINY },
+	{ skr_api_master_key_rotate, TINY },
+};
+
+int
+skr_dispatch_body_limit(const char *method, const char *path,
+    size_t max_body, size_t *limit)
+{
+	skr_request req;
+	const skr_route *route;
+	size_t i;
+	int err;
+
+	*limit = 0;
+	if (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0 ||
+	    strcmp(method, "DELETE") == 0)
+		return SKR_OK;
+	memset(&req, 0, sizeof(req));
+	req.method = method;
+	req.path = path;
+	if ((route = skr_route_match(&req, &err)) == NULL)
+		return err;
+	*limit = max_body;
+	for (i = 0; i < sizeof(body_limits) / sizeof(body_limits[0]); i++)
+		if (body_limits[i].fn == route->fn &&
+		    body_limits[i].max < max_body)
+			*limit = body_limits[i].max;
+	return SKR_OK;
 }
 
 int

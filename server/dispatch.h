@@ -40,6 +40,16 @@ const skr_route *skr_dispatch_route(skr_server *srv, skr_request *req,
     skr_response *resp, skr_dispatch_info *info);
 
 /*
+ * The most request body bytes a request for method and path (without its
+ * query) may send, from its head alone (docs/api.md, "Limits"): none for
+ * GET, HEAD and DELETE, else its route's limit, at most max_body.  SKR_OK
+ * with *limit, or SKR_ERR_NOT_FOUND / SKR_ERR_METHOD when no route takes
+ * the request (it is answered so whatever its body).
+ */
+int skr_dispatch_body_limit(const char *method, const char *path,
+    size_t max_body, size_t *limit);
+
+/*
  * skr_dispatch_route and then the handler, in the calling thread.  Returns
  * the handler's result, or the error of the refusal (SKR_OK for a probe).
  */

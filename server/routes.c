@@ -72,8 +72,11 @@ const skr_route skr_routes[] = {
 	{ "GET", "/admin/authorities", skr_api_authorities, AUTH, READ },
 	{ "POST", "/admin/authorities/refresh", skr_api_authorities_refresh,
 	    AUTH, OPER },
-	{ "GET", "/admin/audit", skr_api_audit_list, AUTH, AUDIT },
-	{ "GET", "/admin/audit/verify", skr_api_audit_verify, AUTH, AUDIT },
+	/* A filtered query scans up to 100000 records: on the thread pool. */
+	{ "GET", "/admin/audit", skr_api_audit_list, AUTH | SLOW, AUDIT },
+	/* The whole chain: on the thread pool, one at a time. */
+	{ "GET", "/admin/audit/verify", skr_api_audit_verify, AUTH | SLOW,
+	    AUDIT },
 	/* Counts only, no key names; public when metrics_auth = none. */
 	{ "GET", "/metrics", skr_api_metrics, AUTH, READ },
 	/* skrd's attestation endpoint, Azure Attestation's API and key set

@@ -97,7 +97,7 @@ skr_sealctl_new(skr_server *srv, skr_sealdir *sd,
 	pthread_mutex_init(&sc->mu, NULL);
 	pthread_cond_init(&sc->cv, NULL);
 	if ((r = skr_ratelimit_new(UNSEAL_LIMIT, UNSEAL_WINDOW,
-	    &sc->limit)) != SKR_OK) {
+	    srv->ratelimit_ipv6_prefix, &sc->limit)) != SKR_OK) {
 		skr_sealctl_free(sc);
 		return r;
 	}

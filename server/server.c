@@ -72,6 +72,7 @@ skr_server_init(skr_server *srv)
 	srv->auth_fail_window = 60;
 	srv->release_limit = 300;
 	srv->release_window = 60;
+	srv->ratelimit_ipv6_prefix = 64;
 	srv->clock_offset = skr_server_test_clock_offset();
 }
 

@@ -56,6 +56,8 @@ typedef struct skr_server {
 	int release_limit;                 /* release attempts per window per
 	                                    * peer; 0: unlimited */
 	int release_window;                /* seconds */
+	int ratelimit_ipv6_prefix;         /* IPv6 network counted as one
+	                                    * peer by the limiters */
 
 	/* Clock offset for tests; always 0 unless built with -Dtest_clock
 	 * (see skr_server_now). */
@@ -71,6 +73,10 @@ typedef struct skr_server {
 	struct skr_ratelimit *auth_limit;  /* made by auth.c on first use */
 	struct skr_ratelimit *release_limiter; /* made by release.c */
 	struct skr_ratelimit *nonce_limiter;   /* made by release.c */
+	int audit_verifying;               /* GET /admin/audit/verify runs
+	                                    * (api_admin.c; atomic) */
+	int stopping;                      /* SIGTERM/SIGINT: the HTTP layer
+	                                    * drains (atomic) */
 
 	/* skrd's attestation endpoint (docs/snp.md), set up by
 	 * skr_attest_setup (api_attest.h): the issuer of its tokens (NULL:

@@ -506,6 +506,7 @@ skrd_apply_config(skr_server *srv, const skr_config *c)
 	srv->auth_fail_window = (int)c->auth_fail_window;
 	srv->release_limit = (int)c->release_limit;
 	srv->release_window = (int)c->release_window;
+	srv->ratelimit_ipv6_prefix = (int)c->ratelimit_ipv6_prefix;
 	if (c->release_alg != NULL)
 		skr_alg_parse(c->release_alg, &srv->sign_alg);
 }
@@ -522,6 +523,9 @@ skrd_http_opts(skr_http_opts *o, const skr_config *c)
 	o->max_header_bytes = (size_t)c->max_header_bytes;
 	o->max_headers = (size_t)c->max_headers;
 	o->max_connections = (size_t)c->max_connections;
+	o->body_memory = (size_t)c->max_body_memory;
+	o->conn_body_memory = (size_t)c->max_connection_body_memory;
+	o->http2_max_streams = (size_t)c->http2_max_streams;
 	/* One knob for everything before a request is complete: the TLS
 	 * handshake, the request head and its body. */
 	o->header_timeout_ms = (uint64_t)c->header_timeout * 1000;
@@ -574,6 +578,12 @@ serve_load(const struct serve *sv, skr_config *c, skr_buf *why)
 			r = 2;
 		else
 			skr_buf_reset(why);
+	}
+	if (r == 0 && skr_config_check(c, &tmp) != SKR_OK) {
+		skr_buf_appendf(why, "%s%s%s", sv->cfgfile != NULL ?
+		    sv->cfgfile : "", sv->cfgfile != NULL ? ": " : "",
+		    skr_buf_cstr(&tmp));
+		r = 1;
 	}
 	skr_buf_free(&tmp);
 	return r;
@@ -674,6 +684,9 @@ restart_only(const skr_config *old, skr_config *c, skr_buf *names)
 	KEEP_INT(max_header_bytes);
 	KEEP_INT(max_headers);
 	KEEP_INT(max_connections);
+	KEEP_INT(max_body_memory);
+	KEEP_INT(max_connection_body_memory);
+	KEEP_INT(http2_max_streams);
 	KEEP_INT(header_timeout);
 	KEEP_INT(idle_timeout);
 	KEEP_INT(shutdown_timeout);
@@ -691,6 +704,7 @@ restart_only(const skr_config *old, skr_config *c, skr_buf *names)
 	KEEP_STR(snp_kds);
 	KEEP_STR(snp_kds_ca);
 	KEEP_STR(snp_cache_dir);
+	KEEP_INT(ratelimit_ipv6_prefix);
 #undef KEEP_INT
 #undef KEEP_STR
 }

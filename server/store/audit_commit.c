@@ -14,7 +14,9 @@
  * be audited does not happen).  The mutex guards only the queue, never the
  * transaction, and the store serialises writers anyway.  A record with
  * in-transaction work (a server nonce to use up) keeps a transaction of its
- * own, as the work decides the record's outcome.
+ * own, as the work decides the record's outcome.  A record with a check
+ * (skr_audit_log_checked) stays in the batch: the leader runs the check in
+ * the batch's transaction right before appending the record.
  */
 #include "audit.h"
 
@@ -88,6 +90,9 @@ out:
 struct job {
 	skr_store *st;
 	const json_t *rec;
+	const skr_audit_rec *src;   /* what rec was built from (check) */
+	skr_audit_check check;      /* may be NULL */
+	void *arg;
 	int64_t now;
 	uint64_t seq;
 	int r;
@@ -100,6 +105,28 @@ static pthread_cond_t queue_cv = PTHREAD_COND_INITIALIZER;
 static struct job *queue;
 static int leading;
 
+/* Append j's record to txn, after its check (which may change it). */
+static int
+append_job(skr_txn *txn, struct job *j)
+{
+	skr_audit_rec mine;
+	json_t *changed = NULL;
+	int r;
+
+	if (j->check == NULL)
+		return skr_audit_append(txn, j->rec, j->now, &j->seq);
+	mine = *j->src;
+	r = j->check(txn, &mine, j->arg);
+	if (r == SKR_OK)
+		return skr_audit_append(txn, j->rec, j->now, &j->seq);
+	SKR_ENSURE(r == SKR_AUDIT_CHANGED, r > 0 ? SKR_ERR_INTERNAL : r);
+	SKR_GUARD(skr_audit_build(&mine, &changed));
+	r = skr_audit_append(txn, changed, j->now, &j->seq);
+out:
+	json_decref(changed);
+	return r;
+}
+
 /* One transaction for the batch; the result goes to every job in it. */
 static int
 commit_batch(skr_store *st, struct job *batch)
@@ -110,7 +137,7 @@ commit_batch(skr_store *st, struct job *batch)
 
 	SKR_GUARD(skr_store_txn_begin(st, SKR_TXN_WRITE_RESERVE, &txn));
 	for (j = batch; j != NULL; j = j->next)
-		SKR_GUARD(skr_audit_append(txn, j->rec, j->now, &j->seq));
+		SKR_GUARD(append_job(txn, j));
 	r = skr_store_txn_commit(txn);
 	txn = NULL;
 out:
@@ -142,9 +169,11 @@ batch_take(skr_store *st)
 }
 
 static int
-log_grouped(skr_store *st, const json_t *rec, int64_t now, uint64_t *seq)
+log_grouped(skr_store *st, const json_t *rec, const skr_audit_rec *src,
+    skr_audit_check check, void *arg, int64_t now, uint64_t *seq)
 {
-	struct job me = { st, rec, now, 0, SKR_ERR_INTERNAL, 0, NULL };
+	struct job me = { st, rec, src, check, arg, now, 0, SKR_ERR_INTERNAL,
+		0, NULL };
 	struct job **pp, *batch, *j, *next;
 	int r;
 
@@ -192,7 +221,25 @@ skr_audit_log(skr_store *st, const skr_audit_rec *rec, int64_t now,
 	/* Built on the caller's thread: a record the chain would refuse never
 	 * joins, and fails, a batch. */
 	SKR_GUARD(skr_audit_build(rec, &j));
-	r = log_grouped(st, j, now, seq);
+	r = log_grouped(st, j, rec, NULL, NULL, now, seq);
+out:
+	json_decref(j);
+	return r;
+}
+
+int
+skr_audit_log_checked(skr_store *st, const skr_audit_rec *rec, int64_t now,
+    skr_audit_check check, void *arg, uint64_t *seq)
+{
+	json_t *j = NULL;
+	int r;
+
+	if (seq != NULL)
+		*seq = 0;
+	if (st == NULL || rec == NULL || check == NULL)
+		return SKR_ERR_INVAL;
+	SKR_GUARD(skr_audit_build(rec, &j));
+	r = log_grouped(st, j, rec, check, arg, now, seq);
 out:
 	json_decref(j);
 	return r;

@@ -307,8 +307,13 @@ int skr_store_version_update(skr_txn *txn, const char *name,
 /*
  * A page of results.  next is an opaque continuation marker (URL-safe
  * text) for the following page, or NULL when this is the last page.  The
- * marker is authenticated by the store: a changed or foreign marker is
- * SKR_ERR_BAD_REQUEST.  Release with skr_version_page_clear.
+ * marker is sealed by the store (docs/store.md, "Paging"): it shows nothing
+ * of where it points, and opens only for the listing and binding it was
+ * made for; a changed or foreign marker is SKR_ERR_BAD_REQUEST.  Release
+ * with skr_version_page_clear.
+ *
+ * binding (may be NULL) names whom a listing is for, e.g. the caller's
+ * token id: a marker made with one binding does not open with another.
  */
 typedef struct skr_version_page {
 	skr_version_info *items; /* owned, n entries */
@@ -324,12 +329,13 @@ void skr_version_page_clear(skr_version_page *pg);
  * the beginning; maxresults 0 means SKR_PAGE_DEFAULT, values over
  * SKR_PAGE_MAX are clamped to it.  Deleted keys are not listed.
  */
-int skr_store_key_list(skr_txn *txn, const char *marker, size_t maxresults,
-    skr_version_page *out);
+int skr_store_key_list(skr_txn *txn, const char *binding, const char *marker,
+    size_t maxresults, skr_version_page *out);
 
 /* List the versions of one key in creation order, paged the same way. */
-int skr_store_version_list(skr_txn *txn, const char *name,
-    const char *marker, size_t maxresults, skr_version_page *out);
+int skr_store_version_list(skr_txn *txn, const char *binding,
+    const char *name, const char *marker, size_t maxresults,
+    skr_version_page *out);
 
 /* ---- soft delete ----------------------------------------------------- */
 
@@ -345,8 +351,8 @@ int skr_store_key_delete(skr_txn *txn, const char *name, int64_t now,
  * SKR_ERR_KEY_NOT_FOUND. */
 int skr_store_deleted_get(skr_txn *txn, const char *name,
     skr_version_info *out);
-int skr_store_deleted_list(skr_txn *txn, const char *marker,
-    size_t maxresults, skr_version_page *out);
+int skr_store_deleted_list(skr_txn *txn, const char *binding,
+    const char *marker, size_t maxresults, skr_version_page *out);
 /* Undo a soft delete; out may be NULL. */
 int skr_store_key_recover(skr_txn *txn, const char *name,
     skr_version_info *out);

@@ -276,13 +276,16 @@ typedef int (*skr__page_item_fn)(void *arg, skr_txn *txn, const uint8_t *k,
 
 /*
  * Walk db in key order after the entry marker names (kind: one letter
- * per listing, so a marker cannot be replayed against another), calling
+ * per listing, and binding (may be NULL) whom the listing is for, so a
+ * marker cannot be replayed against another listing or caller), calling
  * fn for at most max entries; an entry whose MAC fails ends the walk with
  * that error.  *next: a marker for the following page when more entries
- * remain, else NULL; caller frees.
+ * remain, else NULL; caller frees.  Markers are sealed: they do not show
+ * the position they hold.
  */
-int skr__page_walk(skr_txn *txn, int db, char kind, const char *marker,
-    size_t max, skr__page_item_fn fn, void *arg, char **next);
+int skr__page_walk(skr_txn *txn, int db, char kind, const char *binding,
+    const char *marker, size_t max, skr__page_item_fn fn, void *arg,
+    char **next);
 
 /* ---- deleted.c ---------------------------------------------------------- */
 

@@ -243,8 +243,8 @@ static const struct {
 	{ "POST", "/keys/{name}/{version?}/evaluate", KV | AU | SL | WR, RD },
 	{ "POST", "/admin/tokens", AU | WR, 0 },
 	{ "GET", "/admin/tokens", AU, 0 },
-	{ "GET", "/admin/audit", AU, SKR_ROLE_AUDITOR },
-	{ "GET", "/admin/audit/verify", AU, SKR_ROLE_AUDITOR },
+	{ "GET", "/admin/audit", AU | SL, SKR_ROLE_AUDITOR },
+	{ "GET", "/admin/audit/verify", AU | SL, SKR_ROLE_AUDITOR },
 	/* The attestation endpoint: no bearer token (Azure Attestation
 	 * asks for none); verification and the audited answer off the
 	 * event loop. */

@@ -29,6 +29,7 @@
 #include "encoding.h"
 #include "guard.h"
 #include "json.h"
+#include "tls.h"
 
 #define DEFAULT_CONNECT_TIMEOUT_MS 10000
 #define DEFAULT_TIMEOUT_MS 60000
@@ -581,6 +582,10 @@ http(const skr_client *c, const char *base, long timeout_ms,
 	    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L) != CURLE_OK ||
 	    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L) != CURLE_OK ||
 	    curl_easy_setopt(h, CURLOPT_SSLVERSION, CURL_SSLVERSION_TLSv1_2) !=
+	    CURLE_OK ||
+	    curl_easy_setopt(h, CURLOPT_SSL_CIPHER_LIST, SKR_TLS12_CIPHERS) !=
+	    CURLE_OK ||
+	    curl_easy_setopt(h, CURLOPT_TLS13_CIPHERS, SKR_TLS13_CIPHERS) !=
 	    CURLE_OK ||
 	    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK ||
 	    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||

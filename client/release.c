@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <jansson.h>
 #include <openssl/err.h>
@@ -179,7 +180,9 @@ str_member(const json_t *o, const char *name)
 }
 
 /* The kid must be {vault}/keys/{name}/{version} with our name (and
- * version, when one was asked for); the host is the server's business. */
+ * version, when one was asked for); the host is the server's business.
+ * Compared as the server compares them (docs/api.md): key names without
+ * regard to case, versions as hex of either case. */
 static int
 kid_names(const char *kid, const char *name, const char *version)
 {
@@ -189,13 +192,14 @@ kid_names(const char *kid, const char *name, const char *version)
 	if (kid == NULL || strncmp(kid, "https://", 8) != 0 ||
 	    (p = strchr(kid + 8, '/')) == NULL)
 		return 0;
-	if (strncmp(p, "/keys/", 6) != 0 || strncmp(p + 6, name, nlen) != 0 ||
-	    p[6 + nlen] != '/')
+	if (strncmp(p, "/keys/", 6) != 0 ||
+	    strncasecmp(p + 6, name, nlen) != 0 || p[6 + nlen] != '/')
 		return 0;
 	v = p + 6 + nlen + 1;
 	if (*v == '\0' || strchr(v, '/') != NULL)
 		return 0;
-	return version == NULL || *version == '\0' || strcmp(v, version) == 0;
+	return version == NULL || *version == '\0' ||
+	    strcasecmp(v, version) == 0;
 }
 
 int

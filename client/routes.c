@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <curl/curl.h>
 #include <jansson.h>
@@ -69,8 +70,10 @@ skr__next_path(const char *link, const char *base_path,
 	if (strncmp(p, base_path, blen) != 0)
 		return SKR_ERR_RESPONSE;
 	p += blen;
+	/* Key names in the route are compared as the server compares them,
+	 * without regard to case (docs/api.md). */
 	route = strcspn(first_path, "?");
-	if (strncmp(p, first_path, route) != 0 || (p[route] != '?' &&
+	if (strncasecmp(p, first_path, route) != 0 || (p[route] != '?' &&
 	    p[route] != '\0') || strlen(p) >= outlen ||
 	    strpbrk(p, " \t\r\n#") != NULL)
 		return SKR_ERR_RESPONSE;

@@ -15,8 +15,8 @@ struct skrctl_ctx;
 
 /* Flags of a command. */
 enum {
-	/* Works on local files only: takes no server options, never
-	 * connects. */
+	/* Works on this machine only (files, the TPM): takes no server
+	 * options, never connects. */
 	SKRCTL_OFFLINE = 1 << 0,
 	/* Connects itself (skrctl_connect) when it needs the server; other
 	 * commands are connected before their handler runs. */
@@ -74,10 +74,19 @@ int skrctl_key_purge(struct skrctl_ctx *x);
 int skrctl_key_backup(struct skrctl_ctx *x);
 int skrctl_key_restore(struct skrctl_ctx *x);
 
+/* skrctl_seal.c */
+int skrctl_seal_status(struct skrctl_ctx *x);
+int skrctl_unseal(struct skrctl_ctx *x);
+int skrctl_seal(struct skrctl_ctx *x);
+int skrctl_master_key_rotate(struct skrctl_ctx *x);
+
 /* skrctl_release.c */
 int skrctl_release(struct skrctl_ctx *x);
 int skrctl_evaluate(struct skrctl_ctx *x);
 int skrctl_nonce(struct skrctl_ctx *x);
+
+/* skrctl_tpm.c */
+int skrctl_tpm_pubkey(struct skrctl_ctx *x);
 
 /* skrctl_status.c */
 int skrctl_status(struct skrctl_ctx *x);
@@ -101,5 +110,9 @@ int skrctl_audit_verify(struct skrctl_ctx *x);
 /* skrctl_policy.c */
 int skrctl_policy_check(struct skrctl_ctx *x);
 int skrctl_policy_eval(struct skrctl_ctx *x);
+
+/* skrctl_attest.c */
+int skrctl_attest_snp(struct skrctl_ctx *x);
+int skrctl_attest_azure(struct skrctl_ctx *x);
 
 #endif

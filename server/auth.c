@@ -20,7 +20,7 @@ static skr_ratelimit *
 limiter(skr_server *srv)
 {
 	return skr_ratelimit_get(&srv->auth_limit, srv->auth_fail_limit,
-	    srv->auth_fail_window);
+	    srv->auth_fail_window, srv->ratelimit_ipv6_prefix);
 }
 
 static int

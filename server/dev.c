@@ -20,6 +20,7 @@
 #include "housekeep.h"
 #include "http.h"
 #include "log.h"
+#include "net.h"
 #include "pki.h"
 #include "request.h"
 #include "skr/error.h"
@@ -94,6 +95,7 @@ skrd_dev_main(int argc, char **argv)
 	skr_authority_config ac;
 	json_t *jwks = NULL;
 	char *jtext = NULL;
+	skr_net_addr la;
 	struct banner b;
 	int c, r, status = 1;
 
@@ -122,6 +124,16 @@ skrd_dev_main(int argc, char **argv)
 	}
 	if (cfg.listen == NULL)
 		skr_config_set(&cfg, "listen", "127.0.0.1:8443", NULL);
+	/* POST /dev/token mints tokens this server trusts for whoever can
+	 * reach it: loopback only, as skr-test-authority. */
+	if (skr_net_resolve_loopback(cfg.listen, &la) != SKR_OK) {
+		fprintf(stderr, "skrd: --dev: refusing to listen on %s: only "
+		    "loopback addresses (127.0.0.0/8, [::1], localhost) with a "
+		    "port are allowed\n", cfg.listen);
+		skr_config_clear(&cfg);
+		skr_buf_free(&why);
+		return 2;
+	}
 	skrd_harden_process();
 	skrd_apply_config(&srv, &cfg);
 	if (mkdtemp(dir) == NULL) {

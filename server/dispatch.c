@@ -4,11 +4,15 @@
 #include <string.h>
 #include <time.h>
 
+#include "api.h"
+#include "api_attest.h"
 #include "auditsink.h"
 #include "auth.h"
 #include "metrics.h"
+#include "release.h"
 #include "routes.h"
 #include "random.h"
+#include "sealctl.h"
 #include "server.h"
 #include "skr/error.h"
 #include "store.h"
@@ -88,12 +92,21 @@ skr_dispatch_route(skr_server *srv, skr_request *req, skr_response *resp,
 	}
 	info->route = route;
 	info->metric_route = (int)(route - skr_routes);
+	/* Sealed, only the seal routes answer (docs/sealing.md). */
+	if (!(route->flags & SKR_ROUTE_SEALED)) {
+		if ((info->rc = skr_sealctl_enter(srv->seal)) != SKR_OK) {
+			skr_response_error(resp, info->rc, NULL);
+			return NULL;
+		}
+		info->entered = srv->seal != NULL;
+	}
 	memset(&req->reads, 0, sizeof(req->reads));
 	/* A replicated store: every acknowledged write is seen before the
 	 * caller is authenticated and served -- unless the route fences its
-	 * commit on what it reads instead.  Without quorum a GET is served
-	 * from the local copy and says so; nothing else is. */
-	if (!(route->flags & SKR_ROUTE_FENCED) &&
+	 * commit on what it reads instead, or is a seal route (the store may
+	 * not be open).  Without quorum a GET is served from the local copy
+	 * and says so; nothing else is. */
+	if (!(route->flags & (SKR_ROUTE_FENCED | SKR_ROUTE_SEALED)) &&
 	    (err = skr_store_sync(srv->store)) != SKR_OK) {
 		if (err != SKR_ERR_STORE_UNAVAILABLE ||
 		    strcmp(req->method, "GET") != 0) {
@@ -141,11 +154,14 @@ skr_dispatch_all(skr_server *srv, skr_request *req, skr_response *resp,
 		 * so it runs again from the start, on the copy that has now
 		 * caught up (docs/availability.md). */
 		if (r != SKR_ERR_STORE_RETRY)
-			return r;
+			break;
 		if (deadline == 0)
 			deadline = now_ms() + RETRY_MS;
 		else if (now_ms() >= deadline)
-			return r;
+			break;
+		/* The gate is passed again on the next run. */
+		if (info->entered)
+			skr_sealctl_leave(srv->seal);
 		skr_response_clear(resp);
 		/* Replicas that lost to each other do not meet again in
 		 * step. */
@@ -154,6 +170,69 @@ skr_dispatch_all(skr_server *srv, skr_request *req, skr_response *resp,
 			nanosleep(&ts, NULL);
 		}
 	}
+	if (info == &scratch && info->entered)
+		skr_sealctl_leave(srv->seal);
+	return r;
+}
+
+/*
+ * Request bodies (docs/api.md, "Limits"): a release or evaluate carries an
+ * attestation token of at most 128 KiB; a key's creation, import, rotation
+ * or update a release policy of at most 32 KiB; attestation evidence
+ * its own bounds (docs/snp.md); the rest little or nothing.  A route not
+ * named here (restore: a whole backup) takes up to the server's max_body.
+ */
+#define TINY (4 * 1024)
+#define SMALL (64 * 1024)
+#define AZURE (68 * 1024)
+#define SNP (128 * 1024)
+#define RELEASE (144 * 1024)
+
+static const struct {
+	skr_handler_fn fn;
+	size_t max;
+} body_limits[] = {
+	{ skr_api_key_create, SMALL },
+	{ skr_api_key_import, SMALL },
+	{ skr_api_key_rotate, SMALL },
+	{ skr_api_key_update, SMALL },
+	{ skr_api_key_backup, TINY },
+	{ skr_api_release, RELEASE },
+	{ skr_api_evaluate, RELEASE },
+	{ skr_api_deleted_recover, TINY },
+	{ skr_api_token_create, TINY },
+	{ skr_api_authorities_refresh, TINY },
+	{ skr_api_attest_snp, SNP },
+	{ skr_api_attest_azure, AZURE },
+	{ skr_api_unseal, TINY },
+	{ skr_api_seal, TINY },
+	{ skr_api_master_key_rotate, TINY },
+};
+
+int
+skr_dispatch_body_limit(const char *method, const char *path,
+    size_t max_body, size_t *limit)
+{
+	skr_request req;
+	const skr_route *route;
+	size_t i;
+	int err;
+
+	*limit = 0;
+	if (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0 ||
+	    strcmp(method, "DELETE") == 0)
+		return SKR_OK;
+	memset(&req, 0, sizeof(req));
+	req.method = method;
+	req.path = path;
+	if ((route = skr_route_match(&req, &err)) == NULL)
+		return err;
+	*limit = max_body;
+	for (i = 0; i < sizeof(body_limits) / sizeof(body_limits[0]); i++)
+		if (body_limits[i].fn == route->fn &&
+		    body_limits[i].max < max_body)
+			*limit = body_limits[i].max;
+	return SKR_OK;
 }
 
 int

@@ -27,6 +27,9 @@ typedef struct skr_dispatch_info {
 	int metric_route;
 	/* SKR_OK, or the error already written to the response. */
 	int rc;
+	/* 1 when the request passed the seal gate (sealctl.h): the caller
+	 * calls skr_sealctl_leave once the handler has answered. */
+	int entered;
 } skr_dispatch_info;
 
 /*
@@ -39,14 +42,27 @@ const skr_route *skr_dispatch_route(skr_server *srv, skr_request *req,
     skr_response *resp, skr_dispatch_info *info);
 
 /*
+ * The most request body bytes a request for method and path (without its
+ * query) may send, from its head alone (docs/api.md, "Limits"): none for
+ * GET, HEAD and DELETE, else its route's limit, at most max_body.  SKR_OK
+ * with *limit, or SKR_ERR_NOT_FOUND / SKR_ERR_METHOD when no route takes
+ * the request (it is answered so whatever its body).
+ */
+int skr_dispatch_body_limit(const char *method, const char *path,
+    size_t max_body, size_t *limit);
+
+/*
  * skr_dispatch_route and then the handler, in the calling thread, both
  * again while they fail with SKR_ERR_STORE_RETRY (a replicated store's
  * transaction that another replica overtook; at most 10 seconds).
  * Returns the handler's result, or the error of the refusal (SKR_OK for a
- * probe).  info (may be NULL) says what the last run found.
+ * probe).  info (may be NULL) says what the last run found; when
+ * info->entered, the caller calls skr_sealctl_leave once it has answered
+ * (with info NULL the gate is left here).
  */
 int skr_dispatch_all(skr_server *srv, skr_request *req, skr_response *resp,
     skr_dispatch_info *info);
+/* skr_dispatch_all, the seal gate left before it returns. */
 int skr_dispatch(skr_server *srv, skr_request *req, skr_response *resp);
 
 #endif

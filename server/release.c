@@ -12,6 +12,7 @@
 #include "bundle.h"
 #include "encoding.h"
 #include "guard.h"
+#include "issuer.h"
 #include "json.h"
 #include "jws.h"
 #include "log.h"
@@ -129,6 +130,7 @@ decide(skr_server *srv, skr_request *req, struct attempt *a)
 {
 	struct skr_authorities *auths = skr_server_authorities(srv);
 	skr_txn *txn = NULL;
+	skr_issuer_trust self;
 	skr_token_trust trust;
 	skr_token_opts opts = SKR_TOKEN_OPTS_INIT;
 	const char *claim_path = NULL, *tnonce;
@@ -144,13 +146,14 @@ decide(skr_server *srv, skr_request *req, struct attempt *a)
 		r = SKR_ERR_AUTH_FORBIDDEN;
 		goto out;
 	}
-	if (auths == NULL) {
+	if (auths == NULL && srv->issuer == NULL) {
 		r = SKR_ERR_TOKEN_ISSUER;
 		goto out;
 	}
 	/* The token first: without a token from a trusted authority a
-	 * caller learns nothing about which keys exist. */
-	skr_authorities_trust(auths, &trust);
+	 * caller learns nothing about which keys exist.  skrd's own tokens
+	 * (docs/snp.md) are checked against its own key set. */
+	skr_issuer_trust_init(&self, srv->issuer, srv->base_url, auths, &trust);
 	opts.now = now;
 	opts.skew = SKR_SETTING(srv, token_skew);
 	/* An authority that has just rotated its signing key: the first
@@ -193,8 +196,9 @@ decide(skr_server *srv, skr_request *req, struct attempt *a)
 			a->consume_nonce = 1;
 		}
 	}
-	skr_authorities_lookup(auths, a->tok->iss, NULL, NULL,
-	    &claim_path);
+	if (auths != NULL)
+		skr_authorities_lookup(auths, a->tok->iss, NULL, NULL,
+		    &claim_path);
 	SKR_GUARD(skr_token_wrapping_key(a->tok, claim_path, &a->wrap,
 	    &a->wrap_kid));
 out:
@@ -211,22 +215,89 @@ set_outcome(skr_audit_rec *rec, int decided)
 	rec->reason = decided != SKR_OK ? skr_err_id(decided) : NULL;
 }
 
+/*
+ * What an allowed attempt decided from, checked again in the transaction
+ * that commits its record: the decision read the version in an earlier
+ * snapshot, and an update committed since (disabled, out of its nbf/exp
+ * window, no longer exportable, deleted, another release policy) must not
+ * be followed in the chain by a release it would have refused.  Such an
+ * attempt is decided again here as the change says: refused, with the
+ * denial decide() would now give, or SKR_ERR_KEY_CONFLICT for a changed
+ * policy (a new attempt evaluates the new one).
+ */
+struct recheck {
+	const skr_version_info *vi; /* what decide() read */
+	const skr_request *req;     /* its caller's token (api.h) */
+	int64_t now;
+	int decided;                /* SKR_OK, or the new denial */
+};
+
+static int
+recheck(skr_txn *txn, skr_audit_rec *rec, void *arg)
+{
+	struct recheck *c = arg;
+	const skr_version_info *was = c->vi;
+	skr_version_info cur;
+	int r, d = SKR_OK;
+
+	memset(&cur, 0, sizeof(cur));
+	/* A caller with a bearer token (evaluate; release when the server
+	 * requires the releaser role) still holds it. */
+	r = skr__api_principal_holds(txn, c->req);
+	if (r == SKR_ERR_AUTH_REVOKED || r == SKR_ERR_AUTH_EXPIRED ||
+	    r == SKR_ERR_AUTH_INVALID) {
+		c->decided = r;
+		set_outcome(rec, r);
+		return SKR_AUDIT_CHANGED;
+	}
+	if (r != SKR_OK)
+		return r;
+	r = skr_store_version_get(txn, was->name, was->version, &cur);
+	if (r == SKR_ERR_KEY_NOT_FOUND || r == SKR_ERR_VERSION_NOT_FOUND)
+		d = r;
+	else if (r != SKR_OK)
+		return r;
+	else if (!cur.attrs.enabled || (cur.attrs.nbf != 0 &&
+	    c->now < cur.attrs.nbf) || (cur.attrs.exp != 0 &&
+	    c->now >= cur.attrs.exp))
+		d = SKR_ERR_KEY_DISABLED;
+	else if (!cur.attrs.exportable)
+		d = SKR_ERR_KEY_NOT_EXPORTABLE;
+	else if (cur.policy_len != was->policy_len || (cur.policy_len > 0 &&
+	    memcmp(cur.policy, was->policy, cur.policy_len) != 0))
+		d = SKR_ERR_KEY_CONFLICT;
+	skr_version_info_clear(&cur);
+	if (d == SKR_OK)
+		return SKR_OK;
+	c->decided = d;
+	set_outcome(rec, d);
+	return SKR_AUDIT_CHANGED;
+}
+
 /* A server nonce used up in the transaction of the attempt's record. */
 struct nonce_use {
 	const char *nonce;
 	int64_t now;
 	int decided;
+	struct recheck *check;
 };
 
-/* A nonce that cannot be used turns the outcome into a denial, and the
- * failed use is kept out of the transaction; any other failure fails the
- * record, and with it the release. */
+/* The decision is checked again first (recheck): a release it refuses
+ * leaves the nonce unused.  A nonce that cannot be used turns the outcome
+ * into a denial, and the failed use is kept out of the transaction; any
+ * other failure fails the record, and with it the release. */
 static int
 use_nonce(skr_txn *txn, skr_audit_rec *rec, void *arg)
 {
 	struct nonce_use *u = arg;
 	int r;
 
+	if ((r = recheck(txn, rec, u->check)) != SKR_OK) {
+		if (r != SKR_AUDIT_CHANGED)
+			return r;
+		u->decided = u->check->decided;
+		return SKR_AUDIT_UNDO;
+	}
 	r = skr_store_nonce_consume(txn, u->nonce, u->now);
 	if (r != SKR_OK && r != SKR_ERR_NONCE_INVALID &&
 	    r != SKR_ERR_NONCE_EXPIRED && r != SKR_ERR_NONCE_REUSED)
@@ -236,15 +307,17 @@ use_nonce(skr_txn *txn, skr_audit_rec *rec, void *arg)
 	return r == SKR_OK ? SKR_OK : SKR_AUDIT_UNDO;
 }
 
-/* Record the attempt, durably, before anything is answered.  When a server
- * nonce must be used up, that happens with the record, and *rp becomes
- * what the use decided. */
+/* Record the attempt, durably, before anything is answered.  An allowed
+ * attempt is checked again where its record commits (recheck), and when a
+ * server nonce must be used up, that happens with the record; *rp becomes
+ * what the check or the use decided. */
 static int
 audit(skr_server *srv, skr_request *req, struct attempt *a, int *rp)
 {
 	skr_audit_rec rec = skr__api_audit(req, a->dry_run ? "key.evaluate" :
 	    "key.release");
-	struct nonce_use u = { NULL, req->now, *rp };
+	struct recheck c = { &a->vi, req, req->now, *rp };
+	struct nonce_use u = { NULL, req->now, *rp, &c };
 	int r;
 
 	rec.key = req->name;
@@ -261,9 +334,15 @@ audit(skr_server *srv, skr_request *req, struct attempt *a, int *rp)
 	set_outcome(&rec, *rp);
 	/* A replicated store commits the record only if nothing the
 	 * decision read has changed meanwhile (docs/availability.md). */
-	if (*rp != SKR_OK || !a->consume_nonce || a->dry_run)
+	if (*rp != SKR_OK)
 		return skr_audit_log_fenced(srv->store, &rec, req->now, NULL,
 		    NULL, &req->reads, NULL);
+	if (!a->consume_nonce || a->dry_run) {
+		if ((r = skr_audit_log_checked(srv->store, &rec, req->now,
+		    recheck, &c, &req->reads, NULL)) == SKR_OK)
+			*rp = c.decided;
+		return r;
+	}
 	u.nonce = skr_token_nonce(a->tok);
 	if ((r = skr_audit_log_fenced(srv->store, &rec, req->now, use_nonce,
 	    &u, &req->reads, NULL)) == SKR_OK)
@@ -436,6 +515,9 @@ release_or_evaluate(skr_server *srv, skr_request *req, skr_response *resp,
 		decided = r;
 		goto out;
 	}
+	if (decided == SKR_ERR_KEY_CONFLICT && a.why.len == 0)
+		skr_buf_append_str(&a.why, "the key's release policy changed "
+		    "while this attempt was decided; try again");
 	if (dry_run)
 		r = respond_evaluate(srv, &a, decided, resp);
 	else if (decided != SKR_OK)
@@ -464,7 +546,7 @@ rate_limited(skr_server *srv, skr_ratelimit **limiter, skr_request *req,
 	char retry[32];
 
 	rl = skr_ratelimit_get(limiter, srv->release_limit,
-	    srv->release_window);
+	    srv->release_window, srv->ratelimit_ipv6_prefix);
 	if ((wait = skr_ratelimit_take_first(rl, req->peer, req->now,
 	    first)) <= 0)
 		return SKR_OK;

@@ -96,7 +96,8 @@ typedef int (*skr_handler_fn)(skr_server *srv, skr_request *req,
 #define SKR_ROUTE_KV 0x4u       /* Key Vault route: bodiless, credential-less
                                  * requests get the 401 challenge */
 #define SKR_ROUTE_WRITE 0x8u    /* changes state */
-#define SKR_ROUTE_FENCED 0x10u  /* reads a replicated store's local copy
+#define SKR_ROUTE_SEALED 0x10u  /* answers while sealed (docs/sealing.md) */
+#define SKR_ROUTE_FENCED 0x20u  /* reads a replicated store's local copy
                                  * as it is and fences its commit on what
                                  * it read, instead of syncing first
                                  * (docs/availability.md) */

@@ -6,7 +6,10 @@
 #include <time.h>
 
 #include "authority.h"
+#include "issuer.h"
+#include "kds.h"
 #include "ratelimit.h"
+#include "snp_trust.h"
 #include "store.h"
 
 #ifdef SKR_TEST_CLOCK
@@ -69,6 +72,7 @@ skr_server_init(skr_server *srv)
 	srv->auth_fail_window = 60;
 	srv->release_limit = 300;
 	srv->release_window = 60;
+	srv->ratelimit_ipv6_prefix = 64;
 	srv->clock_offset = skr_server_test_clock_offset();
 }
 
@@ -82,6 +86,14 @@ skr_server_clear(skr_server *srv)
 	skr_ratelimit_free(srv->auth_limit);
 	skr_ratelimit_free(srv->release_limiter);
 	skr_ratelimit_free(srv->nonce_limiter);
+	skr_issuer_free(srv->issuer);
+	skr_snp_trust_free(srv->snp_trust);
+	skr_kds_free(srv->kds);
+	skr_ratelimit_free(srv->attest_limiter);
+	srv->issuer = NULL;
+	srv->snp_trust = NULL;
+	srv->kds = NULL;
+	srv->attest_limiter = NULL;
 	srv->authorities = NULL;
 	srv->store = NULL;
 	srv->sign_key = NULL;

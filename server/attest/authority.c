@@ -14,6 +14,7 @@
 #include "json.h"
 #include "policy.h"
 #include "skr/error.h"
+#include "tls.h"
 
 struct auth {
 	/* configuration: fixed after add */
@@ -297,6 +298,10 @@ https_get(skr_authorities *a, const struct auth *x, const char *url,
 		return SKR_ERR_NOMEM;
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https");
+	/* TLS 1.2 or later with AEAD suites, as skrd serves (tls.h). */
+	curl_easy_setopt(c, CURLOPT_SSLVERSION, CURL_SSLVERSION_TLSv1_2);
+	curl_easy_setopt(c, CURLOPT_SSL_CIPHER_LIST, SKR_TLS12_CIPHERS);
+	curl_easy_setopt(c, CURLOPT_TLS13_CIPHERS, SKR_TLS13_CIPHERS);
 	/* Redirects are not followed: the configured URL is the source. */
 	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);

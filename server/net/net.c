@@ -9,6 +9,7 @@
 #include <h2o.h>
 
 #include "skr/error.h"
+#include "tls.h"
 
 #define PORT_DIGITS_MAX 5
 
@@ -93,6 +94,20 @@ skr_net_resolve_listen(const char *s, skr_net_addr *out)
 }
 
 int
+skr_net_resolve_loopback(const char *s, skr_net_addr *out)
+{
+	int r;
+
+	if ((r = skr_net_resolve_listen(s, out)) != SKR_OK)
+		return r;
+	if (!skr_net_is_loopback(out->host)) {
+		memset(out, 0, sizeof(*out));
+		return SKR_ERR_INVAL;
+	}
+	return SKR_OK;
+}
+
+int
 skr_net_url(const skr_net_addr *a, const char *scheme, int port, char *out,
     size_t outlen)
 {
@@ -156,9 +171,12 @@ skr_net_tls_server(const char *cert_file, const char *key_file,
 	*out = NULL;
 	if ((ssl = SSL_CTX_new(TLS_server_method())) == NULL)
 		return SKR_ERR_NOMEM;
-	/* TLS 1.2 at least; OpenSSL prefers 1.3 when the client offers it. */
+	/* TLS 1.2 at least; OpenSSL prefers 1.3 when the client offers it.
+	 * AEAD suites only (tls.h). */
 	if (cert_file == NULL || key_file == NULL ||
 	    SSL_CTX_set_min_proto_version(ssl, TLS1_2_VERSION) != 1 ||
+	    SSL_CTX_set_cipher_list(ssl, SKR_TLS12_CIPHERS) != 1 ||
+	    SSL_CTX_set_ciphersuites(ssl, SKR_TLS13_CIPHERS) != 1 ||
 	    SSL_CTX_use_certificate_chain_file(ssl, cert_file) != 1 ||
 	    SSL_CTX_use_PrivateKey_file(ssl, key_file, SSL_FILETYPE_PEM) != 1 ||
 	    SSL_CTX_check_private_key(ssl) != 1) {

@@ -39,6 +39,11 @@ int skr_net_is_loopback(const char *host);
  * SKR_ERR_CONFIG otherwise. */
 int skr_net_resolve_listen(const char *s, skr_net_addr *out);
 
+/* skr_net_resolve_listen for a listener that has no authentication of its
+ * own (skr-test-authority, skrd --dev): a loopback address only
+ * (skr_net_is_loopback), anything else is SKR_ERR_INVAL. */
+int skr_net_resolve_loopback(const char *s, skr_net_addr *out);
+
 /* "scheme://HOST:PORT" for a, with brackets around an IPv6 host and port
  * in place of a->port (the one bound when a->port was 0).  SKR_ERR_TOO_LARGE
  * when it does not fit outlen. */
@@ -55,8 +60,8 @@ int skr_net_listen_fd(skr_net_addr *a, unsigned flags);
 
 /*
  * A TLS server context from a PEM certificate chain and its private key:
- * TLS 1.2 at least, no compression or renegotiation, the server's cipher
- * order, and ALPN (RFC 7301) offering h2 then http/1.1 for h2o.  *out:
+ * TLS 1.2 at least, AEAD cipher suites only (tls.h), no compression or
+ * renegotiation, the server's cipher order, and ALPN (RFC 7301) offering h2 then http/1.1 for h2o.  *out:
  * caller frees with SSL_CTX_free.  SKR_ERR_CONFIG for unusable files.
  */
 int skr_net_tls_server(const char *cert_file, const char *key_file,

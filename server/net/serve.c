@@ -1,4 +1,4 @@
-#include "serve.h"
+#include "serve_priv.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -12,52 +12,6 @@
 #include <h2o/http2.h>
 
 #include "skr/error.h"
-
-/* An accepted connection; h2o owns it once h2o_accept has it. */
-struct conn {
-	uv_tcp_t tcp;             /* first: h2o's close callback gets it */
-	struct conn *prev, *next; /* the loop's live connections */
-	h2o_socket_t *sock;       /* h2o's socket over tcp */
-	uint64_t progress;        /* loop ms of accept or the last request */
-	int cut;                  /* shut down for stalling */
-};
-
-struct skr_net_loop {
-	skr_net_server *s;
-	int index;
-	pthread_t thread;
-	uv_loop_t loop;
-	uv_tcp_t listener;
-	uv_async_t stop;
-	uv_timer_t drain;
-	uv_timer_t sweep;         /* cuts connections that make no progress */
-	int no_sockets;           /* h2o gave no socket: sweep disabled */
-	h2o_context_t ctx;
-	h2o_accept_ctx_t accept_ctx;
-	int fd;                   /* libuv's once uv_owned */
-	int uv_ready;             /* loop initialised */
-	int uv_owned;             /* the listener handle holds fd */
-	int ctx_ready;            /* h2o context initialised */
-	size_t nconns;
-	size_t nheld;             /* requests still being worked on */
-	struct conn *conns;
-	uint64_t deadline;
-	int started;
-	int stopping;
-	int forced;    /* the shutdown deadline passed: connections cut */
-	int stuck;     /* a cut connection h2o never closed: leave h2o be */
-	int abandoned; /* held work outlived the deadline: exit at once */
-};
-
-struct skr_net_server {
-	skr_net_serve_opts o;
-	h2o_globalconf_t config;
-	int configured;
-	skr_net_loop *loops;
-	int nloops;
-	atomic_size_t conns;
-	skr_net_server *next_stuck;
-};
 
 struct handler {
 	h2o_handler_t super;
@@ -86,13 +40,79 @@ conn_count(skr_net_loop *l, int delta)
 
 /* ---- requests --------------------------------------------------------- */
 
+/* The connection req came on, or NULL. */
+static struct skr__conn *
+conn_of_req(skr_net_loop *l, h2o_req_t *req)
+{
+	h2o_socket_t *sock;
+
+	if (req->conn->callbacks->get_socket == NULL) {
+		l->no_sockets = 1;
+		return NULL;
+	}
+	sock = req->conn->callbacks->get_socket(req->conn);
+	for (struct skr__conn *c = l->conns; c != NULL; c = c->next)
+		if (c->sock == sock)
+			return c;
+	return NULL;
+}
+
+/* A request of ours h2o disposes of: answered, or its connection gone. */
+struct req_mark {
+	skr_net_loop *l;
+	h2o_socket_t *sock;
+};
+
+static void
+on_req_disposed(void *p)
+{
+	struct req_mark *m = p;
+
+	/* By socket, not by connection pointer: h2o disposes of requests
+	 * before it closes their socket, but the lookup does not rely on
+	 * it. */
+	for (struct skr__conn *c = m->l->conns; c != NULL; c = c->next)
+		if (c->sock == m->sock) {
+			if (c->busy > 0)
+				c->busy--;
+			c->progress = uv_now(&m->l->loop);
+			return;
+		}
+}
+
 static int
 on_req(h2o_handler_t *self, h2o_req_t *req)
 {
 	struct handler *h = (struct handler *)self;
 	skr_net_loop *l = H2O_STRUCT_FROM_MEMBER(skr_net_loop, ctx,
 	    req->conn->ctx);
+	struct skr__conn *c = conn_of_req(l, req);
+	struct req_mark *m;
+	h2o_iovec_t *refused, body;
 
+	/* A connection with a request being worked on (a slow handler on
+	 * the thread pool) is not stalled: the sweep leaves it be. */
+	if (c != NULL) {
+		m = h2o_mem_alloc_shared(&req->pool, sizeof(*m),
+		    on_req_disposed);
+		m->l = l;
+		m->sock = c->sock;
+		c->busy++;
+	}
+	/* Refused while its body arrived (gate.c): answered now. */
+	if ((refused = h2o_req_getenv(req, H2O_STRLIT(SKR__NET_REFUSED), 0)) !=
+	    NULL) {
+		int status = (int)strtol(refused->base, NULL, 10);
+
+		if (h->s->o.refusal == NULL) {
+			h2o_send_error_generic(req, status, "Refused",
+			    "request refused\n", 0);
+			return 0;
+		}
+		body = h->s->o.refusal(h->s->o.arg, req, status);
+		h2o_send_inline(req, body.base, body.len);
+		return 0;
+	}
 	return h->s->o.on_req(h->s->o.arg, l, req);
 }
 
@@ -122,18 +142,10 @@ skr_net_loop_release(skr_net_loop *l)
 void
 skr_net_loop_progress(skr_net_loop *l, h2o_req_t *req)
 {
-	h2o_socket_t *sock;
+	struct skr__conn *c = conn_of_req(l, req);
 
-	if (req->conn->callbacks->get_socket == NULL) {
-		l->no_sockets = 1;
-		return;
-	}
-	sock = req->conn->callbacks->get_socket(req->conn);
-	for (struct conn *c = l->conns; c != NULL; c = c->next)
-		if (c->sock == sock) {
-			c->progress = uv_now(&l->loop);
-			return;
-		}
+	if (c != NULL)
+		c->progress = uv_now(&l->loop);
 }
 
 /* ---- connections ------------------------------------------------------ */
@@ -142,8 +154,10 @@ static void
 on_conn_close(uv_handle_t *h)
 {
 	skr_net_loop *l = h->loop->data;
-	struct conn *c = (struct conn *)h;
+	struct skr__conn *c = (struct skr__conn *)h;
 
+	skr__net_wfail_forget(l, c);
+	skr__net_gate_forget(l, c);
 	if (c->prev != NULL)
 		c->prev->next = c->next;
 	else
@@ -151,8 +165,13 @@ on_conn_close(uv_handle_t *h)
 	if (c->next != NULL)
 		c->next->prev = c->prev;
 	l->nconns--;
-	atomic_fetch_sub(&l->s->conns, 1);
-	conn_count(l, -1);
+	if (c->released)
+		l->nreleased--;
+	else {
+		atomic_fetch_sub(&l->s->conns, 1);
+		conn_count(l, -1);
+	}
+	c->magic = 0;
 	free(c);
 }
 
@@ -168,7 +187,7 @@ on_accept(uv_stream_t *listener, int status)
 	skr_net_loop *l = listener->data;
 	size_t max = l->s->o.max_connections;
 	h2o_socket_t *sock;
-	struct conn *conn;
+	struct skr__conn *conn;
 
 	if (status != 0 || l->stopping)
 		return;
@@ -187,6 +206,7 @@ on_accept(uv_stream_t *listener, int status)
 	}
 	l->nconns++;
 	conn_count(l, 1);
+	conn->magic = SKR__CONN_MAGIC;
 	conn->progress = uv_now(&l->loop);
 	conn->next = l->conns;
 	if (l->conns != NULL)
@@ -227,18 +247,40 @@ cut_connections(skr_net_loop *l)
 	    "connections", json_pack("{s:i,s:I,s:I}", "loop", l->index,
 	    "connections", (json_int_t)l->nconns, "requests",
 	    (json_int_t)l->nheld));
-	for (struct conn *c = l->conns; c != NULL; c = c->next)
+	for (struct skr__conn *c = l->conns; c != NULL; c = c->next)
 		if (uv_fileno((uv_handle_t *)&c->tcp, &fd) == 0)
 			shutdown(fd, SHUT_RDWR);
 }
 
+/* Cut connections get CUT_GRACE_MS to be closed by h2o. */
+#define CUT_GRACE_MS 10000
+
+/*
+ * A cut connection h2o did not close: count it out of max_connections, so
+ * that the server goes on accepting, and out of the shutdown drain.  Its
+ * socket and h2o's memory stay until h2o closes it or the process ends
+ * (closing the socket under h2o would leave h2o a dangling handle).
+ */
+static void
+release_slot(skr_net_loop *l, struct skr__conn *c, uint64_t now)
+{
+	c->released = 1;
+	l->nreleased++;
+	atomic_fetch_sub(&l->s->conns, 1);
+	conn_count(l, -1);
+	say(l, SKR_NET_LOG_WARN, "connection not closed after being cut; its "
+	    "slot is released", json_pack("{s:i,s:I}", "loop", l->index,
+	    "cut_ms", (json_int_t)(now - c->cut_at)));
+}
+
 /*
  * Once a second: shut down connections that have had no request arrive or
- * complete for stall_ms.  h2o closes HTTP/1.1 connections that stall
- * (req_timeout) and HTTP/2 connections without streams (idle_timeout) well
- * before that; what is left is an HTTP/2 stream whose headers or body
- * trickle in.  Shutting the socket down makes h2o close the connection its
- * usual way.
+ * complete for stall_ms, and none in the works.  h2o closes HTTP/1.1
+ * connections that stall (req_timeout) and HTTP/2 connections without
+ * streams (idle_timeout) well before that; what is left is an HTTP/2 stream
+ * whose headers or body trickle in.  Shutting the socket down makes h2o close the connection its
+ * usual way; one that h2o still has not closed CUT_GRACE_MS later gives its
+ * slot back (release_slot).
  */
 static void
 on_sweep(uv_timer_t *t)
@@ -249,10 +291,16 @@ on_sweep(uv_timer_t *t)
 
 	if (l->no_sockets)
 		return;
-	for (struct conn *c = l->conns; c != NULL; c = c->next) {
-		if (c->cut || now - c->progress <= l->s->o.stall_ms)
+	for (struct skr__conn *c = l->conns; c != NULL; c = c->next) {
+		if (c->cut) {
+			if (!c->released && now - c->cut_at > CUT_GRACE_MS)
+				release_slot(l, c, now);
+			continue;
+		}
+		if (c->busy > 0 || now - c->progress <= l->s->o.stall_ms)
 			continue;
 		c->cut = 1;
+		c->cut_at = now;
 		say(l, SKR_NET_LOG_INFO, "connection stalled; closed",
 		    json_pack("{s:i,s:I}", "loop", l->index, "idle_ms",
 		    (json_int_t)(now - c->progress)));
@@ -268,6 +316,16 @@ on_drain(uv_timer_t *t)
 	uint64_t now = uv_now(&l->loop);
 
 	if (l->nconns == 0 && l->nheld == 0) {
+		uv_stop(&l->loop);
+		return;
+	}
+	if (l->nconns == l->nreleased && l->nheld == 0) {
+		/* Only connections h2o would not close are left: waiting
+		 * for the deadline would not close them either. */
+		say(l, SKR_NET_LOG_WARN, "connections left to process exit",
+		    json_pack("{s:i,s:I}", "loop", l->index, "connections",
+		    (json_int_t)l->nconns));
+		l->stuck = 1;
 		uv_stop(&l->loop);
 		return;
 	}
@@ -336,7 +394,9 @@ loop_main(void *arg)
 {
 	skr_net_loop *l = arg;
 
+	skr__net_current = l;
 	uv_run(&l->loop, UV_RUN_DEFAULT);
+	skr__net_current = NULL;
 	/* h2o cannot dispose of a context with live connections: leave it to
 	 * process exit. */
 	if (l->stuck || l->abandoned)
@@ -368,6 +428,9 @@ loop_init(skr_net_server *s, skr_net_loop *l, int index)
 	l->drain.data = l;
 	uv_timer_init(&l->loop, &l->sweep);
 	l->sweep.data = l;
+	uv_idle_init(&l->loop, &l->wfail_idle);
+	l->wfail_idle.data = l;
+	skr__net_gate_init(l);
 	if (s->o.stall_ms > 0)
 		uv_timer_start(&l->sweep, on_sweep, 1000, 1000);
 	h2o_context_init(&l->ctx, &l->loop, &s->config);
@@ -403,6 +466,7 @@ configure(skr_net_server *s)
 	s->config.http2.graceful_shutdown_timeout = o->shutdown_ms;
 	host = h2o_config_register_host(&s->config,
 	    h2o_iovec_init(H2O_STRLIT("default")), 65535);
+	skr__net_gate_configure(s, host);
 	pathconf = h2o_config_register_path(host, "/", 0);
 	h = (struct handler *)h2o_create_handler(pathconf, sizeof(*h));
 	h->super.on_req = on_req;
@@ -419,6 +483,8 @@ skr_net_server_open(const skr_net_serve_opts *o, skr_net_server **out)
 	*out = NULL;
 	if (o->on_req == NULL || o->server_name == NULL)
 		return SKR_ERR_INVAL;
+	if (skr__net_uvhook_init() != SKR_OK)
+		return SKR_ERR_INTERNAL;
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return SKR_ERR_NOMEM;
 	s->o = *o;

@@ -157,6 +157,26 @@ int skr_audit_log_fenced(skr_store *st, const skr_audit_rec *rec,
     int64_t now, skr_audit_work work, void *arg, const skr_store_reads *rs,
     uint64_t *seq);
 
+/*
+ * A check an attempt makes in the write transaction that commits its
+ * record, right before the record is appended: it reads (never writes)
+ * txn to confirm that what the attempt decided from still holds, so that
+ * the chain's order is the order of what was decided (a release is never
+ * recorded after the change that would have refused it).  It returns
+ * SKR_OK to keep rec as it is, SKR_AUDIT_CHANGED after changing rec's
+ * outcome and reason, or an error that fails the commit.  It may run on
+ * another thread than the caller's (the one committing the batch) and must
+ * use only txn, rec and arg.
+ */
+typedef int (*skr_audit_check)(skr_txn *txn, skr_audit_rec *rec, void *arg);
+#define SKR_AUDIT_CHANGED 2
+
+/* skr_audit_log_fenced without work, with check run where the record
+ * commits (the record still shares its batch's transaction and commit). */
+int skr_audit_log_checked(skr_store *st, const skr_audit_rec *rec,
+    int64_t now, skr_audit_check check, void *arg, const skr_store_reads *rs,
+    uint64_t *seq);
+
 /* Query filter; zero/NULL members match everything. */
 typedef struct skr_audit_filter {
 	const char *key;      /* records whose "key" equals this (case-insensitive) */
@@ -186,6 +206,32 @@ int skr_audit_query(skr_txn *txn, const skr_audit_filter *f, uint64_t after,
  * head's seq).  *count (may be NULL) receives the number of records checked.
  */
 int skr_audit_verify(skr_txn *txn, uint64_t *count, uint64_t *broken);
+
+/*
+ * skr_audit_verify in steps, each in a read transaction of the caller's, so
+ * that a long chain neither pins one snapshot for the whole walk nor keeps
+ * the caller from doing other work between steps (docs/api.md,
+ * "Administrative routes").  Start with skr_audit_verifier_init, then call
+ * skr_audit_verify_step with a fresh read transaction until it returns
+ * anything but SKR_AUDIT_MORE: each step checks at most max records
+ * (0: no bound) after the last one checked, and the step that reaches the
+ * last record checks the head in its own transaction.  Records appended
+ * between steps are walked too; records are never rewritten, so what an
+ * earlier step checked still holds.  The result and report are those of
+ * skr_audit_verify.
+ */
+typedef struct skr_audit_verifier {
+	skr__audit_walk w;
+	int started;
+} skr_audit_verifier;
+#define SKR_AUDIT_MORE 1
+
+void skr_audit_verifier_init(skr_audit_verifier *v);
+int skr_audit_verify_step(skr_txn *txn, skr_audit_verifier *v, size_t max);
+/* *count (may be NULL): records checked and good so far; *broken (may be
+ * NULL): the first bad seq when r is SKR_ERR_AUDIT_BROKEN. */
+void skr_audit_verifier_report(const skr_audit_verifier *v, int r,
+    uint64_t *count, uint64_t *broken);
 
 /* The same check offline, without the store: skr_audit_verify_dir
  * (chain.h). */

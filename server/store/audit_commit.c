@@ -14,7 +14,9 @@
  * be audited does not happen).  The mutex guards only the queue, never the
  * transaction, and the store serialises writers anyway.  A record with
  * in-transaction work (a server nonce to use up) keeps a transaction of its
- * own, as the work decides the record's outcome.
+ * own, as the work decides the record's outcome.  A record with a check
+ * (skr_audit_log_checked) stays in the batch: the leader runs the check in
+ * the batch's transaction right before appending the record.
  *
  * Replicas (docs/availability.md, "Releases").  A record may be fenced on
  * what its attempt decided on; the batch's commit is then fenced on the
@@ -136,6 +138,9 @@ struct job {
 	skr_store *st;
 	const json_t *rec;
 	const skr_store_reads *rs;
+	const skr_audit_rec *src;   /* what rec was built from (check) */
+	skr_audit_check check;      /* may be NULL */
+	void *arg;
 	int64_t now;
 	uint64_t seq;
 	int r;
@@ -147,6 +152,28 @@ static pthread_mutex_t queue_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t queue_cv = PTHREAD_COND_INITIALIZER;
 static struct job *queue;
 static int leading;
+
+/* Append j's record to txn, after its check (which may change it). */
+static int
+append_job(skr_txn *txn, struct job *j)
+{
+	skr_audit_rec mine;
+	json_t *changed = NULL;
+	int r;
+
+	if (j->check == NULL)
+		return skr_audit_append(txn, j->rec, j->now, &j->seq);
+	mine = *j->src;
+	r = j->check(txn, &mine, j->arg);
+	if (r == SKR_OK)
+		return skr_audit_append(txn, j->rec, j->now, &j->seq);
+	SKR_ENSURE(r == SKR_AUDIT_CHANGED, r > 0 ? SKR_ERR_INTERNAL : r);
+	SKR_GUARD(skr_audit_build(&mine, &changed));
+	r = skr_audit_append(txn, changed, j->now, &j->seq);
+out:
+	json_decref(changed);
+	return r;
+}
 
 /* One transaction for the batch; the result goes to every job in it. */
 static int
@@ -160,7 +187,7 @@ commit_batch(skr_store *st, struct job *batch)
 	for (j = batch; j != NULL; j = j->next)
 		SKR_GUARD(skr__store_txn_fence(txn, j->rs));
 	for (j = batch; j != NULL; j = j->next)
-		SKR_GUARD(skr_audit_append(txn, j->rec, j->now, &j->seq));
+		SKR_GUARD(append_job(txn, j));
 	r = skr_store_txn_commit(txn);
 	txn = NULL;
 out:
@@ -214,10 +241,12 @@ requeue(struct job *again)
 }
 
 static int
-log_grouped(skr_store *st, const json_t *rec, const skr_store_reads *rs,
-    int64_t now, uint64_t *seq)
+log_grouped(skr_store *st, const json_t *rec, const skr_audit_rec *src,
+    skr_audit_check check, void *arg, const skr_store_reads *rs, int64_t now,
+    uint64_t *seq)
 {
-	struct job me = { st, rec, rs, now, 0, SKR_ERR_INTERNAL, 0, NULL };
+	struct job me = { st, rec, rs, src, check, arg, now, 0,
+		SKR_ERR_INTERNAL, 0, NULL };
 	struct job **pp, *batch, *j, *next, *again, **atail;
 	uint64_t deadline = 0;
 	int r;
@@ -280,7 +309,26 @@ skr_audit_log_fenced(skr_store *st, const skr_audit_rec *rec, int64_t now,
 	/* Built on the caller's thread: a record the chain would refuse never
 	 * joins, and fails, a batch. */
 	SKR_GUARD(skr_audit_build(rec, &j));
-	r = log_grouped(st, j, rs, now, seq);
+	r = log_grouped(st, j, rec, NULL, NULL, rs, now, seq);
+out:
+	json_decref(j);
+	return r;
+}
+
+int
+skr_audit_log_checked(skr_store *st, const skr_audit_rec *rec, int64_t now,
+    skr_audit_check check, void *arg, const skr_store_reads *rs,
+    uint64_t *seq)
+{
+	json_t *j = NULL;
+	int r;
+
+	if (seq != NULL)
+		*seq = 0;
+	if (st == NULL || rec == NULL || check == NULL)
+		return SKR_ERR_INVAL;
+	SKR_GUARD(skr_audit_build(rec, &j));
+	r = log_grouped(st, j, rec, check, arg, rs, now, seq);
 out:
 	json_decref(j);
 	return r;

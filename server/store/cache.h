@@ -1,6 +1,6 @@
 /*
  * The local copy of a replicated store's keyspace (docs/availability.md,
- * "The cache"): every database but the audit log, in key order, kept
+ * "The local copy"): every database but the audit log, in key order, kept
  * fresh by the etcd watch (backend_etcd.c) and read by transactions
  * without a round trip.  Revisions are etcd's: each value carries the
  * revision that wrote it, and the cache as a whole is at the revision of

@@ -11,59 +11,72 @@
 
 #include "encoding.h"
 #include "guard.h"
+#include "seal.h"
 
-#define MARKER_TAG_LEN 16
-
-/* marker = base64url(kind || payload ||
- *     HMAC(marker key, kind || payload)[:16]) */
+/* The associated data of a marker: its label, its listing (kind) and
+ * whom it was made for (binding, when the listing has one). */
 static int
-marker_make(skr_store *st, char kind, const void *p, size_t n, char **out)
+marker_aad(skr_buf *aad, char kind, const char *binding)
 {
-	skr_buf raw = SKR_BUF_INIT, text = SKR_BUF_INIT;
-	uint8_t mac[MAC_LEN];
-	const void *parts[1];
-	size_t lens[1];
+	static const char label[] = "skr/v1/marker";
+	int r;
+
+	SKR_GUARD(skr_buf_append(aad, label, sizeof(label)));
+	SKR_GUARD(skr_buf_append_byte(aad, (uint8_t)kind));
+	if (binding != NULL)
+		SKR_GUARD(skr_buf_append_str(aad, binding));
+out:
+	return r;
+}
+
+/* marker = base64url(seal(marker key, aad(kind, binding), position)):
+ * the position -- the last store key a page read, which for a scoped
+ * listing may name a key outside the caller's scope -- is encrypted, and
+ * the marker opens only for the listing and binding it was made for. */
+static int
+marker_make(skr_store *st, char kind, const char *binding, const void *p,
+    size_t n, char **out)
+{
+	skr_buf aad = SKR_BUF_INIT, raw = SKR_BUF_INIT, text = SKR_BUF_INIT;
 	int r;
 
 	*out = NULL;
-	SKR_GUARD(skr_buf_append_byte(&raw, (uint8_t)kind));
-	SKR_GUARD(skr_buf_append(&raw, p, n));
-	parts[0] = raw.data;
-	lens[0] = raw.len;
-	SKR_GUARD(skr__hmac_parts(st, st->marker, parts, lens, 1, mac));
-	SKR_GUARD(skr_buf_append(&raw, mac, MARKER_TAG_LEN));
+	SKR_GUARD(marker_aad(&aad, kind, binding));
+	SKR_GUARD(skr_seal(skr_master_key_bytes(st->marker), aad.data,
+	    aad.len, p, n, &raw));
 	SKR_GUARD(skr_b64url_encode(&text, raw.data, raw.len));
 	*out = (char *)skr_buf_steal(&text, NULL);
 	if (*out == NULL)
 		r = SKR_ERR_NOMEM;
 out:
+	skr_buf_free(&aad);
 	skr_buf_free(&raw);
 	skr_buf_free(&text);
 	return r;
 }
 
-/* Authenticate a marker of the given kind; payload receives its body. */
+/* Open a marker of the given kind and binding; payload receives the
+ * position.  Anything else is SKR_ERR_BAD_REQUEST. */
 static int
-marker_parse(skr_store *st, char kind, const char *marker, skr_buf *payload)
+marker_parse(skr_store *st, char kind, const char *binding,
+    const char *marker, skr_buf *payload)
 {
-	skr_buf raw = SKR_BUF_INIT;
-	uint8_t mac[MAC_LEN];
-	const void *parts[1];
-	size_t lens[1], n;
+	skr_buf aad = SKR_BUF_INIT, raw = SKR_BUF_INIT;
+	size_t n;
 	int r;
 
 	n = strnlen(marker, 1024);
 	if (n >= 1024)
 		return SKR_ERR_BAD_REQUEST;
-	SKR_ENSURE(skr_b64url_decode(&raw, marker, n) == SKR_OK &&
-	    raw.len >= 1 + MARKER_TAG_LEN, SKR_ERR_BAD_REQUEST);
-	parts[0] = raw.data;
-	lens[0] = raw.len - MARKER_TAG_LEN;
-	SKR_GUARD(skr__hmac_parts(st, st->marker, parts, lens, 1, mac));
-	SKR_ENSURE(skr_ct_equal(mac, raw.data + lens[0], MARKER_TAG_LEN) &&
-	    raw.data[0] == (uint8_t)kind, SKR_ERR_BAD_REQUEST);
-	r = skr_buf_set(payload, raw.data + 1, lens[0] - 1);
+	SKR_GUARD(marker_aad(&aad, kind, binding));
+	SKR_ENSURE(skr_b64url_decode(&raw, marker, n) == SKR_OK,
+	    SKR_ERR_BAD_REQUEST);
+	skr_buf_reset(payload);
+	SKR_ENSURE(skr_seal_open(skr_master_key_bytes(st->marker), aad.data,
+	    aad.len, raw.data, raw.len, payload) == SKR_OK,
+	    SKR_ERR_BAD_REQUEST);
 out:
+	skr_buf_free(&aad);
 	skr_buf_free(&raw);
 	return r;
 }
@@ -131,8 +144,9 @@ page_step(void *arg, const uint8_t *k, size_t kl, const uint8_t *v,
  * remain.  The marker holds the last key returned.
  */
 int
-skr__page_walk(skr_txn *txn, int db, char kind, const char *marker, size_t max,
-    skr__page_item_fn fn, void *arg, char **next)
+skr__page_walk(skr_txn *txn, int db, char kind, const char *binding,
+    const char *marker, size_t max, skr__page_item_fn fn, void *arg,
+    char **next)
 {
 	skr_buf start = SKR_BUF_INIT;
 	struct page pg;
@@ -142,7 +156,8 @@ skr__page_walk(skr_txn *txn, int db, char kind, const char *marker, size_t max,
 	memset(&pg, 0, sizeof(pg));
 	skr_buf_init(&pg.last, 0);
 	if (marker != NULL && *marker != '\0')
-		SKR_GUARD(marker_parse(txn->st, kind, marker, &start));
+		SKR_GUARD(marker_parse(txn->st, kind, binding, marker,
+		    &start));
 	pg.txn = txn;
 	pg.db = db;
 	pg.start = &start;
@@ -153,8 +168,8 @@ skr__page_walk(skr_txn *txn, int db, char kind, const char *marker, size_t max,
 	    start.len, page_step, &pg));
 	/* Stopped on an entry past the page: the next page starts there. */
 	if (pg.more)
-		SKR_GUARD(marker_make(txn->st, kind, pg.last.data, pg.last.len,
-		    next));
+		SKR_GUARD(marker_make(txn->st, kind, binding, pg.last.data,
+		    pg.last.len, next));
 out:
 	if (r != SKR_OK) {
 		free(*next);
@@ -191,8 +206,8 @@ key_item(void *arg, skr_txn *txn, const uint8_t *k, size_t kl,
 }
 
 static int
-list_records(skr_txn *txn, int db, char kind, const char *marker,
-    size_t maxresults, skr_version_page *out)
+list_records(skr_txn *txn, int db, char kind, const char *binding,
+    const char *marker, size_t maxresults, skr_version_page *out)
 {
 	size_t max = skr__page_max(maxresults);
 	int r;
@@ -202,7 +217,7 @@ list_records(skr_txn *txn, int db, char kind, const char *marker,
 		return SKR_ERR_INVAL;
 	if ((out->items = calloc(max, sizeof(*out->items))) == NULL)
 		return SKR_ERR_NOMEM;
-	r = skr__page_walk(txn, db, kind, marker, max, key_item, out,
+	r = skr__page_walk(txn, db, kind, binding, marker, max, key_item, out,
 	    &out->next);
 	if (r != SKR_OK)
 		skr_version_page_clear(out);
@@ -210,22 +225,24 @@ list_records(skr_txn *txn, int db, char kind, const char *marker,
 }
 
 int
-skr_store_key_list(skr_txn *txn, const char *marker, size_t maxresults,
-    skr_version_page *out)
-{
-	return list_records(txn, DB_KEYS, 'k', marker, maxresults, out);
-}
-
-int
-skr_store_deleted_list(skr_txn *txn, const char *marker, size_t maxresults,
-    skr_version_page *out)
-{
-	return list_records(txn, DB_DELETED, 'd', marker, maxresults, out);
-}
-
-int
-skr_store_version_list(skr_txn *txn, const char *name, const char *marker,
+skr_store_key_list(skr_txn *txn, const char *binding, const char *marker,
     size_t maxresults, skr_version_page *out)
+{
+	return list_records(txn, DB_KEYS, 'k', binding, marker, maxresults,
+	    out);
+}
+
+int
+skr_store_deleted_list(skr_txn *txn, const char *binding, const char *marker,
+    size_t maxresults, skr_version_page *out)
+{
+	return list_records(txn, DB_DELETED, 'd', binding, marker, maxresults,
+	    out);
+}
+
+int
+skr_store_version_list(skr_txn *txn, const char *binding, const char *name,
+    const char *marker, size_t maxresults, skr_version_page *out)
 {
 	char lc[SKR_KEY_NAME_MAX + 1];
 	skr_buf start = SKR_BUF_INIT;
@@ -241,7 +258,7 @@ skr_store_version_list(skr_txn *txn, const char *name, const char *marker,
 	if (marker != NULL && *marker != '\0') {
 		/* The marker names the key it was made for, so it cannot
 		 * be replayed against another key's listing. */
-		SKR_GUARD(marker_parse(txn->st, 'v', marker, &start));
+		SKR_GUARD(marker_parse(txn->st, 'v', binding, marker, &start));
 		SKR_ENSURE(start.len == strlen(lc) + 1 + 4 &&
 		    memcmp(start.data, lc, strlen(lc) + 1) == 0,
 		    SKR_ERR_BAD_REQUEST);
@@ -257,7 +274,8 @@ skr_store_version_list(skr_txn *txn, const char *name, const char *marker,
 	if (seq <= latest) {
 		uint8_t k[VKEY_MAX];
 		size_t kl = skr__vkey(lc, seq - 1, k);
-		SKR_GUARD(marker_make(txn->st, 'v', k, kl, &out->next));
+		SKR_GUARD(marker_make(txn->st, 'v', binding, k, kl,
+		    &out->next));
 	}
 out:
 	if (r != SKR_OK)

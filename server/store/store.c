@@ -37,7 +37,6 @@
 #include <openssl/params.h>
 
 #include "guard.h"
-#include "seal.h"
 #include "skr/error.h"
 
 const char *const skr__db_names[NDB] = {
@@ -51,15 +50,6 @@ const char *const skr__db_names[NDB] = {
 	[DB_NONCES] = "nonces",
 	[DB_PURGEQ] = "purgeq",
 };
-
-/* HKDF info labels (docs/store.md): the master key itself is never used. */
-#define LABEL_KEK "skr/v1/kek"
-#define LABEL_MAC "skr/v1/record-mac"
-#define LABEL_MARKER "skr/v1/marker"
-#define LABEL_BACKUP_ROOT "skr/v1/backup-root"
-
-/* Associated data prefixes; the trailing NUL is part of each. */
-#define AAD_CHECK "skr/v1/check"
 
 /* ---- MACs ------------------------------------------------------------- */
 
@@ -239,6 +229,32 @@ skr__rec_put_json(skr_txn *txn, int db, const void *k, size_t kl,
 
 /* ---- transactions ------------------------------------------------------ */
 
+/* Count the transaction in the store's current epoch (rotate.c waits for
+ * an epoch to empty before it wipes an old key).  The epoch is read again
+ * after counting, so a transaction is never counted in an epoch that was
+ * already closed when it began. */
+static void
+txn_enter(skr_txn *txn)
+{
+	skr_store *st = txn->st;
+	unsigned e;
+
+	for (;;) {
+		e = __atomic_load_n(&st->epoch, __ATOMIC_ACQUIRE) & 1;
+		__atomic_add_fetch(&st->active[e], 1, __ATOMIC_ACQ_REL);
+		if ((__atomic_load_n(&st->epoch, __ATOMIC_ACQUIRE) & 1) == e)
+			break;
+		__atomic_sub_fetch(&st->active[e], 1, __ATOMIC_ACQ_REL);
+	}
+	txn->epoch = e;
+}
+
+static void
+txn_leave(skr_txn *txn)
+{
+	__atomic_sub_fetch(&txn->st->active[txn->epoch], 1, __ATOMIC_ACQ_REL);
+}
+
 int
 skr_store_txn_begin(skr_store *st, int mode, skr_txn **out)
 {
@@ -257,6 +273,7 @@ skr_store_txn_begin(skr_store *st, int mode, skr_txn **out)
 		free(txn);
 		return r;
 	}
+	txn_enter(txn);
 	*out = txn;
 	return SKR_OK;
 }
@@ -269,6 +286,7 @@ skr_store_txn_commit(skr_txn *txn)
 	if (txn == NULL)
 		return SKR_ERR_INVAL;
 	r = txn->st->ops->txn_commit(txn->bt);
+	txn_leave(txn);
 	free(txn);
 	return r;
 }
@@ -279,6 +297,7 @@ skr_store_txn_abort(skr_txn *txn)
 	if (txn == NULL)
 		return;
 	txn->st->ops->txn_abort(txn->bt);
+	txn_leave(txn);
 	free(txn);
 }
 
@@ -421,25 +440,6 @@ skr__store_walk(skr_txn *txn, int db, const void *k, size_t klen,
 
 /* ---- open and create ----------------------------------------------------- */
 
-static int
-derive_keys(skr_store *st, const skr_master_key *mk)
-{
-	int r;
-
-	if ((r = skr_master_key_derive(mk, NULL, 0, LABEL_KEK, &st->kek)) !=
-	    SKR_OK ||
-	    (r = skr_master_key_derive(mk, NULL, 0, LABEL_MAC, &st->mac)) !=
-	    SKR_OK ||
-	    (r = skr_master_key_derive(mk, NULL, 0, LABEL_MARKER,
-	    &st->marker)) != SKR_OK ||
-	    (r = skr_master_key_derive(mk, NULL, 0, LABEL_BACKUP_ROOT,
-	    &st->backup)) != SKR_OK)
-		return r;
-	if ((st->hmac = EVP_MAC_fetch(NULL, "HMAC", NULL)) == NULL)
-		return SKR_ERR_CRYPTO;
-	return SKR_OK;
-}
-
 void
 skr_store_close(skr_store *st)
 {
@@ -448,7 +448,9 @@ skr_store_close(skr_store *st)
 	if (st->be != NULL)
 		st->ops->close(st->be);
 	EVP_MAC_free(st->hmac);
+	pthread_rwlock_destroy(&st->keklock);
 	skr_master_key_free(st->kek);
+	skr_master_key_free(st->kek_old);
 	skr_master_key_free(st->mac);
 	skr_master_key_free(st->marker);
 	skr_master_key_free(st->backup);
@@ -482,27 +484,56 @@ migrate_1(skr_txn *txn)
 	return raw_put(txn, DB_META, "schema", 6, "2", 1);
 }
 
-/* A new store on backend be (taken): the schema and the check value. */
-static int
-store_init(skr__be *be, const skr_master_key *mk, skr_store **out)
+/* A store of its own on backend be, its key lock ready; NULL when memory
+ * is short. */
+static skr_store *
+store_new(skr__be *be)
 {
-	static const uint8_t check_pt[] = "skr master key check";
+	skr_store *st = calloc(1, sizeof(*st));
+
+	if (st != NULL && pthread_rwlock_init(&st->keklock, NULL) != 0) {
+		free(st);
+		st = NULL;
+	}
+	if (st != NULL) {
+		st->be = be;
+		st->ops = be->ops;
+	}
+	return st;
+}
+
+/* One generation-1 keyring holding a copy of mk. */
+static int
+keyring_of(const skr_master_key *mk, skr_keyring *kr)
+{
+	skr_master_key *copy;
+	int r;
+
+	memset(kr, 0, sizeof(*kr));
+	if ((r = skr_master_key_from_bytes(skr_master_key_bytes(mk),
+	    SKR_MASTER_KEY_LEN, &copy)) != SKR_OK)
+		return r;
+	return skr_keyring_add(kr, 1, copy);
+}
+
+/* A new store on backend be (taken): the schema, the check value and the
+ * generation (rotate.c). */
+static int
+store_init(skr__be *be, const skr_keyring *kr, skr_store **out)
+{
 	char schema[16];
 	skr_store *st = NULL;
 	skr_txn *txn = NULL;
-	skr_buf sealed = SKR_BUF_INIT;
 	const uint8_t *v;
 	size_t vl;
 	int r;
 
 	*out = NULL;
-	if ((st = calloc(1, sizeof(*st))) == NULL) {
+	if ((st = store_new(be)) == NULL) {
 		be->ops->destroy(be);
 		return SKR_ERR_NOMEM;
 	}
-	st->be = be;
-	st->ops = be->ops;
-	SKR_GUARD(derive_keys(st, mk));
+	SKR_GUARD(skr__store_keys_new(st, kr));
 	SKR_GUARD(skr_store_txn_begin(st, SKR_TXN_WRITE_RESERVE, &txn));
 	SKR_GUARD(open_dbs(txn, ALL_DBS));
 	/* A store that appeared meanwhile (a shared store made twice at
@@ -511,10 +542,7 @@ store_init(skr__be *be, const skr_master_key *mk, skr_store **out)
 	SKR_ENSURE(r == SKR_ERR_NOT_FOUND, r == SKR_OK ? SKR_ERR_CONFLICT : r);
 	snprintf(schema, sizeof(schema), "%d", SKR_STORE_SCHEMA_VERSION);
 	SKR_GUARD(raw_put(txn, DB_META, "schema", 6, schema, strlen(schema)));
-	SKR_GUARD(skr_seal(skr_master_key_bytes(st->kek),
-	    (const uint8_t *)AAD_CHECK, sizeof(AAD_CHECK), check_pt,
-	    sizeof(check_pt) - 1, &sealed));
-	SKR_GUARD(raw_put(txn, DB_META, "check", 5, sealed.data, sealed.len));
+	SKR_GUARD(skr__store_keys_put(txn));
 	r = skr_store_txn_commit(txn);
 	txn = NULL;
 	if (r == SKR_ERR_STORE_RETRY)
@@ -529,7 +557,6 @@ out:
 		st->be = NULL;
 		skr_store_close(st);
 	}
-	skr_buf_free(&sealed);
 	return r;
 }
 
@@ -537,11 +564,28 @@ int
 skr_store_create(const char *dir, const skr_master_key *mk,
     const skr_store_opts *opts, skr_store **out)
 {
-	skr__be *be = NULL;
+	skr_keyring kr;
 	int r;
 
 	*out = NULL;
 	if (dir == NULL || mk == NULL)
+		return SKR_ERR_INVAL;
+	if ((r = keyring_of(mk, &kr)) != SKR_OK)
+		return r;
+	r = skr_store_create_keyring(dir, &kr, opts, out);
+	skr_keyring_clear(&kr);
+	return r;
+}
+
+int
+skr_store_create_keyring(const char *dir, const skr_keyring *kr,
+    const skr_store_opts *opts, skr_store **out)
+{
+	skr__be *be = NULL;
+	int r;
+
+	*out = NULL;
+	if (dir == NULL || kr == NULL || kr->n == 0)
 		return SKR_ERR_INVAL;
 	if (opts != NULL && opts->etcd != NULL)
 		r = skr__etcd_create(dir, opts->etcd, &be);
@@ -549,30 +593,26 @@ skr_store_create(const char *dir, const skr_master_key *mk,
 		r = skr__lmdb_create(dir, opts, &be);
 	if (r != SKR_OK)
 		return r;
-	return store_init(be, mk, out);
+	return store_init(be, kr, out);
 }
 
 /* Check the schema and the master key of the store on be (taken), and
  * migrate an older schema. */
 static int
-store_check(skr__be *be, const skr_master_key *mk, int copying,
+store_check(skr__be *be, const skr_keyring *kr, int copying,
     skr_store **out)
 {
 	skr_store *st = NULL;
 	skr_txn *txn = NULL;
-	skr_buf pt = SKR_BUF_INIT_SECRET;
 	const uint8_t *v;
 	size_t vl;
 	int r, schema;
 
 	*out = NULL;
-	if ((st = calloc(1, sizeof(*st))) == NULL) {
+	if ((st = store_new(be)) == NULL) {
 		be->ops->close(be);
 		return SKR_ERR_NOMEM;
 	}
-	st->be = be;
-	st->ops = be->ops;
-	SKR_GUARD(derive_keys(st, mk));
 	SKR_GUARD(skr_store_txn_begin(st, SKR_TXN_WRITE_RESERVE, &txn));
 	/* The schema first: a later schema may have other databases. */
 	SKR_GUARD(st->ops->db_open(txn->bt, DB_META, 0));
@@ -586,12 +626,8 @@ store_check(skr__be *be, const skr_master_key *mk, int copying,
 	    schema <= SKR_STORE_SCHEMA_VERSION, SKR_ERR_STORE_SCHEMA);
 	/* Schema 1 had no purge index. */
 	SKR_GUARD(open_dbs(txn, schema == 1 ? 1u << DB_PURGEQ : 0));
-	r = skr__raw_get(txn, DB_META, "check", 5, &v, &vl);
-	if (r == SKR_ERR_NOT_FOUND)
-		r = SKR_ERR_STORE_SCHEMA;
-	SKR_GUARD(r);
-	SKR_GUARD(skr_seal_open(skr_master_key_bytes(st->kek),
-	    (const uint8_t *)AAD_CHECK, sizeof(AAD_CHECK), v, vl, &pt));
+	/* The generations and the check, before anything else is read. */
+	SKR_GUARD(skr__store_keys_load(txn, kr));
 	/* A store skr_store_copy has not finished filling is none yet. */
 	r = skr__raw_get(txn, DB_META, "copying", 7, &v, &vl);
 	SKR_ENSURE(r == SKR_ERR_NOT_FOUND || (r == SKR_OK && copying),
@@ -606,7 +642,6 @@ store_check(skr__be *be, const skr_master_key *mk, int copying,
 out:
 	skr_store_txn_abort(txn);
 	skr_store_close(st);
-	skr_buf_free(&pt);
 	return r;
 }
 
@@ -622,12 +657,29 @@ int
 skr_store_open(const char *dir, const skr_master_key *mk,
     const skr_store_opts *opts, skr_store **out)
 {
+	skr_keyring kr;
+	int r;
+
+	*out = NULL;
+	if (dir == NULL || mk == NULL)
+		return SKR_ERR_INVAL;
+	if ((r = keyring_of(mk, &kr)) != SKR_OK)
+		return r;
+	r = skr_store_open_keyring(dir, &kr, opts, out);
+	skr_keyring_clear(&kr);
+	return r;
+}
+
+int
+skr_store_open_keyring(const char *dir, const skr_keyring *kr,
+    const skr_store_opts *opts, skr_store **out)
+{
 	char path[PATH_MAX];
 	skr__be *be = NULL;
 	int r;
 
 	*out = NULL;
-	if (dir == NULL || mk == NULL)
+	if (dir == NULL || kr == NULL || kr->n == 0)
 		return SKR_ERR_INVAL;
 	/* A data directory names its shared store in store.json. */
 	if (json_path(dir, path, sizeof(path)) == SKR_OK &&
@@ -637,7 +689,7 @@ skr_store_open(const char *dir, const skr_master_key *mk,
 		r = skr__lmdb_open(dir, opts, &be);
 	if (r != SKR_OK)
 		return r;
-	return store_check(be, mk, opts != NULL && opts->copying, out);
+	return store_check(be, kr, opts != NULL && opts->copying, out);
 }
 
 /* ---- statistics ------------------------------------------------------------ */

@@ -16,6 +16,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include <pthread.h>
+
 #include <jansson.h>
 #include <openssl/evp.h>
 
@@ -32,10 +34,24 @@ struct skr_store {
 	skr__be *be;
 	const skr__be_ops *ops;
 	EVP_MAC *hmac;
-	skr_master_key *kek;    /* seals data keys and the check value */
+	/* The generation's key-encryption keys (rotate.c): kek seals new
+	 * data keys and the check value; kek_old, while a rotation runs,
+	 * still opens the data keys not yet moved.  A rotation swaps them
+	 * under keklock. */
+	pthread_rwlock_t keklock;
+	skr_master_key *kek;
+	uint32_t gen;
+	skr_master_key *kek_old; /* NULL when no rotation runs */
+	uint32_t gen_old;
+	/* The domain keys: fixed for the store's life (docs/sealing.md). */
 	skr_master_key *mac;    /* record MACs */
 	skr_master_key *marker; /* paging markers */
 	skr_master_key *backup; /* root of per-blob backup keys */
+	/* Transactions alive per epoch, so that a finished rotation wipes
+	 * the old key only once no transaction can still read a record
+	 * sealed under it (rotate.c). */
+	unsigned epoch;
+	unsigned active[2];
 };
 
 struct skr_txn {
@@ -43,6 +59,7 @@ struct skr_txn {
 	skr__be_txn *bt;
 	int write;
 	int sub;
+	unsigned epoch;
 };
 
 /* ---- byte order and JSON members -------------------------------------- */
@@ -222,6 +239,22 @@ int skr__check_policy_rule(int exportable, const char *policy);
 int skr__meta_build(const skr_key *key, const char *version,
     const skr_version_params *p, int64_t now, json_t **out);
 
+/* Re-seal the data key of key record rec (folded name lc) under the
+ * current generation; *moved says whether it was on another one. */
+int skr__dek_rewrap(skr_txn *txn, const char *lc, json_t *rec, int *moved);
+
+/* ---- rotate.c ------------------------------------------------------------ */
+
+/* The domain keys and generations of a store being opened or created:
+ * fills st->kek, gen, kek_old, gen_old, mac, marker and backup from the
+ * keyring and the meta records of txn (docs/sealing.md). */
+int skr__store_keys_load(skr_txn *txn, const skr_keyring *kr);
+/* For a new store: generation newest of kr, domain keys derived; then
+ * skr__store_keys_put writes the check value (and, past generation 1, the
+ * generation and the sealed domain keys) into the new store's meta. */
+int skr__store_keys_new(skr_store *st, const skr_keyring *kr);
+int skr__store_keys_put(skr_txn *txn);
+
 /* ---- paging.c ----------------------------------------------------------- */
 
 /* maxresults as store.h defines it: 0 is the default, larger is clamped. */
@@ -233,13 +266,16 @@ typedef int (*skr__page_item_fn)(void *arg, skr_txn *txn, const uint8_t *k,
 
 /*
  * Walk db in key order after the entry marker names (kind: one letter
- * per listing, so a marker cannot be replayed against another), calling
+ * per listing, and binding (may be NULL) whom the listing is for, so a
+ * marker cannot be replayed against another listing or caller), calling
  * fn for at most max entries; an entry whose MAC fails ends the walk with
  * that error.  *next: a marker for the following page when more entries
- * remain, else NULL; caller frees.
+ * remain, else NULL; caller frees.  Markers are sealed: they do not show
+ * the position they hold.
  */
-int skr__page_walk(skr_txn *txn, int db, char kind, const char *marker,
-    size_t max, skr__page_item_fn fn, void *arg, char **next);
+int skr__page_walk(skr_txn *txn, int db, char kind, const char *binding,
+    const char *marker, size_t max, skr__page_item_fn fn, void *arg,
+    char **next);
 
 /* ---- deleted.c ---------------------------------------------------------- */
 

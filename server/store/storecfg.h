@@ -1,6 +1,6 @@
 /*
  * store.json, the settings of an etcd store in its data directory
- * (docs/availability.md, "store.json"): which etcd cluster, under which
+ * (docs/availability.md, "A deployment"): which etcd cluster, under which
  * key prefix, and the files that authenticate skrd to it.  Nothing secret
  * is in it: a password is named by its file.  A pure codec: bytes in, a
  * struct out, and back.

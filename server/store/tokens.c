@@ -275,8 +275,8 @@ skr_store_token_list(skr_txn *txn, const char *marker, size_t maxresults,
 		return SKR_ERR_INVAL;
 	if ((tp.items = calloc(max, sizeof(*tp.items))) == NULL)
 		return SKR_ERR_NOMEM;
-	r = skr__page_walk(txn, DB_TOKENS, 't', marker, max, token_item, &tp,
-	    next);
+	r = skr__page_walk(txn, DB_TOKENS, 't', NULL, marker, max, token_item,
+	    &tp, next);
 	if (r != SKR_OK) {
 		free(tp.items);
 		return r;

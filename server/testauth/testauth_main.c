@@ -36,21 +36,6 @@
 #define BODY_MAX ((size_t)256 * 1024)
 #define PEM_MAX ((size_t)64 * 1024)
 
-/* ---- listen address: loopback only -------------------------------------- */
-
-/* "127.0.0.1:PORT", "[::1]:PORT" or "localhost:PORT".  Anything that is not
- * a loopback address is refused: the authority has no authentication, so
- * nothing but this machine may reach it. */
-static int
-parse_listen(const char *s, skr_net_addr *out)
-{
-	int r;
-
-	if ((r = skr_net_resolve_listen(s, out)) != SKR_OK)
-		return r;
-	return skr_net_is_loopback(out->host) ? SKR_OK : SKR_ERR_INVAL;
-}
-
 static int
 parse_form(const char *s, unsigned *form)
 {
@@ -445,6 +430,11 @@ serve(const char *dir, const skr_net_addr *la, const char *alg,
 	no.threads = 1;
 	no.server_name = PROG;
 	no.max_request_body = BODY_MAX;
+	/* Request bodies held in memory, as skrd bounds them (docs/skrd.md,
+	 * "Request bodies"). */
+	no.body_memory = 16 * 1024 * 1024;
+	no.conn_body_memory = 4 * BODY_MAX;
+	no.http2_max_streams = 16;
 	no.shutdown_ms = SHUTDOWN_MS;
 	no.arg = &srv;
 	no.on_req = on_req;
@@ -545,7 +535,8 @@ cmd_serve(int argc, char **argv)
 		fprintf(stderr, PROG ": --alg must be RS256, PS256 or ES256\n");
 		return EXIT_USAGE;
 	}
-	if (parse_listen(listen, &la) != SKR_OK) {
+	/* No authentication: nothing but this machine may reach it. */
+	if (skr_net_resolve_loopback(listen, &la) != SKR_OK) {
 		fprintf(stderr, PROG ": refusing to listen on %s: only "
 		    "loopback addresses (127.0.0.0/8, [::1], localhost) with a "
 		    "port are allowed\n", listen);

@@ -262,6 +262,12 @@ test_paths(void)
 	    "api-version=7.4&$skiptoken=x", "", "/keys/k/versions?api-version=7.4",
 	    p, sizeof(p)));
 	CHECK_STR(p, "/keys/k/versions?api-version=7.4&$skiptoken=x");
+	/* The key name in another case is the same key (docs/api.md). */
+	CHECK_OK(skr__next_path("https://v.vault.azure.net:443/keys/diskkey/"
+	    "versions?api-version=7.4&$skiptoken=x", "",
+	    "/keys/DiskKey/versions?api-version=7.4", p, sizeof(p)));
+	CHECK_ERR(skr__next_path("https://h/keys/diskkey2/versions?x", "",
+	    "/keys/DiskKey/versions?a", p, sizeof(p)), SKR_ERR_RESPONSE);
 	CHECK_ERR(skr__next_path("https://h/admin/tokens?x", "", "/keys?a", p,
 	    sizeof(p)), SKR_ERR_RESPONSE);
 	CHECK_ERR(skr__next_path("https://h/keys/../admin?x", "", "/keys?a", p,

@@ -436,6 +436,33 @@ test_accepted(void)
 	check_oct(k);
 	skr_released_key_free(k);
 
+	/* Key names are case-insensitive and versions hex of either case,
+	 * as skrd compares them: a key created as "DiskKey" and released as
+	 * "diskkey" (or the other way round) is the key asked for. */
+	r.kid = HOST "/keys/DiskKey/" VERSION;
+	w.name = "diskkey";
+	CHECK_OK(unpack_with(by_ca, &r, &w, &u, &k));
+	skr_released_key_free(k);
+	r.kid = HOST "/keys/disk/0123456789ABCDEF0123456789ABCDEF";
+	w.name = "DISK";
+	w.version = VERSION;
+	CHECK_OK(unpack_with(by_ca, &r, &w, &u, &k));
+	skr_released_key_free(k);
+	r.kid = HOST "/keys/disk/" VERSION;
+	w.version = "0123456789ABCDEF0123456789ABCDEF";
+	CHECK_OK(unpack_with(by_ca, &r, &w, &u, &k));
+	skr_released_key_free(k);
+	/* Still not another key or version. */
+	r.kid = HOST "/keys/DiskKey2/" VERSION;
+	w.name = "diskkey";
+	w.version = NULL;
+	REFUSED(by_ca, &r, &w, &u, SKR_ERR_RESPONSE);
+	r.kid = HOST "/keys/DiskKey/" VERSION;
+	w.version = "0123456789ABCDEF0123456789ABCDEE";
+	REFUSED(by_ca, &r, &w, &u, SKR_ERR_RESPONSE);
+	w = want_default;
+	resp_init(&r);
+
 	/* Pinned: no x5c is fine, the pinned key verifies. */
 	r.x5c[0] = NULL;
 	CHECK_OK(unpack_with(by_pin, &r, &w, &u, &k));

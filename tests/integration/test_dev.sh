@@ -7,6 +7,16 @@
 # not in dev mode, and remove its data directory when it stops.
 . "$SKR_TESTS_DIR/lib.sh"
 
+# POST /dev/token mints tokens the server trusts: dev mode serves this
+# machine only, and says so with a usage error before anything starts.
+for addr in 0.0.0.0:0 "[::]:0" 192.0.2.1:0; do
+	rc=0
+	timeout 20 "$SKRD" --dev --listen "$addr" >"$T/nodev.log" 2>&1 || rc=$?
+	check "--dev --listen $addr is refused (exit 2)" [ "$rc" = 2 ]
+	check "... saying why" grep -q 'only loopback' "$T/nodev.log"
+	check_not "... before serving" grep -q 'listening on' "$T/nodev.log"
+done
+
 "$SKRD" --dev --listen 127.0.0.1:0 2>"$T/dev.log" &
 SKRD_PID=$!
 wait_log "$SKRD_PID" "$T/dev.log" 'export SKR_ADDR='

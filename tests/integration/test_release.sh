@@ -71,6 +71,17 @@ ctl --json key show gen-rsa
 check "generated key: released modulus equals the bundle's" test \
 	"$(jq -r .key.n <<<"$OUT")" = \
 	"$(openssl rsa -in "$T/gen-rsa.pem" -noout -modulus 2>/dev/null | cut -d= -f2 | xxd -r -p | b64url)"
+# Key names are case-insensitive and versions hex of either case: a key
+# created as DiskKey is released as diskkey (and by its version in upper
+# case), and libskr accepts the answer that names it DiskKey.
+ctl key create DiskKey --kty oct --size 256 --exportable --policy "$T/cvm.json"
+release diskkey "$T/diskkey-1"
+expect_rc 0 "a key created as DiskKey is released as diskkey"
+ctl --json key show DISKKEY
+dk_version=$(jq -r .key.kid <<<"$OUT" | sed 's,.*/,,')
+release DISKKEY "$T/diskkey-2" --version "${dk_version^^}"
+expect_rc 0 "... and as DISKKEY at its version in upper case"
+check "both releases are the same key" cmp -s "$T/diskkey-1" "$T/diskkey-2"
 # An oct key skrd generated: a test encryption round trip with two releases.
 ctl key create gen-oct --kty oct --size 256 --exportable --policy "$T/cvm.json"
 release gen-oct "$T/gen-oct-1"

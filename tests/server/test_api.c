@@ -218,7 +218,7 @@ snapshot(void)
 	if (skr_store_stats_get(fx.srv.store, &st) != SKR_OK ||
 	    skr_store_txn_begin(fx.srv.store, SKR_TXN_READ, &txn) != SKR_OK ||
 	    skr_audit_head(txn, &seq, hash) != SKR_OK ||
-	    skr_store_key_list(txn, NULL, SKR_PAGE_MAX, &pg) != SKR_OK)
+	    skr_store_key_list(txn, NULL, NULL, SKR_PAGE_MAX, &pg) != SKR_OK)
 		abort();
 	skr_buf_appendf(&b, "%llu %llu %llu %llu %llu %s|",
 	    (unsigned long long)st.keys, (unsigned long long)st.versions,
@@ -613,6 +613,27 @@ test_list(void)
 		free(after);
 	}
 	free(before);
+}
+
+/* The $skiptoken of a nextLink, base64url-decoded, holds none of the
+ * text in needle (the sealed marker shows nothing of its position). */
+static int
+skiptoken_hides(const char *link, const char *needle)
+{
+	const char *t = strstr(link, "$skiptoken=");
+	skr_buf raw = SKR_BUF_INIT;
+	int hidden;
+
+	if (t == NULL)
+		return 0;
+	t += strlen("$skiptoken=");
+	if (skr_b64url_decode(&raw, t, strcspn(t, "&")) != SKR_OK) {
+		skr_buf_free(&raw);
+		return 0;
+	}
+	hidden = memmem(raw.data, raw.len, needle, strlen(needle)) == NULL;
+	skr_buf_free(&raw);
+	return hidden;
 }
 
 static void
@@ -1506,6 +1527,142 @@ test_audit(void)
 	CHECK(strstr((const char *)resp.body.data, tok_admin + 4) == NULL);
 }
 
+/*
+ * A prefix-scoped token pages through keys outside its scope without
+ * learning their names: a scoped page that ends after reading keys out of
+ * scope used to carry the last one's name in its $skiptoken, so that
+ * following nextLinks revealed about every 64th name.  Last: it leaves
+ * keys behind.
+ */
+static void
+test_list_markers(void)
+{
+	char target[2048], first[2048];
+	const char *next;
+	int pages = 0, hidden = 1;
+
+	tok = tok_admin;
+	call("POST", "/keys/team-a-markers/create", "{'kty':'oct'}");
+	CHECK_STATUS(200);
+	for (int i = 0; i < 100; i++) {
+		call("POST", fmt("/keys/x-leak-%03d/create", i),
+		    "{'kty':'oct'}");
+		CHECK_STATUS(200);
+	}
+	/* Pages of 4 hold the scope's three keys; the scan reads on through
+	 * the keys outside it and ends a page there. */
+	tok = tok_scoped;
+	snprintf(target, sizeof(target), "/keys?maxresults=4");
+	first[0] = '\0';
+	for (;;) {
+		call("GET", target, NULL);
+		CHECK_STATUS(200);
+		if (resp.status != 200 || (next = jstr("nextLink")) == NULL)
+			break;
+		pages++;
+		if (!skiptoken_hides(next, "x-leak") ||
+		    !skiptoken_hides(next, "rsa1"))
+			hidden = 0;
+		if (first[0] == '\0')
+			snprintf(first, sizeof(first), "%s",
+			    next + strlen(BASE));
+		snprintf(target, sizeof(target), "%s", next + strlen(BASE));
+		if (pages > 10)
+			break;
+	}
+	CHECK(pages >= 1);
+	CHECK(hidden);
+	/* The marker serves the token it was made for, and no other. */
+	call("GET", first, NULL);
+	CHECK_STATUS(200);
+	tok = tok_admin;
+	call("GET", first, NULL);
+	CHECK_FAIL(SKR_ERR_BAD_REQUEST);
+	/* Versions and deleted keys are sealed the same way. */
+	call("DELETE", "/keys/x-leak-001", NULL);
+	call("DELETE", "/keys/x-leak-002", NULL);
+	call("GET", "/deletedkeys?maxresults=1", NULL);
+	CHECK_STATUS(200);
+	next = jstr("nextLink");
+	CHECK(next != NULL && skiptoken_hides(next, "x-leak"));
+	call("POST", "/keys/x-leak-003/rotate", NULL);
+	CHECK_STATUS(200);
+	call("GET", "/keys/x-leak-003/versions?maxresults=1", NULL);
+	CHECK_STATUS(200);
+	next = jstr("nextLink");
+	CHECK(next != NULL && skiptoken_hides(next, "x-leak"));
+}
+
+/*
+ * A change by a token revoked after it authenticated the request: the
+ * request was authenticated in an earlier snapshot, and without a second
+ * look in the change's own transaction its record landed after the
+ * revocation's.  The handler is called directly with the principal the
+ * dispatcher found before the revocation.
+ */
+static void
+test_stale_principal(void)
+{
+	char text[SKR_TOKEN_TEXT_LEN + 1], id[33], target[64];
+	skr_request req;
+	skr_response r2;
+	skr_txn *txn = NULL;
+	uint64_t seq;
+	char hash[SKR_AUDIT_HASH_HEX + 1];
+	int rc2;
+
+	tok = tok_admin;
+	call("POST", "/keys/stale/create", "{'kty':'oct'}");
+	CHECK_STATUS(200);
+	make_token("stale", SKR_ROLE_OPERATOR, NULL, 0, text, id);
+	memset(&req, 0, sizeof(req));
+	CHECK_OK(skr_store_txn_begin(fx.srv.store, SKR_TXN_READ, &txn));
+	CHECK_OK(skr_store_token_lookup(txn, text, now, &req.principal_buf));
+	skr_store_txn_abort(txn);
+	req.principal = &req.principal_buf;
+	/* Revoked meanwhile. */
+	snprintf(target, sizeof(target), "/admin/tokens/%s", id);
+	call("DELETE", target, NULL);
+	CHECK_STATUS(200);
+	CHECK_OK(skr_store_txn_begin(fx.srv.store, SKR_TXN_READ, &txn));
+	CHECK_OK(skr_audit_head(txn, &seq, hash));
+	skr_store_txn_abort(txn);
+	req.method = "PATCH";
+	req.path = "/keys/stale";
+	snprintf(req.name, sizeof(req.name), "stale");
+	req.body = (const uint8_t *)"{\"attributes\":{\"enabled\":false}}";
+	req.body_len = strlen((const char *)req.body);
+	req.content_type = "application/json";
+	snprintf(req.peer, sizeof(req.peer), "192.0.2.9");
+	snprintf(req.request_id, sizeof(req.request_id), "stale");
+	req.now = now;
+	skr_response_init(&r2);
+	rc2 = skr_api_key_update(&fx.srv, &req, &r2);
+	CHECK_ERR(rc2, SKR_ERR_AUTH_REVOKED);
+	CHECK(r2.status == 401);
+	skr_response_clear(&r2);
+	/* Nothing changed, nothing recorded after the revocation. */
+	CHECK_OK(skr_store_txn_begin(fx.srv.store, SKR_TXN_READ, &txn));
+	{
+		uint64_t seq2;
+
+		CHECK_OK(skr_audit_head(txn, &seq2, hash));
+		CHECK(seq2 == seq);
+	}
+	skr_store_txn_abort(txn);
+	call("GET", "/keys/stale", NULL);
+	CHECK(json_is_true(skr_json_path(J, "attributes.enabled")));
+	/* The same request under a token that holds goes through. */
+	CHECK_OK(skr_store_txn_begin(fx.srv.store, SKR_TXN_READ, &txn));
+	CHECK_OK(skr_store_token_lookup(txn, tok_oper, now,
+	    &req.principal_buf));
+	skr_store_txn_abort(txn);
+	rc2 = skr_api_key_update(&fx.srv, &req, &r2);
+	CHECK_OK(rc2);
+	skr_response_clear(&r2);
+	skr_buf_free(&r2.body);
+}
+
 int
 main(void)
 {
@@ -1523,6 +1680,8 @@ main(void)
 	test_throttle();
 	test_admin();
 	test_audit();
+	test_list_markers();
+	test_stale_principal();
 	teardown();
 	return check_done();
 }

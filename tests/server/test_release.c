@@ -7,12 +7,17 @@
  * nonce used twice); evaluate with its trace; and the audit record of each
  * attempt.
  */
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "check.h"
+#include "encoding.h"
 #include "json.h"
+#include "ratelimit.h"
 #include "jwk.h"
 #include "jws.h"
 #include "server_fixture.h"
@@ -480,6 +485,180 @@ test_evaluate(void)
 	}
 }
 
+/* ---- releases racing an update ------------------------------------- */
+
+struct racer {
+	const char *token;
+	atomic_int *stop;
+	int allowed;
+};
+
+/* Release "race" until told to stop, each on a response of its own. */
+static void *
+race_releases(void *arg)
+{
+	struct racer *rc_ = arg;
+	char *body = NULL;
+	skr_response mine;
+	json_t *b;
+
+	b = json_pack("{s:s}", "target", rc_->token);
+	body = json_dumps(b, JSON_COMPACT);
+	json_decref(b);
+	skr_response_init(&mine);
+	while (!atomic_load(rc_->stop)) {
+		skr_test_request r = { .method = "POST",
+		    .target = "/keys/race//release", .body = body,
+		    .content_type = "application/json",
+		    .request_id = "race" };
+
+		if (skr_test_call(&fx.srv, &r, &mine) == SKR_OK)
+			rc_->allowed++;
+
+	}
+	skr_response_clear(&mine);
+	skr_buf_free(&mine.body);
+	free(body);
+	return NULL;
+}
+
+/* PATCH /keys/race with body (JSON text) as admin; the update's seq. */
+static uint64_t
+race_update(const char *body)
+{
+	skr_test_request r = { .method = "PATCH", .target = "/keys/race",
+	    .body = body, .content_type = "application/json",
+	    .bearer = admin, .request_id = "race-update" };
+	skr_response u;
+	json_t *o, *v;
+	uint64_t seq = 0;
+	size_t i;
+
+	skr_response_init(&u);
+	CHECK_OK(skr_test_call(&fx.srv, &r, &u));
+	skr_response_clear(&u);
+	r = (skr_test_request){ .target = "/admin/audit?event=key.update"
+	    "&maxresults=1000", .bearer = admin };
+	CHECK_OK(skr_test_call(&fx.srv, &r, &u));
+	o = skr_test_json(&u);
+	json_array_foreach(json_object_get(o, "value"), i, v)
+		if (json_is_string(json_object_get(v, "request_id")) &&
+		    strcmp(json_string_value(json_object_get(v,
+		    "request_id")), "race-update") == 0)
+			seq = (uint64_t)json_integer_value(json_object_get(v,
+			    "seq"));
+	json_decref(o);
+	skr_response_clear(&u);
+	skr_buf_free(&u.body);
+	return seq;
+}
+
+/* Releases of "race" recorded "ok" after seq. */
+static int
+releases_after(uint64_t seq)
+{
+	char target[128];
+	skr_test_request r = { .target = target, .bearer = admin };
+	skr_response a;
+	json_t *o, *v;
+	size_t i;
+	int n = 0;
+
+	snprintf(target, sizeof(target), "/admin/audit?event=key.release&"
+	    "key=race&outcome=ok&after=%llu&maxresults=1000",
+	    (unsigned long long)seq);
+	skr_response_init(&a);
+	CHECK_OK(skr_test_call(&fx.srv, &r, &a));
+	o = skr_test_json(&a);
+	json_array_foreach(json_object_get(o, "value"), i, v)
+		if ((uint64_t)json_integer_value(json_object_get(v, "seq")) >
+		    seq)
+			n++;
+	json_decref(o);
+	skr_response_clear(&a);
+	skr_buf_free(&a.body);
+	return n;
+}
+
+/*
+ * Twelve releasers against an update that disables the key, then against
+ * one that tightens its policy: the audit chain's order is the order of
+ * what was decided, so no release is recorded "ok" after the update that
+ * would have refused it.  (The decision reads a snapshot; its record is
+ * written later, so without the check at commit some landed after it.)
+ */
+static void
+test_race_update(void)
+{
+	static const char strict[] = "{\"version\":\"1.0.0\",\"anyOf\":[{"
+	    "\"authority\":\"" SKR_TEST_ISSUER "\",\"allOf\":[{\"claim\":"
+	    "\"" ATTESTATION_TYPE "\",\"equals\":\"tdxvm\"}]}]}";
+	char *tok = attest(SKR_TESTAUTH_TEE_SEVSNP, NULL, NULL);
+	skr_buf enc = SKR_BUF_INIT;
+	struct racer r[12];
+	pthread_t t[12];
+	atomic_int stop;
+	char *patch;
+	int round, i, allowed, late;
+	int64_t limit = fx.srv.release_limit;
+
+	/* The releasers' rate would otherwise hit the per-peer limit: a
+	 * table made again without one. */
+	fx.srv.release_limit = 0;
+	skr_ratelimit_free(fx.srv.release_limiter);
+	fx.srv.release_limiter = NULL;
+	put_key("race", SKR_KTY_OCT, 256, 1, 1, POLICY, NULL);
+	CHECK_OK(skr_b64url_encode(&enc, (const uint8_t *)strict,
+	    strlen(strict)));
+	for (round = 0; round < 2; round++) {
+		atomic_init(&stop, 0);
+		for (i = 0; i < 12; i++) {
+			r[i] = (struct racer){ tok, &stop, 0 };
+			CHECK(pthread_create(&t[i], NULL, race_releases,
+			    &r[i]) == 0);
+		}
+		usleep(300000);
+		if (round == 0)
+			patch = strdup("{\"attributes\":{\"enabled\":false}}");
+		else {
+			size_t n = enc.len + 64;
+
+			patch = malloc(n);
+			snprintf(patch, n, "{\"release_policy\":{\"data\":"
+			    "\"%s\"}}", skr_buf_cstr(&enc));
+		}
+		{
+			uint64_t seq = race_update(patch);
+
+			usleep(300000);
+			atomic_store(&stop, 1);
+			allowed = 0;
+			for (i = 0; i < 12; i++) {
+				pthread_join(t[i], NULL);
+				allowed += r[i].allowed;
+			}
+			CHECK(seq > 0);
+			/* Releases went on until the update... */
+			CHECK(allowed > 0);
+			/* ...and none is recorded after it. */
+			late = releases_after(seq);
+			CHECK(late == 0);
+			if (late != 0)
+				fprintf(stderr, "  round %d: %d releases "
+				    "recorded ok after the update (seq %llu)\n",
+				    round, late, (unsigned long long)seq);
+		}
+		free(patch);
+		/* Enabled again for the policy round. */
+		race_update("{\"attributes\":{\"enabled\":true}}");
+	}
+	fx.srv.release_limit = (int)limit;
+	skr_ratelimit_free(fx.srv.release_limiter);
+	fx.srv.release_limiter = NULL;
+	skr_buf_free(&enc);
+	free(tok);
+}
+
 int
 main(void)
 {
@@ -506,6 +685,7 @@ main(void)
 	test_key_state();
 	test_nonces();
 	test_evaluate();
+	test_race_update();
 
 	json_decref(J);
 	skr_key_free(wrap_key);

@@ -741,6 +741,44 @@ test_oidc(void)
 	free(t1);
 }
 
+/* Key sets are fetched over TLS 1.2 or later with AEAD suites only: a
+ * server that offers nothing but CBC suites is not talked to. */
+static void
+test_tls_suites(void)
+{
+	char *t1 = jwks_text(k1, "k1", NULL, NULL);
+	skr_authorities *a = NULL;
+	skr_authority_config c;
+	json_t *st;
+
+	route_set("/suites/keys", 200, t1);
+	CHECK_OK(skr_authorities_create(&a));
+	skr_authorities_set_clock(a, fake_clock, NULL);
+	memset(&c, 0, sizeof(c));
+	c.issuer = "https://suites.example";
+	c.source = SKR_AUTHORITY_URL;
+	c.location = url("/suites/keys");
+	c.https_ca_file = ca_path;
+	CHECK_OK(skr_authorities_add(a, &c));
+	/* The serving thread waits in accept: the context is not in use. */
+	CHECK(SSL_CTX_set_max_proto_version(srv.ctx, TLS1_2_VERSION) == 1);
+	CHECK(SSL_CTX_set_cipher_list(srv.ctx,
+	    "ECDHE-ECDSA-AES128-SHA:ECDHE-ECDSA-AES256-SHA") == 1);
+	CHECK_ERR(skr_authorities_refresh_wait(a, c.issuer, 5000),
+	    SKR_ERR_AUTHORITY);
+	CHECK(!has_kid(a, c.issuer, "k1"));
+	st = status_of(a, c.issuer);
+	CHECK(json_is_string(json_object_get(st, "last_error")));
+	CHECK(SSL_CTX_set_cipher_list(srv.ctx,
+	    "ECDHE-ECDSA-AES128-GCM-SHA256") == 1);
+	CHECK_OK(skr_authorities_refresh_wait(a, c.issuer, 5000));
+	CHECK(has_kid(a, c.issuer, "k1"));
+	CHECK(SSL_CTX_set_max_proto_version(srv.ctx, 0) == 1);
+	CHECK(SSL_CTX_set_cipher_list(srv.ctx, "DEFAULT") == 1);
+	skr_authorities_free(a);
+	free(t1);
+}
+
 /* End to end: a token signed with a rotated-in key verifies once the
  * unknown kid has refreshed the set. */
 static void
@@ -810,6 +848,7 @@ main(void)
 	test_refresh();
 	test_unknown_kid();
 	test_oidc();
+	test_tls_suites();
 	test_verify_rotation();
 
 	skr_key_free(k1);

@@ -68,6 +68,25 @@ test_loopback(void)
 		CHECK(!skr_net_is_loopback(no[i]));
 }
 
+/* Listeners without authentication (the test authority, skrd --dev). */
+static void
+test_resolve_loopback(void)
+{
+	static const char *const yes[] = { "127.0.0.1:0", "127.9.9.9:8443",
+		"[::1]:1", "localhost:443" };
+	static const char *const no[] = { "0.0.0.0:0", "[::]:0",
+		"192.0.2.1:8443", "[::ffff:127.0.0.1]:1", "10.0.0.1:1",
+		"127.0.0.1", "example.com:443" };
+	skr_net_addr a;
+
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
+		CHECK_OK(skr_net_resolve_loopback(yes[i], &a));
+	for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++) {
+		CHECK(skr_net_resolve_loopback(no[i], &a) != SKR_OK);
+		CHECK(a.port == 0 && a.host[0] == '\0');
+	}
+}
+
 static void
 test_resolve(void)
 {
@@ -126,6 +145,30 @@ test_listen_fd(void)
 		close(fd);
 }
 
+/* Every suite the context offers is AEAD, and TLS 1.2's have ECDHE key
+ * exchange: no CBC suite with an HMAC, no static RSA. */
+static void
+check_aead_only(SSL_CTX *ctx)
+{
+	STACK_OF(SSL_CIPHER) *sk = SSL_CTX_get_ciphers(ctx);
+	int i, n = sk_SSL_CIPHER_num(sk), tls12 = 0, tls13 = 0;
+
+	CHECK(n > 0);
+	for (i = 0; i < n; i++) {
+		const SSL_CIPHER *c = sk_SSL_CIPHER_value(sk, i);
+
+		CHECK(SSL_CIPHER_is_aead(c));
+		if (strcmp(SSL_CIPHER_get_version(c), "TLSv1.3") == 0) {
+			tls13++;
+			continue;
+		}
+		tls12++;
+		CHECK(SSL_CIPHER_get_kx_nid(c) == NID_kx_ecdhe);
+	}
+	CHECK(tls12 > 0);
+	CHECK(tls13 > 0);
+}
+
 static void
 test_tls(void)
 {
@@ -141,8 +184,10 @@ test_tls(void)
 	CHECK_OK(skr_net_tls_server(skr_test_path(dir, "tls-cert.pem"),
 	    skr_test_path(dir, "tls-key.pem"), &ssl));
 	CHECK(ssl != NULL);
-	if (ssl != NULL)
+	if (ssl != NULL) {
 		CHECK(SSL_CTX_get_min_proto_version(ssl) == TLS1_2_VERSION);
+		check_aead_only(ssl);
+	}
 	SSL_CTX_free(ssl);
 	/* A key that is not the certificate's. */
 	CHECK_ERR(skr_net_tls_server(skr_test_path(dir, "tls-cert.pem"),
@@ -156,6 +201,7 @@ main(void)
 {
 	test_parse();
 	test_loopback();
+	test_resolve_loopback();
 	test_resolve();
 	test_listen_fd();
 	test_tls();

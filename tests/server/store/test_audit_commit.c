@@ -633,6 +633,100 @@ test_work(void)
 	    SKR_ERR_INVAL);
 }
 
+/* ---- checks where the record commits -------------------------------------- */
+
+struct check {
+	const char *nonce;   /* its state decides the outcome */
+	int fail;            /* an error to return instead */
+	int calls;
+	const skr_audit_rec *caller;
+	int saw_copy;
+};
+
+/* Keep the record while the nonce is still usable; a used one turns it
+ * into a denial.  Reads only. */
+static int
+check_fn(skr_txn *txn, skr_audit_rec *rec, void *arg)
+{
+	struct check *c = arg;
+	int r;
+
+	c->calls++;
+	c->saw_copy = rec != c->caller;
+	if (c->fail != 0)
+		return c->fail;
+	if ((r = skr_store_nonce_check(txn, c->nonce, NOW)) == SKR_OK)
+		return SKR_OK;
+	rec->outcome = "denied";
+	rec->reason = skr_err_id(r);
+	return SKR_AUDIT_CHANGED;
+}
+
+static void
+test_checked(void)
+{
+	skr_audit_rec rec = { .event = "key.release", .outcome = "ok",
+		.request_id = "c1" };
+	char nonce[SKR_NONCE_TEXT_LEN + 1];
+	struct check c;
+	skr_txn *txn = NULL;
+	json_t *o;
+	uint64_t h, seq;
+
+	CHECK_OK(skr_store_txn_begin(st, SKR_TXN_WRITE, &txn));
+	CHECK_OK(skr_store_nonce_issue(txn, NOW, 300, nonce));
+	CHECK_OK(skr_store_txn_commit(txn));
+	h = head();
+
+	/* The state still holds: the record as built. */
+	memset(&c, 0, sizeof(c));
+	c.nonce = nonce;
+	c.caller = &rec;
+	CHECK_OK(skr_audit_log_checked(st, &rec, NOW, check_fn, &c, NULL,
+	    &seq));
+	CHECK(c.calls == 1 && c.saw_copy);
+	CHECK(seq == h + 1);
+	o = stored(seq);
+	CHECK_STR(jstr(o, "outcome"), "ok");
+	CHECK(json_object_get(o, "reason") == NULL);
+	json_decref(o);
+
+	/* A change committed since the decision: the check sees it in the
+	 * record's transaction and the record says what it changed to. */
+	CHECK_OK(skr_store_txn_begin(st, SKR_TXN_WRITE, &txn));
+	CHECK_OK(skr_store_nonce_consume(txn, nonce, NOW));
+	CHECK_OK(skr_store_txn_commit(txn));
+	memset(&c, 0, sizeof(c));
+	c.nonce = nonce;
+	c.caller = &rec;
+	CHECK_OK(skr_audit_log_checked(st, &rec, NOW, check_fn, &c, NULL,
+	    &seq));
+	CHECK(seq == h + 2);
+	o = stored(seq);
+	CHECK_STR(jstr(o, "outcome"), "denied");
+	CHECK_STR(jstr(o, "reason"), "SKR.NONCE.REUSED");
+	CHECK_STR(jstr(o, "request_id"), "c1");
+	json_decref(o);
+	CHECK(rec.reason == NULL && strcmp(rec.outcome, "ok") == 0);
+
+	/* A failing check fails the commit; nothing is written. */
+	memset(&c, 0, sizeof(c));
+	c.fail = SKR_ERR_STORE;
+	CHECK_ERR(skr_audit_log_checked(st, &rec, NOW, check_fn, &c, NULL,
+	    &seq),
+	    SKR_ERR_STORE);
+	CHECK(seq == 0 && head() == h + 2);
+	c.fail = 5;
+	CHECK_ERR(skr_audit_log_checked(st, &rec, NOW, check_fn, &c, NULL,
+	    NULL),
+	    SKR_ERR_INTERNAL);
+	CHECK(head() == h + 2);
+	CHECK(write_lock_free());
+	CHECK_ERR(skr_audit_log_checked(st, &rec, NOW, NULL, NULL, NULL,
+	    NULL),
+	    SKR_ERR_INVAL);
+}
+
 /* ---- the group commit ------------------------------------------------------- */
 
 /*
@@ -850,6 +944,7 @@ main(void)
 	test_build();
 	test_commit();
 	test_work();
+	test_checked();
 	test_grouped();
 	skr_store_close(st);
 	checker_stop();

@@ -755,7 +755,7 @@ test_paging(const skr_master_key *mk)
 	memset(&pg, 0, sizeof(pg));
 	total = 0;
 	pages = 0;
-	r = skr_store_key_list(txn, NULL, 1, &pg);
+	r = skr_store_key_list(txn, NULL, NULL, 1, &pg);
 	while (r == SKR_OK) {
 		pages++;
 		total += pg.n;
@@ -769,7 +769,7 @@ test_paging(const skr_master_key *mk)
 		{
 			char *next = strdup(pg.next);
 			skr_version_page_clear(&pg);
-			r = skr_store_key_list(txn, next, 1, &pg);
+			r = skr_store_key_list(txn, NULL, next, 1, &pg);
 			free(next);
 		}
 	}
@@ -777,67 +777,93 @@ test_paging(const skr_master_key *mk)
 	CHECK(pages == 6 && total == 6);
 	skr_version_page_clear(&pg);
 	/* Exact page boundary: six keys in a page of six -> no next. */
-	CHECK_OK(skr_store_key_list(txn, NULL, 6, &pg));
+	CHECK_OK(skr_store_key_list(txn, NULL, NULL, 6, &pg));
 	CHECK(pg.n == 6 && pg.next == NULL);
 	skr_version_page_clear(&pg);
-	CHECK_OK(skr_store_key_list(txn, NULL, 5, &pg));
+	CHECK_OK(skr_store_key_list(txn, NULL, NULL, 5, &pg));
 	CHECK(pg.n == 5 && pg.next != NULL);
 	skr_version_page_clear(&pg);
 	/* Over the limit is clamped, 0 is the default. */
-	CHECK_OK(skr_store_key_list(txn, NULL, 1000, &pg));
+	CHECK_OK(skr_store_key_list(txn, NULL, NULL, 1000, &pg));
 	CHECK(pg.n == 6 && pg.next == NULL);
 	skr_version_page_clear(&pg);
-	CHECK_OK(skr_store_key_list(txn, NULL, 0, &pg));
+	CHECK_OK(skr_store_key_list(txn, NULL, NULL, 0, &pg));
 	CHECK(pg.n == 6);
 	skr_version_page_clear(&pg);
 	/* Tampered, foreign and garbage markers. */
 	if (m1 != NULL) {
 		char *t = strdup(m1);
 		t[3] = t[3] == 'A' ? 'B' : 'A';
-		CHECK_ERR(skr_store_key_list(txn, t, 1, &pg),
+		CHECK_ERR(skr_store_key_list(txn, NULL, t, 1, &pg),
 		    SKR_ERR_BAD_REQUEST);
 		t[3] = m1[3];
 		t[strlen(t) - 1] = t[strlen(t) - 1] == 'A' ? 'Q' : 'A';
-		CHECK_ERR(skr_store_key_list(txn, t, 1, &pg),
+		CHECK_ERR(skr_store_key_list(txn, NULL, t, 1, &pg),
 		    SKR_ERR_BAD_REQUEST);
 		free(t);
-		CHECK_ERR(skr_store_deleted_list(txn, m1, 1, &pg),
+		CHECK_ERR(skr_store_deleted_list(txn, NULL, m1, 1, &pg),
 		    SKR_ERR_BAD_REQUEST);
-		CHECK_ERR(skr_store_version_list(txn, "multi", m1, 1, &pg),
-		    SKR_ERR_BAD_REQUEST);
-		CHECK_OK(skr_store_key_list(txn, m1, 1, &pg));
+		CHECK_ERR(skr_store_version_list(txn, NULL, "multi", m1, 1,
+		    &pg), SKR_ERR_BAD_REQUEST);
+		CHECK_OK(skr_store_key_list(txn, NULL, m1, 1, &pg));
 		skr_version_page_clear(&pg);
 	}
-	CHECK_ERR(skr_store_key_list(txn, "not a marker!", 1, &pg),
+	/* A marker is sealed: it shows nothing of the key it follows, and
+	 * opens only with the binding it was made with. */
+	if (m1 != NULL) {
+		skr_buf text = SKR_BUF_INIT;
+		char *bound = NULL;
+
+		CHECK_OK(skr_b64url_decode(&text, m1, strlen(m1)));
+		CHECK(memmem(text.data, text.len, "multi", 5) == NULL);
+		skr_buf_free(&text);
+		CHECK_OK(skr_store_key_list(txn, "token-a", NULL, 1, &pg));
+		CHECK(pg.next != NULL && strcmp(pg.next, m1) != 0);
+		if (pg.next != NULL)
+			bound = strdup(pg.next);
+		skr_version_page_clear(&pg);
+		CHECK_OK(skr_store_key_list(txn, "token-a", bound, 1, &pg));
+		CHECK(pg.n == 1);
+		skr_version_page_clear(&pg);
+		CHECK_ERR(skr_store_key_list(txn, "token-b", bound, 1, &pg),
+		    SKR_ERR_BAD_REQUEST);
+		CHECK_ERR(skr_store_key_list(txn, NULL, bound, 1, &pg),
+		    SKR_ERR_BAD_REQUEST);
+		CHECK_ERR(skr_store_key_list(txn, "token-a", m1, 1, &pg),
+		    SKR_ERR_BAD_REQUEST);
+		free(bound);
+	}
+	CHECK_ERR(skr_store_key_list(txn, NULL, "not a marker!", 1, &pg),
 	    SKR_ERR_BAD_REQUEST);
-	CHECK_ERR(skr_store_key_list(txn, "AAAA", 1, &pg),
+	CHECK_ERR(skr_store_key_list(txn, NULL, "AAAA", 1, &pg),
 	    SKR_ERR_BAD_REQUEST);
 	CHECK(pg.n == 0 && pg.items == NULL && pg.next == NULL);
 
 	/* Versions in creation order. */
-	CHECK_OK(skr_store_version_list(txn, "MULTI", NULL, 3, &pg));
+	CHECK_OK(skr_store_version_list(txn, NULL, "MULTI", NULL, 3, &pg));
 	CHECK(pg.n == 3 && pg.next == NULL);
 	if (pg.n == 3)
 		for (i = 0; i < 3; i++)
 			CHECK_STR(pg.items[i].version, vers[i]);
 	skr_version_page_clear(&pg);
-	CHECK_OK(skr_store_version_list(txn, "multi", NULL, 2, &pg));
+	CHECK_OK(skr_store_version_list(txn, NULL, "multi", NULL, 2, &pg));
 	CHECK(pg.n == 2 && pg.next != NULL);
 	if (pg.next != NULL)
 		mv = strdup(pg.next);
 	skr_version_page_clear(&pg);
-	CHECK_OK(skr_store_version_list(txn, "multi", mv, 2, &pg));
+	CHECK_OK(skr_store_version_list(txn, NULL, "multi", mv, 2, &pg));
 	CHECK(pg.n == 1 && pg.next == NULL);
 	if (pg.n == 1)
 		CHECK_STR(pg.items[0].version, vers[2]);
 	skr_version_page_clear(&pg);
 	/* A version marker replayed against another key. */
-	CHECK_ERR(skr_store_version_list(txn, "page-1", mv, 2, &pg),
+	CHECK_ERR(skr_store_version_list(txn, NULL, "page-1", mv, 2, &pg),
 	    SKR_ERR_BAD_REQUEST);
-	CHECK_ERR(skr_store_key_list(txn, mv, 2, &pg), SKR_ERR_BAD_REQUEST);
-	CHECK_ERR(skr_store_version_list(txn, "absent", NULL, 2, &pg),
+	CHECK_ERR(skr_store_key_list(txn, NULL, mv, 2, &pg),
+	    SKR_ERR_BAD_REQUEST);
+	CHECK_ERR(skr_store_version_list(txn, NULL, "absent", NULL, 2, &pg),
 	    SKR_ERR_KEY_NOT_FOUND);
-	CHECK_OK(skr_store_version_list(txn, "page-1", NULL, 1, &pg));
+	CHECK_OK(skr_store_version_list(txn, NULL, "page-1", NULL, 1, &pg));
 	CHECK(pg.n == 1 && pg.next == NULL);
 	skr_version_page_clear(&pg);
 	skr_store_txn_abort(txn);
@@ -882,10 +908,10 @@ test_delete(skr_store *st)
 	CHECK_STR(vi.name, "doomed");
 	CHECK(vi.deleted);
 	skr_version_info_clear(&vi);
-	CHECK_OK(skr_store_deleted_list(txn, NULL, 0, &pg));
+	CHECK_OK(skr_store_deleted_list(txn, NULL, NULL, 0, &pg));
 	CHECK(pg.n == 1 && pg.next == NULL);
 	skr_version_page_clear(&pg);
-	CHECK_OK(skr_store_key_list(txn, NULL, 25, &pg));
+	CHECK_OK(skr_store_key_list(txn, NULL, NULL, 25, &pg));
 	for (i = 0; i < pg.n; i++)
 		CHECK(strcmp(pg.items[i].name, "doomed") != 0);
 	skr_version_page_clear(&pg);
@@ -1207,7 +1233,7 @@ open_version(const skr_master_key *mk, const char *name, uint32_t nth)
 		return r;
 	if ((r = skr_store_txn_begin(st, SKR_TXN_READ, &txn)) == SKR_OK) {
 		memset(&pg, 0, sizeof(pg));
-		r = skr_store_version_list(txn, name, NULL, 25, &pg);
+		r = skr_store_version_list(txn, NULL, name, NULL, 25, &pg);
 		if (r == SKR_OK && pg.n < nth)
 			r = SKR_ERR_INTERNAL;
 		if (r == SKR_OK)
@@ -1858,7 +1884,7 @@ reader(void *arg)
 			w->failures++;
 			continue;
 		}
-		if (skr_store_key_list(txn, NULL, 25, &pg) != SKR_OK)
+		if (skr_store_key_list(txn, NULL, NULL, 25, &pg) != SKR_OK)
 			w->failures++;
 		skr_version_page_clear(&pg);
 		skr_store_txn_abort(txn);

@@ -80,6 +80,14 @@ check "the revoked token is refused on C" err_is SKR.AUTH.REVOKED
 SKR_ADDR=$A AUTH=$RTOK ctl key list
 check "and on A" err_is SKR.AUTH.REVOKED
 
+# Each replica's seal holds the master key: a new generation made on one
+# would strand the others, so rotation is refused on a replicated store.
+at "$B" master-key rotate
+expect_rc 1 "master key rotation on a replica: refused"
+check "as a conflict that says why" err_is "SKR.CONFLICT.*replicated"
+at "$A" --json seal-status
+check "the generation stays 1" test "$(jq -r .generation <<<"$OUT")" = 1
+
 # ---- a server nonce is used once, whichever replica sees it -----------------
 at "$A" key import kn --oct "$T/k1" --exportable --policy "$T/cvm-nonce.json"
 at "$A" nonce

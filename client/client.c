@@ -26,6 +26,7 @@
 
 #include "buf.h"
 #include "client_priv.h"
+#include "clock.h"
 #include "encoding.h"
 #include "guard.h"
 #include "json.h"
@@ -658,15 +659,6 @@ out:
 	return r;
 }
 
-static uint64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /*
  * Whether a request may be sent to another server after one may have
  * executed it (docs/libskr.md, "Several servers"): a GET changes nothing
@@ -701,11 +693,11 @@ skr_client_call(skr_client *c, const char *method, const char *path,
 	/* Secret: a response may carry one (a new admin token), and growing
 	 * the buffer must not leave copies behind. */
 	skr_buf_init_secret(&b, SKR__RESPONSE_MAX);
-	deadline = now_ms() + (uint64_t)c->failover_ms;
+	deadline = skr_clock_ms() + (uint64_t)c->failover_ms;
 	first = atomic_load(&c->current) % c->nurls;
 	for (i = 0;; i++) {
 		timeout = c->timeout_ms;
-		t = now_ms();
+		t = skr_clock_ms();
 		if (i > 0 && (uint64_t)timeout > deadline - t)
 			timeout = (long)(deadline - t);
 		memset(&mine, 0, sizeof(mine));
@@ -717,7 +709,7 @@ skr_client_call(skr_client *c, const char *method, const char *path,
 		again = (r == SKR_ERR_TRANSPORT || r == SKR_ERR_TLS ||
 		    mine.http_status == 503) &&
 		    (!sent || repeatable(method, path));
-		if (!again || i + 1 >= c->nurls || now_ms() >= deadline)
+		if (!again || i + 1 >= c->nurls || skr_clock_ms() >= deadline)
 			break;
 	}
 	if (res != NULL)

@@ -15,7 +15,7 @@
 #include "kds.h"
 #include "log.h"
 #include "pki.h"
-#include "ratelimit.h"
+#include "release.h"
 #include "server.h"
 #include "skr/error.h"
 #include "snp_azure.h"
@@ -72,26 +72,6 @@ off(skr_server *srv, skr_response *resp)
 		return SKR_OK;
 	return skr_response_error(resp, SKR_ERR_NOT_FOUND,
 	    "no such route: the attestation endpoint is off (attest_snp)");
-}
-
-/* Attempts per peer are bounded before any work, as release attempts
- * are (release_limit, release_window), in a table of their own. */
-static int
-limited(skr_server *srv, skr_request *req, skr_response *resp)
-{
-	skr_ratelimit *rl;
-	int64_t wait;
-	char retry[32];
-
-	rl = skr_ratelimit_get(&srv->attest_limiter, srv->release_limit,
-	    srv->release_window, srv->ratelimit_ipv6_prefix);
-	if ((wait = skr_ratelimit_take(rl, req->peer, req->now)) <= 0)
-		return SKR_OK;
-	snprintf(retry, sizeof(retry), "%lld", (long long)wait);
-	skr_response_error(resp, SKR_ERR_RATE_LIMITED,
-	    "too many attestation requests; retry later");
-	skr_response_add_header(resp, "Retry-After", retry);
-	return SKR_ERR_RATE_LIMITED;
 }
 
 /* The request's framing: a well-formed api-version when one is given (any
@@ -243,7 +223,8 @@ skr_api_attest_snp(skr_server *srv, skr_request *req, skr_response *resp)
 	int r;
 
 	if ((r = off(srv, resp)) != SKR_OK ||
-	    (r = limited(srv, req, resp)) != SKR_OK ||
+	    (r = skr_release_rate_limited(srv, &srv->attest_limiter, req, resp,
+	    "attestation requests", NULL)) != SKR_OK ||
 	    (r = framing(req, SKR_SNP_REQUEST_MAX_BYTES, resp)) != SKR_OK)
 		return r;
 	attempt_init(&a, "attest.sevsnpvm", "sevsnpvm");
@@ -327,7 +308,8 @@ skr_api_attest_azure(skr_server *srv, skr_request *req, skr_response *resp)
 	int r;
 
 	if ((r = off(srv, resp)) != SKR_OK ||
-	    (r = limited(srv, req, resp)) != SKR_OK ||
+	    (r = skr_release_rate_limited(srv, &srv->attest_limiter, req, resp,
+	    "attestation requests", NULL)) != SKR_OK ||
 	    (r = framing(req, AZURE_REQUEST_MAX_BYTES, resp)) != SKR_OK)
 		return r;
 	attempt_init(&a, "attest.azurevm", "azurevm");

@@ -8,6 +8,7 @@
 #include "api_attest.h"
 #include "auditsink.h"
 #include "auth.h"
+#include "clock.h"
 #include "metrics.h"
 #include "release.h"
 #include "routes.h"
@@ -123,15 +124,6 @@ skr_dispatch_route(skr_server *srv, skr_request *req, skr_response *resp,
 	return route;
 }
 
-static uint64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 int
 skr_dispatch_all(skr_server *srv, skr_request *req, skr_response *resp,
     skr_dispatch_info *info)
@@ -156,8 +148,8 @@ skr_dispatch_all(skr_server *srv, skr_request *req, skr_response *resp,
 		if (r != SKR_ERR_STORE_RETRY)
 			break;
 		if (deadline == 0)
-			deadline = now_ms() + RETRY_MS;
-		else if (now_ms() >= deadline)
+			deadline = skr_clock_ms() + RETRY_MS;
+		else if (skr_clock_ms() >= deadline)
 			break;
 		/* The gate is passed again on the next run. */
 		if (info->entered)

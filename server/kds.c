@@ -1,15 +1,14 @@
 #include "kds.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
-#include <curl/curl.h>
 #include <openssl/x509.h>
 
+#include "fetch.h"
 #include "guard.h"
 #include "skr/error.h"
 #include "snp_cert.h"
@@ -25,14 +24,6 @@ struct skr_kds {
 	char *ca_file;
 	long timeout_ms;
 };
-
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-
-static void
-curl_init_once(void)
-{
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-}
 
 void
 skr_kds_free(skr_kds *k)
@@ -60,7 +51,6 @@ skr_kds_new(const skr_kds_opts *o, skr_kds **out)
 		return SKR_ERR_CONFIG;
 	if (mkdir(o->cache_dir, 0700) != 0 && errno != EEXIST)
 		return SKR_ERR_CONFIG;
-	pthread_once(&curl_once, curl_init_once);
 	SKR_ENSURE((k = calloc(1, sizeof(*k))) != NULL, SKR_ERR_NOMEM);
 	k->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms :
 	    SKR_KDS_DEFAULT_TIMEOUT_MS;
@@ -75,72 +65,25 @@ out:
 	return r;
 }
 
-struct sink {
-	skr_buf *buf;
-	int overflow;
-};
-
-static size_t
-sink_write(char *p, size_t size, size_t nmemb, void *ctx)
-{
-	struct sink *s = ctx;
-	size_t n = size * nmemb;
-
-	if (skr_buf_append(s->buf, p, n) != SKR_OK) {
-		s->overflow = 1;
-		return 0;
-	}
-	return n;
-}
-
 /* GET url into out (at most max bytes).  *status: the HTTP status, 0
  * when there was none. */
 static int
 get(const skr_kds *k, const char *url, size_t max, skr_buf *out,
     long *status, skr_buf *why)
 {
+	skr_fetch_opts o = {
+		.ca_file = k->ca_file,
+		.timeout_ms = k->timeout_ms,
+		.max = max,
+		.err = SKR_ERR_SNP_KDS,
+	};
 	skr_buf body = SKR_BUF_INIT;
-	struct sink s = { &body, 0 };
-	char errbuf[CURL_ERROR_SIZE] = "";
-	CURL *c;
-	CURLcode cr;
-	int r = SKR_ERR_SNP_KDS;
+	int r;
 
-	*status = 0;
-	skr_buf_init(&body, max);
-	if ((c = curl_easy_init()) == NULL)
-		return SKR_ERR_NOMEM;
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https");
-	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, k->timeout_ms);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, k->timeout_ms);
-	curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)max);
-	curl_easy_setopt(c, CURLOPT_USERAGENT, "skrd");
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink_write);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &s);
-	if (k->ca_file != NULL)
-		curl_easy_setopt(c, CURLOPT_CAINFO, k->ca_file);
-	cr = curl_easy_perform(c);
-	if (s.overflow || cr == CURLE_FILESIZE_EXCEEDED) {
-		skr_buf_appendf(why, "%s: larger than %zu bytes", url, max);
-		goto out;
-	}
-	if (cr != CURLE_OK) {
-		skr_buf_appendf(why, "%s: %s", url,
-		    errbuf[0] ? errbuf : curl_easy_strerror(cr));
-		goto out;
-	}
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
-	if (*status != 200) {
-		skr_buf_appendf(why, "%s: HTTP status %ld", url, *status);
-		goto out;
-	}
-	r = skr_buf_append(out, body.data, body.len);
-out:
-	curl_easy_cleanup(c);
+	/* out may hold what came before (a chain after its VCEK). */
+	r = skr_fetch_https(url, &o, &body, status, why);
+	if (r == SKR_OK)
+		r = skr_buf_append(out, body.data, body.len);
 	skr_buf_free(&body);
 	return r;
 }

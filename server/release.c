@@ -535,11 +535,9 @@ out:
 	return r;
 }
 
-/* Refuse with 429 and Retry-After when peer is over the limit; *first
- * (may be NULL) says whether it is the peer's first refusal this window. */
-static int
-rate_limited(skr_server *srv, skr_ratelimit **limiter, skr_request *req,
-    skr_response *resp, const char *what, int *first)
+int
+skr_release_rate_limited(skr_server *srv, struct skr_ratelimit **limiter,
+    skr_request *req, skr_response *resp, const char *what, int *first)
 {
 	skr_ratelimit *rl;
 	int64_t wait;
@@ -589,7 +587,7 @@ skr_api_release(skr_server *srv, skr_request *req, skr_response *resp)
 
 	/* Attempts per peer are bounded before any work is done: each one
 	 * costs a signature check and a synced audit write. */
-	if (rate_limited(srv, &srv->release_limiter, req, resp,
+	if (skr_release_rate_limited(srv, &srv->release_limiter, req, resp,
 	    "release attempts", &first) != SKR_OK) {
 		skr_metrics_decision(srv->metrics, 0, "denied",
 		    skr_err_id(SKR_ERR_RATE_LIMITED), NULL, NULL);
@@ -618,7 +616,7 @@ skr_api_nonce(skr_server *srv, skr_request *req, skr_response *resp)
 	 * expires: bounded per peer as release attempts are (a nonce serves
 	 * one release), and the housekeeper removes expired ones once per
 	 * lifetime (skr_api_prune_nonces). */
-	if ((r = rate_limited(srv, &srv->nonce_limiter, req, resp,
+	if ((r = skr_release_rate_limited(srv, &srv->nonce_limiter, req, resp,
 	    "nonce requests", NULL)) != SKR_OK)
 		return r;
 	SKR_GUARD(skr_store_txn_begin(srv->store, SKR_TXN_WRITE_RESERVE,

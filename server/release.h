@@ -25,4 +25,17 @@ int skr_api_nonce(skr_server *srv, skr_request *req, skr_response *resp);
  * sync paid.  *npruned says how many. */
 int skr_api_prune_nonces(skr_server *srv, int64_t before, size_t *npruned);
 
+/*
+ * The per-peer limit of release attempts (release_limit per
+ * release_window), kept in the table at *limiter (a member of srv, made
+ * on first use): SKR_OK when req's peer may go ahead, counted; else resp
+ * holds 429 SKR.RATE_LIMITED with Retry-After ("too many <what>") and the
+ * result is SKR_ERR_RATE_LIMITED.  *first (may be NULL) says whether this
+ * is the peer's first refusal in its window.  Other routes limited like
+ * releases (the attestation endpoint) keep tables of their own.
+ */
+struct skr_ratelimit;
+int skr_release_rate_limited(skr_server *srv, struct skr_ratelimit **limiter,
+    skr_request *req, skr_response *resp, const char *what, int *first);
+
 #endif

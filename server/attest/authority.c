@@ -9,12 +9,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
-
+#include "fetch.h"
 #include "json.h"
 #include "policy.h"
 #include "skr/error.h"
-#include "tls.h"
 
 struct auth {
 	/* configuration: fixed after add */
@@ -56,14 +54,6 @@ struct skr_authorities {
 	atomic_int stopping;
 };
 
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-
-static void
-curl_init_once(void)
-{
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-}
-
 static int64_t
 now_of(skr_authorities *a)
 {
@@ -78,7 +68,6 @@ skr_authorities_create(skr_authorities **out)
 	skr_authorities *a;
 
 	*out = NULL;
-	pthread_once(&curl_once, curl_init_once);
 	if ((a = calloc(1, sizeof(*a))) == NULL)
 		return SKR_ERR_NOMEM;
 	pthread_mutex_init(&a->mu, NULL);
@@ -249,31 +238,12 @@ skr_authorities_add(skr_authorities *a, const skr_authority_config *c)
 
 /* ---- fetching ---- */
 
-struct sink {
-	skr_buf *buf;
-	int overflow;
-};
-
-static size_t
-sink_write(char *p, size_t size, size_t nmemb, void *ctx)
-{
-	struct sink *s = ctx;
-	size_t n = size * nmemb;
-
-	if (skr_buf_append(s->buf, p, n) != SKR_OK) {
-		s->overflow = 1;
-		return 0;
-	}
-	return n;
-}
-
 static int
-abort_if_stopping(void *ctx, curl_off_t dt, curl_off_t dn, curl_off_t ut,
-    curl_off_t un)
+stopping(void *ctx)
 {
 	skr_authorities *a = ctx;
 
-	return atomic_load(&a->stopping) ? 1 : 0;
+	return atomic_load(&a->stopping);
 }
 
 /* GET an https URL into out (at most SKR_JWKS_MAX_BYTES). */
@@ -281,61 +251,21 @@ static int
 https_get(skr_authorities *a, const struct auth *x, const char *url,
     skr_buf *out, skr_buf *why)
 {
-	struct sink s = { out, 0 };
-	char errbuf[CURL_ERROR_SIZE] = "";
-	CURL *c;
-	CURLcode cr;
-	long status = 0;
-	int r = SKR_ERR_AUTHORITY;
+	skr_fetch_opts o = {
+		.ca_file = x->https_ca_file,
+		.timeout_ms = (long)a->fetch_timeout * 1000,
+		.max = SKR_JWKS_MAX_BYTES,
+		.stop = stopping,
+		.stop_arg = a,
+		.err = SKR_ERR_AUTHORITY,
+	};
 
-	skr_buf_reset(out);
-	out->max = SKR_JWKS_MAX_BYTES;
 	if (!is_url(url, 1)) {
+		skr_buf_reset(out);
 		skr_buf_appendf(why, "not an https URL");
 		return SKR_ERR_AUTHORITY;
 	}
-	if ((c = curl_easy_init()) == NULL)
-		return SKR_ERR_NOMEM;
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https");
-	/* TLS 1.2 or later with AEAD suites, as skrd serves (tls.h). */
-	curl_easy_setopt(c, CURLOPT_SSLVERSION, CURL_SSLVERSION_TLSv1_2);
-	curl_easy_setopt(c, CURLOPT_SSL_CIPHER_LIST, SKR_TLS12_CIPHERS);
-	curl_easy_setopt(c, CURLOPT_TLS13_CIPHERS, SKR_TLS13_CIPHERS);
-	/* Redirects are not followed: the configured URL is the source. */
-	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)a->fetch_timeout);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, (long)a->fetch_timeout);
-	curl_easy_setopt(c, CURLOPT_USERAGENT, "skrd");
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink_write);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &s);
-	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
-	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, abort_if_stopping);
-	curl_easy_setopt(c, CURLOPT_XFERINFODATA, a);
-	if (x->https_ca_file != NULL)
-		curl_easy_setopt(c, CURLOPT_CAINFO, x->https_ca_file);
-	cr = curl_easy_perform(c);
-	if (s.overflow) {
-		skr_buf_appendf(why, "%s: larger than %zu bytes", url,
-		    SKR_JWKS_MAX_BYTES);
-		goto out;
-	}
-	if (cr != CURLE_OK) {
-		skr_buf_appendf(why, "%s: %s", url,
-		    errbuf[0] ? errbuf : curl_easy_strerror(cr));
-		goto out;
-	}
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-	if (status != 200) {
-		skr_buf_appendf(why, "%s: HTTP status %ld", url, status);
-		goto out;
-	}
-	r = SKR_OK;
- out:
-	curl_easy_cleanup(c);
-	return r;
+	return skr_fetch_https(url, &o, out, NULL, why);
 }
 
 static int

@@ -31,6 +31,7 @@
 #include <pthread.h>
 #include <time.h>
 
+#include "clock.h"
 #include "guard.h"
 #include "skr/error.h"
 
@@ -41,15 +42,6 @@
 /* How long a fenced record whose reads hold is committed again after
  * losing to other replicas. */
 #define AGAIN_MS 10000
-
-static uint64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 int
 skr_audit_commit(skr_txn *txn, const skr_audit_rec *recs, size_t n,
@@ -126,8 +118,8 @@ log_with_work(skr_store *st, const skr_audit_rec *rec, int64_t now,
 		    !skr__store_reads_current(st, rs))
 			return r;
 		if (deadline == 0)
-			deadline = now_ms() + AGAIN_MS;
-		else if (now_ms() >= deadline)
+			deadline = skr_clock_ms() + AGAIN_MS;
+		else if (skr_clock_ms() >= deadline)
 			return r;
 	}
 }
@@ -265,7 +257,7 @@ log_grouped(skr_store *st, const json_t *rec, const skr_audit_rec *src,
 		pthread_mutex_unlock(&queue_mu);
 		r = commit_batch(st, batch);
 		if (r == SKR_ERR_STORE_RETRY && deadline == 0)
-			deadline = now_ms() + AGAIN_MS;
+			deadline = skr_clock_ms() + AGAIN_MS;
 		pthread_mutex_lock(&queue_mu);
 		again = NULL;
 		atail = &again;
@@ -274,7 +266,7 @@ log_grouped(skr_store *st, const json_t *rec, const skr_audit_rec *src,
 			j->next = NULL;
 			/* Overtaken, but what it decided on holds: into the
 			 * next batch. */
-			if (r == SKR_ERR_STORE_RETRY && now_ms() < deadline &&
+			if (r == SKR_ERR_STORE_RETRY && skr_clock_ms() < deadline &&
 			    skr__store_reads_current(st, j->rs)) {
 				*atail = j;
 				atail = &j->next;

@@ -58,6 +58,7 @@
 
 #include "cache.h"
 #include "chain.h"
+#include "clock.h"
 #include "encoding.h"
 #include "etcd_client.h"
 #include "guard.h"
@@ -135,15 +136,6 @@ struct etcd_txn {
 #define BE(b) ((struct etcd_be *)(b))
 #define TX(t) ((struct etcd_txn *)(t))
 
-static uint64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 static void
 sleep_ms(long ms)
 {
@@ -159,7 +151,7 @@ static void
 avail_note(struct etcd_be *be)
 {
 	int down = atomic_load(&be->failing) || !atomic_load(&be->watch_up);
-	uint64_t t = now_ms();
+	uint64_t t = skr_clock_ms();
 
 	pthread_mutex_lock(&be->avail_mu);
 	if (down && !be->down) {
@@ -301,7 +293,7 @@ static void
 compact(struct etcd_be *be)
 {
 	skr_buf body = SKR_BUF_INIT, resp = SKR_BUF_INIT;
-	uint64_t t = now_ms();
+	uint64_t t = skr_clock_ms();
 
 	if (t < be->compact_at)
 		return;
@@ -1379,7 +1371,7 @@ send_txn(struct etcd_be *be, const skr_buf *body, const struct op *head,
 	skr_etcd_result res;
 	skr_etcd_txn tx;
 	const skr_etcd_kv *kv;
-	uint64_t deadline = now_ms() + COMMIT_DEADLINE_MS;
+	uint64_t deadline = skr_clock_ms() + COMMIT_DEADLINE_MS;
 	int r, again = 0;
 
 	*rev = 0;
@@ -1388,7 +1380,7 @@ send_txn(struct etcd_be *be, const skr_buf *body, const struct op *head,
 		r = skr_etcd_post(be->cli, "/v3/kv/txn", body, 0, &resp, &res);
 		call_result(be, r);
 		if (r == SKR_ERR_STORE_UNAVAILABLE && res.maybe &&
-		    now_ms() < deadline) {
+		    skr_clock_ms() < deadline) {
 			/* Fate unknown: send it again until it is known. */
 			atomic_fetch_add(&be->unknown, 1);
 			again = 1;
@@ -1589,7 +1581,7 @@ etcd_stats(skr__be *b, skr_store_stats *out)
 	out->unavailable = atomic_load(&be->unavail);
 	pthread_mutex_lock(&be->avail_mu);
 	out->unavailable_ms = atomic_load(&be->unavail_ms) + (be->down ?
-	    now_ms() - be->down_since : 0);
+	    skr_clock_ms() - be->down_since : 0);
 	pthread_mutex_unlock(&be->avail_mu);
 	out->watch_restarts = atomic_load(&be->restarts);
 	return SKR_OK;
@@ -1738,7 +1730,7 @@ connect_load(const char *dir, const skr__storecfg *c, const char *json,
 	eo.password = c->password_file != NULL ? skr_buf_cstr(&pw) : NULL;
 	SKR_GUARD(skr_etcd_new(&eo, &be->cli));
 	SKR_GUARD(load(be));
-	be->compact_at = now_ms() + COMPACT_EVERY_MS;
+	be->compact_at = skr_clock_ms() + COMPACT_EVERY_MS;
 	be->compact_mark = skr__cache_rev(be->cache);
 	SKR_ENSURE(pthread_create(&be->watcher, NULL, watch_thread, be) == 0,
 	    SKR_ERR_INTERNAL);

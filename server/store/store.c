@@ -516,6 +516,26 @@ keyring_of(const skr_master_key *mk, skr_keyring *kr)
 	return skr_keyring_add(kr, 1, copy);
 }
 
+/* fn (create or open) with a one-generation keyring of mk. */
+static int
+with_keyring(const char *dir, const skr_master_key *mk,
+    const skr_store_opts *opts, skr_store **out,
+    int (*fn)(const char *, const skr_keyring *, const skr_store_opts *,
+    skr_store **))
+{
+	skr_keyring kr;
+	int r;
+
+	*out = NULL;
+	if (dir == NULL || mk == NULL)
+		return SKR_ERR_INVAL;
+	if ((r = keyring_of(mk, &kr)) != SKR_OK)
+		return r;
+	r = fn(dir, &kr, opts, out);
+	skr_keyring_clear(&kr);
+	return r;
+}
+
 /* A new store on backend be (taken): the schema, the check value and the
  * generation (rotate.c). */
 static int
@@ -564,17 +584,7 @@ int
 skr_store_create(const char *dir, const skr_master_key *mk,
     const skr_store_opts *opts, skr_store **out)
 {
-	skr_keyring kr;
-	int r;
-
-	*out = NULL;
-	if (dir == NULL || mk == NULL)
-		return SKR_ERR_INVAL;
-	if ((r = keyring_of(mk, &kr)) != SKR_OK)
-		return r;
-	r = skr_store_create_keyring(dir, &kr, opts, out);
-	skr_keyring_clear(&kr);
-	return r;
+	return with_keyring(dir, mk, opts, out, skr_store_create_keyring);
 }
 
 int
@@ -657,17 +667,7 @@ int
 skr_store_open(const char *dir, const skr_master_key *mk,
     const skr_store_opts *opts, skr_store **out)
 {
-	skr_keyring kr;
-	int r;
-
-	*out = NULL;
-	if (dir == NULL || mk == NULL)
-		return SKR_ERR_INVAL;
-	if ((r = keyring_of(mk, &kr)) != SKR_OK)
-		return r;
-	r = skr_store_open_keyring(dir, &kr, opts, out);
-	skr_keyring_clear(&kr);
-	return r;
+	return with_keyring(dir, mk, opts, out, skr_store_open_keyring);
 }
 
 int

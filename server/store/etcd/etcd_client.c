@@ -20,6 +20,7 @@
 #include <curl/curl.h>
 #include <openssl/crypto.h>
 
+#include "clock.h"
 #include "guard.h"
 #include "skr/error.h"
 
@@ -48,15 +49,6 @@ static void
 curl_init_once(void)
 {
 	curl_global_init(CURL_GLOBAL_DEFAULT);
-}
-
-static uint64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 /* ---- options ------------------------------------------------------------ */
@@ -468,7 +460,7 @@ skr_etcd_post(skr_etcd *c, const char *path, const skr_buf *body,
     int idempotent, skr_buf *resp, skr_etcd_result *res)
 {
 	skr_etcd_result scratch;
-	uint64_t deadline = now_ms() + (uint64_t)c->deadline_ms, gen = 0, t;
+	uint64_t deadline = skr_clock_ms() + (uint64_t)c->deadline_ms, gen = 0, t;
 	size_t first = atomic_load(&c->current) % c->nendpoints, i = 0;
 	const char *ep;
 	long timeout;
@@ -479,7 +471,7 @@ skr_etcd_post(skr_etcd *c, const char *path, const skr_buf *body,
 	memset(res, 0, sizeof(*res));
 	for (;;) {
 		ep = c->endpoints[(first + i) % c->nendpoints];
-		t = now_ms();
+		t = skr_clock_ms();
 		if (t >= deadline)
 			break;
 		timeout = c->request_ms;

@@ -19,22 +19,6 @@
 /* As skrd bounds the tokens it accepts. */
 #define TOKEN_MAX ((size_t)128 * 1024)
 
-static int
-wants_encrypt(const json_t *e)
-{
-	const json_t *use = json_object_get(e, "use");
-	const json_t *ops = json_object_get(e, "key_ops"), *op;
-	size_t i;
-
-	if (json_is_string(use) && strcmp(json_string_value(use), "enc") == 0)
-		return 1;
-	json_array_foreach(ops, i, op)
-		if (json_is_string(op) &&
-		    strcmp(json_string_value(op), "encrypt") == 0)
-			return 1;
-	return 0;
-}
-
 int
 skr__token_wrapping_key(const char *token, size_t n, skr_key **keyp,
     char **kidp)
@@ -62,7 +46,7 @@ skr__token_wrapping_key(const char *token, size_t n, skr_key **keyp,
 		if (!json_is_string(kty) ||
 		    skr_kty_parse(json_string_value(kty)) != SKR_KTY_RSA ||
 		    !json_is_string(kid) || json_string_length(kid) == 0 ||
-		    !wants_encrypt(e))
+		    !skr_jwk_json_encrypts(e))
 			continue;
 		matched = 1;
 		if ((r = skr_jwk_parse(e, SKR_JWK_PUBLIC, &key)) ==

@@ -1205,3 +1205,20 @@ skr_cert_is_release_signing(const void *cert)
 	ERR_clear_error();
 	return found;
 }
+
+int
+skr_jwk_json_encrypts(const json_t *jwk)
+{
+	const json_t *use = json_object_get(jwk, "use");
+	const json_t *ops = json_object_get(jwk, "key_ops"), *op;
+	size_t i;
+
+	if (json_is_string(use) && strcmp(json_string_value(use), "enc") == 0)
+		return 1;
+	json_array_foreach(ops, i, op) {
+		if (json_is_string(op) &&
+		    strcmp(json_string_value(op), "encrypt") == 0)
+			return 1;
+	}
+	return 0;
+}

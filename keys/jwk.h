@@ -53,6 +53,10 @@ const char *skr_kty_name(skr_kty kty, int hsm);
 int skr_jwk_parse(const json_t *jwk, unsigned flags, skr_key **out);
 int skr_jwk_parse_text(const char *s, size_t n, unsigned flags, skr_key **out);
 
+/* 1 when the JWK object jwk says it is for encryption: "use": "enc", or
+ * "encrypt" among its "key_ops" (RFC 7517, 4.2 and 4.3); else 0. */
+int skr_jwk_json_encrypts(const json_t *jwk);
+
 /* Emit the JWK: public members always (oct has none: "kty" and "kid" only);
  * private members only when with_private (tests and key import round trips;
  * jansson does not wipe, so never on a path that outlives the request).

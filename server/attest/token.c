@@ -386,23 +386,6 @@ skr_token_free(skr_token *tok)
 
 /* ---- release helpers ---- */
 
-static int
-wants_encrypt(const json_t *e)
-{
-	const json_t *use = json_object_get(e, "use");
-	const json_t *ops = json_object_get(e, "key_ops"), *op;
-	size_t i;
-
-	if (json_is_string(use) && strcmp(json_string_value(use), "enc") == 0)
-		return 1;
-	json_array_foreach(ops, i, op) {
-		if (json_is_string(op) &&
-		    strcmp(json_string_value(op), "encrypt") == 0)
-			return 1;
-	}
-	return 0;
-}
-
 /*
  * Validated wrapping keys, per thread.  skr_jwk_parse runs OpenSSL's
  * SP 800-56B public-key check on an RSA key, whose Miller-Rabin
@@ -559,7 +542,7 @@ skr_token_wrapping_key(const skr_token *tok, const char *claim_path,
 		if (!json_is_string(kty) ||
 		    skr_kty_parse(json_string_value(kty)) != SKR_KTY_RSA ||
 		    !json_is_string(kid) || json_string_length(kid) == 0 ||
-		    !wants_encrypt(e))
+		    !skr_jwk_json_encrypts(e))
 			continue;
 		matched = 1;
 		r = wrapkey_parse(e, &key);

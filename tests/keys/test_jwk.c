@@ -1301,6 +1301,34 @@ test_conformance(void)
 	return check_done();
 }
 
+/* Which JWKs say they are for encryption (a token's wrapping key). */
+static void
+test_encrypts(void)
+{
+	static const struct {
+		const char *jwk;
+		int want;
+	} cases[] = {
+		{ "{\"use\":\"enc\"}", 1 },
+		{ "{\"key_ops\":[\"wrapKey\",\"encrypt\"]}", 1 },
+		{ "{\"use\":\"sig\",\"key_ops\":[\"encrypt\"]}", 1 },
+		{ "{}", 0 },
+		{ "{\"use\":\"sig\"}", 0 },
+		{ "{\"use\":\"ENC\"}", 0 },
+		{ "{\"use\":[\"enc\"]}", 0 },
+		{ "{\"key_ops\":\"encrypt\"}", 0 },
+		{ "{\"key_ops\":[\"decrypt\",7,null]}", 0 },
+	};
+	json_t *j;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		j = json_loads(cases[i].jwk, 0, NULL);
+		CHECK(j != NULL);
+		CHECK(skr_jwk_json_encrypts(j) == cases[i].want);
+		json_decref(j);
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1319,5 +1347,6 @@ main(int argc, char **argv)
 	test_generate();
 	test_byte_forms();
 	test_kty_names();
+	test_encrypts();
 	return check_done();
 }

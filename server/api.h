@@ -51,6 +51,20 @@ int skr__api_json_body(const skr_request *req, json_t **out);
  */
 skr_audit_rec skr__api_audit(const skr_request *req, const char *event);
 
+/* An attempt's outcome in its record: "ok", "error" for a failure of the
+ * server's (5xx), else "denied", with the error id as its reason. */
+void skr__api_audit_outcome(skr_audit_rec *rec, int decided);
+
+/*
+ * Use up the server nonce `nonce` in txn, the transaction of the attempt
+ * recorded in rec (docs/release.md, "Nonces"): SKR_OK when it was fresh.
+ * An unknown, expired or used one turns rec into that denial, sets
+ * *decided to it and returns SKR_AUDIT_UNDO (the record commits, the use
+ * does not); any other failure is returned as it is.
+ */
+int skr__api_nonce_use(skr_txn *txn, skr_audit_rec *rec, const char *nonce,
+    int64_t now, int *decided);
+
 /*
  * The caller's bearer token, read again in write transaction txn before
  * it commits the caller's change: the request was authenticated in an

@@ -123,14 +123,6 @@ out:
 	return r;
 }
 
-static void
-set_outcome(skr_audit_rec *rec, int decided)
-{
-	rec->outcome = decided == SKR_OK ? "ok" :
-	    skr_err_http_status(decided) >= 500 ? "error" : "denied";
-	rec->reason = decided != SKR_OK ? skr_err_id(decided) : NULL;
-}
-
 /* A server nonce used up in the transaction of the attempt's record: one
  * that cannot be used turns the outcome into that refusal. */
 struct nonce_use {
@@ -143,15 +135,8 @@ static int
 use_nonce(skr_txn *txn, skr_audit_rec *rec, void *arg)
 {
 	struct nonce_use *u = arg;
-	int r;
 
-	r = skr_store_nonce_consume(txn, u->nonce, u->now);
-	if (r != SKR_OK && r != SKR_ERR_NONCE_INVALID &&
-	    r != SKR_ERR_NONCE_EXPIRED && r != SKR_ERR_NONCE_REUSED)
-		return r;
-	u->decided = r;
-	set_outcome(rec, r);
-	return r == SKR_OK ? SKR_OK : SKR_AUDIT_UNDO;
+	return skr__api_nonce_use(txn, rec, u->nonce, u->now, &u->decided);
 }
 
 /* Record the attempt durably before anything is answered; a token that
@@ -172,7 +157,7 @@ audit(skr_server *srv, const skr_request *req, struct attempt *a, int *rp)
 	skr_audit_detail_str(&rec, "launchmeasurement",
 	    a->measurement[0] ? a->measurement : NULL);
 	skr_audit_detail_str(&rec, "nonce", a->nonce);
-	set_outcome(&rec, *rp);
+	skr__api_audit_outcome(&rec, *rp);
 	if (*rp != SKR_OK || a->server_nonce == NULL)
 		return skr_audit_log(srv->store, &rec, req->now, NULL, NULL,
 		    NULL);

@@ -109,6 +109,30 @@ skr__api_audit(const skr_request *req, const char *event)
 	return rec;
 }
 
+void
+skr__api_audit_outcome(skr_audit_rec *rec, int decided)
+{
+	rec->outcome = decided == SKR_OK ? "ok" :
+	    decided == SKR_ERR_NOMEM || decided == SKR_ERR_STORE ||
+	    decided == SKR_ERR_INTERNAL || decided == SKR_ERR_CRYPTO ||
+	    skr_err_http_status(decided) >= 500 ? "error" : "denied";
+	rec->reason = decided != SKR_OK ? skr_err_id(decided) : NULL;
+}
+
+int
+skr__api_nonce_use(skr_txn *txn, skr_audit_rec *rec, const char *nonce,
+    int64_t now, int *decided)
+{
+	int r = skr_store_nonce_consume(txn, nonce, now);
+
+	if (r != SKR_OK && r != SKR_ERR_NONCE_INVALID &&
+	    r != SKR_ERR_NONCE_EXPIRED && r != SKR_ERR_NONCE_REUSED)
+		return r;
+	*decided = r;
+	skr__api_audit_outcome(rec, r);
+	return r == SKR_OK ? SKR_OK : SKR_AUDIT_UNDO;
+}
+
 int
 skr__api_principal_holds(skr_txn *txn, const skr_request *req)
 {

@@ -205,16 +205,6 @@ out:
 	return r;
 }
 
-static void
-set_outcome(skr_audit_rec *rec, int decided)
-{
-	rec->outcome = decided == SKR_OK ? "ok" :
-	    decided == SKR_ERR_NOMEM || decided == SKR_ERR_STORE ||
-	    decided == SKR_ERR_INTERNAL || decided == SKR_ERR_CRYPTO ||
-	    skr_err_http_status(decided) >= 500 ? "error" : "denied";
-	rec->reason = decided != SKR_OK ? skr_err_id(decided) : NULL;
-}
-
 /*
  * What an allowed attempt decided from, checked again in the transaction
  * that commits its record: the decision read the version in an earlier
@@ -247,7 +237,7 @@ recheck(skr_txn *txn, skr_audit_rec *rec, void *arg)
 	if (r == SKR_ERR_AUTH_REVOKED || r == SKR_ERR_AUTH_EXPIRED ||
 	    r == SKR_ERR_AUTH_INVALID) {
 		c->decided = r;
-		set_outcome(rec, r);
+		skr__api_audit_outcome(rec, r);
 		return SKR_AUDIT_CHANGED;
 	}
 	if (r != SKR_OK)
@@ -270,7 +260,7 @@ recheck(skr_txn *txn, skr_audit_rec *rec, void *arg)
 	if (d == SKR_OK)
 		return SKR_OK;
 	c->decided = d;
-	set_outcome(rec, d);
+	skr__api_audit_outcome(rec, d);
 	return SKR_AUDIT_CHANGED;
 }
 
@@ -298,13 +288,7 @@ use_nonce(skr_txn *txn, skr_audit_rec *rec, void *arg)
 		u->decided = u->check->decided;
 		return SKR_AUDIT_UNDO;
 	}
-	r = skr_store_nonce_consume(txn, u->nonce, u->now);
-	if (r != SKR_OK && r != SKR_ERR_NONCE_INVALID &&
-	    r != SKR_ERR_NONCE_EXPIRED && r != SKR_ERR_NONCE_REUSED)
-		return r;
-	u->decided = r;
-	set_outcome(rec, r);
-	return r == SKR_OK ? SKR_OK : SKR_AUDIT_UNDO;
+	return skr__api_nonce_use(txn, rec, u->nonce, u->now, &u->decided);
 }
 
 /* Record the attempt, durably, before anything is answered.  An allowed
@@ -331,7 +315,7 @@ audit(skr_server *srv, skr_request *req, struct attempt *a, int *rp)
 	}
 	if (a->evaluated)
 		rec.trace_digest = a->res.trace_digest;
-	set_outcome(&rec, *rp);
+	skr__api_audit_outcome(&rec, *rp);
 	/* A replicated store commits the record only if nothing the
 	 * decision read has changed meanwhile (docs/availability.md). */
 	if (*rp != SKR_OK)
@@ -568,7 +552,7 @@ audit_throttled(skr_server *srv, const skr_request *req)
 		.request_id = req->request_id, .key = req->name };
 	int r;
 
-	set_outcome(&rec, SKR_ERR_RATE_LIMITED);
+	skr__api_audit_outcome(&rec, SKR_ERR_RATE_LIMITED);
 	skr_audit_detail_int(&rec, "limit", srv->release_limit);
 	skr_audit_detail_int(&rec, "window", srv->release_window);
 	skr_audit_detail_str(&rec, "recorded",

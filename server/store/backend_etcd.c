@@ -604,18 +604,6 @@ keep(struct etcd_txn *t, void *p)
 	return SKR_OK;
 }
 
-static int
-bytes_dup(const void *p, size_t n, uint8_t **out)
-{
-	*out = NULL;
-	if (n == 0)
-		return SKR_OK;
-	if ((*out = malloc(n)) == NULL)
-		return SKR_ERR_NOMEM;
-	memcpy(*out, p, n);
-	return SKR_OK;
-}
-
 /* Note a read of the copy: once per record, with the revision seen. */
 static int
 note_read(struct etcd_txn *t, int db, const void *k, size_t kl, int64_t rev,
@@ -641,7 +629,7 @@ note_read(struct etcd_txn *t, int db, const void *k, size_t kl, int64_t rev,
 		t->capreads = ncap;
 	}
 	rd = &t->reads[t->nreads];
-	if (bytes_dup(k, kl, &rd->k) != SKR_OK)
+	if (skr__bytes_dup(k, kl, &rd->k) != SKR_OK)
 		return SKR_ERR_NOMEM;
 	rd->db = db;
 	rd->kl = kl;
@@ -754,7 +742,7 @@ etcd_get(skr__be_txn *bt, int db, const void *k, size_t kl,
 	if (overlay(t, db, k, kl, &op)) {
 		if (op->kind != OP_PUT)
 			return SKR_ERR_NOT_FOUND;
-		if ((r = bytes_dup(op->v, op->vl, &copy)) != SKR_OK ||
+		if ((r = skr__bytes_dup(op->v, op->vl, &copy)) != SKR_OK ||
 		    (r = keep(t, copy)) != SKR_OK)
 			return r;
 		*v = copy != NULL ? copy : (const uint8_t *)"";
@@ -801,8 +789,8 @@ add_op(struct etcd_txn *t, int db, int kind, const void *k, size_t kl,
 	}
 	o = &t->ops[t->nops];
 	memset(o, 0, sizeof(*o));
-	if (bytes_dup(k, kl, &o->k) != SKR_OK || (kind == OP_PUT &&
-	    bytes_dup(v, vl, &o->v) != SKR_OK)) {
+	if (skr__bytes_dup(k, kl, &o->k) != SKR_OK || (kind == OP_PUT &&
+	    skr__bytes_dup(v, vl, &o->v) != SKR_OK)) {
 		free(o->k);
 		return SKR_ERR_NOMEM;
 	}

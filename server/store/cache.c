@@ -161,8 +161,8 @@ visible(const struct entry *e, int64_t at)
 	return NULL;
 }
 
-static int
-dup_bytes(const uint8_t *p, size_t n, uint8_t **out)
+int
+skr__bytes_dup(const void *p, size_t n, uint8_t **out)
 {
 	*out = NULL;
 	if (n == 0)
@@ -223,11 +223,11 @@ skr__cache_put(skr__cache *c, int db, const void *k, size_t kl, const void *v,
 	at = lower_bound(m, k, kl, &found);
 	if (found && m->e[at]->cur.rev >= rev)
 		return SKR_OK;  /* already applied */
-	if ((r = dup_bytes(v, vl, &s.v)) != SKR_OK)
+	if ((r = skr__bytes_dup(v, vl, &s.v)) != SKR_OK)
 		return r;
 	if (!found) {
 		if ((e = calloc(1, sizeof(*e))) == NULL ||
-		    dup_bytes(k, kl, &e->k) != SKR_OK ||
+		    skr__bytes_dup(k, kl, &e->k) != SKR_OK ||
 		    map_insert(m, at, e) != SKR_OK) {
 			if (e != NULL)
 				free(e->k);
@@ -411,7 +411,7 @@ copy_state(const struct state *s, uint8_t **v, size_t *vl, int64_t *mod)
 	*mod = 0;
 	if (!s->live)
 		return SKR_ERR_NOT_FOUND;
-	if ((r = dup_bytes(s->v, s->vl, v)) != SKR_OK)
+	if ((r = skr__bytes_dup(s->v, s->vl, v)) != SKR_OK)
 		return r;
 	*vl = s->vl;
 	*mod = s->rev;
@@ -486,7 +486,7 @@ skr__cache_next(skr__cache *c, int db, const void *from, size_t fl,
 		}
 		if (!s->live)
 			continue;
-		if ((r = dup_bytes(m->e[i]->k, m->e[i]->kl, k)) != SKR_OK)
+		if ((r = skr__bytes_dup(m->e[i]->k, m->e[i]->kl, k)) != SKR_OK)
 			goto out;
 		*kl = m->e[i]->kl;
 		if ((r = copy_state(s, v, vl, mod)) != SKR_OK) {

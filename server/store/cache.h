@@ -23,6 +23,10 @@
 
 typedef struct skr__cache skr__cache;
 
+/* A malloc'd copy of n bytes at p into *out (NULL for n 0); SKR_OK or
+ * SKR_ERR_NOMEM.  The caller frees it. */
+int skr__bytes_dup(const void *p, size_t n, uint8_t **out);
+
 int skr__cache_new(int ndb, skr__cache **out);
 void skr__cache_free(skr__cache *c);
 

@@ -49,14 +49,18 @@ static const struct skrctl_cmd cmds[] = {
 	    "NAME --out FILE|-" },
 	{ "key", "restore", skrctl_key_restore, "in=", 0, 0, "--in FILE|-" },
 	{ "release", NULL, skrctl_release,
-	    "token= wrapping-key= version= enc= nonce= out= force", 1, 0,
-	    "NAME --token FILE --wrapping-key PEM --out FILE|-\n"
+	    "token= wrapping-key= tpm tcti= version= enc= nonce= out= force",
+	    1, 0,
+	    "NAME --token FILE --out FILE|-\n"
+	    "(--wrapping-key PEM | --tpm [--tcti TCTI])\n"
 	    "[--version V] [--enc CKM_RSA_AES_KEY_WRAP|"
 	    "RSA_AES_KEY_WRAP_256|RSA_AES_KEY_WRAP_384]\n"
 	    "[--nonce N] [--signing-cert PEM | --signing-ca PEM] [--force]" },
 	{ "evaluate", NULL, skrctl_evaluate, "token= version= nonce=", 1, 0,
 	    "NAME --token FILE [--version V] [--nonce N]" },
 	{ "nonce", NULL, skrctl_nonce, "", 0, 0, "" },
+	{ "tpm", "pubkey", skrctl_tpm_pubkey, "tcti= pem jwk", 0,
+	    SKRCTL_OFFLINE, "[--tcti TCTI] [--pem | --jwk]" },
 	{ "status", NULL, skrctl_status, "", 0, 0, "" },
 	{ "token", "create", skrctl_token_create,
 	    "name= role= prefix= expires=", 0, 0,

@@ -15,8 +15,8 @@ struct skrctl_ctx;
 
 /* Flags of a command. */
 enum {
-	/* Works on local files only: takes no server options, never
-	 * connects. */
+	/* Works on this machine only (files, the TPM): takes no server
+	 * options, never connects. */
 	SKRCTL_OFFLINE = 1 << 0,
 	/* Connects itself (skrctl_connect) when it needs the server; other
 	 * commands are connected before their handler runs. */
@@ -78,6 +78,9 @@ int skrctl_key_restore(struct skrctl_ctx *x);
 int skrctl_release(struct skrctl_ctx *x);
 int skrctl_evaluate(struct skrctl_ctx *x);
 int skrctl_nonce(struct skrctl_ctx *x);
+
+/* skrctl_tpm.c */
+int skrctl_tpm_pubkey(struct skrctl_ctx *x);
 
 /* skrctl_status.c */
 int skrctl_status(struct skrctl_ctx *x);

@@ -23,9 +23,13 @@ skrctl_out_errorf(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
-/* Exit 3 is for a key that was refused, per docs/skrctl.1 EXIT STATUS. */
-static int
-exit_for(int err)
+/* Exit 3 is for a key that was refused, per docs/skrctl.1 EXIT STATUS:
+ * what skrd answers a release with 403, and a token or wrapping key it
+ * does not take.  SEV-SNP evidence that does not parse (SKR.SNP.REPORT,
+ * CERT, EVIDENCE: 400 in docs/snp.md) is a broken request, and the TPM's
+ * errors (SKR.TPM.*) are this machine's: exit 1. */
+int
+skrctl_out_release_exit(int err)
 {
 	switch (err) {
 	case SKR_OK:
@@ -50,6 +54,16 @@ exit_for(int err)
 	case SKR_ERR_TOKEN_TOO_LARGE:
 	case SKR_ERR_WRAPKEY_MISSING:
 	case SKR_ERR_WRAPKEY_INVALID:
+	case SKR_ERR_SNP_PRODUCT:
+	case SKR_ERR_SNP_SIGNING_KEY:
+	case SKR_ERR_SNP_CHAIN:
+	case SKR_ERR_SNP_EXPIRED:
+	case SKR_ERR_SNP_CHIP_ID:
+	case SKR_ERR_SNP_TCB:
+	case SKR_ERR_SNP_SIGNATURE:
+	case SKR_ERR_SNP_BINDING:
+	case SKR_ERR_SNP_QUOTE:
+	case SKR_ERR_SNP_NONCE:
 		return SKRCTL_EXIT_DENIED;
 	default:
 		return SKRCTL_EXIT_ERR;
@@ -84,7 +98,7 @@ int
 skrctl_out_fail_release(int err, const skr_result *res)
 {
 	skrctl_out_report(err, res);
-	return exit_for(err);
+	return skrctl_out_release_exit(err);
 }
 
 int

@@ -35,8 +35,12 @@ void skrctl_out_report(int err, const skr_result *res);
 int skrctl_out_fail(int err, const skr_result *res);
 
 /* A release or an evaluation failed: reported, exit 3 when the key was
- * refused (policy, token, nonce, key state, wrapping key), else 1. */
+ * refused (policy, token, SEV-SNP evidence, nonce, key state, wrapping
+ * key), else 1. */
 int skrctl_out_fail_release(int err, const skr_result *res);
+
+/* The exit status skrctl_out_fail_release gives for err, unreported. */
+int skrctl_out_release_exit(int err);
 
 /* A usage error: "skrctl: <msg> (see skrctl --help)", exit 2. */
 int skrctl_out_usage(const char *msg);

@@ -1,7 +1,8 @@
 /*
  * skrctl release, evaluate and nonce (docs/skrctl.1, Release): a key
- * released to this workload and unwrapped here, the dry run of a release,
- * and a server nonce for policies that require one.
+ * released to this workload and unwrapped here (with a PEM key, or in the
+ * TPM: skrctl_tpm.c), the dry run of a release, and a server nonce for
+ * policies that require one.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,7 @@
 #include "skrctl.h"
 #include "skrctl_file.h"
 #include "skrctl_out.h"
+#include "skrctl_tpm.h"
 
 /* The attestation token of --token; an exit status. */
 static int
@@ -100,6 +102,37 @@ read_wrapping_key(const char *file, skr_key **wrap)
 	return SKR_ERR_JWK_INVALID;
 }
 
+/* The usage errors of a release, told before anything is read: one
+ * wrapping key, a PEM file or the TPM's (docs/skrctl.1, Release). */
+static int
+release_usage(const struct skrctl_ctx *x)
+{
+	const struct skrctl_args *a = &x->a;
+	int pem = skrctl_args_get(a, "wrapping-key") != NULL;
+	int tpm = skrctl_args_get(a, "tpm") != NULL;
+
+	if (skrctl_args_get(a, "out") == NULL)
+		return skrctl_out_usage("--out FILE|- is required");
+	if (skrctl_args_get(a, "token") == NULL)
+		return skrctl_out_usage("--token FILE (the attestation token) "
+		    "is required");
+	if (pem && tpm)
+		return skrctl_out_usage("--wrapping-key and --tpm exclude "
+		    "each other: the wrapping key is in a PEM file or in the "
+		    "TPM");
+	if (!pem && !tpm)
+		return skrctl_out_usage("--wrapping-key PEM (the TEE's RSA "
+		    "private key) or --tpm (the key in this machine's TPM) is "
+		    "required");
+	if (!tpm && skrctl_args_get(a, "tcti") != NULL)
+		return skrctl_out_usage("--tcti goes with --tpm");
+	if (!x->signing_trust)
+		return skrctl_out_usage("a release response is trusted through "
+		    "--signing-cert, --signing-ca, or --cacert when it is the "
+		    "one CA of skrd (its ca.pem): give one");
+	return SKRCTL_EXIT_OK;
+}
+
 int
 skrctl_release(struct skrctl_ctx *x)
 {
@@ -110,37 +143,42 @@ skrctl_release(struct skrctl_ctx *x)
 	skr_released_key *k = NULL;
 	skr_unwrapper u;
 	skr_key *wrap = NULL;
+	skr_tpm *tpm = NULL;
 	skr_result res;
 	char *kid = NULL;
-	int r;
+	int r, err;
 
-	if (outfile == NULL)
-		return skrctl_out_usage("--out FILE|- is required");
-	if (wk == NULL)
-		return skrctl_out_usage("--wrapping-key PEM (the TEE's RSA "
-		    "private key) is required");
-	if (!x->signing_trust)
-		return skrctl_out_usage("a release response is trusted through "
-		    "--signing-cert, --signing-ca, or --cacert when it is the "
-		    "one CA of skrd (its ca.pem): give one");
+	if ((r = release_usage(x)) != SKRCTL_EXIT_OK)
+		return r;
+	memset(&u, 0, sizeof(u));
 	if ((r = read_token(&x->a, &tok)) != SKRCTL_EXIT_OK)
 		goto out;
-	r = SKRCTL_EXIT_ERR;
-	if (read_wrapping_key(wk, &wrap) != SKR_OK)
-		goto out;
+	if (wk == NULL) {
+		/* The TPM's key must be the token's: checked before the
+		 * request, which may use up a server nonce. */
+		if ((r = skrctl_tpm_unwrapper(&x->a, skr_buf_cstr(&tok), &tpm,
+		    &u)) != SKRCTL_EXIT_OK)
+			goto out;
+	} else {
+		r = SKRCTL_EXIT_ERR;
+		if (read_wrapping_key(wk, &wrap) != SKR_OK)
+			goto out;
+		kid = token_wrapping_kid(&tok, wrap);
+		u.key = skr_key_pkey(wrap);
+		u.kid = kid;
+	}
 	/* The output file first: a release may use up a server nonce, so
 	 * do not ask for the key unless it can be written. */
+	r = SKRCTL_EXIT_ERR;
 	if (skrctl_file_open_secret(&so, outfile, skrctl_args_get(&x->a,
 	    "force") != NULL) != SKR_OK)
 		goto out;
-	kid = token_wrapping_kid(&tok, wrap);
-	memset(&u, 0, sizeof(u));
-	u.key = skr_key_pkey(wrap);
-	u.kid = kid;
 	if ((r = skr_client_release(x->c, x->a.pos[0], skrctl_args_get(&x->a,
 	    "version"), skr_buf_cstr(&tok), skrctl_args_get(&x->a, "nonce"),
 	    skrctl_args_get(&x->a, "enc"), &u, &k, &res)) != SKR_OK) {
-		r = skrctl_out_fail_release(r, &res);
+		err = r;
+		r = skrctl_out_fail_release(err, &res);
+		skrctl_tpm_hint(err);
 		goto out;
 	}
 	if ((r = released_bytes(k, &outbuf)) != SKR_OK) {
@@ -168,6 +206,7 @@ out:
 	skrctl_file_abort(&so);
 	skr_released_key_free(k);
 	skr_key_free(wrap);
+	skr_tpm_close(tpm);
 	free(kid);
 	skr_buf_free(&tok);
 	skr_buf_free(&outbuf);

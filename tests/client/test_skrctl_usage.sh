@@ -47,7 +47,10 @@ want 2 "unknown subcommand" key frobnicate
 want 0 "group --help" key --help
 has out "key create NAME" "... lists the group's commands"
 want 0 "command --help" release --help
-has out "release NAME --token FILE --wrapping-key PEM" "... shows its usage"
+has out "release NAME --token FILE --out FILE|-" "... shows its usage"
+has out "(--wrapping-key PEM | --tpm \[--tcti TCTI\])" "... with both places of the wrapping key"
+want 0 "tpm --help" tpm --help
+has out "tpm pubkey \[--tcti TCTI\] \[--pem | --jwk\]" "... shows tpm pubkey"
 want 0 "--help needs no server" key list --help --addr http://bad
 want 2 "unknown option" key list --frobnicate
 has err "unknown option --frobnicate" "... names it"
@@ -67,6 +70,19 @@ want 2 "key deleted with two names" key deleted a b
 want 2 "release without --out" release k --token "$T/tok" --wrapping-key "$T/rsa.pem"
 want 2 "release without --wrapping-key" release k --token "$T/tok" --out "$T/o"
 want 2 "release without --token" release k --wrapping-key "$T/rsa.pem" --out "$T/o"
+has err "--token FILE (the attestation token) is required" "... says so"
+want 2 "release --tpm without --token" release k --tpm --out "$T/o"
+has err "--token FILE (the attestation token) is required" "... says so"
+want 2 "release --tpm with a key file" release k --token "$T/tok" --tpm --wrapping-key "$T/rsa.pem" --out "$T/o"
+has err "--wrapping-key and --tpm exclude each other" "... says they exclude each other"
+want 2 "release with neither --wrapping-key nor --tpm" release k --token "$T/tok" --out "$T/o"
+has err "--wrapping-key PEM .* or --tpm" "... names both"
+want 2 "release --tcti without --tpm" release k --token "$T/tok" --wrapping-key "$T/rsa.pem" --tcti device:/dev/tpm0 --out "$T/o"
+has err "--tcti goes with --tpm" "... says so"
+want 2 "tpm pubkey --pem --jwk" tpm pubkey --pem --jwk
+want 2 "tpm pubkey with an argument" tpm pubkey extra
+want 2 "tpm pubkey with a server option" tpm pubkey --addr https://127.0.0.1:1
+want 2 "tpm alone" tpm
 want 2 "release without any release-signing trust" release k --token "$T/tok" --wrapping-key "$T/rsa.pem" --out "$T/o"
 has err "signing-cert" "... says what to give"
 # From here on release responses would be checked against some CA.
@@ -92,6 +108,12 @@ want 2 "a missing signing certificate" key list --signing-cert "$T/none.pem"
 want 1 "release with an EC wrapping key" release k --token "$T/tok" --wrapping-key "$T/ec.pem" --out "$T/o1"
 test ! -e "$T/o1" && PASSED=$((PASSED + 1)) || { FAILED=$((FAILED + 1)); echo "FAIL - o1 written" >&2; }
 want 1 "release with a missing token file" release k --token "$T/none" --wrapping-key "$T/rsa.pem" --out "$T/o2"
+# No TPM listens on port 1 either (or libskr has no TPM support): exit 1.
+want 1 "release --tpm without a TPM" release k --token "$T/tok" --tpm --tcti swtpm:host=127.0.0.1,port=1 --out "$T/o4"
+has err "^skrctl: SKR.TPM.UN" "... names the TPM's error"
+test ! -e "$T/o4" && PASSED=$((PASSED + 1)) || { FAILED=$((FAILED + 1)); echo "FAIL - o4 written" >&2; }
+SKR_TCTI=swtpm:host=127.0.0.1,port=1 want 1 "tpm pubkey without a TPM (SKR_TCTI)" tpm pubkey
+has err "^skrctl: SKR.TPM.UN" "... exit 1 with the TPM's error"
 echo existing >"$T/exists"
 want 1 "release refuses to overwrite" release k --token "$T/tok" --wrapping-key "$T/rsa.pem" --out "$T/exists"
 has err "use --force" "... and says how"

@@ -4,7 +4,8 @@
 # workload obtains an attestation token and pipes `skrctl release ... --out -`
 # into cryptsetup as a key file.  A LUKS2 image formatted with the released
 # key opens (--test-passphrase, no device mapper) with the key released again
-# later, and refuses a different key and a denied release.
+# later, and refuses a different key and a denied release; so does the
+# example unit for platforms without a vTPM key.
 . "$SKR_TESTS_DIR/lib.sh"
 TA=${SKR_TEST_AUTHORITY:?}
 command -v cryptsetup >/dev/null || skip "no cryptsetup"
@@ -51,10 +52,29 @@ expect_rc 3 "a TDX VM's release is denied (exit 3)"
 check "  ... and writes no key bytes" test ! -s "$T/tdx.key"
 check_not "  ... and the disk stays closed" bash -c "cryptsetup open --test-passphrase --key-file - '$T/disk.img' <'$T/tdx.key'"
 
-# The shipped unit runs the same pipeline.
-UNIT=$SKR_TESTS_DIR/../../examples/skr-disk-key.service
-check "the example systemd unit exists" test -f "$UNIT"
-check "  ... and releases with skrctl" grep -q 'skrctl release' "$UNIT"
-check "  ... and hands the key to cryptsetup" grep -q 'cryptsetup' "$UNIT"
+# The shipped unit for platforms without a vTPM key runs the same release
+# through examples/skr-disk-key (the Azure one: test_disk_tpm.sh).  Its
+# attestation command gets the public key made at boot and the nonce.
+. "$SKR_TESTS_DIR/disk.sh"
+UNIT=$EXAMPLES/skr-disk-key-file.service
+cat >"$T/attest" <<'SH'
+#!/bin/bash
+"$TA" token --dir "$TAD" --tee "${ATTEST_TEE:-sevsnp}" --wrapping-key "$1" ${2:+--nonce "$2"}
+SH
+chmod +x "$T/attest"
+export TA TAD
+check "the file-key unit runs skr-disk-key open file" test "$(unit_line "$UNIT" ExecStart)" = \
+	"/usr/local/libexec/skr-disk-key open file"
+check "  ... in a runtime directory of its own" grep -q '^RuntimeDirectory=skr-disk-key$' "$UNIT"
+mkdir -m 0700 "$T/run"
+ENV=(SKR_TOKEN= SKRCTL="$SKRCTL" SKR_KEY_NAME=disk SKR_DISK="$T/disk.img"
+	RUNTIME_DIRECTORY="$T/run" SKR_ATTEST="$T/attest")
+unit_run "$UNIT" "${ENV[@]}"
+expect_rc 0 "its ExecStart releases the key and it opens the disk"
+check "  ... prints no key" test -z "$OUT"
+check "  ... and leaves no wrapping key behind" test -z "$(ls -A "$T/run")"
+unit_run "$UNIT" "${ENV[@]}" ATTEST_TEE=tdx
+expect_rc 3 "  ... a TDX VM's release is denied: skrctl's exit 3"
+check "  ... and leaves no wrapping key behind either" test -z "$(ls -A "$T/run")"
 skr_stop
 finish

@@ -1,98 +1,25 @@
 #!/usr/bin/env bash
 # Integration: libskr's TPM unwrapper against a software TPM (swtpm) and a
-# real skrd.  The wrapping key is made by tpm2-tools from the template of
-# docs/libskr.md ("The wrapping key in a TPM"), not by skr, so that the
-# template libskr makes the key from is checked independently; the test
-# authority's token names that key; RSA, EC and oct keys are released with
-# each enc and must be the bytes imported.  Refusals: a token for another
-# key, PCRs extended and a TPM reset after the token (both before anything
-# is sent), both again between the check and the release, and a ciphertext
-# the TPM does not open.
+# real skrd, through the library (tpm_e2e) and through `skrctl release
+# --tpm` and `skrctl tpm pubkey`.  The wrapping key is made by tpm2-tools
+# from the template of docs/libskr.md ("The wrapping key in a TPM"), not by
+# skr, so that the template libskr makes the key from is checked
+# independently; the test authority's token names that key; RSA, EC and oct
+# keys are released with each enc and must be the bytes imported.
+# Refusals: a token for another key, PCRs extended and a TPM reset after the
+# token (both before anything is sent), both again between the check and
+# the release, and a ciphertext the TPM does not open; through skrctl each
+# is exit 1 with the error's id and leaves no file and an existing one as it
+# was.  SKR_TCTI and --tcti choose the TPM.
 . "$SKR_TESTS_DIR/lib.sh"
 TA=${SKR_TEST_AUTHORITY:?}
 E2E=${TPM_E2E:?TPM_E2E must name the tpm_e2e program}
-for tool in swtpm swtpm_ioctl tpm2_createprimary python3; do
-	command -v "$tool" >/dev/null ||
-		{ failed "$tool is missing (scripts/install-deps.sh installs it)"; finish; }
-done
-
-# ---- the TPM ---------------------------------------------------------------
-# Two free loopback ports in a row: the TPM's and its control channel.
-free_port_pair() {
-	python3 - <<'EOF'
-import socket
-for _ in range(200):
-    a = socket.socket()
-    a.bind(("127.0.0.1", 0))
-    p = a.getsockname()[1]
-    b = socket.socket()
-    try:
-        b.bind(("127.0.0.1", p + 1))
-    except OSError:
-        continue
-    finally:
-        a.close()
-        b.close()
-    print(p)
-    break
-EOF
-}
-
-TPM_PID=
-tpm_start() {
-	local _
-	mkdir -p "$T/tpm"
-	TPM_PORT=$(free_port_pair)
-	[ -n "$TPM_PORT" ] || { failed "no free port pair for swtpm"; return 1; }
-	swtpm socket --tpm2 \
-		--server type=tcp,port="$TPM_PORT",bindaddr=127.0.0.1 \
-		--ctrl type=tcp,port=$((TPM_PORT + 1)),bindaddr=127.0.0.1 \
-		--flags not-need-init,startup-clear \
-		--tpmstate dir="$T/tpm" 2>"$T/swtpm.log" &
-	TPM_PID=$!
-	skr_track "$TPM_PID"
-	export TPM2TOOLS_TCTI="swtpm:host=127.0.0.1,port=$TPM_PORT"
-	export SKR_TCTI=$TPM2TOOLS_TCTI
-	for _ in $(seq 200); do
-		tpm2_getcap properties-fixed >/dev/null 2>&1 && return 0
-		kill -0 "$TPM_PID" 2>/dev/null || break
-		sleep 0.05
-	done
-	cat "$T/swtpm.log" >&2
-	failed "swtpm start"
-	return 1
-}
-
-# A TPM reset, as a reboot does: power cycle, then TPM2_Startup(CLEAR).
-tpm_reset() {
-	swtpm_ioctl --tcp 127.0.0.1:$((TPM_PORT + 1)) -i >/dev/null &&
-		tpm2_startup -c >/dev/null 2>&1
-}
-
-# make_tpm_key OUT.pem: the attestation library's key, made with tpm2-tools:
-# a trial session gives PolicyPCR over the SHA-256 PCRs 0-7; CreatePrimary
-# in the NULL hierarchy, RSA-2048, no scheme or symmetric algorithm,
-# decrypt|fixedtpm|fixedparent|sensitivedataorigin|noda (no userwithauth),
-# unique 256 zero bytes.
-make_tpm_key() {
-	tpm2_startauthsession -S "$T/trial.ctx" &&
-		tpm2_policypcr -S "$T/trial.ctx" -l sha256:0,1,2,3,4,5,6,7 \
-			-L "$T/policy.dat" >/dev/null &&
-		tpm2_flushcontext "$T/trial.ctx" &&
-		head -c 256 /dev/zero | tpm2_createprimary -C n -g sha256 \
-			-G rsa2048:null:null \
-			-a 'decrypt|fixedtpm|fixedparent|sensitivedataorigin|noda' \
-			-L "$T/policy.dat" -u - -c "$T/primary.ctx" >"$T/primary.txt" &&
-		tpm2_readpublic -c "$T/primary.ctx" -f pem -o "$1" >/dev/null &&
-		tpm2_flushcontext -t
-}
+. "$SKR_TESTS_DIR/tpm.sh"
 
 tpm_start || finish
 check "tpm2-tools makes the attestation key" make_tpm_key "$T/tpmkey.pem"
 check "its template has no userwithauth" \
 	grep -q 'value: fixedtpm|fixedparent|sensitivedataorigin|noda|decrypt$' "$T/primary.txt"
-
-spki() { openssl pkey -pubin -in "$1" -outform DER 2>/dev/null | od -An -tx1 -v | tr -d ' \n'; }
 
 # ---- the public key --------------------------------------------------------
 "$E2E" pubkey pem >"$T/skr.pem" 2>"$T/e2e.err"
@@ -108,6 +35,46 @@ N_JWK=$(jq -r .n "$T/skr.jwk" | tr -- '-_' '+/' | sed 's/$/==/' | base64 -d 2>/d
 check "the JWK has the same modulus" test "$N_JWK" = "$N_TOOLS"
 check "the JWK names it as the attestation token does" \
 	jq -e '.kid == "TpmEphemeralEncryptionKey" and .e == "AQAB" and .key_ops == ["encrypt"] and .kty == "RSA"' "$T/skr.jwk"
+
+# skrctl tpm pubkey: what tpm2_readpublic gives, as PEM and as the JWK.
+ctl tpm pubkey --pem
+expect_rc 0 "skrctl tpm pubkey --pem"
+printf '%s\n' "$OUT" >"$T/ctl.pem"
+check "  ... is tpm2_readpublic's PEM" cmp -s "$T/ctl.pem" "$T/tpmkey.pem"
+ctl tpm pubkey
+check "  ... and PEM is the default" test "$RC:$OUT" = "0:$(cat "$T/tpmkey.pem")"
+ctl tpm pubkey --jwk
+expect_rc 0 "skrctl tpm pubkey --jwk"
+N_CTL=$(jq -r .n <<<"$OUT" | tr -- '-_' '+/' | sed 's/$/==/' | base64 -d 2>/dev/null |
+	od -An -tx1 -v | tr -d ' \n' | tr a-f A-F)
+check "  ... has tpm2_readpublic's modulus" test "$N_CTL" = "$N_TOOLS"
+check "  ... and names it as the token does" jq -e \
+	'.kid == "TpmEphemeralEncryptionKey" and .e == "AQAB" and .key_ops == ["encrypt"] and .kty == "RSA"' <<<"$OUT"
+ctl tpm pubkey --pem --jwk
+expect_rc 2 "--pem and --jwk: a usage error"
+ctl tpm pubkey --addr https://127.0.0.1:1
+expect_rc 2 "tpm pubkey takes no server options"
+
+# The TPM: --tcti, else SKR_TCTI, else device:/dev/tpmrm0.
+DEAD="swtpm:host=127.0.0.1,port=$(free_port_pair)"
+SKR_TCTI= ctl tpm pubkey --tcti "$TPM2TOOLS_TCTI"
+check "--tcti names the TPM" test "$RC:$OUT" = "0:$(cat "$T/tpmkey.pem")"
+SKR_TCTI=$DEAD ctl tpm pubkey --tcti "$TPM2TOOLS_TCTI"
+check "  ... over SKR_TCTI" test "$RC:$OUT" = "0:$(cat "$T/tpmkey.pem")"
+SKR_TCTI=$DEAD ctl tpm pubkey
+expect_rc 1 "SKR_TCTI names the TPM: one that is not there is exit 1"
+check "  ... SKR.TPM.UNAVAILABLE, naming the TCTI" \
+	grep -q "^skrctl: SKR.TPM.UNAVAILABLE: .*$DEAD" <<<"$ERR"
+check "  ... and saying how to name another" grep -q "SKR_TCTI" <<<"$ERR"
+check "  ... and nothing on standard output" test -z "$OUT"
+check "  ... and no line of the TSS's own" sh -c "! grep -q '^WARNING:\|^ERROR:' '$T/ctl.err'"
+if [ -e /dev/tpmrm0 ]; then
+	echo "ok - # the default TCTI not checked: this machine has /dev/tpmrm0"
+else
+	SKR_TCTI= ctl tpm pubkey
+	check "without either, device:/dev/tpmrm0" test "$RC" = 1
+	check "  ... named in the error" grep -q "SKR.TPM.UNAVAILABLE: .*device:/dev/tpmrm0" <<<"$ERR"
+fi
 
 # ---- skrd and keys ---------------------------------------------------------
 skr_init || finish
@@ -154,6 +121,33 @@ if "$E2E" release tpm-oct "$T/tpm.tok" >"$T/out" 2>"$T/e2e.err" && cmp -s "$T/ou
 else
 	failed "release with the default enc: $(cat "$T/e2e.err")"
 fi
+
+# skrctl release --tpm: PEM (PKCS#8) for RSA and EC, raw bytes for oct.
+pem_der() { sed '/^-----/d' "$1" | base64 -d; }
+for kty in rsa ec oct; do
+	want=$T/k-$kty.der
+	[ "$kty" = oct ] && want=$T/k-oct
+	for enc in CKM_RSA_AES_KEY_WRAP RSA_AES_KEY_WRAP_256 RSA_AES_KEY_WRAP_384; do
+		out=$T/ctl-$kty-$enc
+		ctl release "tpm-$kty" --token "$T/tpm.tok" --tpm --enc "$enc" --out "$out"
+		if [ "$RC" = 0 ] && { if [ "$kty" = oct ]; then cmp -s "$out" "$want"; else
+			head -1 "$out" | grep -q '^-----BEGIN PRIVATE KEY-----$' &&
+				cmp -s <(pem_der "$out") "$want"; fi; }; then
+			pass "skrctl release --tpm $kty with $enc: the imported bytes"
+		else
+			failed "skrctl release --tpm $kty with $enc: exit $RC: $ERR"
+		fi
+	done
+done
+check "the released key file is 0600" test "$(stat -c %a "$T/ctl-oct-CKM_RSA_AES_KEY_WRAP")" = 600
+RC=0
+SKR_TOKEN= "$SKRCTL" release tpm-oct --token "$T/tpm.tok" --tpm --out - >"$T/stdout.key" 2>"$T/ctl.err" || RC=$?
+ERR=$(cat "$T/ctl.err")
+expect_rc 0 "skrctl release --tpm --out -, the default enc, no bearer token"
+check "  ... the key on standard output" cmp -s "$T/stdout.key" "$T/k-oct"
+SKR_TCTI=$DEAD ctl release tpm-oct --token "$T/tpm.tok" --tpm --tcti "$TPM2TOOLS_TCTI" --json --out "$T/tcti.key"
+check "release --tcti over SKR_TCTI" test "$RC:$(jq -r .kty <<<"$OUT")" = 0:oct
+check "  ... the key" cmp -s "$T/tcti.key" "$T/k-oct"
 
 # The shipped example does the same.
 if SKR_ENC=RSA_AES_KEY_WRAP_256 "${RELEASE_KEY_TPM:?}" tpm-rsa "$T/tpm.tok" >"$T/out" 2>"$T/ex.err" &&
@@ -204,11 +198,47 @@ expect_refusal SKR.WRAPKEY.MISSING "a token naming no key is refused" \
 check "the message names the cause" grep -q "another TPM, or this TPM was reset or its PCRs 0-7 changed" \
 	<("$E2E" release tpm-refuse "$T/other.tok" 2>&1)
 
+# ctl_refused RC ID DESC ARGS...: skrctl release --tpm ARGS exits RC with
+# "skrctl: ID: ...", once to a new file, which must not appear, once
+# --force over an existing one, which must stay as it was; no temporary
+# file is left beside either.
+echo "the key of an earlier boot" >"$T/kept"
+cp "$T/kept" "$T/kept.orig"
+ctl_refused() {
+	local rc=$1 id=$2 desc=$3 out=$T/refused
+	shift 3
+	rm -f "$out"
+	ctl release "$@" --tpm --out "$out"
+	if [ "$RC" = "$rc" ] && grep -q "^skrctl: $id: " <<<"$ERR" && [ ! -e "$out" ]; then
+		pass "$desc: exit $rc, $id, no file"
+	else
+		failed "$desc: exit $RC (want $rc), $ERR, file: $([ -e "$out" ] && echo yes || echo no)"
+	fi
+	cat "$T/ctl.err" >>"$T/refusals.err"
+	ctl release "$@" --tpm --out "$T/kept" --force
+	if [ "$RC" = "$rc" ] && cmp -s "$T/kept" "$T/kept.orig"; then
+		pass "$desc: --force leaves the existing file as it was"
+	else
+		failed "$desc --force: exit $RC (want $rc), file $(cat "$T/kept")"
+	fi
+	check "$desc: no temporary file left" test -z "$(find "$T" -maxdepth 1 \( -name '.refused.*' -o -name '.kept.*' \))"
+}
+ctl_refused 1 SKR.TPM.KEY_MISMATCH "skrctl: a token naming another key" \
+	tpm-refuse --token "$T/other.tok"
+check "  ... says why and what to do" bash -c "grep -q 'another TPM, or this TPM was reset or its PCRs 0-7 changed' '$T/ctl.err' &&
+	grep -q 'get a new attestation token.*skrctl tpm pubkey' '$T/ctl.err'"
+ctl_refused 3 SKR.WRAPKEY.MISSING "skrctl: a token naming no key is refused as skrd would" \
+	tpm-refuse --token "$T/nokey.tok"
+SKR_TCTI=$DEAD ctl_refused 1 SKR.TPM.UNAVAILABLE "skrctl: no TPM at SKR_TCTI" \
+	tpm-refuse --token "$T/tpm.tok"
+
 # PCRs extended after the token was made: the key the TPM makes now is
 # another one, which is caught before the request.
 check "extend PCR 7" tpm2_pcrextend 7:sha256=$(printf %064d 7)
 expect_refusal SKR.TPM.KEY_MISMATCH "a PCR extended after the token: refused" \
 	release tpm-refuse "$T/tpm.tok"
+ctl_refused 1 SKR.TPM.KEY_MISMATCH "skrctl: a PCR extended after the token" \
+	tpm-refuse --token "$T/tpm.tok" --enc RSA_AES_KEY_WRAP_256
 
 # A TPM reset (a reboot) after the token: a new NULL seed, a new key.
 check "make the key again for the new PCRs" make_tpm_key "$T/tpmkey2.pem"
@@ -217,6 +247,8 @@ check "a TPM reset" tpm_reset
 check "it gives another key" test "$(spki "$T/tpmkey2.pem")" != "$(spki "$T/tpmkey.pem")"
 expect_refusal SKR.TPM.KEY_MISMATCH "a TPM reset after the token: refused" \
 	release tpm-refuse "$T/tpm2.tok"
+ctl_refused 1 SKR.TPM.KEY_MISMATCH "skrctl: a TPM reset after the token" \
+	tpm-refuse --token "$T/tpm2.tok"
 check "nothing of these reached skrd" test "$(releases)" = "$BEFORE"
 
 # The same between the check and the release: the key's policy is refused

@@ -44,7 +44,7 @@ skr_snp_kds_vcek_url(const skr_snp_report *r, skr_snp_product p,
 {
 	char hwid[2 * 64 + 1];
 	skr_snp_tcb tcb;
-	size_t hlen;
+	size_t hlen = 0;
 	int ret;
 
 	if ((ret = vcek_key(r, &p, &hlen, &tcb, why)) != SKR_OK)
@@ -80,7 +80,7 @@ skr_snp_kds_cache_name(const skr_snp_report *r, skr_snp_product p,
 {
 	char hwid[2 * 64 + 1];
 	skr_snp_tcb tcb;
-	size_t hlen;
+	size_t hlen = 0;
 	int ret;
 
 	if ((ret = vcek_key(r, &p, &hlen, &tcb, why)) != SKR_OK)

@@ -12,6 +12,7 @@
 #include "bundle.h"
 #include "encoding.h"
 #include "guard.h"
+#include "jdoc.h"
 #include "json.h"
 #include "jws.h"
 #include "log.h"
@@ -30,11 +31,13 @@
 /* One release or evaluate attempt. */
 struct attempt {
 	int dry_run;
-	/* the request body */
-	json_t *body;
+	/* the request body, read in one pass (jdoc.h); target points into
+	 * the request's bytes */
+	skr_jdoc body;
 	const char *target;
 	size_t target_len;
-	const char *nonce;
+	const char *nonce;      /* NULL or nonce_buf */
+	char nonce_buf[1025];
 	skr_enc enc;
 	/* what the checks found */
 	skr_token *tok;
@@ -51,7 +54,7 @@ struct attempt {
 static void
 attempt_clear(struct attempt *a)
 {
-	json_decref(a->body);
+	skr_jdoc_free(&a->body);
 	skr_token_free(a->tok);
 	skr_version_info_clear(&a->vi);
 	skr_policy_free(a->policy);
@@ -64,34 +67,43 @@ attempt_clear(struct attempt *a)
 static int
 parse_body(const skr_request *req, struct attempt *a)
 {
-	const json_t *v;
+	const skr_jnode *root, *v;
+	char enc[32];
 	int r;
 
 	if (req->body_len == 0)
 		return SKR_ERR_BAD_REQUEST;
-	if ((r = skr_json_parse((const char *)req->body, req->body_len, 0,
-	    &a->body)) != SKR_OK)
+	if ((r = skr_jdoc_parse(&a->body, (const char *)req->body,
+	    req->body_len, 0)) != SKR_OK)
 		return r;
-	if (!json_is_object(a->body))
+	root = skr_jdoc_root(&a->body);
+	if (root->type != SKR_JOBJECT)
 		return SKR_ERR_BAD_REQUEST;
-	v = json_object_get(a->body, "target");
-	if (!json_is_string(v) || json_string_length(v) == 0)
+	v = skr_jdoc_get(&a->body, root, "target");
+	if (v == NULL || v->type != SKR_JSTRING || v->len == 0)
 		return SKR_ERR_BAD_REQUEST;
-	a->target = json_string_value(v);
-	a->target_len = json_string_length(v);
-	v = json_object_get(a->body, "nonce");
-	if (v != NULL && !json_is_null(v)) {
-		if (!json_is_string(v) || json_string_length(v) == 0 ||
-		    json_string_length(v) > 1024)
+	a->target = v->str;
+	a->target_len = v->len;
+	v = skr_jdoc_get(&a->body, root, "nonce");
+	if (v != NULL && v->type != SKR_JNULL) {
+		if (v->type != SKR_JSTRING || v->len == 0 ||
+		    v->len >= sizeof(a->nonce_buf))
 			return SKR_ERR_BAD_REQUEST;
-		a->nonce = json_string_value(v);
+		memcpy(a->nonce_buf, v->str, v->len);
+		a->nonce_buf[v->len] = '\0';
+		a->nonce = a->nonce_buf;
 	}
 	a->enc = SKR_ENC_CKM_RSA_AES_KEY_WRAP;
-	v = json_object_get(a->body, "enc");
-	if (v != NULL && !json_is_null(v)) {
-		if (!json_is_string(v))
+	v = skr_jdoc_get(&a->body, root, "enc");
+	if (v != NULL && v->type != SKR_JNULL) {
+		if (v->type != SKR_JSTRING)
 			return SKR_ERR_ENC_UNSUPPORTED;
-		if ((r = skr_enc_parse(json_string_value(v), &a->enc)) != SKR_OK)
+		/* No name of skr_enc_parse's is this long. */
+		if (v->len >= sizeof(enc))
+			return skr_enc_parse("", &a->enc);
+		memcpy(enc, v->str, v->len);
+		enc[v->len] = '\0';
+		if ((r = skr_enc_parse(enc, &a->enc)) != SKR_OK)
 			return r;
 	}
 	return SKR_OK;
@@ -155,6 +167,8 @@ decide(skr_server *srv, skr_request *req, struct attempt *a)
 	 * token with the new kid waits (on this pool thread, at most once a
 	 * minute per authority) for the early key-set refresh. */
 	opts.kid_wait_ms = KID_WAIT_MS;
+	/* The claims are read from the payload document; no tree. */
+	opts.doc_only = 1;
 	SKR_GUARD(skr_token_verify(a->target, a->target_len, &trust, &opts,
 	    &a->tok, &a->why));
 	SKR_GUARD(select_version(srv, req, now, &a->vi));
@@ -163,8 +177,8 @@ decide(skr_server *srv, skr_request *req, struct attempt *a)
 	SKR_GUARD(skr_policy_parse(a->vi.policy, a->vi.policy_len, &a->policy,
 	    NULL));
 	a->evaluated = 1;
-	r = skr_policy_eval(a->policy, a->tok->claims, a->tok->iss, now,
-	    &a->res);
+	r = skr_policy_eval_doc(a->policy, &a->tok->doc,
+	    skr_jdoc_root(&a->tok->doc), a->tok->iss, now, &a->res);
 	if (r != SKR_OK)
 		goto out;
 	tnonce = skr_token_nonce(a->tok);
@@ -429,8 +443,9 @@ respond_evaluate(skr_server *srv, struct attempt *a, int decided,
 		json_decref(o);
 		o = NULL;
 	}
-	if (o != NULL && a->res.trace != NULL &&
-	    json_object_set(o, "trace", a->res.trace) != 0) {
+	if (o != NULL && skr_policy_result_trace(&a->res) != NULL &&
+	    json_object_set(o, "trace", (json_t *)skr_policy_result_trace(
+	    &a->res)) != 0) {
 		json_decref(o);
 		o = NULL;
 	}

@@ -232,6 +232,26 @@ put_utf8(char *o, size_t *k, uint32_t v)
 	}
 }
 
+#define ONES 0x0101010101010101ULL
+#define HIGHS 0x8080808080808080ULL
+
+/* A byte of x below n (n <= 128), or a zero byte: exact tests for
+ * whether there is one. */
+#define HAS_LESS(x, n) (((x) - ONES * (n)) & ~(x) & HIGHS)
+#define HAS_ZERO(x) (((x) - ONES) & ~(x) & HIGHS)
+
+/* 1 when none of the 8 bytes at p is '"', '\\', a control character or
+ * non-ASCII: the scan goes a word at a time through plain text. */
+static int
+plain8(const unsigned char *p)
+{
+	uint64_t x;
+
+	memcpy(&x, p, 8);
+	return (HAS_LESS(x, 0x20) | HAS_ZERO(x ^ (ONES * '"')) |
+	    HAS_ZERO(x ^ (ONES * '\\')) | (x & HIGHS)) == 0;
+}
+
 /*
  * A string at ps->p (on its opening quote).  The common case, no escape,
  * is a scan that leaves the text where it is; the first escape moves the
@@ -246,6 +266,9 @@ lex_string(struct parser *ps, const char **str, size_t *len)
 	size_t k = 0, l;
 
 	for (;;) {
+		/* Eight plain bytes at a time while nothing needs a look. */
+		while (o == NULL && end - p >= 8 && plain8(p))
+			p += 8;
 		if (p >= end)
 			return syntax(ps);
 		if (*p == '"')

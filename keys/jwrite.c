@@ -173,3 +173,44 @@ skr_jw_bool(skr_buf *out, int v)
 	return v ? skr_buf_append(out, "true", 4) :
 	    skr_buf_append(out, "false", 5);
 }
+
+int
+skr_jw_json(skr_buf *out, const json_t *v)
+{
+	const char *k;
+	json_t *m;
+	size_t i;
+	int r = SKR_OK, first = 1;
+
+	switch (json_typeof(v)) {
+	case JSON_NULL: return skr_buf_append(out, "null", 4);
+	case JSON_TRUE: return skr_jw_bool(out, 1);
+	case JSON_FALSE: return skr_jw_bool(out, 0);
+	case JSON_INTEGER: return skr_jw_int(out, json_integer_value(v));
+	case JSON_REAL: return skr_jw_real(out, json_real_value(v));
+	case JSON_STRING:
+		return skr_jw_str(out, json_string_value(v),
+		    json_string_length(v));
+	case JSON_ARRAY:
+		if ((r = skr_buf_append_byte(out, '[')) != SKR_OK)
+			return r;
+		json_array_foreach(v, i, m) {
+			if ((i > 0 && (r = skr_buf_append_byte(out, ',')) !=
+			    SKR_OK) || (r = skr_jw_json(out, m)) != SKR_OK)
+				return r;
+		}
+		return skr_buf_append_byte(out, ']');
+	case JSON_OBJECT:
+		if ((r = skr_buf_append_byte(out, '{')) != SKR_OK)
+			return r;
+		json_object_foreach((json_t *)v, k, m) {
+			if ((!first && (r = skr_buf_append_byte(out, ',')) !=
+			    SKR_OK) || (r = skr_jw_key(out, k)) != SKR_OK ||
+			    (r = skr_jw_json(out, m)) != SKR_OK)
+				return r;
+			first = 0;
+		}
+		return skr_buf_append_byte(out, '}');
+	}
+	return SKR_ERR_INVAL;
+}

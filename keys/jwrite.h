@@ -16,6 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "buf.h"
 
 /* A JSON string: quotes added, '"', '\\' and control characters escaped
@@ -33,6 +35,10 @@ int skr_jw_int(skr_buf *out, int64_t v);
 int skr_jw_real(skr_buf *out, double v);
 /* true or false. */
 int skr_jw_bool(skr_buf *out, int v);
+
+/* A jansson value as json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY) writes
+ * it: members in the object's order. */
+int skr_jw_json(skr_buf *out, const json_t *v);
 
 /* 1 when the n bytes at s are valid UTF-8 as jansson checks it. */
 int skr_utf8_valid(const char *s, size_t n);

@@ -13,6 +13,7 @@
 #include "encoding.h"
 #include "guard.h"
 #include "jdoc.h"
+#include "jwrite.h"
 #include "json.h"
 #include "jws.h"
 #include "log.h"
@@ -42,6 +43,9 @@ struct attempt {
 	/* what the checks found */
 	skr_token *tok;
 	skr_version_info vi;
+	skr_txn *rtxn;          /* the read the version came from, kept
+	                         * until the response is built */
+	skr_store_stamp stamp;  /* what recheck compares */
 	skr_policy *policy;
 	skr_policy_result res;
 	int evaluated;
@@ -55,6 +59,7 @@ static void
 attempt_clear(struct attempt *a)
 {
 	skr_jdoc_free(&a->body);
+	skr_store_txn_abort(a->rtxn);
 	skr_token_free(a->tok);
 	skr_version_info_clear(&a->vi);
 	skr_policy_free(a->policy);
@@ -110,25 +115,18 @@ parse_body(const skr_request *req, struct attempt *a)
 }
 
 /* The version a release without a version id means, or the named one if it
- * is usable now. */
+ * is usable now, read in a transaction the attempt keeps until its key is
+ * unsealed (respond_release). */
 static int
 select_version(skr_server *srv, const skr_request *req, int64_t now,
-    skr_version_info *vi)
+    struct attempt *a)
 {
-	skr_txn *txn = NULL;
 	int r;
 
-	SKR_GUARD(skr_store_txn_begin(srv->store, SKR_TXN_READ, &txn));
-	if (req->version[0] == '\0') {
-		r = skr_store_version_current(txn, req->name, now, vi);
-		goto out;
-	}
-	SKR_GUARD(skr_store_version_get(txn, req->name, req->version, vi));
-	if (!vi->attrs.enabled || (vi->attrs.nbf != 0 && now < vi->attrs.nbf) ||
-	    (vi->attrs.exp != 0 && now >= vi->attrs.exp))
-		r = SKR_ERR_KEY_DISABLED;
+	SKR_GUARD(skr_store_txn_begin(srv->store, SKR_TXN_READ, &a->rtxn));
+	r = skr_store_release_read(a->rtxn, req->name, req->version, now,
+	    &a->vi, &a->stamp);
 out:
-	skr_store_txn_abort(txn);
 	return r;
 }
 
@@ -171,7 +169,7 @@ decide(skr_server *srv, skr_request *req, struct attempt *a)
 	opts.doc_only = 1;
 	SKR_GUARD(skr_token_verify(a->target, a->target_len, &trust, &opts,
 	    &a->tok, &a->why));
-	SKR_GUARD(select_version(srv, req, now, &a->vi));
+	SKR_GUARD(select_version(srv, req, now, a));
 	SKR_ENSURE(a->vi.attrs.exportable, SKR_ERR_KEY_NOT_EXPORTABLE);
 	SKR_ENSURE(a->vi.policy != NULL, SKR_ERR_KEY_POLICY_REQUIRED);
 	SKR_GUARD(skr_policy_parse(a->vi.policy, a->vi.policy_len, &a->policy,
@@ -234,6 +232,7 @@ set_outcome(skr_audit_rec *rec, int decided)
  */
 struct recheck {
 	const skr_version_info *vi; /* what decide() read */
+	const skr_store_stamp *stamp; /* and from which records */
 	int64_t now;
 	int decided;                /* SKR_OK, or the new denial */
 };
@@ -246,6 +245,10 @@ recheck(skr_txn *txn, skr_audit_rec *rec, void *arg)
 	skr_version_info cur;
 	int r, d = SKR_OK;
 
+	/* The usual case: neither record was written since; nothing to
+	 * read again. */
+	if (skr_store_release_unchanged(txn, c->stamp))
+		return SKR_OK;
 	memset(&cur, 0, sizeof(cur));
 	r = skr_store_version_get(txn, was->name, was->version, &cur);
 	if (r == SKR_ERR_KEY_NOT_FOUND || r == SKR_ERR_VERSION_NOT_FOUND)
@@ -311,7 +314,7 @@ audit(skr_server *srv, const skr_request *req, struct attempt *a, int *rp)
 {
 	skr_audit_rec rec = skr__api_audit(req, a->dry_run ? "key.evaluate" :
 	    "key.release");
-	struct recheck c = { &a->vi, req->now, *rp };
+	struct recheck c = { &a->vi, &a->stamp, req->now, *rp };
 	struct nonce_use u = { NULL, req->now, *rp, &c };
 	int r;
 
@@ -370,51 +373,223 @@ deny(skr_server *srv, skr_response *resp, struct attempt *a, int r)
 	return r;
 }
 
+/* ---- the answer --------------------------------------------------------- */
+
+struct skr_release_state {
+	skr_buf header;         /* the response JWS's protected header,
+	                         * base64url: the same for every release */
+};
+
+void
+skr_release_state_free(struct skr_release_state *st)
+{
+	if (st == NULL)
+		return;
+	skr_buf_free(&st->header);
+	free(st);
+}
+
+/* srv->release_state, made by the first release that needs it (signing
+ * key and header are set before serving and never change). */
+static struct skr_release_state *
+release_state(skr_server *srv)
+{
+	struct skr_release_state *st, *none = NULL;
+
+	if ((st = __atomic_load_n(&srv->release_state, __ATOMIC_ACQUIRE)) !=
+	    NULL)
+		return st;
+	if ((st = calloc(1, sizeof(*st))) == NULL)
+		return NULL;
+	skr_buf_init(&st->header, 0);
+	if (skr_jws_header_encode(srv->sign_alg, srv->sign_header,
+	    &st->header) != SKR_OK) {
+		skr_release_state_free(st);
+		return NULL;
+	}
+	if (!__atomic_compare_exchange_n(&srv->release_state, &none, st, 0,
+	    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+		skr_release_state_free(st);
+		return none;
+	}
+	return st;
+}
+
+#define PUT(b, lit) skr_buf_append((b), (lit), sizeof(lit) - 1)
+
+/* "<base>/keys/<name>[/<version>]" as a JSON string, cut as bundle.c cuts
+ * it. */
+static int
+put_kid(skr_buf *out, const skr_server *srv, const skr_version_info *vi,
+    int with_version)
+{
+	char buf[512];
+
+	if (with_version)
+		snprintf(buf, sizeof(buf), "%s/keys/%s/%s", srv->base_url,
+		    vi->name, vi->version);
+	else
+		snprintf(buf, sizeof(buf), "%s/keys/%s", srv->base_url,
+		    vi->name);
+	return skr_jw_cstr(out, buf);
+}
+
+/* The members the response puts in the bundle's "key" (bundle.c sets
+ * them on a copy of the public JWK: one the JWK already has keeps its
+ * place, the others follow in this order). */
+static const char *const key_set[] = { "kty", "kid", "key_ops", "key_hsm" };
+
+static int
+put_key_member(skr_buf *out, const skr_server *srv,
+    const skr_version_info *vi, const skr_buf *hsm, size_t which)
+{
+	int r;
+
+	if ((r = skr_jw_key(out, key_set[which])) != SKR_OK)
+		return r;
+	switch (which) {
+	case 0:
+		return skr_jw_cstr(out, skr_kty_name(vi->kty, 1));
+	case 1:
+		return put_kid(out, srv, vi, 1);
+	case 2:
+		return vi->key_ops != NULL ? skr_jw_json(out, vi->key_ops) :
+		    PUT(out, "[]");
+	default:
+		if ((r = PUT(out, "\"")) != SKR_OK ||
+		    (r = skr_buf_append(out, hsm->data, hsm->len)) != SKR_OK)
+			return r;
+		return PUT(out, "\"");
+	}
+}
+
+/*
+ * The signed payload (docs/release.md), written straight as the compact
+ * JSON the tree used to be dumped to, members in the same order:
+ *   {"request":{"api-version","enc","kid"[,"nonce"]},
+ *    "response":{"key":{"key":{<public JWK>,"kty","kid","key_ops",
+ *      "key_hsm"},"attributes":{...},"tags":{...}[,"release_policy"]}}}
+ */
+static int
+write_payload(skr_server *srv, const skr_request *req,
+    const struct attempt *a, const skr_buf *hsm, skr_buf *out)
+{
+	const skr_version_info *vi = &a->vi;
+	char api[32];
+	const char *k;
+	json_t *m;
+	skr_buf pol = SKR_BUF_INIT;
+	size_t i;
+	int r, first = 1, had[4] = { 0 };
+
+	if (skr_request_query(req, "api-version", api, sizeof(api)) != 1)
+		snprintf(api, sizeof(api), DEFAULT_API_VERSION);
+	SKR_GUARD(PUT(out, "{\"request\":{\"api-version\":"));
+	SKR_GUARD(skr_jw_cstr(out, api));
+	SKR_GUARD(PUT(out, ",\"enc\":"));
+	SKR_GUARD(skr_jw_cstr(out, skr_enc_name(a->enc)));
+	SKR_GUARD(PUT(out, ",\"kid\":"));
+	SKR_GUARD(put_kid(out, srv, vi, 0));
+	if (a->nonce != NULL) {
+		SKR_GUARD(PUT(out, ",\"nonce\":"));
+		SKR_GUARD(skr_jw_cstr(out, a->nonce));
+	}
+	SKR_GUARD(PUT(out, "},\"response\":{\"key\":{\"key\":{"));
+	if (vi->public_jwk != NULL)
+		json_object_foreach(vi->public_jwk, k, m) {
+			if (!first)
+				SKR_GUARD(PUT(out, ","));
+			first = 0;
+			for (i = 0; i < 4; i++)
+				if (strcmp(k, key_set[i]) == 0)
+					break;
+			if (i < 4) {
+				had[i] = 1;
+				SKR_GUARD(put_key_member(out, srv, vi, hsm, i));
+				continue;
+			}
+			SKR_GUARD(skr_jw_key(out, k));
+			SKR_GUARD(skr_jw_json(out, m));
+		}
+	for (i = 0; i < 4; i++) {
+		if (had[i])
+			continue;
+		if (!first)
+			SKR_GUARD(PUT(out, ","));
+		first = 0;
+		SKR_GUARD(put_key_member(out, srv, vi, hsm, i));
+	}
+	SKR_GUARD(PUT(out, "},\"attributes\":{\"enabled\":"));
+	SKR_GUARD(skr_jw_bool(out, vi->attrs.enabled));
+	SKR_GUARD(PUT(out, ",\"created\":"));
+	SKR_GUARD(skr_jw_int(out, vi->attrs.created));
+	SKR_GUARD(PUT(out, ",\"updated\":"));
+	SKR_GUARD(skr_jw_int(out, vi->attrs.updated));
+	SKR_GUARD(PUT(out, ",\"recoveryLevel\":\"" SKR_BUNDLE_RECOVERY_LEVEL
+	    "\",\"recoverableDays\":90,\"exportable\":"));
+	SKR_GUARD(skr_jw_bool(out, vi->attrs.exportable));
+	if (vi->attrs.nbf != 0) {
+		SKR_GUARD(PUT(out, ",\"nbf\":"));
+		SKR_GUARD(skr_jw_int(out, vi->attrs.nbf));
+	}
+	if (vi->attrs.exp != 0) {
+		SKR_GUARD(PUT(out, ",\"exp\":"));
+		SKR_GUARD(skr_jw_int(out, vi->attrs.exp));
+	}
+	SKR_GUARD(PUT(out, "},\"tags\":"));
+	if (vi->tags != NULL)
+		SKR_GUARD(skr_jw_json(out, vi->tags));
+	else
+		SKR_GUARD(PUT(out, "{}"));
+	if (vi->policy != NULL) {
+		SKR_GUARD(skr_b64url_encode(&pol, (const uint8_t *)vi->policy,
+		    vi->policy_len));
+		SKR_GUARD(PUT(out, ",\"release_policy\":{\"contentType\":"
+		    "\"application/json; charset=utf-8\",\"data\":\""));
+		SKR_GUARD(skr_buf_append(out, pol.data, pol.len));
+		SKR_GUARD(PUT(out, "\",\"immutable\":"));
+		SKR_GUARD(skr_jw_bool(out, vi->policy_immutable));
+		SKR_GUARD(PUT(out, "}"));
+	}
+	r = PUT(out, "}}}");
+out:
+	skr_buf_free(&pol);
+	return r;
+}
+
 static int
 respond_release(skr_server *srv, skr_request *req, struct attempt *a,
     skr_response *resp)
 {
-	skr_txn *txn = NULL;
+	struct skr_release_state *st = release_state(srv);
 	skr_key *key = NULL;
-	skr_buf hsm = SKR_BUF_INIT, jws = SKR_BUF_INIT;
-	json_t *bundle = NULL, *payload = NULL, *request = NULL;
-	char api[32], kid[512];
+	skr_buf hsm = SKR_BUF_INIT, payload = SKR_BUF_INIT;
 	int r;
 
-	SKR_GUARD(skr_store_txn_begin(srv->store, SKR_TXN_READ, &txn));
-	r = skr_store_version_open(txn, a->vi.name, a->vi.version, &key);
-	skr_store_txn_abort(txn);
-	txn = NULL;
-	if (r != SKR_OK)
-		goto out;
+	SKR_ENSURE(st != NULL, SKR_ERR_NOMEM);
+	/* From the snapshot the decision read. */
+	SKR_GUARD(skr_store_release_unseal(a->rtxn, &a->vi, &a->stamp, &key));
+	skr_store_txn_abort(a->rtxn);
+	a->rtxn = NULL;
 	SKR_GUARD(skr_release_wrap(key, skr_key_pkey(a->wrap), a->wrap_kid,
 	    a->enc, &hsm));
-	SKR_ENSURE((bundle = skr_bundle_key(srv, &a->vi)) != NULL,
-	    SKR_ERR_NOMEM);
-	SKR_ENSURE(json_object_set_new(json_object_get(bundle, "key"),
-	    "key_hsm", json_string(skr_buf_cstr(&hsm))) == 0, SKR_ERR_NOMEM);
-	if (skr_request_query(req, "api-version", api, sizeof(api)) != 1)
-		snprintf(api, sizeof(api), DEFAULT_API_VERSION);
-	snprintf(kid, sizeof(kid), "%s/keys/%s", srv->base_url, a->vi.name);
-	request = json_pack("{s:s,s:s,s:s}", "api-version", api, "enc",
-	    skr_enc_name(a->enc), "kid", kid);
-	SKR_ENSURE(request != NULL, SKR_ERR_NOMEM);
-	SKR_ENSURE(a->nonce == NULL || json_object_set_new(request, "nonce",
-	    json_string(a->nonce)) == 0, SKR_ERR_NOMEM);
-	payload = json_pack("{s:O,s:{s:O}}", "request", request, "response",
-	    "key", bundle);
-	SKR_ENSURE(payload != NULL, SKR_ERR_NOMEM);
-	SKR_GUARD(skr_jws_sign_json(srv->sign_key, srv->sign_alg,
-	    srv->sign_header, payload, &jws));
-	r = skr_response_json(resp, 200, json_pack("{s:s}", "value",
-	    skr_buf_cstr(&jws)));
+	SKR_GUARD(write_payload(srv, req, a, &hsm, &payload));
+	/* {"value":"<compact JWS>"}: the JWS is base64url and dots, nothing
+	 * to escape, signed straight into the body. */
+	skr_buf_reset(&resp->body);
+	SKR_GUARD(PUT(&resp->body, "{\"value\":\""));
+	SKR_GUARD(skr_jws_sign_encoded(srv->sign_key, srv->sign_alg,
+	    (const char *)st->header.data, st->header.len, payload.data,
+	    payload.len, &resp->body));
+	SKR_GUARD(PUT(&resp->body, "\"}"));
+	resp->status = 200;
+	resp->content_type = NULL;
 out:
+	if (r != SKR_OK)
+		skr_buf_reset(&resp->body);
 	skr_key_free(key);
-	json_decref(bundle);
-	json_decref(request);
-	json_decref(payload);
 	skr_buf_free(&hsm);
-	skr_buf_free(&jws);
+	skr_buf_free(&payload);
 	return r;
 }
 
@@ -496,6 +671,9 @@ release_or_evaluate(skr_server *srv, skr_request *req, skr_response *resp,
 	if (!dry_run && decided == SKR_OK &&
 	    (r = respond_release(srv, req, &a, resp)) != SKR_OK)
 		decided = r;
+	/* No snapshot stays pinned while the record commits. */
+	skr_store_txn_abort(a.rtxn);
+	a.rtxn = NULL;
 	if ((r = audit(srv, req, &a, &decided)) != SKR_OK) {
 		/* A release that cannot be audited does not happen. */
 		skr_response_error(resp, r, NULL);

@@ -25,4 +25,9 @@ int skr_api_nonce(skr_server *srv, skr_request *req, skr_response *resp);
  * sync paid.  *npruned says how many. */
 int skr_api_prune_nonces(skr_server *srv, int64_t before, size_t *npruned);
 
+/* What release.c keeps per server (skr_server.release_state): made on
+ * first use, freed with the server. */
+struct skr_release_state;
+void skr_release_state_free(struct skr_release_state *st);
+
 #endif

@@ -7,6 +7,7 @@
 
 #include "authority.h"
 #include "ratelimit.h"
+#include "release.h"
 #include "store.h"
 
 #ifdef SKR_TEST_CLOCK
@@ -83,6 +84,8 @@ skr_server_clear(skr_server *srv)
 	skr_ratelimit_free(srv->auth_limit);
 	skr_ratelimit_free(srv->release_limiter);
 	skr_ratelimit_free(srv->nonce_limiter);
+	skr_release_state_free(srv->release_state);
+	srv->release_state = NULL;
 	srv->authorities = NULL;
 	srv->store = NULL;
 	srv->sign_key = NULL;

@@ -70,6 +70,7 @@ typedef struct skr_server {
 	struct skr_ratelimit *auth_limit;  /* made by auth.c on first use */
 	struct skr_ratelimit *release_limiter; /* made by release.c */
 	struct skr_ratelimit *nonce_limiter;   /* made by release.c */
+	struct skr_release_state *release_state; /* made by release.c */
 
 	/* Operations (metrics.h, auditsink.h). */
 	struct skr_metrics *metrics;       /* made and freed by the HTTP layer

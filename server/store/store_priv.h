@@ -184,6 +184,10 @@ typedef struct skr__ver_raw {
 /* The `versions` key of version seq of folded name lc; returns its
  * length (at most VKEY_MAX). */
 size_t skr__vkey(const char *lc, uint32_t seq, uint8_t *k);
+#define IKEY_MAX (SKR_KEY_NAME_MAX + 1 + SKR_VERSION_LEN)
+/* The `vindex` key of version id vid (lowercase) of folded name lc; returns
+ * its length (at most IKEY_MAX). */
+size_t skr__ikey(const char *lc, const char *vid, uint8_t *k);
 
 /* The key record of folded name lc in db (DB_KEYS or DB_DELETED); absent:
  * SKR_ERR_KEY_NOT_FOUND.  *rec: caller json_decrefs. */
@@ -206,6 +210,9 @@ int skr__info_load(skr_txn *txn, const char *lc, const json_t *rec,
 
 /* The data key of key record rec, unsealed into dek (a secret buffer). */
 int skr__dek_open(skr_txn *txn, const char *lc, const json_t *rec,
+    skr_buf *dek);
+/* The same from the record's "dek" text (n bytes). */
+int skr__dek_open_text(skr_txn *txn, const char *lc, const char *s, size_t n,
     skr_buf *dek);
 /* A new data key in dek (a secret buffer), its sealed form put in rec. */
 int skr__dek_new(skr_txn *txn, const char *lc, skr_buf *dek, json_t *rec);

@@ -56,8 +56,8 @@ skr__vkey(const char *lc, uint32_t seq, uint8_t *k)
 	return n + 5;
 }
 
-static size_t
-ikey(const char *lc, const char *version, uint8_t *k)
+size_t
+skr__ikey(const char *lc, const char *version, uint8_t *k)
 {
 	size_t n = strlen(lc);
 
@@ -67,19 +67,25 @@ ikey(const char *lc, const char *version, uint8_t *k)
 	return n + 1 + SKR_VERSION_LEN;
 }
 
-#define IKEY_MAX (SKR_KEY_NAME_MAX + 1 + SKR_VERSION_LEN)
-
 /* Unseal a key's data key (the key record's "dek") into dek. */
 int
 skr__dek_open(skr_txn *txn, const char *lc, const json_t *rec, skr_buf *dek)
 {
-	skr_buf sealed = SKR_BUF_INIT, aad = SKR_BUF_INIT;
 	const char *s = jstr(rec, "dek");
-	int r;
 
 	if (s == NULL)
 		return SKR_ERR_STORE;
-	SKR_GUARD(skr_b64url_decode(&sealed, s, strlen(s)));
+	return skr__dek_open_text(txn, lc, s, strlen(s), dek);
+}
+
+int
+skr__dek_open_text(skr_txn *txn, const char *lc, const char *s, size_t n,
+    skr_buf *dek)
+{
+	skr_buf sealed = SKR_BUF_INIT, aad = SKR_BUF_INIT;
+	int r;
+
+	SKR_GUARD(skr_b64url_decode(&sealed, s, n));
 	SKR_GUARD(aad_dek(lc, &aad));
 	SKR_GUARD(skr_seal_open(skr_master_key_bytes(txn->st->kek), aad.data,
 	    aad.len, sealed.data, sealed.len, dek));
@@ -276,7 +282,7 @@ skr__version_resolve(skr_txn *txn, const char *name, const char *version,
 	} else {
 		SKR_GUARD(skr_version_check(version));
 		skr__version_fold(version, vid);
-		r = skr__rec_get(txn, DB_VINDEX, k, ikey(lc, vid, k), &v, &vl);
+		r = skr__rec_get(txn, DB_VINDEX, k, skr__ikey(lc, vid, k), &v, &vl);
 		if (r == SKR_ERR_NOT_FOUND)
 			r = SKR_ERR_VERSION_NOT_FOUND;
 		SKR_GUARD(r);
@@ -470,7 +476,7 @@ skr__version_write(skr_txn *txn, const char *lc, uint32_t seq, const char *vid,
 	SKR_GUARD(seal_version(lc, vid, dek, pt, n, &sealed));
 	SKR_GUARD(ver_put(txn, lc, seq, meta, sealed.data, sealed.len));
 	be32_put(sq, seq);
-	SKR_GUARD(skr__rec_put(txn, DB_VINDEX, ik, ikey(lc, vid, ik), sq, 4));
+	SKR_GUARD(skr__rec_put(txn, DB_VINDEX, ik, skr__ikey(lc, vid, ik), sq, 4));
 out:
 	skr_buf_free(&sealed);
 	return r;
@@ -488,7 +494,7 @@ new_version_id(skr_txn *txn, const char *lc, char vid[SKR_VERSION_LEN + 1])
 	for (tries = 0; tries < 8; tries++) {
 		if ((r = skr_version_generate(vid)) != SKR_OK)
 			return r;
-		r = skr__raw_get(txn, DB_VINDEX, k, ikey(lc, vid, k), &v, &vl);
+		r = skr__raw_get(txn, DB_VINDEX, k, skr__ikey(lc, vid, k), &v, &vl);
 		if (r == SKR_ERR_NOT_FOUND)
 			return SKR_OK;
 		if (r != SKR_OK)

@@ -29,9 +29,37 @@
 #define DEFAULT_API_VERSION "7.4"
 #define KID_WAIT_MS 3000
 
+/*
+ * What an allowed attempt decided from, checked again in the transaction
+ * that commits its record: the decision read the version in an earlier
+ * snapshot, and an update committed since (disabled, out of its nbf/exp
+ * window, no longer exportable, deleted, another release policy) must not
+ * be followed in the chain by a release it would have refused.  Such an
+ * attempt is decided again here as the change says: refused, with the
+ * denial decide() would now give, or SKR_ERR_KEY_CONFLICT for a changed
+ * policy (a new attempt evaluates the new one).
+ */
+struct recheck {
+	const skr_version_info *vi; /* what decide() read */
+	const skr_store_stamp *stamp; /* and from which records */
+	int64_t now;
+	int decided;                /* SKR_OK, or the new denial */
+};
+
+/* A server nonce used up in the transaction of the attempt's record. */
+struct nonce_use {
+	const char *nonce;
+	int64_t now;
+	int decided;
+	struct recheck *check;
+};
+
 /* One release or evaluate attempt. */
 struct attempt {
 	int dry_run;
+	skr_server *srv;
+	skr_request *req;
+	skr_defer *defer;       /* answered later (request.h); NULL: now */
 	/* the request body, read in one pass (jdoc.h); target points into
 	 * the request's bytes */
 	skr_jdoc body;
@@ -53,6 +81,14 @@ struct attempt {
 	char *wrap_kid;
 	int consume_nonce;
 	skr_buf why;
+	/* the record and what commits with it (audit_prepare) */
+	skr_audit_rec rec;
+	struct recheck c;
+	struct nonce_use u;
+	skr_audit_job job;
+	int decided;            /* what the checks decided */
+	int audit_r;            /* how the record's commit went */
+	int throttled;          /* only the record of a rate-limited refusal */
 };
 
 static void
@@ -162,9 +198,13 @@ decide(skr_server *srv, skr_request *req, struct attempt *a)
 	opts.now = now;
 	opts.skew = SKR_SETTING(srv, token_skew);
 	/* An authority that has just rotated its signing key: the first
-	 * token with the new kid waits (on this pool thread, at most once a
-	 * minute per authority) for the early key-set refresh. */
+	 * token with the new kid waits (on a pool thread, at most once a
+	 * minute per authority) for the early key-set refresh.  On the loop
+	 * an unknown kid is left alone, and the attempt moves off the loop
+	 * (release_or_evaluate), where it may ask and wait. */
 	opts.kid_wait_ms = KID_WAIT_MS;
+	if (a->defer != NULL)
+		trust.unknown_kid = NULL;
 	/* The claims are read from the payload document; no tree. */
 	opts.doc_only = 1;
 	SKR_GUARD(skr_token_verify(a->target, a->target_len, &trust, &opts,
@@ -220,22 +260,6 @@ set_outcome(skr_audit_rec *rec, int decided)
 	rec->reason = decided != SKR_OK ? skr_err_id(decided) : NULL;
 }
 
-/*
- * What an allowed attempt decided from, checked again in the transaction
- * that commits its record: the decision read the version in an earlier
- * snapshot, and an update committed since (disabled, out of its nbf/exp
- * window, no longer exportable, deleted, another release policy) must not
- * be followed in the chain by a release it would have refused.  Such an
- * attempt is decided again here as the change says: refused, with the
- * denial decide() would now give, or SKR_ERR_KEY_CONFLICT for a changed
- * policy (a new attempt evaluates the new one).
- */
-struct recheck {
-	const skr_version_info *vi; /* what decide() read */
-	const skr_store_stamp *stamp; /* and from which records */
-	int64_t now;
-	int decided;                /* SKR_OK, or the new denial */
-};
 
 static int
 recheck(skr_txn *txn, skr_audit_rec *rec, void *arg)
@@ -272,13 +296,6 @@ recheck(skr_txn *txn, skr_audit_rec *rec, void *arg)
 	return SKR_AUDIT_CHANGED;
 }
 
-/* A server nonce used up in the transaction of the attempt's record. */
-struct nonce_use {
-	const char *nonce;
-	int64_t now;
-	int decided;
-	struct recheck *check;
-};
 
 /* The decision is checked again first (recheck): a release it refuses
  * leaves the nonce unused.  A nonce that cannot be used turns the outcome
@@ -305,45 +322,69 @@ use_nonce(skr_txn *txn, skr_audit_rec *rec, void *arg)
 	return r == SKR_OK ? SKR_OK : SKR_AUDIT_UNDO;
 }
 
-/* Record the attempt, durably, before anything is answered.  An allowed
- * attempt is checked again where its record commits (recheck), and when a
- * server nonce must be used up, that happens with the record; *rp becomes
- * what the check or the use decided. */
-static int
-audit(skr_server *srv, const skr_request *req, struct attempt *a, int *rp)
+/*
+ * The attempt's record, to be made durable before anything is answered.
+ * An allowed attempt is checked again where its record commits (recheck),
+ * and when a server nonce must be used up, that happens with the record
+ * (use_nonce); audit_result then takes what the check or the use decided.
+ */
+static void
+audit_prepare(const skr_request *req, struct attempt *a)
 {
-	skr_audit_rec rec = skr__api_audit(req, a->dry_run ? "key.evaluate" :
-	    "key.release");
-	struct recheck c = { &a->vi, &a->stamp, req->now, *rp };
-	struct nonce_use u = { NULL, req->now, *rp, &c };
-	int r;
+	skr_audit_rec *rec = &a->rec;
 
-	rec.key = req->name;
-	rec.version = a->vi.version;
+	*rec = skr__api_audit(req, a->dry_run ? "key.evaluate" :
+	    "key.release");
+	rec->key = req->name;
+	rec->version = a->vi.version;
 	if (a->tok != NULL) {
-		rec.iss = a->tok->iss;
-		rec.jti = a->tok->jti;
-		rec.attestation_type = a->tok->attestation_type;
-		skr_audit_detail_str(&rec, "token_sha256", a->tok->sha256_hex);
-		skr_audit_detail_str(&rec, "enc", skr_enc_name(a->enc));
+		rec->iss = a->tok->iss;
+		rec->jti = a->tok->jti;
+		rec->attestation_type = a->tok->attestation_type;
+		skr_audit_detail_str(rec, "token_sha256", a->tok->sha256_hex);
+		skr_audit_detail_str(rec, "enc", skr_enc_name(a->enc));
 	}
 	if (a->evaluated)
-		rec.trace_digest = a->res.trace_digest;
-	set_outcome(&rec, *rp);
-	if (*rp != SKR_OK)
-		return skr_audit_log(srv->store, &rec, req->now, NULL, NULL,
-		    NULL);
+		rec->trace_digest = a->res.trace_digest;
+	set_outcome(rec, a->decided);
+	a->c = (struct recheck){ &a->vi, &a->stamp, req->now, a->decided };
+	a->u = (struct nonce_use){ NULL, req->now, a->decided, &a->c };
+	memset(&a->job, 0, sizeof(a->job));
+	a->job.rec = rec;
+	a->job.now = req->now;
+	if (a->decided != SKR_OK)
+		return;
 	if (!a->consume_nonce || a->dry_run) {
-		if ((r = skr_audit_log_checked(srv->store, &rec, req->now,
-		    recheck, &c, NULL)) == SKR_OK)
-			*rp = c.decided;
-		return r;
+		a->job.check = recheck;
+		a->job.arg = &a->c;
+	} else {
+		a->u.nonce = skr_token_nonce(a->tok);
+		a->job.work = use_nonce;
+		a->job.arg = &a->u;
 	}
-	u.nonce = skr_token_nonce(a->tok);
-	if ((r = skr_audit_log(srv->store, &rec, req->now, use_nonce, &u,
-	    NULL)) == SKR_OK)
-		*rp = u.decided;
-	return r;
+}
+
+/* Commit the record and wait (the pool, tests). */
+static int
+audit_wait(skr_server *srv, struct attempt *a)
+{
+	const skr_audit_job *j = &a->job;
+
+	if (j->check != NULL)
+		return skr_audit_log_checked(srv->store, j->rec, j->now,
+		    j->check, j->arg, NULL);
+	return skr_audit_log(srv->store, j->rec, j->now, j->work, j->arg,
+	    NULL);
+}
+
+/* What the commit decided: the check's or the nonce use's verdict once
+ * the record is in. */
+static void
+audit_result(struct attempt *a)
+{
+	if (a->audit_r != SKR_OK || a->decided != SKR_OK)
+		return;
+	a->decided = a->job.work != NULL ? a->u.decided : a->c.decided;
 }
 
 /* The text a caller is told about a denial: never claim values, and by
@@ -645,56 +686,145 @@ count_decision(skr_server *srv, const struct attempt *a, int decided)
 	    a->tok != NULL ? a->tok->attestation_type : NULL);
 }
 
+static void
+attempt_free(struct attempt *a)
+{
+	attempt_clear(a);
+	free(a);
+}
+
+/* After the record's commit: the answer.  Frees a. */
+static int
+attempt_answer(struct attempt *a, skr_response *resp)
+{
+	skr_server *srv = a->srv;
+	int r = a->audit_r;
+
+	if (a->throttled) {
+		if (r != SKR_OK)
+			skr_log(SKR_LOG_ERROR, "cannot record a rate-limited "
+			    "release", json_pack("{s:s,s:s,s:s}", "error",
+			    skr_err_id(r), "peer", a->req->peer, "request_id",
+			    a->req->request_id));
+		attempt_free(a);
+		return SKR_ERR_RATE_LIMITED;
+	}
+	audit_result(a);
+	if (r != SKR_OK) {
+		/* A release that cannot be audited does not happen. */
+		skr_response_error(resp, r, NULL);
+		a->decided = r;
+		goto out;
+	}
+	if (a->decided == SKR_ERR_KEY_CONFLICT && a->why.len == 0)
+		skr_buf_append_str(&a->why, "the key's release policy changed "
+		    "while this attempt was decided; try again");
+	if (a->dry_run)
+		r = respond_evaluate(srv, a, a->decided, resp);
+	else if (a->decided != SKR_OK)
+		/* Also replaces a response built for a release that the
+		 * server nonce's use then refused. */
+		r = deny(srv, resp, a, a->decided);
+	else
+		r = SKR_OK;
+out:
+	count_decision(srv, a, a->decided);
+	attempt_free(a);
+	return r;
+}
+
+/* skr_defer: on the loop, once the committer has said. */
+static void
+attempt_finish(skr_defer *d, skr_response *resp)
+{
+	(void)attempt_answer(d->arg, resp);
+}
+
+/* On the committer's thread: wake the loop. */
+static void
+attempt_committed(skr_audit_job *job)
+{
+	struct attempt *a = job->done_arg;
+
+	a->audit_r = job->result;
+	a->defer->ready(a->defer);
+}
+
+/* Record the attempt: now, or (with a defer) by the committer, the answer
+ * following from the loop.  SKR_PENDING, or the answer's result. */
+static int
+attempt_record(struct attempt *a, skr_response *resp)
+{
+	int r;
+
+	if (a->defer == NULL) {
+		a->audit_r = audit_wait(a->srv, a);
+		return attempt_answer(a, resp);
+	}
+	a->job.done = attempt_committed;
+	a->job.done_arg = a;
+	a->defer->finish = attempt_finish;
+	a->defer->arg = a;
+	if ((r = skr_audit_submit(a->srv->store, &a->job)) == SKR_OK)
+		return SKR_PENDING;
+	a->audit_r = r;
+	return attempt_answer(a, resp);
+}
+
+static struct attempt *
+attempt_new(skr_server *srv, skr_request *req, int dry_run)
+{
+	struct attempt *a = calloc(1, sizeof(*a));
+
+	if (a == NULL)
+		return NULL;
+	a->srv = srv;
+	a->req = req;
+	a->defer = req->defer;
+	a->dry_run = dry_run;
+	a->res = (skr_policy_result)SKR_POLICY_RESULT_INIT;
+	skr_buf_init(&a->why, 1024);
+	return a;
+}
+
 static int
 release_or_evaluate(skr_server *srv, skr_request *req, skr_response *resp,
     int dry_run)
 {
-	struct attempt a;
-	int r, decided;
+	struct attempt *a = attempt_new(srv, req, dry_run);
 
-	memset(&a, 0, sizeof(a));
-	a.dry_run = dry_run;
-	a.res = (skr_policy_result)SKR_POLICY_RESULT_INIT;
-	skr_buf_init(&a.why, 1024);
-	decided = decide(srv, req, &a);
+	if (a == NULL)
+		return skr_response_error(resp, SKR_ERR_NOMEM, NULL);
+	a->decided = decide(srv, req, a);
+	/* On the loop a token whose kid is unknown does not wait for its
+	 * authority's key set to be fetched again: the attempt starts over
+	 * off the loop, where it may wait, before anything is recorded. */
+	if (a->defer != NULL && a->decided == SKR_ERR_TOKEN_KID) {
+		attempt_free(a);
+		return SKR_OFFLOOP;
+	}
 	/* audit_file_failure = refuse: no key leaves while the file sink
 	 * fails (the attempt is still recorded in the store). */
-	if (!dry_run && decided == SKR_OK &&
+	if (!dry_run && a->decided == SKR_OK &&
 	    skr_auditsink_refusing(srv->auditsink)) {
-		decided = SKR_ERR_SEALED;
-		skr_buf_append_str(&a.why, "the audit file sink is failing");
+		a->decided = SKR_ERR_SEALED;
+		skr_buf_append_str(&a->why, "the audit file sink is failing");
 	}
 	/* The response is built before the attempt is recorded, so that
 	 * the record says what the caller gets: a key that cannot be
 	 * unsealed, wrapped or signed is an error in the log, not a
 	 * release.  Nothing is sent before the record is durable. */
-	if (!dry_run && decided == SKR_OK &&
-	    (r = respond_release(srv, req, &a, resp)) != SKR_OK)
-		decided = r;
-	/* No snapshot stays pinned while the record commits. */
-	skr_store_txn_abort(a.rtxn);
-	a.rtxn = NULL;
-	if ((r = audit(srv, req, &a, &decided)) != SKR_OK) {
-		/* A release that cannot be audited does not happen. */
-		skr_response_error(resp, r, NULL);
-		decided = r;
-		goto out;
+	if (!dry_run && a->decided == SKR_OK) {
+		int r = respond_release(srv, req, a, resp);
+
+		if (r != SKR_OK)
+			a->decided = r;
 	}
-	if (decided == SKR_ERR_KEY_CONFLICT && a.why.len == 0)
-		skr_buf_append_str(&a.why, "the key's release policy changed "
-		    "while this attempt was decided; try again");
-	if (dry_run)
-		r = respond_evaluate(srv, &a, decided, resp);
-	else if (decided != SKR_OK)
-		/* Also replaces a response built for a release that the
-		 * server nonce's use then refused. */
-		r = deny(srv, resp, &a, decided);
-	else
-		r = SKR_OK;
-out:
-	count_decision(srv, &a, decided);
-	attempt_clear(&a);
-	return r;
+	/* No snapshot stays pinned while the record commits. */
+	skr_store_txn_abort(a->rtxn);
+	a->rtxn = NULL;
+	audit_prepare(req, a);
+	return attempt_record(a, resp);
 }
 
 /* Refuse with 429 and Retry-After when peer is over the limit; *first
@@ -721,27 +851,33 @@ rate_limited(skr_server *srv, skr_ratelimit **limiter, skr_request *req,
 
 /*
  * The audit record of a peer's first refused release attempt in a rate
- * limit window.  The rest of that window's refusals are counted in the
- * metrics only: a synced write per refusal would hand the flood the very
- * cost the limit is there to spare.
+ * limit window, before the 429 is sent.  The rest of that window's
+ * refusals are counted in the metrics only: a synced write per refusal
+ * would hand the flood the very cost the limit is there to spare.
  */
-static void
-audit_throttled(skr_server *srv, const skr_request *req)
+static int
+audit_throttled(skr_server *srv, skr_request *req, skr_response *resp)
 {
-	skr_audit_rec rec = { .event = "key.release", .peer = req->peer,
-		.request_id = req->request_id, .key = req->name };
-	int r;
+	struct attempt *a = attempt_new(srv, req, 0);
 
-	set_outcome(&rec, SKR_ERR_RATE_LIMITED);
-	skr_audit_detail_int(&rec, "limit", srv->release_limit);
-	skr_audit_detail_int(&rec, "window", srv->release_window);
-	skr_audit_detail_str(&rec, "recorded",
-	    "first refusal of this peer in the window only");
-	if ((r = skr_audit_log(srv->store, &rec, req->now, NULL, NULL,
-	    NULL)) != SKR_OK)
+	if (a == NULL) {
 		skr_log(SKR_LOG_ERROR, "cannot record a rate-limited release",
-		    json_pack("{s:s,s:s,s:s}", "error", skr_err_id(r),
-		    "peer", req->peer, "request_id", req->request_id));
+		    json_pack("{s:s,s:s,s:s}", "error",
+		    skr_err_id(SKR_ERR_NOMEM), "peer", req->peer,
+		    "request_id", req->request_id));
+		return SKR_ERR_RATE_LIMITED;
+	}
+	a->throttled = 1;
+	a->rec = (skr_audit_rec){ .event = "key.release", .peer = req->peer,
+		.request_id = req->request_id, .key = req->name };
+	set_outcome(&a->rec, SKR_ERR_RATE_LIMITED);
+	skr_audit_detail_int(&a->rec, "limit", srv->release_limit);
+	skr_audit_detail_int(&a->rec, "window", srv->release_window);
+	skr_audit_detail_str(&a->rec, "recorded",
+	    "first refusal of this peer in the window only");
+	a->job.rec = &a->rec;
+	a->job.now = req->now;
+	return attempt_record(a, resp);
 }
 
 int
@@ -750,13 +886,14 @@ skr_api_release(skr_server *srv, skr_request *req, skr_response *resp)
 	int first = 0;
 
 	/* Attempts per peer are bounded before any work is done: each one
-	 * costs a signature check and a synced audit write. */
-	if (rate_limited(srv, &srv->release_limiter, req, resp,
-	    "release attempts", &first) != SKR_OK) {
+	 * costs a signature check and a synced audit write.  An attempt
+	 * run again off the loop was counted already. */
+	if (!req->offloop && rate_limited(srv, &srv->release_limiter, req,
+	    resp, "release attempts", &first) != SKR_OK) {
 		skr_metrics_decision(srv->metrics, 0, "denied",
 		    skr_err_id(SKR_ERR_RATE_LIMITED), NULL, NULL);
 		if (first)
-			audit_throttled(srv, req);
+			return audit_throttled(srv, req, resp);
 		return SKR_ERR_RATE_LIMITED;
 	}
 	return release_or_evaluate(srv, req, resp, 0);

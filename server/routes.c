@@ -13,6 +13,7 @@
 #define AUTH SKR_ROUTE_AUTH
 #define SLOW SKR_ROUTE_SLOW
 #define WRITE SKR_ROUTE_WRITE
+#define ASYNC SKR_ROUTE_ASYNC
 
 #define OPER SKR_ROLE_OPERATOR
 #define READ (SKR_ROLE_OPERATOR | SKR_ROLE_READER)
@@ -45,11 +46,12 @@ const skr_route skr_routes[] = {
 	    KV | AUTH | SLOW | WRITE, OPER },
 	{ "POST", "/keys/{name}/backup", skr_api_key_backup, KV | AUTH,
 	    OPER },
-	/* Release and evaluate wait for a synced audit commit: off the
-	 * event loop, so that waiting releases share one commit (release.c,
-	 * group commit) and the loop keeps serving meanwhile. */
+	/* A release is decided and signed on the event loop, and answered
+	 * once the store's committer has made its audit record durable
+	 * (release.c); the loop serves others meanwhile.  Evaluate waits for
+	 * its commit off the loop. */
 	{ "POST", "/keys/{name}/{version?}/release", skr_api_release,
-	    KV | SLOW | WRITE, SKR_ROLE_RELEASER },
+	    KV | ASYNC | WRITE, SKR_ROLE_RELEASER },
 	{ "POST", "/keys/{name}/{version?}/evaluate", skr_api_evaluate,
 	    KV | AUTH | SLOW | WRITE, READ },
 	{ "GET", "/keys/{name}/{version?}", skr_api_key_get, KV | AUTH, READ },

@@ -44,6 +44,10 @@ struct skr_net_loop {
 	uv_timer_t drain;
 	uv_timer_t sweep;         /* cuts connections that make no progress */
 	uv_idle_t wfail_idle;     /* runs the failed writes' callbacks */
+	uv_async_t post;          /* wakes the loop for skr_net_loop_post */
+	pthread_mutex_t post_mu;  /* guards posted */
+	skr_net_post *posted, *posted_tail;
+	int post_ready;           /* post and post_mu initialised */
 	int no_sockets;           /* h2o gave no socket: sweep disabled */
 	h2o_context_t ctx;
 	h2o_accept_ctx_t accept_ctx;

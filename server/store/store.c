@@ -581,6 +581,9 @@ skr_store_close(skr_store *st)
 {
 	if (st == NULL)
 		return;
+	/* Records still queued are committed before the store goes. */
+	skr__committer_stop(st);
+	pthread_mutex_destroy(&st->committer_mu);
 	if (st->env != NULL)
 		mdb_env_close(st->env);
 	EVP_MAC_free(st->hmac);
@@ -648,6 +651,7 @@ skr_store_create(const char *dir, const skr_master_key *mk,
 	made = 1;
 	st = calloc(1, sizeof(*st));
 	SKR_ENSURE(st != NULL, SKR_ERR_NOMEM);
+	pthread_mutex_init(&st->committer_mu, NULL);
 	SKR_GUARD(derive_keys(st, mk));
 	SKR_GUARD(env_open(path, opts, st));
 	SKR_GUARD(skr_store_txn_begin(st, SKR_TXN_WRITE_RESERVE, &txn));
@@ -700,6 +704,7 @@ skr_store_open(const char *dir, const skr_master_key *mk,
 		return SKR_ERR_STORE;
 	if ((st = calloc(1, sizeof(*st))) == NULL)
 		return SKR_ERR_NOMEM;
+	pthread_mutex_init(&st->committer_mu, NULL);
 	SKR_GUARD(derive_keys(st, mk));
 	SKR_GUARD(env_open(path, opts, st));
 	SKR_GUARD(skr_store_txn_begin(st, SKR_TXN_WRITE_RESERVE, &txn));

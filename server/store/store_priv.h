@@ -14,6 +14,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <pthread.h>
 #include <stdio.h>
 
 #include <jansson.h>
@@ -24,6 +25,7 @@
 #include "jwk.h"
 #include "masterkey.h"
 #include "skr/error.h"
+#include "audit.h"
 #include "store.h"
 
 enum {
@@ -41,6 +43,8 @@ enum {
 
 #define MAC_LEN 32
 
+struct skr__committer;
+
 struct skr_store {
 	MDB_env *env;
 	MDB_dbi dbi[NDB];
@@ -50,6 +54,10 @@ struct skr_store {
 	skr_master_key *marker; /* paging markers */
 	skr_master_key *backup; /* root of per-blob backup keys */
 	size_t reserve;         /* bytes kept for SKR_TXN_WRITE_RESERVE */
+	/* The thread that commits audit records (audit_commit.c), started
+	 * by the first and stopped by skr_store_close. */
+	struct skr__committer *committer;
+	pthread_mutex_t committer_mu;
 };
 
 struct skr_txn {
@@ -260,6 +268,11 @@ typedef int (*skr__page_item_fn)(void *arg, skr_txn *txn, const uint8_t *k,
 int skr__page_walk(skr_txn *txn, int db, char kind, const char *binding,
     const char *marker, size_t max, skr__page_item_fn fn, void *arg,
     char **next);
+
+/* ---- audit_commit.c ---------------------------------------------------------- */
+
+/* Drain and stop the committer, if one was started. */
+void skr__committer_stop(skr_store *st);
 
 /* ---- deleted.c ---------------------------------------------------------- */
 

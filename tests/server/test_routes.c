@@ -201,6 +201,7 @@ static const struct {
 #define AU SKR_ROUTE_AUTH
 #define SL SKR_ROUTE_SLOW
 #define WR SKR_ROUTE_WRITE
+#define AS SKR_ROUTE_ASYNC
 #define OP SKR_ROLE_OPERATOR
 #define RD (SKR_ROLE_OPERATOR | SKR_ROLE_READER)
 	{ "POST", "/keys/{name}/create", KV | AU | SL | WR, OP },
@@ -217,9 +218,9 @@ static const struct {
 	{ "POST", "/deletedkeys/{name}/recover", KV | AU | WR, OP },
 	{ "DELETE", "/deletedkeys/{name}", KV | AU | WR, OP },
 	{ "POST", "/keys/{name}/backup", KV | AU, OP },
-	/* Release and evaluate wait for a synced audit commit: off the
-	 * event loop too. */
-	{ "POST", "/keys/{name}/{version?}/release", KV | SL | WR,
+	/* Release is answered from the event loop once the committer has
+	 * its record; evaluate waits for its commit off the loop. */
+	{ "POST", "/keys/{name}/{version?}/release", KV | AS | WR,
 	    SKR_ROLE_RELEASER },
 	{ "POST", "/keys/{name}/{version?}/evaluate", KV | AU | SL | WR, RD },
 	{ "POST", "/admin/tokens", AU | WR, 0 },
@@ -230,6 +231,7 @@ static const struct {
 #undef AU
 #undef SL
 #undef WR
+#undef AS
 #undef OP
 #undef RD
 };

@@ -2,7 +2,7 @@
  * skr-bench: the release benchmark (README.md, "Performance").
  *
  *   skr-bench run [--skrd PATH] [--threads N] [--duration S] [--keys N,N..]
- *                 [--algs RS256,ES256]
+ *                 [--algs RS256,ES256] [--protocols http1,h2] [--no-half]
  *                 [--connections N] [--h2-connections N] [--streams N]
  *                 [--json FILE] [--work DIR] [--keep]
  *   skr-bench load --data DIR --issuer URL --count N [--first N]
@@ -124,6 +124,8 @@ struct opts {
 	int keep;
 	unsigned sample;
 	int algs;               /* bit 0: RS256, bit 1: ES256 */
+	int no_half;            /* closed loop only: no latency runs */
+	int protos;             /* bit 0: HTTP/1.1, bit 1: HTTP/2 */
 };
 
 static const char *const alg_names[] = { "RS256", "ES256" };
@@ -709,6 +711,8 @@ store_serve(const struct opts *o, const char *work, const bench_tokens *tok,
 		}
 		rss0 = proc_status_kb(s.pid, "VmRSS:");
 		for (http2 = 0; http2 < 2; http2++) {
+			if (!(o->protos & (1 << http2)))
+				continue;
 			r = measure(o, &s, fig->dir, tok, skr_key_pkey(pub),
 			    fig->keys, label, alg_names[a], bound->cpu_us[a],
 			    http2 ? "h2 max" : "http/1.1 max", http2, 0, runs,
@@ -721,7 +725,7 @@ store_serve(const struct opts *o, const char *work, const bench_tokens *tok,
 				fig->rps_h1_rs = res.rps;
 			if (a == 0 && http2 == 1)
 				fig->rps_h2_rs = res.rps;
-			if (!half)
+			if (!half || o->no_half)
 				continue;
 			/* Latency at half of the maximum throughput. */
 			r = measure(o, &s, fig->dir, tok, skr_key_pkey(pub),
@@ -768,7 +772,7 @@ usage(FILE *f)
 	fprintf(f,
 	    "usage: skr-bench run [--skrd PATH] [--threads N] [--duration S]\n"
 	    "           [--warmup S] [--keys N,N...] [--algs RS256,ES256]\n"
-	    "           [--connections N]\n"
+	    "           [--protocols http1,h2] [--no-half] [--connections N]\n"
 	    "           [--h2-connections N] [--streams N] [--sample N]\n"
 	    "           [--json FILE] [--work DIR] [--keep]\n"
 	    "       skr-bench load --data DIR --issuer URL --count N "
@@ -821,6 +825,8 @@ cmd_run(int argc, char **argv)
 		{ "warmup", required_argument, NULL, 'w' },
 		{ "keys", required_argument, NULL, 'k' },
 		{ "algs", required_argument, NULL, 'a' },
+		{ "protocols", required_argument, NULL, 'P' },
+		{ "no-half", no_argument, NULL, 'H' },
 		{ "connections", required_argument, NULL, 'c' },
 		{ "h2-connections", required_argument, NULL, 'C' },
 		{ "streams", required_argument, NULL, 'S' },
@@ -849,6 +855,7 @@ cmd_run(int argc, char **argv)
 	memset(&o, 0, sizeof(o));
 	memset(&bound, 0, sizeof(bound));
 	o.algs = 3;
+	o.protos = 3;
 	o.skrd = "build-bench/server/skrd";
 	o.threads = (int)sysconf(_SC_NPROCESSORS_ONLN);
 	o.duration = 10;
@@ -887,6 +894,13 @@ cmd_run(int argc, char **argv)
 			if (parse_algs(optarg, &o) != 0)
 				goto bad;
 			break;
+		case 'P':
+			o.protos = (strstr(optarg, "http1") ? 1 : 0) |
+			    (strstr(optarg, "h2") ? 2 : 0);
+			if (o.protos == 0)
+				goto bad;
+			break;
+		case 'H': o.no_half = 1; break;
 		case 'c':
 			if (parse_u64(optarg, 1, 1024, &v) != 0)
 				goto bad;

@@ -51,9 +51,11 @@ int bench_load(const char *dir, const char *issuer, uint64_t first,
 
 /* The cost of one release's audit write on this disk: n write
  * transactions of one audit record each, committed (synced) one at a time
- * into the store in dir (map as for bench_load); median and 99th percentile in milliseconds. */
+ * into the store in dir (map as for bench_load); median and 99th
+ * percentile in milliseconds, and the CPU microseconds one takes (user and
+ * system: the kernel's side of the write and the syncs included). */
 int bench_commit_probe(const char *dir, size_t map_size, int n, double *p50,
-    double *p99);
+    double *p99, double *cpu_us);
 
 /* ---- bench_client.c --------------------------------------------------- */
 

@@ -8,6 +8,7 @@
  *   skr-bench load --data DIR --issuer URL --count N [--first N]
  *                 [--batch N] [--map-size BYTES]
  *   skr-bench handler [--count N]
+ *   skr-bench probe --data DIR [--count N]
  *
  * `run` does everything in one process: a test attestation authority in
  * process (server/testauth.h) with a pool of tokens naming different
@@ -28,6 +29,8 @@
  *
  * `handler` runs releases through the handler in process, without sockets
  * (bench_handler.c): the figure to profile a release's own code with.
+ * `probe` times synced audit commits, one record each, in an existing
+ * store (skrd not running on it): what the disk and the kernel charge.
  */
 #include "bench.h"
 
@@ -613,7 +616,7 @@ struct store_figs {
 	double start_seconds;
 	double rss_mb;          /* peak, mapped store pages included */
 	double anon_mb;         /* heap and stacks after the runs, at most */
-	double commit_p50, commit_p99;
+	double commit_p50, commit_p99, commit_cpu_us;
 	double efficiency[2][2]; /* [alg][http2], closed loop */
 	json_t *json;           /* borrowed from the stores array */
 };
@@ -660,16 +663,17 @@ store_prepare(const struct opts *o, const char *work, uint64_t nkeys,
 	}
 	/* What the durable audit write of one release costs on this disk. */
 	if ((r = bench_commit_probe(fig->dir, map, 200, &fig->commit_p50,
-	    &fig->commit_p99)) != SKR_OK) {
+	    &fig->commit_p99, &fig->commit_cpu_us)) != SKR_OK) {
 		fprintf(stderr, "skr-bench: commit probe: %s\n",
 		    skr_strerror(r));
 		return r;
 	}
-	fig->json = json_pack("{s:I,s:f,s:f,s:f,s:f,s:f,s:[]}", "keys",
+	fig->json = json_pack("{s:I,s:f,s:f,s:f,s:f,s:f,s:f,s:[]}", "keys",
 	    (json_int_t)nkeys, "load_seconds", fig->load_seconds, "store_mb",
 	    fig->store_mb, "store_bytes_per_key", fig->bytes_per_key,
 	    "audit_commit_ms_p50", fig->commit_p50, "audit_commit_ms_p99",
-	    fig->commit_p99, "servers");
+	    fig->commit_p99, "audit_commit_cpu_us", fig->commit_cpu_us,
+	    "servers");
 	if (fig->json == NULL)
 		return SKR_ERR_NOMEM;
 	json_array_append_new(stores, fig->json);
@@ -778,7 +782,8 @@ usage(FILE *f)
 	    "       skr-bench load --data DIR --issuer URL --count N "
 	    "[--first N]\n"
 	    "           [--batch N] [--map-size BYTES]\n"
-	    "       skr-bench handler [--count N]\n");
+	    "       skr-bench handler [--count N]\n"
+	    "       skr-bench probe --data DIR [--count N]\n");
 }
 
 static const char *
@@ -1009,12 +1014,13 @@ cmd_run(int argc, char **argv)
 	printf("\nstores:\n");
 	for (i = 0; i < o.nkeys; i++)
 		printf("  %8llu keys: loaded in %.1f s (%.0f MB, %.0f bytes per "
-		    "key), one synced audit commit %.1f ms (p99 %.1f), skrd "
-		    "start %.3f s, anonymous memory %.1f MB, peak RSS %.1f MB "
-		    "(mapped store pages included)\n",
+		    "key), one synced audit commit %.1f ms (p99 %.1f) and %.0f "
+		    "us CPU, skrd start %.3f s, anonymous memory %.1f MB, peak "
+		    "RSS %.1f MB (mapped store pages included)\n",
 		    (unsigned long long)figs[i].keys, figs[i].load_seconds,
 		    figs[i].store_mb, figs[i].bytes_per_key,
 		    figs[i].commit_p50, figs[i].commit_p99,
+		    figs[i].commit_cpu_us,
 		    figs[i].start_seconds, figs[i].anon_mb, figs[i].rss_mb);
 	printf("\ntargets:\n");
 	targets = json_object();
@@ -1165,6 +1171,33 @@ bad:
 }
 
 static int
+cmd_probe(int argc, char **argv)
+{
+	uint64_t n = 500;
+	double p50, p99, cpu;
+	int r;
+
+	if (argc == 5 && strcmp(argv[3], "--count") == 0) {
+		if (parse_u64(argv[4], 1, 1000000, &n) != 0)
+			goto bad;
+	} else if (argc != 3)
+		goto bad;
+	if (strcmp(argv[1], "--data") != 0)
+		goto bad;
+	if ((r = bench_commit_probe(argv[2], 0, (int)n, &p50, &p99, &cpu)) !=
+	    SKR_OK) {
+		fprintf(stderr, "skr-bench: probe: %s\n", skr_strerror(r));
+		return 1;
+	}
+	printf("%llu synced audit commits: %.2f ms median, %.2f ms p99, %.0f "
+	    "us CPU each\n", (unsigned long long)n, p50, p99, cpu);
+	return 0;
+bad:
+	usage(stderr);
+	return 2;
+}
+
+static int
 cmd_handler(int argc, char **argv)
 {
 	uint64_t n = 2000;
@@ -1189,6 +1222,8 @@ main(int argc, char **argv)
 		return cmd_load(argc - 1, argv + 1);
 	if (argc >= 2 && strcmp(argv[1], "handler") == 0)
 		return cmd_handler(argc - 1, argv + 1);
+	if (argc >= 2 && strcmp(argv[1], "probe") == 0)
+		return cmd_probe(argc - 1, argv + 1);
 	usage(argc >= 2 && strcmp(argv[1], "--help") == 0 ? stdout : stderr);
 	return 2;
 }

@@ -4,7 +4,8 @@
  * main finds the command in the table below, parses its arguments with
  * the one parser (skrctl_args.c), connects to the server unless the
  * command works offline, and runs its handler, which lives in the file of
- * its group.  Exit status: 0 ok, 1 error, 2 usage, 3 release denied.
+ * its group.  Exit status: 0 ok, 1 error, 2 usage, 3 release denied or
+ * evidence refused.
  */
 #include <stdio.h>
 #include <string.h>
@@ -62,6 +63,12 @@ static const struct skrctl_cmd cmds[] = {
 	{ "tpm", "pubkey", skrctl_tpm_pubkey, "tcti= pem jwk", 0,
 	    SKRCTL_OFFLINE, "[--tcti TCTI] [--pem | --jwk]" },
 	{ "status", NULL, skrctl_status, "", 0, 0, "" },
+	{ "seal-status", NULL, skrctl_seal_status, "", 0, 0, "" },
+	{ "unseal", NULL, skrctl_unseal, "", 0, 0,
+	    "< SHARE (one share on standard input; none reopens a PKCS#11 or "
+	    "TPM seal)" },
+	{ "seal", NULL, skrctl_seal, "", 0, 0, "" },
+	{ "master-key", "rotate", skrctl_master_key_rotate, "", 0, 0, "" },
 	{ "token", "create", skrctl_token_create,
 	    "name= role= prefix= expires=", 0, 0,
 	    "--role admin|operator|reader|auditor|releaser... "
@@ -90,6 +97,16 @@ static const struct skrctl_cmd cmds[] = {
 	    SKRCTL_OFFLINE | SKRCTL_GROUP_USAGE,
 	    "--token FILE --jwks FILE --policy FILE\n"
 	    "[--issuer URL] [--at UNIXTIME] [--skew SECONDS] [--json]" },
+	{ "attest", "snp", skrctl_attest_snp,
+	    "report= certs= runtime-data= json-runtime roots= at= json", 0,
+	    SKRCTL_OFFLINE | SKRCTL_GROUP_USAGE,
+	    "--report FILE --certs FILE [--runtime-data FILE "
+	    "[--json-runtime]]\n[--roots FILE] [--at TIME] [--json]" },
+	{ "attest", "azure", skrctl_attest_azure,
+	    "evidence= nonce= nonce-hex= no-nonce roots= certs= at= json", 0,
+	    SKRCTL_OFFLINE | SKRCTL_GROUP_USAGE,
+	    "--evidence FILE (--nonce TEXT | --nonce-hex HEX | --no-nonce)\n"
+	    "[--roots FILE] [--certs FILE] [--at TIME] [--json]" },
 };
 #define NCMDS (sizeof(cmds) / sizeof(cmds[0]))
 
@@ -135,7 +152,8 @@ usage(FILE *f)
 	    "(default: --cacert)\n"
 	    "  --json              machine-readable output\n"
 	    "  --help              usage of a command\n"
-	    "exit status: 0 ok, 1 error, 2 usage, 3 release denied\n");
+	    "exit status: 0 ok, 1 error, 2 usage, 3 release denied or "
+	    "evidence refused\n");
 }
 
 /* The commands of one group, for "skrctl key" and unknown subcommands. */

@@ -74,6 +74,12 @@ int skrctl_key_purge(struct skrctl_ctx *x);
 int skrctl_key_backup(struct skrctl_ctx *x);
 int skrctl_key_restore(struct skrctl_ctx *x);
 
+/* skrctl_seal.c */
+int skrctl_seal_status(struct skrctl_ctx *x);
+int skrctl_unseal(struct skrctl_ctx *x);
+int skrctl_seal(struct skrctl_ctx *x);
+int skrctl_master_key_rotate(struct skrctl_ctx *x);
+
 /* skrctl_release.c */
 int skrctl_release(struct skrctl_ctx *x);
 int skrctl_evaluate(struct skrctl_ctx *x);
@@ -104,5 +110,9 @@ int skrctl_audit_verify(struct skrctl_ctx *x);
 /* skrctl_policy.c */
 int skrctl_policy_check(struct skrctl_ctx *x);
 int skrctl_policy_eval(struct skrctl_ctx *x);
+
+/* skrctl_attest.c */
+int skrctl_attest_snp(struct skrctl_ctx *x);
+int skrctl_attest_azure(struct skrctl_ctx *x);
 
 #endif

@@ -17,7 +17,8 @@ enum skrctl_exit {
 	SKRCTL_EXIT_OK = 0,
 	SKRCTL_EXIT_ERR = 1,
 	SKRCTL_EXIT_USAGE = 2,
-	SKRCTL_EXIT_DENIED = 3, /* release and evaluate only */
+	SKRCTL_EXIT_DENIED = 3, /* release and evaluate denied, evidence
+	                         * refused (attest) */
 };
 
 /* Turns a server response body into readable lines; o is borrowed. */

@@ -1,6 +1,6 @@
 /*
  * libskr: the wrapping key an attestation token names, chosen as skrd
- * chooses it (docs/attestation.md, "Wrapping key"), so that a client holding
+ * chooses it (docs/release.md, "The wrapping key"), so that a client holding
  * that key elsewhere (a TPM) can tell before any request whether a release
  * would be wrapped to it.  The token is read here, never trusted: the server
  * verifies it.

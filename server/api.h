@@ -29,6 +29,10 @@ API(skr_api_authorities);
 API(skr_api_authorities_refresh);
 API(skr_api_audit_list);
 API(skr_api_audit_verify);
+API(skr_api_seal_status);
+API(skr_api_unseal);
+API(skr_api_seal);
+API(skr_api_master_key_rotate);
 
 #undef API
 
@@ -46,6 +50,16 @@ int skr__api_json_body(const skr_request *req, json_t **out);
  * The strings are borrowed from req and event.
  */
 skr_audit_rec skr__api_audit(const skr_request *req, const char *event);
+
+/*
+ * The caller's bearer token, read again in write transaction txn before
+ * it commits the caller's change: the request was authenticated in an
+ * earlier snapshot, and a change must not be recorded after the
+ * revocation (or expiry) of the token that asked for it.  SKR_OK, also
+ * for a request without a principal; SKR_ERR_AUTH_REVOKED or
+ * SKR_ERR_AUTH_EXPIRED (a token deleted meanwhile: SKR_ERR_AUTH_INVALID).
+ */
+int skr__api_principal_holds(skr_txn *txn, const skr_request *req);
 
 /*
  * One purge sweep transaction (housekeep.c): purge at most max soft-deleted

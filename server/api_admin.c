@@ -62,7 +62,12 @@ token_commit(skr_txn *txn, const skr_request *req, const char *event,
     const char *id)
 {
 	skr_audit_rec rec = skr__api_audit(req, event);
+	int r;
 
+	if ((r = skr__api_principal_holds(txn, req)) != SKR_OK) {
+		skr_store_txn_abort(txn);
+		return r;
+	}
 	skr_audit_detail_str(&rec, "id", id);
 	return skr_audit_commit(txn, &rec, 1, req->now);
 }
@@ -374,16 +379,43 @@ bad:
 	    "or maxresults (1-1000) malformed");
 }
 
+/* Records checked per read transaction (audit.h, skr_audit_verify_step). */
+#define VERIFY_CHUNK 8192
+
+/*
+ * The whole chain, walked on the thread pool (the route is SKR_ROUTE_SLOW)
+ * in steps of VERIFY_CHUNK records, each in a read transaction of its own,
+ * so that neither an event loop nor one LMDB snapshot is held for the
+ * walk.  One verification runs at a time: another asked for meanwhile is
+ * refused with 429 rather than take a second pool thread for as long.  A
+ * shutdown ends it at its next step (503).
+ */
 int
 skr_api_audit_verify(skr_server *srv, skr_request *req, skr_response *resp)
 {
 	uint64_t count = 0, broken = 0;
+	skr_audit_verifier vf;
 	skr_txn *txn = NULL;
 	int r, v;
 
 	(void)req;
-	SKR_GUARD(skr_store_txn_begin(srv->store, SKR_TXN_READ, &txn));
-	v = skr_audit_verify(txn, &count, &broken);
+	if (__atomic_exchange_n(&srv->audit_verifying, 1, __ATOMIC_ACQ_REL)) {
+		skr_response_error(resp, SKR_ERR_RATE_LIMITED, "an audit "
+		    "verification is already running; retry later");
+		skr_response_add_header(resp, "Retry-After", "5");
+		return SKR_ERR_RATE_LIMITED;
+	}
+	skr_audit_verifier_init(&vf);
+	do {
+		/* A shutdown does not wait for the rest of a long chain. */
+		SKR_ENSURE(!__atomic_load_n(&srv->stopping, __ATOMIC_ACQUIRE),
+		    SKR_ERR_SEALED);
+		SKR_GUARD(skr_store_txn_begin(srv->store, SKR_TXN_READ, &txn));
+		v = skr_audit_verify_step(txn, &vf, VERIFY_CHUNK);
+		skr_store_txn_abort(txn);
+		txn = NULL;
+	} while (v == SKR_AUDIT_MORE);
+	skr_audit_verifier_report(&vf, v, &count, &broken);
 	if (v != SKR_OK && v != SKR_ERR_AUDIT_BROKEN) {
 		r = v;
 		goto out;
@@ -393,6 +425,7 @@ skr_api_audit_verify(skr_server *srv, skr_request *req, skr_response *resp)
 	    v == SKR_OK ? json_null() : json_integer((json_int_t)broken)));
 out:
 	skr_store_txn_abort(txn);
+	__atomic_store_n(&srv->audit_verifying, 0, __ATOMIC_RELEASE);
 	if (r != SKR_OK)
 		skr_response_error(resp, r, NULL);
 	return r;

@@ -109,6 +109,26 @@ skr__api_audit(const skr_request *req, const char *event)
 	return rec;
 }
 
+int
+skr__api_principal_holds(skr_txn *txn, const skr_request *req)
+{
+	skr_token_info ti;
+	int r;
+
+	if (req->principal == NULL)
+		return SKR_OK;
+	if ((r = skr_store_token_get(txn, req->principal->id, &ti)) ==
+	    SKR_ERR_NOT_FOUND)
+		return SKR_ERR_AUTH_INVALID;
+	if (r != SKR_OK)
+		return r;
+	if (ti.revoked)
+		return SKR_ERR_AUTH_REVOKED;
+	if (ti.p.expires != 0 && req->now >= ti.p.expires)
+		return SKR_ERR_AUTH_EXPIRED;
+	return SKR_OK;
+}
+
 static int
 only_members(const json_t *o, const char *const *allowed, const char **bad_key)
 {
@@ -484,7 +504,12 @@ key_commit(skr_txn *txn, const skr_request *req, const char *event,
 {
 	skr_audit_rec recs[PURGE_BATCH + 2];
 	size_t i;
+	int r;
 
+	if ((r = skr__api_principal_holds(txn, req)) != SKR_OK) {
+		skr_store_txn_abort(txn);
+		return r;
+	}
 	for (i = 0; i < purged->n; i++)
 		recs[i] = scheduled_purge_rec(req, purged->names[i]);
 	recs[i] = skr__api_audit(req, event);

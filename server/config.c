@@ -45,6 +45,11 @@ static const struct setting settings[] = {
 	/* h2o refuses more than H2O_MAX_HEADERS (100) by itself. */
 	I("max_headers", max_headers, 8, 100),
 	I("max_connections", max_connections, 1, 1000000),
+	I("max_body_memory", max_body_memory, 1024 * 1024,
+	    (int64_t)1 << 40),
+	I("max_connection_body_memory", max_connection_body_memory,
+	    64 * 1024, (int64_t)1 << 40),
+	I("http2_max_streams", http2_max_streams, 1, 100),
 	I("header_timeout", header_timeout, 1, 3600),
 	I("idle_timeout", idle_timeout, 1, 86400),
 	I("shutdown_timeout", shutdown_timeout, 0, 3600),
@@ -67,6 +72,13 @@ static const struct setting settings[] = {
 	S("audit_file_fsync", audit_file_fsync, fsyncs),
 	S("audit_file_failure", audit_file_failure, failures),
 	B("audit_stdout", audit_stdout),
+	B("attest_snp", attest_snp),
+	I("attest_token_lifetime", attest_token_lifetime, 60, 7 * 86400),
+	S("snp_roots", snp_roots, NULL),
+	S("snp_certs", snp_certs, NULL),
+	S("snp_kds", snp_kds, NULL),
+	S("snp_kds_ca", snp_kds_ca, NULL),
+	S("snp_cache_dir", snp_cache_dir, NULL),
 	{ NULL, 0, 0, 0, 0, NULL },
 };
 
@@ -91,6 +103,9 @@ skr_config_init(skr_config *c)
 	c->max_header_bytes = 16 * 1024;
 	c->max_headers = 64;
 	c->max_connections = 4096;
+	c->max_body_memory = 64 * 1024 * 1024;
+	c->max_connection_body_memory = 2 * 1024 * 1024;
+	c->http2_max_streams = 16;
 	c->header_timeout = 10;
 	c->idle_timeout = 60;
 	c->shutdown_timeout = 10;
@@ -102,6 +117,8 @@ skr_config_init(skr_config *c)
 	c->auth_fail_window = 60;
 	c->release_limit = 300;
 	c->release_window = 60;
+	c->attest_snp = 1;
+	c->attest_token_lifetime = 28800;
 	c->ratelimit_ipv6_prefix = 64;
 }
 
@@ -194,6 +211,18 @@ skr_config_set(skr_config *c, const char *key, const char *value,
     skr_buf *why)
 {
 	return set_value(c, key, value, 0, why);
+}
+
+int
+skr_config_check(const skr_config *c, skr_buf *why)
+{
+	if (c->max_connection_body_memory < c->max_body)
+		return fail(why, 0, "%s", "max_connection_body_memory must be "
+		    "at least max_body");
+	if (c->max_body_memory < c->max_connection_body_memory)
+		return fail(why, 0, "%s", "max_body_memory must be at least "
+		    "max_connection_body_memory");
+	return SKR_OK;
 }
 
 static char *

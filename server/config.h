@@ -33,6 +33,9 @@ typedef struct skr_config {
 	int64_t max_header_bytes; /* bytes of header names and values */
 	int64_t max_headers;      /* header fields per request */
 	int64_t max_connections;
+	int64_t max_body_memory;  /* request bodies held, in all (bytes) */
+	int64_t max_connection_body_memory; /* ... per connection */
+	int64_t http2_max_streams; /* streams with a request in the works */
 	int64_t header_timeout;   /* seconds */
 	int64_t idle_timeout;     /* seconds */
 	int64_t shutdown_timeout; /* seconds */
@@ -56,6 +59,14 @@ typedef struct skr_config {
 	char *audit_file_fsync;   /* always | never */
 	char *audit_file_failure; /* continue | refuse */
 	int audit_stdout;         /* audit records on standard output */
+	/* skrd's attestation endpoint (docs/snp.md). */
+	int attest_snp;           /* serve it (default true) */
+	int64_t attest_token_lifetime; /* seconds */
+	char *snp_roots;          /* PEM ARKs replacing the built-in pins */
+	char *snp_certs;          /* PEM ASK/ASVK/ARK candidates */
+	char *snp_kds;            /* "off" or https://host of a KDS */
+	char *snp_kds_ca;         /* PEM CAs for KDS fetches */
+	char *snp_cache_dir;      /* fetched VCEKs; NULL: DATA/snp-cache */
 	skr_config_authority authorities[SKR_CONFIG_MAX_AUTHORITIES];
 	size_t nauthorities;
 } skr_config;
@@ -78,5 +89,10 @@ int skr_config_load(const char *path, skr_config *c, skr_buf *why);
 /* Set one key (as in the file) -- used for command-line overrides. */
 int skr_config_set(skr_config *c, const char *key, const char *value,
     skr_buf *why);
+
+/* Settings that must agree with each other (a connection can hold one
+ * whole max_body; the process one connection's worth).  SKR_ERR_CONFIG
+ * with the reason appended to why. */
+int skr_config_check(const skr_config *c, skr_buf *why);
 
 #endif

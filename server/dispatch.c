@@ -2,10 +2,14 @@
 
 #include <string.h>
 
+#include "api.h"
+#include "api_attest.h"
 #include "auditsink.h"
 #include "auth.h"
 #include "metrics.h"
+#include "release.h"
 #include "routes.h"
+#include "sealctl.h"
 #include "server.h"
 #include "skr/error.h"
 
@@ -69,6 +73,14 @@ skr_dispatch_route(skr_server *srv, skr_request *req, skr_response *resp,
 	}
 	info->route = route;
 	info->metric_route = (int)(route - skr_routes);
+	/* Sealed, only the seal routes answer (docs/sealing.md). */
+	if (!(route->flags & SKR_ROUTE_SEALED)) {
+		if ((info->rc = skr_sealctl_enter(srv->seal)) != SKR_OK) {
+			skr_response_error(resp, info->rc, NULL);
+			return NULL;
+		}
+		info->entered = srv->seal != NULL;
+	}
 	/* metrics_auth = none: GET /metrics without a bearer token. */
 	if (route->fn == skr_api_metrics && SKR_SETTING(srv, metrics_public))
 		return route;
@@ -77,13 +89,79 @@ skr_dispatch_route(skr_server *srv, skr_request *req, skr_response *resp,
 	return route;
 }
 
+/*
+ * Request bodies (docs/api.md, "Limits"): a release or evaluate carries an
+ * attestation token of at most 128 KiB; a key's creation, import, rotation
+ * or update a release policy of at most 32 KiB; attestation evidence
+ * its own bounds (docs/snp.md); the rest little or nothing.  A route not
+ * named here (restore: a whole backup) takes up to the server's max_body.
+ */
+#define TINY (4 * 1024)
+#define SMALL (64 * 1024)
+#define AZURE (68 * 1024)
+#define SNP (128 * 1024)
+#define RELEASE (144 * 1024)
+
+static const struct {
+	skr_handler_fn fn;
+	size_t max;
+} body_limits[] = {
+	{ skr_api_key_create, SMALL },
+	{ skr_api_key_import, SMALL },
+	{ skr_api_key_rotate, SMALL },
+	{ skr_api_key_update, SMALL },
+	{ skr_api_key_backup, TINY },
+	{ skr_api_release, RELEASE },
+	{ skr_api_evaluate, RELEASE },
+	{ skr_api_deleted_recover, TINY },
+	{ skr_api_token_create, TINY },
+	{ skr_api_authorities_refresh, TINY },
+	{ skr_api_attest_snp, SNP },
+	{ skr_api_attest_azure, AZURE },
+	{ skr_api_unseal, TINY },
+	{ skr_api_seal, TINY },
+	{ skr_api_master_key_rotate, TINY },
+};
+
+int
+skr_dispatch_body_limit(const char *method, const char *path,
+    size_t max_body, size_t *limit)
+{
+	skr_request req;
+	const skr_route *route;
+	size_t i;
+	int err;
+
+	*limit = 0;
+	if (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0 ||
+	    strcmp(method, "DELETE") == 0)
+		return SKR_OK;
+	memset(&req, 0, sizeof(req));
+	req.method = method;
+	req.path = path;
+	if ((route = skr_route_match(&req, &err)) == NULL)
+		return err;
+	*limit = max_body;
+	for (i = 0; i < sizeof(body_limits) / sizeof(body_limits[0]); i++)
+		if (body_limits[i].fn == route->fn &&
+		    body_limits[i].max < max_body)
+			*limit = body_limits[i].max;
+	return SKR_OK;
+}
+
 int
 skr_dispatch(skr_server *srv, skr_request *req, skr_response *resp)
 {
 	skr_dispatch_info info;
 	const skr_route *route;
 
+	int r;
+
 	if ((route = skr_dispatch_route(srv, req, resp, &info)) == NULL)
-		return info.rc;
-	return route->fn(srv, req, resp);
+		r = info.rc;
+	else
+		r = route->fn(srv, req, resp);
+	if (info.entered)
+		skr_sealctl_leave(srv->seal);
+	return r;
 }

@@ -25,6 +25,9 @@ typedef struct skr_dispatch_info {
 	int metric_route;
 	/* SKR_OK, or the error already written to the response. */
 	int rc;
+	/* 1 when the request passed the seal gate (sealctl.h): the caller
+	 * calls skr_sealctl_leave once the handler has answered. */
+	int entered;
 } skr_dispatch_info;
 
 /*
@@ -35,6 +38,16 @@ typedef struct skr_dispatch_info {
  */
 const skr_route *skr_dispatch_route(skr_server *srv, skr_request *req,
     skr_response *resp, skr_dispatch_info *info);
+
+/*
+ * The most request body bytes a request for method and path (without its
+ * query) may send, from its head alone (docs/api.md, "Limits"): none for
+ * GET, HEAD and DELETE, else its route's limit, at most max_body.  SKR_OK
+ * with *limit, or SKR_ERR_NOT_FOUND / SKR_ERR_METHOD when no route takes
+ * the request (it is answered so whatever its body).
+ */
+int skr_dispatch_body_limit(const char *method, const char *path,
+    size_t max_body, size_t *limit);
 
 /*
  * skr_dispatch_route and then the handler, in the calling thread.  Returns

@@ -29,6 +29,7 @@
 
 #include "auditsink.h"
 #include "dispatch.h"
+#include "sealctl.h"
 #include "encoding.h"
 #include "log.h"
 #include "metrics.h"
@@ -64,6 +65,7 @@ struct job {
 	struct anchor *anchor;
 	const skr_route *route;
 	int metric_route;        /* SKR_METRICS_ROUTE_* or a table index */
+	int entered;             /* passed the seal gate (sealctl.h) */
 	uint64_t start;          /* uv_hrtime() at arrival */
 	skr_request req;
 	skr_response resp;
@@ -91,6 +93,9 @@ skr_http_opts_init(skr_http_opts *o)
 	o->max_header_bytes = 16 * 1024;
 	o->max_headers = 64;
 	o->max_connections = 4096;
+	o->body_memory = 64 * 1024 * 1024;
+	o->conn_body_memory = 2 * 1024 * 1024;
+	o->http2_max_streams = 16;
 	o->header_timeout_ms = 10000;
 	o->idle_timeout_ms = 60000;
 	o->handshake_timeout_ms = 10000;
@@ -240,21 +245,142 @@ headers_too_large(const struct http *http, const h2o_req_t *req)
 	return total > http->o.max_header_bytes;
 }
 
+static void
+new_request_id(char out[33])
+{
+	uint8_t rnd[8];
+	skr_buf id = SKR_BUF_INIT;
+
+	skr_random(rnd, sizeof(rnd));
+	skr_hex_encode(&id, rnd, sizeof(rnd), 0);
+	snprintf(out, 33, "%s", skr_buf_cstr(&id));
+	skr_buf_free(&id);
+}
+
+/* h2o's method and path (without the query) as C strings; 0 when they do
+ * not fit. */
+static int
+head_text(const h2o_req_t *req, char *method, size_t mlen, char *path,
+    size_t plen)
+{
+	const h2o_iovec_t *m = &req->input.method, *p = &req->input.path;
+	const char *q = memchr(p->base, '?', p->len);
+	size_t n = q != NULL ? (size_t)(q - p->base) : p->len;
+
+	if (m->len >= mlen || n >= plen)
+		return 0;
+	memcpy(method, m->base, m->len);
+	method[m->len] = '\0';
+	memcpy(path, p->base, n);
+	path[n] = '\0';
+	return 1;
+}
+
+/* The serving layer's body_limit: the route's limit (docs/api.md,
+ * "Limits"), or 404/405 at once when no route takes the request. */
+static int
+body_limit(void *arg, h2o_req_t *req, size_t *limit)
+{
+	struct http *http = arg;
+	char method[16], path[PATH_MAX_LEN + 1];
+	int r;
+
+	*limit = http->o.max_body;
+	if (!head_text(req, method, sizeof(method), path, sizeof(path)))
+		return 0;
+	if ((r = skr_dispatch_body_limit(method, path, http->o.max_body,
+	    limit)) != SKR_OK)
+		return skr_err_http_status(r);
+	return 0;
+}
+
+/*
+ * The serving layer's refusal: a request answered before on_req -- its
+ * body over its route's limit, too many bodies held, no such route, or
+ * what h2o refused itself -- gets the error shape of docs/api.md, a
+ * request id and a log line like every other answer.
+ */
+static h2o_iovec_t
+refusal(void *arg, h2o_req_t *req, int status)
+{
+	struct http *http = arg;
+	skr_response resp;
+	char method[16] = "?", path[PATH_MAX_LEN + 1] = "?", id[33], peer[64];
+	size_t limit = http->o.max_body;
+	h2o_iovec_t body;
+	int err;
+
+	new_request_id(id);
+	peer_text(req, peer, sizeof(peer));
+	skr_response_init(&resp);
+	if (head_text(req, method, sizeof(method), path, sizeof(path)))
+		(void)skr_dispatch_body_limit(method, path, http->o.max_body,
+		    &limit);
+	switch (status) {
+	case 413:
+		if (limit == 0)
+			skr_response_error(&resp, SKR_ERR_TOO_LARGE, "%s %s "
+			    "takes no request body", method, path);
+		else
+			skr_response_error(&resp, SKR_ERR_TOO_LARGE, "request "
+			    "body over the limit of %zu bytes", limit);
+		break;
+	case 429:
+		skr_response_error(&resp, SKR_ERR_RATE_LIMITED, "too many "
+		    "request bodies in flight; retry later");
+		skr_response_add_header(&resp, "Retry-After", "1");
+		break;
+	case 404:
+	case 405:
+		err = status == 404 ? SKR_ERR_NOT_FOUND : SKR_ERR_METHOD;
+		skr_response_error(&resp, err, NULL);
+		break;
+	default:
+		skr_response_error(&resp, status >= 500 ? SKR_ERR_INTERNAL :
+		    SKR_ERR_BAD_REQUEST, "%s", req->res.reason != NULL ?
+		    req->res.reason : "refused");
+		break;
+	}
+	req->res.status = resp.status;
+	req->res.reason = reason_phrase(resp.status);
+	memset(&req->res.headers, 0, sizeof(req->res.headers));
+	h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE,
+	    NULL, H2O_STRLIT("application/json; charset=utf-8"));
+	h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL,
+	    NULL, H2O_STRLIT("no-store"));
+	/* h2o keeps pointers to names and values: copies in the request's
+	 * pool, which outlives this call (the answer goes out later). */
+	h2o_add_header_by_str(&req->pool, &req->res.headers,
+	    H2O_STRLIT("x-request-id"), 0, NULL,
+	    h2o_strdup(&req->pool, id, strlen(id)).base, strlen(id));
+	for (size_t i = 0; i < resp.nheaders; i++) {
+		h2o_iovec_t n = h2o_strdup(&req->pool, resp.headers[i].name,
+		    SIZE_MAX), v = h2o_strdup(&req->pool,
+		    resp.headers[i].value, SIZE_MAX);
+
+		h2o_add_header_by_str(&req->pool, &req->res.headers, n.base,
+		    n.len, 1, NULL, v.base, v.len);
+	}
+	body = h2o_strdup(&req->pool, (const char *)resp.body.data,
+	    resp.body.len);
+	skr_log(SKR_LOG_INFO, "request", json_pack("{s:s,s:s,s:s,s:s,s:i,"
+	    "s:b}", "request_id", id, "peer", peer, "method", method, "path",
+	    path, "status", resp.status, "refused", 1));
+	skr_metrics_request(http->srv->metrics, SKR_METRICS_ROUTE_UNMATCHED,
+	    resp.status, 0);
+	skr_buf_free(&resp.body);
+	return body;
+}
+
 /* Copy what a handler needs out of h2o's request. */
 static int
 job_fill(struct job *job, h2o_req_t *req)
 {
 	const char *q;
-	size_t plen;
-	uint8_t rnd[8];
-	skr_buf id = SKR_BUF_INIT;
+	size_t plen, limit;
 
 	/* The id first: every answer, even a refusal, carries it. */
-	skr_random(rnd, sizeof(rnd));
-	skr_hex_encode(&id, rnd, sizeof(rnd), 0);
-	snprintf(job->req.request_id, sizeof(job->req.request_id), "%s",
-	    skr_buf_cstr(&id));
-	skr_buf_free(&id);
+	new_request_id(job->req.request_id);
 	peer_text(req, job->req.peer, sizeof(job->req.peer));
 	job->req.now = skr_server_now(job->http->srv);
 	job->req.loop_data = job->loop;
@@ -278,9 +404,21 @@ job_fill(struct job *job, h2o_req_t *req)
 	if (q != NULL && (job->query = strndup(q + 1, req->path.len - plen -
 	    1)) == NULL)
 		return SKR_ERR_NOMEM;
-	if (req->entity.base != NULL && req->entity.len > 0) {
-		if (req->entity.len > job->http->o.max_body)
+	if (req->entity.base != NULL && req->entity.len > 0 &&
+	    /* No route takes it: the dispatcher answers, the body unread. */
+	    skr_dispatch_body_limit(job->method, job->path,
+	    job->http->o.max_body, &limit) == SKR_OK) {
+		if (req->entity.len > limit) {
+			if (limit == 0)
+				skr_response_error(&job->resp,
+				    SKR_ERR_TOO_LARGE, "%s %s takes no request "
+				    "body", job->method, job->path);
+			else
+				skr_response_error(&job->resp,
+				    SKR_ERR_TOO_LARGE, "request body over the "
+				    "limit of %zu bytes", limit);
 			return SKR_ERR_TOO_LARGE;
+		}
 		if ((job->body = malloc(req->entity.len)) == NULL)
 			return SKR_ERR_NOMEM;
 		memcpy(job->body, req->entity.base, req->entity.len);
@@ -313,6 +451,9 @@ job_finish(struct job *job)
 	/* A change was audited: the sinks need not wait for their poll. */
 	if (job->route != NULL && (job->route->flags & SKR_ROUTE_WRITE))
 		skr_auditsink_kick(srv->auditsink);
+	/* Last: sealing waits for this before it stops the sinks. */
+	if (job->entered)
+		skr_sealctl_leave(srv->seal);
 	skr_net_loop_release(job->loop);
 	job_free(job);
 }
@@ -402,6 +543,7 @@ on_req(void *arg, skr_net_loop *loop, h2o_req_t *req)
 	route = skr_dispatch_route(http->srv, &job->req, &job->resp, &d);
 	job->route = d.route;
 	job->metric_route = d.metric_route;
+	job->entered = d.entered;
 	if (route == NULL)
 		goto answer;
 	if (job->route->flags & SKR_ROUTE_ASYNC) {
@@ -453,6 +595,9 @@ on_signal(void *arg, int signum)
 		skr_log(SKR_LOG_INFO, "shutting down", json_pack("{s:i}",
 		    "signal", signum));
 		skr_notify("STOPPING=1");
+		/* Long work on the thread pool (an audit verification) stops
+		 * at its next step rather than hold the drain. */
+		__atomic_store_n(&http->srv->stopping, 1, __ATOMIC_RELEASE);
 	} else if (http->o.reload_cb != NULL)
 		http->o.reload_cb(http->o.reload_arg);
 	else
@@ -535,9 +680,16 @@ skr_http_serve(skr_server *srv, const skr_http_opts *o,
 	/* No version banner in responses. */
 	no.server_name = "skrd";
 	no.max_connections = o->max_connections;
-	/* h2o answers bodies far over the limit itself; those just over it
-	 * reach job_fill and get the error shape of docs/api.md. */
-	no.max_request_body = o->max_body + 64 * 1024;
+	/* Bodies over max_body are refused by h2o (HTTP/1.1) or the serving
+	 * layer (HTTP/2) before on_req, over their route's limit by the
+	 * serving layer (HTTP/2) or job_fill; refusal gives every such
+	 * answer the error shape of docs/api.md. */
+	no.max_request_body = o->max_body;
+	no.body_memory = o->body_memory;
+	no.conn_body_memory = o->conn_body_memory;
+	no.http2_max_streams = o->http2_max_streams;
+	no.body_limit = body_limit;
+	no.refusal = refusal;
 	no.handshake_timeout_ms = o->handshake_timeout_ms;
 	no.header_timeout_ms = o->header_timeout_ms;
 	no.idle_timeout_ms = o->idle_timeout_ms;

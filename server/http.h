@@ -22,6 +22,10 @@ typedef struct skr_http_opts {
 	size_t max_header_bytes;   /* names + values (default 16 KiB) */
 	size_t max_headers;        /* count (default 64; h2o caps it at 100) */
 	size_t max_connections;    /* per process (default 4096) */
+	size_t body_memory;        /* request bodies held, in all (default
+	                            * 64 MiB) */
+	size_t conn_body_memory;   /* ... per connection (default 2 MiB) */
+	size_t http2_max_streams;  /* per connection (default 16) */
 	uint64_t header_timeout_ms;/* request/header read (default 10 s) */
 	uint64_t idle_timeout_ms;  /* keep-alive idle (default 60 s) */
 	uint64_t handshake_timeout_ms; /* TLS handshake (default 10 s) */

@@ -127,6 +127,20 @@ static const struct {
 	E(TPM_UNAVAILABLE, INTERNAL),
 	E(TPM_KEY_MISMATCH, INTERNAL),
 	E(TPM_POLICY, INTERNAL),
+	/* A VCEK that could not be fetched: the service, not the caller. */
+	E(SNP_KDS, UNAVAIL),
+	/* The seal (docs/sealing.md): skrd refuses to start on these; a
+	 * share is the caller's input. */
+	E(SEAL_UNAVAILABLE, UNAVAIL),
+	E(SEAL_AUTH, UNAVAIL),
+	E(SEAL_KEY, UNAVAIL),
+	E(SEAL_POLICY, UNAVAIL),
+	E(SEAL_SAME, CONFLICT),
+	E(SHARE_MALFORMED, BAD),
+	E(SHARE_FOREIGN, BAD),
+	E(SHARE_INVALID, BAD),
+	E(SHARE_DUPLICATE, CONFLICT),
+	E(NOT_SEALED, CONFLICT),
 };
 
 static int

@@ -10,6 +10,7 @@
 
 #include "auditsink.h"
 #include "authority.h"
+#include "sealctl.h"
 #include "server.h"
 #include "skr/error.h"
 #include "store.h"
@@ -772,6 +773,7 @@ skr_api_metrics(skr_server *srv, skr_request *req, skr_response *resp)
 	    (r = render_store(srv, &text)) == SKR_OK &&
 	    (r = render_authorities(srv, &text)) == SKR_OK &&
 	    (r = render_sinks(srv, &text)) == SKR_OK &&
+	    (r = skr_sealctl_metrics(srv->seal, &text)) == SKR_OK &&
 	    (r = skr_metrics_family(&text, "skr_build_info", "gauge",
 	    "Always 1; the version is a label.")) == SKR_OK)
 		r = skr_metrics_sample(&text, "skr_build_info", 1, "version",

@@ -12,6 +12,7 @@
 #include "bundle.h"
 #include "encoding.h"
 #include "guard.h"
+#include "issuer.h"
 #include "jdoc.h"
 #include "jwrite.h"
 #include "json.h"
@@ -42,6 +43,7 @@
 struct recheck {
 	const skr_version_info *vi; /* what decide() read */
 	const skr_store_stamp *stamp; /* and from which records */
+	const skr_request *req;     /* its caller's token (api.h) */
 	int64_t now;
 	int decided;                /* SKR_OK, or the new denial */
 };
@@ -173,6 +175,7 @@ decide(skr_server *srv, skr_request *req, struct attempt *a)
 {
 	struct skr_authorities *auths = skr_server_authorities(srv);
 	skr_txn *txn = NULL;
+	skr_issuer_trust self;
 	skr_token_trust trust;
 	skr_token_opts opts = SKR_TOKEN_OPTS_INIT;
 	const char *claim_path = NULL, *tnonce;
@@ -188,13 +191,14 @@ decide(skr_server *srv, skr_request *req, struct attempt *a)
 		r = SKR_ERR_AUTH_FORBIDDEN;
 		goto out;
 	}
-	if (auths == NULL) {
+	if (auths == NULL && srv->issuer == NULL) {
 		r = SKR_ERR_TOKEN_ISSUER;
 		goto out;
 	}
 	/* The token first: without a token from a trusted authority a
-	 * caller learns nothing about which keys exist. */
-	skr_authorities_trust(auths, &trust);
+	 * caller learns nothing about which keys exist.  skrd's own tokens
+	 * (docs/snp.md) are checked against its own key set. */
+	skr_issuer_trust_init(&self, srv->issuer, srv->base_url, auths, &trust);
 	opts.now = now;
 	opts.skew = SKR_SETTING(srv, token_skew);
 	/* An authority that has just rotated its signing key: the first
@@ -242,8 +246,9 @@ decide(skr_server *srv, skr_request *req, struct attempt *a)
 			a->consume_nonce = 1;
 		}
 	}
-	skr_authorities_lookup(auths, a->tok->iss, NULL, NULL,
-	    &claim_path);
+	if (auths != NULL)
+		skr_authorities_lookup(auths, a->tok->iss, NULL, NULL,
+		    &claim_path);
 	SKR_GUARD(skr_token_wrapping_key(a->tok, claim_path, &a->wrap,
 	    &a->wrap_kid));
 out:
@@ -269,6 +274,17 @@ recheck(skr_txn *txn, skr_audit_rec *rec, void *arg)
 	skr_version_info cur;
 	int r, d = SKR_OK;
 
+	/* A caller with a bearer token (evaluate; release when the server
+	 * requires the releaser role) still holds it. */
+	r = skr__api_principal_holds(txn, c->req);
+	if (r == SKR_ERR_AUTH_REVOKED || r == SKR_ERR_AUTH_EXPIRED ||
+	    r == SKR_ERR_AUTH_INVALID) {
+		c->decided = r;
+		set_outcome(rec, r);
+		return SKR_AUDIT_CHANGED;
+	}
+	if (r != SKR_OK)
+		return r;
 	/* The usual case: neither record was written since; nothing to
 	 * read again. */
 	if (skr_store_release_unchanged(txn, c->stamp))
@@ -347,7 +363,8 @@ audit_prepare(const skr_request *req, struct attempt *a)
 	if (a->evaluated)
 		rec->trace_digest = a->res.trace_digest;
 	set_outcome(rec, a->decided);
-	a->c = (struct recheck){ &a->vi, &a->stamp, req->now, a->decided };
+	a->c = (struct recheck){ &a->vi, &a->stamp, req, req->now,
+	    a->decided };
 	a->u = (struct nonce_use){ NULL, req->now, a->decided, &a->c };
 	memset(&a->job, 0, sizeof(a->job));
 	a->job.rec = rec;

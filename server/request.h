@@ -113,7 +113,8 @@ typedef int (*skr_handler_fn)(skr_server *srv, skr_request *req,
 #define SKR_ROUTE_KV 0x4u       /* Key Vault route: bodiless, credential-less
                                  * requests get the 401 challenge */
 #define SKR_ROUTE_WRITE 0x8u    /* changes state */
-#define SKR_ROUTE_ASYNC 0x10u   /* runs on the event loop and may answer
+#define SKR_ROUTE_SEALED 0x10u  /* answers while sealed (docs/sealing.md) */
+#define SKR_ROUTE_ASYNC 0x20u   /* runs on the event loop and may answer
                                  * later (skr_defer) */
 
 typedef struct skr_route {

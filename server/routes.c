@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "api_attest.h"
 #include "metrics.h"
 #include "release.h"
 #include "server.h"
@@ -73,10 +74,32 @@ const skr_route skr_routes[] = {
 	{ "GET", "/admin/authorities", skr_api_authorities, AUTH, READ },
 	{ "POST", "/admin/authorities/refresh", skr_api_authorities_refresh,
 	    AUTH, OPER },
-	{ "GET", "/admin/audit", skr_api_audit_list, AUTH, AUDIT },
-	{ "GET", "/admin/audit/verify", skr_api_audit_verify, AUTH, AUDIT },
+	/* A filtered query scans up to 100000 records: on the thread pool. */
+	{ "GET", "/admin/audit", skr_api_audit_list, AUTH | SLOW, AUDIT },
+	/* The whole chain: on the thread pool, one at a time. */
+	{ "GET", "/admin/audit/verify", skr_api_audit_verify, AUTH | SLOW,
+	    AUDIT },
 	/* Counts only, no key names; public when metrics_auth = none. */
 	{ "GET", "/metrics", skr_api_metrics, AUTH, READ },
+	/* skrd's attestation endpoint, Azure Attestation's API and key set
+	 * (docs/snp.md): no bearer token, as there; verification and the
+	 * audited answer off the event loop; 404 with attest_snp = false.
+	 * Azure Attestation matches paths without case: SevSnpVM is how the
+	 * confidential-containers SKR sidecar spells it. */
+	{ "POST", "/attest/SevSnpVm", skr_api_attest_snp, SLOW | WRITE, 0 },
+	{ "POST", "/attest/SevSnpVM", skr_api_attest_snp, SLOW | WRITE, 0 },
+	{ "POST", "/attest/AzureCvm", skr_api_attest_azure, SLOW | WRITE, 0 },
+	{ "GET", "/certs", skr_api_attest_certs, 0, 0 },
+	{ "GET", "/.well-known/openid-configuration", skr_api_attest_openid, 0,
+	    0 },
+	/* The seal (docs/sealing.md): status and unseal answer while
+	 * sealed, without a token. */
+	{ "GET", "/sys/seal-status", skr_api_seal_status, SKR_ROUTE_SEALED,
+	    0 },
+	{ "POST", "/sys/unseal", skr_api_unseal, SKR_ROUTE_SEALED | SLOW, 0 },
+	{ "POST", "/sys/seal", skr_api_seal, AUTH | SLOW | WRITE, ADMIN },
+	{ "POST", "/admin/master-key/rotate", skr_api_master_key_rotate,
+	    AUTH | SLOW | WRITE, ADMIN },
 	/* Dev mode only (skrd --dev); 404 everywhere else. */
 	{ "POST", "/dev/token", dev_token, 0, 0 },
 };

@@ -6,8 +6,11 @@
 #include <time.h>
 
 #include "authority.h"
+#include "issuer.h"
+#include "kds.h"
 #include "ratelimit.h"
 #include "release.h"
+#include "snp_trust.h"
 #include "store.h"
 
 #ifdef SKR_TEST_CLOCK
@@ -86,6 +89,14 @@ skr_server_clear(skr_server *srv)
 	skr_ratelimit_free(srv->nonce_limiter);
 	skr_release_state_free(srv->release_state);
 	srv->release_state = NULL;
+	skr_issuer_free(srv->issuer);
+	skr_snp_trust_free(srv->snp_trust);
+	skr_kds_free(srv->kds);
+	skr_ratelimit_free(srv->attest_limiter);
+	srv->issuer = NULL;
+	srv->snp_trust = NULL;
+	srv->kds = NULL;
+	srv->attest_limiter = NULL;
 	srv->authorities = NULL;
 	srv->store = NULL;
 	srv->sign_key = NULL;

@@ -21,6 +21,9 @@ struct skr_response;
 struct skr_ratelimit;
 struct skr_metrics;
 struct skr_auditsink;
+struct skr_issuer;
+struct skr_snp_trust;
+struct skr_kds;
 
 /* How much a denied release caller is told (docs/attestation.md, "Release
  * policies"). */
@@ -70,12 +73,29 @@ typedef struct skr_server {
 	struct skr_ratelimit *auth_limit;  /* made by auth.c on first use */
 	struct skr_ratelimit *release_limiter; /* made by release.c */
 	struct skr_ratelimit *nonce_limiter;   /* made by release.c */
+	int audit_verifying;               /* GET /admin/audit/verify runs
+	                                    * (api_admin.c; atomic) */
+	int stopping;                      /* SIGTERM/SIGINT: the HTTP layer
+	                                    * drains (atomic) */
+
+	/* skrd's attestation endpoint (docs/snp.md), set up by
+	 * skr_attest_setup (api_attest.h): the issuer of its tokens (NULL:
+	 * the endpoint is off), the AMD roots it verifies against, the VCEK
+	 * fetcher (NULL: off).  All owned. */
+	struct skr_issuer *issuer;
+	struct skr_snp_trust *snp_trust;
+	struct skr_kds *kds;
+	struct skr_ratelimit *attest_limiter;  /* made by api_attest.c */
+
 	struct skr_release_state *release_state; /* made by release.c */
 
 	/* Operations (metrics.h, auditsink.h). */
 	struct skr_metrics *metrics;       /* made and freed by the HTTP layer
 	                                    * while serving; may be NULL */
 	struct skr_auditsink *auditsink;   /* owned by skrd.c; may be NULL */
+	/* The seal (sealctl.h): owned by skrd.c; NULL when the server has
+	 * none and cannot be sealed.  While sealed, store is NULL. */
+	struct skr_sealctl *seal;
 } skr_server;
 
 #define SKR_SETTING(srv, field) \

@@ -1,13 +1,15 @@
 /*
  * skrd: the skr key release server.
  *
- *   skrd init --data DIR [--name HOST] [--master-key FILE]
+ *   skrd init --data DIR [--name HOST] [--master-key FILE] [--seal TYPE ...]
  *   skrd serve --data DIR [--config FILE] [--listen ADDR:PORT] ...
+ *   skrd seal-migrate --data DIR --to TYPE [that seal's options]
  *   skrd --dev [--listen ADDR:PORT]
  */
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +21,7 @@
 
 #include <openssl/crypto.h>
 
+#include "api_attest.h"
 #include "audit.h"
 #include "auditsink.h"
 #include "authority.h"
@@ -33,6 +36,8 @@
 #include "metrics.h"
 #include "notify.h"
 #include "pki.h"
+#include "sealctl.h"
+#include "sealdir.h"
 #include "server.h"
 #include "skr/error.h"
 #include "store.h"
@@ -45,11 +50,17 @@ usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: " PROG " init --data DIR [--name HOST] [--master-key FILE]\n"
+	    "            [--seal file|pkcs11|tpm2|shamir] [seal options]\n"
+	    "       " PROG " seal-migrate --data DIR --to TYPE [seal options]\n"
+	    "       seal options: --pkcs11-module PATH --pkcs11-token LABEL\n"
+	    "            --pkcs11-pin-file FILE [--pkcs11-key LABEL] | [--tcti TCTI]\n"
+	    "            [--tpm-pcrs sha256:0,7] | --shares N --threshold K\n"
 	    "       " PROG " renew --data DIR [--tls [--name HOST]] [--signing]\n"
 	    "       " PROG " serve --data DIR [--config FILE] [--listen ADDR:PORT]\n"
 	    "            [--threads N] [--authority ISSUER=SOURCE]... "
 	    "[--plain-http]\n"
 	    "            [--log-level debug|info|warn|error]\n"
+	    "            [--pkcs11-pin-file FILE] [--tcti TCTI]\n"
 	    "       " PROG " --config FILE [serve options]   (serve, data and "
 	    "listen from FILE)\n"
 	    "       " PROG " --dev [--listen ADDR:PORT]\n"
@@ -121,6 +132,82 @@ out:
 	return r;
 }
 
+/* The seal options shared by init, seal-migrate and (the PIN file)
+ * serve: 1 when c was one of them. */
+#define SEAL_LONGOPTS                                                     \
+	{ "seal", required_argument, NULL, 1000 },                        \
+	{ "to", required_argument, NULL, 1000 },                          \
+	{ "pkcs11-module", required_argument, NULL, 1001 },               \
+	{ "pkcs11-token", required_argument, NULL, 1002 },                \
+	{ "pkcs11-pin-file", required_argument, NULL, 1003 },             \
+	{ "pkcs11-key", required_argument, NULL, 1004 },                  \
+	{ "tcti", required_argument, NULL, 1005 },                        \
+	{ "tpm-pcrs", required_argument, NULL, 1006 },                    \
+	{ "shares", required_argument, NULL, 1007 },                      \
+	{ "threshold", required_argument, NULL, 1008 }
+
+static int
+small_int(const char *s)
+{
+	char *end;
+	long v = strtol(s, &end, 10);
+
+	return *s != '\0' && *end == '\0' && v > 0 && v <= 255 ? (int)v : -1;
+}
+
+static int
+seal_opt(int c, skr_seal_opts *o)
+{
+	switch (c) {
+	case 1000: o->type = optarg; return 1;
+	case 1001: o->pkcs11_module = optarg; return 1;
+	case 1002: o->pkcs11_token = optarg; return 1;
+	case 1003: o->pkcs11_pin_file = optarg; return 1;
+	case 1004: o->pkcs11_key = optarg; return 1;
+	case 1005: o->tcti = optarg; return 1;
+	case 1006: o->tpm_pcrs = optarg; return 1;
+	case 1007: o->shares = small_int(optarg); return 1;
+	case 1008: o->threshold = small_int(optarg); return 1;
+	}
+	return 0;
+}
+
+/* The options a seal type needs and allows; why says what is wrong. */
+static const char *
+seal_opts_check(const skr_seal_opts *o)
+{
+	const char *t = o->type != NULL ? o->type : "file";
+	int p11 = o->pkcs11_module || o->pkcs11_token || o->pkcs11_pin_file ||
+	    o->pkcs11_key, tpm = o->tcti || o->tpm_pcrs,
+	    sh = o->shares || o->threshold;
+
+	if (strcmp(t, "file") == 0)
+		return p11 || tpm || sh ? "the file seal takes no options" :
+		    NULL;
+	if (strcmp(t, "pkcs11") == 0)
+		return tpm || sh ? "pkcs11 takes only --pkcs11-* options" :
+		    o->pkcs11_module == NULL || o->pkcs11_token == NULL ?
+		    "pkcs11 needs --pkcs11-module and --pkcs11-token" : NULL;
+	if (strcmp(t, "tpm2") == 0)
+		return p11 || sh ? "tpm2 takes only --tcti and --tpm-pcrs" :
+		    NULL;
+	if (strcmp(t, "shamir") == 0)
+		return p11 || tpm ? "shamir takes only --shares and "
+		    "--threshold" : o->threshold < 2 || o->shares <
+		    o->threshold || o->shares > SKR_SHAMIR_MAX ?
+		    "shamir needs 2 <= --threshold <= --shares <= 16" : NULL;
+	return "--seal is one of file, pkcs11, tpm2, shamir";
+}
+
+/* Each share once, on a line of its own, then wiped. */
+static void
+print_shares(skr_seal_shares *sh)
+{
+	for (size_t i = 0; i < sh->n; i++)
+		printf("share %zu/%zu: %s\n", i + 1, sh->n, sh->text[i]);
+	skr_wipe(sh, sizeof(*sh));
+}
+
 static int
 cmd_init(int argc, char **argv)
 {
@@ -129,17 +216,27 @@ cmd_init(int argc, char **argv)
 		{ "name", required_argument, NULL, 'n' },
 		{ "master-key", required_argument, NULL, 'm' },
 		{ "help", no_argument, NULL, 'h' },
+		SEAL_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *dir = NULL, *host = NULL, *mkfile = NULL, *what = "init";
+	const char *why;
 	skr_master_source *src = NULL;
-	skr_master_key *mk = NULL;
+	skr_master_key *mk = NULL, *copy = NULL;
 	skr_buf token = SKR_BUF_INIT_SECRET;
+	skr_seal_opts so;
+	skr_seal_shares shares;
+	skr_keyring kr;
 	char path[PATH_MAX];
 	struct stat st;
-	int c, r, made = 0, status = 1;
+	int c, r, made = 0, status = 1, sealed;
 
+	memset(&so, 0, sizeof(so));
+	memset(&kr, 0, sizeof(kr));
+	memset(&shares, 0, sizeof(shares));
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (seal_opt(c, &so))
+			continue;
 		switch (c) {
 		case 'd': dir = optarg; break;
 		case 'n': host = optarg; break;
@@ -152,6 +249,11 @@ cmd_init(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	if ((why = seal_opts_check(&so)) != NULL) {
+		fprintf(stderr, PROG ": %s\n", why);
+		return 2;
+	}
+	sealed = so.type != NULL && strcmp(so.type, "file") != 0;
 	if (path_join(path, sizeof(path), dir, SKR_STORE_FILE) != SKR_OK)
 		return die("data directory", SKR_ERR_INVAL);
 	/* An adopted master key is checked before anything is created. */
@@ -175,7 +277,9 @@ cmd_init(int argc, char **argv)
 		goto out;
 	}
 	if (access(path, F_OK) == 0 || (path_join(path, sizeof(path), dir,
-	    MASTER_KEY_FILE) == SKR_OK && access(path, F_OK) == 0)) {
+	    SKR_SEAL_SETTINGS) == SKR_OK && access(path, F_OK) == 0) ||
+	    (path_join(path, sizeof(path), dir, MASTER_KEY_FILE) == SKR_OK &&
+	    access(path, F_OK) == 0)) {
 		fprintf(stderr, PROG ": %s already holds a store; refusing to "
 		    "overwrite it\n", dir);
 		goto out;
@@ -186,7 +290,20 @@ cmd_init(int argc, char **argv)
 		goto out;
 	}
 	what = "master key";
-	if (mk != NULL) {
+	if (sealed) {
+		/* The seal is made and proven before the store exists:
+		 * nothing from which the key can be computed is written
+		 * here without it (docs/sealing.md). */
+		if (mk == NULL && (r = skr_master_key_generate(&mk)) != SKR_OK)
+			goto fail;
+		if ((r = skr_master_key_from_bytes(skr_master_key_bytes(mk),
+		    SKR_MASTER_KEY_LEN, &copy)) != SKR_OK ||
+		    (r = skr_keyring_add(&kr, 1, copy)) != SKR_OK)
+			goto fail;
+		what = so.type;
+		if ((r = skr_sealdir_create(dir, &so, &kr, &shares)) != SKR_OK)
+			goto fail;
+	} else if (mk != NULL) {
 		/* Adopt an existing master key: the same security domain,
 		 * so backups of the other store restore here. */
 		if ((r = skr_pki_write_file(dir, MASTER_KEY_FILE,
@@ -208,7 +325,13 @@ cmd_init(int argc, char **argv)
 	    "by %s/release-signing.pem\n"
 	    PROG ": the admin token below is shown once; keep it safe\n",
 	    dir, dir, dir);
-	/* The token goes to standard output alone, for scripts. */
+	if (shares.n > 0)
+		fprintf(stderr, PROG ": %zu unseal shares follow, each shown "
+		    "once: give each to its holder; any %d of them unseal the "
+		    "server (skrctl unseal)\n", shares.n, so.threshold);
+	print_shares(&shares);
+	/* The token goes to standard output last, on a line of its own, for
+	 * scripts. */
 	printf("%s\n", skr_buf_cstr(&token));
 	if (fflush(stdout) != 0) {
 		fprintf(stderr, PROG ": cannot write the admin token\n");
@@ -222,6 +345,8 @@ fail:
 		fprintf(stderr, PROG ": %s is incomplete; remove it before "
 		    "running init again\n", dir);
 out:
+	skr_wipe(&shares, sizeof(shares));
+	skr_keyring_clear(&kr);
 	skr_buf_free(&token);
 	skr_master_key_free(mk);
 	skr_master_source_free(src);
@@ -398,6 +523,9 @@ skrd_http_opts(skr_http_opts *o, const skr_config *c)
 	o->max_header_bytes = (size_t)c->max_header_bytes;
 	o->max_headers = (size_t)c->max_headers;
 	o->max_connections = (size_t)c->max_connections;
+	o->body_memory = (size_t)c->max_body_memory;
+	o->conn_body_memory = (size_t)c->max_connection_body_memory;
+	o->http2_max_streams = (size_t)c->http2_max_streams;
 	/* One knob for everything before a request is complete: the TLS
 	 * handshake, the request head and its body. */
 	o->header_timeout_ms = (uint64_t)c->header_timeout * 1000;
@@ -422,6 +550,10 @@ struct serve {
 	                                   * once the workers have stopped */
 	size_t nretired;
 	skr_housekeeper *hk;              /* purge sweep, nonce pruning */
+	skr_sealctl *seal;                /* the store's seal */
+	/* Guards cfg, hk and srv->auditsink between a reload (the main
+	 * loop) and the seal opening or closing the store (a pool thread). */
+	pthread_mutex_t lock;
 };
 
 /* The file, then the command-line flags over it.  *why says what is
@@ -446,6 +578,12 @@ serve_load(const struct serve *sv, skr_config *c, skr_buf *why)
 			r = 2;
 		else
 			skr_buf_reset(why);
+	}
+	if (r == 0 && skr_config_check(c, &tmp) != SKR_OK) {
+		skr_buf_appendf(why, "%s%s%s", sv->cfgfile != NULL ?
+		    sv->cfgfile : "", sv->cfgfile != NULL ? ": " : "",
+		    skr_buf_cstr(&tmp));
+		r = 1;
 	}
 	skr_buf_free(&tmp);
 	return r;
@@ -546,6 +684,9 @@ restart_only(const skr_config *old, skr_config *c, skr_buf *names)
 	KEEP_INT(max_header_bytes);
 	KEEP_INT(max_headers);
 	KEEP_INT(max_connections);
+	KEEP_INT(max_body_memory);
+	KEEP_INT(max_connection_body_memory);
+	KEEP_INT(http2_max_streams);
 	KEEP_INT(header_timeout);
 	KEEP_INT(idle_timeout);
 	KEEP_INT(shutdown_timeout);
@@ -555,6 +696,14 @@ restart_only(const skr_config *old, skr_config *c, skr_buf *names)
 	KEEP_INT(auth_fail_window);
 	KEEP_INT(release_limit);
 	KEEP_INT(release_window);
+	/* The attestation endpoint is set up once (skr_attest_setup). */
+	KEEP_INT(attest_snp);
+	KEEP_INT(attest_token_lifetime);
+	KEEP_STR(snp_roots);
+	KEEP_STR(snp_certs);
+	KEEP_STR(snp_kds);
+	KEEP_STR(snp_kds_ca);
+	KEEP_STR(snp_cache_dir);
 	KEEP_INT(ratelimit_ipv6_prefix);
 #undef KEEP_INT
 #undef KEEP_STR
@@ -588,6 +737,7 @@ serve_reload(void *arg)
 	    (unsigned long long)ts.tv_sec * 1000000ULL +
 	    (unsigned long long)ts.tv_nsec / 1000ULL);
 	skr_notify(state);
+	pthread_mutex_lock(&sv->lock);
 	skr_auditsink_reopen(srv->auditsink);
 	if (serve_load(sv, &c, &why) != 0)
 		goto refuse;
@@ -645,9 +795,59 @@ refuse:
 	    "configuration stays", json_pack("{s:s?,s:s}", "config",
 	    sv->cfgfile, "reason", skr_buf_cstr(&why)));
 out:
+	pthread_mutex_unlock(&sv->lock);
 	skr_buf_free(&why);
 	skr_buf_free(&kept);
 	skr_notify("READY=1");
+}
+
+/* The seal's hooks (sealctl.h): the store and what reads it -- the audit
+ * sinks and the housekeeper -- open together when the server unseals and
+ * close together when it seals. */
+static int
+serve_open(void *arg, const skr_keyring *kr)
+{
+	struct serve *sv = arg;
+	skr_server *srv = sv->srv;
+	skr_store_opts so;
+	skr_auditsink_opts ao;
+	skr_store *st = NULL;
+	int r;
+
+	pthread_mutex_lock(&sv->lock);
+	memset(&so, 0, sizeof(so));
+	so.map_size = (size_t)sv->cfg.store_map_size;
+	if ((r = skr_store_open_keyring(sv->cfg.data, kr, &so, &st)) != SKR_OK)
+		goto out;
+	srv->store = st;
+	serve_sink_opts(&sv->cfg, &ao);
+	if ((r = skr_auditsink_start(st, &ao, &srv->auditsink)) != SKR_OK ||
+	    (r = skr_housekeeper_start(srv, &sv->hk)) != SKR_OK) {
+		skr_auditsink_stop(srv->auditsink);
+		srv->auditsink = NULL;
+		srv->store = NULL;
+		skr_store_close(st);
+	}
+out:
+	pthread_mutex_unlock(&sv->lock);
+	return r;
+}
+
+static void
+serve_close(void *arg)
+{
+	struct serve *sv = arg;
+	skr_server *srv = sv->srv;
+
+	/* Records of the last requests (and sweep) still go to the sinks. */
+	pthread_mutex_lock(&sv->lock);
+	skr_housekeeper_stop(sv->hk);
+	sv->hk = NULL;
+	skr_auditsink_stop(srv->auditsink);
+	srv->auditsink = NULL;
+	skr_store_close(srv->store);
+	srv->store = NULL;
+	pthread_mutex_unlock(&sv->lock);
 }
 
 static void
@@ -674,6 +874,8 @@ cmd_serve(int argc, char **argv)
 		{ "authority", required_argument, NULL, 'a' },
 		{ "plain-http", no_argument, NULL, 'p' },
 		{ "log-level", required_argument, NULL, 'v' },
+		{ "pkcs11-pin-file", required_argument, NULL, 'P' },
+		{ "tcti", required_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -681,16 +883,17 @@ cmd_serve(int argc, char **argv)
 	skr_config *cfg = &sv.cfg;
 	skr_server srv;
 	skr_http_opts ho;
-	skr_store_opts so;
-	skr_auditsink_opts ao;
-	skr_master_source *src = NULL;
-	skr_master_key *mk = NULL;
+	skr_seal_opts sealo;
+	skr_sealctl_hooks hooks;
+	skr_sealdir *sd = NULL;
 	skr_buf why = SKR_BUF_INIT;
 	char path[PATH_MAX], cert[PATH_MAX], key[PATH_MAX];
 	size_t i;
-	int c, r, status = 1, release_eku = 1;
+	int c, r, status = 1, release_eku = 1, created = 0;
 
 	memset(&sv, 0, sizeof(sv));
+	pthread_mutex_init(&sv.lock, NULL);
+	memset(&sealo, 0, sizeof(sealo));
 	sv.srv = &srv;
 	skr_config_init(cfg);
 	skr_server_init(&srv);
@@ -704,6 +907,8 @@ cmd_serve(int argc, char **argv)
 		case 'v': k = "log_level"; break;
 		case 'p': k = "plain_http"; optarg = "true"; break;
 		case 'c': sv.cfgfile = optarg; break;
+		case 'P': sealo.pkcs11_pin_file = optarg; break;
+		case 'T': sealo.tcti = optarg; break;
 		case 'a':
 			if (sv.nauth == SKR_CONFIG_MAX_AUTHORITIES) {
 				fprintf(stderr, PROG ": too many --authority\n");
@@ -751,21 +956,6 @@ cmd_serve(int argc, char **argv)
 		skr_log(SKR_LOG_WARN, "test clock in use", json_pack("{s:I}",
 		    "offset", (json_int_t)srv.clock_offset));
 
-	path_join(path, sizeof(path), cfg->data, MASTER_KEY_FILE);
-	if ((r = skr_master_source_file(path, &src)) != SKR_OK ||
-	    (r = skr_master_load(src, &mk)) != SKR_OK) {
-		die("master key", r);
-		goto out;
-	}
-	memset(&so, 0, sizeof(so));
-	so.map_size = (size_t)cfg->store_map_size;
-	if ((r = skr_store_open(cfg->data, mk, &so, &srv.store)) != SKR_OK) {
-		die("store", r);
-		goto out;
-	}
-	/* The store keeps derived keys of its own. */
-	skr_master_key_free(mk);
-	mk = NULL;
 	if ((r = skr_pki_load_signing(cfg->data, srv.sign_alg, &srv.sign_key,
 	    &srv.sign_header, &release_eku)) != SKR_OK) {
 		die("release-signing key", r);
@@ -777,6 +967,15 @@ cmd_serve(int argc, char **argv)
 		    "trust ca.pem refuse its responses; run skrd renew "
 		    "--signing (clients that pin the certificate then need "
 		    "the new one)", json_pack("{s:s}", "data", cfg->data));
+	if ((r = skr_attest_setup(&srv, cfg, &created, &why)) != SKR_OK) {
+		fprintf(stderr, PROG ": %s\n", skr_buf_cstr(&why));
+		die("attestation endpoint", r);
+		goto out;
+	}
+	if (created)
+		skr_log(SKR_LOG_INFO, "attestation-signing key created for a "
+		    "data directory that had none", json_pack("{s:s}", "data",
+		    cfg->data));
 	if ((r = serve_authorities(&sv, cfg, &srv.authorities, &why)) !=
 	    SKR_OK) {
 		fprintf(stderr, PROG ": %s\n", skr_buf_cstr(&why));
@@ -784,17 +983,29 @@ cmd_serve(int argc, char **argv)
 		goto out;
 	}
 	skr_authorities_start(srv.authorities);
-	serve_sink_opts(cfg, &ao);
-	if ((r = skr_auditsink_start(srv.store, &ao, &srv.auditsink)) !=
-	    SKR_OK) {
-		die("audit sink", r);
-		goto out;
-	}
 
-	if ((r = skr_housekeeper_start(&srv, &sv.hk)) != SKR_OK) {
-		die("housekeeper", r);
+	/* The seal: every seal but Shamir opens the store now or skrd
+	 * stops here with the cause; Shamir starts sealed and waits for
+	 * its shares (docs/sealing.md). */
+	if ((r = skr_sealdir_open(cfg->data, &sealo, &sd)) != SKR_OK) {
+		die("seal", r);
 		goto out;
 	}
+	hooks.open = serve_open;
+	hooks.close = serve_close;
+	hooks.arg = &sv;
+	snprintf(path, sizeof(path), "%s seal", skr_sealdir_type(sd));
+	r = skr_sealctl_new(&srv, sd, &hooks, &sv.seal);
+	sd = NULL;
+	if (r != SKR_OK || (r = skr_sealctl_start(sv.seal)) != SKR_OK) {
+		die(path, r);
+		goto out;
+	}
+	srv.seal = sv.seal;
+	if (skr_sealctl_sealed(sv.seal))
+		skr_log(SKR_LOG_WARN, "sealed: the store opens once enough "
+		    "unseal shares are given (skrctl unseal)",
+		    json_pack("{s:s}", "seal", "shamir"));
 
 	skrd_http_opts(&ho, cfg);
 	path_join(cert, sizeof(cert), cfg->data, "tls-cert.pem");
@@ -809,18 +1020,136 @@ cmd_serve(int argc, char **argv)
 	}
 	status = 0;
 out:
-	/* Records of the last requests (and sweep) still go to the sinks. */
-	skr_housekeeper_stop(sv.hk);
-	skr_auditsink_stop(srv.auditsink);
-	srv.auditsink = NULL;
+	/* Closing the seal stops the housekeeper and the sinks (the records
+	 * of the last requests still go out) and closes the store. */
+	skr_sealctl_free(sv.seal);
+	srv.seal = NULL;
+	skr_sealdir_free(sd);
 	for (i = 0; i < sv.nretired; i++)
 		skr_authorities_free(sv.retired[i]);
-	skr_master_key_free(mk);
-	skr_master_source_free(src);
 	skr_server_clear(&srv);
 out2:
 	skr_config_clear(cfg);
 	skr_buf_free(&why);
+	return status;
+}
+
+/* ---- seal-migrate ------------------------------------------------------ */
+
+/* Shares from standard input, one a line, until the seal opens. */
+static int
+read_shares(skr_sealdir *sd)
+{
+	char line[512];
+	int needs, k, p, complete = 0, r;
+
+	skr_sealdir_status(sd, &needs, &k, &p);
+	fprintf(stderr, PROG ": the data directory is sealed with %d-of-n "
+	    "Shamir shares: give %d of them, one a line\n", k, k);
+	while (!complete && fgets(line, sizeof(line), stdin) != NULL) {
+		r = skr_sealdir_give_share(sd, line, strlen(line), &complete);
+		skr_wipe(line, sizeof(line));
+		if (r != SKR_OK)
+			fprintf(stderr, PROG ": share refused: %s: %s\n",
+			    skr_err_id(r), skr_strerror(r));
+	}
+	return complete ? SKR_OK : SKR_ERR_SEALED;
+}
+
+/* The new seal's shares, before the migration commits. */
+static int
+show_shares(void *arg, skr_seal_shares *sh)
+{
+	const skr_seal_opts *to = arg;
+
+	fprintf(stderr, PROG ": %zu unseal shares follow, each shown once; "
+	    "any %d of them unseal the server\n", sh->n, to->threshold);
+	print_shares(sh);
+	return fflush(stdout) == 0 && !ferror(stdout) ? SKR_OK : SKR_ERR_IO;
+}
+
+/*
+ * Move the master key generations from the data directory's seal to
+ * another one, offline (docs/sealing.md, "Moving to another seal").  The
+ * store is opened with the keyring of the new seal before the old one is
+ * let go: a seal that does not give back the same keys is never
+ * committed.
+ */
+static int
+cmd_seal_migrate(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "data", required_argument, NULL, 'd' },
+		{ "help", no_argument, NULL, 'h' },
+		SEAL_LONGOPTS,
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *dir = NULL, *why, *from;
+	skr_seal_opts to, none;
+	skr_sealdir *sd = NULL;
+	skr_keyring kr;
+	skr_store *st = NULL;
+	int c, r, needs, k, p, status = 1;
+
+	memset(&to, 0, sizeof(to));
+	memset(&none, 0, sizeof(none));
+	memset(&kr, 0, sizeof(kr));
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (seal_opt(c, &to))
+			continue;
+		switch (c) {
+		case 'd': dir = optarg; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (dir == NULL || to.type == NULL || optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	if ((why = seal_opts_check(&to)) != NULL) {
+		fprintf(stderr, PROG ": %s\n", why);
+		return 2;
+	}
+	skrd_harden_process();
+	if ((r = skr_sealdir_open(dir, &none, &sd)) != SKR_OK) {
+		die("seal", r);
+		goto out;
+	}
+	from = skr_sealdir_type(sd);
+	skr_sealdir_status(sd, &needs, &k, &p);
+	if (needs && (r = read_shares(sd)) != SKR_OK) {
+		die("shamir seal", r);
+		goto out;
+	}
+	/* The old seal must open the store before anything changes. */
+	if ((r = skr_sealdir_load(sd, &kr)) != SKR_OK) {
+		die(from, r);
+		goto out;
+	}
+	if ((r = skr_store_open_keyring(dir, &kr, NULL, &st)) != SKR_OK) {
+		die("store", r);
+		goto out;
+	}
+	skr_store_close(st);
+	st = NULL;
+	skr_keyring_clear(&kr);
+	if ((r = skr_sealdir_migrate(sd, &to, show_shares, &to)) != SKR_OK) {
+		die(r == SKR_ERR_SEAL_SAME ? "seal-migrate" : to.type, r);
+		goto out;
+	}
+	if ((r = skr_sealdir_load(sd, &kr)) != SKR_OK ||
+	    (r = skr_store_open_keyring(dir, &kr, NULL, &st)) != SKR_OK) {
+		die("the new seal", r);
+		goto out;
+	}
+	fprintf(stderr, PROG ": %s now sealed by %s (was %s)\n", dir, to.type,
+	    from);
+	status = 0;
+out:
+	skr_store_close(st);
+	skr_keyring_clear(&kr);
+	skr_sealdir_free(sd);
 	return status;
 }
 
@@ -844,6 +1173,8 @@ main(int argc, char **argv)
 		return cmd_serve(argc - 1, argv + 1);
 	if (strcmp(argv[1], "renew") == 0)
 		return cmd_renew(argc - 1, argv + 1);
+	if (strcmp(argv[1], "seal-migrate") == 0)
+		return cmd_seal_migrate(argc - 1, argv + 1);
 	/* "skrd --config FILE [options]" is "skrd serve --config FILE ...". */
 	if (strcmp(argv[1], "--config") == 0 ||
 	    strncmp(argv[1], "--config=", 9) == 0)

@@ -127,7 +127,20 @@ extern "C" {
 	X(TPM_UNSUPPORTED, "SKR.TPM.UNSUPPORTED", "libskr was built without TPM support") \
 	X(TPM_UNAVAILABLE, "SKR.TPM.UNAVAILABLE", "TPM not reachable or not working") \
 	X(TPM_KEY_MISMATCH, "SKR.TPM.KEY_MISMATCH", "the token's wrapping key is not the key this TPM makes now") \
-	X(TPM_POLICY, "SKR.TPM.POLICY", "TPM refused the key's PCR policy: PCRs 0-7 changed")
+	X(TPM_POLICY, "SKR.TPM.POLICY", "TPM refused the key's PCR policy: PCRs 0-7 changed") \
+	/* SEV-SNP: skrd's attestation endpoint (docs/snp.md) */               \
+	X(SNP_KDS, "SKR.SNP.KDS", "VCEK not available from AMD's key distribution service") \
+	/* seals of the master key (docs/sealing.md) */                           \
+	X(SEAL_UNAVAILABLE, "SKR.SEAL.UNAVAILABLE", "the seal cannot be reached: module, token or TPM absent") \
+	X(SEAL_AUTH, "SKR.SEAL.AUTH", "the seal refused the credentials (wrong or missing PIN)") \
+	X(SEAL_KEY, "SKR.SEAL.KEY", "the seal does not hold the key the data directory was sealed with") \
+	X(SEAL_POLICY, "SKR.SEAL.POLICY", "the TPM refused to unseal: its PCR values changed since init") \
+	X(SEAL_SAME, "SKR.SEAL.SAME", "the data directory already uses that seal with those settings") \
+	X(SHARE_MALFORMED, "SKR.SHARE.MALFORMED", "malformed unseal share") \
+	X(SHARE_FOREIGN, "SKR.SHARE.FOREIGN", "the unseal share belongs to another store") \
+	X(SHARE_INVALID, "SKR.SHARE.INVALID", "the unseal share does not match this store's shares") \
+	X(SHARE_DUPLICATE, "SKR.SHARE.DUPLICATE", "that unseal share was already given") \
+	X(NOT_SEALED, "SKR.NOT_SEALED", "the server is not sealed")
 
 typedef enum skr_err {
 	SKR_OK = 0,

@@ -40,13 +40,79 @@ conn_count(skr_net_loop *l, int delta)
 
 /* ---- requests --------------------------------------------------------- */
 
+/* The connection req came on, or NULL. */
+static struct skr__conn *
+conn_of_req(skr_net_loop *l, h2o_req_t *req)
+{
+	h2o_socket_t *sock;
+
+	if (req->conn->callbacks->get_socket == NULL) {
+		l->no_sockets = 1;
+		return NULL;
+	}
+	sock = req->conn->callbacks->get_socket(req->conn);
+	for (struct skr__conn *c = l->conns; c != NULL; c = c->next)
+		if (c->sock == sock)
+			return c;
+	return NULL;
+}
+
+/* A request of ours h2o disposes of: answered, or its connection gone. */
+struct req_mark {
+	skr_net_loop *l;
+	h2o_socket_t *sock;
+};
+
+static void
+on_req_disposed(void *p)
+{
+	struct req_mark *m = p;
+
+	/* By socket, not by connection pointer: h2o disposes of requests
+	 * before it closes their socket, but the lookup does not rely on
+	 * it. */
+	for (struct skr__conn *c = m->l->conns; c != NULL; c = c->next)
+		if (c->sock == m->sock) {
+			if (c->busy > 0)
+				c->busy--;
+			c->progress = uv_now(&m->l->loop);
+			return;
+		}
+}
+
 static int
 on_req(h2o_handler_t *self, h2o_req_t *req)
 {
 	struct handler *h = (struct handler *)self;
 	skr_net_loop *l = H2O_STRUCT_FROM_MEMBER(skr_net_loop, ctx,
 	    req->conn->ctx);
+	struct skr__conn *c = conn_of_req(l, req);
+	struct req_mark *m;
+	h2o_iovec_t *refused, body;
 
+	/* A connection with a request being worked on (a slow handler on
+	 * the thread pool) is not stalled: the sweep leaves it be. */
+	if (c != NULL) {
+		m = h2o_mem_alloc_shared(&req->pool, sizeof(*m),
+		    on_req_disposed);
+		m->l = l;
+		m->sock = c->sock;
+		c->busy++;
+	}
+	/* Refused while its body arrived (gate.c): answered now. */
+	if ((refused = h2o_req_getenv(req, H2O_STRLIT(SKR__NET_REFUSED), 0)) !=
+	    NULL) {
+		int status = (int)strtol(refused->base, NULL, 10);
+
+		if (h->s->o.refusal == NULL) {
+			h2o_send_error_generic(req, status, "Refused",
+			    "request refused\n", 0);
+			return 0;
+		}
+		body = h->s->o.refusal(h->s->o.arg, req, status);
+		h2o_send_inline(req, body.base, body.len);
+		return 0;
+	}
 	return h->s->o.on_req(h->s->o.arg, l, req);
 }
 
@@ -76,18 +142,10 @@ skr_net_loop_release(skr_net_loop *l)
 void
 skr_net_loop_progress(skr_net_loop *l, h2o_req_t *req)
 {
-	h2o_socket_t *sock;
+	struct skr__conn *c = conn_of_req(l, req);
 
-	if (req->conn->callbacks->get_socket == NULL) {
-		l->no_sockets = 1;
-		return;
-	}
-	sock = req->conn->callbacks->get_socket(req->conn);
-	for (struct skr__conn *c = l->conns; c != NULL; c = c->next)
-		if (c->sock == sock) {
-			c->progress = uv_now(&l->loop);
-			return;
-		}
+	if (c != NULL)
+		c->progress = uv_now(&l->loop);
 }
 
 /* ---- work handed to the loop ------------------------------------------ */
@@ -132,6 +190,7 @@ on_conn_close(uv_handle_t *h)
 	struct skr__conn *c = (struct skr__conn *)h;
 
 	skr__net_wfail_forget(l, c);
+	skr__net_gate_forget(l, c);
 	if (c->prev != NULL)
 		c->prev->next = c->next;
 	else
@@ -249,10 +308,10 @@ release_slot(skr_net_loop *l, struct skr__conn *c, uint64_t now)
 
 /*
  * Once a second: shut down connections that have had no request arrive or
- * complete for stall_ms.  h2o closes HTTP/1.1 connections that stall
- * (req_timeout) and HTTP/2 connections without streams (idle_timeout) well
- * before that; what is left is an HTTP/2 stream whose headers or body
- * trickle in.  Shutting the socket down makes h2o close the connection its
+ * complete for stall_ms, and none in the works.  h2o closes HTTP/1.1
+ * connections that stall (req_timeout) and HTTP/2 connections without
+ * streams (idle_timeout) well before that; what is left is an HTTP/2 stream
+ * whose headers or body trickle in.  Shutting the socket down makes h2o close the connection its
  * usual way; one that h2o still has not closed CUT_GRACE_MS later gives its
  * slot back (release_slot).
  */
@@ -271,7 +330,7 @@ on_sweep(uv_timer_t *t)
 				release_slot(l, c, now);
 			continue;
 		}
-		if (now - c->progress <= l->s->o.stall_ms)
+		if (c->busy > 0 || now - c->progress <= l->s->o.stall_ms)
 			continue;
 		c->cut = 1;
 		c->cut_at = now;
@@ -410,6 +469,7 @@ loop_init(skr_net_server *s, skr_net_loop *l, int index)
 	uv_async_init(&l->loop, &l->post, on_post);
 	l->post.data = l;
 	l->post_ready = 1;
+	skr__net_gate_init(l);
 	if (s->o.stall_ms > 0)
 		uv_timer_start(&l->sweep, on_sweep, 1000, 1000);
 	h2o_context_init(&l->ctx, &l->loop, &s->config);
@@ -445,6 +505,7 @@ configure(skr_net_server *s)
 	s->config.http2.graceful_shutdown_timeout = o->shutdown_ms;
 	host = h2o_config_register_host(&s->config,
 	    h2o_iovec_init(H2O_STRLIT("default")), 65535);
+	skr__net_gate_configure(s, host);
 	pathconf = h2o_config_register_path(host, "/", 0);
 	h = (struct handler *)h2o_create_handler(pathconf, sizeof(*h));
 	h->super.on_req = on_req;

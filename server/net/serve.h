@@ -38,12 +38,19 @@ typedef struct skr_net_serve_opts {
 	const char *server_name;    /* the Server header: no version banner */
 	size_t max_connections;     /* per process; 0: no limit */
 	size_t max_request_body;    /* h2o cuts bodies over it; 0: its own */
+	/* Request bodies held in memory (gate.c): in all, and per
+	 * connection (0: no bound), and HTTP/2 streams per connection with a
+	 * request or its body in the works (0: h2o's 100). */
+	size_t body_memory;
+	size_t conn_body_memory;
+	size_t http2_max_streams;
 	uint64_t handshake_timeout_ms; /* TLS handshake; 0: h2o's default */
 	uint64_t header_timeout_ms; /* HTTP/1.1 request head; 0: h2o's */
 	uint64_t idle_timeout_ms;   /* HTTP/2 without streams; 0: h2o's */
 	uint64_t stall_ms;          /* cut a connection after this long with
-	                             * no request arriving or answered (an
-	                             * HTTP/2 stream trickling in); 0: never */
+	                             * no request arriving or answered, and
+	                             * none being worked on (an HTTP/2 stream
+	                             * trickling in); 0: never */
 	uint64_t shutdown_ms;       /* drain deadline after SIGTERM/SIGINT */
 
 	/* Hooks, each called with arg. */
@@ -60,6 +67,20 @@ typedef struct skr_net_serve_opts {
 	/* May be NULL: what the layer has to say (a stalled connection cut,
 	 * the shutdown deadline passed); steals fields (may be NULL). */
 	void (*log)(void *arg, int level, const char *msg, json_t *fields);
+	/* May be NULL (then every body may be max_request_body bytes): from
+	 * the head of a request whose body is still arriving (HTTP/2), on
+	 * its loop's thread, before on_req sees it.  Returns 0 with *limit
+	 * the most body bytes it may send (0: none), or the HTTP status to
+	 * refuse it with at once, whatever its body (no such route).  h2o's
+	 * req->input holds the method and path. */
+	int (*body_limit)(void *arg, h2o_req_t *req, size_t *limit);
+	/* May be NULL (then h2o's plain text is sent): the answer to a
+	 * request refused before on_req -- by this layer (413 over the body
+	 * limit, 429 over the body memory or stream limits, or the status
+	 * body_limit named) or by h2o itself (400, 413, 417) -- on its loop's
+	 * thread.  It sets req->res (status, reason, headers) and returns the
+	 * body, allocated in req->pool. */
+	h2o_iovec_t (*refusal)(void *arg, h2o_req_t *req, int status);
 } skr_net_serve_opts;
 
 /*

@@ -1,7 +1,8 @@
 /*
  * Inside the serving layer: its loops and connections, shared by serve.c
- * (loops, accepting, the stall sweep and shutdown) and uvhook.c (h2o's
- * libuv stream calls, seen before libuv gets them).  Nothing outside
+ * (loops, accepting, the stall sweep and shutdown), uvhook.c (h2o's libuv
+ * stream calls, seen before libuv gets them) and gate.c (request bodies
+ * held in memory, and refusals before on_req).  Nothing outside
  * server/net/ includes this.
  */
 #ifndef SKR_NET_SERVE_PRIV_H
@@ -15,6 +16,10 @@
 
 #define SKR__CONN_MAGIC 0x736b72636f6e6e31ULL /* "skrconn1" */
 
+/* h2o's per-request environment: the status gate.c refused a request with
+ * (three digits), answered by serve.c's on_req once its body is in. */
+#define SKR__NET_REFUSED "skr.refused"
+
 /* An accepted connection; h2o owns it once h2o_accept has it. */
 struct skr__conn {
 	uv_tcp_t tcp;             /* first: h2o's close callback gets it */
@@ -22,9 +27,21 @@ struct skr__conn {
 	struct skr__conn *prev, *next; /* the loop's live connections */
 	h2o_socket_t *sock;       /* h2o's socket over tcp */
 	uint64_t progress;        /* loop ms of accept or the last request */
+	size_t busy;              /* requests handed to on_req not yet
+	                           * disposed of by h2o */
 	int cut;                  /* shut down for stalling */
 	uint64_t cut_at;          /* loop ms it was cut */
 	int released;             /* counted out of the connection cap */
+
+	/* Reading (uvhook.c, gate.c): h2o's callbacks, whether h2o wants to
+	 * read, and whether gate.c holds reading back. */
+	uv_alloc_cb h2o_alloc;
+	uv_read_cb h2o_read;
+	int want_read;
+	int paused;
+	int is_h2;                /* seen to carry HTTP/2 */
+	struct skr__conn *pprev, *pnext; /* the loop's paused connections */
+	size_t held;              /* request-body bytes counted to it */
 
 	/* A write libuv refused at once (uvhook.c), completed on the next
 	 * loop iteration. */
@@ -48,6 +65,8 @@ struct skr_net_loop {
 	pthread_mutex_t post_mu;  /* guards posted */
 	skr_net_post *posted, *posted_tail;
 	int post_ready;           /* post and post_mu initialised */
+	uv_timer_t gate;          /* gate.c: counts again, resumes reading */
+	struct skr__conn *paused; /* connections gate.c holds back */
 	int no_sockets;           /* h2o gave no socket: sweep disabled */
 	h2o_context_t ctx;
 	h2o_accept_ctx_t accept_ctx;
@@ -75,6 +94,7 @@ struct skr_net_server {
 	skr_net_loop *loops;
 	int nloops;
 	atomic_size_t conns;
+	atomic_size_t body_held;  /* request-body bytes, all loops (gate.c) */
 	skr_net_server *next_stuck;
 };
 
@@ -91,5 +111,19 @@ struct skr__conn *skr__net_conn_of(const uv_stream_t *handle);
 /* c is closing: forget a failed write still waiting for its callback
  * (libuv would have cancelled it, and h2o ignores the cancellation). */
 void skr__net_wfail_forget(skr_net_loop *l, struct skr__conn *c);
+
+/* libuv's own uv_read_start with gate.c's read callback, and uv_read_stop,
+ * for c (uvhook.c). */
+int skr__net_read_start(struct skr__conn *c);
+int skr__net_read_stop(struct skr__conn *c);
+
+/* gate.c: its timer (loop_init), the filter that answers h2o's own
+ * refusals (configure), c's read just handled by h2o, c reading again (h2o
+ * asked), and c closing. */
+void skr__net_gate_init(skr_net_loop *l);
+void skr__net_gate_configure(skr_net_server *s, h2o_hostconf_t *host);
+void skr__net_gate_read(skr_net_loop *l, struct skr__conn *c);
+void skr__net_gate_resume(skr_net_loop *l, struct skr__conn *c);
+void skr__net_gate_forget(skr_net_loop *l, struct skr__conn *c);
 
 #endif

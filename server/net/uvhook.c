@@ -6,7 +6,13 @@
  * program that serves with this layer) is the one libh2o's calls reach.
  * It calls libuv's own uv_write, found with dlsym(RTLD_NEXT), and changes
  * one thing for the loops' accepted connections, documented in
- * docs/skrd.md ("Connections"):
+ * docs/skrd.md ("Connections" and "Request bodies"):
+ *
+ * Reads are seen by the request-body gate (gate.c) right after h2o has
+ * handled them: uv_read_start hands libuv a callback of this layer that
+ * calls h2o's and then the gate, which may hold a connection's reading back
+ * (uv_read_stop) until memory is free again; h2o's own uv_read_start and
+ * uv_read_stop calls meanwhile only record what h2o wants.
  *
  * A write libuv refuses at once is completed later, with its error.  When
  * a read fails with ECONNRESET, libuv marks the stream neither readable
@@ -28,8 +34,12 @@
 
 typedef int (*write_fn)(uv_write_t *, uv_stream_t *, const uv_buf_t[],
     unsigned int, uv_write_cb);
+typedef int (*read_start_fn)(uv_stream_t *, uv_alloc_cb, uv_read_cb);
+typedef int (*read_stop_fn)(uv_stream_t *);
 
 static write_fn real_write;
+static read_start_fn real_read_start;
+static read_stop_fn real_read_stop;
 static pthread_once_t resolve_once = PTHREAD_ONCE_INIT;
 
 __thread skr_net_loop *skr__net_current;
@@ -38,13 +48,16 @@ static void
 resolve(void)
 {
 	real_write = (write_fn)dlsym(RTLD_NEXT, "uv_write");
+	real_read_start = (read_start_fn)dlsym(RTLD_NEXT, "uv_read_start");
+	real_read_stop = (read_stop_fn)dlsym(RTLD_NEXT, "uv_read_stop");
 }
 
 int
 skr__net_uvhook_init(void)
 {
 	pthread_once(&resolve_once, resolve);
-	return real_write != NULL ? SKR_OK : SKR_ERR_INTERNAL;
+	return real_write != NULL && real_read_start != NULL &&
+	    real_read_stop != NULL ? SKR_OK : SKR_ERR_INTERNAL;
 }
 
 struct skr__conn *
@@ -133,4 +146,63 @@ uv_write(uv_write_t *req, uv_stream_t *handle, const uv_buf_t bufs[],
 	l->wfail = c;
 	uv_idle_start(&l->wfail_idle, on_wfail);
 	return 0;
+}
+
+/* ---- reads --------------------------------------------------------------- */
+
+/* libuv's read callback for the loops' connections: h2o's, then the
+ * gate.  c stays valid throughout: h2o closes a connection with uv_close,
+ * whose callback (which frees c) runs later in the loop iteration. */
+static void
+on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
+{
+	struct skr__conn *c = (struct skr__conn *)stream;
+	skr_net_loop *l = stream->loop->data;
+
+	c->h2o_read(stream, nread, buf);
+	skr__net_gate_read(l, c);
+}
+
+int
+skr__net_read_start(struct skr__conn *c)
+{
+	return real_read_start((uv_stream_t *)&c->tcp, c->h2o_alloc, on_read);
+}
+
+int
+skr__net_read_stop(struct skr__conn *c)
+{
+	return real_read_stop((uv_stream_t *)&c->tcp);
+}
+
+int
+uv_read_start(uv_stream_t *stream, uv_alloc_cb alloc_cb, uv_read_cb read_cb)
+{
+	skr_net_loop *l = skr__net_current;
+	struct skr__conn *c;
+
+	if (real_read_start == NULL && skr__net_uvhook_init() != SKR_OK)
+		return UV_ENOSYS;
+	if ((c = skr__net_conn_of(stream)) == NULL || alloc_cb == NULL ||
+	    read_cb == NULL)
+		return real_read_start(stream, alloc_cb, read_cb);
+	c->h2o_alloc = alloc_cb;
+	c->h2o_read = read_cb;
+	c->want_read = 1;
+	if (c->paused)
+		return 0;
+	skr__net_gate_resume(l, c);
+	return c->paused ? 0 : skr__net_read_start(c);
+}
+
+int
+uv_read_stop(uv_stream_t *stream)
+{
+	struct skr__conn *c;
+
+	if (real_read_stop == NULL && skr__net_uvhook_init() != SKR_OK)
+		return UV_ENOSYS;
+	if ((c = skr__net_conn_of(stream)) != NULL)
+		c->want_read = 0;
+	return real_read_stop(stream);
 }

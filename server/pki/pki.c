@@ -293,6 +293,11 @@ skr_pki_init_dir(const char *dir, const char *host)
 	    "release-signing-key.pem", rsa, sign_rsa, ca));
 	SKR_GUARD(write_pair(dir, "release-signing-ec.pem",
 	    "release-signing-ec-key.pem", ec, sign_ec, ca));
+	{
+		int created;
+
+		SKR_GUARD(skr_pki_attest_ensure(dir, &created));
+	}
 out:
 	skr_key_free(ca_key);
 	skr_key_free(tls_key);
@@ -757,5 +762,109 @@ out:
 	skr_buf_free(&x5t);
 	skr_buf_free(&x5t256);
 	skr_buf_free(&b64);
+	return r;
+}
+
+/* ---- the attestation-signing key ---------------------------------------- */
+
+#define ATTEST_CERT "attest-signing.pem"
+#define ATTEST_KEY "attest-signing-key.pem"
+
+/* 1 when dir/name exists (as anything: a symlink is not followed). */
+static int
+exists(const char *dir, const char *name)
+{
+	char path[PATH_MAX];
+	struct stat st;
+
+	if (snprintf(path, sizeof(path), "%s/%s", dir, name) >=
+	    (int)sizeof(path))
+		return 0;
+	return lstat(path, &st) == 0;
+}
+
+int
+skr_pki_attest_ensure(const char *dir, int *created)
+{
+	skr_key *ca_key = NULL, *key = NULL;
+	X509 *ca = NULL, *cert = NULL;
+	skr_buf note = SKR_BUF_INIT;
+	int have_cert = exists(dir, ATTEST_CERT), have_key = exists(dir,
+	    ATTEST_KEY);
+	long days;
+	int r;
+
+	*created = 0;
+	if (have_cert && have_key)
+		return SKR_OK;
+	if (have_cert || have_key)
+		return SKR_ERR_CONFIG;
+	SKR_GUARD(read_key(dir, "ca-key.pem", &ca_key));
+	SKR_GUARD(read_cert(dir, "ca.pem", &ca));
+	SKR_GUARD(days_within_ca(ca, 3650, &days, &note));
+	SKR_GUARD(skr_key_generate(SKR_KTY_RSA, 2048, &key));
+	SKR_GUARD(skr_pki_cert(skr_key_pkey(key), ORG,
+	    "skr attestation signing", ca, skr_key_pkey(ca_key),
+	    SKR_CERT_SIGNING, NULL, days, &cert));
+	SKR_GUARD(write_pair(dir, ATTEST_CERT, ATTEST_KEY, key, cert, ca));
+	*created = 1;
+out:
+	skr_key_free(ca_key);
+	skr_key_free(key);
+	X509_free(ca);
+	X509_free(cert);
+	skr_buf_free(&note);
+	return r;
+}
+
+int
+skr_pki_load_attest(const char *dir, EVP_PKEY **key, json_t **x5c)
+{
+	skr_buf certs = SKR_BUF_INIT, b64 = SKR_BUF_INIT;
+	skr_key *k = NULL;
+	json_t *chain = NULL;
+	BIO *bio = NULL;
+	X509 *x;
+	unsigned char *der = NULL;
+	int derlen, first = 1, r;
+
+	*key = NULL;
+	*x5c = NULL;
+	SKR_GUARD(read_key(dir, ATTEST_KEY, &k));
+	SKR_ENSURE(skr_key_kty(k) == SKR_KTY_RSA, SKR_ERR_CONFIG);
+	SKR_GUARD(read_file(dir, ATTEST_CERT, &certs));
+	SKR_ENSURE((bio = BIO_new_mem_buf(certs.data, (int)certs.len)) != NULL,
+	    SKR_ERR_NOMEM);
+	SKR_ENSURE((chain = json_array()) != NULL, SKR_ERR_NOMEM);
+	while ((x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
+		derlen = i2d_X509(x, &der);
+		/* The first certificate must be the key's. */
+		if (first && X509_check_private_key(x, skr_key_pkey(k)) != 1)
+			derlen = -1;
+		X509_free(x);
+		SKR_ENSURE(derlen > 0, SKR_ERR_CONFIG);
+		skr_buf_reset(&b64);
+		SKR_GUARD(skr_b64_encode(&b64, der, (size_t)derlen));
+		SKR_ENSURE(json_array_append_new(chain,
+		    json_string(skr_buf_cstr(&b64))) == 0, SKR_ERR_NOMEM);
+		OPENSSL_free(der);
+		der = NULL;
+		first = 0;
+	}
+	ERR_clear_error();
+	SKR_ENSURE(!first, SKR_ERR_CONFIG);
+	SKR_ENSURE(EVP_PKEY_up_ref(skr_key_pkey(k)) == 1, SKR_ERR_CRYPTO);
+	*key = skr_key_pkey(k);
+	*x5c = chain;
+	chain = NULL;
+	r = SKR_OK;
+out:
+	OPENSSL_free(der);
+	BIO_free(bio);
+	json_decref(chain);
+	skr_key_free(k);
+	skr_buf_free(&certs);
+	skr_buf_free(&b64);
+	ERR_clear_error();
 	return r;
 }

@@ -11,6 +11,8 @@
  *   release-signing-key.pem
  *   release-signing-ec.pem      EC P-256 release-signing certificate chain
  *   release-signing-ec-key.pem
+ *   attest-signing.pem          attestation-token signing certificate chain
+ *   attest-signing-key.pem      (skrd's attestation endpoint, docs/snp.md)
  */
 #ifndef SKR_SERVER_PKI_H
 #define SKR_SERVER_PKI_H
@@ -55,8 +57,9 @@ int skr_pki_cert_pem(X509 *cert, skr_buf *out);
 int skr_pki_write_file(const char *dir, const char *name, const void *p,
     size_t n, int mode);
 
-/* Create the CA, TLS and release-signing files in dir for host (added to
- * the names of both with localhost, 127.0.0.1 and ::1). */
+/* Create the CA, TLS, release-signing and attestation-signing files in
+ * dir for host (added to the names of the TLS and release-signing
+ * certificates with localhost, 127.0.0.1 and ::1). */
 int skr_pki_init_dir(const char *dir, const char *host);
 
 /*
@@ -92,5 +95,22 @@ int skr_pki_renew(const char *dir, unsigned what, const char *host,
  */
 int skr_pki_load_signing(const char *dir, skr_alg alg, EVP_PKEY **key,
     json_t **header, int *release_eku);
+
+/*
+ * The key that signs the tokens of skrd's attestation endpoint
+ * (docs/snp.md, "Tokens"): attest-signing-key.pem (RSA 2048, 0600) and
+ * attest-signing.pem (its certificate from the data directory's CA, 10
+ * years or to the CA's end, digitalSignature only; then the CA).
+ * skr_pki_attest_ensure creates both when neither exists (*created 1) and
+ * leaves them when both do (*created 0); one without the other, or a CA
+ * that cannot be read, is SKR_ERR_CONFIG.
+ */
+int skr_pki_attest_ensure(const char *dir, int *created);
+
+/* Load them: *key (caller frees with EVP_PKEY_free) and *x5c, the
+ * certificate chain as a JSON array of standard base64 DER, leaf first (a
+ * new reference).  SKR_ERR_CONFIG when the files are not a key and a
+ * certificate of that key. */
+int skr_pki_load_attest(const char *dir, EVP_PKEY **key, json_t **x5c);
 
 #endif

@@ -255,33 +255,77 @@ out:
 
 /* ---- verification ------------------------------------------------------- */
 
+void
+skr_audit_verifier_init(skr_audit_verifier *v)
+{
+	memset(v, 0, sizeof(*v));
+	skr__audit_walk_init(&v->w);
+	v->started = 1;
+}
+
+struct step {
+	skr__audit_walk *w;
+	size_t left;        /* records this step may still check */
+	int stopped;        /* left ran out before the last record */
+};
+
 static int
 verify_one(void *arg, const void *k, size_t kl, const void *v, size_t vl)
 {
-	return skr__audit_walk_step(arg, k, kl, v, vl);
+	struct step *s = arg;
+
+	if (s->left == 0) {
+		s->stopped = 1;
+		return 1;
+	}
+	s->left--;
+	return skr__audit_walk_step(s->w, k, kl, v, vl);
+}
+
+int
+skr_audit_verify_step(skr_txn *txn, skr_audit_verifier *v, size_t max)
+{
+	struct step s = { &v->w, max > 0 ? max : SIZE_MAX, 0 };
+	uint8_t k[8], hhash[SKR_AUDIT_HASH_LEN];
+	uint64_t hseq;
+	int r;
+
+	if (txn == NULL || !v->started)
+		return SKR_ERR_INVAL;
+	/* From the next seq the walk expects: a record missing there is a
+	 * gap the walk reports. */
+	skr__audit_seq_put(k, v->w.expect);
+	if ((r = skr__store_walk(txn, SKR__DB_AUDIT, k, sizeof(k), verify_one,
+	    &s)) != SKR_OK)
+		return r;
+	if (s.stopped)
+		return SKR_AUDIT_MORE;
+	/* The last record of this snapshot: its head must name it. */
+	if ((r = head_get(txn, &hseq, hhash)) != SKR_OK)
+		return r;
+	return skr__audit_walk_end(&v->w, hseq, hhash);
+}
+
+void
+skr_audit_verifier_report(const skr_audit_verifier *v, int r,
+    uint64_t *count, uint64_t *broken)
+{
+	if (count != NULL)
+		*count = 0;
+	if (broken != NULL)
+		*broken = 0;
+	skr__audit_walk_report(&v->w, r, count, broken);
 }
 
 int
 skr_audit_verify(skr_txn *txn, uint64_t *count, uint64_t *broken)
 {
-	skr__audit_walk w;
-	uint8_t hhash[SKR_AUDIT_HASH_LEN];
-	uint64_t hseq;
+	skr_audit_verifier v;
 	int r;
 
-	if (count != NULL)
-		*count = 0;
-	if (broken != NULL)
-		*broken = 0;
-	if (txn == NULL)
-		return SKR_ERR_INVAL;
-	skr__audit_walk_init(&w);
-	if ((r = head_get(txn, &hseq, hhash)) != SKR_OK)
-		return r;
-	r = skr__store_walk(txn, SKR__DB_AUDIT, NULL, 0, verify_one, &w);
-	if (r == SKR_OK)
-		r = skr__audit_walk_end(&w, hseq, hhash);
-	skr__audit_walk_report(&w, r, count, broken);
+	skr_audit_verifier_init(&v);
+	r = skr_audit_verify_step(txn, &v, 0);
+	skr_audit_verifier_report(&v, r, count, broken);
 	return r;
 }
 

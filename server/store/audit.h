@@ -232,6 +232,32 @@ int skr_audit_query(skr_txn *txn, const skr_audit_filter *f, uint64_t after,
  */
 int skr_audit_verify(skr_txn *txn, uint64_t *count, uint64_t *broken);
 
+/*
+ * skr_audit_verify in steps, each in a read transaction of the caller's, so
+ * that a long chain neither pins one snapshot for the whole walk nor keeps
+ * the caller from doing other work between steps (docs/api.md,
+ * "Administrative routes").  Start with skr_audit_verifier_init, then call
+ * skr_audit_verify_step with a fresh read transaction until it returns
+ * anything but SKR_AUDIT_MORE: each step checks at most max records
+ * (0: no bound) after the last one checked, and the step that reaches the
+ * last record checks the head in its own transaction.  Records appended
+ * between steps are walked too; records are never rewritten, so what an
+ * earlier step checked still holds.  The result and report are those of
+ * skr_audit_verify.
+ */
+typedef struct skr_audit_verifier {
+	skr__audit_walk w;
+	int started;
+} skr_audit_verifier;
+#define SKR_AUDIT_MORE 1
+
+void skr_audit_verifier_init(skr_audit_verifier *v);
+int skr_audit_verify_step(skr_txn *txn, skr_audit_verifier *v, size_t max);
+/* *count (may be NULL): records checked and good so far; *broken (may be
+ * NULL): the first bad seq when r is SKR_ERR_AUDIT_BROKEN. */
+void skr_audit_verifier_report(const skr_audit_verifier *v, int r,
+    uint64_t *count, uint64_t *broken);
+
 /* The same check offline, without the store: skr_audit_verify_dir
  * (chain.h). */
 

@@ -143,6 +143,151 @@ out:
 	return r;
 }
 
+/* ---- the keyring ------------------------------------------------------ */
+
+int
+skr_keyring_add(skr_keyring *kr, uint32_t gen, skr_master_key *mk)
+{
+	size_t i;
+
+	if (mk == NULL || gen == 0 || kr->n == SKR_KEYRING_MAX ||
+	    skr_keyring_find(kr, gen) != NULL) {
+		skr_master_key_free(mk);
+		return SKR_ERR_INVAL;
+	}
+	/* Keep the generations ascending. */
+	for (i = kr->n; i > 0 && kr->gen[i - 1] > gen; i--) {
+		kr->gen[i] = kr->gen[i - 1];
+		kr->key[i] = kr->key[i - 1];
+	}
+	kr->gen[i] = gen;
+	kr->key[i] = mk;
+	kr->n++;
+	return SKR_OK;
+}
+
+const skr_master_key *
+skr_keyring_find(const skr_keyring *kr, uint32_t gen)
+{
+	for (size_t i = 0; i < kr->n; i++)
+		if (kr->gen[i] == gen)
+			return kr->key[i];
+	return NULL;
+}
+
+uint32_t
+skr_keyring_newest(const skr_keyring *kr)
+{
+	return kr->n > 0 ? kr->gen[kr->n - 1] : 0;
+}
+
+void
+skr_keyring_drop_below(skr_keyring *kr, uint32_t gen)
+{
+	size_t i, j = 0;
+
+	for (i = 0; i < kr->n; i++) {
+		if (kr->gen[i] < gen) {
+			skr_master_key_free(kr->key[i]);
+			continue;
+		}
+		kr->gen[j] = kr->gen[i];
+		kr->key[j++] = kr->key[i];
+	}
+	for (i = j; i < kr->n; i++) {
+		kr->gen[i] = 0;
+		kr->key[i] = NULL;
+	}
+	kr->n = j;
+}
+
+void
+skr_keyring_clear(skr_keyring *kr)
+{
+	for (size_t i = 0; i < kr->n; i++)
+		skr_master_key_free(kr->key[i]);
+	memset(kr, 0, sizeof(*kr));
+}
+
+#define KEYRING_MAGIC "SKRK"
+#define KEYRING_HEAD 6 /* magic, version, count */
+
+int
+skr_keyring_encode(const skr_keyring *kr, skr_buf *out)
+{
+	uint8_t head[KEYRING_HEAD], g[4];
+	size_t i;
+	int r = SKR_OK;
+
+	if (kr->n == 0)
+		return SKR_ERR_INVAL;
+	/* One generation-1 key stays the 32 bytes of the original key file,
+	 * so a data directory made before generations still reads. */
+	if (kr->n == 1 && kr->gen[0] == 1)
+		return skr_buf_append(out, kr->key[0]->page,
+		    SKR_MASTER_KEY_LEN);
+	memcpy(head, KEYRING_MAGIC, 4);
+	head[4] = 1;
+	head[5] = (uint8_t)kr->n;
+	SKR_GUARD(skr_buf_append(out, head, sizeof(head)));
+	for (i = 0; i < kr->n; i++) {
+		g[0] = (uint8_t)(kr->gen[i] >> 24);
+		g[1] = (uint8_t)(kr->gen[i] >> 16);
+		g[2] = (uint8_t)(kr->gen[i] >> 8);
+		g[3] = (uint8_t)kr->gen[i];
+		SKR_GUARD(skr_buf_append(out, g, 4));
+		SKR_GUARD(skr_buf_append(out, kr->key[i]->page,
+		    SKR_MASTER_KEY_LEN));
+	}
+out:
+	return r;
+}
+
+int
+skr_keyring_decode(const uint8_t *p, size_t n, skr_keyring *kr)
+{
+	skr_keyring tmp;
+	skr_master_key *mk = NULL;
+	size_t i, count;
+	uint32_t gen;
+	int r = SKR_OK;
+
+	memset(&tmp, 0, sizeof(tmp));
+	memset(kr, 0, sizeof(*kr));
+	if (n == SKR_MASTER_KEY_LEN) {
+		SKR_GUARD(skr_master_key_from_bytes(p, n, &mk));
+		SKR_GUARD(skr_keyring_add(&tmp, 1, mk));
+		*kr = tmp;
+		return SKR_OK;
+	}
+	SKR_ENSURE(n >= KEYRING_HEAD && memcmp(p, KEYRING_MAGIC, 4) == 0 &&
+	    p[4] == 1, SKR_ERR_MASTER_KEY);
+	count = p[5];
+	SKR_ENSURE(count >= 1 && count <= SKR_KEYRING_MAX &&
+	    n == KEYRING_HEAD + count * (4 + SKR_MASTER_KEY_LEN),
+	    SKR_ERR_MASTER_KEY);
+	p += KEYRING_HEAD;
+	for (i = 0; i < count; i++) {
+		gen = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+		    (uint32_t)p[2] << 8 | p[3];
+		/* One encoding per keyring: generations strictly ascending,
+		 * and a lone generation 1 is written as the bare key. */
+		SKR_ENSURE(gen > (i == 0 ? 0 : tmp.gen[i - 1]) &&
+		    !(count == 1 && gen == 1), SKR_ERR_MASTER_KEY);
+		SKR_GUARD(skr_master_key_from_bytes(p + 4, SKR_MASTER_KEY_LEN,
+		    &mk));
+		r = skr_keyring_add(&tmp, gen, mk);
+		mk = NULL;
+		SKR_ENSURE(r == SKR_OK, SKR_ERR_MASTER_KEY);
+		p += 4 + SKR_MASTER_KEY_LEN;
+	}
+	*kr = tmp;
+	memset(&tmp, 0, sizeof(tmp));
+out:
+	skr_keyring_clear(&tmp);
+	return r;
+}
+
 /* ---- the key file source --------------------------------------------- */
 
 struct file_source {

@@ -15,6 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "buf.h"
+
 #define SKR_MASTER_KEY_LEN 32
 
 /* A loaded 32-byte secret; opaque. */
@@ -79,5 +81,61 @@ int skr_master_key_derive(const skr_master_key *mk, const uint8_t *salt,
 
 /* Wipes, unlocks and frees; NULL is fine. */
 void skr_master_key_free(skr_master_key *mk);
+
+/* ---- generations and the keyring ------------------------------------ */
+
+/*
+ * The keyring (docs/sealing.md, "Generations"): the master key generations
+ * a store may need, at most SKR_KEYRING_MAX (two while a rotation moves the
+ * data keys from the older to the newer).  Generation numbers start at 1
+ * and only grow.  A keyring owns its keys; it is what a seal protects.
+ */
+#define SKR_KEYRING_MAX 2
+
+typedef struct skr_keyring {
+	size_t n;
+	uint32_t gen[SKR_KEYRING_MAX];      /* ascending */
+	skr_master_key *key[SKR_KEYRING_MAX]; /* owned */
+} skr_keyring;
+
+/* Add generation gen, taking mk (freed on error too).  A generation
+ * already present or a full ring: SKR_ERR_INVAL. */
+int skr_keyring_add(skr_keyring *kr, uint32_t gen, skr_master_key *mk);
+/* The key of generation gen, borrowed; NULL when absent. */
+const skr_master_key *skr_keyring_find(const skr_keyring *kr, uint32_t gen);
+/* The newest generation, 0 for an empty ring. */
+uint32_t skr_keyring_newest(const skr_keyring *kr);
+/* Drop (wipe and free) every generation older than gen. */
+void skr_keyring_drop_below(skr_keyring *kr, uint32_t gen);
+/* Free every key; kr itself is the caller's and is left empty. */
+void skr_keyring_clear(skr_keyring *kr);
+
+/*
+ * The keyring as bytes, for a seal to protect: exactly 32 bytes is one key
+ * of generation 1 (the original master.key file); otherwise "SKRK", a
+ * version byte (1), a count byte, and per generation a u32 big-endian
+ * number and its 32 bytes.  encode appends to out, which must be a secret
+ * buffer; decode refuses anything else with SKR_ERR_MASTER_KEY.
+ */
+int skr_keyring_encode(const skr_keyring *kr, skr_buf *out);
+int skr_keyring_decode(const uint8_t *p, size_t n, skr_keyring *kr);
+
+/* ---- seals ------------------------------------------------------------ */
+
+/*
+ * What protects the keyring at rest (docs/sealing.md).  The implementations
+ * live in server/seal/; the store sees only this table.  wrap turns the
+ * encoded keyring into a blob the data directory may hold (appended to
+ * blob); unwrap gives the keyring bytes back (appended to pt, a secret
+ * buffer).  unwrap errors name the cause: SKR_ERR_SEAL_UNAVAILABLE,
+ * SKR_ERR_SEAL_AUTH, SKR_ERR_SEAL_KEY, SKR_ERR_SEAL_POLICY, SKR_ERR_SEALED
+ * (a seal that still waits for its unseal shares).  free releases ctx.
+ */
+typedef struct skr_seal_ops {
+	const char *name; /* "file", "pkcs11", "tpm2", "shamir" */
+	int (*wrap)(void *ctx, const uint8_t *pt, size_t n, skr_buf *blob);
+	int (*unwrap)(void *ctx, const uint8_t *blob, size_t n, skr_buf *pt);
+	void (*free)(void *ctx);
+} skr_seal_ops;
 
 #endif

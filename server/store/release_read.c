@@ -269,7 +269,8 @@ skr_store_release_unseal(skr_txn *txn, const skr_version_info *vi,
 	    SKR_ERR_STORE);
 	s = skr_jdoc_get(&kd, skr_jdoc_root(&kd), "dek");
 	SKR_ENSURE(s != NULL && s->type == SKR_JSTRING, SKR_ERR_STORE);
-	SKR_GUARD(skr__dek_open_text(txn, stamp->lc, s->str, s->len, &dek));
+	SKR_GUARD(skr__dek_open_text(txn, stamp->lc, s->str, s->len,
+	    skr__rec_gen(dint(&kd, skr_jdoc_root(&kd), "g")), &dek));
 	SKR_GUARD(skr__version_unseal(stamp->lc, vi->version, &dek, &vr,
 	    &pt));
 	SKR_GUARD(skr_key_from_private_bytes(vi->kty, pt.data, pt.len, out));

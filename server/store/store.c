@@ -41,7 +41,6 @@
 #include <openssl/params.h>
 
 #include "guard.h"
-#include "seal.h"
 #include "skr/error.h"
 
 static const char *const db_names[NDB] = {
@@ -55,15 +54,6 @@ static const char *const db_names[NDB] = {
 	[DB_NONCES] = "nonces",
 	[DB_PURGEQ] = "purgeq",
 };
-
-/* HKDF info labels (docs/store.md): the master key itself is never used. */
-#define LABEL_KEK "skr/v1/kek"
-#define LABEL_MAC "skr/v1/record-mac"
-#define LABEL_MARKER "skr/v1/marker"
-#define LABEL_BACKUP_ROOT "skr/v1/backup-root"
-
-/* Associated data prefixes; the trailing NUL is part of each. */
-#define AAD_CHECK "skr/v1/check"
 
 /* ---- LMDB errors ------------------------------------------------------ */
 
@@ -356,6 +346,32 @@ space_low(skr_store *st)
 
 /* ---- transactions ------------------------------------------------------ */
 
+/* Count the transaction in the store's current epoch (rotate.c waits for
+ * an epoch to empty before it wipes an old key).  The epoch is read again
+ * after counting, so a transaction is never counted in an epoch that was
+ * already closed when it began. */
+static void
+txn_enter(skr_txn *txn)
+{
+	skr_store *st = txn->st;
+	unsigned e;
+
+	for (;;) {
+		e = __atomic_load_n(&st->epoch, __ATOMIC_ACQUIRE) & 1;
+		__atomic_add_fetch(&st->active[e], 1, __ATOMIC_ACQ_REL);
+		if ((__atomic_load_n(&st->epoch, __ATOMIC_ACQUIRE) & 1) == e)
+			break;
+		__atomic_sub_fetch(&st->active[e], 1, __ATOMIC_ACQ_REL);
+	}
+	txn->epoch = e;
+}
+
+static void
+txn_leave(skr_txn *txn)
+{
+	__atomic_sub_fetch(&txn->st->active[txn->epoch], 1, __ATOMIC_ACQ_REL);
+}
+
 int
 skr_store_txn_begin(skr_store *st, int mode, skr_txn **out)
 {
@@ -377,6 +393,7 @@ skr_store_txn_begin(skr_store *st, int mode, skr_txn **out)
 		free(txn);
 		return skr__lmdb_err(rc);
 	}
+	txn_enter(txn);
 	*out = txn;
 	return SKR_OK;
 }
@@ -390,6 +407,7 @@ skr_store_txn_commit(skr_txn *txn)
 		return SKR_ERR_INVAL;
 	if (!txn->write) {
 		mdb_txn_abort(txn->t);
+		txn_leave(txn);
 		free(txn);
 		return SKR_OK;
 	}
@@ -398,6 +416,7 @@ skr_store_txn_commit(skr_txn *txn)
 	rc = mdb_txn_commit(txn->t);
 	if (rc == MDB_SUCCESS && !txn->sub)
 		reserve_keep(txn->st);
+	txn_leave(txn);
 	free(txn);
 	return skr__lmdb_err(rc);
 }
@@ -408,6 +427,7 @@ skr_store_txn_abort(skr_txn *txn)
 	if (txn == NULL)
 		return;
 	mdb_txn_abort(txn->t);
+	txn_leave(txn);
 	free(txn);
 }
 
@@ -532,25 +552,6 @@ store_path(const char *dir, char *out, size_t outlen)
 }
 
 static int
-derive_keys(skr_store *st, const skr_master_key *mk)
-{
-	int r;
-
-	if ((r = skr_master_key_derive(mk, NULL, 0, LABEL_KEK, &st->kek)) !=
-	    SKR_OK ||
-	    (r = skr_master_key_derive(mk, NULL, 0, LABEL_MAC, &st->mac)) !=
-	    SKR_OK ||
-	    (r = skr_master_key_derive(mk, NULL, 0, LABEL_MARKER,
-	    &st->marker)) != SKR_OK ||
-	    (r = skr_master_key_derive(mk, NULL, 0, LABEL_BACKUP_ROOT,
-	    &st->backup)) != SKR_OK)
-		return r;
-	if ((st->hmac = EVP_MAC_fetch(NULL, "HMAC", NULL)) == NULL)
-		return SKR_ERR_CRYPTO;
-	return SKR_OK;
-}
-
-static int
 env_open(const char *path, const skr_store_opts *opts, skr_store *st)
 {
 	size_t map = opts != NULL && opts->map_size ? opts->map_size :
@@ -587,7 +588,9 @@ skr_store_close(skr_store *st)
 	if (st->env != NULL)
 		mdb_env_close(st->env);
 	EVP_MAC_free(st->hmac);
+	pthread_rwlock_destroy(&st->keklock);
 	skr_master_key_free(st->kek);
+	skr_master_key_free(st->kek_old);
 	skr_master_key_free(st->mac);
 	skr_master_key_free(st->marker);
 	skr_master_key_free(st->backup);
@@ -625,19 +628,80 @@ migrate_1(skr_txn *txn)
 	return raw_put(txn, DB_META, "schema", 6, "2", 1);
 }
 
+/* A store of its own, its key and committer locks ready. */
+static skr_store *
+store_new(void)
+{
+	skr_store *st = calloc(1, sizeof(*st));
+
+	if (st != NULL && pthread_rwlock_init(&st->keklock, NULL) != 0) {
+		free(st);
+		st = NULL;
+	}
+	if (st != NULL)
+		pthread_mutex_init(&st->committer_mu, NULL);
+	return st;
+}
+
+/* One generation-1 keyring holding a copy of mk. */
+static int
+keyring_of(const skr_master_key *mk, skr_keyring *kr)
+{
+	skr_master_key *copy;
+	int r;
+
+	memset(kr, 0, sizeof(*kr));
+	if ((r = skr_master_key_from_bytes(skr_master_key_bytes(mk),
+	    SKR_MASTER_KEY_LEN, &copy)) != SKR_OK)
+		return r;
+	return skr_keyring_add(kr, 1, copy);
+}
+
 int
 skr_store_create(const char *dir, const skr_master_key *mk,
     const skr_store_opts *opts, skr_store **out)
 {
-	static const uint8_t check_pt[] = "skr master key check";
-	char path[PATH_MAX], schema[16];
-	skr_store *st = NULL;
-	skr_txn *txn = NULL;
-	skr_buf sealed = SKR_BUF_INIT;
-	int fd, r, made = 0;
+	skr_keyring kr;
+	int r;
 
 	*out = NULL;
 	if (dir == NULL || mk == NULL)
+		return SKR_ERR_INVAL;
+	if ((r = keyring_of(mk, &kr)) != SKR_OK)
+		return r;
+	r = skr_store_create_keyring(dir, &kr, opts, out);
+	skr_keyring_clear(&kr);
+	return r;
+}
+
+int
+skr_store_open(const char *dir, const skr_master_key *mk,
+    const skr_store_opts *opts, skr_store **out)
+{
+	skr_keyring kr;
+	int r;
+
+	*out = NULL;
+	if (dir == NULL || mk == NULL)
+		return SKR_ERR_INVAL;
+	if ((r = keyring_of(mk, &kr)) != SKR_OK)
+		return r;
+	r = skr_store_open_keyring(dir, &kr, opts, out);
+	skr_keyring_clear(&kr);
+	return r;
+}
+
+int
+skr_store_create_keyring(const char *dir, const skr_keyring *kr,
+    const skr_store_opts *opts, skr_store **out)
+{
+	char path[PATH_MAX], schema[16];
+	skr_store *st = NULL;
+	skr_txn *txn = NULL;
+	int fd, r, made = 0;
+
+	*out = NULL;
+	if (dir == NULL || kr == NULL || kr->n == 0)
 		return SKR_ERR_INVAL;
 	if ((r = store_path(dir, path, sizeof(path))) != SKR_OK)
 		return r;
@@ -649,19 +713,15 @@ skr_store_create(const char *dir, const skr_master_key *mk,
 		return errno == EEXIST ? SKR_ERR_CONFLICT : SKR_ERR_IO;
 	close(fd);
 	made = 1;
-	st = calloc(1, sizeof(*st));
+	st = store_new();
 	SKR_ENSURE(st != NULL, SKR_ERR_NOMEM);
-	pthread_mutex_init(&st->committer_mu, NULL);
-	SKR_GUARD(derive_keys(st, mk));
+	SKR_GUARD(skr__store_keys_new(st, kr));
 	SKR_GUARD(env_open(path, opts, st));
 	SKR_GUARD(skr_store_txn_begin(st, SKR_TXN_WRITE_RESERVE, &txn));
 	SKR_GUARD(open_dbs(txn, ALL_DBS));
 	snprintf(schema, sizeof(schema), "%d", SKR_STORE_SCHEMA_VERSION);
 	SKR_GUARD(raw_put(txn, DB_META, "schema", 6, schema, strlen(schema)));
-	SKR_GUARD(skr_seal(skr_master_key_bytes(st->kek),
-	    (const uint8_t *)AAD_CHECK, sizeof(AAD_CHECK), check_pt,
-	    sizeof(check_pt) - 1, &sealed));
-	SKR_GUARD(raw_put(txn, DB_META, "check", 5, sealed.data, sealed.len));
+	SKR_GUARD(skr__store_keys_put(txn));
 	r = skr_store_txn_commit(txn);
 	txn = NULL;
 	SKR_GUARD(r);
@@ -671,7 +731,6 @@ skr_store_create(const char *dir, const skr_master_key *mk,
 out:
 	skr_store_txn_abort(txn);
 	skr_store_close(st);
-	skr_buf_free(&sealed);
 	if (made) {
 		char lock[PATH_MAX + 8];
 		(void)unlink(path);
@@ -683,29 +742,26 @@ out:
 }
 
 int
-skr_store_open(const char *dir, const skr_master_key *mk,
+skr_store_open_keyring(const char *dir, const skr_keyring *kr,
     const skr_store_opts *opts, skr_store **out)
 {
 	char path[PATH_MAX];
 	skr_store *st = NULL;
 	skr_txn *txn = NULL;
-	skr_buf pt = SKR_BUF_INIT_SECRET;
 	struct stat sb;
 	const uint8_t *v;
 	size_t vl;
 	int r, rc, schema;
 
 	*out = NULL;
-	if (dir == NULL || mk == NULL)
+	if (dir == NULL || kr == NULL || kr->n == 0)
 		return SKR_ERR_INVAL;
 	if ((r = store_path(dir, path, sizeof(path))) != SKR_OK)
 		return r;
 	if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size == 0)
 		return SKR_ERR_STORE;
-	if ((st = calloc(1, sizeof(*st))) == NULL)
+	if ((st = store_new()) == NULL)
 		return SKR_ERR_NOMEM;
-	pthread_mutex_init(&st->committer_mu, NULL);
-	SKR_GUARD(derive_keys(st, mk));
 	SKR_GUARD(env_open(path, opts, st));
 	SKR_GUARD(skr_store_txn_begin(st, SKR_TXN_WRITE_RESERVE, &txn));
 	/* The schema first: a later schema may have other databases. */
@@ -722,12 +778,8 @@ skr_store_open(const char *dir, const skr_master_key *mk,
 	    schema <= SKR_STORE_SCHEMA_VERSION, SKR_ERR_STORE_SCHEMA);
 	/* Schema 1 had no purge index. */
 	SKR_GUARD(open_dbs(txn, schema == 1 ? 1u << DB_PURGEQ : 0));
-	r = skr__raw_get(txn, DB_META, "check", 5, &v, &vl);
-	if (r == SKR_ERR_NOT_FOUND)
-		r = SKR_ERR_STORE_SCHEMA;
-	SKR_GUARD(r);
-	SKR_GUARD(skr_seal_open(skr_master_key_bytes(st->kek),
-	    (const uint8_t *)AAD_CHECK, sizeof(AAD_CHECK), v, vl, &pt));
+	/* The generations and the check, before anything else is read. */
+	SKR_GUARD(skr__store_keys_load(txn, kr));
 	if (schema == 1)
 		SKR_GUARD(migrate_1(txn));
 	r = skr_store_txn_commit(txn);
@@ -738,7 +790,6 @@ skr_store_open(const char *dir, const skr_master_key *mk,
 out:
 	skr_store_txn_abort(txn);
 	skr_store_close(st);
-	skr_buf_free(&pt);
 	return r;
 }
 

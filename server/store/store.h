@@ -94,8 +94,56 @@ int skr_store_create(const char *dir, const skr_master_key *mk,
 int skr_store_open(const char *dir, const skr_master_key *mk,
     const skr_store_opts *opts, skr_store **out);
 
+/*
+ * The same with every master key generation the seal holds (masterkey.h,
+ * docs/sealing.md): the store picks the generation its meta names, and
+ * while a rotation runs the older one too.  A keyring that lacks a
+ * generation the store needs: SKR_ERR_MASTER_KEY.  kr is borrowed for the
+ * call only.  skr_store_open and skr_store_create are these with a
+ * keyring of one generation-1 key.
+ */
+int skr_store_create_keyring(const char *dir, const skr_keyring *kr,
+    const skr_store_opts *opts, skr_store **out);
+int skr_store_open_keyring(const char *dir, const skr_keyring *kr,
+    const skr_store_opts *opts, skr_store **out);
+
 /* All transactions must have ended. NULL is fine. */
 void skr_store_close(skr_store *st);
+
+/* ---- master key rotation (docs/sealing.md, "Rotation") ---------------- */
+
+/* Where a store's generations stand. */
+typedef struct skr_rotation_status {
+	uint32_t gen;      /* the generation new data keys are sealed under */
+	uint32_t from;     /* the generation being moved away from; 0: none */
+	uint64_t moved;    /* data keys moved so far in this rotation */
+	uint64_t total;    /* keys (live and deleted) in the store */
+} skr_rotation_status;
+
+int skr_store_rotation_status(skr_store *st, skr_rotation_status *out);
+
+/*
+ * Begin a rotation to generation gen (newer than the store's; key its
+ * master key, borrowed for the call).  In one write transaction the check
+ * value and the domain keys are sealed under the new generation, the
+ * rotation's progress record is made and the "master-key.rotate.start"
+ * audit record appended (principal may be NULL); from its commit on every
+ * new data key is sealed under gen.  A rotation already running:
+ * SKR_ERR_CONFLICT.
+ */
+int skr_store_rotate_begin(skr_store *st, uint32_t gen,
+    const skr_master_key *key, const char *principal, int64_t now);
+
+/*
+ * Move at most max data keys (0: 64) to the current generation in one
+ * write transaction, keeping the progress in the store so that a restart
+ * resumes.  When none is left the rotation ends in the same transaction
+ * (the "master-key.rotate.finish" audit record) and *done is set; the older
+ * key is then wiped from memory once no transaction that began before can
+ * still need it.  No rotation running: SKR_OK with *done set.
+ */
+int skr_store_rotate_step(skr_store *st, size_t max, int64_t now,
+    int *done);
 
 /* ---- transactions ---------------------------------------------------- */
 

@@ -17,6 +17,8 @@
 #include <pthread.h>
 #include <stdio.h>
 
+#include <pthread.h>
+
 #include <jansson.h>
 #include <lmdb.h>
 #include <openssl/evp.h>
@@ -49,7 +51,16 @@ struct skr_store {
 	MDB_env *env;
 	MDB_dbi dbi[NDB];
 	EVP_MAC *hmac;
-	skr_master_key *kek;    /* seals data keys and the check value */
+	/* The generation's key-encryption keys (rotate.c): kek seals new
+	 * data keys and the check value; kek_old, while a rotation runs,
+	 * still opens the data keys not yet moved.  A rotation swaps them
+	 * under keklock. */
+	pthread_rwlock_t keklock;
+	skr_master_key *kek;
+	uint32_t gen;
+	skr_master_key *kek_old; /* NULL when no rotation runs */
+	uint32_t gen_old;
+	/* The domain keys: fixed for the store's life (docs/sealing.md). */
 	skr_master_key *mac;    /* record MACs */
 	skr_master_key *marker; /* paging markers */
 	skr_master_key *backup; /* root of per-blob backup keys */
@@ -58,6 +69,11 @@ struct skr_store {
 	 * by the first and stopped by skr_store_close. */
 	struct skr__committer *committer;
 	pthread_mutex_t committer_mu;
+	/* Transactions alive per epoch, so that a finished rotation wipes
+	 * the old key only once no transaction can still read a record
+	 * sealed under it (rotate.c). */
+	unsigned epoch;
+	unsigned active[2];
 };
 
 struct skr_txn {
@@ -65,6 +81,7 @@ struct skr_txn {
 	MDB_txn *t;
 	int write;
 	int sub;
+	unsigned epoch;
 };
 
 /* ---- byte order and JSON members -------------------------------------- */
@@ -219,9 +236,12 @@ int skr__info_load(skr_txn *txn, const char *lc, const json_t *rec,
 /* The data key of key record rec, unsealed into dek (a secret buffer). */
 int skr__dek_open(skr_txn *txn, const char *lc, const json_t *rec,
     skr_buf *dek);
-/* The same from the record's "dek" text (n bytes). */
+/* The same from the record's "dek" text (n bytes), sealed under
+ * generation g. */
 int skr__dek_open_text(skr_txn *txn, const char *lc, const char *s, size_t n,
-    skr_buf *dek);
+    uint32_t g, skr_buf *dek);
+/* The generation a key record's "g" member (0 when absent) names. */
+uint32_t skr__rec_gen(int64_t g);
 /* A new data key in dek (a secret buffer), its sealed form put in rec. */
 int skr__dek_new(skr_txn *txn, const char *lc, skr_buf *dek, json_t *rec);
 
@@ -246,6 +266,22 @@ int skr__check_policy_rule(int exportable, const char *policy);
 /* The meta JSON of a new version of key.  *out: caller json_decrefs. */
 int skr__meta_build(const skr_key *key, const char *version,
     const skr_version_params *p, int64_t now, json_t **out);
+
+/* Re-seal the data key of key record rec (folded name lc) under the
+ * current generation; *moved says whether it was on another one. */
+int skr__dek_rewrap(skr_txn *txn, const char *lc, json_t *rec, int *moved);
+
+/* ---- rotate.c ------------------------------------------------------------ */
+
+/* The domain keys and generations of a store being opened or created:
+ * fills st->kek, gen, kek_old, gen_old, mac, marker and backup from the
+ * keyring and the meta records of txn (docs/sealing.md). */
+int skr__store_keys_load(skr_txn *txn, const skr_keyring *kr);
+/* For a new store: generation newest of kr, domain keys derived; then
+ * skr__store_keys_put writes the check value (and, past generation 1, the
+ * generation and the sealed domain keys) into the new store's meta. */
+int skr__store_keys_new(skr_store *st, const skr_keyring *kr);
+int skr__store_keys_put(skr_txn *txn);
 
 /* ---- paging.c ----------------------------------------------------------- */
 

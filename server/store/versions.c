@@ -67,7 +67,16 @@ skr__ikey(const char *lc, const char *version, uint8_t *k)
 	return n + 1 + SKR_VERSION_LEN;
 }
 
-/* Unseal a key's data key (the key record's "dek") into dek. */
+/* The generation a key record's data key is sealed under: "g", or 1 for
+ * records made before generations (docs/sealing.md). */
+uint32_t
+skr__rec_gen(int64_t g)
+{
+	return g > 0 && g <= UINT32_MAX ? (uint32_t)g : 1;
+}
+
+/* Unseal a key's data key (the key record's "dek") into dek, with the key
+ * of the generation the record names. */
 int
 skr__dek_open(skr_txn *txn, const char *lc, const json_t *rec, skr_buf *dek)
 {
@@ -75,20 +84,28 @@ skr__dek_open(skr_txn *txn, const char *lc, const json_t *rec, skr_buf *dek)
 
 	if (s == NULL)
 		return SKR_ERR_STORE;
-	return skr__dek_open_text(txn, lc, s, strlen(s), dek);
+	return skr__dek_open_text(txn, lc, s, strlen(s),
+	    skr__rec_gen(jint(rec, "g")), dek);
 }
 
 int
 skr__dek_open_text(skr_txn *txn, const char *lc, const char *s, size_t n,
-    skr_buf *dek)
+    uint32_t g, skr_buf *dek)
 {
 	skr_buf sealed = SKR_BUF_INIT, aad = SKR_BUF_INIT;
+	skr_store *st = txn->st;
+	const skr_master_key *kek;
 	int r;
 
 	SKR_GUARD(skr_b64url_decode(&sealed, s, n));
 	SKR_GUARD(aad_dek(lc, &aad));
-	SKR_GUARD(skr_seal_open(skr_master_key_bytes(txn->st->kek), aad.data,
-	    aad.len, sealed.data, sealed.len, dek));
+	pthread_rwlock_rdlock(&st->keklock);
+	kek = g == st->gen ? st->kek : g == st->gen_old ? st->kek_old : NULL;
+	r = kek == NULL ? SKR_ERR_SEAL_OPEN :
+	    skr_seal_open(skr_master_key_bytes(kek), aad.data, aad.len,
+	    sealed.data, sealed.len, dek);
+	pthread_rwlock_unlock(&st->keklock);
+	SKR_GUARD(r);
 	if (dek->len != DEK_LEN)
 		r = SKR_ERR_SEAL_OPEN;
 out:
@@ -97,26 +114,69 @@ out:
 	return r;
 }
 
+/* Seal dek under the current generation into rec's "dek" and "g" (left
+ * out for generation 1, so such records stay as they were). */
+static int
+dek_seal(skr_txn *txn, const char *lc, const skr_buf *dek, json_t *rec)
+{
+	skr_buf sealed = SKR_BUF_INIT, aad = SKR_BUF_INIT, text = SKR_BUF_INIT;
+	skr_store *st = txn->st;
+	uint32_t g;
+	int r;
+
+	SKR_GUARD(aad_dek(lc, &aad));
+	pthread_rwlock_rdlock(&st->keklock);
+	g = st->gen;
+	r = skr_seal(skr_master_key_bytes(st->kek), aad.data, aad.len,
+	    dek->data, dek->len, &sealed);
+	pthread_rwlock_unlock(&st->keklock);
+	SKR_GUARD(r);
+	SKR_GUARD(skr_b64url_encode(&text, sealed.data, sealed.len));
+	SKR_GUARD(jset(rec, "dek", json_string(skr_buf_cstr(&text))));
+	if (g == 1)
+		json_object_del(rec, "g");
+	else
+		SKR_GUARD(jset(rec, "g", json_integer((json_int_t)g)));
+out:
+	skr_buf_free(&sealed);
+	skr_buf_free(&aad);
+	skr_buf_free(&text);
+	return r;
+}
+
 /* Make a new data key and its sealed form for folded name lc. */
 int
 skr__dek_new(skr_txn *txn, const char *lc, skr_buf *dek, json_t *rec)
 {
-	skr_buf sealed = SKR_BUF_INIT, aad = SKR_BUF_INIT, text = SKR_BUF_INIT;
 	int r;
 
 	SKR_GUARD(skr_buf_reserve(dek, DEK_LEN));
 	SKR_GUARD(skr_random(dek->data, DEK_LEN));
 	dek->len = DEK_LEN;
 	dek->data[DEK_LEN] = 0;
-	SKR_GUARD(aad_dek(lc, &aad));
-	SKR_GUARD(skr_seal(skr_master_key_bytes(txn->st->kek), aad.data,
-	    aad.len, dek->data, dek->len, &sealed));
-	SKR_GUARD(skr_b64url_encode(&text, sealed.data, sealed.len));
-	SKR_GUARD(jset(rec, "dek", json_string(skr_buf_cstr(&text))));
+	SKR_GUARD(dek_seal(txn, lc, dek, rec));
 out:
-	skr_buf_free(&sealed);
-	skr_buf_free(&aad);
-	skr_buf_free(&text);
+	return r;
+}
+
+int
+skr__dek_rewrap(skr_txn *txn, const char *lc, json_t *rec, int *moved)
+{
+	skr_buf dek = SKR_BUF_INIT_SECRET;
+	uint32_t cur;
+	int r;
+
+	*moved = 0;
+	pthread_rwlock_rdlock(&txn->st->keklock);
+	cur = txn->st->gen;
+	pthread_rwlock_unlock(&txn->st->keklock);
+	if (skr__rec_gen(jint(rec, "g")) == cur)
+		return SKR_OK;
+	SKR_GUARD(skr__dek_open(txn, lc, rec, &dek));
+	SKR_GUARD(dek_seal(txn, lc, &dek, rec));
+	*moved = 1;
+out:
+	skr_buf_free(&dek);
 	return r;
 }
 

@@ -430,6 +430,11 @@ serve(const char *dir, const skr_net_addr *la, const char *alg,
 	no.threads = 1;
 	no.server_name = PROG;
 	no.max_request_body = BODY_MAX;
+	/* Request bodies held in memory, as skrd bounds them (docs/skrd.md,
+	 * "Request bodies"). */
+	no.body_memory = 16 * 1024 * 1024;
+	no.conn_body_memory = 4 * BODY_MAX;
+	no.http2_max_streams = 16;
 	no.shutdown_ms = SHUTDOWN_MS;
 	no.arg = &srv;
 	no.on_req = on_req;

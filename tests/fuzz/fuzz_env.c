@@ -7,10 +7,12 @@
 
 #include "audit.h"
 #include "authority.h"
+#include "issuer.h"
 #include "jws.h"
 #include "log.h"
 #include "pki.h"
 #include "skr/error.h"
+#include "snp_trust.h"
 #include "store_fixture.h"
 
 #define POLICY \
@@ -158,6 +160,11 @@ fuzz_env_get(void)
 	    &env->srv.sign_key, &env->srv.sign_header, NULL)) != SKR_OK)
 		die("pki", r);
 	env->srv.sign_alg = SKR_ALG_ES256;
+	/* The attestation endpoint, with AMD's built-in roots: requests
+	 * reach its parser and verification, none chains. */
+	if ((r = skr_issuer_load(env->dir, 0, &env->srv.issuer)) != SKR_OK ||
+	    (r = skr_snp_trust_new(&env->srv.snp_trust)) != SKR_OK)
+		die("attestation endpoint", r);
 	snprintf(path, sizeof(path), "%s/jwks.json", env->dir);
 	write_jwks(env, path);
 	memset(&ac, 0, sizeof(ac));

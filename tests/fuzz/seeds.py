@@ -117,6 +117,20 @@ w('seal', 'roundtrip-empty', b'\x01')
 w('seal', 'pkcs8-rsa', b'\x02' + r2.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
 w('seal', 'pkcs8-ec', b'\x02' + e256.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
 w('seal', 'oct32', b'\x02' + os.urandom(32))
+# share: 0 the text of an unseal share, 1 an encoded keyring
+# (server/seal/shamir.h, server/store/masterkey.h).
+import hashlib
+def share_text(sid, k, n, x, y):
+    body = bytes([1]) + sid + bytes([k, n, x]) + y
+    return 'skrs1-' + b64u(body + hashlib.sha256(b'skr/v1/share\0' + body).digest()[:4])
+sid = os.urandom(8)
+w('share', 'share-3of5', b'\x00' + share_text(sid, 3, 5, 2, os.urandom(32)).encode())
+w('share', 'share-line', b'\x00' + ('share 16/16: ' + share_text(sid, 16, 16, 16, os.urandom(32)) + '\n').encode())
+w('share', 'share-x0', b'\x00' + share_text(sid, 2, 3, 0, os.urandom(32)).encode())
+w('share', 'share-bad-check', b'\x00' + share_text(sid, 2, 3, 1, os.urandom(32)).encode()[:-2] + b'AA')
+w('share', 'keyring-legacy', b'\x01' + os.urandom(32))
+w('share', 'keyring-two', b'\x01' + b'SKRK\x01\x02' + struct.pack('>I', 1) + os.urandom(32) + struct.pack('>I', 2) + os.urandom(32))
+w('share', 'keyring-one', b'\x01' + b'SKRK\x01\x01' + struct.pack('>I', 7) + os.urandom(32))
 # backup: 0 raw blob, 1 payload (the target seals it), 2 JSON doc.  The
 # target's master key is a0 a1 .. bf, so mode-0 seeds are real blobs,
 # sealed here as docs/store.md ("Backup and the security domain") says.
@@ -323,3 +337,39 @@ for name, text in [('release-body', json.dumps({'target': 'eyJhbGciOiJSUzI1NiJ9.
                    ('bad-surrogate', '"\\ud800"'), ('bad-utf8', b'"\xed\xa0\x80"'), ('bad-bigint', '[9223372036854775808]'),
                    ('bad-real', '[1e400]'), ('bad-leading-zero', '[01]')]:
     w('jdoc', name, text)
+
+# snp_request: 0 an Azure Attestation SevSnpVm request body, 1 certificate
+# bytes for the splitter (VCEK DER or PEM, then PEM).
+def b64p(b): return base64.urlsafe_b64encode(b).decode()
+wrap = {'keys': [dict(rsa_jwk(ak, False), kid='wrap', key_ops=['encrypt'])]}
+rt = json.dumps(wrap, separators=(',', ':')).encode()
+rep = snp_report(3, 'Milan', report_data=hashlib.sha256(rt).digest() + bytes(32), key=vcek_k)
+vcek = amd_cert('SEV-VCEK', vcek_k, 'SEV-Milan', amd['Milan'][0], vek_exts('Milan', False))
+ask_k, asvk_k, ark, ask, asvk = amd['Milan']
+chain = pem(vcek) + pem(ask) + pem(ark)
+def snp_req(inner, runtime=None, init=None, nonce=None, pad=True, extra=None):
+    enc = b64p if pad else b64u
+    body = '{"report":"%s"' % enc(json.dumps(inner).encode())
+    if runtime is not None: body += ',"runtimeData":{"data":"%s","dataType":"%s"}' % (enc(runtime[0]), runtime[1])
+    if init is not None: body += ',"initTimeData":{"data":"%s","dataType":"%s"}' % init
+    if nonce is not None: body += ',"nonce":%s' % nonce
+    if extra is not None: body += ',' + extra
+    return b'\x00' + (body + '}').encode()
+sidecar_inner = {'SnpReport': b64p(rep), 'VcekCertChain': b64p(chain)}
+w('snp_request', 'sidecar', snp_req(sidecar_inner, (rt, 'JSON'), ('', ''), '18446744073709551615'))
+w('snp_request', 'der-unpadded', snp_req({'SnpReport': b64u(rep), 'VcekCertChain': b64u(der(vcek))}, pad=False))
+w('snp_request', 'binary-string-nonce', snp_req(dict(sidecar_inner, Endorsements=b64p(b'{"Uvm":[]}')), (rt, 'Binary'), (b64p(b'{}'), 'JSON'), '"abc"'))
+w('snp_request', 'no-vcek', snp_req({'SnpReport': b64p(rep)}, (rt, 'JSON'), nonce='7'))
+w('snp_request', 'bad-draft-policy', snp_req(sidecar_inner, extra='"draftPolicyForAttestation":"p"'))
+w('snp_request', 'bad-nested-nonce', snp_req(sidecar_inner, extra='"x":{"nonce":99999999999999999999999}'))
+w('snp_request', 'bad-nonce-fraction', snp_req(sidecar_inner, nonce='1.5e3'))
+w('snp_request', 'bad-short-report', snp_req({'SnpReport': b64p(rep[:100])}))
+w('snp_request', 'split-der-pem', b'\x01' + der(vcek) + pem(ask) + pem(ark))
+w('snp_request', 'split-pem-vcek-last', b'\x01' + pem(ask) + pem(ark) + pem(vcek))
+w('snp_request', 'split-bad-tail', b'\x01' + der(vcek) + b'tail')
+
+# routes: the attestation endpoint (after the snp_request seeds above).
+route('attest-sevsnpvm', 'POST', 4, '/attest/SevSnpVM?api-version=2020-10-01', snp_req(sidecar_inner, (rt, 'JSON'), ('', ''), '18446744073709551615')[1:])
+route('attest-azure', 'POST', 4, '/attest/AzureCvm', b'{"evidence":{"version":1},"nonce":"n"}')
+route('attest-certs', 'GET', 0, '/certs')
+route('attest-openid', 'GET', 0, '/.well-known/openid-configuration')

@@ -1593,6 +1593,76 @@ test_list_markers(void)
 	CHECK(next != NULL && skiptoken_hides(next, "x-leak"));
 }
 
+/*
+ * A change by a token revoked after it authenticated the request: the
+ * request was authenticated in an earlier snapshot, and without a second
+ * look in the change's own transaction its record landed after the
+ * revocation's.  The handler is called directly with the principal the
+ * dispatcher found before the revocation.
+ */
+static void
+test_stale_principal(void)
+{
+	char text[SKR_TOKEN_TEXT_LEN + 1], id[33], target[64];
+	skr_request req;
+	skr_response r2;
+	skr_txn *txn = NULL;
+	uint64_t seq;
+	char hash[SKR_AUDIT_HASH_HEX + 1];
+	int rc2;
+
+	tok = tok_admin;
+	call("POST", "/keys/stale/create", "{'kty':'oct'}");
+	CHECK_STATUS(200);
+	make_token("stale", SKR_ROLE_OPERATOR, NULL, 0, text, id);
+	memset(&req, 0, sizeof(req));
+	CHECK_OK(skr_store_txn_begin(fx.srv.store, SKR_TXN_READ, &txn));
+	CHECK_OK(skr_store_token_lookup(txn, text, now, &req.principal_buf));
+	skr_store_txn_abort(txn);
+	req.principal = &req.principal_buf;
+	/* Revoked meanwhile. */
+	snprintf(target, sizeof(target), "/admin/tokens/%s", id);
+	call("DELETE", target, NULL);
+	CHECK_STATUS(200);
+	CHECK_OK(skr_store_txn_begin(fx.srv.store, SKR_TXN_READ, &txn));
+	CHECK_OK(skr_audit_head(txn, &seq, hash));
+	skr_store_txn_abort(txn);
+	req.method = "PATCH";
+	req.path = "/keys/stale";
+	snprintf(req.name, sizeof(req.name), "stale");
+	req.body = (const uint8_t *)"{\"attributes\":{\"enabled\":false}}";
+	req.body_len = strlen((const char *)req.body);
+	req.content_type = "application/json";
+	snprintf(req.peer, sizeof(req.peer), "192.0.2.9");
+	snprintf(req.request_id, sizeof(req.request_id), "stale");
+	req.now = now;
+	skr_response_init(&r2);
+	rc2 = skr_api_key_update(&fx.srv, &req, &r2);
+	CHECK_ERR(rc2, SKR_ERR_AUTH_REVOKED);
+	CHECK(r2.status == 401);
+	skr_response_clear(&r2);
+	/* Nothing changed, nothing recorded after the revocation. */
+	CHECK_OK(skr_store_txn_begin(fx.srv.store, SKR_TXN_READ, &txn));
+	{
+		uint64_t seq2;
+
+		CHECK_OK(skr_audit_head(txn, &seq2, hash));
+		CHECK(seq2 == seq);
+	}
+	skr_store_txn_abort(txn);
+	call("GET", "/keys/stale", NULL);
+	CHECK(json_is_true(skr_json_path(J, "attributes.enabled")));
+	/* The same request under a token that holds goes through. */
+	CHECK_OK(skr_store_txn_begin(fx.srv.store, SKR_TXN_READ, &txn));
+	CHECK_OK(skr_store_token_lookup(txn, tok_oper, now,
+	    &req.principal_buf));
+	skr_store_txn_abort(txn);
+	rc2 = skr_api_key_update(&fx.srv, &req, &r2);
+	CHECK_OK(rc2);
+	skr_response_clear(&r2);
+	skr_buf_free(&r2.body);
+}
+
 int
 main(void)
 {
@@ -1611,6 +1681,7 @@ main(void)
 	test_admin();
 	test_audit();
 	test_list_markers();
+	test_stale_principal();
 	teardown();
 	return check_done();
 }

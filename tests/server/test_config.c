@@ -52,6 +52,9 @@ test_defaults(void)
 	CHECK(c.max_header_bytes == 16 * 1024);
 	CHECK(c.max_headers == 64);
 	CHECK(c.max_connections == 4096);
+	CHECK(c.max_body_memory == 64 * 1024 * 1024);
+	CHECK(c.max_connection_body_memory == 2 * 1024 * 1024);
+	CHECK(c.http2_max_streams == 16);
 	CHECK(c.header_timeout == 10 && c.idle_timeout == 60);
 	CHECK(c.shutdown_timeout == 10);
 	CHECK(c.token_skew == 60 && c.nonce_ttl == 300);
@@ -149,9 +152,38 @@ test_good(void)
 	CHECK_OK(parse("max_body = 1024\n", &c));
 	CHECK_OK(parse("max_body = 67108864\n", &c));
 	CHECK_OK(parse("max_headers = 100\n", &c));
+	CHECK_OK(parse("max_body_memory = 1048576\n"
+	    "max_connection_body_memory = 65536\nhttp2_max_streams = 100\n",
+	    &c));
+	CHECK(c.max_body_memory == 1048576 &&
+	    c.max_connection_body_memory == 65536 &&
+	    c.http2_max_streams == 100);
 	CHECK_OK(parse("retention_days = 90\n", &c));
 	CHECK_OK(parse("release_alg = RS256\n", &c));
 	CHECK_OK(parse("release_alg = ES256\n", &c));
+	skr_config_clear(&c);
+}
+
+/* Settings that must agree: a connection holds a whole max_body, the
+ * process one connection's worth. */
+static void
+test_check(void)
+{
+	skr_config c;
+
+	skr_config_init(&c);
+	CHECK_OK(skr_config_check(&c, &why));
+	c.max_body = 4 * 1024 * 1024;
+	skr_buf_reset(&why);
+	CHECK_ERR(skr_config_check(&c, &why), SKR_ERR_CONFIG);
+	CHECK(strstr(skr_buf_cstr(&why), "max_connection_body_memory") !=
+	    NULL);
+	c.max_connection_body_memory = c.max_body;
+	CHECK_OK(skr_config_check(&c, &why));
+	c.max_body_memory = c.max_body - 1;
+	skr_buf_reset(&why);
+	CHECK_ERR(skr_config_check(&c, &why), SKR_ERR_CONFIG);
+	CHECK(strstr(skr_buf_cstr(&why), "max_body_memory") != NULL);
 	skr_config_clear(&c);
 }
 
@@ -199,6 +231,10 @@ test_refused(void)
 	refused("max_headers = 7\n", 1);
 	refused("max_header_bytes = 1023\n", 1);
 	refused("max_connections = 0\n", 1);
+	refused("max_body_memory = 1048575\n", 1);
+	refused("max_connection_body_memory = 65535\n", 1);
+	refused("http2_max_streams = 0\n", 1);
+	refused("http2_max_streams = 101\n", 1);
 	refused("header_timeout = 0\n", 1);
 	refused("nonce_ttl = 9\n", 1);
 	refused("retention_days = 6\n", 1);
@@ -323,6 +359,7 @@ main(void)
 	test_defaults();
 	test_good();
 	test_refused();
+	test_check();
 	test_too_many_authorities();
 	test_precedence();
 	skr_buf_free(&why);

@@ -252,6 +252,51 @@ test_whole(void)
 	CHECK_ERR(skr_test_call(&fx.srv, &r, &resp), SKR_ERR_METHOD);
 }
 
+/* Request bodies from a request's head alone (docs/api.md, "Limits"). */
+static void
+test_body_limits(void)
+{
+	static const struct {
+		const char *method, *path;
+		size_t max_body, limit;
+		int err;
+	} cases[] = {
+		{ "POST", "/keys/k/release", 1048576, 144 * 1024, SKR_OK },
+		{ "POST", "/keys/k//release", 1048576, 144 * 1024, SKR_OK },
+		{ "POST", "/keys/k/0123/evaluate", 1048576, 144 * 1024,
+		    SKR_OK },
+		{ "POST", "/keys/k/create", 1048576, 64 * 1024, SKR_OK },
+		{ "PUT", "/keys/k", 1048576, 64 * 1024, SKR_OK },
+		{ "PATCH", "/keys/k", 1048576, 64 * 1024, SKR_OK },
+		{ "POST", "/keys/k/rotate", 1048576, 64 * 1024, SKR_OK },
+		{ "POST", "/keys/k/backup", 1048576, 4096, SKR_OK },
+		{ "POST", "/deletedkeys/k/recover", 1048576, 4096, SKR_OK },
+		{ "POST", "/admin/tokens", 1048576, 4096, SKR_OK },
+		/* restore: a whole backup, the server's max_body. */
+		{ "POST", "/keys/restore", 1048576, 1048576, SKR_OK },
+		{ "POST", "/keys/restore", 8 * 1048576, 8 * 1048576, SKR_OK },
+		/* A route's limit is never over max_body. */
+		{ "POST", "/keys/k/release", 65536, 65536, SKR_OK },
+		/* GET, HEAD and DELETE take none, a probe too. */
+		{ "GET", "/keys", 1048576, 0, SKR_OK },
+		{ "GET", "/healthz", 1048576, 0, SKR_OK },
+		{ "DELETE", "/keys/k", 1048576, 0, SKR_OK },
+		{ "HEAD", "/nowhere", 1048576, 0, SKR_OK },
+		/* No route takes it: answered as such, whatever its body. */
+		{ "POST", "/no/such/route", 1048576, 0, SKR_ERR_NOT_FOUND },
+		{ "POST", "/keys", 1048576, 0, SKR_ERR_METHOD },
+		{ "PUT", "/keys/k/release", 1048576, 0, SKR_ERR_METHOD },
+	};
+	size_t limit;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		limit = 12345;
+		CHECK_ERR(skr_dispatch_body_limit(cases[i].method,
+		    cases[i].path, cases[i].max_body, &limit), cases[i].err);
+		CHECK(limit == cases[i].limit);
+	}
+}
+
 int
 main(void)
 {
@@ -272,6 +317,7 @@ main(void)
 	test_auth();
 	test_metrics();
 	test_whole();
+	test_body_limits();
 
 	skr_metrics_free(fx.srv.metrics);
 	fx.srv.metrics = NULL;

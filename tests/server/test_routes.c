@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "api_attest.h"
 #include "check.h"
 #include "metrics.h"
 #include "release.h"
@@ -58,6 +59,13 @@ static const struct want cases[] = {
 	/* Project routes. */
 	{ "POST", "/admin/tokens", skr_api_token_create, 0, "", "" },
 	{ "GET", "/admin/tokens", skr_api_token_list, 0, "", "" },
+	/* The seal (docs/api.md, "Seal"). */
+	{ "GET", "/sys/seal-status", skr_api_seal_status, 0, "", "" },
+	{ "POST", "/sys/unseal", skr_api_unseal, 0, "", "" },
+	{ "POST", "/sys/seal", skr_api_seal, 0, "", "" },
+	{ "GET", "/sys/unseal", NULL, SKR_ERR_METHOD, "", "" },
+	{ "POST", "/admin/master-key/rotate", skr_api_master_key_rotate, 0,
+	    "", "" },
 	{ "DELETE", "/admin/tokens/" V32, skr_api_token_revoke, 0, V32, "" },
 	{ "GET", "/admin/authorities", skr_api_authorities, 0, "", "" },
 	{ "POST", "/admin/authorities/refresh", skr_api_authorities_refresh,
@@ -65,6 +73,17 @@ static const struct want cases[] = {
 	{ "GET", "/admin/audit", skr_api_audit_list, 0, "", "" },
 	{ "GET", "/admin/audit/verify", skr_api_audit_verify, 0, "", "" },
 	{ "GET", "/metrics", skr_api_metrics, 0, "", "" },
+	/* The attestation endpoint: Azure Attestation's paths, both
+	 * spellings of SevSnpVm, and its key set. */
+	{ "POST", "/attest/SevSnpVm", skr_api_attest_snp, 0, "", "" },
+	{ "POST", "/attest/SevSnpVM", skr_api_attest_snp, 0, "", "" },
+	{ "POST", "/attest/AzureCvm", skr_api_attest_azure, 0, "", "" },
+	{ "GET", "/certs", skr_api_attest_certs, 0, "", "" },
+	{ "GET", "/.well-known/openid-configuration", skr_api_attest_openid,
+	    0, "", "" },
+	{ "GET", "/attest/SevSnpVm", NULL, SKR_ERR_METHOD, NULL, NULL },
+	{ "POST", "/attest/sevsnpvm", NULL, SKR_ERR_NOT_FOUND, NULL, NULL },
+	{ "POST", "/attest/SevSnpVm/x", NULL, SKR_ERR_NOT_FOUND, NULL, NULL },
 	/* Names are captured as sent; handlers judge them (and say why). */
 	{ "GET", "/keys/bad_name", skr_api_key_get, 0, "bad_name", "" },
 	{ "POST", "/keys/create/create", skr_api_key_create, 0, "create",
@@ -225,8 +244,22 @@ static const struct {
 	{ "POST", "/keys/{name}/{version?}/evaluate", KV | AU | SL | WR, RD },
 	{ "POST", "/admin/tokens", AU | WR, 0 },
 	{ "GET", "/admin/tokens", AU, 0 },
-	{ "GET", "/admin/audit", AU, SKR_ROLE_AUDITOR },
-	{ "GET", "/admin/audit/verify", AU, SKR_ROLE_AUDITOR },
+	{ "GET", "/admin/audit", AU | SL, SKR_ROLE_AUDITOR },
+	{ "GET", "/admin/audit/verify", AU | SL, SKR_ROLE_AUDITOR },
+	/* The attestation endpoint: no bearer token (Azure Attestation
+	 * asks for none); verification and the audited answer off the
+	 * event loop. */
+	{ "POST", "/attest/SevSnpVm", SL | WR, 0 },
+	{ "POST", "/attest/SevSnpVM", SL | WR, 0 },
+	{ "POST", "/attest/AzureCvm", SL | WR, 0 },
+	{ "GET", "/certs", 0, 0 },
+	{ "GET", "/.well-known/openid-configuration", 0, 0 },
+	/* Only these answer while sealed, without a token; sealing and
+	 * rotation are for admins. */
+	{ "GET", "/sys/seal-status", SKR_ROUTE_SEALED, 0 },
+	{ "POST", "/sys/unseal", SKR_ROUTE_SEALED | SL, 0 },
+	{ "POST", "/sys/seal", AU | SL | WR, 0 },
+	{ "POST", "/admin/master-key/rotate", AU | SL | WR, 0 },
 #undef KV
 #undef AU
 #undef SL
@@ -272,10 +305,14 @@ test_table(void)
 		if (r->roles & SKR_ROLE_RELEASER)
 			CHECK(r->fn == skr_api_release);
 		/* Every route that changes keys needs a bearer token, except
-		 * release (the attestation token is its credential) and the
-		 * nonce route. */
+		 * release (the attestation token is its credential), the
+		 * nonce route and the attestation endpoint (its evidence is
+		 * its credential; it writes audit records and uses nonces
+		 * up, no keys). */
 		if ((r->flags & SKR_ROUTE_WRITE) && !(r->flags & SKR_ROUTE_AUTH))
-			CHECK(r->fn == skr_api_release || r->fn == skr_api_nonce);
+			CHECK(r->fn == skr_api_release || r->fn == skr_api_nonce ||
+			    r->fn == skr_api_attest_snp ||
+			    r->fn == skr_api_attest_azure);
 		/* No two routes share method and pattern. */
 		for (size_t j = i + 1; j < skr_nroutes; j++)
 			CHECK(strcmp(r->method, skr_routes[j].method) != 0 ||

@@ -146,7 +146,30 @@ event(const char *ev, const char *key, const char *outcome)
 	    outcome, "principal", "0123456789abcdef0123456789abcdef");
 }
 
-/* Verify through the store and offline; both must agree. */
+/* skr_audit_verify in steps of max records, each in a read transaction
+ * of its own. */
+static int
+verify_steps(skr_store *st, size_t max, uint64_t *count, uint64_t *broken)
+{
+	skr_audit_verifier v;
+	skr_txn *txn = NULL;
+	int r, steps = 0;
+
+	skr_audit_verifier_init(&v);
+	do {
+		if ((r = skr_store_txn_begin(st, SKR_TXN_READ, &txn)) !=
+		    SKR_OK)
+			return r;
+		r = skr_audit_verify_step(txn, &v, max);
+		skr_store_txn_abort(txn);
+		steps++;
+	} while (r == SKR_AUDIT_MORE && steps < 1000);
+	skr_audit_verifier_report(&v, r, count, broken);
+	return r;
+}
+
+/* Verify through the store, whole and in steps of 1, 2 and 4 records,
+ * and offline; all must agree. */
 static int
 verify(const skr_master_key *mk, uint64_t *count, uint64_t *broken)
 {
@@ -160,6 +183,10 @@ verify(const skr_master_key *mk, uint64_t *count, uint64_t *broken)
 	if ((r = skr_store_txn_begin(st, SKR_TXN_READ, &txn)) == SKR_OK) {
 		r = skr_audit_verify(txn, count, broken);
 		skr_store_txn_abort(txn);
+	}
+	for (size_t max = 1; max <= 4; max *= 2) {
+		r2 = verify_steps(st, max, &c2, &b2);
+		CHECK(r2 == r && c2 == *count && b2 == *broken);
 	}
 	skr_store_close(st);
 	r2 = skr_audit_verify_dir(dir, &c2, &b2);
@@ -314,6 +341,7 @@ main(void)
 	CHECK_OK(verify(mk, &count, &broken));
 	CHECK(count == 6);
 
+
 	/* Changed bytes in record 3: verify names 3. */
 	memset(&e, 0, sizeof(e));
 	e.seq = 3;
@@ -361,6 +389,31 @@ main(void)
 	CHECK(count == 6);
 	free(e.saved);
 
+	/* Records appended between steps are walked too. */
+	{
+		skr_audit_verifier v;
+		skr_audit_rec ar = { .event = "key.delete", .key = "k3",
+			.outcome = "ok" };
+
+		CHECK_OK(skr_store_open(dir, mk, NULL, &st));
+		skr_audit_verifier_init(&v);
+		CHECK_OK(skr_store_txn_begin(st, SKR_TXN_READ, &txn));
+		CHECK(skr_audit_verify_step(txn, &v, 4) == SKR_AUDIT_MORE);
+		skr_store_txn_abort(txn);
+		CHECK_OK(skr_audit_log(st, &ar, NOW + 12, NULL, NULL, &seq));
+		CHECK(seq == 7);
+		CHECK_OK(skr_store_txn_begin(st, SKR_TXN_READ, &txn));
+		CHECK_OK(skr_audit_verify_step(txn, &v, 4));
+		skr_store_txn_abort(txn);
+		skr_audit_verifier_report(&v, SKR_OK, &count, &broken);
+		CHECK(count == 7);
+		CHECK_ERR(skr_audit_verify_step(NULL, &v, 4), SKR_ERR_INVAL);
+		skr_store_close(st);
+		st = NULL;
+	}
+	CHECK_OK(verify(mk, &count, &broken));
+	CHECK(count == 7);
+
 	/* Offline verification of a missing or foreign store. */
 	CHECK_ERR(skr_audit_verify_dir("/nonexistent-skr-dir", &count, &broken),
 	    SKR_ERR_STORE);
@@ -375,7 +428,7 @@ main(void)
 	    SKR_ERR_STORE_SCHEMA);
 	CHECK(set_schema("1") == 0);
 	CHECK_OK(skr_audit_verify_dir(dir, &count, &broken));
-	CHECK(count == 6);
+	CHECK(count == 7);
 	CHECK(set_schema("2") == 0);
 	CHECK_OK(skr_audit_verify_dir(dir, &count, &broken));
 

@@ -803,8 +803,8 @@ test_paging(const skr_master_key *mk)
 		free(t);
 		CHECK_ERR(skr_store_deleted_list(txn, NULL, m1, 1, &pg),
 		    SKR_ERR_BAD_REQUEST);
-		CHECK_ERR(skr_store_version_list(txn, NULL, "multi", m1, 1, &pg),
-		    SKR_ERR_BAD_REQUEST);
+		CHECK_ERR(skr_store_version_list(txn, NULL, "multi", m1, 1,
+		    &pg), SKR_ERR_BAD_REQUEST);
 		CHECK_OK(skr_store_key_list(txn, NULL, m1, 1, &pg));
 		skr_version_page_clear(&pg);
 	}
@@ -859,7 +859,8 @@ test_paging(const skr_master_key *mk)
 	/* A version marker replayed against another key. */
 	CHECK_ERR(skr_store_version_list(txn, NULL, "page-1", mv, 2, &pg),
 	    SKR_ERR_BAD_REQUEST);
-	CHECK_ERR(skr_store_key_list(txn, NULL, mv, 2, &pg), SKR_ERR_BAD_REQUEST);
+	CHECK_ERR(skr_store_key_list(txn, NULL, mv, 2, &pg),
+	    SKR_ERR_BAD_REQUEST);
 	CHECK_ERR(skr_store_version_list(txn, NULL, "absent", NULL, 2, &pg),
 	    SKR_ERR_KEY_NOT_FOUND);
 	CHECK_OK(skr_store_version_list(txn, NULL, "page-1", NULL, 1, &pg));

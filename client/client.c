@@ -9,9 +9,12 @@
 #include "skr/client.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <curl/curl.h>
 #include <openssl/crypto.h>
@@ -58,7 +61,8 @@ skr_client_free(skr_client *c)
 {
 	if (c == NULL)
 		return;
-	free(c->url);
+	for (size_t i = 0; i < c->nurls; i++)
+		free(c->urls[i]);
 	free(c->ca_file);
 	free(c->curl_pin);
 	if (c->bearer != NULL)
@@ -265,31 +269,67 @@ loads_as_ca_file(const char *path)
 	return ok;
 }
 
+/* The path part of an https URL ("" for none). */
+static const char *
+url_path(const char *u)
+{
+	const char *p = strchr(u + 8, '/');
+
+	return p != NULL ? p : "";
+}
+
+/* One or more https URLs, comma-separated, into c->urls: TLS always (there
+ * is no plain-HTTP client), no query or fragment, trailing slashes
+ * dropped, every one with the path of the first. */
+static int
+url_list(const char *list, skr_client *c)
+{
+	const char *p = list, *end;
+	size_t n, len;
+
+	for (;;) {
+		end = strchr(p, ',');
+		len = end != NULL ? (size_t)(end - p) : strlen(p);
+		if (len <= 8 || strncmp(p, "https://", 8) != 0 || p[8] == '/' ||
+		    p[8] == ',' || c->nurls == SKR__URLS_MAX)
+			return SKR_ERR_INVAL;
+		if ((c->urls[c->nurls] = strndup(p, len)) == NULL)
+			return SKR_ERR_NOMEM;
+		n = strlen(c->urls[c->nurls]);
+		while (n > 8 && c->urls[c->nurls][n - 1] == '/')
+			c->urls[c->nurls][--n] = '\0';
+		if (strpbrk(c->urls[c->nurls], " \t\r\n?#") != NULL ||
+		    strcmp(url_path(c->urls[c->nurls]),
+		    url_path(c->urls[0])) != 0) {
+			c->nurls++;
+			return SKR_ERR_INVAL;
+		}
+		c->nurls++;
+		if (end == NULL)
+			return SKR_OK;
+		p = end + 1;
+	}
+}
+
 int
 skr_client_new(const skr_client_opts *o, skr_client **out)
 {
 	skr_client *c = NULL;
 	FILE *f;
-	size_t n;
 	int r;
 
 	*out = NULL;
-	/* TLS always: there is no plain-HTTP client. */
-	if (o == NULL || o->url == NULL ||
-	    strncmp(o->url, "https://", 8) != 0 || o->url[8] == '\0' ||
-	    o->url[8] == '/' || strpbrk(o->url, " \t\r\n?#") != NULL)
+	if (o == NULL || o->url == NULL)
 		return SKR_ERR_INVAL;
 	pthread_once(&curl_once, curl_init_once);
 	if (curl_init_status != 0)
 		return SKR_ERR_INTERNAL;
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return SKR_ERR_NOMEM;
-	r = SKR_ERR_NOMEM;
-	if ((c->url = strdup(o->url)) == NULL)
+	if ((r = url_list(o->url, c)) != SKR_OK)
 		goto out;
-	n = strlen(c->url);
-	while (n > 8 && c->url[n - 1] == '/')
-		c->url[--n] = '\0';
+	c->url = c->urls[0];
+	r = SKR_ERR_NOMEM;
 	if ((o->ca_file != NULL && (c->ca_file = strdup(o->ca_file)) ==
 	    NULL) || (o->bearer != NULL && (c->bearer = strdup(o->bearer)) ==
 	    NULL))
@@ -308,6 +348,7 @@ skr_client_new(const skr_client_opts *o, skr_client **out)
 	c->connect_timeout_ms = o->connect_timeout_ms > 0 ?
 	    o->connect_timeout_ms : DEFAULT_CONNECT_TIMEOUT_MS;
 	c->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : DEFAULT_TIMEOUT_MS;
+	c->failover_ms = o->failover_ms > 0 ? o->failover_ms : c->timeout_ms;
 	if (o->signing_cert != NULL) {
 		if ((f = fopen(o->signing_cert, "re")) == NULL)
 			goto out;
@@ -501,22 +542,26 @@ add_header(struct curl_slist *list, const char *line, int *ok)
 	return l;
 }
 
+/* One exchange with the server at base.  *sent: the request may have
+ * reached it (curl sent bytes of it). */
 static int
-http(const skr_client *c, const char *method, const char *path,
-    const char *body, skr_buf *out, skr_result *res)
+http(const skr_client *c, const char *base, long timeout_ms,
+    const char *method, const char *path, const char *body, skr_buf *out,
+    skr_result *res, int *sent)
 {
 	struct curl_slist *hdrs = NULL;
 	skr_buf url = SKR_BUF_INIT, auth = SKR_BUF_INIT_SECRET;
 	char errbuf[CURL_ERROR_SIZE] = "";
 	CURL *h = NULL;
 	CURLcode cr;
-	long status = 0;
+	long status = 0, reqsize = 0;
 	int r, ok = 1;
 
+	*sent = 0;
 	if (path[0] != '/' || strlen(path) > SKR__PATH_MAX ||
 	    strpbrk(path, " \t\r\n#") != NULL)
 		return SKR_ERR_INVAL;
-	SKR_GUARD(skr_buf_appendf(&url, "%s%s", c->url, path));
+	SKR_GUARD(skr_buf_appendf(&url, "%s%s", base, path));
 	SKR_ENSURE((h = curl_easy_init()) != NULL, SKR_ERR_NOMEM);
 	hdrs = add_header(hdrs, "Accept: application/json", &ok);
 	hdrs = add_header(hdrs, "User-Agent: libskr/" SKR_VERSION, &ok);
@@ -547,8 +592,7 @@ http(const skr_client *c, const char *method, const char *path,
 	    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf) != CURLE_OK ||
 	    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
 	    c->connect_timeout_ms) != CURLE_OK ||
-	    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, c->timeout_ms) !=
-	    CURLE_OK ||
+	    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms) != CURLE_OK ||
 	    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method) != CURLE_OK ||
 	    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body) != CURLE_OK ||
 	    curl_easy_setopt(h, CURLOPT_WRITEDATA, out) != CURLE_OK ||
@@ -583,6 +627,8 @@ http(const skr_client *c, const char *method, const char *path,
 	}
 	cr = curl_easy_perform(h);
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_getinfo(h, CURLINFO_REQUEST_SIZE, &reqsize);
+	*sent = reqsize > 0;
 	if (res != NULL)
 		res->http_status = (int)status;
 	if (cr != CURLE_OK) {
@@ -612,12 +658,42 @@ out:
 	return r;
 }
 
+static uint64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/*
+ * Whether a request may be sent to another server after one may have
+ * executed it (docs/libskr.md, "Several servers"): a GET changes nothing
+ * that matters (a second nonce is merely unused), and a release repeated
+ * releases the same key to the same attested caller, or, with a server
+ * nonce, is refused as SKR.NONCE.REUSED.  Nothing else is.
+ */
+static int
+repeatable(const char *method, const char *path)
+{
+	size_t n = strcspn(path, "?");
+
+	return strcmp(method, "GET") == 0 || (strcmp(method, "POST") == 0 &&
+	    n >= 8 && strncmp(path, "/keys/", 6) == 0 &&
+	    strncmp(path + n - 8, "/release", 8) == 0);
+}
+
 int
 skr_client_call(skr_client *c, const char *method, const char *path,
     const char *json_body, char **out, skr_result *res)
 {
+	skr_result mine;
 	skr_buf b;
-	int r;
+	uint64_t deadline, t;
+	size_t first, i;
+	long timeout;
+	int r, sent, again;
 
 	skr__start(res, out);
 	if (c == NULL || method == NULL || path == NULL)
@@ -625,7 +701,31 @@ skr_client_call(skr_client *c, const char *method, const char *path,
 	/* Secret: a response may carry one (a new admin token), and growing
 	 * the buffer must not leave copies behind. */
 	skr_buf_init_secret(&b, SKR__RESPONSE_MAX);
-	r = http(c, method, path, json_body, &b, res);
+	deadline = now_ms() + (uint64_t)c->failover_ms;
+	first = atomic_load(&c->current) % c->nurls;
+	for (i = 0;; i++) {
+		timeout = c->timeout_ms;
+		t = now_ms();
+		if (i > 0 && (uint64_t)timeout > deadline - t)
+			timeout = (long)(deadline - t);
+		memset(&mine, 0, sizeof(mine));
+		skr_buf_reset(&b);
+		r = http(c, c->urls[(first + i) % c->nurls], timeout, method,
+		    path, json_body, &b, &mine, &sent);
+		/* Never reached a server, or one that is unavailable
+		 * (503): the next one, when the request may go twice. */
+		again = (r == SKR_ERR_TRANSPORT || r == SKR_ERR_TLS ||
+		    mine.http_status == 503) &&
+		    (!sent || repeatable(method, path));
+		if (!again || i + 1 >= c->nurls || now_ms() >= deadline)
+			break;
+	}
+	if (res != NULL)
+		*res = mine;
+	if (r == SKR_OK || !again)
+		atomic_store(&c->current, (first + i) % c->nurls);
+	else
+		atomic_store(&c->current, (first + i + 1) % c->nurls);
 	if (r == SKR_OK && out != NULL) {
 		/* An empty body (204, 202) is returned as "". */
 		if (b.data == NULL && skr_buf_append_str(&b, "") != SKR_OK)

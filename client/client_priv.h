@@ -19,6 +19,7 @@
 #define SKR__RESPONSE_MAX ((size_t)16 * 1024 * 1024)
 #define SKR__PATH_MAX 2048
 #define SKR__PINS_MAX 8
+#define SKR__URLS_MAX 16
 
 enum skr__pin_kind {
 	SKR__PIN_SPKI = 1,      /* SHA-256 of the SubjectPublicKeyInfo DER */
@@ -31,7 +32,11 @@ struct skr__pin {
 };
 
 struct skr_client {
-	char *url;              /* no trailing slash */
+	char *url;              /* the first of urls */
+	char *urls[SKR__URLS_MAX]; /* no trailing slash, one path for all */
+	size_t nurls;
+	_Atomic size_t current; /* the one to try first */
+	long failover_ms;
 	char *ca_file;
 	char *curl_pin;         /* "sha256//..." for CURLOPT_PINNEDPUBLICKEY */
 	struct skr__pin pins[SKR__PINS_MAX];

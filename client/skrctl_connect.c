@@ -82,7 +82,8 @@ skrctl_connect(struct skrctl_ctx *x)
 	}
 	if ((r = skr_client_new(&o, &x->c)) != SKR_OK) {
 		skrctl_out_errorf("%s: %s", skr_err_id(r), r == SKR_ERR_INVAL ?
-		    "the address must be https://HOST[:PORT], the certificate "
+		    "the address must be https://HOST[:PORT] (or several, "
+		    "comma-separated, with one path), the certificate "
 		    "files readable PEM and the pin sha256//BASE64, a SHA-256 "
 		    "fingerprint or a certificate file" : skr_strerror(r));
 		return r == SKR_ERR_INVAL ? SKRCTL_EXIT_USAGE : SKRCTL_EXIT_ERR;

@@ -7,7 +7,8 @@ PKGS="build-essential meson ninja-build pkg-config clang libclang-rt-14-dev \
 libssl-dev libjwt-dev liblmdb-dev lmdb-utils libuv1-dev libh2o-dev \
 libjansson-dev libcurl4-openssl-dev \
 openssl curl jq cryptsetup-bin ca-certificates python3 xxd \
-libtss2-dev swtpm swtpm-tools tpm2-tools softhsm2 opensc libp11-kit-dev"
+libtss2-dev swtpm swtpm-tools tpm2-tools softhsm2 opensc libp11-kit-dev \
+etcd-server etcd-client"
 
 missing=""
 for p in $PKGS; do

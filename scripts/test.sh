@@ -64,15 +64,18 @@ UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
 # loops and thread pool: concurrent releases through one libskr client
 # (the audit group commit), release end to end, serving (HTTP/2, limits,
 # graceful shutdown with requests in flight), operations (SIGHUP reload
-# while serving, the audit sink thread) and master key rotation (the
-# rotation thread, readers of both generations, sealing while requests run).  test_load is left out: under
+# while serving, the audit sink thread), master key rotation (the rotation
+# thread, readers of both generations, sealing while requests run) and
+# replicas over etcd (the store's watch thread and copy under concurrent
+# transactions on two stores, and three skrd replicas through a storm).
+# test_load is left out: under
 # ThreadSanitizer skrd accepts too slowly for its thousand held
 # connections.  halt_on_error turns the first report into exit status 66,
 # which fails the test (skrd must exit 0 on SIGTERM); the full reports are
 # kept in build-tsan/tsan/ and printed below.  No suppressions: none of
 # these tests has a report in a system library.
 TSAN_UNIT="store audit_commit authority ratelimit metrics auditsink release rotate"
-TSAN_INTEGRATION="test_client test_release test_serve test_ops test_rotate"
+TSAN_INTEGRATION="test_client test_release test_serve test_ops test_rotate test_etcd_store test_cluster"
 rm -rf build-tsan/tsan
 mkdir -p build-tsan/tsan
 TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1:log_path=$PWD/build-tsan/tsan/report} \

@@ -11,6 +11,7 @@
 #include "sealctl.h"
 #include "server.h"
 #include "skr/error.h"
+#include "store.h"
 
 int
 skr_api_seal_status(skr_server *srv, skr_request *req, skr_response *resp)
@@ -88,6 +89,14 @@ skr_api_master_key_rotate(skr_server *srv, skr_request *req,
 	uint32_t gen = 0;
 	int r;
 
+	/* Each replica holds the master key in its own seal: a new
+	 * generation made on one would leave the others unable to open
+	 * what it seals (docs/availability.md, "Seals and master
+	 * keys"). */
+	if (skr_store_replicated(srv->store))
+		return skr_response_error(resp, SKR_ERR_CONFLICT,
+		    "master key rotation is not available on a replicated "
+		    "store");
 	if ((r = skr_sealctl_rotate(srv->seal, who, req->now, &gen)) !=
 	    SKR_OK)
 		return skr_response_error(resp, r, r == SKR_ERR_CONFLICT ?

@@ -61,16 +61,21 @@ optional_principal(skr_server *srv, skr_request *req)
 	const char *h = req->authorization;
 	skr_txn *txn = NULL;
 
+	int r;
+
 	if (strncasecmp(h, "Bearer ", 7) != 0 || h[7] == '\0' ||
 	    skr_store_txn_begin(srv->store, SKR_TXN_READ, &txn) != SKR_OK)
 		return SKR_OK;
-	if (skr_store_token_lookup(txn, h + 7, req->now,
-	    &req->principal_buf) == SKR_OK)
+	/* The token's record is part of what a release decides on. */
+	skr_store_txn_track(txn, &req->reads);
+	r = skr_store_token_lookup(txn, h + 7, req->now, &req->principal_buf);
+	if (r == SKR_OK)
 		req->principal = &req->principal_buf;
 	else
 		skr_wipe(&req->principal_buf, sizeof(req->principal_buf));
 	skr_store_txn_abort(txn);
-	return SKR_OK;
+	/* A replica's copy that moved under the lookup: run it again. */
+	return r == SKR_ERR_STORE_RETRY ? r : SKR_OK;
 }
 
 int
@@ -96,8 +101,11 @@ skr_auth_request(skr_server *srv, skr_request *req, const skr_route *route,
 		return challenge(srv, resp, SKR_ERR_AUTH_MISSING);
 	if (!need && h == NULL)
 		return SKR_OK;
-	if (!need)
-		return optional_principal(srv, req);
+	if (!need) {
+		if ((r = optional_principal(srv, req)) != SKR_OK)
+			return skr_response_error(resp, r, NULL);
+		return SKR_OK;
+	}
 	if ((wait = skr_ratelimit_blocked(limiter(srv), req->peer,
 	    req->now)) > 0) {
 		snprintf(retry, sizeof(retry), "%lld", (long long)wait);
@@ -115,6 +123,7 @@ skr_auth_request(skr_server *srv, skr_request *req, const skr_route *route,
 	if ((r = skr_store_txn_begin(srv->store, SKR_TXN_READ, &txn)) !=
 	    SKR_OK)
 		return skr_response_error(resp, r, NULL);
+	skr_store_txn_track(txn, &req->reads);
 	r = skr_store_token_lookup(txn, h + 7, req->now, &req->principal_buf);
 	skr_store_txn_abort(txn);
 	if (r != SKR_OK) {

@@ -142,7 +142,7 @@ skrd_dev_main(int argc, char **argv)
 	}
 	SKR_GUARD(skr_master_key_generate(&mk));
 	SKR_GUARD(skr_pki_init_dir(dir, NULL));
-	SKR_GUARD(skrd_init_store(dir, mk, (int64_t)time(NULL), &token));
+	SKR_GUARD(skrd_init_store(dir, mk, NULL, (int64_t)time(NULL), &token));
 	SKR_GUARD(skr_store_open(dir, mk, NULL, &srv.store));
 	SKR_GUARD(skr_pki_load_signing(dir, srv.sign_alg, &srv.sign_key,
 	    &srv.sign_header, NULL));

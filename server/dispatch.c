@@ -1,6 +1,8 @@
 #include "dispatch.h"
 
+#include <stdint.h>
 #include <string.h>
+#include <time.h>
 
 #include "api.h"
 #include "api_attest.h"
@@ -9,9 +11,16 @@
 #include "metrics.h"
 #include "release.h"
 #include "routes.h"
+#include "random.h"
 #include "sealctl.h"
 #include "server.h"
 #include "skr/error.h"
+#include "store.h"
+
+/* How long a request whose store transaction keeps losing to other
+ * replicas' commits is run again before it is refused
+ * (docs/availability.md, "Writes"). */
+#define RETRY_MS 10000
 
 /* GET /healthz and GET /readyz (docs/skrd.md): answered before the route
  * table and without a token, for load balancers and service managers.
@@ -32,6 +41,16 @@ probe(skr_server *srv, const skr_request *req, skr_response *resp, int *rc)
 	if (strcmp(req->path, "/readyz") != 0)
 		return 0;
 	ready = srv->store != NULL && skr_server_authorities_ready(srv);
+	/* A replica whose shared store has no quorum cannot release. */
+	if (ready && skr_store_replicated(srv->store)) {
+		skr_store_stats ss;
+		if (skr_store_stats_get(srv->store, &ss) != SKR_OK ||
+		    !ss.available) {
+			*rc = skr_response_error(resp, SKR_ERR_STORE_UNAVAILABLE,
+			    "not ready: the shared store is unavailable");
+			return SKR_METRICS_ROUTE_READYZ;
+		}
+	}
 	/* A failing audit sink is reported; it makes the server unready
 	 * only when releases are refused because of it. */
 	if (ready && !skr_auditsink_refusing(srv->auditsink))
@@ -81,12 +100,79 @@ skr_dispatch_route(skr_server *srv, skr_request *req, skr_response *resp,
 		}
 		info->entered = srv->seal != NULL;
 	}
+	memset(&req->reads, 0, sizeof(req->reads));
+	/* A replicated store: every acknowledged write is seen before the
+	 * caller is authenticated and served -- unless the route fences its
+	 * commit on what it reads instead, or is a seal route (the store may
+	 * not be open).  Without quorum a GET is served from the local copy
+	 * and says so; nothing else is. */
+	if (!(route->flags & (SKR_ROUTE_FENCED | SKR_ROUTE_SEALED)) &&
+	    (err = skr_store_sync(srv->store)) != SKR_OK) {
+		if (err != SKR_ERR_STORE_UNAVAILABLE ||
+		    strcmp(req->method, "GET") != 0) {
+			info->rc = skr_response_error(resp, err, NULL);
+			return NULL;
+		}
+		skr_response_add_header(resp, "x-skr-store", "cached");
+	}
 	/* metrics_auth = none: GET /metrics without a bearer token. */
 	if (route->fn == skr_api_metrics && SKR_SETTING(srv, metrics_public))
 		return route;
 	if ((info->rc = skr_auth_request(srv, req, route, resp)) != SKR_OK)
 		return NULL;
 	return route;
+}
+
+static uint64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+int
+skr_dispatch_all(skr_server *srv, skr_request *req, skr_response *resp,
+    skr_dispatch_info *info)
+{
+	skr_dispatch_info scratch;
+	const skr_route *route;
+	uint64_t deadline = 0;
+	uint8_t jitter;
+	int r;
+
+	if (info == NULL)
+		info = &scratch;
+	for (;;) {
+		if ((route = skr_dispatch_route(srv, req, resp, info)) == NULL)
+			r = info->rc;
+		else
+			r = route->fn(srv, req, resp);
+		/* Another replica changed what the request read before it
+		 * could commit: nothing was done and nothing answered yet,
+		 * so it runs again from the start, on the copy that has now
+		 * caught up (docs/availability.md). */
+		if (r != SKR_ERR_STORE_RETRY)
+			break;
+		if (deadline == 0)
+			deadline = now_ms() + RETRY_MS;
+		else if (now_ms() >= deadline)
+			break;
+		/* The gate is passed again on the next run. */
+		if (info->entered)
+			skr_sealctl_leave(srv->seal);
+		skr_response_clear(resp);
+		/* Replicas that lost to each other do not meet again in
+		 * step. */
+		if (skr_random(&jitter, 1) == SKR_OK) {
+			struct timespec ts = { 0, (long)(jitter % 8) * 250000L };
+			nanosleep(&ts, NULL);
+		}
+	}
+	if (info == &scratch && info->entered)
+		skr_sealctl_leave(srv->seal);
+	return r;
 }
 
 /*
@@ -152,16 +238,5 @@ skr_dispatch_body_limit(const char *method, const char *path,
 int
 skr_dispatch(skr_server *srv, skr_request *req, skr_response *resp)
 {
-	skr_dispatch_info info;
-	const skr_route *route;
-
-	int r;
-
-	if ((route = skr_dispatch_route(srv, req, resp, &info)) == NULL)
-		r = info.rc;
-	else
-		r = route->fn(srv, req, resp);
-	if (info.entered)
-		skr_sealctl_leave(srv->seal);
-	return r;
+	return skr_dispatch_all(srv, req, resp, NULL);
 }

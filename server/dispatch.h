@@ -7,7 +7,9 @@
  *
  * The HTTP layer runs SKR_ROUTE_SLOW handlers off its event loop: it asks
  * skr_dispatch_route for the route to run and runs the handler where it
- * wants.  skr_dispatch does both steps in the calling thread.
+ * wants.  skr_dispatch does both steps in the calling thread, and so does
+ * the HTTP layer for every request when the store is replicated (its
+ * calls wait for etcd).
  */
 #ifndef SKR_SERVER_DISPATCH_H
 #define SKR_SERVER_DISPATCH_H
@@ -50,9 +52,17 @@ int skr_dispatch_body_limit(const char *method, const char *path,
     size_t max_body, size_t *limit);
 
 /*
- * skr_dispatch_route and then the handler, in the calling thread.  Returns
- * the handler's result, or the error of the refusal (SKR_OK for a probe).
+ * skr_dispatch_route and then the handler, in the calling thread, both
+ * again while they fail with SKR_ERR_STORE_RETRY (a replicated store's
+ * transaction that another replica overtook; at most 10 seconds).
+ * Returns the handler's result, or the error of the refusal (SKR_OK for a
+ * probe).  info (may be NULL) says what the last run found; when
+ * info->entered, the caller calls skr_sealctl_leave once it has answered
+ * (with info NULL the gate is left here).
  */
+int skr_dispatch_all(skr_server *srv, skr_request *req, skr_response *resp,
+    skr_dispatch_info *info);
+/* skr_dispatch_all, the seal gate left before it returns. */
 int skr_dispatch(skr_server *srv, skr_request *req, skr_response *resp);
 
 #endif

@@ -22,8 +22,12 @@
 #include "release.h"
 #include "server.h"
 #include "skr/error.h"
+#include "store.h"
 
 #define SWEEP_BATCH 64
+/* A replicated store's sweep commits in Txns of etcd's default size (128
+ * operations; each purge takes five). */
+#define SWEEP_BATCH_REPLICATED 16
 
 struct skr_housekeeper {
 	skr_server *srv;
@@ -38,15 +42,21 @@ struct skr_housekeeper {
 static size_t
 sweep(skr_housekeeper *h)
 {
-	size_t n, total = 0;
-	int r;
+	size_t n, total = 0, batch = skr_store_replicated(h->srv->store) ?
+	    SWEEP_BATCH_REPLICATED : SWEEP_BATCH;
+	int r, lost = 0;
 
 	do {
-		r = skr_api_purge_due(h->srv, skr_server_now(h->srv),
-		    SWEEP_BATCH, &n);
+		r = skr_api_purge_due(h->srv, skr_server_now(h->srv), batch,
+		    &n);
 		total += n;
-	} while (r == SKR_OK && n == SWEEP_BATCH &&
-	    !atomic_load(&h->stopping));
+		/* Another replica's sweep (or write) committed first: the
+		 * copy has caught up, look again. */
+		if (r == SKR_ERR_STORE_RETRY && lost++ < 8) {
+			r = SKR_OK;
+			n = batch;
+		}
+	} while (r == SKR_OK && n == batch && !atomic_load(&h->stopping));
 	if (r != SKR_OK)
 		skr_log(SKR_LOG_ERROR, "purge sweep failed; the next sweep "
 		    "or key write tries again", json_pack("{s:s,s:I}",
@@ -69,7 +79,11 @@ prune(skr_housekeeper *h, int64_t now, int64_t ttl)
 	size_t n;
 	int r;
 
-	if ((r = skr_api_prune_nonces(h->srv, now - ttl, &n)) != SKR_OK)
+	/* Another replica pruned the same nonces first: nothing to do. */
+	if ((r = skr_api_prune_nonces(h->srv, now - ttl, &n)) ==
+	    SKR_ERR_STORE_RETRY)
+		return;
+	if (r != SKR_OK)
 		skr_log(SKR_LOG_ERROR, "removing expired server nonces failed; "
 		    "the next round tries again", json_pack("{s:s}", "error",
 		    skr_err_id(r)));

@@ -5,7 +5,8 @@
  * evaluate) runs on the libuv thread pool and answers from the loop thread
  * afterwards; one flagged SKR_ROUTE_ASYNC (release) runs on the loop and
  * may answer later, when the work it handed on is done (request.h,
- * skr_defer), or ask to be run on the pool instead.
+ * skr_defer), or ask to be run on the pool instead.  With a replicated
+ * store every request, a release too, runs whole on the pool (dispatch.h).
  *
  * Every request is copied into a job that owns its bytes, so a handler on a
  * worker thread never touches h2o memory; if the client goes away first,
@@ -63,6 +64,7 @@ struct job {
 	skr_net_loop *loop;
 	h2o_req_t *h2o;          /* NULL once the client has gone */
 	struct anchor *anchor;
+	int whole;               /* dispatched on the pool too */
 	const skr_route *route;
 	int metric_route;        /* SKR_METRICS_ROUTE_* or a table index */
 	int entered;             /* passed the seal gate (sealctl.h) */
@@ -462,8 +464,15 @@ static void
 job_work(uv_work_t *work)
 {
 	struct job *job = work->data;
+	skr_dispatch_info d;
 
-	job->route->fn(job->http->srv, &job->req, &job->resp);
+	if (job->whole) {
+		skr_dispatch_all(job->http->srv, &job->req, &job->resp, &d);
+		job->route = d.route;
+		job->metric_route = d.metric_route;
+		job->entered = d.entered;
+	} else
+		job->route->fn(job->http->srv, &job->req, &job->resp);
 	/* libuv never joins its pool threads, so OpenSSL's per-thread state
 	 * (the random generators a handler instantiates) would outlive them
 	 * unfreed; let it go after each job.  Re-seeding from the primary
@@ -540,26 +549,35 @@ on_req(void *arg, skr_net_loop *loop, h2o_req_t *req)
 	}
 	/* job->route stays the matched route when the caller is refused:
 	 * metrics count the request under it. */
-	route = skr_dispatch_route(http->srv, &job->req, &job->resp, &d);
-	job->route = d.route;
-	job->metric_route = d.metric_route;
-	job->entered = d.entered;
-	if (route == NULL)
-		goto answer;
-	if (job->route->flags & SKR_ROUTE_ASYNC) {
-		job->defer.ready = job_ready;
-		job->req.defer = &job->defer;
-		r = job->route->fn(http->srv, &job->req, &job->resp);
-		job->req.defer = NULL;
-		if (r == SKR_PENDING) {
-			job_anchor(job, req);
-			return 0;
-		}
-		if (r != SKR_OFFLOOP)
+	/* With a replicated store every request runs whole on the pool:
+	 * its calls wait for etcd, and a transaction another replica
+	 * overtook runs again (skr_dispatch_all). */
+	if (__atomic_load_n(&http->srv->replicated, __ATOMIC_ACQUIRE))
+		job->whole = 1;
+	else {
+		route = skr_dispatch_route(http->srv, &job->req, &job->resp,
+		    &d);
+		job->route = d.route;
+		job->metric_route = d.metric_route;
+		job->entered = d.entered;
+		if (route == NULL)
 			goto answer;
-		job->req.offloop = 1;
+		if (job->route->flags & SKR_ROUTE_ASYNC) {
+			job->defer.ready = job_ready;
+			job->req.defer = &job->defer;
+			r = job->route->fn(http->srv, &job->req, &job->resp);
+			job->req.defer = NULL;
+			if (r == SKR_PENDING) {
+				job_anchor(job, req);
+				return 0;
+			}
+			if (r != SKR_OFFLOOP)
+				goto answer;
+			job->req.offloop = 1;
+		}
 	}
-	if (job->route->flags & (SKR_ROUTE_SLOW | SKR_ROUTE_ASYNC)) {
+	if (job->whole ||
+	    (job->route->flags & (SKR_ROUTE_SLOW | SKR_ROUTE_ASYNC))) {
 		job_anchor(job, req);
 		job->work.data = job;
 		if (uv_queue_work(skr_net_loop_uv(loop), &job->work, job_work,

@@ -141,6 +141,11 @@ static const struct {
 	E(SHARE_INVALID, BAD),
 	E(SHARE_DUPLICATE, CONFLICT),
 	E(NOT_SEALED, CONFLICT),
+	/* A replicated store without quorum: fail closed, retry elsewhere or
+	 * later (docs/availability.md).  A retry that could not be run again
+	 * in time is no different to the caller. */
+	E(STORE_UNAVAILABLE, UNAVAIL),
+	E(STORE_RETRY, UNAVAIL),
 };
 
 static int

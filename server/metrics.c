@@ -614,6 +614,48 @@ skr_metrics_render(skr_metrics *m, skr_buf *out)
 
 /* ---- GET /metrics ------------------------------------------------------- */
 
+/* A replica of a store in etcd (docs/availability.md, "Metrics"). */
+static int
+render_replica(const skr_store_stats *ss, skr_buf *out)
+{
+	static const struct {
+		const char *name, *type, *help;
+	} f[] = {
+		{ "skr_store_available", "gauge",
+		    "1 while the shared store answers and the watch is up." },
+		{ "skr_store_revision", "gauge",
+		    "The etcd revision the local copy has reached." },
+		{ "skr_store_round_trips_total", "counter",
+		    "Requests sent to etcd, every try counted." },
+		{ "skr_store_conflicts_total", "counter",
+		    "Commits another replica's commit overtook (run again)." },
+		{ "skr_store_unknown_outcomes_total", "counter",
+		    "Commits whose outcome had to be asked again." },
+		{ "skr_store_unavailable_total", "counter",
+		    "Times the shared store became unavailable." },
+		{ "skr_store_unavailable_seconds_total", "counter",
+		    "Time the shared store was unavailable." },
+		{ "skr_store_watch_restarts_total", "counter",
+		    "Times the watch of the keyspace started again." },
+	};
+	double v[8];
+	int r = SKR_OK;
+
+	v[0] = ss->available;
+	v[1] = (double)ss->revision;
+	v[2] = (double)ss->round_trips;
+	v[3] = (double)ss->conflicts;
+	v[4] = (double)ss->unknown;
+	v[5] = (double)ss->unavailable;
+	v[6] = (double)ss->unavailable_ms / 1000.0;
+	v[7] = (double)ss->watch_restarts;
+	for (size_t i = 0; r == SKR_OK && i < sizeof(f) / sizeof(f[0]); i++)
+		if ((r = skr_metrics_family(out, f[i].name, f[i].type,
+		    f[i].help)) == SKR_OK)
+			r = skr_metrics_sample(out, f[i].name, v[i], NULL);
+	return r;
+}
+
 static int
 render_store(skr_server *srv, skr_buf *out)
 {
@@ -649,6 +691,8 @@ render_store(skr_server *srv, skr_buf *out)
 	if (r == SKR_OK)
 		r = skr_metrics_sample(out, "skr_store_map_bytes",
 		    (double)ss.map_size, NULL);
+	if (r == SKR_OK && ss.replicated)
+		r = render_replica(&ss, out);
 	return r;
 }
 

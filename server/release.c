@@ -156,12 +156,14 @@ parse_body(const skr_request *req, struct attempt *a)
  * is usable now, read in a transaction the attempt keeps until its key is
  * unsealed (respond_release). */
 static int
-select_version(skr_server *srv, const skr_request *req, int64_t now,
+select_version(skr_server *srv, skr_request *req, int64_t now,
     struct attempt *a)
 {
 	int r;
 
 	SKR_GUARD(skr_store_txn_begin(srv->store, SKR_TXN_READ, &a->rtxn));
+	/* The audit commit is fenced on what the decision read. */
+	skr_store_txn_track(a->rtxn, &req->reads);
 	r = skr_store_release_read(a->rtxn, req->name, req->version, now,
 	    &a->vi, &a->stamp);
 out:
@@ -236,6 +238,7 @@ decide(skr_server *srv, skr_request *req, struct attempt *a)
 			 * must be usable, but it is not used up. */
 			SKR_GUARD(skr_store_txn_begin(srv->store,
 			    SKR_TXN_READ, &txn));
+			skr_store_txn_track(txn, &req->reads);
 			r = skr_store_nonce_check(txn, tnonce, now);
 			skr_store_txn_abort(txn);
 			if (r != SKR_OK)
@@ -274,6 +277,8 @@ recheck(skr_txn *txn, skr_audit_rec *rec, void *arg)
 	skr_version_info cur;
 	int r, d = SKR_OK;
 
+	/* A batch another replica overtook runs the check again. */
+	c->decided = SKR_OK;
 	/* A caller with a bearer token (evaluate; release when the server
 	 * requires the releaser role) still holds it. */
 	r = skr__api_principal_holds(txn, c->req);
@@ -369,6 +374,9 @@ audit_prepare(const skr_request *req, struct attempt *a)
 	memset(&a->job, 0, sizeof(a->job));
 	a->job.rec = rec;
 	a->job.now = req->now;
+	/* A replicated store commits the record only if nothing the
+	 * decision read has changed meanwhile (docs/availability.md). */
+	a->job.rs = &req->reads;
 	if (a->decided != SKR_OK)
 		return;
 	if (!a->consume_nonce || a->dry_run) {
@@ -389,9 +397,9 @@ audit_wait(skr_server *srv, struct attempt *a)
 
 	if (j->check != NULL)
 		return skr_audit_log_checked(srv->store, j->rec, j->now,
-		    j->check, j->arg, NULL);
-	return skr_audit_log(srv->store, j->rec, j->now, j->work, j->arg,
-	    NULL);
+		    j->check, j->arg, j->rs, NULL);
+	return skr_audit_log_fenced(srv->store, j->rec, j->now, j->work,
+	    j->arg, j->rs, NULL);
 }
 
 /* What the commit decided: the check's or the nonce use's verdict once
@@ -745,7 +753,10 @@ attempt_answer(struct attempt *a, skr_response *resp)
 	else
 		r = SKR_OK;
 out:
-	count_decision(srv, a, a->decided);
+	/* An attempt run again (a replica's copy that moved) counts once,
+	 * when it is decided for good. */
+	if (a->decided != SKR_ERR_STORE_RETRY)
+		count_decision(srv, a, a->decided);
 	attempt_free(a);
 	return r;
 }
@@ -836,6 +847,14 @@ release_or_evaluate(skr_server *srv, skr_request *req, skr_response *resp,
 
 		if (r != SKR_OK)
 			a->decided = r;
+	}
+	/* A replica's copy that moved under the decision: it is made again
+	 * (skr_dispatch_all), and only that one is recorded. */
+	if (a->decided == SKR_ERR_STORE_RETRY) {
+		int r = skr_response_error(resp, a->decided, NULL);
+
+		attempt_free(a);
+		return r;
 	}
 	/* No snapshot stays pinned while the record commits. */
 	skr_store_txn_abort(a->rtxn);
@@ -954,19 +973,24 @@ int
 skr_api_prune_nonces(skr_server *srv, int64_t before, size_t *npruned)
 {
 	skr_txn *txn = NULL;
+	size_t n;
 	int r;
 
 	*npruned = 0;
-	/* It only frees: it may use the reserve. */
-	SKR_GUARD(skr_store_txn_begin(srv->store, SKR_TXN_WRITE_RESERVE,
-	    &txn));
-	SKR_GUARD(skr_store_nonce_prune(txn, before, npruned));
-	if (*npruned == 0)
-		goto out;       /* nothing written: no commit, no sync */
-	r = skr_store_txn_commit(txn);
-	txn = NULL;
-	if (r != SKR_OK)
-		*npruned = 0;
+	/* A replicated store prunes in Txns of SKR_NONCE_PRUNE_MAX. */
+	do {
+		n = 0;
+		/* It only frees: it may use the reserve. */
+		SKR_GUARD(skr_store_txn_begin(srv->store,
+		    SKR_TXN_WRITE_RESERVE, &txn));
+		SKR_GUARD(skr_store_nonce_prune(txn, before, &n));
+		if (n == 0)
+			goto out;       /* nothing written: no commit, no sync */
+		r = skr_store_txn_commit(txn);
+		txn = NULL;
+		SKR_GUARD(r);
+		*npruned += n;
+	} while (skr_store_replicated(srv->store) && n == SKR_NONCE_PRUNE_MAX);
 out:
 	skr_store_txn_abort(txn);
 	return r;

@@ -16,6 +16,7 @@
 
 #include "buf.h"
 #include "principal.h"
+#include "store.h"
 
 typedef struct skr_server skr_server; /* server.h */
 typedef struct skr_response skr_response;
@@ -63,6 +64,11 @@ typedef struct skr_request {
 	void *loop_data;           /* per-event-loop state of the HTTP layer */
 	skr_defer *defer;          /* see skr_defer; NULL: answer now */
 	int offloop;               /* run again off the loop (SKR_OFFLOOP) */
+	/* What a SKR_ROUTE_FENCED handler decided on, read from a
+	 * replicated store's local copy (docs/availability.md): its audit
+	 * commit is fenced on it.  Emptied before each run by the
+	 * dispatcher. */
+	skr_store_reads reads;
 } skr_request;
 
 #define SKR_RESPONSE_MAX_HEADERS 4
@@ -114,7 +120,11 @@ typedef int (*skr_handler_fn)(skr_server *srv, skr_request *req,
                                  * requests get the 401 challenge */
 #define SKR_ROUTE_WRITE 0x8u    /* changes state */
 #define SKR_ROUTE_SEALED 0x10u  /* answers while sealed (docs/sealing.md) */
-#define SKR_ROUTE_ASYNC 0x20u   /* runs on the event loop and may answer
+#define SKR_ROUTE_FENCED 0x20u  /* reads a replicated store's local copy
+                                 * as it is and fences its commit on what
+                                 * it read, instead of syncing first
+                                 * (docs/availability.md) */
+#define SKR_ROUTE_ASYNC 0x40u   /* runs on the event loop and may answer
                                  * later (skr_defer) */
 
 typedef struct skr_route {

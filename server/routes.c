@@ -15,6 +15,7 @@
 #define SLOW SKR_ROUTE_SLOW
 #define WRITE SKR_ROUTE_WRITE
 #define ASYNC SKR_ROUTE_ASYNC
+#define FENCED SKR_ROUTE_FENCED
 
 #define OPER SKR_ROLE_OPERATOR
 #define READ (SKR_ROLE_OPERATOR | SKR_ROLE_READER)
@@ -49,12 +50,14 @@ const skr_route skr_routes[] = {
 	    OPER },
 	/* A release is decided and signed on the event loop, and answered
 	 * once the store's committer has made its audit record durable
-	 * (release.c); the loop serves others meanwhile.  Evaluate waits for
-	 * its commit off the loop. */
+	 * (release.c); the loop serves others meanwhile.  With a replicated
+	 * store it runs on the thread pool (http.c), decides on the local
+	 * copy without a round trip, and its audit commit is fenced on what
+	 * it read.  Evaluate waits for its commit off the loop. */
 	{ "POST", "/keys/{name}/{version?}/release", skr_api_release,
-	    KV | ASYNC | WRITE, SKR_ROLE_RELEASER },
+	    KV | ASYNC | WRITE | FENCED, SKR_ROLE_RELEASER },
 	{ "POST", "/keys/{name}/{version?}/evaluate", skr_api_evaluate,
-	    KV | AUTH | SLOW | WRITE, READ },
+	    KV | AUTH | SLOW | WRITE | FENCED, READ },
 	{ "GET", "/keys/{name}/{version?}", skr_api_key_get, KV | AUTH, READ },
 	{ "PATCH", "/keys/{name}/{version?}", skr_api_key_update,
 	    KV | AUTH | WRITE, OPER },
@@ -66,7 +69,8 @@ const skr_route skr_routes[] = {
 	    KV | AUTH | WRITE, OPER },
 	{ "DELETE", "/deletedkeys/{name}", skr_api_deleted_purge,
 	    KV | AUTH | WRITE, OPER },
-	{ "GET", "/nonce", skr_api_nonce, WRITE, 0 },
+	/* A new nonce depends on nothing read. */
+	{ "GET", "/nonce", skr_api_nonce, WRITE | FENCED, 0 },
 	{ "POST", "/admin/tokens", skr_api_token_create, AUTH | WRITE, ADMIN },
 	{ "GET", "/admin/tokens", skr_api_token_list, AUTH, ADMIN },
 	{ "DELETE", "/admin/tokens/{name}", skr_api_token_revoke,

@@ -75,6 +75,10 @@ typedef struct skr_server {
 	struct skr_ratelimit *nonce_limiter;   /* made by release.c */
 	int audit_verifying;               /* GET /admin/audit/verify runs
 	                                    * (api_admin.c; atomic) */
+	int replicated;                    /* the open store is shared by
+	                                    * replicas (docs/availability.md):
+	                                    * requests run whole on the pool
+	                                    * (atomic) */
 	int stopping;                      /* SIGTERM/SIGINT: the HTTP layer
 	                                    * drains (atomic) */
 

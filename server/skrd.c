@@ -2,6 +2,8 @@
  * skrd: the skr key release server.
  *
  *   skrd init --data DIR [--name HOST] [--master-key FILE] [--seal TYPE ...]
+ *             [--store etcd --etcd-endpoints URL[,URL...] ...]
+ *   skrd store-copy --data DIR --to-data NEWDIR
  *   skrd serve --data DIR [--config FILE] [--listen ADDR:PORT] ...
  *   skrd seal-migrate --data DIR --to TYPE [that seal's options]
  *   skrd --dev [--listen ADDR:PORT]
@@ -51,11 +53,16 @@ usage(FILE *f)
 	fprintf(f,
 	    "usage: " PROG " init --data DIR [--name HOST] [--master-key FILE]\n"
 	    "            [--seal file|pkcs11|tpm2|shamir] [seal options]\n"
+	    "            [--store lmdb|etcd] [--etcd-endpoints URL[,URL...]]\n"
+	    "            [--etcd-prefix P] [--etcd-cacert F --etcd-cert F "
+	    "--etcd-key F]\n"
+	    "            [--etcd-user U --etcd-password-file F]\n"
 	    "       " PROG " seal-migrate --data DIR --to TYPE [seal options]\n"
 	    "       seal options: --pkcs11-module PATH --pkcs11-token LABEL\n"
 	    "            --pkcs11-pin-file FILE [--pkcs11-key LABEL] | [--tcti TCTI]\n"
 	    "            [--tpm-pcrs sha256:0,7] | --shares N --threshold K\n"
 	    "       " PROG " renew --data DIR [--tls [--name HOST]] [--signing]\n"
+	    "       " PROG " store-copy --data DIR --to-data NEWDIR\n"
 	    "       " PROG " serve --data DIR [--config FILE] [--listen ADDR:PORT]\n"
 	    "            [--threads N] [--authority ISSUER=SOURCE]... "
 	    "[--plain-http]\n"
@@ -105,8 +112,8 @@ path_join(char *out, size_t outlen, const char *dir, const char *name)
 }
 
 int
-skrd_init_store(const char *dir, const skr_master_key *mk, int64_t now,
-    skr_buf *token_out)
+skrd_init_store(const char *dir, const skr_master_key *mk,
+    const skr_store_opts *opts, int64_t now, skr_buf *token_out)
 {
 	skr_principal admin;
 	skr_store *st = NULL;
@@ -119,7 +126,7 @@ skrd_init_store(const char *dir, const skr_master_key *mk, int64_t now,
 	memset(&admin, 0, sizeof(admin));
 	admin.roles = SKR_ROLE_ADMIN;
 	snprintf(admin.name, sizeof(admin.name), "initial admin");
-	SKR_GUARD(skr_store_create(dir, mk, NULL, &st));
+	SKR_GUARD(skr_store_create(dir, mk, opts, &st));
 	SKR_GUARD(skr_store_txn_begin(st, SKR_TXN_WRITE, &txn));
 	SKR_GUARD(skr_store_token_create(txn, &admin, now, token_out, &info));
 	skr_audit_detail_str(&rec, "id", info.p.id);
@@ -215,12 +222,22 @@ cmd_init(int argc, char **argv)
 		{ "data", required_argument, NULL, 'd' },
 		{ "name", required_argument, NULL, 'n' },
 		{ "master-key", required_argument, NULL, 'm' },
+		{ "store", required_argument, NULL, 's' },
+		{ "etcd-endpoints", required_argument, NULL, 'E' },
+		{ "etcd-prefix", required_argument, NULL, 'P' },
+		{ "etcd-cacert", required_argument, NULL, 'A' },
+		{ "etcd-cert", required_argument, NULL, 'C' },
+		{ "etcd-key", required_argument, NULL, 'K' },
+		{ "etcd-user", required_argument, NULL, 'U' },
+		{ "etcd-password-file", required_argument, NULL, 'W' },
 		{ "help", no_argument, NULL, 'h' },
 		SEAL_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *dir = NULL, *host = NULL, *mkfile = NULL, *what = "init";
-	const char *why;
+	const char *why, *backend = "lmdb";
+	skr_store_etcd_opts eo;
+	skr_store_opts sto;
 	skr_master_source *src = NULL;
 	skr_master_key *mk = NULL, *copy = NULL;
 	skr_buf token = SKR_BUF_INIT_SECRET;
@@ -231,6 +248,8 @@ cmd_init(int argc, char **argv)
 	struct stat st;
 	int c, r, made = 0, status = 1, sealed;
 
+	memset(&eo, 0, sizeof(eo));
+	memset(&sto, 0, sizeof(sto));
 	memset(&so, 0, sizeof(so));
 	memset(&kr, 0, sizeof(kr));
 	memset(&shares, 0, sizeof(shares));
@@ -241,11 +260,24 @@ cmd_init(int argc, char **argv)
 		case 'd': dir = optarg; break;
 		case 'n': host = optarg; break;
 		case 'm': mkfile = optarg; break;
+		case 's': backend = optarg; break;
+		case 'E': eo.endpoints = optarg; break;
+		case 'P': eo.prefix = optarg; break;
+		case 'A': eo.cacert = optarg; break;
+		case 'C': eo.cert = optarg; break;
+		case 'K': eo.key = optarg; break;
+		case 'U': eo.user = optarg; break;
+		case 'W': eo.password_file = optarg; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
 	}
-	if (dir == NULL || optind != argc) {
+	/* The etcd flags go with --store etcd, which needs endpoints. */
+	if (dir == NULL || optind != argc || (strcmp(backend, "lmdb") != 0 &&
+	    strcmp(backend, "etcd") != 0) || (strcmp(backend, "etcd") == 0) !=
+	    (eo.endpoints != NULL) || (eo.endpoints == NULL &&
+	    (eo.prefix != NULL || eo.cacert != NULL || eo.cert != NULL ||
+	    eo.key != NULL || eo.user != NULL || eo.password_file != NULL))) {
 		usage(stderr);
 		return 2;
 	}
@@ -254,6 +286,15 @@ cmd_init(int argc, char **argv)
 		return 2;
 	}
 	sealed = so.type != NULL && strcmp(so.type, "file") != 0;
+	if (eo.endpoints != NULL)
+		sto.etcd = &eo;
+	if (path_join(path, sizeof(path), dir, SKR_STORE_ETCD_FILE) != SKR_OK)
+		return die("data directory", SKR_ERR_INVAL);
+	if (access(path, F_OK) == 0) {
+		fprintf(stderr, PROG ": %s already holds a store; refusing to "
+		    "overwrite it\n", dir);
+		return 1;
+	}
 	if (path_join(path, sizeof(path), dir, SKR_STORE_FILE) != SKR_OK)
 		return die("data directory", SKR_ERR_INVAL);
 	/* An adopted master key is checked before anything is created. */
@@ -317,7 +358,7 @@ cmd_init(int argc, char **argv)
 	if ((r = skr_pki_init_dir(dir, host)) != SKR_OK)
 		goto fail;
 	what = "store";
-	if ((r = skrd_init_store(dir, mk, (int64_t)time(NULL), &token)) !=
+	if ((r = skrd_init_store(dir, mk, &sto, (int64_t)time(NULL), &token)) !=
 	    SKR_OK)
 		goto fail;
 	fprintf(stderr, PROG ": initialised %s\n"
@@ -411,6 +452,102 @@ cmd_renew(int argc, char **argv)
 	fprintf(stderr, PROG ": a running skrd uses them from its next "
 	    "start\n");
 	return 0;
+}
+
+/* ---- store-copy ------------------------------------------------------- */
+
+/* The master key of data directory dir. */
+static int
+load_master(const char *dir, skr_master_key **mk)
+{
+	skr_master_source *src = NULL;
+	char path[PATH_MAX];
+	int r;
+
+	*mk = NULL;
+	if ((r = path_join(path, sizeof(path), dir, MASTER_KEY_FILE)) ==
+	    SKR_OK && (r = skr_master_source_file(path, &src)) == SKR_OK)
+		r = skr_master_load(src, mk);
+	skr_master_source_free(src);
+	return r;
+}
+
+/*
+ * Copy the store of one data directory into the store of another of the
+ * same security domain, offline (docs/availability.md, "Moving a store
+ * into a cluster"): typically an LMDB store into a fresh etcd store made
+ * by skrd init --store etcd --master-key DIR/master.key.
+ */
+static int
+cmd_store_copy(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "data", required_argument, NULL, 'd' },
+		{ "to-data", required_argument, NULL, 't' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *from = NULL, *to = NULL, *what = "master key";
+	skr_master_key *mk = NULL, *mk2 = NULL;
+	skr_store *a = NULL, *b = NULL;
+	skr_store_opts so;
+	skr_store_copy_stats stats;
+	int c, r, status = 1;
+
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd': from = optarg; break;
+		case 't': to = optarg; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (from == NULL || to == NULL || optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	skrd_harden_process();
+	if ((r = load_master(from, &mk)) != SKR_OK ||
+	    (r = load_master(to, &mk2)) != SKR_OK)
+		goto fail;
+	/* One security domain: the records' MACs and seals are under it. */
+	if (CRYPTO_memcmp(skr_master_key_bytes(mk), skr_master_key_bytes(mk2),
+	    SKR_MASTER_KEY_LEN) != 0) {
+		fprintf(stderr, PROG ": %s and %s have different master keys; "
+		    "make %s with skrd init --master-key %s/master.key\n", from,
+		    to, to, from);
+		goto out;
+	}
+	what = "source store";
+	if ((r = skr_store_open(from, mk, NULL, &a)) != SKR_OK)
+		goto fail;
+	what = "destination store";
+	memset(&so, 0, sizeof(so));
+	so.copying = 1;
+	if ((r = skr_store_open(to, mk2, &so, &b)) != SKR_OK)
+		goto fail;
+	what = "copy";
+	if ((r = skr_store_copy(a, b, &stats)) != SKR_OK)
+		goto fail;
+	fprintf(stderr, PROG ": copied %llu records, %llu of them the audit "
+	    "chain, which verifies in %s\n", (unsigned long long)stats.records,
+	    (unsigned long long)stats.audit_records, to);
+	status = 0;
+	goto out;
+fail:
+	die(what, r);
+	if (r == SKR_ERR_CONFLICT)
+		fprintf(stderr, PROG ": %s must be fresh from skrd init (no "
+		    "keys, no more than its first token)\n", to);
+	else if (strcmp(what, "copy") == 0)
+		fprintf(stderr, PROG ": %s is unfinished and will not open; run "
+		    "store-copy again\n", to);
+out:
+	skr_store_close(a);
+	skr_store_close(b);
+	skr_master_key_free(mk);
+	skr_master_key_free(mk2);
+	return status;
 }
 
 /* ---- serve ------------------------------------------------------------ */
@@ -819,6 +956,8 @@ serve_open(void *arg, const skr_keyring *kr)
 	so.map_size = (size_t)sv->cfg.store_map_size;
 	if ((r = skr_store_open_keyring(sv->cfg.data, kr, &so, &st)) != SKR_OK)
 		goto out;
+	__atomic_store_n(&srv->replicated, skr_store_replicated(st),
+	    __ATOMIC_RELEASE);
 	srv->store = st;
 	serve_sink_opts(&sv->cfg, &ao);
 	if ((r = skr_auditsink_start(st, &ao, &srv->auditsink)) != SKR_OK ||
@@ -1173,6 +1312,8 @@ main(int argc, char **argv)
 		return cmd_serve(argc - 1, argv + 1);
 	if (strcmp(argv[1], "renew") == 0)
 		return cmd_renew(argc - 1, argv + 1);
+	if (strcmp(argv[1], "store-copy") == 0)
+		return cmd_store_copy(argc - 1, argv + 1);
 	if (strcmp(argv[1], "seal-migrate") == 0)
 		return cmd_seal_migrate(argc - 1, argv + 1);
 	/* "skrd --config FILE [options]" is "skrd serve --config FILE ...". */

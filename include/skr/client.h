@@ -43,7 +43,17 @@ typedef struct skr_client skr_client;
 typedef struct skr_released_key skr_released_key;
 
 typedef struct skr_client_opts {
-	const char *url;          /* "https://host[:port]" (https only) */
+	/*
+	 * "https://host[:port]" (https only), or several replicas of one
+	 * server, comma-separated, all with the same path
+	 * (docs/availability.md).  A call goes to the one that answered
+	 * last and moves on to the next when it cannot connect, TLS fails,
+	 * or (for a request that is safe to repeat: GET and release) the
+	 * exchange fails or the answer is 503, for at most failover_ms in
+	 * all.  Any other request that may have reached a server is never
+	 * sent again (docs/libskr.md, "Several servers").
+	 */
+	const char *url;
 	const char *ca_file;      /* PEM CA bundle for the server; NULL: the
 	                           * system store (unless pin is set) */
 	/*
@@ -63,6 +73,8 @@ typedef struct skr_client_opts {
 	const char *signing_cert; /* PEM file: pin the release-signing cert */
 	const char *signing_ca;   /* PEM file: or CAs the x5c chain must
 	                           * reach */
+	long failover_ms;         /* 0: timeout_ms; one call over every
+	                           * server of url */
 } skr_client_opts;
 
 /* Per-call details; every call takes an optional one (NULL is fine) and
@@ -76,7 +88,8 @@ typedef struct skr_result {
 
 void skr_client_opts_init(skr_client_opts *o);
 /* Reads the certificate files now.  SKR_ERR_INVAL for a missing or non-https
- * URL, an unreadable file or a malformed pin.  *out: skr_client_free. */
+ * URL (or more than 16, or URLs with different paths), an unreadable file
+ * or a malformed pin.  *out: skr_client_free. */
 int skr_client_new(const skr_client_opts *o, skr_client **out);
 void skr_client_free(skr_client *c);
 /* Frees what the library returned as char *. */

@@ -140,7 +140,10 @@ extern "C" {
 	X(SHARE_FOREIGN, "SKR.SHARE.FOREIGN", "the unseal share belongs to another store") \
 	X(SHARE_INVALID, "SKR.SHARE.INVALID", "the unseal share does not match this store's shares") \
 	X(SHARE_DUPLICATE, "SKR.SHARE.DUPLICATE", "that unseal share was already given") \
-	X(NOT_SEALED, "SKR.NOT_SEALED", "the server is not sealed")
+	X(NOT_SEALED, "SKR.NOT_SEALED", "the server is not sealed") \
+	/* replicated stores (docs/availability.md) */                         \
+	X(STORE_UNAVAILABLE, "SKR.STORE.UNAVAILABLE", "the shared store has no quorum or cannot be reached") \
+	X(STORE_RETRY, "SKR.STORE.RETRY", "another replica changed what this request read; run it again")
 
 typedef enum skr_err {
 	SKR_OK = 0,

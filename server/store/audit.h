@@ -156,6 +156,19 @@ int skr_audit_log(skr_store *st, const skr_audit_rec *rec, int64_t now,
     skr_audit_work work, void *arg, uint64_t *seq);
 
 /*
+ * skr_audit_log for an attempt decided on what read transactions tracked
+ * in rs (borrowed for the call; store.h, skr_store_reads): with a
+ * replicated store the record commits only if none of those reads has
+ * changed since (docs/availability.md, "Releases"); when one has, nothing
+ * is committed and the result is SKR_ERR_STORE_RETRY -- decide again.  A
+ * commit that lost to another replica's but whose reads still hold is
+ * made again here.  On a store of one node rs changes nothing.
+ */
+int skr_audit_log_fenced(skr_store *st, const skr_audit_rec *rec,
+    int64_t now, skr_audit_work work, void *arg, const skr_store_reads *rs,
+    uint64_t *seq);
+
+/*
  * A check an attempt makes in the write transaction that commits its
  * record, right before the record is appended: it reads (never writes)
  * txn to confirm that what the attempt decided from still holds, so that
@@ -169,10 +182,11 @@ int skr_audit_log(skr_store *st, const skr_audit_rec *rec, int64_t now,
 typedef int (*skr_audit_check)(skr_txn *txn, skr_audit_rec *rec, void *arg);
 #define SKR_AUDIT_CHANGED 2
 
-/* skr_audit_log without work, with check run where the record commits
- * (the record still shares its batch's transaction and commit). */
+/* skr_audit_log_fenced without work, with check run where the record
+ * commits (the record still shares its batch's transaction and commit). */
 int skr_audit_log_checked(skr_store *st, const skr_audit_rec *rec,
-    int64_t now, skr_audit_check check, void *arg, uint64_t *seq);
+    int64_t now, skr_audit_check check, void *arg, const skr_store_reads *rs,
+    uint64_t *seq);
 
 /*
  * The asynchronous form of skr_audit_log / skr_audit_log_checked, for a
@@ -183,7 +197,9 @@ int skr_audit_log_checked(skr_store *st, const skr_audit_rec *rec,
  * has returned and the record is durable (job->seq is its number); an
  * error means nothing of the record (or its work) was written.  A failed
  * commit fails every record in it; a record that is refused, or whose
- * check or work fails, fails alone.  job and everything it points to stay
+ * check or work fails, fails alone.  A job fenced on rs behaves as
+ * skr_audit_log_fenced: on a replicated store, SKR_ERR_STORE_RETRY when
+ * what it read has changed.  job and everything it points to stay
  * the caller's and must live until done runs; done must not block or use
  * the store.  SKR_OK: done will run; an error: it will not.
  */
@@ -194,10 +210,12 @@ struct skr_audit_job {
 	skr_audit_check check;      /* may be NULL */
 	skr_audit_work work;        /* may be NULL; not with check */
 	void *arg;                  /* for check or work */
+	const skr_store_reads *rs;  /* may be NULL; as skr_audit_log_fenced */
 	void (*done)(skr_audit_job *job);
 	void *done_arg;             /* the caller's */
 	int result;                 /* set before done */
 	uint64_t seq;               /* set before done */
+	uint64_t again_until;       /* the committer's */
 	skr_audit_job *next;        /* the queue's */
 };
 int skr_audit_submit(skr_store *st, skr_audit_job *job);

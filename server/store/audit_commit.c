@@ -20,6 +20,15 @@
  * work decides the record's outcome.  Records are written as text
  * (audit_text.c), not through jansson, and the chain's head is written
  * once per batch.  The mutex guards only the queue.
+ *
+ * Replicas (docs/availability.md, "Releases").  A record may be fenced on
+ * what its attempt decided on; the batch's commit is then fenced on the
+ * reads of every record in it.  When another replica's commit overtakes
+ * the batch, the records whose reads still hold go into the next batch,
+ * and the others fail with SKR_ERR_STORE_RETRY: their attempts decide
+ * again.  A batch of a replicated store is kept within what one etcd Txn
+ * takes, and a record with work (whose writes are not counted beforehand)
+ * has a batch of its own there.
  */
 #include "store_priv.h"
 
@@ -27,11 +36,27 @@
 #include <semaphore.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "guard.h"
 #include "skr/error.h"
 
 #define BATCH_MAX 256
+/* A batch of a replicated store: records plus fenced reads, within etcd's
+ * default of 128 operations and compares per Txn (--max-txn-ops). */
+#define BATCH_BUDGET_REPLICATED 120
+/* How long a fenced record whose reads hold is committed again after
+ * losing to other replicas. */
+#define AGAIN_MS 10000
+
+static uint64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
 
 int
 skr_audit_commit(skr_txn *txn, const skr_audit_rec *recs, size_t n,
@@ -149,6 +174,8 @@ commit_batch(skr_store *st, skr_audit_job *batch)
 		j->seq = 0;
 	}
 	SKR_GUARD(skr_store_txn_begin(st, SKR_TXN_WRITE_RESERVE, &txn));
+	for (j = batch; j != NULL; j = j->next)
+		SKR_GUARD(skr__store_txn_fence(txn, j->rs));
 	r = skr__store_get(txn, SKR__DB_META, SKR__AUDIT_HEAD_KEY,
 	    strlen(SKR__AUDIT_HEAD_KEY), &v, &vl);
 	if (r == SKR_ERR_NOT_FOUND) {
@@ -193,12 +220,55 @@ out:
 		}
 }
 
+/* Take the queued jobs of c, in order, at most BATCH_MAX, and for a
+ * replicated store no more than one Txn takes (always one).  Under c->mu. */
+static skr_audit_job *
+batch_take(struct skr__committer *c)
+{
+	skr_audit_job *batch = NULL, **tail = &batch, *j;
+	int replicated = skr_store_replicated(c->st), n = 0;
+	size_t budget = replicated ? BATCH_BUDGET_REPLICATED : SIZE_MAX, cost;
+
+	while ((j = c->head) != NULL && n < BATCH_MAX) {
+		cost = 1 + (j->rs != NULL ? j->rs->n : 0);
+		if (replicated && j->work != NULL)
+			cost = SIZE_MAX;
+		if (n > 0 && cost > budget)
+			break;
+		budget = cost < budget ? budget - cost : 0;
+		c->head = j->next;
+		j->next = NULL;
+		*tail = j;
+		tail = &j->next;
+		n++;
+	}
+	if (c->head == NULL)
+		c->tail = NULL;
+	return batch;
+}
+
+/* Put jobs back at the head of the queue, in order.  Under c->mu. */
+static void
+requeue(struct skr__committer *c, skr_audit_job *again)
+{
+	skr_audit_job *last = again;
+
+	if (again == NULL)
+		return;
+	while (last->next != NULL)
+		last = last->next;
+	last->next = c->head;
+	if (c->head == NULL)
+		c->tail = last;
+	c->head = again;
+}
+
 static void *
 committer_main(void *arg)
 {
 	struct skr__committer *c = arg;
-	skr_audit_job *batch, *j, *next, **tail;
-	int n;
+	skr_audit_job *batch, *j, *next, *again, **atail;
+	uint64_t now;
 
 	pthread_mutex_lock(&c->mu);
 	for (;;) {
@@ -206,23 +276,31 @@ committer_main(void *arg)
 			pthread_cond_wait(&c->cv, &c->mu);
 		if (c->head == NULL)
 			break;
-		/* Everything queued, oldest first, at most BATCH_MAX. */
-		batch = c->head;
-		for (n = 1, tail = &batch->next; *tail != NULL && n < BATCH_MAX;
-		    n++)
-			tail = &(*tail)->next;
-		c->head = *tail;
-		if (c->head == NULL)
-			c->tail = NULL;
-		*tail = NULL;
+		batch = batch_take(c);
 		pthread_mutex_unlock(&c->mu);
 		commit_batch(c->st, batch);
+		again = NULL;
+		atail = &again;
+		now = now_ms();
 		for (j = batch; j != NULL; j = next) {
 			next = j->next;
 			j->next = NULL;
+			/* Overtaken by another replica, but what it decided
+			 * on holds: into the next batch, for a while. */
+			if (j->result == SKR_ERR_STORE_RETRY) {
+				if (j->again_until == 0)
+					j->again_until = now + AGAIN_MS;
+				if (now < j->again_until &&
+				    skr__store_reads_current(c->st, j->rs)) {
+					*atail = j;
+					atail = &j->next;
+					continue;
+				}
+			}
 			j->done(j);
 		}
 		pthread_mutex_lock(&c->mu);
+		requeue(c, again);
 	}
 	pthread_mutex_unlock(&c->mu);
 	return NULL;
@@ -286,6 +364,7 @@ skr_audit_submit(skr_store *st, skr_audit_job *job)
 	job->next = NULL;
 	job->result = SKR_ERR_INTERNAL;
 	job->seq = 0;
+	job->again_until = 0;
 	pthread_mutex_lock(&c->mu);
 	if (c->tail != NULL)
 		c->tail->next = job;
@@ -307,7 +386,8 @@ wake(skr_audit_job *job)
 
 static int
 log_wait(skr_store *st, const skr_audit_rec *rec, int64_t now,
-    skr_audit_check check, skr_audit_work work, void *arg, uint64_t *seq)
+    skr_audit_check check, skr_audit_work work, void *arg,
+    const skr_store_reads *rs, uint64_t *seq)
 {
 	skr_audit_job job;
 	json_t *j = NULL;
@@ -328,6 +408,7 @@ log_wait(skr_store *st, const skr_audit_rec *rec, int64_t now,
 	job.check = check;
 	job.work = work;
 	job.arg = arg;
+	job.rs = rs;
 	job.done = wake;
 	job.done_arg = &sem;
 	if (sem_init(&sem, 0, 0) != 0)
@@ -345,23 +426,31 @@ out:
 }
 
 int
-skr_audit_log(skr_store *st, const skr_audit_rec *rec, int64_t now,
-    skr_audit_work work, void *arg, uint64_t *seq)
+skr_audit_log_fenced(skr_store *st, const skr_audit_rec *rec, int64_t now,
+    skr_audit_work work, void *arg, const skr_store_reads *rs, uint64_t *seq)
 {
 	if (seq != NULL)
 		*seq = 0;
 	if (st == NULL || rec == NULL)
 		return SKR_ERR_INVAL;
-	return log_wait(st, rec, now, NULL, work, arg, seq);
+	return log_wait(st, rec, now, NULL, work, arg, rs, seq);
+}
+
+int
+skr_audit_log(skr_store *st, const skr_audit_rec *rec, int64_t now,
+    skr_audit_work work, void *arg, uint64_t *seq)
+{
+	return skr_audit_log_fenced(st, rec, now, work, arg, NULL, seq);
 }
 
 int
 skr_audit_log_checked(skr_store *st, const skr_audit_rec *rec, int64_t now,
-    skr_audit_check check, void *arg, uint64_t *seq)
+    skr_audit_check check, void *arg, const skr_store_reads *rs,
+    uint64_t *seq)
 {
 	if (seq != NULL)
 		*seq = 0;
 	if (st == NULL || rec == NULL || check == NULL)
 		return SKR_ERR_INVAL;
-	return log_wait(st, rec, now, check, NULL, arg, seq);
+	return log_wait(st, rec, now, check, NULL, arg, rs, seq);
 }

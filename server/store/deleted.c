@@ -31,6 +31,33 @@ purgeq_put(skr_txn *txn, const char *lc, const json_t *rec)
 	    purgeq_key(jint(rec, "purge"), lc, k), "", 0);
 }
 
+/* The names of the deleted keys, gathered before any is indexed: a walk's
+ * callback does not change the store. */
+struct names {
+	char (*lc)[SKR_KEY_NAME_MAX + 1];
+	size_t n, cap;
+};
+
+static int
+name_collect(void *arg, const uint8_t *k, size_t kl, const uint8_t *v,
+    size_t vl)
+{
+	struct names *ns = arg;
+	void *p;
+
+	if (kl == 0 || kl > SKR_KEY_NAME_MAX)
+		return SKR_OK;
+	if (ns->n == ns->cap) {
+		ns->cap = ns->cap ? ns->cap * 2 : 16;
+		if ((p = realloc(ns->lc, ns->cap * sizeof(*ns->lc))) == NULL)
+			return SKR_ERR_NOMEM;
+		ns->lc = p;
+	}
+	memcpy(ns->lc[ns->n], k, kl);
+	ns->lc[ns->n++][kl] = '\0';
+	return SKR_OK;
+}
+
 /*
  * Index every soft-deleted key by purge date.  A record that fails its MAC
  * is not indexed (it was never purged on schedule before either; reading
@@ -39,30 +66,19 @@ purgeq_put(skr_txn *txn, const char *lc, const json_t *rec)
 int
 skr__purgeq_index(skr_txn *txn)
 {
-	MDB_cursor *cur = NULL;
-	MDB_val key, val;
-	char lc[SKR_KEY_NAME_MAX + 1];
+	struct names ns = { NULL, 0, 0 };
 	json_t *rec;
-	int r = SKR_OK, rc;
+	size_t i;
+	int r;
 
-	if ((rc = mdb_cursor_open(txn->t, txn->st->dbi[DB_DELETED], &cur)) !=
-	    MDB_SUCCESS)
-		return skr__lmdb_err(rc);
-	for (rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
-	    rc == MDB_SUCCESS && r == SKR_OK;
-	    rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
-		if (key.mv_size == 0 || key.mv_size > SKR_KEY_NAME_MAX)
+	r = skr__raw_walk(txn, DB_DELETED, NULL, 0, name_collect, &ns);
+	for (i = 0; r == SKR_OK && i < ns.n; i++) {
+		if (skr__keyrec_get(txn, DB_DELETED, ns.lc[i], &rec) != SKR_OK)
 			continue;
-		memcpy(lc, key.mv_data, key.mv_size);
-		lc[key.mv_size] = '\0';
-		if (skr__keyrec_get(txn, DB_DELETED, lc, &rec) != SKR_OK)
-			continue;
-		r = purgeq_put(txn, lc, rec);
+		r = purgeq_put(txn, ns.lc[i], rec);
 		json_decref(rec);
 	}
-	mdb_cursor_close(cur);
-	if (r == SKR_OK && rc != MDB_SUCCESS && rc != MDB_NOTFOUND)
-		r = skr__lmdb_err(rc);
+	free(ns.lc);
 	return r;
 }
 
@@ -175,28 +191,6 @@ skr_store_deleted_get(skr_txn *txn, const char *name, skr_version_info *out)
 	return r;
 }
 
-/* Delete every entry of db whose key starts with prefix. */
-static int
-del_prefix(skr_txn *txn, int db, const void *prefix, size_t plen)
-{
-	MDB_cursor *cur = NULL;
-	MDB_val key = { plen, (void *)prefix }, val;
-	int rc;
-
-	if ((rc = mdb_cursor_open(txn->t, txn->st->dbi[db], &cur)) !=
-	    MDB_SUCCESS)
-		return skr__lmdb_err(rc);
-	for (rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
-	    rc == MDB_SUCCESS && key.mv_size >= plen &&
-	    memcmp(key.mv_data, prefix, plen) == 0;
-	    rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT))
-		if ((rc = mdb_cursor_del(cur, 0)) != MDB_SUCCESS)
-			break;
-	mdb_cursor_close(cur);
-	return rc == MDB_SUCCESS || rc == MDB_NOTFOUND ? SKR_OK :
-	    skr__lmdb_err(rc);
-}
-
 /*
  * Remove every trace of deleted key lc: its versions and index entries (by
  * key prefix "lc NUL", so even records that fail their MAC go) and its
@@ -212,8 +206,8 @@ purge_folded(skr_txn *txn, const char *lc)
 	SKR_GUARD(skr__store_sub_begin(txn, &sub));
 	SKR_GUARD(skr__keyrec_get(sub, DB_DELETED, lc, &rec));
 	SKR_GUARD(purgeq_del(sub, lc, rec));
-	SKR_GUARD(del_prefix(sub, DB_VERSIONS, lc, strlen(lc) + 1));
-	SKR_GUARD(del_prefix(sub, DB_VINDEX, lc, strlen(lc) + 1));
+	SKR_GUARD(skr__raw_del_prefix(sub, DB_VERSIONS, lc, strlen(lc) + 1));
+	SKR_GUARD(skr__raw_del_prefix(sub, DB_VINDEX, lc, strlen(lc) + 1));
 	SKR_GUARD(skr__raw_del(sub, DB_DELETED, lc, strlen(lc)));
 out:
 	r = skr__store_sub_end(sub, r);
@@ -268,75 +262,86 @@ struct due {
 	int stale;      /* no deleted record of that date: drop the entry */
 };
 
+/* The walk of purgeq that finds what is due. */
+struct due_walk {
+	skr_txn *txn;
+	int64_t now;
+	size_t max, n;  /* n: keys to purge found so far */
+	struct due *due;
+	size_t ndue, cap;
+};
+
+static int
+due_collect(void *arg, const uint8_t *k, size_t kl, const uint8_t *v,
+    size_t vl)
+{
+	struct due_walk *w = arg;
+	char lc[SKR_KEY_NAME_MAX + 1];
+	json_t *rec;
+	void *p;
+	int r, stale;
+
+	if (w->max != 0 && w->n >= w->max)
+		return 1;
+	if (kl <= 8 || kl > 8 + SKR_KEY_NAME_MAX)
+		return SKR_OK;
+	if ((int64_t)be64_get(k) > w->now)
+		return 1;
+	if (skr__rec_verify(w->txn->st, DB_PURGEQ, k, kl, v, &vl) != SKR_OK)
+		return SKR_OK;
+	memcpy(lc, k + 8, kl - 8);
+	lc[kl - 8] = '\0';
+	r = skr__keyrec_get(w->txn, DB_DELETED, lc, &rec);
+	if (r == SKR_OK) {
+		stale = jint(rec, "purge") != (int64_t)be64_get(k);
+		json_decref(rec);
+	} else if (r == SKR_ERR_KEY_NOT_FOUND)
+		stale = 1;
+	else
+		return SKR_OK;  /* a bad record: left, see store.h */
+	if (w->ndue == w->cap) {
+		size_t ncap = w->cap ? w->cap * 2 : 8;
+		if ((p = realloc(w->due, ncap * sizeof(*w->due))) == NULL)
+			return SKR_ERR_NOMEM;
+		w->due = p;
+		w->cap = ncap;
+	}
+	memcpy(w->due[w->ndue].k, k, kl);
+	w->due[w->ndue].kl = kl;
+	w->due[w->ndue++].stale = stale;
+	w->n += !stale;
+	return SKR_OK;
+}
+
 int
 skr_store_purge_expired(skr_txn *txn, int64_t now, size_t max,
     char (*out)[SKR_KEY_NAME_MAX + 1], size_t *npurged)
 {
-	MDB_cursor *cur = NULL;
-	MDB_val key, val;
-	struct due *due = NULL;
+	struct due_walk w;
 	char lc[SKR_KEY_NAME_MAX + 1];
-	size_t n = 0, ndue = 0, cap = 0, i, vl;
-	json_t *rec;
-	int r = SKR_OK, rc, stale;
+	size_t n, i;
+	int r;
 
 	if (npurged != NULL)
 		*npurged = 0;
 	if (txn == NULL || !txn->write || (out != NULL && max == 0))
 		return SKR_ERR_INVAL;
-	/* Collect first: deleting under an open cursor is avoided.  The
-	 * index only says where to look; each deleted record's own purge
-	 * date, under its own MAC, decides. */
-	if ((rc = mdb_cursor_open(txn->t, txn->st->dbi[DB_PURGEQ], &cur)) !=
-	    MDB_SUCCESS)
-		return skr__lmdb_err(rc);
-	for (rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
-	    rc == MDB_SUCCESS && (max == 0 || n < max);
-	    rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
-		vl = val.mv_size;
-		if (key.mv_size <= 8 || key.mv_size > 8 + SKR_KEY_NAME_MAX)
-			continue;
-		if ((int64_t)be64_get(key.mv_data) > now)
-			break;
-		if (skr__rec_verify(txn->st, DB_PURGEQ, key.mv_data,
-		    key.mv_size, val.mv_data, &vl) != SKR_OK)
-			continue;
-		memcpy(lc, (const uint8_t *)key.mv_data + 8, key.mv_size - 8);
-		lc[key.mv_size - 8] = '\0';
-		r = skr__keyrec_get(txn, DB_DELETED, lc, &rec);
-		if (r == SKR_OK) {
-			stale = jint(rec, "purge") !=
-			    (int64_t)be64_get(key.mv_data);
-			json_decref(rec);
-		} else if (r == SKR_ERR_KEY_NOT_FOUND) {
-			stale = 1;
-		} else {
-			r = SKR_OK;     /* a bad record: left, see above */
+	memset(&w, 0, sizeof(w));
+	w.txn = txn;
+	w.now = now;
+	w.max = max;
+	/* Collect first: a walk does not change what it walks.  The index
+	 * only says where to look; each deleted record's own purge date,
+	 * under its own MAC, decides. */
+	SKR_GUARD(skr__raw_walk(txn, DB_PURGEQ, NULL, 0, due_collect, &w));
+	for (i = 0, n = 0; i < w.ndue; i++) {
+		if (w.due[i].stale) {
+			SKR_GUARD(skr__raw_del(txn, DB_PURGEQ, w.due[i].k,
+			    w.due[i].kl));
 			continue;
 		}
-		if (ndue == cap) {
-			size_t ncap = cap ? cap * 2 : 8;
-			void *p = realloc(due, ncap * sizeof(*due));
-			SKR_ENSURE(p != NULL, SKR_ERR_NOMEM);
-			due = p;
-			cap = ncap;
-		}
-		memcpy(due[ndue].k, key.mv_data, key.mv_size);
-		due[ndue].kl = key.mv_size;
-		due[ndue++].stale = stale;
-		n += !stale;
-	}
-	SKR_ENSURE(rc == MDB_SUCCESS || rc == MDB_NOTFOUND, skr__lmdb_err(rc));
-	mdb_cursor_close(cur);
-	cur = NULL;
-	for (i = 0, n = 0; i < ndue; i++) {
-		if (due[i].stale) {
-			SKR_GUARD(skr__raw_del(txn, DB_PURGEQ, due[i].k,
-			    due[i].kl));
-			continue;
-		}
-		memcpy(lc, due[i].k + 8, due[i].kl - 8);
-		lc[due[i].kl - 8] = '\0';
+		memcpy(lc, w.due[i].k + 8, w.due[i].kl - 8);
+		lc[w.due[i].kl - 8] = '\0';
 		SKR_GUARD(purge_folded(txn, lc));
 		if (out != NULL)
 			memcpy(out[n], lc, strlen(lc) + 1);
@@ -345,8 +350,6 @@ skr_store_purge_expired(skr_txn *txn, int64_t now, size_t max,
 	if (npurged != NULL)
 		*npurged = n;
 out:
-	if (cur != NULL)
-		mdb_cursor_close(cur);
-	free(due);
+	free(w.due);
 	return r;
 }

@@ -4,6 +4,7 @@
  */
 #include "store_priv.h"
 
+#include <stdint.h>
 #include <string.h>
 
 #include "encoding.h"
@@ -94,39 +95,64 @@ skr_store_nonce_consume(skr_txn *txn, const char *nonce, int64_t now)
 	return nonce_put(txn, nonce, exp, 1);
 }
 
+/* The keys a prune removes, each as u16 BE length || bytes, gathered
+ * before any is removed: a walk's callback does not change the store. */
+struct prune {
+	const skr_store *st;
+	int64_t now;
+	skr_buf gone;
+	size_t n, max;
+};
+
+static int
+prune_collect(void *arg, const uint8_t *k, size_t kl, const uint8_t *v,
+    size_t vl)
+{
+	struct prune *p = arg;
+	uint8_t len[2];
+	int r;
+
+	/* A record that fails its MAC is removed too: it is not one the
+	 * server wrote, and keeping it helps no one. */
+	if (skr__rec_verify(p->st, DB_NONCES, k, kl, v, &vl) == SKR_OK &&
+	    vl == NONCE_VAL_LEN && (int64_t)be64_get(v) > p->now)
+		return SKR_OK;
+	if (p->n >= p->max)
+		return 1;
+	if (kl > UINT16_MAX)
+		return SKR_ERR_STORE;
+	len[0] = (uint8_t)(kl >> 8);
+	len[1] = (uint8_t)kl;
+	if ((r = skr_buf_append(&p->gone, len, 2)) != SKR_OK ||
+	    (r = skr_buf_append(&p->gone, k, kl)) != SKR_OK)
+		return r;
+	p->n++;
+	return SKR_OK;
+}
+
 int
 skr_store_nonce_prune(skr_txn *txn, int64_t now, size_t *npruned)
 {
-	MDB_cursor *cur = NULL;
-	MDB_val key, val;
-	size_t n = 0, vl;
-	int r = SKR_OK, rc;
+	struct prune p;
+	size_t off, kl;
+	int r;
 
 	if (npruned != NULL)
 		*npruned = 0;
 	if (txn == NULL || !txn->write)
 		return SKR_ERR_INVAL;
-	if ((rc = mdb_cursor_open(txn->t, txn->st->dbi[DB_NONCES], &cur)) !=
-	    MDB_SUCCESS)
-		return skr__lmdb_err(rc);
-	for (rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST); rc == MDB_SUCCESS;
-	    rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
-		vl = val.mv_size;
-		/* A record that fails its MAC is removed too: it is not one
-		 * the server wrote, and keeping it helps no one. */
-		if (skr__rec_verify(txn->st, DB_NONCES, key.mv_data,
-		    key.mv_size, val.mv_data, &vl) == SKR_OK &&
-		    vl == NONCE_VAL_LEN &&
-		    (int64_t)be64_get(val.mv_data) > now)
-			continue;
-		if ((rc = mdb_cursor_del(cur, 0)) != MDB_SUCCESS)
-			break;
-		n++;
+	memset(&p, 0, sizeof(p));
+	skr_buf_init(&p.gone, 0);
+	p.st = txn->st;
+	p.now = now;
+	p.max = skr_store_replicated(txn->st) ? SKR_NONCE_PRUNE_MAX : SIZE_MAX;
+	r = skr__raw_walk(txn, DB_NONCES, NULL, 0, prune_collect, &p);
+	for (off = 0; r == SKR_OK && off < p.gone.len; off += 2 + kl) {
+		kl = (size_t)p.gone.data[off] << 8 | p.gone.data[off + 1];
+		r = skr__raw_del(txn, DB_NONCES, p.gone.data + off + 2, kl);
 	}
-	if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND)
-		r = skr__lmdb_err(rc);
-	mdb_cursor_close(cur);
 	if (r == SKR_OK && npruned != NULL)
-		*npruned = n;
+		*npruned = p.n;
+	skr_buf_free(&p.gone);
 	return r;
 }

@@ -103,62 +103,80 @@ skr_version_page_clear(skr_version_page *pg)
 	memset(pg, 0, sizeof(*pg));
 }
 
+/* The state of one page walk. */
+struct page {
+	skr_txn *txn;
+	int db;
+	const skr_buf *start;   /* entries up to and including it are skipped */
+	size_t max, n;
+	skr__page_item_fn fn;
+	void *arg;
+	skr_buf last;           /* key of the last entry returned */
+	int more;               /* an entry follows the page */
+};
+
+static int
+page_step(void *arg, const uint8_t *k, size_t kl, const uint8_t *v,
+    size_t vl)
+{
+	struct page *pg = arg;
+	int r;
+
+	if (pg->start->len > 0 && kl == pg->start->len &&
+	    memcmp(k, pg->start->data, kl) == 0)
+		return SKR_OK;
+	if (pg->n >= pg->max) {
+		pg->more = 1;
+		return 1;
+	}
+	if ((r = skr__rec_verify(pg->txn->st, pg->db, k, kl, v, &vl)) !=
+	    SKR_OK ||
+	    (r = pg->fn(pg->arg, pg->txn, k, kl, v, vl, pg->n)) != SKR_OK ||
+	    (r = skr_buf_set(&pg->last, k, kl)) != SKR_OK)
+		return r;
+	pg->n++;
+	return SKR_OK;
+}
+
 /*
  * Walk db in key order after the marker's key, calling fn for at most max
  * entries; a marker for the entry after the last one is made when more
- * remain.  The marker holds the last LMDB key returned.
+ * remain.  The marker holds the last key returned.
  */
 int
 skr__page_walk(skr_txn *txn, int db, char kind, const char *binding,
     const char *marker, size_t max, skr__page_item_fn fn, void *arg,
     char **next)
 {
-	skr_buf start = SKR_BUF_INIT, last = SKR_BUF_INIT;
-	MDB_cursor *cur = NULL;
-	MDB_val key, val;
-	size_t n = 0, vl;
-	int r, rc;
+	skr_buf start = SKR_BUF_INIT;
+	struct page pg;
+	int r;
 
 	*next = NULL;
+	memset(&pg, 0, sizeof(pg));
+	skr_buf_init(&pg.last, 0);
 	if (marker != NULL && *marker != '\0')
 		SKR_GUARD(marker_parse(txn->st, kind, binding, marker,
 		    &start));
-	SKR_GUARD(skr__lmdb_err(mdb_cursor_open(txn->t, txn->st->dbi[db],
-	    &cur)));
-	if (start.len > 0) {
-		key.mv_size = start.len;
-		key.mv_data = start.data;
-		rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
-		if (rc == MDB_SUCCESS && key.mv_size == start.len &&
-		    memcmp(key.mv_data, start.data, start.len) == 0)
-			rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
-	} else
-		rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
-	r = SKR_OK;
-	for (; rc == MDB_SUCCESS && n < max; rc = mdb_cursor_get(cur, &key,
-	    &val, MDB_NEXT)) {
-		vl = val.mv_size;
-		SKR_GUARD(skr__rec_verify(txn->st, db, key.mv_data, key.mv_size,
-		    val.mv_data, &vl));
-		SKR_GUARD(fn(arg, txn, key.mv_data, key.mv_size, val.mv_data,
-		    vl, n));
-		SKR_GUARD(skr_buf_set(&last, key.mv_data, key.mv_size));
-		n++;
-	}
+	pg.txn = txn;
+	pg.db = db;
+	pg.start = &start;
+	pg.max = max;
+	pg.fn = fn;
+	pg.arg = arg;
+	SKR_GUARD(skr__raw_walk(txn, db, start.len > 0 ? start.data : NULL,
+	    start.len, page_step, &pg));
 	/* Stopped on an entry past the page: the next page starts there. */
-	if (rc == MDB_SUCCESS)
-		SKR_GUARD(marker_make(txn->st, kind, binding, last.data,
-		    last.len, next));
-	SKR_ENSURE(rc == MDB_SUCCESS || rc == MDB_NOTFOUND, skr__lmdb_err(rc));
+	if (pg.more)
+		SKR_GUARD(marker_make(txn->st, kind, binding, pg.last.data,
+		    pg.last.len, next));
 out:
-	if (cur != NULL)
-		mdb_cursor_close(cur);
 	if (r != SKR_OK) {
 		free(*next);
 		*next = NULL;
 	}
 	skr_buf_free(&start);
-	skr_buf_free(&last);
+	skr_buf_free(&pg.last);
 	return r;
 }
 

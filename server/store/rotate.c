@@ -250,7 +250,7 @@ skr_store_rotation_status(skr_store *st, skr_rotation_status *out)
 {
 	skr_txn *txn = NULL;
 	json_t *rot = NULL;
-	MDB_stat ms;
+	skr_store_stats ss;
 	int r;
 
 	memset(out, 0, sizeof(*out));
@@ -261,10 +261,8 @@ skr_store_rotation_status(skr_store *st, skr_rotation_status *out)
 		out->from = (uint32_t)jint(rot, "from");
 		out->moved = (uint64_t)jint(rot, "moved");
 	}
-	SKR_GUARD(skr__lmdb_err(mdb_stat(txn->t, st->dbi[DB_KEYS], &ms)));
-	out->total = ms.ms_entries;
-	SKR_GUARD(skr__lmdb_err(mdb_stat(txn->t, st->dbi[DB_DELETED], &ms)));
-	out->total += ms.ms_entries;
+	SKR_GUARD(skr_store_stats_get(st, &ss));
+	out->total = ss.keys + ss.deleted;
 out:
 	json_decref(rot);
 	skr_store_txn_abort(txn);
@@ -339,40 +337,50 @@ out:
 	return r;
 }
 
+struct left {
+	skr_txn *txn;
+	int db;
+	int left;
+};
+
+static int
+left_step(void *arg, const uint8_t *k, size_t kl, const uint8_t *v,
+    size_t vl)
+{
+	struct left *lf = arg;
+	uint32_t gen = lf->txn->st->gen;
+	json_t *rec;
+	int64_t g;
+	int r;
+
+	if ((r = skr__rec_verify(lf->txn->st, lf->db, k, kl, v, &vl)) !=
+	    SKR_OK)
+		return r;
+	if ((rec = json_loadb((const char *)v, vl, 0, NULL)) == NULL)
+		return SKR_ERR_STORE;
+	g = jint(rec, "g");
+	json_decref(rec);
+	if (g != (int64_t)gen && !(gen == 1 && g == 0)) {
+		lf->left = 1;
+		return 1;
+	}
+	return SKR_OK;
+}
+
 /* 1 when any key record of txn is still under another generation than
  * the current one. */
 static int
 any_left(skr_txn *txn, int *left)
 {
 	static const int dbs[2] = { DB_KEYS, DB_DELETED };
-	MDB_cursor *cur = NULL;
-	MDB_val k, v;
-	json_t *rec;
-	int i, rc, r = SKR_OK;
+	struct left lf = { txn, 0, 0 };
+	int i, r = SKR_OK;
 
-	*left = 0;
-	for (i = 0; i < 2 && !*left; i++) {
-		SKR_GUARD(skr__lmdb_err(mdb_cursor_open(txn->t,
-		    txn->st->dbi[dbs[i]], &cur)));
-		for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
-		    rc == MDB_SUCCESS && !*left;
-		    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-			size_t vl = v.mv_size;
-
-			SKR_GUARD(skr__rec_verify(txn->st, dbs[i], k.mv_data,
-			    k.mv_size, v.mv_data, &vl));
-			rec = json_loadb(v.mv_data, vl, 0, NULL);
-			SKR_ENSURE(rec != NULL, SKR_ERR_STORE);
-			if (jint(rec, "g") != (int64_t)txn->st->gen &&
-			    !(txn->st->gen == 1 && jint(rec, "g") == 0))
-				*left = 1;
-			json_decref(rec);
-		}
-		mdb_cursor_close(cur);
-		cur = NULL;
+	for (i = 0; i < 2 && !lf.left && r == SKR_OK; i++) {
+		lf.db = dbs[i];
+		r = skr__raw_walk(txn, dbs[i], NULL, 0, left_step, &lf);
 	}
-out:
-	mdb_cursor_close(cur);
+	*left = lf.left;
 	return r;
 }
 
@@ -399,42 +407,51 @@ retire_old(skr_store *st)
 	}
 }
 
+struct names {
+	const char *lc;
+	size_t ll;
+	char (*names)[SKR_KEY_NAME_MAX + 1];
+	size_t max;
+	size_t n;
+	int more;
+};
+
+static int
+names_step(void *arg, const uint8_t *k, size_t kl, const uint8_t *v,
+    size_t vl)
+{
+	struct names *nm = arg;
+
+	(void)v;
+	(void)vl;
+	/* lc names the last key done: start after it. */
+	if (nm->ll > 0 && kl == nm->ll && memcmp(k, nm->lc, kl) == 0)
+		return SKR_OK;
+	if (nm->n >= nm->max) {
+		nm->more = 1;
+		return 1;
+	}
+	if (kl > SKR_KEY_NAME_MAX)
+		return SKR_ERR_STORE;
+	memcpy(nm->names[nm->n], k, kl);
+	nm->names[nm->n][kl] = '\0';
+	nm->n++;
+	return SKR_OK;
+}
+
 /* Up to max names of db after lc (all from the first when lc is ""), into
  * names; *end says whether the database has no more. */
 static int
-names_after(skr_txn *txn, int db, const char *lc, char (*names)[SKR_KEY_NAME_MAX + 1],
-    size_t max, size_t *n, int *end)
+names_after(skr_txn *txn, int db, const char *lc,
+    char (*names)[SKR_KEY_NAME_MAX + 1], size_t max, size_t *n, int *end)
 {
-	MDB_cursor *cur = NULL;
-	MDB_val k, v;
-	size_t ll = strlen(lc);
-	int rc, r = SKR_OK;
+	struct names nm = { lc, strlen(lc), names, max, 0, 0 };
+	int r;
 
-	*n = 0;
-	*end = 0;
-	SKR_GUARD(skr__lmdb_err(mdb_cursor_open(txn->t, txn->st->dbi[db],
-	    &cur)));
-	k.mv_data = (void *)lc;
-	k.mv_size = ll;
-	rc = ll > 0 ? mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE) :
-	    mdb_cursor_get(cur, &k, &v, MDB_FIRST);
-	/* lc names the last key done: start after it. */
-	if (rc == MDB_SUCCESS && ll > 0 && k.mv_size == ll &&
-	    memcmp(k.mv_data, lc, ll) == 0)
-		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-	while (rc == MDB_SUCCESS && *n < max) {
-		SKR_ENSURE(k.mv_size <= SKR_KEY_NAME_MAX, SKR_ERR_STORE);
-		memcpy(names[*n], k.mv_data, k.mv_size);
-		names[*n][k.mv_size] = '\0';
-		(*n)++;
-		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-	}
-	if (rc == MDB_NOTFOUND)
-		*end = 1;
-	else if (rc != MDB_SUCCESS)
-		r = skr__lmdb_err(rc);
-out:
-	mdb_cursor_close(cur);
+	r = skr__raw_walk(txn, db, nm.ll > 0 ? lc : NULL, nm.ll, names_step,
+	    &nm);
+	*n = nm.n;
+	*end = !nm.more;
 	return r;
 }
 

@@ -1,9 +1,10 @@
 /*
- * The sealed LMDB store: the environment (open, create, close, schema and
- * migration, space and the reserve), transactions, record access under the
- * record MAC, and statistics.  The concerns built on it have files of their
- * own: names.c, versions.c, paging.c, deleted.c, backup.c (over the pure
- * backup_codec.c), tokens.c and nonces.c; store_priv.h is what they share.
+ * The sealed store: opening and creating it over a backend (backend.h:
+ * LMDB, or etcd for replicas), the schema and its migration, transactions,
+ * record access under the record MAC, and statistics.  The concerns built
+ * on it have files of their own: names.c, versions.c, paging.c, deleted.c,
+ * backup.c (over the pure backup_codec.c), tokens.c and nonces.c;
+ * store_priv.h is what they share.
  *
  * docs/store.md describes the schema; the short version:
  *
@@ -20,22 +21,17 @@
  *   audit     seq (u64 BE) -> canonical record JSON (audit.c)
  *
  * Every value except meta and audit ends with an HMAC-SHA256 over the
- * database name, the LMDB key and the value, so metadata such as a release
+ * database name, the record's key and the value, so metadata such as a release
  * policy cannot be edited or moved on disk without the master key.
  */
 #include "store_priv.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/statvfs.h>
 #include <unistd.h>
 
-#include <lmdb.h>
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <openssl/params.h>
@@ -43,7 +39,7 @@
 #include "guard.h"
 #include "skr/error.h"
 
-static const char *const db_names[NDB] = {
+const char *const skr__db_names[NDB] = {
 	[DB_META] = "meta",
 	[DB_AUDIT] = "audit",
 	[DB_KEYS] = "keys",
@@ -54,30 +50,6 @@ static const char *const db_names[NDB] = {
 	[DB_NONCES] = "nonces",
 	[DB_PURGEQ] = "purgeq",
 };
-
-/* ---- LMDB errors ------------------------------------------------------ */
-
-int
-skr__lmdb_err(int rc)
-{
-	switch (rc) {
-	case MDB_SUCCESS:
-		return SKR_OK;
-	case MDB_NOTFOUND:
-		return SKR_ERR_NOT_FOUND;
-	case MDB_MAP_FULL:
-	case MDB_TXN_FULL:
-	case ENOSPC:
-#ifdef EDQUOT
-	case EDQUOT:
-#endif
-		return SKR_ERR_STORE_FULL;
-	case ENOMEM:
-		return SKR_ERR_NOMEM;
-	default:
-		return SKR_ERR_STORE;
-	}
-}
 
 /* ---- MACs ------------------------------------------------------------- */
 
@@ -108,13 +80,13 @@ out:
 	return r;
 }
 
-/* MAC over db name, LMDB key and value, each length-prefixed. */
+/* MAC over db name, record key and value, each length-prefixed. */
 static int
 rec_mac(const skr_store *st, int db, const void *k, size_t kl, const void *v,
     size_t vl, uint8_t out[MAC_LEN])
 {
 	uint8_t lk[4], lv[4];
-	const char *dn = db_names[db];
+	const char *dn = skr__db_names[db];
 	const void *parts[5];
 	size_t lens[5];
 
@@ -154,36 +126,39 @@ int
 skr__raw_get(skr_txn *txn, int db, const void *k, size_t kl, const uint8_t **v,
     size_t *vl)
 {
-	MDB_val key = { kl, (void *)k }, val;
-	int rc;
-
-	rc = mdb_get(txn->t, txn->st->dbi[db], &key, &val);
-	if (rc != MDB_SUCCESS)
-		return skr__lmdb_err(rc);
-	*v = val.mv_data;
-	*vl = val.mv_size;
-	return SKR_OK;
+	return txn->st->ops->get(txn->bt, db, k, kl, v, vl);
 }
 
 static int
 raw_put(skr_txn *txn, int db, const void *k, size_t kl, const void *v,
     size_t vl)
 {
-	MDB_val key = { kl, (void *)k }, val = { vl, (void *)v };
-
 	if (!txn->write)
 		return SKR_ERR_INVAL;
-	return skr__lmdb_err(mdb_put(txn->t, txn->st->dbi[db], &key, &val, 0));
+	return txn->st->ops->put(txn->bt, db, k, kl, v, vl);
 }
 
 int
 skr__raw_del(skr_txn *txn, int db, const void *k, size_t kl)
 {
-	MDB_val key = { kl, (void *)k };
-
 	if (!txn->write)
 		return SKR_ERR_INVAL;
-	return skr__lmdb_err(mdb_del(txn->t, txn->st->dbi[db], &key, NULL));
+	return txn->st->ops->del(txn->bt, db, k, kl);
+}
+
+int
+skr__raw_del_prefix(skr_txn *txn, int db, const void *prefix, size_t plen)
+{
+	if (!txn->write)
+		return SKR_ERR_INVAL;
+	return txn->st->ops->del_prefix(txn->bt, db, prefix, plen);
+}
+
+int
+skr__raw_walk(skr_txn *txn, int db, const void *from, size_t fl,
+    skr__be_walk_fn fn, void *arg)
+{
+	return txn->st->ops->walk(txn->bt, db, from, fl, fn, arg);
 }
 
 /* A MAC-protected value; borrowed until the transaction ends. */
@@ -202,23 +177,21 @@ int
 skr__rec_put(skr_txn *txn, int db, const void *k, size_t kl, const void *v,
     size_t vl)
 {
-	MDB_val key = { kl, (void *)k }, val;
-	uint8_t mac[MAC_LEN];
-	int r, rc;
+	uint8_t mac[MAC_LEN], *buf;
+	int r;
 
 	if (!txn->write)
 		return SKR_ERR_INVAL;
 	if ((r = rec_mac(txn->st, db, k, kl, v, vl, mac)) != SKR_OK)
 		return r;
-	val.mv_size = vl + MAC_LEN;
-	val.mv_data = NULL;
-	rc = mdb_put(txn->t, txn->st->dbi[db], &key, &val, MDB_RESERVE);
-	if (rc != MDB_SUCCESS)
-		return skr__lmdb_err(rc);
+	if ((buf = malloc(vl + MAC_LEN)) == NULL)
+		return SKR_ERR_NOMEM;
 	if (vl > 0)
-		memcpy(val.mv_data, v, vl);
-	memcpy((uint8_t *)val.mv_data + vl, mac, MAC_LEN);
-	return SKR_OK;
+		memcpy(buf, v, vl);
+	memcpy(buf + vl, mac, MAC_LEN);
+	r = raw_put(txn, db, k, kl, buf, vl + MAC_LEN);
+	free(buf);
+	return r;
 }
 
 int
@@ -254,96 +227,6 @@ skr__rec_put_json(skr_txn *txn, int db, const void *k, size_t kl,
 	return r;
 }
 
-/* ---- space ------------------------------------------------------------ */
-
-/*
- * The reserve (README.md, "Security"): a plain write transaction is
- * refused with SKR_ERR_STORE_FULL before it starts when less than twice
- * the reserve is left in the map or on the file system, while
- * SKR_TXN_WRITE_RESERVE transactions (release audit records, nonces: small)
- * go ahead into what is left.  The reserve is preallocated past the end of
- * the file (FALLOC_FL_KEEP_SIZE), so other writers on the same file system
- * cannot take it; where the file system cannot preallocate, free space is
- * all there is to count.
- */
-#define RESERVE_MIN ((size_t)16 * 1024)
-#define RESERVE_MAX ((size_t)1024 * 1024)
-
-static void
-reserve_init(skr_store *st)
-{
-	MDB_envinfo ei;
-
-	st->reserve = RESERVE_MAX;
-	if (mdb_env_info(st->env, &ei) == MDB_SUCCESS)
-		st->reserve = ei.me_mapsize / 8;
-	if (st->reserve < RESERVE_MIN)
-		st->reserve = RESERVE_MIN;
-	if (st->reserve > RESERVE_MAX)
-		st->reserve = RESERVE_MAX;
-}
-
-/* Make sure the reserve is allocated past the end of the file. */
-static void
-reserve_keep(skr_store *st)
-{
-	struct stat sb;
-	int fd;
-
-	if (mdb_env_get_fd(st->env, &fd) != MDB_SUCCESS || fstat(fd, &sb) != 0)
-		return;
-	if ((uint64_t)sb.st_blocks * 512 < (uint64_t)sb.st_size + st->reserve)
-		(void)fallocate(fd, FALLOC_FL_KEEP_SIZE, sb.st_size,
-		    (off_t)st->reserve);
-}
-
-/*
- * LMDB's lock file is sized with ftruncate, so on tmpfs its reader slots
- * are a hole until first written; a slot first touched when the file
- * system is full would fault (SIGBUS) through LMDB's mapping.  Allocate the
- * whole file while there is room.
- */
-static void
-lock_alloc(const char *path)
-{
-	char lock[PATH_MAX + 8];
-	struct stat sb;
-	int fd;
-
-	if (snprintf(lock, sizeof(lock), "%s-lock", path) >= (int)sizeof(lock) ||
-	    (fd = open(lock, O_RDWR | O_CLOEXEC | O_NOFOLLOW)) < 0)
-		return;
-	if (fstat(fd, &sb) == 0 && sb.st_size > 0)
-		(void)fallocate(fd, 0, 0, sb.st_size);
-	close(fd);
-}
-
-/* 1 when less than twice the reserve is left in the map or on disk. */
-static int
-space_low(skr_store *st)
-{
-	MDB_envinfo ei;
-	MDB_stat ms;
-	struct statvfs vfs;
-	struct stat sb;
-	uint64_t used, disk, ahead = 0;
-	int fd;
-
-	if (mdb_env_info(st->env, &ei) != MDB_SUCCESS ||
-	    mdb_env_stat(st->env, &ms) != MDB_SUCCESS)
-		return 0;
-	used = ((uint64_t)ei.me_last_pgno + 1) * ms.ms_psize;
-	if (used + 2 * st->reserve > ei.me_mapsize)
-		return 1;
-	if (mdb_env_get_fd(st->env, &fd) != MDB_SUCCESS || fstat(fd, &sb) != 0 ||
-	    fstatvfs(fd, &vfs) != 0)
-		return 0;
-	if ((uint64_t)sb.st_blocks * 512 > (uint64_t)sb.st_size)
-		ahead = (uint64_t)sb.st_blocks * 512 - (uint64_t)sb.st_size;
-	disk = (uint64_t)vfs.f_bavail * vfs.f_frsize + ahead;
-	return disk < 2 * st->reserve;
-}
-
 /* ---- transactions ------------------------------------------------------ */
 
 /* Count the transaction in the store's current epoch (rotate.c waits for
@@ -376,22 +259,19 @@ int
 skr_store_txn_begin(skr_store *st, int mode, skr_txn **out)
 {
 	skr_txn *txn;
-	int rc;
+	int r;
 
 	*out = NULL;
 	if (st == NULL || (mode != SKR_TXN_READ && mode != SKR_TXN_WRITE &&
 	    mode != SKR_TXN_WRITE_RESERVE))
 		return SKR_ERR_INVAL;
-	if (mode == SKR_TXN_WRITE && space_low(st))
-		return SKR_ERR_STORE_FULL;
 	if ((txn = calloc(1, sizeof(*txn))) == NULL)
 		return SKR_ERR_NOMEM;
 	txn->st = st;
 	txn->write = mode != SKR_TXN_READ;
-	rc = mdb_txn_begin(st->env, NULL, txn->write ? 0 : MDB_RDONLY, &txn->t);
-	if (rc != MDB_SUCCESS) {
+	if ((r = st->ops->txn_begin(st->be, mode, &txn->bt)) != SKR_OK) {
 		free(txn);
-		return skr__lmdb_err(rc);
+		return r;
 	}
 	txn_enter(txn);
 	*out = txn;
@@ -401,24 +281,14 @@ skr_store_txn_begin(skr_store *st, int mode, skr_txn **out)
 int
 skr_store_txn_commit(skr_txn *txn)
 {
-	int rc;
+	int r;
 
 	if (txn == NULL)
 		return SKR_ERR_INVAL;
-	if (!txn->write) {
-		mdb_txn_abort(txn->t);
-		txn_leave(txn);
-		free(txn);
-		return SKR_OK;
-	}
-	/* The environment is opened without MDB_NOSYNC/MDB_NOMETASYNC, so a
-	 * successful commit has been fsynced: the write is durable. */
-	rc = mdb_txn_commit(txn->t);
-	if (rc == MDB_SUCCESS && !txn->sub)
-		reserve_keep(txn->st);
+	r = txn->st->ops->txn_commit(txn->bt);
 	txn_leave(txn);
 	free(txn);
-	return skr__lmdb_err(rc);
+	return r;
 }
 
 void
@@ -426,7 +296,7 @@ skr_store_txn_abort(skr_txn *txn)
 {
 	if (txn == NULL)
 		return;
-	mdb_txn_abort(txn->t);
+	txn->st->ops->txn_abort(txn->bt);
 	txn_leave(txn);
 	free(txn);
 }
@@ -441,7 +311,7 @@ int
 skr__store_sub_begin(skr_txn *txn, skr_txn **out)
 {
 	skr_txn *sub;
-	int rc;
+	int r;
 
 	*out = NULL;
 	if (txn == NULL || !txn->write)
@@ -451,10 +321,9 @@ skr__store_sub_begin(skr_txn *txn, skr_txn **out)
 	sub->st = txn->st;
 	sub->write = 1;
 	sub->sub = 1;
-	if ((rc = mdb_txn_begin(txn->st->env, txn->t, 0, &sub->t)) !=
-	    MDB_SUCCESS) {
+	if ((r = txn->st->ops->sub_begin(txn->bt, &sub->bt)) != SKR_OK) {
 		free(sub);
-		return skr__lmdb_err(rc);
+		return r;
 	}
 	*out = sub;
 	return SKR_OK;
@@ -463,15 +332,9 @@ skr__store_sub_begin(skr_txn *txn, skr_txn **out)
 int
 skr__store_sub_end(skr_txn *sub, int r)
 {
-	int rc;
-
 	if (sub == NULL)
 		return r;
-	if (r == SKR_OK) {
-		if ((rc = mdb_txn_commit(sub->t)) != MDB_SUCCESS)
-			r = skr__lmdb_err(rc);
-	} else
-		mdb_txn_abort(sub->t);
+	r = sub->st->ops->sub_end(sub->bt, r);
 	free(sub);
 	return r;
 }
@@ -480,6 +343,44 @@ int
 skr__store_txn_writable(const skr_txn *txn)
 {
 	return txn != NULL && txn->write;
+}
+
+void
+skr_store_txn_track(skr_txn *txn, skr_store_reads *rs)
+{
+	if (txn != NULL && rs != NULL && txn->st->ops->track != NULL)
+		txn->st->ops->track(txn->bt, rs);
+}
+
+int
+skr__store_txn_fence(skr_txn *txn, const skr_store_reads *rs)
+{
+	if (txn == NULL || !txn->write)
+		return SKR_ERR_INVAL;
+	if (rs == NULL || txn->st->ops->fence == NULL)
+		return SKR_OK;
+	return txn->st->ops->fence(txn->bt, rs);
+}
+
+int
+skr__store_reads_current(skr_store *st, const skr_store_reads *rs)
+{
+	if (rs == NULL || st->ops->current == NULL)
+		return 1;
+	return st->ops->current(st->be, rs);
+}
+
+void
+skr__store_test(skr_store *st, int hold, int drop)
+{
+	if (st != NULL && st->ops->test != NULL)
+		st->ops->test(st->be, hold, drop);
+}
+
+int
+skr_store_replicated(const skr_store *st)
+{
+	return st != NULL && st->ops->sync != NULL;
 }
 
 static int
@@ -511,71 +412,33 @@ skr__store_put(skr_txn *txn, int db, const void *k, size_t klen,
 	return raw_put(txn, db, k, klen, v, vlen);
 }
 
+/* The audit walk's callback sees void pointers. */
+struct walk_adapter {
+	int (*fn)(void *, const void *, size_t, const void *, size_t);
+	void *arg;
+};
+
+static int
+walk_adapt(void *arg, const uint8_t *k, size_t kl, const uint8_t *v,
+    size_t vl)
+{
+	struct walk_adapter *w = arg;
+
+	return w->fn(w->arg, k, kl, v, vl);
+}
+
 int
 skr__store_walk(skr_txn *txn, int db, const void *k, size_t klen,
     int (*fn)(void *, const void *, size_t, const void *, size_t), void *arg)
 {
-	MDB_cursor *cur = NULL;
-	MDB_val key = { klen, (void *)k }, val;
-	int rc, r;
+	struct walk_adapter w = { fn, arg };
 
 	if (!internal_db(db))
 		return SKR_ERR_INVAL;
-	if ((rc = mdb_cursor_open(txn->t, txn->st->dbi[db], &cur)) !=
-	    MDB_SUCCESS)
-		return skr__lmdb_err(rc);
-	rc = mdb_cursor_get(cur, &key, &val, k != NULL ? MDB_SET_RANGE :
-	    MDB_FIRST);
-	r = SKR_OK;
-	while (rc == MDB_SUCCESS) {
-		if ((r = fn(arg, key.mv_data, key.mv_size, val.mv_data,
-		    val.mv_size)) != SKR_OK)
-			break;
-		rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
-	}
-	mdb_cursor_close(cur);
-	if (r == 1)
-		return SKR_OK;
-	if (r != SKR_OK)
-		return r;
-	return rc == MDB_NOTFOUND ? SKR_OK : skr__lmdb_err(rc);
+	return skr__raw_walk(txn, db, k, klen, walk_adapt, &w);
 }
 
 /* ---- open and create ----------------------------------------------------- */
-
-static int
-store_path(const char *dir, char *out, size_t outlen)
-{
-	int n = snprintf(out, outlen, "%s/%s", dir, SKR_STORE_FILE);
-
-	return (n < 0 || (size_t)n >= outlen) ? SKR_ERR_INVAL : SKR_OK;
-}
-
-static int
-env_open(const char *path, const skr_store_opts *opts, skr_store *st)
-{
-	size_t map = opts != NULL && opts->map_size ? opts->map_size :
-	    SKR_STORE_DEFAULT_MAP_SIZE;
-	unsigned readers = opts != NULL && opts->max_readers ?
-	    opts->max_readers : 126;
-	int rc;
-
-	if ((rc = mdb_env_create(&st->env)) != MDB_SUCCESS)
-		return skr__lmdb_err(rc);
-	if ((rc = mdb_env_set_maxdbs(st->env, 16)) != MDB_SUCCESS ||
-	    (rc = mdb_env_set_mapsize(st->env, map)) != MDB_SUCCESS ||
-	    (rc = mdb_env_set_maxreaders(st->env, readers)) != MDB_SUCCESS)
-		return skr__lmdb_err(rc);
-	/* Synced commits (no MDB_NOSYNC / MDB_NOMETASYNC); MDB_NOTLS so read
-	 * transactions are not tied to thread-local reader slots. */
-	rc = mdb_env_open(st->env, path, MDB_NOSUBDIR | MDB_NOTLS, 0600);
-	if (rc == MDB_SUCCESS) {
-		reserve_init(st);
-		reserve_keep(st);
-		lock_alloc(path);
-	}
-	return skr__lmdb_err(rc);
-}
 
 void
 skr_store_close(skr_store *st)
@@ -585,8 +448,8 @@ skr_store_close(skr_store *st)
 	/* Records still queued are committed before the store goes. */
 	skr__committer_stop(st);
 	pthread_mutex_destroy(&st->committer_mu);
-	if (st->env != NULL)
-		mdb_env_close(st->env);
+	if (st->be != NULL)
+		st->ops->close(st->be);
 	EVP_MAC_free(st->hmac);
 	pthread_rwlock_destroy(&st->keklock);
 	skr_master_key_free(st->kek);
@@ -602,16 +465,12 @@ skr_store_close(skr_store *st)
 static int
 open_dbs(skr_txn *txn, unsigned create)
 {
-	int i, rc;
+	int i, r;
 
-	for (i = 0; i < NDB; i++) {
-		rc = mdb_dbi_open(txn->t, db_names[i],
-		    create & (1u << i) ? MDB_CREATE : 0, &txn->st->dbi[i]);
-		if (rc == MDB_NOTFOUND)
-			return SKR_ERR_STORE_SCHEMA;
-		if (rc != MDB_SUCCESS)
-			return skr__lmdb_err(rc);
-	}
+	for (i = 0; i < NDB; i++)
+		if ((r = txn->st->ops->db_open(txn->bt, i,
+		    (create & (1u << i)) != 0)) != SKR_OK)
+			return r;
 	return SKR_OK;
 }
 
@@ -628,9 +487,10 @@ migrate_1(skr_txn *txn)
 	return raw_put(txn, DB_META, "schema", 6, "2", 1);
 }
 
-/* A store of its own, its key and committer locks ready. */
+/* A store of its own on backend be, its key and committer locks ready;
+ * NULL when memory is short. */
 static skr_store *
-store_new(void)
+store_new(skr__be *be)
 {
 	skr_store *st = calloc(1, sizeof(*st));
 
@@ -638,8 +498,11 @@ store_new(void)
 		free(st);
 		st = NULL;
 	}
-	if (st != NULL)
+	if (st != NULL) {
+		st->be = be;
+		st->ops = be->ops;
 		pthread_mutex_init(&st->committer_mu, NULL);
+	}
 	return st;
 }
 
@@ -655,6 +518,50 @@ keyring_of(const skr_master_key *mk, skr_keyring *kr)
 	    SKR_MASTER_KEY_LEN, &copy)) != SKR_OK)
 		return r;
 	return skr_keyring_add(kr, 1, copy);
+}
+
+/* A new store on backend be (taken): the schema, the check value and the
+ * generation (rotate.c). */
+static int
+store_init(skr__be *be, const skr_keyring *kr, skr_store **out)
+{
+	char schema[16];
+	skr_store *st = NULL;
+	skr_txn *txn = NULL;
+	const uint8_t *v;
+	size_t vl;
+	int r;
+
+	*out = NULL;
+	if ((st = store_new(be)) == NULL) {
+		be->ops->destroy(be);
+		return SKR_ERR_NOMEM;
+	}
+	SKR_GUARD(skr__store_keys_new(st, kr));
+	SKR_GUARD(skr_store_txn_begin(st, SKR_TXN_WRITE_RESERVE, &txn));
+	SKR_GUARD(open_dbs(txn, ALL_DBS));
+	/* A store that appeared meanwhile (a shared store made twice at
+	 * once) fails the commit: this read is fenced on. */
+	r = skr__raw_get(txn, DB_META, "schema", 6, &v, &vl);
+	SKR_ENSURE(r == SKR_ERR_NOT_FOUND, r == SKR_OK ? SKR_ERR_CONFLICT : r);
+	snprintf(schema, sizeof(schema), "%d", SKR_STORE_SCHEMA_VERSION);
+	SKR_GUARD(raw_put(txn, DB_META, "schema", 6, schema, strlen(schema)));
+	SKR_GUARD(skr__store_keys_put(txn));
+	r = skr_store_txn_commit(txn);
+	txn = NULL;
+	if (r == SKR_ERR_STORE_RETRY)
+		r = SKR_ERR_CONFLICT;
+	SKR_GUARD(r);
+	*out = st;
+	st = NULL;
+out:
+	skr_store_txn_abort(txn);
+	if (st != NULL) {
+		st->ops->destroy(st->be);
+		st->be = NULL;
+		skr_store_close(st);
+	}
+	return r;
 }
 
 int
@@ -675,6 +582,82 @@ skr_store_create(const char *dir, const skr_master_key *mk,
 }
 
 int
+skr_store_create_keyring(const char *dir, const skr_keyring *kr,
+    const skr_store_opts *opts, skr_store **out)
+{
+	skr__be *be = NULL;
+	int r;
+
+	*out = NULL;
+	if (dir == NULL || kr == NULL || kr->n == 0)
+		return SKR_ERR_INVAL;
+	if (opts != NULL && opts->etcd != NULL)
+		r = skr__etcd_create(dir, opts->etcd, &be);
+	else
+		r = skr__lmdb_create(dir, opts, &be);
+	if (r != SKR_OK)
+		return r;
+	return store_init(be, kr, out);
+}
+
+/* Check the schema and the master key of the store on be (taken), and
+ * migrate an older schema. */
+static int
+store_check(skr__be *be, const skr_keyring *kr, int copying,
+    skr_store **out)
+{
+	skr_store *st = NULL;
+	skr_txn *txn = NULL;
+	const uint8_t *v;
+	size_t vl;
+	int r, schema;
+
+	*out = NULL;
+	if ((st = store_new(be)) == NULL) {
+		be->ops->close(be);
+		return SKR_ERR_NOMEM;
+	}
+	SKR_GUARD(skr_store_txn_begin(st, SKR_TXN_WRITE_RESERVE, &txn));
+	/* The schema first: a later schema may have other databases. */
+	SKR_GUARD(st->ops->db_open(txn->bt, DB_META, 0));
+	r = skr__raw_get(txn, DB_META, "schema", 6, &v, &vl);
+	if (r == SKR_ERR_NOT_FOUND)
+		r = SKR_ERR_STORE_SCHEMA;
+	SKR_GUARD(r);
+	/* One ASCII digit: "1" and "2" are known. */
+	schema = vl == 1 ? v[0] - '0' : 0;
+	SKR_ENSURE(schema >= SKR_STORE_SCHEMA_OLDEST &&
+	    schema <= SKR_STORE_SCHEMA_VERSION, SKR_ERR_STORE_SCHEMA);
+	/* Schema 1 had no purge index. */
+	SKR_GUARD(open_dbs(txn, schema == 1 ? 1u << DB_PURGEQ : 0));
+	/* The generations and the check, before anything else is read. */
+	SKR_GUARD(skr__store_keys_load(txn, kr));
+	/* A store skr_store_copy has not finished filling is none yet. */
+	r = skr__raw_get(txn, DB_META, "copying", 7, &v, &vl);
+	SKR_ENSURE(r == SKR_ERR_NOT_FOUND || (r == SKR_OK && copying),
+	    r == SKR_OK ? SKR_ERR_STORE_SCHEMA : r);
+	if (schema == 1)
+		SKR_GUARD(migrate_1(txn));
+	r = skr_store_txn_commit(txn);
+	txn = NULL;
+	SKR_GUARD(r);
+	*out = st;
+	st = NULL;
+out:
+	skr_store_txn_abort(txn);
+	skr_store_close(st);
+	return r;
+}
+
+static int
+json_path(const char *dir, char *out, size_t outlen)
+{
+	int n = snprintf(out, outlen, "%s/%s", dir, SKR_STORE_ETCD_FILE);
+
+	return n > 0 && (size_t)n < outlen ? SKR_OK : SKR_ERR_INVAL;
+}
+
+int
 skr_store_open(const char *dir, const skr_master_key *mk,
     const skr_store_opts *opts, skr_store **out)
 {
@@ -692,105 +675,25 @@ skr_store_open(const char *dir, const skr_master_key *mk,
 }
 
 int
-skr_store_create_keyring(const char *dir, const skr_keyring *kr,
-    const skr_store_opts *opts, skr_store **out)
-{
-	char path[PATH_MAX], schema[16];
-	skr_store *st = NULL;
-	skr_txn *txn = NULL;
-	int fd, r, made = 0;
-
-	*out = NULL;
-	if (dir == NULL || kr == NULL || kr->n == 0)
-		return SKR_ERR_INVAL;
-	if ((r = store_path(dir, path, sizeof(path))) != SKR_OK)
-		return r;
-	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
-		return SKR_ERR_IO;
-	/* O_EXCL: never initialise over an existing store, even in a race. */
-	if ((fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-	    0600)) < 0)
-		return errno == EEXIST ? SKR_ERR_CONFLICT : SKR_ERR_IO;
-	close(fd);
-	made = 1;
-	st = store_new();
-	SKR_ENSURE(st != NULL, SKR_ERR_NOMEM);
-	SKR_GUARD(skr__store_keys_new(st, kr));
-	SKR_GUARD(env_open(path, opts, st));
-	SKR_GUARD(skr_store_txn_begin(st, SKR_TXN_WRITE_RESERVE, &txn));
-	SKR_GUARD(open_dbs(txn, ALL_DBS));
-	snprintf(schema, sizeof(schema), "%d", SKR_STORE_SCHEMA_VERSION);
-	SKR_GUARD(raw_put(txn, DB_META, "schema", 6, schema, strlen(schema)));
-	SKR_GUARD(skr__store_keys_put(txn));
-	r = skr_store_txn_commit(txn);
-	txn = NULL;
-	SKR_GUARD(r);
-	*out = st;
-	st = NULL;
-	made = 0;
-out:
-	skr_store_txn_abort(txn);
-	skr_store_close(st);
-	if (made) {
-		char lock[PATH_MAX + 8];
-		(void)unlink(path);
-		if (snprintf(lock, sizeof(lock), "%s-lock", path) <
-		    (int)sizeof(lock))
-			(void)unlink(lock);
-	}
-	return r;
-}
-
-int
 skr_store_open_keyring(const char *dir, const skr_keyring *kr,
     const skr_store_opts *opts, skr_store **out)
 {
 	char path[PATH_MAX];
-	skr_store *st = NULL;
-	skr_txn *txn = NULL;
-	struct stat sb;
-	const uint8_t *v;
-	size_t vl;
-	int r, rc, schema;
+	skr__be *be = NULL;
+	int r;
 
 	*out = NULL;
 	if (dir == NULL || kr == NULL || kr->n == 0)
 		return SKR_ERR_INVAL;
-	if ((r = store_path(dir, path, sizeof(path))) != SKR_OK)
+	/* A data directory names its shared store in store.json. */
+	if (json_path(dir, path, sizeof(path)) == SKR_OK &&
+	    access(path, F_OK) == 0)
+		r = skr__etcd_open(dir, &be);
+	else
+		r = skr__lmdb_open(dir, opts, &be);
+	if (r != SKR_OK)
 		return r;
-	if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size == 0)
-		return SKR_ERR_STORE;
-	if ((st = store_new()) == NULL)
-		return SKR_ERR_NOMEM;
-	SKR_GUARD(env_open(path, opts, st));
-	SKR_GUARD(skr_store_txn_begin(st, SKR_TXN_WRITE_RESERVE, &txn));
-	/* The schema first: a later schema may have other databases. */
-	rc = mdb_dbi_open(txn->t, db_names[DB_META], 0, &st->dbi[DB_META]);
-	SKR_ENSURE(rc != MDB_NOTFOUND, SKR_ERR_STORE_SCHEMA);
-	SKR_GUARD(skr__lmdb_err(rc));
-	r = skr__raw_get(txn, DB_META, "schema", 6, &v, &vl);
-	if (r == SKR_ERR_NOT_FOUND)
-		r = SKR_ERR_STORE_SCHEMA;
-	SKR_GUARD(r);
-	/* One ASCII digit: "1" and "2" are known. */
-	schema = vl == 1 ? v[0] - '0' : 0;
-	SKR_ENSURE(schema >= SKR_STORE_SCHEMA_OLDEST &&
-	    schema <= SKR_STORE_SCHEMA_VERSION, SKR_ERR_STORE_SCHEMA);
-	/* Schema 1 had no purge index. */
-	SKR_GUARD(open_dbs(txn, schema == 1 ? 1u << DB_PURGEQ : 0));
-	/* The generations and the check, before anything else is read. */
-	SKR_GUARD(skr__store_keys_load(txn, kr));
-	if (schema == 1)
-		SKR_GUARD(migrate_1(txn));
-	r = skr_store_txn_commit(txn);
-	txn = NULL;
-	SKR_GUARD(r);
-	*out = st;
-	st = NULL;
-out:
-	skr_store_txn_abort(txn);
-	skr_store_close(st);
-	return r;
+	return store_check(be, kr, opts != NULL && opts->copying, out);
 }
 
 /* ---- statistics ------------------------------------------------------------ */
@@ -798,35 +701,16 @@ out:
 int
 skr_store_stats_get(skr_store *st, skr_store_stats *out)
 {
-	static const int which[] = { DB_KEYS, DB_VERSIONS, DB_DELETED,
-	    DB_TOKENS, DB_NONCES, DB_AUDIT };
-	uint64_t *dst[6];
-	MDB_txn *t = NULL;
-	MDB_stat ms;
-	MDB_envinfo ei;
-	size_t i;
-	int r = SKR_OK, rc;
-
 	memset(out, 0, sizeof(*out));
-	dst[0] = &out->keys;
-	dst[1] = &out->versions;
-	dst[2] = &out->deleted;
-	dst[3] = &out->tokens;
-	dst[4] = &out->nonces;
-	dst[5] = &out->audit_records;
 	if (st == NULL)
 		return SKR_ERR_INVAL;
-	if ((rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &t)) != MDB_SUCCESS)
-		return skr__lmdb_err(rc);
-	for (i = 0; i < sizeof(which) / sizeof(which[0]); i++) {
-		SKR_GUARD(skr__lmdb_err(mdb_stat(t, st->dbi[which[i]], &ms)));
-		*dst[i] = ms.ms_entries;
-	}
-	SKR_GUARD(skr__lmdb_err(mdb_env_info(st->env, &ei)));
-	SKR_GUARD(skr__lmdb_err(mdb_env_stat(st->env, &ms)));
-	out->map_size = ei.me_mapsize;
-	out->used_size = (uint64_t)(ei.me_last_pgno + 1) * ms.ms_psize;
-out:
-	mdb_txn_abort(t);
-	return r;
+	return st->ops->stats(st->be, out);
+}
+
+int
+skr_store_sync(skr_store *st)
+{
+	if (st == NULL)
+		return SKR_ERR_INVAL;
+	return st->ops->sync != NULL ? st->ops->sync(st->be) : SKR_OK;
 }

@@ -68,10 +68,33 @@ int skr_version_generate(char out[SKR_VERSION_LEN + 1]);
 
 /* ---- opening --------------------------------------------------------- */
 
+/*
+ * A store shared by replicas in an etcd cluster (docs/availability.md):
+ * skr_store_create records these settings, none of them secret, in the
+ * data directory's store.json, and skr_store_open of a directory that has
+ * one opens that store.  Paths are taken relative to the data directory.
+ */
+typedef struct skr_store_etcd_opts {
+	const char *endpoints;     /* "https://h1:2379,https://h2:2379" */
+	const char *prefix;        /* of every key; NULL: "skr/" */
+	const char *cacert;        /* CA of the endpoints (PEM), or NULL */
+	const char *cert, *key;    /* client certificate and key, or NULL */
+	const char *user;          /* etcd user, or NULL */
+	const char *password_file; /* with user: the password's file */
+} skr_store_etcd_opts;
+
 typedef struct skr_store_opts {
 	size_t map_size;      /* 0: SKR_STORE_DEFAULT_MAP_SIZE */
 	unsigned max_readers; /* 0: 126 (LMDB's default) */
+	/* create: an etcd store instead of LMDB; borrowed for the call. */
+	const skr_store_etcd_opts *etcd;
+	/* open: a store skr_store_copy has not finished filling (its
+	 * destination); refused with SKR_ERR_STORE_SCHEMA otherwise. */
+	int copying;
 } skr_store_opts;
+
+/* The settings file of an etcd store, inside the data directory. */
+#define SKR_STORE_ETCD_FILE "store.json"
 
 /*
  * Create a new store in dir (created with mode 0700 if missing; the store
@@ -155,7 +178,10 @@ int skr_store_rotate_step(skr_store *st, size_t max, int64_t now,
  * SKR_ERR_STORE_FULL (README.md, "Security"). */
 #define SKR_TXN_WRITE_RESERVE 2
 
-/* Begin a read or write transaction.  *out: end it with commit or abort. */
+/* Begin a read or write transaction.  *out: end it with commit or abort.
+ * A replicated store's transaction may fail at any call with
+ * SKR_ERR_STORE_RETRY: another replica changed what it read; end it and
+ * run the whole unit of work again. */
 int skr_store_txn_begin(skr_store *st, int mode, skr_txn **out);
 /* Commit (synced to disk) and free txn.  A read transaction just ends.
  * On error nothing of the transaction is kept. */
@@ -492,8 +518,68 @@ int skr_store_nonce_consume(skr_txn *txn, const char *nonce, int64_t now);
  * (any transaction). */
 int skr_store_nonce_check(skr_txn *txn, const char *nonce, int64_t now);
 
-/* Remove records that expired at or before now; *npruned may be NULL. */
+/* Remove records that expired at or before now; *npruned may be NULL.  A
+ * replicated store removes at most SKR_NONCE_PRUNE_MAX per transaction
+ * (one etcd Txn): call again while that many went. */
+#define SKR_NONCE_PRUNE_MAX 100
 int skr_store_nonce_prune(skr_txn *txn, int64_t now, size_t *npruned);
+
+/* ---- copying a store (docs/availability.md) ------------------------------- */
+
+typedef struct skr_store_copy_stats {
+	uint64_t records;       /* records copied, the audit log's included */
+	uint64_t audit_records; /* the chain's length, checked in the copy */
+} skr_store_copy_stats;
+
+/*
+ * Copy every record of `from` into `to` as stored -- keys and versions,
+ * deleted keys, tokens, nonces, the purge index and the audit chain with
+ * its head -- so that `to` holds the same keys and the same chain (same
+ * records, same hashes).  Both stores must be of one security domain (the
+ * same master key: a record whose MAC fails under `to`'s key stops the
+ * copy with SKR_ERR_SEAL_OPEN) and nothing else may use either meanwhile.
+ * `to` must hold no more than a fresh store does (no keys, at most one
+ * token and one audit record, which go), or be a copy cut short, which
+ * starts over: otherwise SKR_ERR_CONFLICT.  `to` is opened with
+ * skr_store_opts.copying; until the copy ends it reads as unfinished.  The
+ * source chain must verify (SKR_ERR_AUDIT_BROKEN) and so must the copy's.
+ * stats may be NULL.
+ */
+int skr_store_copy(skr_store *from, skr_store *to,
+    skr_store_copy_stats *stats);
+
+/* ---- reads that a later commit is fenced on ------------------------------ */
+
+/*
+ * What a request decided on, read in read transactions, so that the commit
+ * of its audit record can say "only if none of it changed"
+ * (skr_audit_log_fenced; docs/availability.md, "Releases").  A replicated
+ * store records each record read there, with the revision that wrote it;
+ * a store of one node records nothing, as nothing can change between its
+ * reads and its commit that it would not see.  A zeroed struct is empty.
+ */
+#define SKR_STORE_READS_MAX 32
+#define SKR_STORE_READ_KEY_MAX (SKR_KEY_NAME_MAX + 1 + SKR_VERSION_LEN)
+
+typedef struct skr_store_reads {
+	size_t n;
+	int overflow;           /* more were read than fit: the fence is
+	                         * then "nothing changed since `oldest`" */
+	int64_t oldest;         /* the oldest revision a read was made at */
+	struct {
+		uint8_t db;
+		uint8_t kl;
+		uint8_t k[SKR_STORE_READ_KEY_MAX];
+		int64_t rev;    /* the revision that wrote it; 0: absent */
+	} r[SKR_STORE_READS_MAX];
+} skr_store_reads;
+
+/* Record the reads of txn (a read transaction) in rs (borrowed until txn
+ * ends) as they are made. */
+void skr_store_txn_track(skr_txn *txn, skr_store_reads *rs);
+
+/* 1 when st is shared by replicas (an etcd store). */
+int skr_store_replicated(const skr_store *st);
 
 /* ---- statistics ------------------------------------------------------ */
 
@@ -501,9 +587,27 @@ typedef struct skr_store_stats {
 	uint64_t keys, versions, deleted, tokens, nonces, audit_records;
 	uint64_t map_size;  /* configured bytes */
 	uint64_t used_size; /* bytes of pages in use */
+	/* A replicated store (docs/availability.md, "Metrics"); 0 else. */
+	int replicated;
+	int available;      /* the watch is up and the last call worked */
+	int64_t revision;   /* of the local copy */
+	uint64_t round_trips;    /* requests sent to etcd */
+	uint64_t conflicts;      /* commits another replica overtook */
+	uint64_t unknown;        /* commits whose outcome had to be asked */
+	uint64_t unavailable;    /* times the store became unavailable */
+	uint64_t unavailable_ms; /* time spent unavailable */
+	uint64_t watch_restarts;
 } skr_store_stats;
 
 int skr_store_stats_get(skr_store *st, skr_store_stats *out);
+
+/*
+ * Wait until every change acknowledged by any replica before this call is
+ * visible to this store's transactions (docs/availability.md).  A store
+ * of one node (LMDB) always is: SKR_OK at once.  A replicated store that
+ * cannot learn it: SKR_ERR_STORE_UNAVAILABLE.
+ */
+int skr_store_sync(skr_store *st);
 
 /* ---- internal: for the audit log only (audit.c, audit_commit.c) ------ */
 
@@ -525,6 +629,18 @@ int skr__store_walk(skr_txn *txn, int db, const void *k, size_t klen,
     size_t vlen), void *arg);
 /* 1 for a write transaction. */
 int skr__store_txn_writable(const skr_txn *txn);
+/* Tests of a replicated store only (no effect on one node): hold (1) this
+ * replica's copy where it is, so that it lags behind the others, or let
+ * it catch up again (0); have the answers to its next drop commits lost
+ * after etcd took them (-1: unchanged). */
+void skr__store_test(skr_store *st, int hold, int drop);
+/* Make write transaction txn commit only if every read of rs still holds
+ * (a replicated store; nothing for one node). */
+int skr__store_txn_fence(skr_txn *txn, const skr_store_reads *rs);
+/* 1 while every read of rs still holds in the local copy (always for one
+ * node): a commit fenced on rs that another replica overtook is worth
+ * running again as it is; 0 means rs itself changed. */
+int skr__store_reads_current(skr_store *st, const skr_store_reads *rs);
 /* A nested write transaction (an LMDB child) inside write transaction txn,
  * so that a change made of several puts is all or nothing even when the
  * caller goes on with txn.  txn must not be used until sub ends. */

@@ -1,13 +1,13 @@
 /*
  * What the files of the store share, and nothing outside server/store may
- * include: the environment and transaction structs, the named databases,
+ * include: the store and transaction structs over a backend (backend.h),
  * record access with the record MAC (store.c), and the key, version and
  * paging helpers the concern files build on.  docs/store.md describes the
  * schema; store.c's opening comment summarises it.
  *
  * Every function here follows store.h's rules: skr error codes, a failed
  * call leaves nothing of its change in the transaction, and bytes returned
- * from LMDB are borrowed until the transaction ends.
+ * by the backend are borrowed until the transaction ends.
  */
 #ifndef SKR_SERVER_STORE_PRIV_H
 #define SKR_SERVER_STORE_PRIV_H
@@ -20,9 +20,9 @@
 #include <pthread.h>
 
 #include <jansson.h>
-#include <lmdb.h>
 #include <openssl/evp.h>
 
+#include "backend.h"
 #include "buf.h"
 #include "jwk.h"
 #include "masterkey.h"
@@ -30,26 +30,13 @@
 #include "audit.h"
 #include "store.h"
 
-enum {
-	DB_META = SKR__DB_META,
-	DB_AUDIT = SKR__DB_AUDIT,
-	DB_KEYS,
-	DB_VERSIONS,
-	DB_VINDEX,
-	DB_DELETED,
-	DB_TOKENS,
-	DB_NONCES,
-	DB_PURGEQ,
-	NDB
-};
-
 #define MAC_LEN 32
 
 struct skr__committer;
 
 struct skr_store {
-	MDB_env *env;
-	MDB_dbi dbi[NDB];
+	skr__be *be;
+	const skr__be_ops *ops;
 	EVP_MAC *hmac;
 	/* The generation's key-encryption keys (rotate.c): kek seals new
 	 * data keys and the check value; kek_old, while a rotation runs,
@@ -64,7 +51,6 @@ struct skr_store {
 	skr_master_key *mac;    /* record MACs */
 	skr_master_key *marker; /* paging markers */
 	skr_master_key *backup; /* root of per-blob backup keys */
-	size_t reserve;         /* bytes kept for SKR_TXN_WRITE_RESERVE */
 	/* The thread that commits audit records (audit_commit.c), started
 	 * by the first and stopped by skr_store_close. */
 	struct skr__committer *committer;
@@ -78,7 +64,7 @@ struct skr_store {
 
 struct skr_txn {
 	skr_store *st;
-	MDB_txn *t;
+	skr__be_txn *bt;
 	int write;
 	int sub;
 	unsigned epoch;
@@ -153,10 +139,7 @@ jset(json_t *o, const char *k, json_t *v)
 	return json_object_set_new(o, k, v) == 0 ? SKR_OK : SKR_ERR_NOMEM;
 }
 
-/* ---- store.c: LMDB, MACs and record access ---------------------------- */
-
-/* An LMDB return code as an skr error (MDB_NOTFOUND: SKR_ERR_NOT_FOUND). */
-int skr__lmdb_err(int rc);
+/* ---- store.c: MACs and record access ---------------------------------- */
 
 /* HMAC-SHA256 under key of the concatenated parts. */
 int skr__hmac_parts(const skr_store *st, const skr_master_key *key,
@@ -173,6 +156,13 @@ int skr__rec_verify(const skr_store *st, int db, const void *k, size_t kl,
 int skr__raw_get(skr_txn *txn, int db, const void *k, size_t kl,
     const uint8_t **v, size_t *vl);
 int skr__raw_del(skr_txn *txn, int db, const void *k, size_t kl);
+/* Every entry of db whose key starts with prefix (none is no error). */
+int skr__raw_del_prefix(skr_txn *txn, int db, const void *prefix,
+    size_t plen);
+/* Entries of db in key order from the first key >= from (NULL: the
+ * first), as stored (MAC included); backend.h's walk rules. */
+int skr__raw_walk(skr_txn *txn, int db, const void *from, size_t fl,
+    skr__be_walk_fn fn, void *arg);
 
 /* MAC-protected values: get verifies and strips the MAC (*v borrowed),
  * put appends it. */
@@ -188,7 +178,7 @@ int skr__rec_put_json(skr_txn *txn, int db, const void *k, size_t kl,
 
 /* ---- names.c: key names and version ids ------------------------------- */
 
-/* The case-folded form of a valid key name, the LMDB key of its records. */
+/* The case-folded form of a valid key name, the key of its records. */
 int skr__name_fold(const char *name, char out[SKR_KEY_NAME_MAX + 1]);
 /* Lowercase a version id that passed skr_version_check. */
 void skr__version_fold(const char *v, char out[SKR_VERSION_LEN + 1]);
@@ -198,7 +188,7 @@ void skr__version_fold(const char *v, char out[SKR_VERSION_LEN + 1]);
 #define VKEY_MAX (SKR_KEY_NAME_MAX + 1 + 4)
 
 /* A stored version value: u32 metalen || meta JSON || sealed material;
- * borrowed from LMDB. */
+ * borrowed from the backend. */
 typedef struct skr__ver_raw {
 	const uint8_t *meta;
 	size_t metalen;

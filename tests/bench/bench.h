@@ -70,7 +70,9 @@ typedef struct bench_tokens {
 } bench_tokens;
 
 typedef struct bench_run_opts {
-	const char *url;        /* https://127.0.0.1:PORT */
+	const char *url;        /* https://127.0.0.1:PORT, or several
+	                         * comma-separated (replicas): each request
+	                         * slot keeps to one, in turn */
 	const char *ca_file;
 	EVP_PKEY *sign_pub;     /* release-signing public key */
 	int http2;

@@ -21,6 +21,7 @@
 #include "bench.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +47,7 @@ struct lane;
 
 struct slot {
 	struct lane *lane;
+	const char *base;       /* the server it sends to */
 	CURL *easy;
 	skr_buf body;
 	double start;           /* sent (closed loop) or scheduled (open) */
@@ -128,11 +130,44 @@ bodies_build(const bench_tokens *t)
 	return SKR_OK;
 }
 
+/* The servers of bench_run_opts.url, split once per run. */
+#define URLS_MAX 16
+static char *urls[URLS_MAX];
+static size_t nurls;
+static atomic_size_t next_url;
+
+static void
+urls_free(void)
+{
+	for (size_t i = 0; i < nurls; i++)
+		free(urls[i]);
+	nurls = 0;
+}
+
+static int
+urls_split(const char *list)
+{
+	const char *p = list, *end;
+
+	urls_free();
+	atomic_store(&next_url, 0);
+	do {
+		end = strchr(p, ',');
+		if (nurls == URLS_MAX || (urls[nurls] = strndup(p, end != NULL ?
+		    (size_t)(end - p) : strlen(p))) == NULL)
+			return SKR_ERR_INVAL;
+		nurls++;
+		p = end != NULL ? end + 1 : NULL;
+	} while (p != NULL);
+	return SKR_OK;
+}
+
 void
 bench_client_cleanup(void)
 {
 	size_t i;
 
+	urls_free();
 	for (i = 0; bodies != NULL && i < nbodies; i++)
 		free(bodies[i]);
 	free(bodies);
@@ -150,7 +185,7 @@ slot_start(struct lane *l, struct slot *s, CURLM *m, double start)
 	s->tok = rng_next(&l->rng) % nbodies;
 	bench_key_name(s->key, name);
 	if (snprintf(url, sizeof(url), "%s/keys/%s/release?api-version=7.4",
-	    o->url, name) >= (int)sizeof(url))
+	    s->base, name) >= (int)sizeof(url))
 		return SKR_ERR_INVAL;
 	skr_buf_reset(&s->body);
 	curl_easy_setopt(s->easy, CURLOPT_URL, url);
@@ -170,6 +205,7 @@ slot_init(struct lane *l, struct slot *s)
 	const bench_run_opts *o = l->o;
 
 	s->lane = l;
+	s->base = urls[atomic_fetch_add(&next_url, 1) % nurls];
 	skr_buf_init(&s->body, 1024 * 1024);
 	if ((s->easy = curl_easy_init()) == NULL)
 		return SKR_ERR_NOMEM;
@@ -464,7 +500,8 @@ bench_release_run(const bench_run_opts *o, bench_result *res)
 
 	memset(res, 0, sizeof(*res));
 	memset(lanes, 0, sizeof(lanes));
-	if ((r = bodies_build(o->tokens)) != SKR_OK)
+	if ((r = bodies_build(o->tokens)) != SKR_OK ||
+	    (r = urls_split(o->url)) != SKR_OK)
 		return r;
 	inflight = o->http2 ? o->streams : o->connections;
 	conns = o->connections;

@@ -68,7 +68,7 @@ bench_load(const char *dir, const char *issuer, uint64_t first,
 	skr_master_source *src = NULL;
 	skr_master_key *mk = NULL;
 	skr_store *st = NULL;
-	skr_store_opts so = { map_size, 0 };
+	skr_store_opts so = { .map_size = map_size };
 	skr_policy *pol = NULL;
 	char path[PATH_MAX], *policy = NULL;
 	double t0 = bench_now();
@@ -133,7 +133,7 @@ bench_commit_probe(const char *dir, size_t map_size, int n, double *p50,
 	skr_master_source *src = NULL;
 	skr_master_key *mk = NULL;
 	skr_store *st = NULL;
-	skr_store_opts so = { map_size, 0 };
+	skr_store_opts so = { .map_size = map_size };
 	skr_txn *txn = NULL;
 	json_t *rec = NULL;
 	double *t = NULL, t0, c0;

@@ -9,6 +9,9 @@
  *                 [--batch N] [--map-size BYTES]
  *   skr-bench handler [--count N]
  *   skr-bench probe --data DIR [--count N]
+ *   skr-bench cluster --etcd-endpoints URL[,URL..] [--skrd PATH]
+ *                 [--replicas N,N..] [--keys N] [--duration S]
+ *                 [--connections N] [--threads N] [--json FILE]
  *
  * `run` does everything in one process: a test attestation authority in
  * process (server/testauth.h) with a pool of tokens naming different
@@ -21,6 +24,11 @@
  * efficiency: the bound's CPU per release over skrd's (CPU, not wall time,
  * because the load generator and other work share the cores); a table on
  * standard output and the same figures as JSON.
+ *
+ * `cluster` measures replicas over an etcd cluster (docs/availability.md):
+ * one store in etcd, loaded once, then for each replica count that many
+ * `skrd serve` copies of the data directory, with the load spread over
+ * them, closed loop over HTTP/1.1 and HTTP/2.
  *
  * `load` is the documented bulk path on its own: it adds oct keys named
  * bench-NNNNNNN with the benchmark policy to an existing data directory
@@ -353,7 +361,8 @@ server_start(const struct opts *o, const char *work, const char *dir,
 	/* One peer (127.0.0.1) makes every request here: the per-peer
 	 * release limit is off.  The map is as large as the loader made it. */
 	snprintf(text, sizeof(text), "# skr-bench\nrelease_alg = %s\n"
-	    "release_limit = 0\nstore_map_size = %zu\n", alg, map_size);
+	    "release_limit = 0\nstore_map_size = %zu\nmetrics_auth = none\n",
+	    alg, map_size);
 	if (write_file(conf, text) != 0)
 		return -1;
 	argv[n++] = (char *)o->skrd;
@@ -783,7 +792,12 @@ usage(FILE *f)
 	    "[--first N]\n"
 	    "           [--batch N] [--map-size BYTES]\n"
 	    "       skr-bench handler [--count N]\n"
-	    "       skr-bench probe --data DIR [--count N]\n");
+	    "       skr-bench probe --data DIR [--count N]\n"
+	    "       skr-bench cluster --etcd-endpoints URL[,URL...] "
+	    "[--skrd PATH]\n"
+	    "           [--replicas N,N...] [--keys N] [--duration S] "
+	    "[--warmup S]\n"
+	    "           [--connections N] [--threads N] [--json FILE]\n");
 }
 
 static const char *
@@ -1213,6 +1227,308 @@ bad:
 	return 2;
 }
 
+/* ---- cluster ---------------------------------------------------------- */
+
+static size_t
+on_metrics(char *p, size_t size, size_t n, void *arg)
+{
+	return skr_buf_append(arg, p, size * n) == SKR_OK ? size * n : 0;
+}
+
+/* A counter of a replica's GET /metrics (metrics_auth = none). */
+static double
+metric(const char *url, const char *ca, const char *name)
+{
+	skr_buf b = SKR_BUF_INIT;
+	char u[256];
+	const char *p;
+	double v = 0;
+	CURL *h;
+
+	snprintf(u, sizeof(u), "%s/metrics", url);
+	if ((h = curl_easy_init()) == NULL)
+		return 0;
+	curl_easy_setopt(h, CURLOPT_URL, u);
+	curl_easy_setopt(h, CURLOPT_CAINFO, ca);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_metrics);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT, 10L);
+	if (curl_easy_perform(h) == CURLE_OK && b.len > 0) {
+		for (p = skr_buf_cstr(&b); (p = strstr(p, name)) != NULL;
+		    p += strlen(name))
+			if ((p == skr_buf_cstr(&b) || p[-1] == '\n') &&
+			    p[strlen(name)] == ' ') {
+				v = strtod(p + strlen(name) + 1, NULL);
+				break;
+			}
+	}
+	curl_easy_cleanup(h);
+	skr_buf_free(&b);
+	return v;
+}
+
+/* A copy of data directory from at to (cp -a). */
+static int
+dir_copy(const char *from, const char *to)
+{
+	char *argv[] = { "/bin/cp", "-a", (char *)from, (char *)to, NULL };
+
+	return run_wait(argv, NULL);
+}
+
+static int
+cmd_cluster(int argc, char **argv)
+{
+	static const struct option lopts[] = {
+		{ "etcd-endpoints", required_argument, NULL, 'e' },
+		{ "skrd", required_argument, NULL, 's' },
+		{ "replicas", required_argument, NULL, 'r' },
+		{ "keys", required_argument, NULL, 'k' },
+		{ "duration", required_argument, NULL, 'd' },
+		{ "warmup", required_argument, NULL, 'w' },
+		{ "connections", required_argument, NULL, 'c' },
+		{ "threads", required_argument, NULL, 't' },
+		{ "json", required_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct opts o;
+	struct server srv[8];
+	skr_testauth *ta = NULL;
+	bench_tokens tok;
+	bench_result res;
+	skr_key *pub = NULL;
+	json_t *out = NULL, *runs, *jwks = NULL;
+	const char *eps = NULL;
+	char work[PATH_MAX], dir[PATH_MAX], copy[PATH_MAX], path[PATH_MAX];
+	char prefix[64], urls[8 * 130], model[128], *text = NULL;
+	char *iargv[12];
+	uint64_t reps[8] = { 1, 2, 3 }, nkeys = 1000, v;
+	size_t nreps = 3, i, n, k;
+	double secs = 0;
+	int c, r = SKR_ERR_INTERNAL, http2, status = 1;
+
+	memset(&tok, 0, sizeof(tok));
+	memset(&o, 0, sizeof(o));
+	memset(srv, 0, sizeof(srv));
+	o.skrd = "build-bench/server/skrd";
+	o.threads = (int)sysconf(_SC_NPROCESSORS_ONLN);
+	o.duration = 10;
+	o.warmup = 3;
+	o.connections = 16;
+	o.h2_connections = 6;
+	o.streams = 48;
+	o.sample = 100;
+	o.json = "bench-cluster.json";
+	while ((c = getopt_long(argc, argv, "", lopts, NULL)) != -1) {
+		switch (c) {
+		case 'e': eps = optarg; break;
+		case 's': o.skrd = optarg; break;
+		case 'r':
+			if (parse_keys(optarg, &o) != 0)
+				goto bad;
+			for (nreps = 0; nreps < o.nkeys; nreps++) {
+				if (o.keys[nreps] > 8)
+					goto bad;
+				reps[nreps] = o.keys[nreps];
+			}
+			break;
+		case 'k':
+			if (parse_u64(optarg, 1, 1000000, &nkeys) != 0)
+				goto bad;
+			break;
+		case 'd':
+			if (parse_u64(optarg, 1, 3600, &v) != 0)
+				goto bad;
+			o.duration = (double)v;
+			break;
+		case 'w':
+			if (parse_u64(optarg, 0, 60, &v) != 0)
+				goto bad;
+			o.warmup = (double)v;
+			break;
+		case 'c':
+			if (parse_u64(optarg, 1, 1024, &v) != 0)
+				goto bad;
+			o.connections = (int)v;
+			break;
+		case 't':
+			if (parse_u64(optarg, 1, 64, &v) != 0)
+				goto bad;
+			o.threads = (int)v;
+			break;
+		case 'j': o.json = optarg; break;
+		case 'h': usage(stdout); return 0;
+		default: goto bad;
+		}
+	}
+	if (optind != argc || eps == NULL)
+		goto bad;
+	snprintf(work, sizeof(work), "/var/tmp/skr-bench-XXXXXX");
+	if (mkdtemp(work) == NULL) {
+		perror("skr-bench: mkdtemp");
+		return 1;
+	}
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	fprintf(stderr, "skr-bench: work directory %s; minting %d tokens\n",
+	    work, NTOKENS);
+	if ((r = skr_testauth_new(ISSUER, "RS256", &ta)) != SKR_OK ||
+	    (r = tokens_make(ta, &tok)) != SKR_OK)
+		goto out;
+	pathf(path, sizeof(path), "%s/authority-jwks.json", work);
+	if ((jwks = skr_testauth_jwks_json(ta, SKR_TESTAUTH_JWKS_JWK)) ==
+	    NULL || json_dump_file(jwks, path, JSON_COMPACT) != 0) {
+		r = SKR_ERR_INTERNAL;
+		goto out;
+	}
+	/* One store in etcd under a prefix of its own, loaded once. */
+	pathf(dir, sizeof(dir), "%s/store", work);
+	snprintf(prefix, sizeof(prefix), "skr-bench-%ld-%ld/", (long)getpid(),
+	    (long)time(NULL));
+	n = 0;
+	iargv[n++] = (char *)o.skrd;
+	iargv[n++] = "init";
+	iargv[n++] = "--data";
+	iargv[n++] = dir;
+	iargv[n++] = "--store";
+	iargv[n++] = "etcd";
+	iargv[n++] = "--etcd-endpoints";
+	iargv[n++] = (char *)eps;
+	iargv[n++] = "--etcd-prefix";
+	iargv[n++] = prefix;
+	iargv[n] = NULL;
+	pathf(path, sizeof(path), "%s/init.log", work);
+	if (run_wait(iargv, path) != 0) {
+		fprintf(stderr, "skr-bench: skrd init failed; see %s\n", path);
+		r = SKR_ERR_INTERNAL;
+		goto out;
+	}
+	fprintf(stderr, "skr-bench: loading %llu keys into etcd...\n",
+	    (unsigned long long)nkeys);
+	/* A batch within one etcd Txn (three records a key). */
+	if ((r = bench_load(dir, ISSUER, 0, nkeys, 32, 0, &secs)) != SKR_OK) {
+		fprintf(stderr, "skr-bench: load: %s\n", skr_strerror(r));
+		goto out;
+	}
+	if ((pub = key_file(dir, "release-signing.pem", 1)) == NULL) {
+		r = SKR_ERR_INTERNAL;
+		goto out;
+	}
+	out = json_pack("{s:s,s:{s:s,s:i},s:I,s:f,s:f,s:f,s:i,s:[]}",
+	    "benchmark", "skr-bench cluster", "machine", "cpu",
+	    cpu_model(model, sizeof(model)), "cpus",
+	    (int)sysconf(_SC_NPROCESSORS_ONLN), "keys", (json_int_t)nkeys,
+	    "load_seconds", secs, "duration_s", o.duration, "warmup_s",
+	    o.warmup, "server_threads", o.threads, "runs");
+	runs = json_object_get(out, "runs");
+	printf("%-8s %-8s %8s %7s %7s %7s %8s %6s %9s %9s\n", "replicas",
+	    "proto", "rel/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "errors",
+	    "conflicts", "etcd/rel");
+	status = 0;
+	pathf(path, sizeof(path), "%s/ca.pem", dir);
+	for (i = 0; i < nreps; i++) {
+		urls[0] = '\0';
+		for (k = 0; k < reps[i]; k++) {
+			pathf(copy, sizeof(copy), "%s/replica-%zu", work, k);
+			if (access(copy, F_OK) != 0 && dir_copy(dir, copy) != 0) {
+				r = SKR_ERR_INTERNAL;
+				goto stop;
+			}
+			if (server_start(&o, work, copy, "RS256", 0, &srv[k]) !=
+			    0) {
+				r = SKR_ERR_INTERNAL;
+				goto stop;
+			}
+			snprintf(urls + strlen(urls), sizeof(urls) -
+			    strlen(urls), "%s%s", k ? "," : "", srv[k].url);
+		}
+		for (http2 = 0; http2 < 2; http2++) {
+			bench_run_opts ro;
+			double conflicts = 0, trips = 0;
+
+			for (k = 0; k < reps[i]; k++) {
+				conflicts -= metric(srv[k].url, path,
+				    "skr_store_conflicts_total");
+				trips -= metric(srv[k].url, path,
+				    "skr_store_round_trips_total");
+			}
+			memset(&ro, 0, sizeof(ro));
+			ro.url = urls;
+			ro.ca_file = path;
+			ro.sign_pub = skr_key_pkey(pub);
+			ro.http2 = http2;
+			ro.connections = http2 ? o.h2_connections :
+			    o.connections;
+			ro.streams = o.streams;
+			ro.duration = o.duration;
+			ro.warmup = o.warmup;
+			ro.nkeys = nkeys;
+			ro.sample = o.sample;
+			ro.tokens = &tok;
+			if ((r = bench_release_run(&ro, &res)) != SKR_OK)
+				goto stop;
+			/* Warm-up included: per release of the whole run. */
+			for (k = 0; k < reps[i]; k++) {
+				conflicts += metric(srv[k].url, path,
+				    "skr_store_conflicts_total");
+				trips += metric(srv[k].url, path,
+				    "skr_store_round_trips_total");
+			}
+			printf("%-8llu %-8s %8.0f %7.2f %7.2f %7.2f %8.2f %6llu"
+			    " %9.0f %9.2f\n", (unsigned long long)reps[i],
+			    http2 ? "h2" : "http/1.1", res.rps, res.p50,
+			    res.p90, res.p99, res.max,
+			    (unsigned long long)res.errors, conflicts,
+			    res.ok > 0 ? trips / ((double)res.ok *
+			    (o.duration + o.warmup) / o.duration) : 0);
+			fflush(stdout);
+			if (res.errors > 0) {
+				fprintf(stderr, "skr-bench: %llu errors, first: "
+				    "%s\n", (unsigned long long)res.errors,
+				    res.first_error);
+				status = 1;
+			}
+			json_array_append_new(runs, json_pack("{s:I,s:s,s:f,"
+			    "s:f,s:f,s:f,s:f,s:I,s:I,s:f,s:f}", "replicas",
+			    (json_int_t)reps[i], "protocol", http2 ? "h2" :
+			    "http/1.1", "releases_per_s", res.rps, "p50_ms",
+			    res.p50, "p90_ms", res.p90, "p99_ms", res.p99,
+			    "max_ms", res.max, "releases", (json_int_t)res.ok,
+			    "errors", (json_int_t)res.errors, "conflicts",
+			    conflicts, "etcd_requests", trips));
+		}
+stop:
+		for (k = 0; k < reps[i]; k++)
+			server_stop(&srv[k]);
+		if (r != SKR_OK)
+			goto out;
+	}
+	if ((text = json_dumps(out, JSON_INDENT(2) | JSON_PRESERVE_ORDER)) ==
+	    NULL || write_file(o.json, text) != 0) {
+		fprintf(stderr, "skr-bench: cannot write %s\n", o.json);
+		r = SKR_ERR_INTERNAL;
+		goto out;
+	}
+	printf("\nfigures written to %s (the store stays in etcd under %s)\n",
+	    o.json, prefix);
+out:
+	if (r != SKR_OK)
+		fprintf(stderr, "skr-bench: %s\n", skr_strerror(r));
+	nftw(work, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	free(text);
+	json_decref(out);
+	json_decref(jwks);
+	skr_key_free(pub);
+	tokens_free(&tok);
+	skr_testauth_free(ta);
+	bench_client_cleanup();
+	curl_global_cleanup();
+	return r == SKR_OK ? status : 1;
+bad:
+	usage(stderr);
+	return 2;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1224,6 +1540,8 @@ main(int argc, char **argv)
 		return cmd_handler(argc - 1, argv + 1);
 	if (argc >= 2 && strcmp(argv[1], "probe") == 0)
 		return cmd_probe(argc - 1, argv + 1);
+	if (argc >= 2 && strcmp(argv[1], "cluster") == 0)
+		return cmd_cluster(argc - 1, argv + 1);
 	usage(argc >= 2 && strcmp(argv[1], "--help") == 0 ? stdout : stderr);
 	return 2;
 }

@@ -296,6 +296,54 @@ test_paths(void)
 	    sizeof(p)), SKR_ERR_RESPONSE);
 }
 
+/* SKR_ADDR and skr_client_opts.url with several replicas. */
+static void
+test_several(void)
+{
+	skr_client_opts o;
+	skr_client *c = NULL;
+	skr_buf many = SKR_BUF_INIT;
+	skr_result res;
+
+	skr_client_opts_init(&o);
+	o.url = "https://127.0.0.1:1,https://127.0.0.1:2/";
+	CHECK_OK(skr_client_new(&o, &c));
+	CHECK(c != NULL && c->nurls == 2);
+	CHECK(c != NULL && strcmp(c->urls[0], "https://127.0.0.1:1") == 0 &&
+	    strcmp(c->urls[1], "https://127.0.0.1:2") == 0 &&
+	    c->url == c->urls[0]);
+	/* Nothing listens on either: the call tries both and says so. */
+	o.connect_timeout_ms = 1000;
+	CHECK_ERR(skr_client_health(c, &res), SKR_ERR_TRANSPORT);
+	CHECK(res.http_status == 0);
+	skr_client_free(c);
+	c = NULL;
+	o.url = "https://a:1/base,https://b:2/base/";
+	CHECK_OK(skr_client_new(&o, &c));
+	skr_client_free(c);
+	c = NULL;
+	static const char *const bad[] = {
+		"https://a:1,",
+		",https://a:1",
+		"https://a:1,,https://b:2",
+		"https://a:1,http://b:2",
+		"https://a:1/p,https://b:2",
+		"https://a:1,https://b:2/p",
+		"https://a:1, https://b:2",
+		"https://a:1,https://b:2?x",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		o.url = bad[i];
+		CHECK_ERR(skr_client_new(&o, &c), SKR_ERR_INVAL);
+		CHECK(c == NULL);
+	}
+	for (int i = 0; i < 17; i++)
+		skr_buf_appendf(&many, "%shttps://h%d:1", i ? "," : "", i);
+	o.url = skr_buf_cstr(&many);
+	CHECK_ERR(skr_client_new(&o, &c), SKR_ERR_INVAL);
+	skr_buf_free(&many);
+}
+
 static void
 test_options(void)
 {
@@ -424,6 +472,7 @@ main(void)
 	test_pins();
 	test_paths();
 	test_options();
+	test_several();
 	if (skr_test_rmrf(tmpdir) != 0)
 		fprintf(stderr, "could not remove %s\n", tmpdir);
 	return check_done();

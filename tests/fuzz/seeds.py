@@ -338,6 +338,28 @@ for name, text in [('release-body', json.dumps({'target': 'eyJhbGciOiJSUzI1NiJ9.
                    ('bad-real', '[1e400]'), ('bad-leading-zero', '[01]')]:
     w('jdoc', name, text)
 
+# etcd: 0 range, 1 txn, 2 watch message, 3 error, 4 auth, 5 header, 6 a
+# watch stream; answers as etcd 3.4's gateway writes them.
+hdr = '"header":{"cluster_id":"15118495548433857066","member_id":"13668033151171901709","revision":"7","raft_term":"2"}'
+kv = '{"key":"Zm9v","create_revision":"5","mod_revision":"7","version":"3","value":"YmFy"}'
+w('etcd', 'range', '\x00{' + hdr + ',"kvs":[' + kv + '],"count":"1"}')
+w('etcd', 'range-empty', '\x00{' + hdr + '}')
+w('etcd', 'range-more', '\x00{' + hdr + ',"kvs":[' + kv + ',' + kv + '],"more":true,"count":"9"}')
+w('etcd', 'txn-ok', '\x01{' + hdr + ',"succeeded":true,"responses":[{"response_put":{"header":{"revision":"7"}}},{"response_delete_range":{"header":{"revision":"7"},"deleted":"2"}}]}')
+w('etcd', 'txn-failed', '\x01{' + hdr + ',"responses":[{"response_range":{"header":{"revision":"7"},"kvs":[' + kv + '],"count":"1"}},{"response_range":{"header":{"revision":"7"}}}]}')
+w('etcd', 'watch-created', '\x02{"result":{' + hdr + ',"created":true}}')
+w('etcd', 'watch-events', '\x02{"result":{' + hdr + ',"events":[{"kv":' + kv + '},{"type":"DELETE","kv":{"key":"Zm9v","mod_revision":"8"}}]}}')
+w('etcd', 'watch-compacted', '\x02{"result":{' + hdr + ',"canceled":true,"compact_revision":"6"}}')
+w('etcd', 'watch-error', '\x02{"error":{"grpc_code":14,"http_code":503,"message":"etcdserver: no leader","http_status":"Service Unavailable"}}')
+w('etcd', 'error', '\x03{"error":"etcdserver: mvcc: required revision has been compacted","message":"etcdserver: mvcc: required revision has been compacted","code":11}')
+w('etcd', 'auth', '\x04{' + hdr + ',"token":"QxBPztEJGhyrLrmO.16"}')
+w('etcd', 'header', '\x05{' + hdr + '}')
+w('etcd', 'stream', '\x06\x05{"result":{' + hdr + ',"created":true}}\n{"result":{' + hdr + ',"events":[{"kv":' + kv + '}]}}\n\n{"result":')
+
+# storecfg: store.json as skrd init writes it.
+w('storecfg', 'full', json.dumps({'format': 1, 'backend': 'etcd', 'etcd': {'endpoints': ['https://10.0.0.1:2379', 'https://10.0.0.2:2379'], 'prefix': 'skr/', 'cacert': 'etcd-ca.pem', 'cert': 'client.pem', 'key': 'client-key.pem', 'user': 'skr', 'password_file': 'etcd-password'}}, indent=2))
+w('storecfg', 'minimal', '{"format":1,"backend":"etcd","etcd":{"endpoints":["http://127.0.0.1:2379"]}}')
+
 # snp_request: 0 an Azure Attestation SevSnpVm request body, 1 certificate
 # bytes for the splitter (VCEK DER or PEM, then PEM).
 def b64p(b): return base64.urlsafe_b64encode(b).decode()

@@ -31,6 +31,18 @@
 #                            on a free loopback port; sets $TAD (its
 #                            directory), $ISS (its issuer) and writes
 #                            $T/skrd.conf trusting it through OIDC
+#   etcd_start               a three-member etcd cluster on free loopback
+#                            ports, data in $T/etcd; sets ETCD_ENDPOINTS
+#                            (comma-separated) and ETCD_URL[1..3]; waits
+#                            for quorum.  etcd_kill N [SIG] stops member N
+#                            (SIGKILL by default), etcd_run N starts it
+#                            again, etcd_leader prints the leader's number,
+#                            etcd_healthy waits for quorum (false after 30 s)
+#   replica_start N [ARGS]   skrd serve on a copy of $D ($T/rN, made on
+#                            first start) on a free port, kept across
+#                            restarts; sets ADDR[N] and RPID[N]; log in
+#                            $T/rN.log (earlier runs' in $T/rN.old).
+#                            replica_kill N [SIG] stops it
 #   finish                   summary line and exit status
 set -uo pipefail
 
@@ -229,6 +241,129 @@ ta_offline() {
 	kill "$TA_PID"
 	wait "$TA_PID" 2>/dev/null
 	"${SKR_TEST_AUTHORITY}" jwks --dir "$TAD" >"$T/jwks.json"
+}
+
+# ---- an etcd cluster and skrd replicas (test_cluster.sh) -------------------
+
+# A loopback port nothing listens on now.
+free_port() {
+	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+ETCD_PIDS=()
+ETCD_URL=()
+ETCD_PEER=()
+ETCD_CLUSTER=
+ETCD_ENDPOINTS=
+
+# etcd_run N: start member N (1-3) of the cluster etcd_start laid out.
+etcd_run() {
+	local n=$1
+	# Short heartbeats and elections: a lost leader is replaced in well
+	# under a second, which keeps the test short.
+	etcd --name "m$n" --data-dir "$T/etcd/m$n" \
+		--listen-client-urls "${ETCD_URL[$n]}" \
+		--advertise-client-urls "${ETCD_URL[$n]}" \
+		--listen-peer-urls "${ETCD_PEER[$n]}" \
+		--initial-advertise-peer-urls "${ETCD_PEER[$n]}" \
+		--initial-cluster "$ETCD_CLUSTER" \
+		--initial-cluster-state new \
+		--initial-cluster-token "skr-test-$$" \
+		--heartbeat-interval 50 --election-timeout 500 \
+		>>"$T/etcd/m$n.log" 2>&1 &
+	ETCD_PIDS[$n]=$!
+	skr_track "$!"
+}
+
+etcd_kill() {
+	local n=$1 sig=${2:-KILL} pid=${ETCD_PIDS[$1]:-}
+	[ -n "$pid" ] || return 0
+	kill "-$sig" "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	ETCD_PIDS[$n]=
+}
+
+# etcd_healthy: until the cluster has a leader and serves a quorum read.
+etcd_healthy() {
+	local _ n
+	for _ in $(seq 300); do
+		for n in 1 2 3; do
+			[ -n "${ETCD_PIDS[$n]:-}" ] || continue
+			curl -s -m 1 -X POST -d '{"key":"AA=="}' \
+				"${ETCD_URL[$n]}/v3/kv/range" 2>/dev/null |
+				grep -q '"revision"' && return 0
+		done
+		sleep 0.1
+	done
+	return 1
+}
+
+# etcd_leader: the number of the member that leads now.
+etcd_leader() {
+	local n st lead id
+	for n in 1 2 3; do
+		[ -n "${ETCD_PIDS[$n]:-}" ] || continue
+		st=$(curl -s -m 1 -X POST -d '{}' \
+			"${ETCD_URL[$n]}/v3/maintenance/status" 2>/dev/null)
+		lead=$(jq -r '.leader // empty' <<<"$st" 2>/dev/null)
+		id=$(jq -r '.header.member_id // empty' <<<"$st" 2>/dev/null)
+		if [ -n "$lead" ] && [ "$lead" = "$id" ]; then
+			echo "$n"
+			return 0
+		fi
+	done
+	return 1
+}
+
+etcd_start() {
+	local n
+	command -v etcd >/dev/null || { failed "etcd is not installed"; return 1; }
+	mkdir -p "$T/etcd"
+	for n in 1 2 3; do
+		ETCD_URL[$n]=http://127.0.0.1:$(free_port)
+		ETCD_PEER[$n]=http://127.0.0.1:$(free_port)
+	done
+	ETCD_CLUSTER="m1=${ETCD_PEER[1]},m2=${ETCD_PEER[2]},m3=${ETCD_PEER[3]}"
+	ETCD_ENDPOINTS="${ETCD_URL[1]},${ETCD_URL[2]},${ETCD_URL[3]}"
+	for n in 1 2 3; do etcd_run "$n"; done
+	if ! etcd_healthy; then
+		tail -5 "$T"/etcd/m*.log >&2
+		failed "etcd cluster start"
+		return 1
+	fi
+}
+
+ADDR=()
+RPID=()
+RPORT=()
+
+replica_start() {
+	local n=$1 dir=$T/r$1
+	shift
+	[ -d "$dir" ] || cp -a "$D" "$dir"
+	[ -n "${RPORT[$n]:-}" ] || RPORT[$n]=$(free_port)
+	# What an earlier run said is kept in $T/rN.old.
+	[ ! -f "$T/r$n.log" ] || cat "$T/r$n.log" >>"$T/r$n.old"
+	: >"$T/r$n.log"
+	"$SKRD" serve --data "$dir" --listen "127.0.0.1:${RPORT[$n]}" "$@" \
+		2>"$T/r$n.log" &
+	RPID[$n]=$!
+	skr_track "$!"
+	if wait_log "${RPID[$n]}" "$T/r$n.log" 'skrd: listening on'; then
+		ADDR[$n]=$(sed -n 's/^skrd: listening on //p' "$T/r$n.log")
+		return 0
+	fi
+	tail -20 "$T/r$n.log" >&2
+	failed "replica $n start"
+	return 1
+}
+
+replica_kill() {
+	local n=$1 sig=${2:-KILL} pid=${RPID[$1]:-}
+	[ -n "$pid" ] || return 0
+	kill "-$sig" "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	RPID[$n]=
 }
 
 finish() {

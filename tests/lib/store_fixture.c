@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "skr/error.h"
 
@@ -14,16 +15,52 @@ die(const char *what, int r)
 	exit(1);
 }
 
+static void make(skr_test_store *f, const char *what,
+    const skr_store_opts *opts, const skr_master_key *mk);
+
 void
 skr_test_store_make(skr_test_store *f, const char *what,
     const skr_store_opts *opts)
 {
+	make(f, what, opts, NULL);
+}
+
+void
+skr_test_store_make_mk(skr_test_store *f, const char *what,
+    const skr_master_key *mk)
+{
+	make(f, what, NULL, mk);
+}
+
+static void
+make(skr_test_store *f, const char *what, const skr_store_opts *opts,
+    const skr_master_key *mk)
+{
+	skr_store_etcd_opts eo;
+	skr_store_opts so;
+	char prefix[96];
+	const char *eps = getenv("SKR_TEST_ETCD");
+	static int made;
 	int r;
 
 	memset(f, 0, sizeof(*f));
 	skr_test_tmpdir(NULL, what, f->dir, sizeof(f->dir));
-	if ((r = skr_master_key_generate(&f->mk)) != SKR_OK)
+	if ((r = mk != NULL ? skr_master_key_from_bytes(
+	    skr_master_key_bytes(mk), SKR_MASTER_KEY_LEN, &f->mk) :
+	    skr_master_key_generate(&f->mk)) != SKR_OK)
 		die("master key", r);
+	/* SKR_TEST_ETCD (endpoints): the same tests over a replicated store,
+	 * each store under a prefix of its own (test_etcd_store.sh). */
+	if (opts == NULL && eps != NULL && *eps != '\0') {
+		memset(&eo, 0, sizeof(eo));
+		memset(&so, 0, sizeof(so));
+		snprintf(prefix, sizeof(prefix), "test-%s-%ld-%d/", what,
+		    (long)getpid(), made++);
+		eo.endpoints = eps;
+		eo.prefix = prefix;
+		so.etcd = &eo;
+		opts = &so;
+	}
 	if ((r = skr_store_create(f->dir, f->mk, opts, &f->store)) != SKR_OK)
 		die(f->dir, r);
 }

@@ -24,6 +24,11 @@ typedef struct skr_test_store {
 void skr_test_store_make(skr_test_store *f, const char *what,
     const skr_store_opts *opts);
 
+/* The same, with a copy of master key mk: a store of the same security
+ * domain as another. */
+void skr_test_store_make_mk(skr_test_store *f, const char *what,
+    const skr_master_key *mk);
+
 /* Close the store, free the key, remove the directory with everything in
  * it; *f is zeroed. */
 void skr_test_store_free(skr_test_store *f);

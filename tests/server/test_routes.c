@@ -221,6 +221,7 @@ static const struct {
 #define SL SKR_ROUTE_SLOW
 #define WR SKR_ROUTE_WRITE
 #define AS SKR_ROUTE_ASYNC
+#define FE SKR_ROUTE_FENCED
 #define OP SKR_ROLE_OPERATOR
 #define RD (SKR_ROLE_OPERATOR | SKR_ROLE_READER)
 	{ "POST", "/keys/{name}/create", KV | AU | SL | WR, OP },
@@ -238,10 +239,15 @@ static const struct {
 	{ "DELETE", "/deletedkeys/{name}", KV | AU | WR, OP },
 	{ "POST", "/keys/{name}/backup", KV | AU, OP },
 	/* Release is answered from the event loop once the committer has
-	 * its record; evaluate waits for its commit off the loop. */
-	{ "POST", "/keys/{name}/{version?}/release", KV | AS | WR,
+	 * its record (with a replicated store it runs on the pool, as every
+	 * request does); evaluate waits for its commit off the loop.  Both
+	 * decide on a replicated store's local copy and fence their commit
+	 * on it. */
+	{ "POST", "/keys/{name}/{version?}/release", KV | AS | WR | FE,
 	    SKR_ROLE_RELEASER },
-	{ "POST", "/keys/{name}/{version?}/evaluate", KV | AU | SL | WR, RD },
+	{ "POST", "/keys/{name}/{version?}/evaluate", KV | AU | SL | WR | FE,
+	    RD },
+	{ "GET", "/nonce", WR | FE, 0 },
 	{ "POST", "/admin/tokens", AU | WR, 0 },
 	{ "GET", "/admin/tokens", AU, 0 },
 	{ "GET", "/admin/audit", AU | SL, SKR_ROLE_AUDITOR },
@@ -265,6 +271,7 @@ static const struct {
 #undef SL
 #undef WR
 #undef AS
+#undef FE
 #undef OP
 #undef RD
 };

@@ -676,7 +676,8 @@ test_checked(void)
 	memset(&c, 0, sizeof(c));
 	c.nonce = nonce;
 	c.caller = &rec;
-	CHECK_OK(skr_audit_log_checked(st, &rec, NOW, check_fn, &c, &seq));
+	CHECK_OK(skr_audit_log_checked(st, &rec, NOW, check_fn, &c, NULL,
+	    &seq));
 	CHECK(c.calls == 1 && c.saw_copy);
 	CHECK(seq == h + 1);
 	o = stored(seq);
@@ -692,7 +693,8 @@ test_checked(void)
 	memset(&c, 0, sizeof(c));
 	c.nonce = nonce;
 	c.caller = &rec;
-	CHECK_OK(skr_audit_log_checked(st, &rec, NOW, check_fn, &c, &seq));
+	CHECK_OK(skr_audit_log_checked(st, &rec, NOW, check_fn, &c, NULL,
+	    &seq));
 	CHECK(seq == h + 2);
 	o = stored(seq);
 	CHECK_STR(jstr(o, "outcome"), "denied");
@@ -704,15 +706,18 @@ test_checked(void)
 	/* A failing check fails the commit; nothing is written. */
 	memset(&c, 0, sizeof(c));
 	c.fail = SKR_ERR_STORE;
-	CHECK_ERR(skr_audit_log_checked(st, &rec, NOW, check_fn, &c, &seq),
+	CHECK_ERR(skr_audit_log_checked(st, &rec, NOW, check_fn, &c, NULL,
+	    &seq),
 	    SKR_ERR_STORE);
 	CHECK(seq == 0 && head() == h + 2);
 	c.fail = 5;
-	CHECK_ERR(skr_audit_log_checked(st, &rec, NOW, check_fn, &c, NULL),
+	CHECK_ERR(skr_audit_log_checked(st, &rec, NOW, check_fn, &c, NULL,
+	    NULL),
 	    SKR_ERR_INTERNAL);
 	CHECK(head() == h + 2);
 	CHECK(write_lock_free());
-	CHECK_ERR(skr_audit_log_checked(st, &rec, NOW, NULL, NULL, NULL),
+	CHECK_ERR(skr_audit_log_checked(st, &rec, NOW, NULL, NULL, NULL,
+	    NULL),
 	    SKR_ERR_INVAL);
 }
 

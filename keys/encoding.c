@@ -1,5 +1,7 @@
 #include "encoding.h"
 
+#include <pthread.h>
+
 #include "skr/error.h"
 
 static const char b64_std[] =
@@ -7,90 +9,104 @@ static const char b64_std[] =
 static const char b64_url[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
+/* The groups are written straight into the reserved room: a release
+ * encodes and decodes several kilobytes, and a call per group was most of
+ * what that cost. */
 static int
 b64_encode(skr_buf *out, const uint8_t *p, size_t n, const char *alpha,
     int pad)
 {
-	size_t i, start = out->len;
+	size_t i;
 	uint32_t v;
-	char q[4];
+	char *q;
 	int r;
 
 	if ((r = skr_buf_reserve(out, (n + 2) / 3 * 4)) != SKR_OK)
 		return r;
+	q = (char *)out->data + out->len;
 	for (i = 0; i + 3 <= n; i += 3) {
 		v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
-		q[0] = alpha[v >> 18 & 63];
-		q[1] = alpha[v >> 12 & 63];
-		q[2] = alpha[v >> 6 & 63];
-		q[3] = alpha[v & 63];
-		skr_buf_append(out, q, 4);
+		*q++ = alpha[v >> 18 & 63];
+		*q++ = alpha[v >> 12 & 63];
+		*q++ = alpha[v >> 6 & 63];
+		*q++ = alpha[v & 63];
 	}
 	if (n - i == 1) {
 		v = (uint32_t)p[i] << 16;
-		q[0] = alpha[v >> 18 & 63];
-		q[1] = alpha[v >> 12 & 63];
-		q[2] = q[3] = '=';
-		skr_buf_append(out, q, pad ? 4 : 2);
+		*q++ = alpha[v >> 18 & 63];
+		*q++ = alpha[v >> 12 & 63];
+		if (pad) {
+			*q++ = '=';
+			*q++ = '=';
+		}
 	} else if (n - i == 2) {
 		v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8;
-		q[0] = alpha[v >> 18 & 63];
-		q[1] = alpha[v >> 12 & 63];
-		q[2] = alpha[v >> 6 & 63];
-		q[3] = '=';
-		skr_buf_append(out, q, pad ? 4 : 3);
+		*q++ = alpha[v >> 18 & 63];
+		*q++ = alpha[v >> 12 & 63];
+		*q++ = alpha[v >> 6 & 63];
+		if (pad)
+			*q++ = '=';
 	}
-	(void)start;
+	out->len = (size_t)(q - (char *)out->data);
+	out->data[out->len] = '\0';
 	return SKR_OK;
 }
 
-static int
-b64_value(char c, int url)
+/* Value of each character in the two alphabets; -1 for the rest. */
+static signed char b64_table[2][256];
+
+static pthread_once_t b64_once = PTHREAD_ONCE_INIT;
+
+static void
+b64_table_fill(void)
 {
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == (url ? '-' : '+'))
-		return 62;
-	if (c == (url ? '_' : '/'))
-		return 63;
-	return -1;
+	int t, i;
+
+	for (t = 0; t < 2; t++) {
+		const char *alpha = t ? b64_url : b64_std;
+
+		for (i = 0; i < 256; i++)
+			b64_table[t][i] = -1;
+		for (i = 0; i < 64; i++)
+			b64_table[t][(unsigned char)alpha[i]] = (signed char)i;
+	}
 }
 
 /* Decodes n characters without padding; rem = n % 4 must be 0, 2 or 3. */
 static int
 b64_decode(skr_buf *out, const char *s, size_t n, int url)
 {
+	const unsigned char *u = (const unsigned char *)s;
+	const signed char *tab;
 	size_t i, start = out->len, rem = n % 4;
 	uint32_t v;
 	int a, b, c, d, r;
-	uint8_t o[3];
+	uint8_t *o;
 
 	if (rem == 1)
 		return SKR_ERR_ENCODING;
 	if ((r = skr_buf_reserve(out, n / 4 * 3 + 2)) != SKR_OK)
 		return r;
+	(void)pthread_once(&b64_once, b64_table_fill);
+	tab = b64_table[url ? 1 : 0];
+	o = out->data + out->len;
 	for (i = 0; i + 4 <= n; i += 4) {
-		a = b64_value(s[i], url);
-		b = b64_value(s[i + 1], url);
-		c = b64_value(s[i + 2], url);
-		d = b64_value(s[i + 3], url);
+		a = tab[u[i]];
+		b = tab[u[i + 1]];
+		c = tab[u[i + 2]];
+		d = tab[u[i + 3]];
 		if ((a | b | c | d) < 0)
 			goto bad;
 		v = (uint32_t)a << 18 | (uint32_t)b << 12 | (uint32_t)c << 6 |
 		    (uint32_t)d;
-		o[0] = v >> 16 & 0xff;
-		o[1] = v >> 8 & 0xff;
-		o[2] = v & 0xff;
-		skr_buf_append(out, o, 3);
+		*o++ = v >> 16 & 0xff;
+		*o++ = v >> 8 & 0xff;
+		*o++ = v & 0xff;
 	}
 	if (rem >= 2) {
-		a = b64_value(s[i], url);
-		b = b64_value(s[i + 1], url);
-		c = rem == 3 ? b64_value(s[i + 2], url) : 0;
+		a = tab[u[i]];
+		b = tab[u[i + 1]];
+		c = rem == 3 ? tab[u[i + 2]] : 0;
 		if ((a | b | c) < 0)
 			goto bad;
 		/* Trailing bits must be zero (RFC 4648 section 3.5). */
@@ -99,17 +115,18 @@ b64_decode(skr_buf *out, const char *s, size_t n, int url)
 		if (rem == 3 && (c & 0x03) != 0)
 			goto bad;
 		v = (uint32_t)a << 18 | (uint32_t)b << 12 | (uint32_t)c << 6;
-		o[0] = v >> 16 & 0xff;
-		o[1] = v >> 8 & 0xff;
-		skr_buf_append(out, o, rem - 1);
+		*o++ = v >> 16 & 0xff;
+		if (rem == 3)
+			*o++ = v >> 8 & 0xff;
 	}
+	out->len = (size_t)(o - out->data);
+	out->data[out->len] = '\0';
 	return SKR_OK;
 bad:
-	if (out->secret)
-		skr_wipe(out->data + start, out->len - start);
+	/* What was decoded before the bad character goes, wiped. */
+	skr_wipe(out->data + start, (size_t)(o - out->data) - start);
 	out->len = start;
-	if (out->data != NULL)
-		out->data[start] = '\0';
+	out->data[start] = '\0';
 	return SKR_ERR_ENCODING;
 }
 

@@ -69,6 +69,11 @@ skr_json_parse(const char *s, size_t n, size_t max_depth, json_t **out)
 		max_depth = SKR_JSON_MAX_DEPTH;
 	if (text_depth(s, n) + 1 > max_depth)
 		return SKR_ERR_JSON_DEPTH;
+	/* A NUL byte is never JSON (RFC 8259 section 2), but jansson skips
+	 * one that follows a number or a literal: refused here, so that no
+	 * two readers of the same bytes can disagree. */
+	if (memchr(s, '\0', n) != NULL)
+		return SKR_ERR_JSON;
 	v = json_loadb(s, n, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &e);
 	if (v == NULL) {
 		if (strstr(e.text, "duplicate") != NULL)

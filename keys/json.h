@@ -1,8 +1,9 @@
 /*
  * Strict JSON for everything skr reads from the outside: duplicate member
  * names are refused (they are how two parsers are made to disagree about a
- * token or policy), nesting is bounded, the input must be valid UTF-8 and a
- * single value with nothing after it.  Built on jansson.
+ * token or policy), nesting is bounded, the input must be valid UTF-8
+ * without NUL bytes and a single value with nothing after it.  Built on
+ * jansson; jdoc.h reads the same language in one pass.
  */
 #ifndef SKR_KEYS_JSON_H
 #define SKR_KEYS_JSON_H

@@ -356,21 +356,15 @@ skr_jws_verify(const skr_jws *jws, EVP_PKEY *pkey, unsigned allowed)
 }
 
 static int
-jws_sign(EVP_PKEY *pkey, skr_alg alg, const json_t *extra_header,
-    const uint8_t *payload, size_t n, skr_buf *out)
+header_encode(skr_alg alg, const json_t *extra_header, skr_buf *out)
 {
 	const struct alg_info *a = alg_info(alg);
-	skr_buf input = SKR_BUF_INIT, sig = SKR_BUF_INIT;
 	json_t *hdr = NULL;
-	EVP_MD_CTX *md = NULL;
 	char *hdrtext = NULL;
-	size_t siglen;
 	int r;
 
-	if (a == NULL || !skr_alg_fits_key(alg, pkey))
+	if (a == NULL)
 		return SKR_ERR_JWS_ALG;
-	if (payload == NULL && n > 0)
-		return SKR_ERR_INVAL;
 	if ((hdr = json_object()) == NULL ||
 	    json_object_set_new(hdr, "alg", json_string(a->name)) != 0) {
 		r = SKR_ERR_NOMEM;
@@ -397,10 +391,31 @@ jws_sign(EVP_PKEY *pkey, skr_alg alg, const json_t *extra_header,
 		r = SKR_ERR_NOMEM;
 		goto out;
 	}
-	if ((r = skr_b64url_encode(&input, (const uint8_t *)hdrtext,
-	    strlen(hdrtext))) != SKR_OK ||
-	    (r = skr_buf_append_byte(&input, '.')) != SKR_OK ||
-	    (r = skr_b64url_encode(&input, payload, n)) != SKR_OK)
+	r = skr_b64url_encode(out, (const uint8_t *)hdrtext, strlen(hdrtext));
+out:
+	free(hdrtext);
+	json_decref(hdr);
+	return r;
+}
+
+static int
+jws_sign_encoded(EVP_PKEY *pkey, skr_alg alg, const char *hdr, size_t hlen,
+    const uint8_t *payload, size_t n, skr_buf *out)
+{
+	const struct alg_info *a = alg_info(alg);
+	skr_buf sig = SKR_BUF_INIT;
+	EVP_MD_CTX *md = NULL;
+	size_t siglen, start = out->len;
+	int r;
+
+	if (a == NULL || !skr_alg_fits_key(alg, pkey))
+		return SKR_ERR_JWS_ALG;
+	if ((payload == NULL && n > 0) || hdr == NULL || hlen == 0)
+		return SKR_ERR_INVAL;
+	/* The signing input is built where the compact form goes. */
+	if ((r = skr_buf_append(out, hdr, hlen)) != SKR_OK ||
+	    (r = skr_buf_append_byte(out, '.')) != SKR_OK ||
+	    (r = skr_b64url_encode(out, payload, n)) != SKR_OK)
 		goto out;
 	if ((md = EVP_MD_CTX_new()) == NULL) {
 		r = SKR_ERR_NOMEM;
@@ -408,9 +423,11 @@ jws_sign(EVP_PKEY *pkey, skr_alg alg, const json_t *extra_header,
 	}
 	if ((r = digest_init(md, a, pkey, 1)) != SKR_OK)
 		goto out;
-	if (EVP_DigestSign(md, NULL, &siglen, input.data, input.len) != 1 ||
+	if (EVP_DigestSign(md, NULL, &siglen, out->data + start,
+	    out->len - start) != 1 ||
 	    (r = skr_buf_reserve(&sig, siglen)) != SKR_OK ||
-	    EVP_DigestSign(md, sig.data, &siglen, input.data, input.len) != 1) {
+	    EVP_DigestSign(md, sig.data, &siglen, out->data + start,
+	    out->len - start) != 1) {
 		r = r != SKR_OK ? r : SKR_ERR_CRYPTO;
 		goto out;
 	}
@@ -424,16 +441,50 @@ jws_sign(EVP_PKEY *pkey, skr_alg alg, const json_t *extra_header,
 		if (r != SKR_OK)
 			goto out;
 	}
-	if ((r = skr_buf_append(out, input.data, input.len)) != SKR_OK ||
-	    (r = skr_buf_append_byte(out, '.')) != SKR_OK ||
-	    (r = skr_b64url_encode(out, sig.data, sig.len)) != SKR_OK)
+	if ((r = skr_buf_append_byte(out, '.')) != SKR_OK)
 		goto out;
+	r = skr_b64url_encode(out, sig.data, sig.len);
 out:
+	if (r != SKR_OK && out->data != NULL) {
+		out->len = start;
+		out->data[start] = '\0';
+	}
 	EVP_MD_CTX_free(md);
-	free(hdrtext);
-	json_decref(hdr);
-	skr_buf_free(&input);
 	skr_buf_free(&sig);
+	return r;
+}
+
+static int
+jws_sign(EVP_PKEY *pkey, skr_alg alg, const json_t *extra_header,
+    const uint8_t *payload, size_t n, skr_buf *out)
+{
+	skr_buf hdr = SKR_BUF_INIT;
+	int r;
+
+	if (alg_info(alg) == NULL || !skr_alg_fits_key(alg, pkey))
+		return SKR_ERR_JWS_ALG;
+	if ((r = header_encode(alg, extra_header, &hdr)) == SKR_OK)
+		r = jws_sign_encoded(pkey, alg, (const char *)hdr.data,
+		    hdr.len, payload, n, out);
+	skr_buf_free(&hdr);
+	return r;
+}
+
+int
+skr_jws_header_encode(skr_alg alg, const json_t *extra_header, skr_buf *out)
+{
+	return header_encode(alg, extra_header, out);
+}
+
+int
+skr_jws_sign_encoded(EVP_PKEY *pkey, skr_alg alg, const char *hdr,
+    size_t hlen, const uint8_t *payload, size_t n, skr_buf *out)
+{
+	int r;
+
+	ERR_set_mark();
+	r = jws_sign_encoded(pkey, alg, hdr, hlen, payload, n, out);
+	ERR_pop_to_mark();
 	return r;
 }
 

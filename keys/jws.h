@@ -81,6 +81,16 @@ int skr_jws_verify(const skr_jws *jws, EVP_PKEY *pkey, unsigned allowed);
 int skr_jws_sign(EVP_PKEY *pkey, skr_alg alg, const json_t *extra_header,
     const uint8_t *payload, size_t n, skr_buf *out);
 
+/* The protected header skr_jws_sign makes for alg and extra_header, as
+ * its base64url text (appended to out): made once, for signing many
+ * payloads with skr_jws_sign_encoded. */
+int skr_jws_header_encode(skr_alg alg, const json_t *extra_header,
+    skr_buf *out);
+/* skr_jws_sign with the header already encoded (hdr, hlen bytes of
+ * base64url, borrowed); the same output.  On failure out is as it was. */
+int skr_jws_sign_encoded(EVP_PKEY *pkey, skr_alg alg, const char *hdr,
+    size_t hlen, const uint8_t *payload, size_t n, skr_buf *out);
+
 /* As skr_jws_sign with payload serialised as compact JSON. */
 int skr_jws_sign_json(EVP_PKEY *pkey, skr_alg alg, const json_t *extra_header,
     const json_t *payload, skr_buf *out);

@@ -8,7 +8,9 @@
 #include <openssl/rsa.h>
 
 #include "encoding.h"
+#include "guard.h"
 #include "json.h"
+#include "jwrite.h"
 #include "random.h"
 #include "skr/error.h"
 
@@ -356,41 +358,26 @@ int
 skr_key_hsm_encode(const char *wrapping_kid, skr_enc enc, const uint8_t *ct,
     size_t n, skr_buf *out)
 {
-	skr_buf ctb = SKR_BUF_INIT;
-	json_t *o = NULL, *h = NULL, *kid = NULL;
-	char *text = NULL;
+	skr_buf text = SKR_BUF_INIT;
 	int r;
 
 	if (wrapping_kid == NULL || *wrapping_kid == '\0' ||
 	    skr_enc_name(enc) == NULL || ct == NULL || n == 0)
 		return SKR_ERR_INVAL;
-	/* jansson refuses a string that is not UTF-8. */
-	if ((kid = json_string(wrapping_kid)) == NULL)
-		return SKR_ERR_INVAL;
-	if ((r = skr_b64url_encode(&ctb, ct, n)) != SKR_OK)
-		goto out;
-	/* Member order as Key Vault emits it; jansson keeps insertion
-	 * order. */
-	r = SKR_ERR_NOMEM;
-	if ((o = json_object()) == NULL || (h = json_object()) == NULL)
-		goto out;
-	if (json_object_set_new(o, "schema_version", json_string("1.0")) ||
-	    json_object_set(h, "kid", kid) ||
-	    json_object_set_new(h, "alg", json_string("dir")) ||
-	    json_object_set_new(h, "enc", json_string(skr_enc_name(enc))) ||
-	    json_object_set(o, "header", h) ||
-	    json_object_set_new(o, "ciphertext", json_stringn(
-	    (const char *)ctb.data, ctb.len)))
-		goto out;
-	if ((text = json_dumps(o, JSON_COMPACT)) == NULL)
-		goto out;
-	r = skr_b64url_encode(out, (const uint8_t *)text, strlen(text));
+	/* Member order as Key Vault emits it, written as jansson's compact
+	 * form would be; a kid that is not UTF-8 is refused (SKR_ERR_INVAL)
+	 * as jansson refuses to make such a string. */
+	SKR_GUARD(skr_buf_append_str(&text, "{\"schema_version\":\"1.0\","
+	    "\"header\":{\"kid\":"));
+	SKR_GUARD(skr_jw_cstr(&text, wrapping_kid));
+	SKR_GUARD(skr_buf_append_str(&text, ",\"alg\":\"dir\",\"enc\":"));
+	SKR_GUARD(skr_jw_cstr(&text, skr_enc_name(enc)));
+	SKR_GUARD(skr_buf_append_str(&text, "},\"ciphertext\":\""));
+	SKR_GUARD(skr_b64url_encode(&text, ct, n));
+	SKR_GUARD(skr_buf_append_str(&text, "\"}"));
+	r = skr_b64url_encode(out, text.data, text.len);
 out:
-	free(text);
-	json_decref(kid);
-	json_decref(h);
-	json_decref(o);
-	skr_buf_free(&ctb);
+	skr_buf_free(&text);
 	return r;
 }
 

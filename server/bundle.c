@@ -6,7 +6,6 @@
 #include "encoding.h"
 #include "jwk.h"
 
-#define RECOVERY_LEVEL "Recoverable+Purgeable"
 
 json_t *
 skr_bundle_attributes(const skr_version_info *vi)
@@ -16,7 +15,7 @@ skr_bundle_attributes(const skr_version_info *vi)
 	a = json_pack("{s:b,s:I,s:I,s:s,s:i,s:b}", "enabled",
 	    vi->attrs.enabled, "created", (json_int_t)vi->attrs.created,
 	    "updated", (json_int_t)vi->attrs.updated, "recoveryLevel",
-	    RECOVERY_LEVEL, "recoverableDays", 90, "exportable",
+	    SKR_BUNDLE_RECOVERY_LEVEL, "recoverableDays", 90, "exportable",
 	    vi->attrs.exportable);
 	if (a == NULL)
 		return NULL;

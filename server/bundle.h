@@ -12,6 +12,10 @@
 #include "server.h"
 #include "store.h"
 
+/* What attributes.recoveryLevel says of every key (soft delete and purge;
+ * release.c writes the same bundle directly). */
+#define SKR_BUNDLE_RECOVERY_LEVEL "Recoverable+Purgeable"
+
 /* {"key": {...}, "attributes": {...}, "tags": {...}, "release_policy":
  * {...}} for vi.  New reference, NULL on allocation failure. */
 json_t *skr_bundle_key(const skr_server *srv, const skr_version_info *vi);

@@ -2,8 +2,11 @@
  * skrd's HTTP layer: requests from the serving layer (server/net/serve.h:
  * h2o on libuv, one loop per thread) through the dispatcher to the
  * handlers and back.  A handler flagged SKR_ROUTE_SLOW (key generation,
- * release) runs on the libuv thread pool and answers from the loop thread
- * afterwards.
+ * evaluate) runs on the libuv thread pool and answers from the loop thread
+ * afterwards; one flagged SKR_ROUTE_ASYNC (release) runs on the loop and
+ * may answer later, when the work it handed on is done (request.h,
+ * skr_defer), or ask to be run on the pool instead.  With a replicated
+ * store every request, a release too, runs whole on the pool (dispatch.h).
  *
  * Every request is copied into a job that owns its bytes, so a handler on a
  * worker thread never touches h2o memory; if the client goes away first,
@@ -14,6 +17,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,6 +72,8 @@ struct job {
 	skr_request req;
 	skr_response resp;
 	uv_work_t work;
+	skr_defer defer;         /* SKR_ROUTE_ASYNC */
+	skr_net_post post;
 	char method[16];
 	char *path;
 	char *query;
@@ -484,6 +490,39 @@ job_after_work(uv_work_t *work, int status)
 	job_finish(job);
 }
 
+/* On the loop, once an async handler's work is done. */
+static void
+job_resume(skr_net_post *p)
+{
+	struct job *job = (struct job *)(void *)((char *)p -
+	    offsetof(struct job, post));
+
+	if (job->defer.finish != NULL)
+		job->defer.finish(&job->defer, &job->resp);
+	job_finish(job);
+}
+
+/* From any thread. */
+static void
+job_ready(skr_defer *d)
+{
+	struct job *job = (struct job *)(void *)((char *)d -
+	    offsetof(struct job, defer));
+
+	job->post.fn = job_resume;
+	skr_net_loop_post(job->loop, &job->post);
+}
+
+/* The request stays with the loop after on_req returns: the anchor tells
+ * the job when h2o lets the request go first. */
+static void
+job_anchor(struct job *job, h2o_req_t *req)
+{
+	job->anchor = h2o_mem_alloc_shared(&req->pool, sizeof(*job->anchor),
+	    anchor_dispose);
+	job->anchor->job = job;
+}
+
 static int
 on_req(void *arg, skr_net_loop *loop, h2o_req_t *req)
 {
@@ -510,6 +549,9 @@ on_req(void *arg, skr_net_loop *loop, h2o_req_t *req)
 	}
 	/* job->route stays the matched route when the caller is refused:
 	 * metrics count the request under it. */
+	/* With a replicated store every request runs whole on the pool:
+	 * its calls wait for etcd, and a transaction another replica
+	 * overtook runs again (skr_dispatch_all). */
 	if (__atomic_load_n(&http->srv->replicated, __ATOMIC_ACQUIRE))
 		job->whole = 1;
 	else {
@@ -520,11 +562,23 @@ on_req(void *arg, skr_net_loop *loop, h2o_req_t *req)
 		job->entered = d.entered;
 		if (route == NULL)
 			goto answer;
+		if (job->route->flags & SKR_ROUTE_ASYNC) {
+			job->defer.ready = job_ready;
+			job->req.defer = &job->defer;
+			r = job->route->fn(http->srv, &job->req, &job->resp);
+			job->req.defer = NULL;
+			if (r == SKR_PENDING) {
+				job_anchor(job, req);
+				return 0;
+			}
+			if (r != SKR_OFFLOOP)
+				goto answer;
+			job->req.offloop = 1;
+		}
 	}
-	if (job->whole || (job->route->flags & SKR_ROUTE_SLOW)) {
-		job->anchor = h2o_mem_alloc_shared(&req->pool,
-		    sizeof(*job->anchor), anchor_dispose);
-		job->anchor->job = job;
+	if (job->whole ||
+	    (job->route->flags & (SKR_ROUTE_SLOW | SKR_ROUTE_ASYNC))) {
+		job_anchor(job, req);
 		job->work.data = job;
 		if (uv_queue_work(skr_net_loop_uv(loop), &job->work, job_work,
 		    job_after_work) == 0)

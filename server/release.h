@@ -38,4 +38,9 @@ struct skr_ratelimit;
 int skr_release_rate_limited(skr_server *srv, struct skr_ratelimit **limiter,
     skr_request *req, skr_response *resp, const char *what, int *first);
 
+/* What release.c keeps per server (skr_server.release_state): made on
+ * first use, freed with the server. */
+struct skr_release_state;
+void skr_release_state_free(struct skr_release_state *st);
+
 #endif

@@ -19,6 +19,27 @@
 #include "store.h"
 
 typedef struct skr_server skr_server; /* server.h */
+typedef struct skr_response skr_response;
+
+/*
+ * A handler of an SKR_ROUTE_ASYNC route runs on the event loop and may
+ * answer later.  When req->defer is set (the HTTP layer sets it; the
+ * socket-less dispatcher and the thread pool do not), the handler may
+ * return SKR_PENDING having handed its work on (the audit committer): once
+ * that is done it calls defer->ready(defer), from any thread, and the HTTP
+ * layer then calls defer->finish(defer, resp) on the loop's thread and
+ * answers.  Until finish has run, req and resp stay valid.  A handler that
+ * could only go on by blocking the loop returns SKR_OFFLOOP before it has
+ * changed anything; it is then run again off the loop, with defer NULL.
+ */
+typedef struct skr_defer skr_defer;
+struct skr_defer {
+	void (*ready)(skr_defer *d);                      /* the layer's */
+	void (*finish)(skr_defer *d, skr_response *resp); /* the handler's */
+	void *arg;                                        /* the handler's */
+};
+#define SKR_PENDING 1
+#define SKR_OFFLOOP 2
 
 typedef struct skr_request {
 	const char *method;        /* "GET", "POST", ...; borrowed */
@@ -41,6 +62,8 @@ typedef struct skr_request {
 	skr_principal principal_buf;
 	int64_t now;               /* request time, unix seconds */
 	void *loop_data;           /* per-event-loop state of the HTTP layer */
+	skr_defer *defer;          /* see skr_defer; NULL: answer now */
+	int offloop;               /* run again off the loop (SKR_OFFLOOP) */
 	/* What a SKR_ROUTE_FENCED handler decided on, read from a
 	 * replicated store's local copy (docs/availability.md): its audit
 	 * commit is fenced on it.  Emptied before each run by the
@@ -50,7 +73,7 @@ typedef struct skr_request {
 
 #define SKR_RESPONSE_MAX_HEADERS 4
 
-typedef struct skr_response {
+struct skr_response {
 	int status;
 	skr_buf body; /* the JSON (or text) body; freed by the HTTP layer */
 	const char *content_type; /* static storage; NULL: application/json */
@@ -59,7 +82,7 @@ typedef struct skr_response {
 		char name[32];
 		char value[512];
 	} headers[SKR_RESPONSE_MAX_HEADERS];
-} skr_response;
+};
 
 void skr_response_init(skr_response *resp);
 void skr_response_clear(skr_response *resp);
@@ -101,6 +124,8 @@ typedef int (*skr_handler_fn)(skr_server *srv, skr_request *req,
                                  * as it is and fences its commit on what
                                  * it read, instead of syncing first
                                  * (docs/availability.md) */
+#define SKR_ROUTE_ASYNC 0x40u   /* runs on the event loop and may answer
+                                 * later (skr_defer) */
 
 typedef struct skr_route {
 	const char *method;

@@ -14,6 +14,7 @@
 #define AUTH SKR_ROUTE_AUTH
 #define SLOW SKR_ROUTE_SLOW
 #define WRITE SKR_ROUTE_WRITE
+#define ASYNC SKR_ROUTE_ASYNC
 #define FENCED SKR_ROUTE_FENCED
 
 #define OPER SKR_ROLE_OPERATOR
@@ -47,13 +48,14 @@ const skr_route skr_routes[] = {
 	    KV | AUTH | SLOW | WRITE, OPER },
 	{ "POST", "/keys/{name}/backup", skr_api_key_backup, KV | AUTH,
 	    OPER },
-	/* Release and evaluate wait for a synced audit commit: off the
-	 * event loop, so that waiting releases share one commit (release.c,
-	 * group commit) and the loop keeps serving meanwhile.  With a
-	 * replicated store they decide on the local copy, without a round
-	 * trip, and their audit commit is fenced on what they read. */
+	/* A release is decided and signed on the event loop, and answered
+	 * once the store's committer has made its audit record durable
+	 * (release.c); the loop serves others meanwhile.  With a replicated
+	 * store it runs on the thread pool (http.c), decides on the local
+	 * copy without a round trip, and its audit commit is fenced on what
+	 * it read.  Evaluate waits for its commit off the loop. */
 	{ "POST", "/keys/{name}/{version?}/release", skr_api_release,
-	    KV | SLOW | WRITE | FENCED, SKR_ROLE_RELEASER },
+	    KV | ASYNC | WRITE | FENCED, SKR_ROLE_RELEASER },
 	{ "POST", "/keys/{name}/{version?}/evaluate", skr_api_evaluate,
 	    KV | AUTH | SLOW | WRITE | FENCED, READ },
 	{ "GET", "/keys/{name}/{version?}", skr_api_key_get, KV | AUTH, READ },

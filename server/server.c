@@ -9,6 +9,7 @@
 #include "issuer.h"
 #include "kds.h"
 #include "ratelimit.h"
+#include "release.h"
 #include "snp_trust.h"
 #include "store.h"
 
@@ -86,6 +87,8 @@ skr_server_clear(skr_server *srv)
 	skr_ratelimit_free(srv->auth_limit);
 	skr_ratelimit_free(srv->release_limiter);
 	skr_ratelimit_free(srv->nonce_limiter);
+	skr_release_state_free(srv->release_state);
+	srv->release_state = NULL;
 	skr_issuer_free(srv->issuer);
 	skr_snp_trust_free(srv->snp_trust);
 	skr_kds_free(srv->kds);

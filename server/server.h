@@ -91,6 +91,8 @@ typedef struct skr_server {
 	struct skr_kds *kds;
 	struct skr_ratelimit *attest_limiter;  /* made by api_attest.c */
 
+	struct skr_release_state *release_state; /* made by release.c */
+
 	/* Operations (metrics.h, auditsink.h). */
 	struct skr_metrics *metrics;       /* made and freed by the HTTP layer
 	                                    * while serving; may be NULL */

@@ -9,7 +9,9 @@
 #include <openssl/evp.h>
 
 #include "encoding.h"
+#include "jdoc.h"
 #include "json.h"
+#include "jwrite.h"
 #include "skr/error.h"
 
 /* Claim paths longer than this are refused at set time; no attester uses
@@ -38,7 +40,7 @@ struct value {
 };
 
 struct cond;
-typedef int (*eval_fn)(const struct cond *c, const json_t *actual);
+typedef int (*eval_fn)(const struct cond *c, const skr_jnode *actual);
 typedef const char *(*check_fn)(const json_t *v);
 
 struct op_def {
@@ -53,10 +55,15 @@ struct cond {
 	const struct op_def *op;
 	char *claim;
 	char **path;
+	size_t *pathlen;
 	size_t npath;
 	struct value *vals;
 	size_t nvals;
 	json_t *expected; /* owned: the value as written, for the trace */
+	/* The trace's text for this leaf, made once: the claim as a JSON
+	 * string and the expected value as the trace writes it. */
+	skr_buf claim_json;
+	skr_buf expected_json;
 	/* group */
 	struct cond *kids;
 	size_t nkids;
@@ -64,6 +71,7 @@ struct cond {
 
 struct rule {
 	char *authority;
+	skr_buf authority_json; /* as a JSON string, for the trace */
 	struct cond top;   /* an ALL_OF or ANY_OF group */
 	int64_t max_age;   /* -1: not set */
 };
@@ -87,26 +95,26 @@ static const char *const group_names[] = {
  * 15 significant digits so that a claim 0.1 reads "0.1"; integral reals keep
  * a ".0" the way they were written.  NULL for null, objects and arrays. */
 static const char *
-scalar_text(const json_t *v, char *tmp, size_t tmplen, size_t *lenp)
+scalar_text_of(skr_jtype type, const char *str, size_t len, int64_t i,
+    double d, char *tmp, size_t tmplen, size_t *lenp)
 {
 	int n;
 
-	switch (json_typeof(v)) {
-	case JSON_STRING:
-		*lenp = json_string_length(v);
-		return json_string_value(v);
-	case JSON_TRUE:
+	switch (type) {
+	case SKR_JSTRING:
+		*lenp = len;
+		return str;
+	case SKR_JTRUE:
 		*lenp = 4;
 		return "true";
-	case JSON_FALSE:
+	case SKR_JFALSE:
 		*lenp = 5;
 		return "false";
-	case JSON_INTEGER:
-		n = snprintf(tmp, tmplen, "%" JSON_INTEGER_FORMAT,
-		    json_integer_value(v));
+	case SKR_JINT:
+		n = snprintf(tmp, tmplen, "%lld", (long long)i);
 		break;
-	case JSON_REAL:
-		n = snprintf(tmp, tmplen, "%.15g", json_real_value(v));
+	case SKR_JREAL:
+		n = snprintf(tmp, tmplen, "%.15g", d);
 		if (n > 0 && (size_t)n + 2 < tmplen &&
 		    strpbrk(tmp, ".eEn") == NULL) {
 			memcpy(tmp + n, ".0", 3);
@@ -122,25 +130,52 @@ scalar_text(const json_t *v, char *tmp, size_t tmplen, size_t *lenp)
 	return tmp;
 }
 
-static int
-num_cmp(const struct value *v, const json_t *a, int *cmp)
+/* The same for a policy value (a jansson scalar). */
+static const char *
+scalar_text(const json_t *v, char *tmp, size_t tmplen, size_t *lenp)
 {
-	double ad;
+	switch (json_typeof(v)) {
+	case JSON_STRING:
+		return scalar_text_of(SKR_JSTRING, json_string_value(v),
+		    json_string_length(v), 0, 0, tmp, tmplen, lenp);
+	case JSON_TRUE:
+		return scalar_text_of(SKR_JTRUE, NULL, 0, 0, 0, tmp, tmplen,
+		    lenp);
+	case JSON_FALSE:
+		return scalar_text_of(SKR_JFALSE, NULL, 0, 0, 0, tmp, tmplen,
+		    lenp);
+	case JSON_INTEGER:
+		return scalar_text_of(SKR_JINT, NULL, 0, json_integer_value(v),
+		    0, tmp, tmplen, lenp);
+	case JSON_REAL:
+		return scalar_text_of(SKR_JREAL, NULL, 0, 0,
+		    json_real_value(v), tmp, tmplen, lenp);
+	default:
+		return NULL;
+	}
+}
 
-	if (!json_is_number(a) || !v->is_num)
+static int
+is_number(const skr_jnode *a)
+{
+	return a->type == SKR_JINT || a->type == SKR_JREAL;
+}
+
+static int
+num_cmp(const struct value *v, const skr_jnode *a, int *cmp)
+{
+	if (!is_number(a) || !v->is_num)
 		return 0;
-	if (v->is_int && json_is_integer(a)) {
-		json_int_t ai = json_integer_value(a);
-		*cmp = ai < v->i ? -1 : ai > v->i;
+	if (v->is_int && a->type == SKR_JINT) {
+		*cmp = a->i < v->i ? -1 : a->i > v->i;
 		return 1;
 	}
-	ad = json_number_value(a);
-	*cmp = ad < v->d ? -1 : ad > v->d;
+	*cmp = a->d < v->d ? -1 : a->d > v->d;
 	return 1;
 }
 
 static int
-value_equal(const struct value *v, const json_t *a)
+value_equal(const struct value *v, const skr_jnode *a)
 {
 	char tmp[64];
 	const char *t;
@@ -151,25 +186,26 @@ value_equal(const struct value *v, const json_t *a)
 		return cmp == 0;
 	if (v->text == NULL)
 		return 0;
-	if ((t = scalar_text(a, tmp, sizeof(tmp), &tlen)) == NULL)
+	if ((t = scalar_text_of(a->type, a->str, a->len, a->i, a->d, tmp,
+	    sizeof(tmp), &tlen)) == NULL)
 		return 0;
 	return tlen == v->textlen && memcmp(t, v->text, tlen) == 0;
 }
 
 static int
-eval_equals(const struct cond *c, const json_t *a)
+eval_equals(const struct cond *c, const skr_jnode *a)
 {
 	return a != NULL && value_equal(&c->vals[0], a);
 }
 
 static int
-eval_not_equals(const struct cond *c, const json_t *a)
+eval_not_equals(const struct cond *c, const skr_jnode *a)
 {
 	return a != NULL && !value_equal(&c->vals[0], a);
 }
 
 static int
-eval_less(const struct cond *c, const json_t *a)
+eval_less(const struct cond *c, const skr_jnode *a)
 {
 	int cmp;
 
@@ -177,7 +213,7 @@ eval_less(const struct cond *c, const json_t *a)
 }
 
 static int
-eval_less_eq(const struct cond *c, const json_t *a)
+eval_less_eq(const struct cond *c, const skr_jnode *a)
 {
 	int cmp;
 
@@ -185,7 +221,7 @@ eval_less_eq(const struct cond *c, const json_t *a)
 }
 
 static int
-eval_greater(const struct cond *c, const json_t *a)
+eval_greater(const struct cond *c, const skr_jnode *a)
 {
 	int cmp;
 
@@ -193,7 +229,7 @@ eval_greater(const struct cond *c, const json_t *a)
 }
 
 static int
-eval_greater_eq(const struct cond *c, const json_t *a)
+eval_greater_eq(const struct cond *c, const skr_jnode *a)
 {
 	int cmp;
 
@@ -201,13 +237,13 @@ eval_greater_eq(const struct cond *c, const json_t *a)
 }
 
 static int
-eval_exists(const struct cond *c, const json_t *a)
+eval_exists(const struct cond *c, const skr_jnode *a)
 {
 	return (a != NULL) == json_is_true(c->vals[0].json);
 }
 
 static int
-eval_in(const struct cond *c, const json_t *a)
+eval_in(const struct cond *c, const skr_jnode *a)
 {
 	size_t i;
 
@@ -304,8 +340,11 @@ cond_clear(struct cond *c)
 	for (i = 0; i < c->npath; i++)
 		free(c->path[i]);
 	free(c->path);
+	free(c->pathlen);
 	free(c->claim);
 	json_decref(c->expected);
+	skr_buf_free(&c->claim_json);
+	skr_buf_free(&c->expected_json);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -318,6 +357,7 @@ skr_policy_free(skr_policy *p)
 		return;
 	for (i = 0; i < p->nrules; i++) {
 		free(p->rules[i].authority);
+		skr_buf_free(&p->rules[i].authority_json);
 		cond_clear(&p->rules[i].top);
 	}
 	free(p->rules);
@@ -432,7 +472,10 @@ split_claim(struct pctx *x, struct cond *c, const char *claim)
 		if (*p == '.')
 			n++;
 	if ((c->claim = strdup(claim)) == NULL ||
-	    (c->path = calloc(n, sizeof(*c->path))) == NULL)
+	    (c->path = calloc(n, sizeof(*c->path))) == NULL ||
+	    (c->pathlen = calloc(n, sizeof(*c->pathlen))) == NULL)
+		return SKR_ERR_NOMEM;
+	if (skr_jw_cstr(&c->claim_json, claim) != SKR_OK)
 		return SKR_ERR_NOMEM;
 	for (i = 0, p = claim; i < n; i++) {
 		dot = strchr(p, '.');
@@ -443,6 +486,7 @@ split_claim(struct pctx *x, struct cond *c, const char *claim)
 			    printable(claim, (char[64]){ 0 }, 64));
 		if ((c->path[i] = strndup(p, len)) == NULL)
 			return SKR_ERR_NOMEM;
+		c->pathlen[i] = len;
 		c->npath++;
 		p = dot != NULL ? dot + 1 : p + len;
 	}
@@ -486,6 +530,17 @@ compile_leaf(struct pctx *x, struct cond *c, const struct op_def *op,
 		return fail(x, SKR_ERR_POLICY_INVALID, "%s: %s", op->name, why);
 	c->op = op;
 	c->expected = json_incref((json_t *)val);
+	{
+		char *t = json_dumps(val, JSON_COMPACT | JSON_SORT_KEYS |
+		    JSON_ENCODE_ANY);
+
+		if (t == NULL || skr_buf_append_str(&c->expected_json, t) !=
+		    SKR_OK) {
+			free(t);
+			return SKR_ERR_NOMEM;
+		}
+		free(t);
+	}
 	n = json_is_array(val) ? json_array_size(val) : 1;
 	if ((c->vals = calloc(n, sizeof(*c->vals))) == NULL)
 		return SKR_ERR_NOMEM;
@@ -670,6 +725,8 @@ parse_rule(struct pctx *x, struct rule *rule, const json_t *obj)
 	if ((r = parse_authority(x, json_object_get(obj, "authority"),
 	    &rule->authority)) != SKR_OK)
 		return r;
+	if (skr_jw_cstr(&rule->authority_json, rule->authority) != SKR_OK)
+		return SKR_ERR_NOMEM;
 	if ((age = json_object_get(obj, "maxAgeSeconds")) != NULL) {
 		if (!json_is_integer(age))
 			return fail(x, SKR_ERR_POLICY_INVALID,
@@ -832,51 +889,102 @@ skr_policy_issuer_match(const char *authority, const char *iss)
 
 /* ---- evaluation ---- */
 
+/*
+ * The trace is written as text, straight in the form the digest is taken
+ * over: compact, members in key order, values as jansson writes them, so
+ * that json_dumps(JSON_COMPACT | JSON_SORT_KEYS) of the trace parsed back
+ * gives the same bytes (tests/server/attest/test_policy.c checks it).  The
+ * members of each object are written in sorted order directly.
+ */
 struct ectx {
-	int err; /* SKR_ERR_NOMEM once anything failed to allocate */
+	const skr_jdoc *doc;
+	skr_buf *out;    /* the trace text */
+	int err;         /* SKR_ERR_NOMEM once anything failed */
 };
 
-static int
-set_new(struct ectx *e, json_t *obj, const char *k, json_t *v)
+static void
+put(struct ectx *e, const char *s, size_t n)
 {
-	if (v == NULL || json_object_set_new(obj, k, v) != 0)
+	if (e->err == SKR_OK && skr_buf_append(e->out, s, n) != SKR_OK)
 		e->err = SKR_ERR_NOMEM;
-	return e->err;
 }
 
-static const json_t *
-claim_lookup(const struct cond *c, const json_t *claims)
+#define PUT(e, lit) put((e), (lit), sizeof(lit) - 1)
+
+static void
+put_buf(struct ectx *e, const skr_buf *b)
 {
-	const json_t *cur = claims;
+	put(e, (const char *)b->data, b->len);
+}
+
+static void
+put_bool(struct ectx *e, int v)
+{
+	if (v)
+		PUT(e, "true");
+	else
+		PUT(e, "false");
+}
+
+static void
+put_int(struct ectx *e, int64_t v)
+{
+	if (e->err == SKR_OK && skr_jw_int(e->out, v) != SKR_OK)
+		e->err = SKR_ERR_NOMEM;
+}
+
+static void
+put_value(struct ectx *e, const skr_jnode *v)
+{
+	int r;
+
+	if (e->err == SKR_OK && (r = skr_jdoc_dump_sorted(e->doc, v,
+	    e->out)) != SKR_OK)
+		e->err = r == SKR_ERR_INVAL ? SKR_ERR_INVAL : SKR_ERR_NOMEM;
+}
+
+static const skr_jnode *
+claim_lookup(const struct ectx *e, const struct cond *c,
+    const skr_jnode *claims)
+{
+	const skr_jnode *cur = claims, *m;
 	size_t i;
 
 	for (i = 0; i < c->npath; i++) {
-		if (!json_is_object(cur))
+		if (cur->type != SKR_JOBJECT)
 			return NULL;
-		if ((cur = json_object_get(cur, c->path[i])) == NULL)
+		for (m = skr_jdoc_child(e->doc, cur); m != NULL;
+		    m = skr_jdoc_sibling(e->doc, cur, m))
+			if (m->keylen == c->pathlen[i] &&
+			    memcmp(m->key, c->path[i], m->keylen) == 0)
+				break;
+		if ((cur = m) == NULL)
 			return NULL;
 	}
 	return cur;
 }
 
 static int eval_cond(struct ectx *e, const struct cond *c,
-    const json_t *claims, json_t *trace_arr, const char **fail_claim);
+    const skr_jnode *claims, const char **fail_claim);
 
-/* A group's children into arr.  Evaluates every child (no short cut) so the
- * trace is complete.  Returns the group's result; *fail_claim names the
- * first failing leaf when it is false. */
+/* A group's children, as the trace array's members.  Evaluates every child
+ * (no short cut) so the trace is complete.  Returns the group's result;
+ * *fail_claim names the first failing leaf when it is false. */
 static int
-eval_kids(struct ectx *e, const struct cond *c, const json_t *claims,
-    json_t *arr, const char **fail_claim)
+eval_kids(struct ectx *e, const struct cond *c, const skr_jnode *claims,
+    const char **fail_claim)
 {
 	const char *kid_fail, *first_fail = NULL;
 	size_t i;
 	int res, kr;
 
 	res = c->group == ALL_OF;
+	PUT(e, "[");
 	for (i = 0; i < c->nkids; i++) {
+		if (i > 0)
+			PUT(e, ",");
 		kid_fail = NULL;
-		kr = eval_cond(e, &c->kids[i], claims, arr, &kid_fail);
+		kr = eval_cond(e, &c->kids[i], claims, &kid_fail);
 		if (c->group == ALL_OF && !kr) {
 			if (res)
 				first_fail = kid_fail;
@@ -888,98 +996,97 @@ eval_kids(struct ectx *e, const struct cond *c, const json_t *claims,
 				first_fail = kid_fail;
 		}
 	}
+	PUT(e, "]");
 	if (!res)
 		*fail_claim = first_fail;
 	return res;
 }
 
+/* {"actual":..,"claim":..,"expected":..,"op":..,"present":..,"result":..}
+ * or {"conditions":[..],"op":..,"result":..} */
 static int
-eval_cond(struct ectx *e, const struct cond *c, const json_t *claims,
-    json_t *trace_arr, const char **fail_claim)
+eval_cond(struct ectx *e, const struct cond *c, const skr_jnode *claims,
+    const char **fail_claim)
 {
-	const json_t *actual;
-	json_t *t, *kids;
+	const skr_jnode *actual;
 	int res;
 
-	if ((t = json_object()) == NULL || json_array_append_new(trace_arr,
-	    t) != 0) {
-		e->err = SKR_ERR_NOMEM;
-		return 0;
-	}
 	if (c->group == LEAF) {
-		actual = claim_lookup(c, claims);
+		actual = claim_lookup(e, c, claims);
 		res = c->op->eval(c, actual);
-		set_new(e, t, "claim", json_string(c->claim));
-		set_new(e, t, "op", json_string(c->op->name));
-		set_new(e, t, "expected", json_incref(c->expected));
-		set_new(e, t, "present", json_boolean(actual != NULL));
-		if (actual != NULL)
-			set_new(e, t, "actual", json_deep_copy(actual));
-		set_new(e, t, "result", json_boolean(res));
+		PUT(e, "{");
+		if (actual != NULL) {
+			PUT(e, "\"actual\":");
+			put_value(e, actual);
+			PUT(e, ",");
+		}
+		PUT(e, "\"claim\":");
+		put_buf(e, &c->claim_json);
+		PUT(e, ",\"expected\":");
+		put_buf(e, &c->expected_json);
+		PUT(e, ",\"op\":\"");
+		put(e, c->op->name, strlen(c->op->name));
+		PUT(e, "\",\"present\":");
+		put_bool(e, actual != NULL);
+		PUT(e, ",\"result\":");
+		put_bool(e, res);
+		PUT(e, "}");
 		if (!res)
 			*fail_claim = c->claim;
 		return res;
 	}
-	set_new(e, t, "op", json_string(group_names[c->group]));
-	if (set_new(e, t, "conditions", kids = json_array()) != SKR_OK)
-		return 0;
-	res = eval_kids(e, c, claims, kids, fail_claim);
-	set_new(e, t, "result", json_boolean(res));
+	PUT(e, "{\"conditions\":");
+	res = eval_kids(e, c, claims, fail_claim);
+	PUT(e, ",\"op\":\"");
+	put(e, group_names[c->group], strlen(group_names[c->group]));
+	PUT(e, "\",\"result\":");
+	put_bool(e, res);
+	PUT(e, "}");
 	return res;
 }
 
+/* ,"maxAge":{"actual":..,"claim":"iat","expected":N,
+ * "op":"maxAgeSeconds","present":..,"result":..} */
 static int
-eval_max_age(struct ectx *e, const struct rule *rule, const json_t *claims,
-    int64_t now, json_t *rt)
+eval_max_age(struct ectx *e, const struct rule *rule, const skr_jnode *claims,
+    int64_t now)
 {
-	const json_t *iat = json_object_get(claims, "iat");
-	json_t *t;
+	const skr_jnode *iat = skr_jdoc_get(e->doc, claims, "iat");
 	int res;
 
 	/* iat >= now - maxAge, not now - iat <= maxAge: an iat near the
 	 * bottom of the range must not overflow into a young age.  iat is a
 	 * NumericDate: fractions allowed (RFC 7519). */
-	res = (json_is_integer(iat) && json_integer_value(iat) >=
-	    now - rule->max_age) || (json_is_real(iat) &&
-	    json_real_value(iat) >= (double)(now - rule->max_age));
-	if ((t = json_object()) == NULL) {
-		e->err = SKR_ERR_NOMEM;
-		return 0;
+	res = iat != NULL && ((iat->type == SKR_JINT && iat->i >=
+	    now - rule->max_age) || (iat->type == SKR_JREAL && iat->d >=
+	    (double)(now - rule->max_age)));
+	PUT(e, ",\"maxAge\":{");
+	if (iat != NULL) {
+		PUT(e, "\"actual\":");
+		put_value(e, iat);
+		PUT(e, ",");
 	}
-	set_new(e, rt, "maxAge", t);
-	set_new(e, t, "claim", json_string("iat"));
-	set_new(e, t, "op", json_string("maxAgeSeconds"));
-	set_new(e, t, "expected", json_integer(rule->max_age));
-	set_new(e, t, "present", json_boolean(iat != NULL));
-	if (iat != NULL)
-		set_new(e, t, "actual", json_deep_copy(iat));
-	set_new(e, t, "result", json_boolean(res));
+	PUT(e, "\"claim\":\"iat\",\"expected\":");
+	put_int(e, rule->max_age);
+	PUT(e, ",\"op\":\"maxAgeSeconds\",\"present\":");
+	put_bool(e, iat != NULL);
+	PUT(e, ",\"result\":");
+	put_bool(e, res);
+	PUT(e, "}");
 	return res;
 }
 
 static int
-trace_digest(const json_t *trace, char out[65])
+trace_digest(const skr_buf *text, char out[65])
 {
 	unsigned char md[32];
 	unsigned int mdlen = sizeof(md);
-	skr_buf hex = SKR_BUF_INIT;
-	char *s;
-	int r = SKR_ERR_NOMEM;
 
-	if ((s = json_dumps(trace, JSON_COMPACT | JSON_SORT_KEYS)) == NULL)
-		goto out;
-	if (EVP_Digest(s, strlen(s), md, &mdlen, EVP_sha256(), NULL) != 1) {
-		r = SKR_ERR_CRYPTO;
-		goto out;
-	}
-	if ((r = skr_hex_encode(&hex, md, mdlen, 0)) != SKR_OK)
-		goto out;
-	memcpy(out, hex.data, 64);
-	out[64] = '\0';
- out:
-	free(s);
-	skr_buf_free(&hex);
-	return r;
+	if (EVP_Digest(text->data, text->len, md, &mdlen, EVP_sha256(),
+	    NULL) != 1)
+		return SKR_ERR_CRYPTO;
+	skr_hex_text(out, md, mdlen);
+	return SKR_OK;
 }
 
 void
@@ -988,58 +1095,69 @@ skr_policy_result_clear(skr_policy_result *res)
 	json_decref(res->trace);
 	json_decref(res->failed_claims);
 	skr_buf_free(&res->denial);
+	skr_buf_free(&res->trace_text);
 	memset(res, 0, sizeof(*res));
 	skr_buf_init(&res->denial, 0);
+	skr_buf_init(&res->trace_text, 0);
+}
+
+const json_t *
+skr_policy_result_trace(skr_policy_result *res)
+{
+	if (res->trace == NULL && res->trace_text.len > 0)
+		(void)skr_json_parse((const char *)res->trace_text.data,
+		    res->trace_text.len, SKR_TRACE_MAX_DEPTH, &res->trace);
+	return res->trace;
 }
 
 int
-skr_policy_eval(const skr_policy *p, const json_t *claims, const char *iss,
-    int64_t now, skr_policy_result *res)
+skr_policy_eval_doc(const skr_policy *p, const skr_jdoc *doc,
+    const skr_jnode *claims, const char *iss, int64_t now,
+    skr_policy_result *res)
 {
-	struct ectx e = { SKR_OK };
-	json_t *rules = NULL, *rt, *conds;
+	struct ectx e = { doc, NULL, SKR_OK };
+	skr_buf rules = SKR_BUF_INIT;
 	const struct rule *rule;
 	const char *fc;
 	size_t i, applicable = 0;
 	int allowed = 0, match, ok;
 
 	skr_policy_result_clear(res);
-	if (p == NULL || !json_is_object(claims) || iss == NULL)
+	if (p == NULL || doc == NULL || claims == NULL ||
+	    claims->type != SKR_JOBJECT || iss == NULL)
 		return SKR_ERR_INVAL;
-	if ((res->trace = json_object()) == NULL ||
-	    (res->failed_claims = json_array()) == NULL ||
-	    (rules = json_array()) == NULL)
+	if ((res->failed_claims = json_array()) == NULL)
 		return SKR_ERR_NOMEM;
-	set_new(&e, res->trace, "issuer", json_string(iss));
-	set_new(&e, res->trace, "at", json_integer(now));
-	if (json_object_set(res->trace, "rules", rules) != 0)
-		e.err = SKR_ERR_NOMEM;
-
+	/* The rules first: the decision comes before them in key order. */
+	e.out = &rules;
+	PUT(&e, "[");
 	for (i = 0; i < p->nrules && e.err == SKR_OK; i++) {
 		rule = &p->rules[i];
 		match = skr_policy_issuer_match(rule->authority, iss);
-		if ((rt = json_object()) == NULL ||
-		    json_array_append_new(rules, rt) != 0 ||
-		    (conds = json_array()) == NULL) {
-			e.err = SKR_ERR_NOMEM;
-			break;
-		}
-		set_new(&e, rt, "index", json_integer((json_int_t)i));
-		set_new(&e, rt, "authority", json_string(rule->authority));
-		set_new(&e, rt, "matches_issuer", json_boolean(match));
-		set_new(&e, rt, "op", json_string(group_names[rule->top.group]));
+		if (i > 0)
+			PUT(&e, ",");
+		PUT(&e, "{\"authority\":");
+		put_buf(&e, &rule->authority_json);
+		PUT(&e, ",\"conditions\":");
 		/* Rules for other issuers are evaluated too, for a complete
 		 * dry-run trace, but can never allow. */
 		fc = NULL;
-		if (set_new(&e, rt, "conditions", conds) != SKR_OK)
-			break;
-		ok = eval_kids(&e, &rule->top, claims, conds, &fc);
-		if (rule->max_age >= 0 &&
-		    !eval_max_age(&e, rule, claims, now, rt) && ok) {
+		ok = eval_kids(&e, &rule->top, claims, &fc);
+		PUT(&e, ",\"index\":");
+		put_int(&e, (int64_t)i);
+		PUT(&e, ",\"matches_issuer\":");
+		put_bool(&e, match);
+		if (rule->max_age >= 0 && !eval_max_age(&e, rule, claims,
+		    now) && ok) {
 			ok = 0;
 			fc = "iat";
 		}
-		set_new(&e, rt, "result", json_boolean(match && ok));
+		PUT(&e, ",\"op\":\"");
+		put(&e, group_names[rule->top.group],
+		    strlen(group_names[rule->top.group]));
+		PUT(&e, "\",\"result\":");
+		put_bool(&e, match && ok);
+		PUT(&e, "}");
 		if (!match)
 			continue;
 		applicable++;
@@ -1057,7 +1175,7 @@ skr_policy_eval(const skr_policy *p, const json_t *claims, const char *iss,
 		    SKR_OK)
 			e.err = SKR_ERR_NOMEM;
 	}
-	json_decref(rules);
+	PUT(&e, "]");
 	if (e.err == SKR_OK && applicable == 0 &&
 	    skr_buf_appendf(&res->denial, "no rule for issuer %s", iss) !=
 	    SKR_OK)
@@ -1066,14 +1184,62 @@ skr_policy_eval(const skr_policy *p, const json_t *claims, const char *iss,
 		json_array_clear(res->failed_claims);
 		skr_buf_reset(&res->denial);
 	}
-	set_new(&e, res->trace, "decision",
-	    json_string(allowed ? "allow" : "deny"));
+	/* {"at":..,"decision":..,"issuer":..,"rules":[..]} */
+	e.out = &res->trace_text;
+	PUT(&e, "{\"at\":");
+	put_int(&e, now);
+	PUT(&e, ",\"decision\":\"");
+	if (allowed)
+		PUT(&e, "allow");
+	else
+		PUT(&e, "deny");
+	PUT(&e, "\",\"issuer\":");
+	/* jansson could not make a string of an iss that is not UTF-8. */
+	if (e.err == SKR_OK && skr_jw_cstr(&res->trace_text, iss) != SKR_OK)
+		e.err = SKR_ERR_NOMEM;
+	PUT(&e, ",\"rules\":");
+	put_buf(&e, &rules);
+	PUT(&e, "}");
+	skr_buf_free(&rules);
 	if (e.err == SKR_OK)
-		e.err = trace_digest(res->trace, res->trace_digest);
+		e.err = trace_digest(&res->trace_text, res->trace_digest);
 	if (e.err != SKR_OK) {
+		int err = e.err;
+
 		skr_policy_result_clear(res);
-		return e.err;
+		return err;
 	}
 	res->allowed = allowed;
 	return allowed ? SKR_OK : SKR_ERR_POLICY_DENIED;
+}
+
+int
+skr_policy_eval(const skr_policy *p, const json_t *claims, const char *iss,
+    int64_t now, skr_policy_result *res)
+{
+	skr_jdoc doc = SKR_JDOC_INIT;
+	char *text = NULL;
+	int r;
+
+	skr_policy_result_clear(res);
+	if (p == NULL || !json_is_object(claims) || iss == NULL)
+		return SKR_ERR_INVAL;
+	/* One evaluator: the claims are read back as a document. */
+	if ((text = json_dumps(claims, JSON_COMPACT)) == NULL)
+		return SKR_ERR_NOMEM;
+	if ((r = skr_jdoc_parse(&doc, text, strlen(text),
+	    SKR_TRACE_MAX_DEPTH)) != SKR_OK) {
+		r = r == SKR_ERR_NOMEM ? r : SKR_ERR_INVAL;
+		goto out;
+	}
+	r = skr_policy_eval_doc(p, &doc, skr_jdoc_root(&doc), iss, now, res);
+	if ((r == SKR_OK || r == SKR_ERR_POLICY_DENIED) &&
+	    skr_policy_result_trace(res) == NULL) {
+		skr_policy_result_clear(res);
+		r = SKR_ERR_NOMEM;
+	}
+out:
+	skr_jdoc_free(&doc);
+	free(text);
+	return r;
 }

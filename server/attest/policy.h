@@ -38,6 +38,7 @@
 #include <jansson.h>
 
 #include "buf.h"
+#include "jdoc.h"
 
 #define SKR_POLICY_MAX_BYTES ((size_t)32 * 1024)
 #define SKR_POLICY_MAX_NESTING 16
@@ -82,16 +83,32 @@ typedef struct skr_policy_result {
 	/* SHA-256 hex of the compact, key-sorted trace: what the audit log
 	 * records. */
 	char trace_digest[65];
+	/* The trace as that text: what the digest is taken over. */
+	skr_buf trace_text;
 } skr_policy_result;
 
-#define SKR_POLICY_RESULT_INIT { 0, NULL, NULL, SKR_BUF_INIT, { 0 } }
+#define SKR_POLICY_RESULT_INIT                                              \
+	{ 0, NULL, NULL, SKR_BUF_INIT, { 0 }, SKR_BUF_INIT }
+
+/* Nesting a trace can reach: rules, groups, and a claim value's own. */
+#define SKR_TRACE_MAX_DEPTH 256
 
 /* Evaluate p against a token's verified claims (an object), its issuer and
- * the time now (Unix seconds).  Fills res (cleared first).  Returns SKR_OK
- * when allowed, SKR_ERR_POLICY_DENIED when not (res describes why), or
- * SKR_ERR_INVAL / SKR_ERR_NOMEM. */
+ * the time now (Unix seconds).  Fills res (cleared first), trace
+ * included.  Returns SKR_OK when allowed, SKR_ERR_POLICY_DENIED when not
+ * (res describes why), or SKR_ERR_INVAL / SKR_ERR_NOMEM. */
 int skr_policy_eval(const skr_policy *p, const json_t *claims,
     const char *iss, int64_t now, skr_policy_result *res);
+/* The same over claims, an object node of doc (a token's payload as
+ * jdoc.h read it; both borrowed for the call), with no jansson tree: res
+ * gets trace_text and trace_digest, and res->trace stays NULL until
+ * skr_policy_result_trace asks for it.  The release path. */
+int skr_policy_eval_doc(const skr_policy *p, const skr_jdoc *doc,
+    const skr_jnode *claims, const char *iss, int64_t now,
+    skr_policy_result *res);
+/* res->trace, parsed from trace_text the first time it is asked for;
+ * borrowed from res.  NULL when out of memory or no evaluation ran. */
+const json_t *skr_policy_result_trace(skr_policy_result *res);
 void skr_policy_result_clear(skr_policy_result *res);
 
 /* 1 when authority and iss are equal ignoring one trailing slash on

@@ -125,17 +125,17 @@ check_header(const json_t *hdr, const char *iss, skr_buf *why)
 
 /* RFC 7519 2: a NumericDate may have a fraction; it is truncated. */
 static int
-numeric_date(const json_t *v, int64_t *out)
+numeric_date(const skr_jnode *v, int64_t *out)
 {
 	double d;
 
-	if (json_is_integer(v)) {
-		*out = json_integer_value(v);
+	if (v->type == SKR_JINT) {
+		*out = v->i;
 		return 1;
 	}
-	if (!json_is_real(v))
+	if (v->type != SKR_JREAL)
 		return 0;
-	d = json_real_value(v);
+	d = v->d;
 	if (!isfinite(d) || d < -9.2e18 || d > 9.2e18)
 		return 0;
 	*out = (int64_t)d;
@@ -143,14 +143,12 @@ numeric_date(const json_t *v, int64_t *out)
 }
 
 static int
-dup_str(const json_t *v, char **out)
+dup_str(const skr_jnode *v, char **out)
 {
-	const char *s = json_string_value(v);
-
 	*out = NULL;
-	if (s == NULL)
+	if (v == NULL || v->type != SKR_JSTRING)
 		return SKR_OK;
-	if ((*out = strdup(s)) == NULL)
+	if ((*out = skr_jnode_strdup(v)) == NULL)
 		return SKR_ERR_NOMEM;
 	return SKR_OK;
 }
@@ -158,20 +156,20 @@ dup_str(const json_t *v, char **out)
 static int
 check_times(skr_token *tok, int64_t now, int64_t skew, skr_buf *why)
 {
-	const json_t *c = tok->claims, *v;
+	const skr_jnode *c = skr_jdoc_root(&tok->doc), *v;
 
-	if ((v = json_object_get(c, "exp")) == NULL)
+	if ((v = skr_jdoc_get(&tok->doc, c, "exp")) == NULL)
 		return fail(why, SKR_ERR_TOKEN_EXPIRED, "token has no exp");
 	if (!numeric_date(v, &tok->exp))
 		return fail(why, SKR_ERR_TOKEN_MALFORMED,
 		    "exp is not a number");
-	if ((v = json_object_get(c, "nbf")) != NULL) {
+	if ((v = skr_jdoc_get(&tok->doc, c, "nbf")) != NULL) {
 		if (!numeric_date(v, &tok->nbf))
 			return fail(why, SKR_ERR_TOKEN_MALFORMED,
 			    "nbf is not a number");
 		tok->has_nbf = 1;
 	}
-	if ((v = json_object_get(c, "iat")) != NULL) {
+	if ((v = skr_jdoc_get(&tok->doc, c, "iat")) != NULL) {
 		if (!numeric_date(v, &tok->iat))
 			return fail(why, SKR_ERR_TOKEN_MALFORMED,
 			    "iat is not a number");
@@ -211,17 +209,19 @@ map_jws_err(int r)
 static int
 fill_claims(skr_token *tok, const skr_jws *jws, const char *kid)
 {
-	const json_t *c = tok->claims, *v;
+	const skr_jdoc *d = &tok->doc;
+	const skr_jnode *c = skr_jdoc_root(d), *v;
 	int r;
 
 	tok->alg = jws->alg;
-	if ((r = dup_str(json_object_get(c, "iss"), &tok->iss)) != SKR_OK ||
-	    (r = dup_str(json_object_get(c, "jti"), &tok->jti)) != SKR_OK ||
-	    (tok->kid = strdup(kid)) == NULL)
+	if ((r = dup_str(skr_jdoc_get(d, c, "iss"), &tok->iss)) != SKR_OK ||
+	    (r = dup_str(skr_jdoc_get(d, c, "jti"), &tok->jti)) != SKR_OK ||
+	    (r = dup_str(skr_jdoc_path(d, c, SKR_TOKEN_NONCE_CLAIM),
+	    &tok->nonce)) != SKR_OK || (tok->kid = strdup(kid)) == NULL)
 		return r != SKR_OK ? r : SKR_ERR_NOMEM;
-	v = skr_json_path(c, "x-ms-isolation-tee.x-ms-attestation-type");
-	if (!json_is_string(v))
-		v = json_object_get(c, "x-ms-attestation-type");
+	v = skr_jdoc_path(d, c, "x-ms-isolation-tee.x-ms-attestation-type");
+	if (v == NULL || v->type != SKR_JSTRING)
+		v = skr_jdoc_get(d, c, "x-ms-attestation-type");
 	return dup_str(v, &tok->attestation_type);
 }
 
@@ -235,8 +235,10 @@ skr_token_verify(const char *text, size_t n, const skr_token_trust *trust,
 	skr_token *tok = NULL;
 	skr_buf hex = SKR_BUF_INIT;
 	const skr_key *key;
-	const json_t *kidv, *issv;
-	const char *iss, *kid;
+	const skr_jnode *issv;
+	const json_t *kidv;
+	const char *kid;
+	char *iss = NULL;
 	unsigned algs = 0, key_algs = 0, mdlen = 32;
 	int64_t now;
 	int r;
@@ -261,27 +263,32 @@ skr_token_verify(const char *text, size_t n, const skr_token_trust *trust,
 		r = fail(why, map_jws_err(r), "%s", skr_strerror(r));
 		goto out;
 	}
-	/* The payload, parsed once, under the token's rules: strict JSON,
-	 * bounded depth, an object. */
-	if ((r = skr_json_parse((const char *)jws.payload_raw.data,
-	    jws.payload_raw.len, SKR_TOKEN_MAX_DEPTH, &tok->claims)) !=
-	    SKR_OK) {
+	/* The payload, parsed once, in one pass, under the token's rules:
+	 * strict JSON, bounded depth, an object.  The document points into
+	 * the payload bytes, which the token keeps. */
+	tok->payload = jws.payload_raw;
+	skr_buf_init(&jws.payload_raw, 0);
+	if ((r = skr_jdoc_parse(&tok->doc, (const char *)tok->payload.data,
+	    tok->payload.len, SKR_TOKEN_MAX_DEPTH)) != SKR_OK) {
 		r = fail(why, r == SKR_ERR_NOMEM ? r : SKR_ERR_TOKEN_MALFORMED,
 		    "payload: %s", skr_strerror(r));
 		goto out;
 	}
-	if (!json_is_object(tok->claims)) {
+	if (skr_jdoc_root(&tok->doc)->type != SKR_JOBJECT) {
 		r = fail(why, SKR_ERR_TOKEN_MALFORMED,
 		    "payload is not a JSON object");
 		goto out;
 	}
-	issv = json_object_get(tok->claims, "iss");
-	if (!json_is_string(issv) || json_string_length(issv) == 0 ||
-	    json_string_length(issv) != strlen(json_string_value(issv))) {
+	/* A decoded string never holds a NUL (jdoc.h): iss is C text. */
+	issv = skr_jdoc_get(&tok->doc, skr_jdoc_root(&tok->doc), "iss");
+	if (issv == NULL || issv->type != SKR_JSTRING || issv->len == 0) {
 		r = fail(why, SKR_ERR_TOKEN_ISSUER, "token has no iss");
 		goto out;
 	}
-	iss = json_string_value(issv);
+	if ((iss = skr_jnode_strdup(issv)) == NULL) {
+		r = SKR_ERR_NOMEM;
+		goto out;
+	}
 	if ((r = check_header(jws.header, iss, why)) != SKR_OK)
 		goto out;
 	kidv = json_object_get(jws.header, "kid");
@@ -351,6 +358,12 @@ skr_token_verify(const char *text, size_t n, const skr_token_trust *trust,
 		goto out;
 	if ((r = fill_claims(tok, &jws, kid)) != SKR_OK)
 		goto out;
+	/* The jansson tree, for callers that want one. */
+	if (!opts->doc_only && (tok->claims = skr_jdoc_to_json(&tok->doc,
+	    skr_jdoc_root(&tok->doc))) == NULL) {
+		r = SKR_ERR_NOMEM;
+		goto out;
+	}
 	if (EVP_Digest(text, n, tok->sha256, &mdlen, EVP_sha256(), NULL) !=
 	    1) {
 		r = SKR_ERR_CRYPTO;
@@ -363,6 +376,7 @@ skr_token_verify(const char *text, size_t n, const skr_token_trust *trust,
 	tok = NULL;
 	r = SKR_OK;
  out:
+	free(iss);
 	skr_buf_free(&hex);
 	skr_jwks_unref(keys);
 	skr_jwks_unref(fresh);
@@ -377,14 +391,33 @@ skr_token_free(skr_token *tok)
 	if (tok == NULL)
 		return;
 	json_decref(tok->claims);
+	skr_jdoc_free(&tok->doc);
+	skr_buf_free(&tok->payload);
 	free(tok->iss);
 	free(tok->kid);
 	free(tok->jti);
+	free(tok->nonce);
 	free(tok->attestation_type);
 	free(tok);
 }
 
 /* ---- release helpers ---- */
+
+static int
+wants_encrypt(const skr_jdoc *d, const skr_jnode *e)
+{
+	const skr_jnode *ops = skr_jdoc_get(d, e, "key_ops"), *op;
+
+	if (skr_jnode_streq(skr_jdoc_get(d, e, "use"), "enc"))
+		return 1;
+	if (ops == NULL || ops->type != SKR_JARRAY)
+		return 0;
+	for (op = skr_jdoc_child(d, ops); op != NULL;
+	    op = skr_jdoc_sibling(d, ops, op))
+		if (skr_jnode_streq(op, "encrypt"))
+			return 1;
+	return 0;
+}
 
 /*
  * Validated wrapping keys, per thread.  skr_jwk_parse runs OpenSSL's
@@ -473,22 +506,22 @@ wrapkey_cache(void)
 
 /* id = SHA-256(n "." e); 0 when the JWK has no string n and e. */
 static int
-wrapkey_id(const json_t *jwk, uint8_t id[32])
+wrapkey_id(const skr_jdoc *d, const skr_jnode *jwk, uint8_t id[32])
 {
-	const json_t *n = json_object_get(jwk, "n"), *e = json_object_get(jwk,
-	    "e");
+	const skr_jnode *n = skr_jdoc_get(d, jwk, "n"), *e = skr_jdoc_get(d,
+	    jwk, "e");
 	EVP_MD_CTX *md;
 	unsigned int len = 32;
 	int ok;
 
-	if (!json_is_string(n) || !json_is_string(e) ||
-	    (md = EVP_MD_CTX_new()) == NULL)
+	if (n == NULL || e == NULL || n->type != SKR_JSTRING ||
+	    e->type != SKR_JSTRING || (md = EVP_MD_CTX_new()) == NULL)
 		return 0;
 	ok = EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1 &&
-	    EVP_DigestUpdate(md, json_string_value(n), json_string_length(n))
-	    == 1 && EVP_DigestUpdate(md, ".", 1) == 1 &&
-	    EVP_DigestUpdate(md, json_string_value(e), json_string_length(e))
-	    == 1 && EVP_DigestFinal_ex(md, id, &len) == 1;
+	    EVP_DigestUpdate(md, n->str, n->len) == 1 &&
+	    EVP_DigestUpdate(md, ".", 1) == 1 &&
+	    EVP_DigestUpdate(md, e->str, e->len) == 1 &&
+	    EVP_DigestFinal_ex(md, id, &len) == 1;
 	EVP_MD_CTX_free(md);
 	return ok;
 }
@@ -496,18 +529,24 @@ wrapkey_id(const json_t *jwk, uint8_t id[32])
 /* skr_jwk_parse(jwk, SKR_JWK_PUBLIC) through the cache; only RSA keys of
  * 2048 bits or more are cached. */
 static int
-wrapkey_parse(const json_t *jwk, skr_key **out)
+wrapkey_parse(const skr_jdoc *d, const skr_jnode *jwk, skr_key **out)
 {
 	struct wrapkey_cache *c = wrapkey_cache();
+	json_t *tree;
 	uint8_t id[32];
 	size_t i;
 	int r, have_id;
 
-	have_id = c != NULL && wrapkey_id(jwk, id);
+	have_id = c != NULL && wrapkey_id(d, jwk, id);
 	for (i = 0; have_id && i < WRAPKEY_CACHE; i++)
 		if (c->e[i].pkey != NULL && memcmp(c->e[i].id, id, 32) == 0)
 			return skr_key_from_pkey(c->e[i].pkey, out);
-	if ((r = skr_jwk_parse(jwk, SKR_JWK_PUBLIC, out)) != SKR_OK)
+	/* A key not seen before: the JWK parser, which wants a tree. */
+	if ((tree = skr_jdoc_to_json(d, jwk)) == NULL)
+		return SKR_ERR_NOMEM;
+	r = skr_jwk_parse(tree, SKR_JWK_PUBLIC, out);
+	json_decref(tree);
+	if (r != SKR_OK)
 		return r;
 	if (have_id && skr_key_kty(*out) == SKR_KTY_RSA &&
 	    skr_key_bits(*out) >= 2048 &&
@@ -520,32 +559,47 @@ wrapkey_parse(const json_t *jwk, skr_key **out)
 	return SKR_OK;
 }
 
+/* kty names RSA, as skr_kty_parse reads it ("RSA" or "RSA-HSM"). */
+static int
+is_rsa(const skr_jnode *kty)
+{
+	char text[16];
+
+	if (kty == NULL || kty->type != SKR_JSTRING || kty->len >= sizeof(text))
+		return 0;
+	memcpy(text, kty->str, kty->len);
+	text[kty->len] = '\0';
+	return skr_kty_parse(text) == SKR_KTY_RSA;
+}
+
 int
 skr_token_wrapping_key(const skr_token *tok, const char *claim_path,
     skr_key **out, char **kid_out)
 {
-	const json_t *arr, *e, *kid, *kty;
+	const skr_jdoc *d = &tok->doc;
+	const skr_jnode *arr, *e, *kid, *kty;
 	skr_key *key = NULL;
-	size_t i;
 	int r, matched = 0;
 
 	*out = NULL;
 	if (kid_out != NULL)
 		*kid_out = NULL;
-	arr = skr_json_path(tok->claims, claim_path != NULL ? claim_path :
-	    SKR_TOKEN_WRAPKEY_CLAIM);
-	if (!json_is_array(arr))
+	arr = skr_jdoc_path(d, skr_jdoc_root(d), claim_path != NULL ?
+	    claim_path : SKR_TOKEN_WRAPKEY_CLAIM);
+	if (arr == NULL || arr->type != SKR_JARRAY)
 		return SKR_ERR_WRAPKEY_MISSING;
-	json_array_foreach(arr, i, e) {
-		kid = json_object_get(e, "kid");
-		kty = json_object_get(e, "kty");
-		if (!json_is_string(kty) ||
-		    skr_kty_parse(json_string_value(kty)) != SKR_KTY_RSA ||
-		    !json_is_string(kid) || json_string_length(kid) == 0 ||
-		    !skr_jwk_json_encrypts(e))
+	for (e = skr_jdoc_child(d, arr); e != NULL;
+	    e = skr_jdoc_sibling(d, arr, e)) {
+		if (e->type != SKR_JOBJECT)
+			continue;
+		kid = skr_jdoc_get(d, e, "kid");
+		kty = skr_jdoc_get(d, e, "kty");
+		if (!is_rsa(kty) || kid == NULL ||
+		    kid->type != SKR_JSTRING || kid->len == 0 ||
+		    !wants_encrypt(d, e))
 			continue;
 		matched = 1;
-		r = wrapkey_parse(e, &key);
+		r = wrapkey_parse(d, e, &key);
 		if (r == SKR_ERR_NOMEM)
 			return r;
 		if (r != SKR_OK)
@@ -556,8 +610,8 @@ skr_token_wrapping_key(const skr_token *tok, const char *claim_path,
 			key = NULL;
 			continue;
 		}
-		if (kid_out != NULL &&
-		    (*kid_out = strdup(json_string_value(kid))) == NULL) {
+		if (kid_out != NULL && (*kid_out = skr_jnode_strdup(kid)) ==
+		    NULL) {
 			skr_key_free(key);
 			return SKR_ERR_NOMEM;
 		}
@@ -570,6 +624,5 @@ skr_token_wrapping_key(const skr_token *tok, const char *claim_path,
 const char *
 skr_token_nonce(const skr_token *tok)
 {
-	return json_string_value(skr_json_path(tok->claims,
-	    SKR_TOKEN_NONCE_CLAIM));
+	return tok->nonce;
 }

@@ -28,6 +28,7 @@
 #include <jansson.h>
 
 #include "buf.h"
+#include "jdoc.h"
 #include "jwk.h"
 #include "jwks.h"
 #include "jws.h"
@@ -71,13 +72,19 @@ typedef struct skr_token_opts {
 	int64_t now;     /* Unix seconds; 0 means the current time */
 	int64_t skew;    /* seconds of clock skew tolerated (>= 0) */
 	int kid_wait_ms; /* passed to unknown_kid */
+	int doc_only;    /* 1: leave claims NULL and read the payload through
+	                  * doc alone (the release path: no jansson tree) */
 } skr_token_opts;
 
-#define SKR_TOKEN_OPTS_INIT { 0, SKR_TOKEN_DEFAULT_SKEW, 0 }
+#define SKR_TOKEN_OPTS_INIT { 0, SKR_TOKEN_DEFAULT_SKEW, 0, 0 }
 
 /* A verified token. Every member is owned by the struct. */
 typedef struct skr_token {
-	json_t *claims;     /* the payload object */
+	json_t *claims;     /* the payload object; NULL with opts.doc_only */
+	skr_jdoc doc;       /* the payload as parsed (jdoc.h); its root is
+	                     * the claims object */
+	skr_buf payload;    /* the payload bytes doc points into */
+	char *nonce;        /* SKR_TOKEN_NONCE_CLAIM when a string, or NULL */
 	char *iss;
 	char *kid;
 	char *jti;          /* NULL when absent */

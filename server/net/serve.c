@@ -148,6 +148,39 @@ skr_net_loop_progress(skr_net_loop *l, h2o_req_t *req)
 		c->progress = uv_now(&l->loop);
 }
 
+/* ---- work handed to the loop ------------------------------------------ */
+
+void
+skr_net_loop_post(skr_net_loop *l, skr_net_post *p)
+{
+	p->next = NULL;
+	pthread_mutex_lock(&l->post_mu);
+	if (l->posted_tail != NULL)
+		l->posted_tail->next = p;
+	else
+		l->posted = p;
+	l->posted_tail = p;
+	pthread_mutex_unlock(&l->post_mu);
+	/* libuv coalesces wake-ups: one callback may find many posts. */
+	uv_async_send(&l->post);
+}
+
+static void
+on_post(uv_async_t *a)
+{
+	skr_net_loop *l = a->data;
+	skr_net_post *p, *next;
+
+	pthread_mutex_lock(&l->post_mu);
+	p = l->posted;
+	l->posted = l->posted_tail = NULL;
+	pthread_mutex_unlock(&l->post_mu);
+	for (; p != NULL; p = next) {
+		next = p->next;
+		p->fn(p);
+	}
+}
+
 /* ---- connections ------------------------------------------------------ */
 
 static void
@@ -387,6 +420,8 @@ loop_dispose(skr_net_loop *l)
 		uv_run(&l->loop, UV_RUN_DEFAULT);
 		uv_loop_close(&l->loop);
 	}
+	if (l->post_ready)
+		pthread_mutex_destroy(&l->post_mu);
 }
 
 static void *
@@ -430,6 +465,10 @@ loop_init(skr_net_server *s, skr_net_loop *l, int index)
 	l->sweep.data = l;
 	uv_idle_init(&l->loop, &l->wfail_idle);
 	l->wfail_idle.data = l;
+	pthread_mutex_init(&l->post_mu, NULL);
+	uv_async_init(&l->loop, &l->post, on_post);
+	l->post.data = l;
+	l->post_ready = 1;
 	skr__net_gate_init(l);
 	if (s->o.stall_ms > 0)
 		uv_timer_start(&l->sweep, on_sweep, 1000, 1000);

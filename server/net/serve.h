@@ -121,4 +121,16 @@ void skr_net_loop_release(skr_net_loop *l);
  * stalled (stall_ms). */
 void skr_net_loop_progress(skr_net_loop *l, h2o_req_t *req);
 
+/* Work to run on a loop's thread, handed over from any thread (an answer
+ * whose audit record another thread committed).  The caller owns p and
+ * keeps it until fn has run; posts run in the order they were made. */
+typedef struct skr_net_post skr_net_post;
+struct skr_net_post {
+	void (*fn)(skr_net_post *p);
+	skr_net_post *next;         /* the loop's */
+};
+/* Queue p on l and wake l; fn(p) runs on l's thread soon after.  Only for
+ * work held with skr_net_loop_hold, so that the loop is still there. */
+void skr_net_loop_post(skr_net_loop *l, skr_net_post *p);
+
 #endif

@@ -107,6 +107,17 @@ int skr_audit_append(skr_txn *txn, const json_t *record, int64_t now,
     uint64_t *seq);
 
 /*
+ * Internal (audit_text.c; the committer, and tests): append to text the
+ * record rec describes as the chain stores it under seq at time now after
+ * the record whose hash is prev, and its hash -- the text skr_audit_build
+ * and skr_audit_append would store, byte for byte, refused as they refuse
+ * it.  On error text is as it was.
+ */
+int skr__audit_text(const skr_audit_rec *rec, uint64_t seq, int64_t now,
+    const uint8_t prev[SKR_AUDIT_HASH_LEN], skr_buf *text,
+    uint8_t hash[SKR_AUDIT_HASH_LEN]);
+
+/*
  * The audited commit of a change: append the n (>= 1) records recs
  * describes, in order and with time now, to write transaction txn, which
  * holds the change, and commit it.  txn is ended on every path: committed
@@ -176,6 +187,38 @@ typedef int (*skr_audit_check)(skr_txn *txn, skr_audit_rec *rec, void *arg);
 int skr_audit_log_checked(skr_store *st, const skr_audit_rec *rec,
     int64_t now, skr_audit_check check, void *arg, const skr_store_reads *rs,
     uint64_t *seq);
+
+/*
+ * The asynchronous form of skr_audit_log / skr_audit_log_checked, for a
+ * caller that must not wait (an event loop): queue job and return at once.
+ * The store's committer thread commits it with whatever else is queued, in
+ * one write transaction and one synced commit, and then calls job->done on
+ * its own thread: job->result SKR_OK means the commit holding the record
+ * has returned and the record is durable (job->seq is its number); an
+ * error means nothing of the record (or its work) was written.  A failed
+ * commit fails every record in it; a record that is refused, or whose
+ * check or work fails, fails alone.  A job fenced on rs behaves as
+ * skr_audit_log_fenced: on a replicated store, SKR_ERR_STORE_RETRY when
+ * what it read has changed.  job and everything it points to stay
+ * the caller's and must live until done runs; done must not block or use
+ * the store.  SKR_OK: done will run; an error: it will not.
+ */
+typedef struct skr_audit_job skr_audit_job;
+struct skr_audit_job {
+	const skr_audit_rec *rec;   /* borrowed until done */
+	int64_t now;
+	skr_audit_check check;      /* may be NULL */
+	skr_audit_work work;        /* may be NULL; not with check */
+	void *arg;                  /* for check or work */
+	const skr_store_reads *rs;  /* may be NULL; as skr_audit_log_fenced */
+	void (*done)(skr_audit_job *job);
+	void *done_arg;             /* the caller's */
+	int result;                 /* set before done */
+	uint64_t seq;               /* set before done */
+	uint64_t again_until;       /* the committer's */
+	skr_audit_job *next;        /* the queue's */
+};
+int skr_audit_submit(skr_store *st, skr_audit_job *job);
 
 /* Query filter; zero/NULL members match everything. */
 typedef struct skr_audit_filter {

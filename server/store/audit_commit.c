@@ -2,21 +2,24 @@
  * The audited commits (audit.h): a change's records committed with the
  * change, and an attempt's record committed on its own or with others'.
  *
- * Group commit.  Every release attempt is audited in a durable (fsynced)
+ * The committer.  Every release attempt is audited in a durable (fsynced)
  * LMDB commit before its answer is sent (docs/store.md, "Audit log"); one
  * fsync per release would cap releases at the disk's sync rate (README,
- * "Performance").  Records handed to skr_audit_log together share one write
- * transaction and one commit: the first waiting thread becomes the leader,
- * takes every queued record of its store, appends them in queue order,
- * commits, and wakes the others.  Nobody returns before the commit holding
- * its record has returned, so every acknowledged attempt is on disk first;
- * if that commit fails, every record in it fails (an attempt that cannot
- * be audited does not happen).  The mutex guards only the queue, never the
- * transaction, and the store serialises writers anyway.  A record with
- * in-transaction work (a server nonce to use up) keeps a transaction of its
- * own, as the work decides the record's outcome.  A record with a check
- * (skr_audit_log_checked) stays in the batch: the leader runs the check in
- * the batch's transaction right before appending the record.
+ * "Performance").  Each store has one committer thread, started by the
+ * first record: callers queue jobs (skr_audit_submit, or skr_audit_log,
+ * which queues one and waits for it), and the committer takes everything
+ * queued, appends the records in queue order in one write transaction,
+ * commits it, and only then tells each job how it went.  Nobody is told
+ * before the commit holding its record has returned, so every acknowledged
+ * attempt is on disk first; if that commit fails, every record in it fails
+ * (an attempt that cannot be audited does not happen).  A record that is
+ * refused, or whose check or work fails, fails alone and leaves nothing
+ * behind.  A record with a check (skr_audit_log_checked) has it run in the
+ * batch's transaction right before the record is appended; one with work
+ * (a server nonce to use up) runs it in a nested transaction first, as the
+ * work decides the record's outcome.  Records are written as text
+ * (audit_text.c), not through jansson, and the chain's head is written
+ * once per batch.  The mutex guards only the queue.
  *
  * Replicas (docs/availability.md, "Releases").  A record may be fenced on
  * what its attempt decided on; the batch's commit is then fenced on the
@@ -24,11 +27,15 @@
  * the batch, the records whose reads still hold go into the next batch,
  * and the others fail with SKR_ERR_STORE_RETRY: their attempts decide
  * again.  A batch of a replicated store is kept within what one etcd Txn
- * takes.
+ * takes, and a record with work (whose writes are not counted beforehand)
+ * has a batch of its own there.
  */
-#include "audit.h"
+#include "store_priv.h"
 
 #include <pthread.h>
+#include <semaphore.h>
+#include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "clock.h"
@@ -68,262 +75,357 @@ out:
 	return r;
 }
 
-/* ---- one record with its work, in a transaction of its own -------------- */
+/* ---- the committer ------------------------------------------------------ */
 
-static int
-log_with_work_once(skr_store *st, const skr_audit_rec *rec, int64_t now,
-    skr_audit_work work, void *arg, const skr_store_reads *rs, uint64_t *seq)
-{
-	skr_audit_rec mine = *rec;
-	skr_txn *txn = NULL, *sub = NULL;
-	json_t *j = NULL;
-	int r, w;
-
-	SKR_GUARD(skr_store_txn_begin(st, SKR_TXN_WRITE_RESERVE, &txn));
-	SKR_GUARD(skr__store_txn_fence(txn, rs));
-	/* A nested transaction, so that work that ends in a refusal leaves
-	 * nothing behind and the record still goes in. */
-	SKR_GUARD(skr__store_sub_begin(txn, &sub));
-	w = work(sub, &mine, arg);
-	if (w > 0 && w != SKR_AUDIT_UNDO)
-		w = SKR_ERR_INTERNAL;
-	r = skr__store_sub_end(sub, w);
-	if (r == SKR_AUDIT_UNDO)
-		r = SKR_OK;
-	if (r != SKR_OK)
-		goto out;
-	SKR_GUARD(skr_audit_build(&mine, &j));
-	SKR_GUARD(skr_audit_append(txn, j, now, seq));
-	r = skr_store_txn_commit(txn);
-	txn = NULL;
-out:
-	json_decref(j);
-	skr_store_txn_abort(txn);
-	return r;
-}
-
-/* The work reads what it decides on in the record's own transaction, so
- * a commit another replica overtook is made again, work and all, as long
- * as the attempt's own reads hold. */
-static int
-log_with_work(skr_store *st, const skr_audit_rec *rec, int64_t now,
-    skr_audit_work work, void *arg, const skr_store_reads *rs, uint64_t *seq)
-{
-	uint64_t deadline = 0;
-	int r;
-
-	for (;;) {
-		r = log_with_work_once(st, rec, now, work, arg, rs, seq);
-		if (r != SKR_ERR_STORE_RETRY ||
-		    !skr__store_reads_current(st, rs))
-			return r;
-		if (deadline == 0)
-			deadline = skr_clock_ms() + AGAIN_MS;
-		else if (skr_clock_ms() >= deadline)
-			return r;
-	}
-}
-
-/* ---- group commit --------------------------------------------------------- */
-
-struct job {
+struct skr__committer {
 	skr_store *st;
-	const json_t *rec;
-	const skr_store_reads *rs;
-	const skr_audit_rec *src;   /* what rec was built from (check) */
-	skr_audit_check check;      /* may be NULL */
-	void *arg;
-	int64_t now;
-	uint64_t seq;
-	int r;
-	int done;
-	struct job *next;
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	skr_audit_job *head, *tail;  /* queued, oldest first */
+	int stop;
 };
 
-static pthread_mutex_t queue_mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t queue_cv = PTHREAD_COND_INITIALIZER;
-static struct job *queue;
-static int leading;
-
-/* Append j's record to txn, after its check (which may change it). */
+/* Append job's record to txn after its check or work: a refused record or
+ * a failed check or work fails the job alone (*alone set), anything else
+ * the whole batch.  *seq and prev move on when the record goes in. */
 static int
-append_job(skr_txn *txn, struct job *j)
+append_job(skr_txn *txn, skr_audit_job *job, uint64_t *seq,
+    uint8_t prev[SKR_AUDIT_HASH_LEN], skr_buf *text, int *alone)
 {
-	skr_audit_rec mine;
-	json_t *changed = NULL;
-	int r;
+	skr_audit_rec mine = *job->rec;
+	skr_txn *sub = NULL, *into = txn;
+	uint8_t hash[SKR_AUDIT_HASH_LEN], k[8];
+	int r, w = SKR_OK;
 
-	if (j->check == NULL)
-		return skr_audit_append(txn, j->rec, j->now, &j->seq);
-	mine = *j->src;
-	r = j->check(txn, &mine, j->arg);
-	if (r == SKR_OK)
-		return skr_audit_append(txn, j->rec, j->now, &j->seq);
-	SKR_ENSURE(r == SKR_AUDIT_CHANGED, r > 0 ? SKR_ERR_INTERNAL : r);
-	SKR_GUARD(skr_audit_build(&mine, &changed));
-	r = skr_audit_append(txn, changed, j->now, &j->seq);
-out:
-	json_decref(changed);
-	return r;
+	*alone = 1;
+	if (job->check != NULL) {
+		w = job->check(txn, &mine, job->arg);
+		if (w == SKR_AUDIT_CHANGED)
+			w = SKR_OK;
+		else if (w > 0)
+			w = SKR_ERR_INTERNAL;
+		if (w != SKR_OK)
+			return w;
+	} else if (job->work != NULL) {
+		/* A nested transaction, so that work that ends in a refusal
+		 * leaves nothing behind and the record still goes in. */
+		if ((r = skr__store_sub_begin(txn, &sub)) != SKR_OK) {
+			*alone = 0;
+			return r;
+		}
+		w = job->work(sub, &mine, job->arg);
+		if (w > 0 && w != SKR_AUDIT_UNDO)
+			w = SKR_ERR_INTERNAL;
+		if (w != SKR_OK) {
+			skr__store_sub_end(sub, SKR_AUDIT_UNDO);
+			sub = NULL;
+			if (w != SKR_AUDIT_UNDO)
+				return w;
+		} else
+			into = sub;
+	}
+	skr_buf_reset(text);
+	if ((r = skr__audit_text(&mine, *seq + 1, job->now, prev, text,
+	    hash)) != SKR_OK) {
+		/* Refused: the work goes with it. */
+		skr__store_sub_end(sub, r);
+		return r;
+	}
+	skr__audit_seq_put(k, *seq + 1);
+	r = skr__store_put(into, SKR__DB_AUDIT, k, 8, text->data, text->len);
+	if (sub != NULL) {
+		/* The work and its record together, or neither. */
+		if ((r = skr__store_sub_end(sub, r)) != SKR_OK)
+			return r;
+	} else if (r != SKR_OK) {
+		*alone = 0;
+		return r;
+	}
+	(*seq)++;
+	memcpy(prev, hash, SKR_AUDIT_HASH_LEN);
+	job->seq = *seq;
+	return SKR_OK;
 }
 
-/* One transaction for the batch; the result goes to every job in it. */
-static int
-commit_batch(skr_store *st, struct job *batch)
+/* One write transaction for the batch; each job's result is set. */
+static void
+commit_batch(skr_store *st, skr_audit_job *batch)
 {
 	skr_txn *txn = NULL;
-	struct job *j;
-	int r;
+	skr_audit_job *j;
+	skr_buf text = SKR_BUF_INIT;
+	uint8_t prev[SKR_AUDIT_HASH_LEN], head[SKR__AUDIT_HEAD_LEN];
+	uint64_t seq;
+	const void *v;
+	size_t vl;
+	int r, alone, appended = 0;
 
+	for (j = batch; j != NULL; j = j->next) {
+		j->result = SKR_ERR_INTERNAL;
+		j->seq = 0;
+	}
 	SKR_GUARD(skr_store_txn_begin(st, SKR_TXN_WRITE_RESERVE, &txn));
 	for (j = batch; j != NULL; j = j->next)
 		SKR_GUARD(skr__store_txn_fence(txn, j->rs));
-	for (j = batch; j != NULL; j = j->next)
-		SKR_GUARD(append_job(txn, j));
-	r = skr_store_txn_commit(txn);
+	r = skr__store_get(txn, SKR__DB_META, SKR__AUDIT_HEAD_KEY,
+	    strlen(SKR__AUDIT_HEAD_KEY), &v, &vl);
+	if (r == SKR_ERR_NOT_FOUND) {
+		seq = 0;
+		memset(prev, 0, sizeof(prev));
+	} else {
+		SKR_GUARD(r);
+		SKR_GUARD(skr__audit_head_get(v, vl, &seq, prev));
+	}
+	for (j = batch; j != NULL; j = j->next) {
+		if ((j->result = append_job(txn, j, &seq, prev, &text,
+		    &alone)) == SKR_OK) {
+			appended++;
+			continue;
+		}
+		if (!alone) {
+			r = j->result;
+			goto out;
+		}
+	}
+	if (appended > 0) {
+		skr__audit_head_put(head, seq, prev);
+		SKR_GUARD(skr__store_put(txn, SKR__DB_META,
+		    SKR__AUDIT_HEAD_KEY, strlen(SKR__AUDIT_HEAD_KEY), head,
+		    sizeof(head)));
+		r = skr_store_txn_commit(txn);
+	} else {
+		/* Every record failed alone: nothing to sync. */
+		skr_store_txn_abort(txn);
+		r = SKR_OK;
+	}
 	txn = NULL;
 out:
 	skr_store_txn_abort(txn);
-	return r;
+	skr_buf_free(&text);
+	/* A failed commit is every record's failure. */
+	for (j = batch; j != NULL; j = j->next)
+		if (r != SKR_OK || j->result != SKR_OK) {
+			if (r != SKR_OK)
+				j->result = r;
+			j->seq = 0;
+		}
 }
 
-/* Take the queued jobs of st, in order, at most BATCH_MAX, and for a
- * replicated store no more than one Txn takes (always one).  Under
- * queue_mu. */
-static struct job *
-batch_take(skr_store *st)
+/* Take the queued jobs of c, in order, at most BATCH_MAX, and for a
+ * replicated store no more than one Txn takes (always one).  Under c->mu. */
+static skr_audit_job *
+batch_take(struct skr__committer *c)
 {
-	struct job **pp, *batch = NULL, **tail = &batch, *j;
-	size_t budget = skr_store_replicated(st) ? BATCH_BUDGET_REPLICATED :
-	    SIZE_MAX, cost;
-	int n = 0;
+	skr_audit_job *batch = NULL, **tail = &batch, *j;
+	int replicated = skr_store_replicated(c->st), n = 0;
+	size_t budget = replicated ? BATCH_BUDGET_REPLICATED : SIZE_MAX, cost;
 
-	for (pp = &queue; *pp != NULL && n < BATCH_MAX;) {
-		j = *pp;
-		if (j->st != st) {
-			pp = &j->next;
-			continue;
-		}
+	while ((j = c->head) != NULL && n < BATCH_MAX) {
 		cost = 1 + (j->rs != NULL ? j->rs->n : 0);
+		if (replicated && j->work != NULL)
+			cost = SIZE_MAX;
 		if (n > 0 && cost > budget)
 			break;
 		budget = cost < budget ? budget - cost : 0;
-		*pp = j->next;
+		c->head = j->next;
 		j->next = NULL;
 		*tail = j;
 		tail = &j->next;
 		n++;
 	}
+	if (c->head == NULL)
+		c->tail = NULL;
 	return batch;
 }
 
-/* Put the jobs of a batch another replica overtook back at the head of
- * the queue, in order.  Under queue_mu. */
+/* Put jobs back at the head of the queue, in order.  Under c->mu. */
 static void
-requeue(struct job *again)
+requeue(struct skr__committer *c, skr_audit_job *again)
 {
-	struct job **tail = &again;
+	skr_audit_job *last = again;
 
 	if (again == NULL)
 		return;
-	while (*tail != NULL)
-		tail = &(*tail)->next;
-	*tail = queue;
-	queue = again;
+	while (last->next != NULL)
+		last = last->next;
+	last->next = c->head;
+	if (c->head == NULL)
+		c->tail = last;
+	c->head = again;
 }
 
-static int
-log_grouped(skr_store *st, const json_t *rec, const skr_audit_rec *src,
-    skr_audit_check check, void *arg, const skr_store_reads *rs, int64_t now,
-    uint64_t *seq)
+static void *
+committer_main(void *arg)
 {
-	struct job me = { st, rec, rs, src, check, arg, now, 0,
-		SKR_ERR_INTERNAL, 0, NULL };
-	struct job **pp, *batch, *j, *next, *again, **atail;
-	uint64_t deadline = 0;
-	int r;
+	struct skr__committer *c = arg;
+	skr_audit_job *batch, *j, *next, *again, **atail;
+	uint64_t now;
 
-	pthread_mutex_lock(&queue_mu);
-	for (pp = &queue; *pp != NULL; pp = &(*pp)->next)
-		;
-	*pp = &me;
-	while (!me.done) {
-		if (leading) {
-			pthread_cond_wait(&queue_cv, &queue_mu);
-			continue;
-		}
-		leading = 1;
-		batch = batch_take(st);
-		pthread_mutex_unlock(&queue_mu);
-		r = commit_batch(st, batch);
-		if (r == SKR_ERR_STORE_RETRY && deadline == 0)
-			deadline = skr_clock_ms() + AGAIN_MS;
-		pthread_mutex_lock(&queue_mu);
+	pthread_mutex_lock(&c->mu);
+	for (;;) {
+		while (c->head == NULL && !c->stop)
+			pthread_cond_wait(&c->cv, &c->mu);
+		if (c->head == NULL)
+			break;
+		batch = batch_take(c);
+		pthread_mutex_unlock(&c->mu);
+		commit_batch(c->st, batch);
 		again = NULL;
 		atail = &again;
+		now = skr_clock_ms();
 		for (j = batch; j != NULL; j = next) {
 			next = j->next;
 			j->next = NULL;
-			/* Overtaken, but what it decided on holds: into the
-			 * next batch. */
-			if (r == SKR_ERR_STORE_RETRY && skr_clock_ms() < deadline &&
-			    skr__store_reads_current(st, j->rs)) {
-				*atail = j;
-				atail = &j->next;
-				continue;
+			/* Overtaken by another replica, but what it decided
+			 * on holds: into the next batch, for a while. */
+			if (j->result == SKR_ERR_STORE_RETRY) {
+				if (j->again_until == 0)
+					j->again_until = now + AGAIN_MS;
+				if (now < j->again_until &&
+				    skr__store_reads_current(c->st, j->rs)) {
+					*atail = j;
+					atail = &j->next;
+					continue;
+				}
 			}
-			j->r = r;
-			j->done = 1;
+			j->done(j);
 		}
-		requeue(again);
-		leading = 0;
-		pthread_cond_broadcast(&queue_cv);
+		pthread_mutex_lock(&c->mu);
+		requeue(c, again);
 	}
-	pthread_mutex_unlock(&queue_mu);
-	if (seq != NULL && me.r == SKR_OK)
-		*seq = me.seq;
-	return me.r;
+	pthread_mutex_unlock(&c->mu);
+	return NULL;
+}
+
+/* st's committer, started on first use. */
+static struct skr__committer *
+committer(skr_store *st)
+{
+	struct skr__committer *c;
+
+	pthread_mutex_lock(&st->committer_mu);
+	if ((c = st->committer) == NULL && (c = calloc(1, sizeof(*c))) !=
+	    NULL) {
+		c->st = st;
+		pthread_mutex_init(&c->mu, NULL);
+		pthread_cond_init(&c->cv, NULL);
+		if (pthread_create(&c->thread, NULL, committer_main, c) != 0) {
+			pthread_cond_destroy(&c->cv);
+			pthread_mutex_destroy(&c->mu);
+			free(c);
+			c = NULL;
+		} else
+			st->committer = c;
+	}
+	pthread_mutex_unlock(&st->committer_mu);
+	return c;
+}
+
+void
+skr__committer_stop(skr_store *st)
+{
+	struct skr__committer *c;
+
+	pthread_mutex_lock(&st->committer_mu);
+	c = st->committer;
+	st->committer = NULL;
+	pthread_mutex_unlock(&st->committer_mu);
+	if (c == NULL)
+		return;
+	pthread_mutex_lock(&c->mu);
+	c->stop = 1;
+	pthread_cond_signal(&c->cv);
+	pthread_mutex_unlock(&c->mu);
+	pthread_join(c->thread, NULL);
+	pthread_cond_destroy(&c->cv);
+	pthread_mutex_destroy(&c->mu);
+	free(c);
+}
+
+int
+skr_audit_submit(skr_store *st, skr_audit_job *job)
+{
+	struct skr__committer *c;
+
+	if (st == NULL || job == NULL || job->rec == NULL ||
+	    job->done == NULL || (job->check != NULL && job->work != NULL))
+		return SKR_ERR_INVAL;
+	if ((c = committer(st)) == NULL)
+		return SKR_ERR_NOMEM;
+	job->next = NULL;
+	job->result = SKR_ERR_INTERNAL;
+	job->seq = 0;
+	job->again_until = 0;
+	pthread_mutex_lock(&c->mu);
+	if (c->tail != NULL)
+		c->tail->next = job;
+	else
+		c->head = job;
+	c->tail = job;
+	pthread_cond_signal(&c->cv);
+	pthread_mutex_unlock(&c->mu);
+	return SKR_OK;
+}
+
+/* ---- waiting for one ---------------------------------------------------- */
+
+static void
+wake(skr_audit_job *job)
+{
+	sem_post(job->done_arg);
+}
+
+static int
+log_wait(skr_store *st, const skr_audit_rec *rec, int64_t now,
+    skr_audit_check check, skr_audit_work work, void *arg,
+    const skr_store_reads *rs, uint64_t *seq)
+{
+	skr_audit_job job;
+	json_t *j = NULL;
+	sem_t sem;
+	int r;
+
+	/* Checked here first, on the caller's thread, as the record was
+	 * always built here: a record the chain would refuse is refused
+	 * before it reaches the committer.  A record with work is checked
+	 * after the work, where its outcome is known. */
+	if (work == NULL) {
+		SKR_GUARD(skr_audit_build(rec, &j));
+		json_decref(j);
+	}
+	memset(&job, 0, sizeof(job));
+	job.rec = rec;
+	job.now = now;
+	job.check = check;
+	job.work = work;
+	job.arg = arg;
+	job.rs = rs;
+	job.done = wake;
+	job.done_arg = &sem;
+	if (sem_init(&sem, 0, 0) != 0)
+		return SKR_ERR_INTERNAL;
+	if ((r = skr_audit_submit(st, &job)) == SKR_OK) {
+		while (sem_wait(&sem) != 0)
+			;
+		r = job.result;
+		if (seq != NULL && r == SKR_OK)
+			*seq = job.seq;
+	}
+	sem_destroy(&sem);
+out:
+	return r;
 }
 
 int
 skr_audit_log_fenced(skr_store *st, const skr_audit_rec *rec, int64_t now,
     skr_audit_work work, void *arg, const skr_store_reads *rs, uint64_t *seq)
 {
-	json_t *j = NULL;
-	int r;
-
 	if (seq != NULL)
 		*seq = 0;
 	if (st == NULL || rec == NULL)
 		return SKR_ERR_INVAL;
-	if (work != NULL)
-		return log_with_work(st, rec, now, work, arg, rs, seq);
-	/* Built on the caller's thread: a record the chain would refuse never
-	 * joins, and fails, a batch. */
-	SKR_GUARD(skr_audit_build(rec, &j));
-	r = log_grouped(st, j, rec, NULL, NULL, rs, now, seq);
-out:
-	json_decref(j);
-	return r;
-}
-
-int
-skr_audit_log_checked(skr_store *st, const skr_audit_rec *rec, int64_t now,
-    skr_audit_check check, void *arg, const skr_store_reads *rs,
-    uint64_t *seq)
-{
-	json_t *j = NULL;
-	int r;
-
-	if (seq != NULL)
-		*seq = 0;
-	if (st == NULL || rec == NULL || check == NULL)
-		return SKR_ERR_INVAL;
-	SKR_GUARD(skr_audit_build(rec, &j));
-	r = log_grouped(st, j, rec, check, arg, rs, now, seq);
-out:
-	json_decref(j);
-	return r;
+	return log_wait(st, rec, now, NULL, work, arg, rs, seq);
 }
 
 int
@@ -331,4 +433,16 @@ skr_audit_log(skr_store *st, const skr_audit_rec *rec, int64_t now,
     skr_audit_work work, void *arg, uint64_t *seq)
 {
 	return skr_audit_log_fenced(st, rec, now, work, arg, NULL, seq);
+}
+
+int
+skr_audit_log_checked(skr_store *st, const skr_audit_rec *rec, int64_t now,
+    skr_audit_check check, void *arg, const skr_store_reads *rs,
+    uint64_t *seq)
+{
+	if (seq != NULL)
+		*seq = 0;
+	if (st == NULL || rec == NULL || check == NULL)
+		return SKR_ERR_INVAL;
+	return log_wait(st, rec, now, check, NULL, arg, rs, seq);
 }

@@ -445,6 +445,9 @@ skr_store_close(skr_store *st)
 {
 	if (st == NULL)
 		return;
+	/* Records still queued are committed before the store goes. */
+	skr__committer_stop(st);
+	pthread_mutex_destroy(&st->committer_mu);
 	if (st->be != NULL)
 		st->ops->close(st->be);
 	EVP_MAC_free(st->hmac);
@@ -484,8 +487,8 @@ migrate_1(skr_txn *txn)
 	return raw_put(txn, DB_META, "schema", 6, "2", 1);
 }
 
-/* A store of its own on backend be, its key lock ready; NULL when memory
- * is short. */
+/* A store of its own on backend be, its key and committer locks ready;
+ * NULL when memory is short. */
 static skr_store *
 store_new(skr__be *be)
 {
@@ -498,6 +501,7 @@ store_new(skr__be *be)
 	if (st != NULL) {
 		st->be = be;
 		st->ops = be->ops;
+		pthread_mutex_init(&st->committer_mu, NULL);
 	}
 	return st;
 }

@@ -298,6 +298,36 @@ int skr_store_version_current(skr_txn *txn, const char *name, int64_t now,
 int skr_store_version_open(skr_txn *txn, const char *name,
     const char *version, skr_key **out);
 
+/*
+ * What a release reads of a version, in one pass over the key's records
+ * and with no jansson parse of them: skr_store_release_read resolves the
+ * version a release means (version NULL or "": the current one, as
+ * skr_store_version_current picks it; a named one must be enabled and
+ * within its nbf/exp window at now, else SKR_ERR_KEY_DISABLED) and fills
+ * *vi as skr_store_version_get would, and *stamp with where the records are
+ * and their MACs.  With the stamp, in the same read transaction,
+ * skr_store_release_unseal unseals the version's private material; in any
+ * later transaction, skr_store_release_unchanged tells whether the key
+ * record and the version record are still the ones read (equal MACs:
+ * nothing about the version, its policy or its key was written since).
+ */
+typedef struct skr_store_stamp {
+	char lc[SKR_KEY_NAME_MAX + 1]; /* the folded name */
+	uint32_t seq;                  /* the version's sequence number */
+	uint8_t key_mac[32];           /* MAC of the key record */
+	uint8_t version_mac[32];       /* MAC of the version record */
+} skr_store_stamp;
+
+int skr_store_release_read(skr_txn *txn, const char *name,
+    const char *version, int64_t now, skr_version_info *vi,
+    skr_store_stamp *stamp);
+/* *out: caller frees with skr_key_free.  txn must be the transaction of
+ * the read (SKR_ERR_STORE when the records are not those stamped). */
+int skr_store_release_unseal(skr_txn *txn, const skr_version_info *vi,
+    const skr_store_stamp *stamp, skr_key **out);
+/* 1 when both records are as stamped, 0 when either changed or is gone. */
+int skr_store_release_unchanged(skr_txn *txn, const skr_store_stamp *stamp);
+
 /* skr_version_update fields. */
 #define SKR_UPD_ENABLED 0x01u
 #define SKR_UPD_NBF 0x02u

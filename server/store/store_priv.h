@@ -14,6 +14,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <pthread.h>
 #include <stdio.h>
 
 #include <pthread.h>
@@ -26,9 +27,12 @@
 #include "jwk.h"
 #include "masterkey.h"
 #include "skr/error.h"
+#include "audit.h"
 #include "store.h"
 
 #define MAC_LEN 32
+
+struct skr__committer;
 
 struct skr_store {
 	skr__be *be;
@@ -47,6 +51,10 @@ struct skr_store {
 	skr_master_key *mac;    /* record MACs */
 	skr_master_key *marker; /* paging markers */
 	skr_master_key *backup; /* root of per-blob backup keys */
+	/* The thread that commits audit records (audit_commit.c), started
+	 * by the first and stopped by skr_store_close. */
+	struct skr__committer *committer;
+	pthread_mutex_t committer_mu;
 	/* Transactions alive per epoch, so that a finished rotation wipes
 	 * the old key only once no transaction can still read a record
 	 * sealed under it (rotate.c). */
@@ -191,6 +199,10 @@ typedef struct skr__ver_raw {
 /* The `versions` key of version seq of folded name lc; returns its
  * length (at most VKEY_MAX). */
 size_t skr__vkey(const char *lc, uint32_t seq, uint8_t *k);
+#define IKEY_MAX (SKR_KEY_NAME_MAX + 1 + SKR_VERSION_LEN)
+/* The `vindex` key of version id vid (lowercase) of folded name lc; returns
+ * its length (at most IKEY_MAX). */
+size_t skr__ikey(const char *lc, const char *vid, uint8_t *k);
 
 /* The key record of folded name lc in db (DB_KEYS or DB_DELETED); absent:
  * SKR_ERR_KEY_NOT_FOUND.  *rec: caller json_decrefs. */
@@ -214,6 +226,12 @@ int skr__info_load(skr_txn *txn, const char *lc, const json_t *rec,
 /* The data key of key record rec, unsealed into dek (a secret buffer). */
 int skr__dek_open(skr_txn *txn, const char *lc, const json_t *rec,
     skr_buf *dek);
+/* The same from the record's "dek" text (n bytes), sealed under
+ * generation g. */
+int skr__dek_open_text(skr_txn *txn, const char *lc, const char *s, size_t n,
+    uint32_t g, skr_buf *dek);
+/* The generation a key record's "g" member (0 when absent) names. */
+uint32_t skr__rec_gen(int64_t g);
 /* A new data key in dek (a secret buffer), its sealed form put in rec. */
 int skr__dek_new(skr_txn *txn, const char *lc, skr_buf *dek, json_t *rec);
 
@@ -276,6 +294,11 @@ typedef int (*skr__page_item_fn)(void *arg, skr_txn *txn, const uint8_t *k,
 int skr__page_walk(skr_txn *txn, int db, char kind, const char *binding,
     const char *marker, size_t max, skr__page_item_fn fn, void *arg,
     char **next);
+
+/* ---- audit_commit.c ---------------------------------------------------------- */
+
+/* Drain and stop the committer, if one was started. */
+void skr__committer_stop(skr_store *st);
 
 /* ---- deleted.c ---------------------------------------------------------- */
 

@@ -56,8 +56,8 @@ skr__vkey(const char *lc, uint32_t seq, uint8_t *k)
 	return n + 5;
 }
 
-static size_t
-ikey(const char *lc, const char *version, uint8_t *k)
+size_t
+skr__ikey(const char *lc, const char *version, uint8_t *k)
 {
 	size_t n = strlen(lc);
 
@@ -67,15 +67,11 @@ ikey(const char *lc, const char *version, uint8_t *k)
 	return n + 1 + SKR_VERSION_LEN;
 }
 
-#define IKEY_MAX (SKR_KEY_NAME_MAX + 1 + SKR_VERSION_LEN)
-
 /* The generation a key record's data key is sealed under: "g", or 1 for
  * records made before generations (docs/sealing.md). */
-static uint32_t
-rec_gen(const json_t *rec)
+uint32_t
+skr__rec_gen(int64_t g)
 {
-	int64_t g = jint(rec, "g");
-
 	return g > 0 && g <= UINT32_MAX ? (uint32_t)g : 1;
 }
 
@@ -84,16 +80,24 @@ rec_gen(const json_t *rec)
 int
 skr__dek_open(skr_txn *txn, const char *lc, const json_t *rec, skr_buf *dek)
 {
-	skr_buf sealed = SKR_BUF_INIT, aad = SKR_BUF_INIT;
-	skr_store *st = txn->st;
 	const char *s = jstr(rec, "dek");
-	const skr_master_key *kek;
-	uint32_t g = rec_gen(rec);
-	int r;
 
 	if (s == NULL)
 		return SKR_ERR_STORE;
-	SKR_GUARD(skr_b64url_decode(&sealed, s, strlen(s)));
+	return skr__dek_open_text(txn, lc, s, strlen(s),
+	    skr__rec_gen(jint(rec, "g")), dek);
+}
+
+int
+skr__dek_open_text(skr_txn *txn, const char *lc, const char *s, size_t n,
+    uint32_t g, skr_buf *dek)
+{
+	skr_buf sealed = SKR_BUF_INIT, aad = SKR_BUF_INIT;
+	skr_store *st = txn->st;
+	const skr_master_key *kek;
+	int r;
+
+	SKR_GUARD(skr_b64url_decode(&sealed, s, n));
 	SKR_GUARD(aad_dek(lc, &aad));
 	pthread_rwlock_rdlock(&st->keklock);
 	kek = g == st->gen ? st->kek : g == st->gen_old ? st->kek_old : NULL;
@@ -166,7 +170,7 @@ skr__dek_rewrap(skr_txn *txn, const char *lc, json_t *rec, int *moved)
 	pthread_rwlock_rdlock(&txn->st->keklock);
 	cur = txn->st->gen;
 	pthread_rwlock_unlock(&txn->st->keklock);
-	if (rec_gen(rec) == cur)
+	if (skr__rec_gen(jint(rec, "g")) == cur)
 		return SKR_OK;
 	SKR_GUARD(skr__dek_open(txn, lc, rec, &dek));
 	SKR_GUARD(dek_seal(txn, lc, &dek, rec));
@@ -338,7 +342,7 @@ skr__version_resolve(skr_txn *txn, const char *name, const char *version,
 	} else {
 		SKR_GUARD(skr_version_check(version));
 		skr__version_fold(version, vid);
-		r = skr__rec_get(txn, DB_VINDEX, k, ikey(lc, vid, k), &v, &vl);
+		r = skr__rec_get(txn, DB_VINDEX, k, skr__ikey(lc, vid, k), &v, &vl);
 		if (r == SKR_ERR_NOT_FOUND)
 			r = SKR_ERR_VERSION_NOT_FOUND;
 		SKR_GUARD(r);
@@ -532,7 +536,7 @@ skr__version_write(skr_txn *txn, const char *lc, uint32_t seq, const char *vid,
 	SKR_GUARD(seal_version(lc, vid, dek, pt, n, &sealed));
 	SKR_GUARD(ver_put(txn, lc, seq, meta, sealed.data, sealed.len));
 	be32_put(sq, seq);
-	SKR_GUARD(skr__rec_put(txn, DB_VINDEX, ik, ikey(lc, vid, ik), sq, 4));
+	SKR_GUARD(skr__rec_put(txn, DB_VINDEX, ik, skr__ikey(lc, vid, ik), sq, 4));
 out:
 	skr_buf_free(&sealed);
 	return r;
@@ -550,7 +554,7 @@ new_version_id(skr_txn *txn, const char *lc, char vid[SKR_VERSION_LEN + 1])
 	for (tries = 0; tries < 8; tries++) {
 		if ((r = skr_version_generate(vid)) != SKR_OK)
 			return r;
-		r = skr__raw_get(txn, DB_VINDEX, k, ikey(lc, vid, k), &v, &vl);
+		r = skr__raw_get(txn, DB_VINDEX, k, skr__ikey(lc, vid, k), &v, &vl);
 		if (r == SKR_ERR_NOT_FOUND)
 			return SKR_OK;
 		if (r != SKR_OK)

@@ -51,9 +51,11 @@ int bench_load(const char *dir, const char *issuer, uint64_t first,
 
 /* The cost of one release's audit write on this disk: n write
  * transactions of one audit record each, committed (synced) one at a time
- * into the store in dir (map as for bench_load); median and 99th percentile in milliseconds. */
+ * into the store in dir (map as for bench_load); median and 99th
+ * percentile in milliseconds, and the CPU microseconds one takes (user and
+ * system: the kernel's side of the write and the syncs included). */
 int bench_commit_probe(const char *dir, size_t map_size, int n, double *p50,
-    double *p99);
+    double *p99, double *cpu_us);
 
 /* ---- bench_client.c --------------------------------------------------- */
 
@@ -85,7 +87,8 @@ typedef struct bench_run_opts {
 } bench_run_opts;
 
 typedef struct bench_result {
-	uint64_t ok;
+	uint64_t ok;            /* in the measured window */
+	uint64_t total;         /* with warm-up and the last in flight */
 	uint64_t errors;
 	uint64_t verified;      /* responses checked down to the key bytes */
 	double seconds;
@@ -105,9 +108,17 @@ void bench_client_cleanup(void);
  * release needs cryptographically: verify a pool token's signature with the
  * authority key, RSA-OAEP (SHA-1) encrypt a fresh AES-256 key to the token's
  * wrapping key, AES-KWP-wrap a 32-byte key with it and sign a response-sized
- * payload with sign_key under alg.  Releases per second in *rps.
+ * payload with sign_key under alg.  Releases per second in *rps, and the
+ * CPU microseconds one release takes (threads' CPU time over releases) in
+ * *cpu_us: the figure skrd's own CPU per release is compared with.
  */
 int bench_bound(const bench_tokens *t, EVP_PKEY *sign_key, skr_alg alg,
-    int threads, double duration, double *rps);
+    int threads, double duration, double *rps, double *cpu_us);
+
+/* ---- bench_handler.c --------------------------------------------------- */
+
+/* count releases through skr_dispatch in this process (after 20 of
+ * warm-up); prints the time each took.  SKR_OK when every one was 200. */
+int bench_handler(int count);
 
 #endif

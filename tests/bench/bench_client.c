@@ -550,6 +550,7 @@ bench_release_run(const bench_run_opts *o, bench_result *res)
 			goto out;
 		}
 		res->ok += lanes[i].ok;
+		res->total += lanes[i].seen;
 		res->errors += lanes[i].errors;
 		if (res->first_error[0] == '\0' && lanes[i].first_error[0])
 			snprintf(res->first_error, sizeof(res->first_error),

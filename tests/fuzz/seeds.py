@@ -320,6 +320,24 @@ w('snp_azure', 'hcl-tdx', b'\x00' + hcl_report(runtime_json(), rtype=4))
 w('snp_azure', 'quote-sha1-bank', b'\x01' + tpm_quote(b'n', pcrs[:8], sel=b'\xff\x00\x00', bank=0x0004)[0])
 w('snp_azure', 'quote-two-banks', b'\x01' + tpm_quote(b'n', pcrs)[0].replace(struct.pack('>IHB', 1, 0x000b, 3), struct.pack('>IHB', 2, 0x000b, 3), 1))
 
+# jdoc: JSON texts as they come (a release body, a token payload, a stored
+# record) and the faults the strict reader must refuse as jansson does.
+tok_payload = {'iss': 'https://a.example', 'exp': 2000000000, 'iat': 1.5e9, 'nbf': -1, 'x-ms-attestation-type': 'sevsnpvm',
+               'x-ms-isolation-tee': {'x-ms-attestation-type': 'sevsnpvm', 'x-ms-compliance-status': 'azure-compliant-cvm'},
+               'x-ms-runtime': {'keys': [dict(rsa_jwk(ak, False), kid='TpmEphemeralEncryptionKey', key_ops=['encrypt'])],
+                                'client-payload': {'nonce': 'QURFMDEwMQ=='}}, 'unicode': 'caf\u00e9 \u20ac \U0001f600', 'd': 0.1}
+for name, text in [('release-body', json.dumps({'target': 'eyJhbGciOiJSUzI1NiJ9.' + b64u(json.dumps(tok_payload).encode()) + '.c2ln', 'nonce': 'n', 'enc': 'CKM_RSA_AES_KEY_WRAP'})),
+                   ('token-payload', json.dumps(tok_payload, ensure_ascii=False)),
+                   ('token-payload-ascii', json.dumps(tok_payload, ensure_ascii=True, indent=1)),
+                   ('record', json.dumps({'created': 1700000000, 'enabled': True, 'exp': 0, 'jwk': {'kty': 'oct'}, 'key_ops': ['wrapKey'], 'policy': '{"version":"1.0.0"}', 'tags': {}}, sort_keys=True, separators=(',', ':'))),
+                   ('scalars', '[0,-0,1e5,1E+5,2.5e-3,-9223372036854775808,9223372036854775807,true,false,null,"",{}]'),
+                   ('escapes', '"\\"\\\\\\/\\b\\f\\n\\r\\t\\u001f\\ud83d\\ude00"'),
+                   ('bad-dup', '{"a":1,"b":{"c":2,"c":3}}'), ('bad-dup-escaped', '{"a":1,"\\u0061":2}'),
+                   ('bad-trailing', '{"a":1} {}'), ('bad-depth', '[' * 40 + ']' * 40), ('bad-nul', '[0\x00,1]'),
+                   ('bad-surrogate', '"\\ud800"'), ('bad-utf8', b'"\xed\xa0\x80"'), ('bad-bigint', '[9223372036854775808]'),
+                   ('bad-real', '[1e400]'), ('bad-leading-zero', '[01]')]:
+    w('jdoc', name, text)
+
 # etcd: 0 range, 1 txn, 2 watch message, 3 error, 4 auth, 5 header, 6 a
 # watch stream; answers as etcd 3.4's gateway writes them.
 hdr = '"header":{"cluster_id":"15118495548433857066","member_id":"13668033151171901709","revision":"7","raft_term":"2"}'

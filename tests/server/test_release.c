@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bundle.h"
 #include "check.h"
 #include "encoding.h"
 #include "json.h"
@@ -196,6 +197,42 @@ denied(int line, int err, const char *key)
 	json_decref(rec);
 }
 
+/* The payload is written directly (release.c), not dumped from a tree: it
+ * must be, byte for byte, the compact text of the tree the key bundle
+ * (bundle.c) and the request members make. */
+static void
+check_payload_text(skr_txn *txn, const char *name, const char *version,
+    const skr_jws *jws, const char *hsm)
+{
+	skr_version_info vi;
+	json_t *bundle, *request, *want;
+	const json_t *nonce = skr_json_path(jws->payload, "request.nonce");
+	char kid[512], *text;
+
+	memset(&vi, 0, sizeof(vi));
+	CHECK_OK(skr_store_version_get(txn, name, version, &vi));
+	bundle = skr_bundle_key(&fx.srv, &vi);
+	CHECK(bundle != NULL);
+	if (bundle == NULL)
+		return;
+	json_object_set_new(json_object_get(bundle, "key"), "key_hsm",
+	    json_string(hsm));
+	snprintf(kid, sizeof(kid), "%s/keys/%s", fx.srv.base_url, vi.name);
+	request = json_pack("{s:s,s:s,s:s}", "api-version", "7.4", "enc",
+	    member(jws->payload, "request.enc"), "kid", kid);
+	if (nonce != NULL)
+		json_object_set(request, "nonce", (json_t *)nonce);
+	want = json_pack("{s:o,s:{s:o}}", "request", request, "response",
+	    "key", bundle);
+	text = json_dumps(want, JSON_COMPACT);
+	CHECK(text != NULL);
+	CHECK_MEM(jws->payload_raw.data, jws->payload_raw.len, text,
+	    text != NULL ? strlen(text) : 0);
+	free(text);
+	json_decref(want);
+	skr_version_info_clear(&vi);
+}
+
 /* The last release answered the key of name/version: the signed
  * response verifies under the release-signing key and its key_hsm
  * unwraps, with the wrapping key's private part, to the stored key. */
@@ -236,6 +273,8 @@ check_released(const char *name, const char *version, skr_enc enc)
 	}
 	CHECK_OK(skr_store_txn_begin(fx.srv.store, SKR_TXN_READ, &txn));
 	CHECK_OK(skr_store_version_open(txn, name, version, &stored));
+	if (hsm != NULL)
+		check_payload_text(txn, name, version, &jws, hsm);
 	skr_store_txn_abort(txn);
 	if (stored != NULL)
 		CHECK_OK(skr_key_private_bytes(stored, &want));

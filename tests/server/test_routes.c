@@ -220,6 +220,7 @@ static const struct {
 #define AU SKR_ROUTE_AUTH
 #define SL SKR_ROUTE_SLOW
 #define WR SKR_ROUTE_WRITE
+#define AS SKR_ROUTE_ASYNC
 #define FE SKR_ROUTE_FENCED
 #define OP SKR_ROLE_OPERATOR
 #define RD (SKR_ROLE_OPERATOR | SKR_ROLE_READER)
@@ -237,10 +238,12 @@ static const struct {
 	{ "POST", "/deletedkeys/{name}/recover", KV | AU | WR, OP },
 	{ "DELETE", "/deletedkeys/{name}", KV | AU | WR, OP },
 	{ "POST", "/keys/{name}/backup", KV | AU, OP },
-	/* Release and evaluate wait for a synced audit commit: off the
-	 * event loop too; they decide on a replicated store's local copy
-	 * and fence their commit on it, as a new nonce needs no sync. */
-	{ "POST", "/keys/{name}/{version?}/release", KV | SL | WR | FE,
+	/* Release is answered from the event loop once the committer has
+	 * its record (with a replicated store it runs on the pool, as every
+	 * request does); evaluate waits for its commit off the loop.  Both
+	 * decide on a replicated store's local copy and fence their commit
+	 * on it. */
+	{ "POST", "/keys/{name}/{version?}/release", KV | AS | WR | FE,
 	    SKR_ROLE_RELEASER },
 	{ "POST", "/keys/{name}/{version?}/evaluate", KV | AU | SL | WR | FE,
 	    RD },
@@ -267,6 +270,7 @@ static const struct {
 #undef AU
 #undef SL
 #undef WR
+#undef AS
 #undef FE
 #undef OP
 #undef RD

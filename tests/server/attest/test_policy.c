@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "jdoc.h"
 #include "json.h"
 #include "policy.h"
 
@@ -247,6 +248,38 @@ test_parse_negative(void)
 	skr_buf_free(&b);
 }
 
+/*
+ * The evaluation over a jdoc document (the release path) decides as the one
+ * over a jansson tree, with the same trace digest, and the trace text is
+ * canonical: jansson, dumping the parsed trace with sorted keys, writes
+ * exactly the bytes the digest was taken over.
+ */
+static void
+check_same_as_doc(const skr_policy *p, const char *claims_text, int want,
+    skr_policy_result *tree_res)
+{
+	skr_policy_result res = SKR_POLICY_RESULT_INIT;
+	skr_jdoc doc = SKR_JDOC_INIT;
+	const json_t *trace;
+	char *again;
+
+	CHECK_OK(skr_jdoc_parse(&doc, claims_text, strlen(claims_text), 0));
+	CHECK_ERR(skr_policy_eval_doc(p, &doc, skr_jdoc_root(&doc), ISS, 1000,
+	    &res), want);
+	CHECK_STR(res.trace_digest, tree_res->trace_digest);
+	CHECK(res.trace == NULL);
+	trace = skr_policy_result_trace(&res);
+	CHECK(trace != NULL && json_equal(trace, tree_res->trace));
+	again = json_dumps(trace, JSON_COMPACT | JSON_SORT_KEYS);
+	CHECK(again != NULL && strcmp(again, skr_buf_cstr(&res.trace_text)) ==
+	    0);
+	CHECK(json_array_size(res.failed_claims) ==
+	    json_array_size(tree_res->failed_claims));
+	free(again);
+	skr_policy_result_clear(&res);
+	skr_jdoc_free(&doc);
+}
+
 /* Evaluate a one-condition policy against claims; return the error. */
 static int
 eval1(const char *cond, const char *claims_text)
@@ -263,6 +296,7 @@ eval1(const char *cond, const char *claims_text)
 	r = skr_policy_eval(p, claims, ISS, 1000, &res);
 	CHECK(res.allowed == (r == SKR_OK));
 	CHECK(strlen(res.trace_digest) == 64);
+	check_same_as_doc(p, claims_text, r, &res);
 	skr_policy_result_clear(&res);
 	json_decref(claims);
 	skr_policy_free(p);

@@ -180,38 +180,6 @@ hex4(const unsigned char *p, uint32_t *v)
 	return 1;
 }
 
-/* Length of the valid UTF-8 sequence at p, or 0 (as jwrite.c checks). */
-static size_t
-utf8_len(const unsigned char *p, const unsigned char *end)
-{
-	unsigned char c = p[0];
-	size_t len, i, n = (size_t)(end - p);
-	uint32_t v;
-
-	if (c >= 0xc2 && c <= 0xdf) {
-		len = 2;
-		v = c & 0x1f;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		len = 3;
-		v = c & 0x0f;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		len = 4;
-		v = c & 0x07;
-	} else
-		return 0;
-	if (n < len)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if (p[i] < 0x80 || p[i] > 0xbf)
-			return 0;
-		v = (v << 6) | (p[i] & 0x3f);
-	}
-	if (v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff) ||
-	    (len == 3 && v < 0x800) || (len == 4 && v < 0x10000))
-		return 0;
-	return len;
-}
-
 static void
 put_utf8(char *o, size_t *k, uint32_t v)
 {
@@ -282,7 +250,7 @@ lex_string(struct parser *ps, const char **str, size_t *len)
 			continue;
 		}
 		if (*p >= 0x80) {
-			if ((l = utf8_len(p, end)) == 0)
+			if ((l = skr_utf8_seq(p, (size_t)(end - p))) == 0)
 				return syntax(ps);
 			if (o != NULL)
 				memcpy(o + k, p, l);

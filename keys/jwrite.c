@@ -6,11 +6,8 @@
 
 #include "skr/error.h"
 
-/* Length of the valid UTF-8 sequence at s (at most n bytes), 0 when it is
- * not one: overlong forms, surrogates and code points past U+10FFFF are
- * refused, as jansson's utf8_check_full refuses them. */
-static size_t
-utf8_seq(const unsigned char *s, size_t n)
+size_t
+skr_utf8_seq(const unsigned char *s, size_t n)
 {
 	unsigned char c = s[0];
 	uint32_t v;
@@ -53,7 +50,7 @@ skr_utf8_valid(const char *s, size_t n)
 			i++;
 			continue;
 		}
-		if ((l = utf8_seq(p + i, n - i)) == 0)
+		if ((l = skr_utf8_seq(p + i, n - i)) == 0)
 			return 0;
 		i += l;
 	}
@@ -79,7 +76,7 @@ skr_jw_str(skr_buf *out, const char *s, size_t n)
 		if (c >= 0x20 && c != '"' && c != '\\') {
 			if (c < 0x80)
 				l = 1;
-			else if ((l = utf8_seq(p + i, n - i)) == 0)
+			else if ((l = skr_utf8_seq(p + i, n - i)) == 0)
 				return SKR_ERR_INVAL;
 			i += l;
 			continue;

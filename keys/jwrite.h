@@ -43,4 +43,9 @@ int skr_jw_json(skr_buf *out, const json_t *v);
 /* 1 when the n bytes at s are valid UTF-8 as jansson checks it. */
 int skr_utf8_valid(const char *s, size_t n);
 
+/* Length of the valid UTF-8 sequence at s (n >= 1 bytes readable; ASCII
+ * is 1), 0 when it is not one: overlong forms, surrogates and code points
+ * past U+10FFFF are refused, as jansson's utf8_check_full refuses them. */
+size_t skr_utf8_seq(const unsigned char *s, size_t n);
+
 #endif

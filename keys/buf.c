@@ -110,24 +110,47 @@ skr_buf_append_byte(skr_buf *b, uint8_t c)
 	return skr_buf_append(b, &c, 1);
 }
 
-int
-skr_buf_appendf(skr_buf *b, const char *fmt, ...)
+static int
+vappendf(skr_buf *b, const char *fmt, va_list ap)
 {
-	va_list ap;
+	va_list again;
 	int n, r;
 
-	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
+	va_copy(again, ap);
+	n = vsnprintf(NULL, 0, fmt, again);
+	va_end(again);
 	if (n < 0)
 		return SKR_ERR_INVAL;
 	if ((r = skr_buf_reserve(b, (size_t)n)) != SKR_OK)
 		return r;
-	va_start(ap, fmt);
 	vsnprintf((char *)b->data + b->len, (size_t)n + 1, fmt, ap);
-	va_end(ap);
 	b->len += (size_t)n;
 	return SKR_OK;
+}
+
+int
+skr_buf_appendf(skr_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = vappendf(b, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+int
+skr_buf_fail(skr_buf *why, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (why != NULL) {
+		va_start(ap, fmt);
+		(void)vappendf(why, fmt, ap);
+		va_end(ap);
+	}
+	return err;
 }
 
 int

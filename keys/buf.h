@@ -42,6 +42,10 @@ int skr_buf_append_byte(skr_buf *b, uint8_t c);
 /* Bounded formatted append (vsnprintf underneath). */
 int skr_buf_appendf(skr_buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* The error path of a parser that says why: append the formatted text to
+ * why (may be NULL; a text that does not fit is dropped) and return err. */
+int skr_buf_fail(skr_buf *why, int err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* Replace the contents with a copy of p. */
 int skr_buf_set(skr_buf *b, const void *p, size_t n);
 

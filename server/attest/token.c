@@ -16,25 +16,6 @@
 #include "policy.h"
 #include "skr/error.h"
 
-static int
-fail(skr_buf *why, int err, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int
-fail(skr_buf *why, int err, const char *fmt, ...)
-{
-	char tmp[256];
-	va_list ap;
-
-	if (why != NULL) {
-		va_start(ap, fmt);
-		vsnprintf(tmp, sizeof(tmp), fmt, ap);
-		va_end(ap);
-		(void)skr_buf_append_str(why, tmp);
-	}
-	return err;
-}
-
 /* ---- the single-authority trust used by skrctl and tests ---- */
 
 static int
@@ -104,17 +85,17 @@ check_header(const json_t *hdr, const char *iss, skr_buf *why)
 	size_t i;
 
 	if (json_object_get(hdr, "crit") != NULL)
-		return fail(why, SKR_ERR_TOKEN_HEADER,
+		return skr_buf_fail(why, SKR_ERR_TOKEN_HEADER,
 		    "header has \"crit\"");
 	if (json_object_get(hdr, "jwk") != NULL)
-		return fail(why, SKR_ERR_TOKEN_HEADER,
+		return skr_buf_fail(why, SKR_ERR_TOKEN_HEADER,
 		    "header embeds a key (\"jwk\")");
 	for (i = 0; i < sizeof(urls) / sizeof(urls[0]); i++) {
 		if ((v = json_object_get(hdr, urls[i])) == NULL)
 			continue;
 		if (!json_is_string(v) ||
 		    !same_origin(json_string_value(v), iss))
-			return fail(why, SKR_ERR_TOKEN_HEADER,
+			return skr_buf_fail(why, SKR_ERR_TOKEN_HEADER,
 			    "header \"%s\" points outside the issuer",
 			    urls[i]);
 	}
@@ -159,34 +140,34 @@ check_times(skr_token *tok, int64_t now, int64_t skew, skr_buf *why)
 	const skr_jnode *c = skr_jdoc_root(&tok->doc), *v;
 
 	if ((v = skr_jdoc_get(&tok->doc, c, "exp")) == NULL)
-		return fail(why, SKR_ERR_TOKEN_EXPIRED, "token has no exp");
+		return skr_buf_fail(why, SKR_ERR_TOKEN_EXPIRED, "token has no exp");
 	if (!numeric_date(v, &tok->exp))
-		return fail(why, SKR_ERR_TOKEN_MALFORMED,
+		return skr_buf_fail(why, SKR_ERR_TOKEN_MALFORMED,
 		    "exp is not a number");
 	if ((v = skr_jdoc_get(&tok->doc, c, "nbf")) != NULL) {
 		if (!numeric_date(v, &tok->nbf))
-			return fail(why, SKR_ERR_TOKEN_MALFORMED,
+			return skr_buf_fail(why, SKR_ERR_TOKEN_MALFORMED,
 			    "nbf is not a number");
 		tok->has_nbf = 1;
 	}
 	if ((v = skr_jdoc_get(&tok->doc, c, "iat")) != NULL) {
 		if (!numeric_date(v, &tok->iat))
-			return fail(why, SKR_ERR_TOKEN_MALFORMED,
+			return skr_buf_fail(why, SKR_ERR_TOKEN_MALFORMED,
 			    "iat is not a number");
 		tok->has_iat = 1;
 	}
 	/* RFC 7519 4.1.4: now must be before exp.  Values near the int64
 	 * limits are compared without overflow. */
 	if (tok->exp <= INT64_MAX - skew ? now >= tok->exp + skew : 0)
-		return fail(why, SKR_ERR_TOKEN_EXPIRED,
+		return skr_buf_fail(why, SKR_ERR_TOKEN_EXPIRED,
 		    "token expired at %lld", (long long)tok->exp);
 	if (tok->has_nbf && tok->nbf >= INT64_MIN + skew &&
 	    now < tok->nbf - skew)
-		return fail(why, SKR_ERR_TOKEN_NOT_YET_VALID,
+		return skr_buf_fail(why, SKR_ERR_TOKEN_NOT_YET_VALID,
 		    "token not valid before %lld", (long long)tok->nbf);
 	if (tok->has_iat && (tok->iat >= INT64_MIN + skew ?
 	    tok->iat - skew > now : 0))
-		return fail(why, SKR_ERR_TOKEN_IAT,
+		return skr_buf_fail(why, SKR_ERR_TOKEN_IAT,
 		    "token issued in the future (%lld)", (long long)tok->iat);
 	return SKR_OK;
 }
@@ -248,10 +229,10 @@ skr_token_verify(const char *text, size_t n, const skr_token_trust *trust,
 	if (opts == NULL)
 		opts = &defaults;
 	if (opts->skew < 0 || trust == NULL || trust->lookup == NULL)
-		return fail(why, SKR_ERR_INVAL, "invalid verification options");
+		return skr_buf_fail(why, SKR_ERR_INVAL, "invalid verification options");
 	now = opts->now != 0 ? opts->now : (int64_t)time(NULL);
 	if (n > SKR_TOKEN_MAX_BYTES)
-		return fail(why, SKR_ERR_TOKEN_TOO_LARGE,
+		return skr_buf_fail(why, SKR_ERR_TOKEN_TOO_LARGE,
 		    "token larger than %zu bytes", SKR_TOKEN_MAX_BYTES);
 	if ((tok = calloc(1, sizeof(*tok))) == NULL)
 		return SKR_ERR_NOMEM;
@@ -260,7 +241,7 @@ skr_token_verify(const char *text, size_t n, const skr_token_trust *trust,
 	 * an asymmetric alg ("none" and HS* never parse). */
 	if ((r = skr_jws_parse_raw(text, n, SKR_TOKEN_MAX_BYTES, &jws)) !=
 	    SKR_OK) {
-		r = fail(why, map_jws_err(r), "%s", skr_strerror(r));
+		r = skr_buf_fail(why, map_jws_err(r), "%s", skr_strerror(r));
 		goto out;
 	}
 	/* The payload, parsed once, in one pass, under the token's rules:
@@ -270,19 +251,19 @@ skr_token_verify(const char *text, size_t n, const skr_token_trust *trust,
 	skr_buf_init(&jws.payload_raw, 0);
 	if ((r = skr_jdoc_parse(&tok->doc, (const char *)tok->payload.data,
 	    tok->payload.len, SKR_TOKEN_MAX_DEPTH)) != SKR_OK) {
-		r = fail(why, r == SKR_ERR_NOMEM ? r : SKR_ERR_TOKEN_MALFORMED,
+		r = skr_buf_fail(why, r == SKR_ERR_NOMEM ? r : SKR_ERR_TOKEN_MALFORMED,
 		    "payload: %s", skr_strerror(r));
 		goto out;
 	}
 	if (skr_jdoc_root(&tok->doc)->type != SKR_JOBJECT) {
-		r = fail(why, SKR_ERR_TOKEN_MALFORMED,
+		r = skr_buf_fail(why, SKR_ERR_TOKEN_MALFORMED,
 		    "payload is not a JSON object");
 		goto out;
 	}
 	/* A decoded string never holds a NUL (jdoc.h): iss is C text. */
 	issv = skr_jdoc_get(&tok->doc, skr_jdoc_root(&tok->doc), "iss");
 	if (issv == NULL || issv->type != SKR_JSTRING || issv->len == 0) {
-		r = fail(why, SKR_ERR_TOKEN_ISSUER, "token has no iss");
+		r = skr_buf_fail(why, SKR_ERR_TOKEN_ISSUER, "token has no iss");
 		goto out;
 	}
 	if ((iss = skr_jnode_strdup(issv)) == NULL) {
@@ -294,14 +275,14 @@ skr_token_verify(const char *text, size_t n, const skr_token_trust *trust,
 	kidv = json_object_get(jws.header, "kid");
 	if (!json_is_string(kidv) || json_string_length(kidv) == 0 ||
 	    json_string_length(kidv) != strlen(json_string_value(kidv))) {
-		r = fail(why, SKR_ERR_TOKEN_KID, "header has no kid");
+		r = skr_buf_fail(why, SKR_ERR_TOKEN_KID, "header has no kid");
 		goto out;
 	}
 	kid = json_string_value(kidv);
 
 	/* The issuer chooses the key set; the kid chooses within it only. */
 	if ((r = trust->lookup(trust->ctx, iss, &keys, &algs)) != SKR_OK) {
-		r = fail(why, r, "issuer not trusted or has no keys");
+		r = skr_buf_fail(why, r, "issuer not trusted or has no keys");
 		goto out;
 	}
 	if ((key = skr_jwks_find_alg(keys, kid, &key_algs)) == NULL &&
@@ -314,28 +295,28 @@ skr_token_verify(const char *text, size_t n, const skr_token_trust *trust,
 		key = skr_jwks_find_alg(keys, kid, &key_algs);
 	}
 	if (key == NULL) {
-		r = fail(why, SKR_ERR_TOKEN_KID,
+		r = skr_buf_fail(why, SKR_ERR_TOKEN_KID,
 		    "no key with that kid for that issuer");
 		goto out;
 	}
 	if (algs != 0 && (algs & SKR_ALG_BIT(jws.alg)) == 0) {
-		r = fail(why, SKR_ERR_TOKEN_ALG, "%s not allowed for the issuer",
+		r = skr_buf_fail(why, SKR_ERR_TOKEN_ALG, "%s not allowed for the issuer",
 		    skr_alg_name(jws.alg));
 		goto out;
 	}
 	if (key_algs != 0 && (key_algs & SKR_ALG_BIT(jws.alg)) == 0) {
-		r = fail(why, SKR_ERR_TOKEN_ALG, "%s is not the key's alg",
+		r = skr_buf_fail(why, SKR_ERR_TOKEN_ALG, "%s is not the key's alg",
 		    skr_alg_name(jws.alg));
 		goto out;
 	}
 	if (skr_key_pkey(key) == NULL ||
 	    !skr_alg_fits_key(jws.alg, skr_key_pkey(key))) {
-		r = fail(why, SKR_ERR_TOKEN_ALG, "%s does not fit the key",
+		r = skr_buf_fail(why, SKR_ERR_TOKEN_ALG, "%s does not fit the key",
 		    skr_alg_name(jws.alg));
 		goto out;
 	}
 	if (skr_key_kty(key) == SKR_KTY_RSA && skr_key_bits(key) < 2048) {
-		r = fail(why, SKR_ERR_KEY_WEAK, "issuer key too small");
+		r = skr_buf_fail(why, SKR_ERR_KEY_WEAK, "issuer key too small");
 		goto out;
 	}
 	switch ((r = skr_jws_verify(&jws, skr_key_pkey(key),
@@ -345,10 +326,10 @@ skr_token_verify(const char *text, size_t n, const skr_token_trust *trust,
 	case SKR_ERR_NOMEM:
 		goto out;
 	case SKR_ERR_JWS_ALG:
-		r = fail(why, SKR_ERR_TOKEN_ALG, "alg does not fit the key");
+		r = skr_buf_fail(why, SKR_ERR_TOKEN_ALG, "alg does not fit the key");
 		goto out;
 	default:
-		r = fail(why, SKR_ERR_TOKEN_SIGNATURE,
+		r = skr_buf_fail(why, SKR_ERR_TOKEN_SIGNATURE,
 		    "signature does not verify");
 		goto out;
 	}

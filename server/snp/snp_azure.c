@@ -29,17 +29,17 @@ skr_snp_hcl_parse(const uint8_t *p, size_t n, skr_snp_hcl *out,
 
 	memset(out, 0, sizeof(*out));
 	if (n < SKR_SNP_HCL_RUNTIME_OFFSET)
-		return skr__snp_fail(why, SKR_ERR_SNP_EVIDENCE,
+		return skr_buf_fail(why, SKR_ERR_SNP_EVIDENCE,
 		    "HCL report of %zu bytes", n);
 	if (memcmp(p, "HCLA", 4) != 0)
-		return skr__snp_fail(why, SKR_ERR_SNP_EVIDENCE,
+		return skr_buf_fail(why, SKR_ERR_SNP_EVIDENCE,
 		    "HCL report does not start with \"HCLA\"");
 	out->version = skr__le32(p + 4);
 	out->report_size = skr__le32(p + 8);
 	out->request_type = skr__le32(p + 12);
 	status = skr__le32(p + 16);
 	if (status != 0)
-		return skr__snp_fail(why, SKR_ERR_SNP_EVIDENCE,
+		return skr_buf_fail(why, SKR_ERR_SNP_EVIDENCE,
 		    "HCL report status %u", status);
 	out->report = p + SKR_SNP_HCL_HEADER_SIZE;
 	p += SKR_SNP_HCL_REQUEST_OFFSET;
@@ -49,22 +49,22 @@ skr_snp_hcl_parse(const uint8_t *p, size_t n, skr_snp_hcl *out,
 	out->hash_type = skr__le32(p + 12);
 	var_size = skr__le32(p + 16);
 	if (out->report_type != SKR_SNP_HCL_REPORT_TYPE_SNP)
-		return skr__snp_fail(why, SKR_ERR_SNP_EVIDENCE,
+		return skr_buf_fail(why, SKR_ERR_SNP_EVIDENCE,
 		    "HCL report type %u is not SEV-SNP (%d)", out->report_type,
 		    SKR_SNP_HCL_REPORT_TYPE_SNP);
 	if (out->hash_type != SKR_SNP_HCL_HASH_SHA256)
-		return skr__snp_fail(why, SKR_ERR_SNP_EVIDENCE,
+		return skr_buf_fail(why, SKR_ERR_SNP_EVIDENCE,
 		    "HCL hash type %u is not SHA-256 (%d)", out->hash_type,
 		    SKR_SNP_HCL_HASH_SHA256);
 	if (var_size > n - SKR_SNP_HCL_RUNTIME_OFFSET)
-		return skr__snp_fail(why, SKR_ERR_SNP_EVIDENCE,
+		return skr_buf_fail(why, SKR_ERR_SNP_EVIDENCE,
 		    "HCL runtime data of %u bytes runs past the report",
 		    var_size);
 	if ((uint64_t)out->data_size !=
 	    (uint64_t)var_size + REQUEST_BLOCK_SIZE ||
 	    (uint64_t)out->report_size !=
 	    (uint64_t)SKR_SNP_HCL_REQUEST_OFFSET + out->data_size)
-		return skr__snp_fail(why, SKR_ERR_SNP_EVIDENCE,
+		return skr_buf_fail(why, SKR_ERR_SNP_EVIDENCE,
 		    "HCL report sizes disagree (report %u, data %u, runtime "
 		    "%u)", out->report_size, out->data_size, var_size);
 	out->runtime = p + REQUEST_BLOCK_SIZE;
@@ -99,14 +99,14 @@ b64url_member(const json_t *o, const char *name, skr_buf *out, skr_buf *why)
 	size_t n;
 
 	if (!json_is_string(v))
-		return skr__snp_fail(why, SKR_ERR_SNP_EVIDENCE,
+		return skr_buf_fail(why, SKR_ERR_SNP_EVIDENCE,
 		    "evidence \"%s\" is not a string", name);
 	s = json_string_value(v);
 	n = json_string_length(v);
 	if (n % 4 == 0 && n >= 1 && s[n - 1] == '=')
 		n -= n >= 2 && s[n - 2] == '=' ? 2 : 1;
 	if (skr_b64url_decode(out, s, n) != SKR_OK)
-		return skr__snp_fail(why, SKR_ERR_SNP_EVIDENCE,
+		return skr_buf_fail(why, SKR_ERR_SNP_EVIDENCE,
 		    "evidence \"%s\" is not base64url", name);
 	return SKR_OK;
 }
@@ -118,7 +118,7 @@ hex_member(const json_t *o, const char *name, skr_buf *out, skr_buf *why)
 
 	if (!json_is_string(v) || skr_hex_decode(out, json_string_value(v),
 	    json_string_length(v)) != SKR_OK)
-		return skr__snp_fail(why, SKR_ERR_SNP_EVIDENCE,
+		return skr_buf_fail(why, SKR_ERR_SNP_EVIDENCE,
 		    "quote \"%s\" is not a hex string", name);
 	return SKR_OK;
 }
@@ -137,7 +137,7 @@ only_members(const json_t *o, const char *const *names, size_t count,
 			if (strcmp(k, names[i]) == 0)
 				break;
 		if (i == count)
-			return skr__snp_fail(why, SKR_ERR_SNP_EVIDENCE,
+			return skr_buf_fail(why, SKR_ERR_SNP_EVIDENCE,
 			    "unknown %s member \"%.32s\"", what, k);
 	}
 	return SKR_OK;
@@ -155,11 +155,11 @@ parse_evidence(const char *text, size_t n, struct evidence *e, skr_buf *why)
 	int r = SKR_OK;
 
 	if (n > SKR_SNP_AZURE_MAX_BYTES)
-		return skr__snp_fail(why, SKR_ERR_TOO_LARGE,
+		return skr_buf_fail(why, SKR_ERR_TOO_LARGE,
 		    "evidence over %zu bytes", SKR_SNP_AZURE_MAX_BYTES);
 	if (skr_json_parse(text, n, 0, &doc) != SKR_OK ||
 	    !json_is_object(doc)) {
-		r = skr__snp_fail(why, SKR_ERR_SNP_EVIDENCE,
+		r = skr_buf_fail(why, SKR_ERR_SNP_EVIDENCE,
 		    "evidence is not a strict JSON object");
 		goto out;
 	}
@@ -167,7 +167,7 @@ parse_evidence(const char *text, size_t n, struct evidence *e, skr_buf *why)
 	v = json_object_get(doc, "version");
 	if (!json_is_integer(v) || (json_integer_value(v) != 1 &&
 	    json_integer_value(v) != 2)) {
-		r = skr__snp_fail(why, SKR_ERR_SNP_EVIDENCE,
+		r = skr_buf_fail(why, SKR_ERR_SNP_EVIDENCE,
 		    "evidence version is not 1 or 2");
 		goto out;
 	}
@@ -176,7 +176,7 @@ parse_evidence(const char *text, size_t n, struct evidence *e, skr_buf *why)
 	SKR_GUARD(b64url_member(doc, "vcek", &e->vcek, why));
 	q = json_object_get(doc, "tpm_quote");
 	if (!json_is_object(q)) {
-		r = skr__snp_fail(why, SKR_ERR_SNP_EVIDENCE,
+		r = skr_buf_fail(why, SKR_ERR_SNP_EVIDENCE,
 		    "evidence \"tpm_quote\" is not an object");
 		goto out;
 	}
@@ -185,7 +185,7 @@ parse_evidence(const char *text, size_t n, struct evidence *e, skr_buf *why)
 	SKR_GUARD(hex_member(q, "signature", &e->signature, why));
 	pcrs = json_object_get(q, "pcrs");
 	if (!json_is_array(pcrs) || json_array_size(pcrs) > MAX_PCRS) {
-		r = skr__snp_fail(why, SKR_ERR_SNP_EVIDENCE,
+		r = skr_buf_fail(why, SKR_ERR_SNP_EVIDENCE,
 		    "quote \"pcrs\" is not an array of at most %d", MAX_PCRS);
 		goto out;
 	}
@@ -194,7 +194,7 @@ parse_evidence(const char *text, size_t n, struct evidence *e, skr_buf *why)
 		if (!json_is_string(v) || skr_hex_decode(&b,
 		    json_string_value(v), json_string_length(v)) != SKR_OK ||
 		    b.len != 32) {
-			r = skr__snp_fail(why, SKR_ERR_SNP_EVIDENCE,
+			r = skr_buf_fail(why, SKR_ERR_SNP_EVIDENCE,
 			    "PCR %zu is not 32 bytes of hex", i);
 			goto out;
 		}
@@ -225,12 +225,12 @@ ak_key(const json_t *runtime, skr_key **out, skr_buf *why)
 		    EVP_PKEY_get_base_id(skr_key_pkey(*out)) != EVP_PKEY_RSA) {
 			skr_key_free(*out);
 			*out = NULL;
-			return skr__snp_fail(why, SKR_ERR_SNP_EVIDENCE,
+			return skr_buf_fail(why, SKR_ERR_SNP_EVIDENCE,
 			    "runtime " AK_KID " is not a usable RSA key");
 		}
 		return SKR_OK;
 	}
-	return skr__snp_fail(why, SKR_ERR_SNP_EVIDENCE,
+	return skr_buf_fail(why, SKR_ERR_SNP_EVIDENCE,
 	    "runtime data has no " AK_KID " key");
 }
 
@@ -249,7 +249,7 @@ quote_signature(const struct evidence *e, const skr_key *ak, skr_buf *why)
 	EVP_MD_CTX_free(ctx);
 	ERR_clear_error();
 	if (!ok)
-		return skr__snp_fail(why, SKR_ERR_SNP_QUOTE,
+		return skr_buf_fail(why, SKR_ERR_SNP_QUOTE,
 		    "quote signature does not verify under " AK_KID);
 	return SKR_OK;
 }
@@ -266,12 +266,12 @@ user_data_nonce(const json_t *runtime, const uint8_t *nonce, size_t n,
 
 	if (!json_is_string(ud) || skr_hex_decode(&b, json_string_value(ud),
 	    json_string_length(ud)) != SKR_OK) {
-		r = skr__snp_fail(why, SKR_ERR_SNP_EVIDENCE,
+		r = skr_buf_fail(why, SKR_ERR_SNP_EVIDENCE,
 		    "runtime \"user-data\" is not hex");
 		goto out;
 	}
 	if (b.len < n || memcmp(b.data, nonce, n) != 0)
-		r = skr__snp_fail(why, SKR_ERR_SNP_NONCE,
+		r = skr_buf_fail(why, SKR_ERR_SNP_NONCE,
 		    "runtime \"user-data\" does not start with the nonce");
 out:
 	skr_buf_free(&b);
@@ -285,13 +285,13 @@ pcr_digest(const struct evidence *e, const skr_snp_tpm_quote *q,
 	uint8_t md[SHA256_DIGEST_LENGTH];
 
 	if (q->pcr_digest_len != sizeof(md))
-		return skr__snp_fail(why, SKR_ERR_SNP_EVIDENCE,
+		return skr_buf_fail(why, SKR_ERR_SNP_EVIDENCE,
 		    "quote pcrDigest of %zu bytes", q->pcr_digest_len);
 	/* The PCR values lie back to back, in selection order. */
 	if (SHA256(e->pcrs[0], e->npcrs * 32, md) == NULL)
 		return SKR_ERR_CRYPTO;
 	if (memcmp(md, q->pcr_digest, sizeof(md)) != 0)
-		return skr__snp_fail(why, SKR_ERR_SNP_QUOTE,
+		return skr_buf_fail(why, SKR_ERR_SNP_QUOTE,
 		    "the listed PCRs do not hash to the quote's pcrDigest");
 	return SKR_OK;
 }
@@ -371,13 +371,13 @@ skr_snp_azure_verify(const char *text, size_t n, const skr_snp_trust *t,
 	SKR_GUARD(skr_snp_verify(&ev, t, &so, &v, why));
 	/* Only the HCL, at VMPL 0, vouches for the runtime data. */
 	if (v->report.vmpl != 0) {
-		r = skr__snp_fail(why, SKR_ERR_SNP_BINDING,
+		r = skr_buf_fail(why, SKR_ERR_SNP_BINDING,
 		    "HCL report requested at VMPL %u, not 0", v->report.vmpl);
 		goto out;
 	}
 	if (skr_json_parse((const char *)hcl.runtime, hcl.runtime_len, 0,
 	    &runtime) != SKR_OK || !json_is_object(runtime)) {
-		r = skr__snp_fail(why, SKR_ERR_SNP_EVIDENCE,
+		r = skr_buf_fail(why, SKR_ERR_SNP_EVIDENCE,
 		    "HCL runtime data is not a strict JSON object");
 		goto out;
 	}
@@ -387,7 +387,7 @@ skr_snp_azure_verify(const char *text, size_t n, const skr_snp_trust *t,
 	    why));
 	SKR_GUARD(skr_snp_tpm_quote_pcrs(&q, idx, &count, why));
 	if (count != e.npcrs) {
-		r = skr__snp_fail(why, SKR_ERR_SNP_EVIDENCE,
+		r = skr_buf_fail(why, SKR_ERR_SNP_EVIDENCE,
 		    "quote selects %zu PCRs, evidence lists %zu", count,
 		    e.npcrs);
 		goto out;
@@ -396,7 +396,7 @@ skr_snp_azure_verify(const char *text, size_t n, const skr_snp_trust *t,
 	if (!opts->skip_nonce) {
 		if (q.extra_len != opts->nonce_len ||
 		    memcmp(q.extra, opts->nonce, q.extra_len) != 0) {
-			r = skr__snp_fail(why, SKR_ERR_SNP_NONCE,
+			r = skr_buf_fail(why, SKR_ERR_SNP_NONCE,
 			    "quote extraData is not the expected nonce");
 			goto out;
 		}

@@ -144,7 +144,7 @@ parse_extensions(skr_snp_cert *c, skr_buf *why)
 		if (k == NEXTS)
 			continue;
 		if (seen[k]++)
-			return skr__snp_fail(why, SKR_ERR_SNP_CERT,
+			return skr_buf_fail(why, SKR_ERR_SNP_CERT,
 			    "certificate has two %s extensions",
 			    amd_exts[k].name);
 		switch (amd_exts[k].kind) {
@@ -160,7 +160,7 @@ parse_extensions(skr_snp_cert *c, skr_buf *why)
 			break;
 		}
 		if (!ok)
-			return skr__snp_fail(why, SKR_ERR_SNP_CERT,
+			return skr_buf_fail(why, SKR_ERR_SNP_CERT,
 			    "malformed %s extension", amd_exts[k].name);
 	}
 	return SKR_OK;
@@ -178,18 +178,18 @@ skr_snp_cert_parse(const uint8_t *der, size_t n, skr_snp_cert **out,
 
 	*out = NULL;
 	if (n == 0 || n > SKR_SNP_CERT_MAX_BYTES)
-		return skr__snp_fail(why, SKR_ERR_SNP_CERT,
+		return skr_buf_fail(why, SKR_ERR_SNP_CERT,
 		    "certificate of %zu bytes", n);
 	SKR_ENSURE((c = calloc(1, sizeof(*c))) != NULL, SKR_ERR_NOMEM);
 	c->bl_spl = c->tee_spl = c->snp_spl = c->ucode_spl = c->fmc_spl = -1;
 	c->x509 = d2i_X509(NULL, &q, (long)n);
 	if (c->x509 == NULL || q != der + n) {
-		r = skr__snp_fail(why, SKR_ERR_SNP_CERT,
+		r = skr_buf_fail(why, SKR_ERR_SNP_CERT,
 		    "not one DER certificate");
 		goto out;
 	}
 	if (!skr__snp_subject_cn(c->x509, cn, sizeof(cn))) {
-		r = skr__snp_fail(why, SKR_ERR_SNP_CERT,
+		r = skr_buf_fail(why, SKR_ERR_SNP_CERT,
 		    "certificate subject has no single CN");
 		goto out;
 	}
@@ -198,7 +198,7 @@ skr_snp_cert_parse(const uint8_t *der, size_t n, skr_snp_cert **out,
 	} else if (strcmp(cn, "SEV-VLEK") == 0) {
 		c->kind = SKR_SNP_SIGNER_VLEK;
 	} else {
-		r = skr__snp_fail(why, SKR_ERR_SNP_CERT,
+		r = skr_buf_fail(why, SKR_ERR_SNP_CERT,
 		    "certificate CN is not SEV-VCEK or SEV-VLEK");
 		goto out;
 	}
@@ -206,7 +206,7 @@ skr_snp_cert_parse(const uint8_t *der, size_t n, skr_snp_cert **out,
 	if (pk == NULL || EVP_PKEY_get_base_id(pk) != EVP_PKEY_EC ||
 	    EVP_PKEY_get_group_name(pk, group, sizeof(group), NULL) != 1 ||
 	    strcmp(group, "secp384r1") != 0) {
-		r = skr__snp_fail(why, SKR_ERR_SNP_CERT,
+		r = skr_buf_fail(why, SKR_ERR_SNP_CERT,
 		    "certificate key is not EC P-384");
 		goto out;
 	}
@@ -229,17 +229,17 @@ skr_snp_cert_product(const skr_snp_cert *c, const skr_snp_report *r,
 	if (r->has_cpuid) {
 		p = skr_snp_report_product(r);
 		if (p == SKR_SNP_PRODUCT_UNKNOWN)
-			return skr__snp_fail(why, SKR_ERR_SNP_PRODUCT,
+			return skr_buf_fail(why, SKR_ERR_SNP_PRODUCT,
 			    "unknown processor: CPUID family 0x%02x model "
 			    "0x%02x", r->cpuid_fam_id, r->cpuid_mod_id);
 		if (c->product_name[0] != '\0' && c->product != p)
-			return skr__snp_fail(why, SKR_ERR_SNP_PRODUCT,
+			return skr_buf_fail(why, SKR_ERR_SNP_PRODUCT,
 			    "report is from %s, certificate for \"%s\"",
 			    skr_snp_product_name(p), c->product_name);
 	} else {
 		p = c->product;
 		if (p == SKR_SNP_PRODUCT_UNKNOWN)
-			return skr__snp_fail(why, SKR_ERR_SNP_PRODUCT,
+			return skr_buf_fail(why, SKR_ERR_SNP_PRODUCT,
 			    "version %u report and certificate product "
 			    "\"%s\" name no known processor", r->version,
 			    c->product_name);
@@ -267,7 +267,7 @@ skr_snp_cert_signer_check(const skr_snp_cert *c, const skr_snp_report *r,
     skr_buf *why)
 {
 	if (r->signer != c->kind)
-		return skr__snp_fail(why, SKR_ERR_SNP_SIGNING_KEY,
+		return skr_buf_fail(why, SKR_ERR_SNP_SIGNING_KEY,
 		    "report says it is signed by %s, certificate is a %s",
 		    signer_name(r->signer), signer_name(c->kind));
 	return SKR_OK;
@@ -284,10 +284,10 @@ skr_snp_cert_match(const skr_snp_cert *c, const skr_snp_report *r,
 		return ret;
 	if (c->kind == SKR_SNP_SIGNER_VCEK) {
 		if (!c->has_hwid)
-			return skr__snp_fail(why, SKR_ERR_SNP_CERT,
+			return skr_buf_fail(why, SKR_ERR_SNP_CERT,
 			    "VCEK has no hwID extension");
 		if (CRYPTO_memcmp(c->hwid, r->chip_id, sizeof(c->hwid)) != 0)
-			return skr__snp_fail(why, SKR_ERR_SNP_CHIP_ID,
+			return skr_buf_fail(why, SKR_ERR_SNP_CHIP_ID,
 			    "VCEK hwID is not the report's chip_id");
 	}
 	skr_snp_tcb_decode(r->reported_tcb, p, &tcb);
@@ -307,11 +307,11 @@ skr_snp_cert_match(const skr_snp_cert *c, const skr_snp_report *r,
 
 		for (size_t i = 0; i < n; i++) {
 			if (spls[i].cert < 0)
-				return skr__snp_fail(why, SKR_ERR_SNP_CERT,
+				return skr_buf_fail(why, SKR_ERR_SNP_CERT,
 				    "certificate has no %s extension",
 				    spls[i].name);
 			if (spls[i].cert != spls[i].report)
-				return skr__snp_fail(why, SKR_ERR_SNP_TCB,
+				return skr_buf_fail(why, SKR_ERR_SNP_TCB,
 				    "%s %d in the certificate, %d in the "
 				    "reported TCB", spls[i].name, spls[i].cert,
 				    spls[i].report);

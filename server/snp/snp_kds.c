@@ -24,13 +24,13 @@ vcek_key(const skr_snp_report *r, skr_snp_product *p, size_t *hwid_len,
 	if (*p == SKR_SNP_PRODUCT_UNKNOWN)
 		*p = skr_snp_report_product(r);
 	if (*p == SKR_SNP_PRODUCT_UNKNOWN)
-		return skr__snp_fail(why, SKR_ERR_SNP_PRODUCT,
+		return skr_buf_fail(why, SKR_ERR_SNP_PRODUCT,
 		    "the report does not name its product; give it");
 	if (r->signer != SKR_SNP_SIGNER_VCEK)
-		return skr__snp_fail(why, SKR_ERR_UNSUPPORTED,
+		return skr_buf_fail(why, SKR_ERR_UNSUPPORTED,
 		    "only VCEKs are published by chip id");
 	if (skr__snp_zero(r->chip_id, sizeof(r->chip_id)))
-		return skr__snp_fail(why, SKR_ERR_UNSUPPORTED,
+		return skr_buf_fail(why, SKR_ERR_UNSUPPORTED,
 		    "chip_id is masked");
 	*hwid_len = *p == SKR_SNP_PRODUCT_TURIN ? TURIN_HWID_BYTES :
 	    sizeof(r->chip_id);

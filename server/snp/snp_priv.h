@@ -14,10 +14,6 @@
 
 #include "buf.h"
 
-/* Append a short reason (printf) to why when it is not NULL; return err. */
-int skr__snp_fail(skr_buf *why, int err, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
 static inline uint16_t
 skr__le16(const uint8_t *p)
 {

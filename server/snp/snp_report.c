@@ -54,21 +54,6 @@ enum {
 #define P384_BYTES 48
 
 int
-skr__snp_fail(skr_buf *why, int err, const char *fmt, ...)
-{
-	char tmp[256];
-	va_list ap;
-
-	if (why != NULL) {
-		va_start(ap, fmt);
-		vsnprintf(tmp, sizeof(tmp), fmt, ap);
-		va_end(ap);
-		(void)skr_buf_append_str(why, tmp);
-	}
-	return err;
-}
-
-int
 skr__snp_zero(const uint8_t *p, size_t n)
 {
 	uint8_t acc = 0;
@@ -174,23 +159,23 @@ skr_snp_report_parse(const uint8_t *p, size_t n, skr_snp_report *out,
 	skr_snp_report *r = out;
 
 	if (n != SKR_SNP_REPORT_SIZE)
-		return skr__snp_fail(why, SKR_ERR_SNP_REPORT,
+		return skr_buf_fail(why, SKR_ERR_SNP_REPORT,
 		    "report is %zu bytes, not %d", n, SKR_SNP_REPORT_SIZE);
 	memset(r, 0, sizeof(*r));
 	r->version = skr__le32(p + OFF_VERSION);
 	if (r->version < SKR_SNP_MIN_VERSION ||
 	    r->version > SKR_SNP_MAX_VERSION)
-		return skr__snp_fail(why, SKR_ERR_SNP_REPORT,
+		return skr_buf_fail(why, SKR_ERR_SNP_REPORT,
 		    "report version %u not supported (%d to %d)", r->version,
 		    SKR_SNP_MIN_VERSION, SKR_SNP_MAX_VERSION);
 	r->signature_algo = skr__le32(p + OFF_SIG_ALGO);
 	if (r->signature_algo != SIG_ALGO_ECDSA_P384_SHA384)
-		return skr__snp_fail(why, SKR_ERR_SNP_REPORT,
+		return skr_buf_fail(why, SKR_ERR_SNP_REPORT,
 		    "unknown signature algorithm %u", r->signature_algo);
 	key_info = skr__le32(p + OFF_KEY_INFO);
 	if ((key_info & ~KEY_INFO_KNOWN_BITS) != 0 ||
 	    skr__le32(p + OFF_KEY_INFO_RSVD) != 0)
-		return skr__snp_fail(why, SKR_ERR_SNP_REPORT,
+		return skr_buf_fail(why, SKR_ERR_SNP_REPORT,
 		    "reserved bits set at 0x48-0x4f");
 	r->author_key_en = key_info & 1;
 	r->mask_chip_key = (key_info >> 1) & 1;
@@ -198,24 +183,24 @@ skr_snp_report_parse(const uint8_t *p, size_t n, skr_snp_report *out,
 	if (r->signer != SKR_SNP_SIGNER_VCEK &&
 	    r->signer != SKR_SNP_SIGNER_VLEK &&
 	    r->signer != SKR_SNP_SIGNER_NONE)
-		return skr__snp_fail(why, SKR_ERR_SNP_REPORT,
+		return skr_buf_fail(why, SKR_ERR_SNP_REPORT,
 		    "unknown signing key %u", (unsigned)r->signer);
 	r->policy = skr__le64(p + OFF_POLICY);
 	if (!(r->policy & SKR_SNP_POLICY_RESERVED_ONE))
-		return skr__snp_fail(why, SKR_ERR_SNP_REPORT,
+		return skr_buf_fail(why, SKR_ERR_SNP_REPORT,
 		    "policy bit 17 is clear (must be one)");
 	r->vmpl = skr__le32(p + OFF_VMPL);
 	if (r->vmpl > 3)
-		return skr__snp_fail(why, SKR_ERR_SNP_REPORT,
+		return skr_buf_fail(why, SKR_ERR_SNP_REPORT,
 		    "vmpl 0x%x: a host-requested report carries no guest data",
 		    r->vmpl);
 	if (!skr__snp_zero(p + OFF_SIG_R + P384_BYTES, 72 - P384_BYTES) ||
 	    !skr__snp_zero(p + OFF_SIG_S + P384_BYTES, 72 - P384_BYTES))
-		return skr__snp_fail(why, SKR_ERR_SNP_REPORT,
+		return skr_buf_fail(why, SKR_ERR_SNP_REPORT,
 		    "signature r or s wider than 48 bytes");
 	if (!skr__snp_zero(p + OFF_SIG_RSVD,
 	    SKR_SNP_REPORT_SIZE - OFF_SIG_RSVD))
-		return skr__snp_fail(why, SKR_ERR_SNP_REPORT,
+		return skr_buf_fail(why, SKR_ERR_SNP_REPORT,
 		    "unsigned bytes after the signature are not zero");
 
 	r->guest_svn = skr__le32(p + OFF_GUEST_SVN);
@@ -270,11 +255,11 @@ skr_snp_report_bind(const skr_snp_report *r, const uint8_t *data, size_t n,
 	if (SHA256(data != NULL ? data : (const uint8_t *)"", n, md) == NULL)
 		return SKR_ERR_CRYPTO;
 	if (CRYPTO_memcmp(md, r->report_data, sizeof(md)) != 0)
-		return skr__snp_fail(why, SKR_ERR_SNP_BINDING,
+		return skr_buf_fail(why, SKR_ERR_SNP_BINDING,
 		    "report_data[0:32] is not the SHA-256 of the runtime "
 		    "data");
 	if (!skr__snp_zero(r->report_data + 32, 32))
-		return skr__snp_fail(why, SKR_ERR_SNP_BINDING,
+		return skr_buf_fail(why, SKR_ERR_SNP_BINDING,
 		    "report_data[32:64] is not zero");
 	return SKR_OK;
 }

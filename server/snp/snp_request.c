@@ -158,7 +158,7 @@ nonce_member(const json_t *v, const char *raw, skr_snp_request *out,
 	if (json_is_string(v)) {
 		n = json_string_length(v);
 		if (n == 0 || n > SKR_SNP_NONCE_MAX)
-			return skr__snp_fail(why, SKR_ERR_SNP_EVIDENCE,
+			return skr_buf_fail(why, SKR_ERR_SNP_EVIDENCE,
 			    "nonce: a string of 1 to %d bytes",
 			    SKR_SNP_NONCE_MAX);
 		memcpy(out->nonce, json_string_value(v), n + 1);
@@ -168,7 +168,7 @@ nonce_member(const json_t *v, const char *raw, skr_snp_request *out,
 		snprintf(out->nonce, sizeof(out->nonce), "%lld",
 		    (long long)json_integer_value(v));
 	else
-		return skr__snp_fail(why, SKR_ERR_SNP_EVIDENCE,
+		return skr_buf_fail(why, SKR_ERR_SNP_EVIDENCE,
 		    "nonce: a string, or an integer from 0 to 2^64 - 1");
 	out->has_nonce = 1;
 	return SKR_OK;
@@ -190,7 +190,7 @@ known_members(const json_t *o, const char *const *names, const char *what,
 			if (strcmp(k, names[i]) == 0)
 				break;
 		if (names[i] == NULL)
-			return skr__snp_fail(why, SKR_ERR_SNP_EVIDENCE,
+			return skr_buf_fail(why, SKR_ERR_SNP_EVIDENCE,
 			    "%s: unknown member \"%.64s\"", what, k);
 	}
 	return SKR_OK;
@@ -205,16 +205,16 @@ b64url(const json_t *v, const char *what, skr_buf *out, skr_buf *why)
 	int r;
 
 	if (!json_is_string(v))
-		return skr__snp_fail(why, SKR_ERR_SNP_EVIDENCE,
+		return skr_buf_fail(why, SKR_ERR_SNP_EVIDENCE,
 		    "%s: not a string", what);
 	s = json_string_value(v);
 	n = json_string_length(v);
 	if (n % 4 == 0 && n >= 1 && s[n - 1] == '=')
 		n -= n >= 2 && s[n - 2] == '=' ? 2 : 1;
 	if ((r = skr_b64url_decode(out, s, n)) == SKR_ERR_TOO_LARGE)
-		return skr__snp_fail(why, r, "%s: too large", what);
+		return skr_buf_fail(why, r, "%s: too large", what);
 	if (r != SKR_OK)
-		return skr__snp_fail(why, SKR_ERR_SNP_EVIDENCE,
+		return skr_buf_fail(why, SKR_ERR_SNP_EVIDENCE,
 		    "%s: not base64url", what);
 	return SKR_OK;
 }
@@ -236,7 +236,7 @@ data_member(const json_t *o, const char *what, skr_buf *out,
 	if (o == NULL || json_is_null(o))
 		return SKR_OK;
 	if (!json_is_object(o))
-		return skr__snp_fail(why, SKR_ERR_SNP_EVIDENCE,
+		return skr_buf_fail(why, SKR_ERR_SNP_EVIDENCE,
 		    "%s: not an object", what);
 	if ((r = known_members(o, names, what, why)) != SKR_OK)
 		return r;
@@ -244,13 +244,13 @@ data_member(const json_t *o, const char *what, skr_buf *out,
 	dt = json_object_get(o, "dataType");
 	if ((data != NULL && !json_is_string(data)) ||
 	    (dt != NULL && !json_is_string(dt)))
-		return skr__snp_fail(why, SKR_ERR_SNP_EVIDENCE,
+		return skr_buf_fail(why, SKR_ERR_SNP_EVIDENCE,
 		    "%s: data and dataType must be strings", what);
 	t = dt != NULL ? json_string_value(dt) : "";
 	if ((data == NULL || json_string_length(data) == 0) && *t == '\0')
 		return SKR_OK;
 	if (data == NULL || json_string_length(data) == 0)
-		return skr__snp_fail(why, SKR_ERR_SNP_EVIDENCE,
+		return skr_buf_fail(why, SKR_ERR_SNP_EVIDENCE,
 		    "%s: data is empty", what);
 	/* Azure Attestation spells them "JSON" and "Binary"; clients have
 	 * sent other cases. */
@@ -259,13 +259,13 @@ data_member(const json_t *o, const char *what, skr_buf *out,
 	else if (strcasecmp(t, "Binary") == 0)
 		*type = SKR_SNP_DATA_BINARY;
 	else
-		return skr__snp_fail(why, SKR_ERR_SNP_EVIDENCE,
+		return skr_buf_fail(why, SKR_ERR_SNP_EVIDENCE,
 		    "%s: dataType must be JSON or Binary", what);
 	snprintf(name, sizeof(name), "%s.data", what);
 	if ((r = b64url(data, name, out, why)) != SKR_OK)
 		return r;
 	if (out->len > SKR_SNP_RUNTIME_MAX_BYTES)
-		return skr__snp_fail(why, SKR_ERR_TOO_LARGE,
+		return skr_buf_fail(why, SKR_ERR_TOO_LARGE,
 		    "%s: over %zu bytes", what, SKR_SNP_RUNTIME_MAX_BYTES);
 	return SKR_OK;
 }
@@ -285,26 +285,26 @@ report_member(const json_t *v, skr_snp_request *out, skr_buf *why)
 	skr_buf_init(&certs, SKR_SNP_CHAIN_MAX_BYTES);
 	skr_buf_init(&ign, SKR_SNP_REQUEST_MAX_BYTES);
 	if (v == NULL) {
-		r = skr__snp_fail(why, SKR_ERR_SNP_EVIDENCE,
+		r = skr_buf_fail(why, SKR_ERR_SNP_EVIDENCE,
 		    "report: missing");
 		goto out;
 	}
 	SKR_GUARD(b64url(v, "report", &text, why));
 	if (skr_json_parse((const char *)text.data, text.len, 0, &o) !=
 	    SKR_OK || !json_is_object(o)) {
-		r = skr__snp_fail(why, SKR_ERR_SNP_EVIDENCE,
+		r = skr_buf_fail(why, SKR_ERR_SNP_EVIDENCE,
 		    "report: not a strict JSON object");
 		goto out;
 	}
 	SKR_GUARD(known_members(o, names, "report", why));
 	if ((m = json_object_get(o, "SnpReport")) == NULL) {
-		r = skr__snp_fail(why, SKR_ERR_SNP_EVIDENCE,
+		r = skr_buf_fail(why, SKR_ERR_SNP_EVIDENCE,
 		    "report.SnpReport: missing");
 		goto out;
 	}
 	SKR_GUARD(b64url(m, "report.SnpReport", &out->report, why));
 	if (out->report.len != SKR_SNP_REPORT_SIZE) {
-		r = skr__snp_fail(why, SKR_ERR_SNP_REPORT,
+		r = skr_buf_fail(why, SKR_ERR_SNP_REPORT,
 		    "report.SnpReport: %zu bytes, not %d", out->report.len,
 		    SKR_SNP_REPORT_SIZE);
 		goto out;
@@ -346,7 +346,7 @@ skr_snp_request_parse(const char *body, size_t n, skr_snp_request *out,
 
 	skr_snp_request_init(out);
 	if (n > SKR_SNP_REQUEST_MAX_BYTES)
-		return skr__snp_fail(why, SKR_ERR_TOO_LARGE,
+		return skr_buf_fail(why, SKR_ERR_TOO_LARGE,
 		    "request over %zu bytes", SKR_SNP_REQUEST_MAX_BYTES);
 	skr_buf_init(&copy, SKR_SNP_REQUEST_MAX_BYTES);
 	SKR_GUARD(skr_buf_append(&copy, body, n));
@@ -354,7 +354,7 @@ skr_snp_request_parse(const char *body, size_t n, skr_snp_request *out,
 		const char *p = (const char *)copy.data + at;
 
 		if (!is_uint64_text(p, len)) {
-			r = skr__snp_fail(why, SKR_ERR_SNP_EVIDENCE,
+			r = skr_buf_fail(why, SKR_ERR_SNP_EVIDENCE,
 			    "nonce: a string, or an integer from 0 to "
 			    "2^64 - 1 written in plain digits");
 			goto out;
@@ -367,16 +367,16 @@ skr_snp_request_parse(const char *body, size_t n, skr_snp_request *out,
 	}
 	if ((r = skr_json_parse((const char *)copy.data, copy.len, 0, &doc)) !=
 	    SKR_OK) {
-		skr__snp_fail(why, r, "request is not strict JSON");
+		skr_buf_fail(why, r, "request is not strict JSON");
 		goto out;
 	}
 	if (!json_is_object(doc)) {
-		r = skr__snp_fail(why, SKR_ERR_SNP_EVIDENCE,
+		r = skr_buf_fail(why, SKR_ERR_SNP_EVIDENCE,
 		    "request: not a JSON object");
 		goto out;
 	}
 	if (json_object_get(doc, "draftPolicyForAttestation") != NULL) {
-		r = skr__snp_fail(why, SKR_ERR_SNP_EVIDENCE,
+		r = skr_buf_fail(why, SKR_ERR_SNP_EVIDENCE,
 		    "draftPolicyForAttestation: skrd has no attestation "
 		    "policies; release policies decide");
 		goto out;
@@ -437,12 +437,12 @@ skr_snp_certs_split(const uint8_t *p, size_t n, skr_buf *leaf,
 	int r, pick = -1;
 
 	if (n > SKR_SNP_CHAIN_MAX_BYTES)
-		return skr__snp_fail(why, SKR_ERR_TOO_LARGE,
+		return skr_buf_fail(why, SKR_ERR_TOO_LARGE,
 		    "certificates over %zu bytes", SKR_SNP_CHAIN_MAX_BYTES);
 	/* DER starts with a SEQUENCE; PEM with text. */
 	if (n > 0 && p[0] == 0x30) {
 		if ((first = d2i_X509(NULL, &q, (long)n)) == NULL) {
-			r = skr__snp_fail(why, SKR_ERR_SNP_CERT,
+			r = skr_buf_fail(why, SKR_ERR_SNP_CERT,
 			    "certificate is neither DER nor PEM");
 			goto out;
 		}
@@ -491,7 +491,7 @@ skr_snp_request_verify(const skr_snp_request *req, const skr_snp_trust *t,
 
 	*out = NULL;
 	if (req->cert.len == 0)
-		return skr__snp_fail(why, SKR_ERR_SNP_CERT,
+		return skr_buf_fail(why, SKR_ERR_SNP_CERT,
 		    "no VCEK or VLEK: VcekCertChain is absent");
 	memset(&ev, 0, sizeof(ev));
 	ev.report = req->report.data;
@@ -513,7 +513,7 @@ skr_snp_request_verify(const skr_snp_request *req, const skr_snp_trust *t,
 		SHA256(req->inittime.data, req->inittime.len, digest);
 		if (!skr_ct_equal(digest, v->report.host_data,
 		    sizeof(digest))) {
-			r = skr__snp_fail(why, SKR_ERR_SNP_BINDING,
+			r = skr_buf_fail(why, SKR_ERR_SNP_BINDING,
 			    "HOST_DATA is not the SHA-256 of initTimeData");
 			goto out;
 		}
@@ -522,7 +522,7 @@ skr_snp_request_verify(const skr_snp_request *req, const skr_snp_trust *t,
 		if (skr_json_parse((const char *)req->inittime.data,
 		    req->inittime.len, 0, &it) != SKR_OK ||
 		    !json_is_object(it)) {
-			r = skr__snp_fail(why, SKR_ERR_SNP_EVIDENCE,
+			r = skr_buf_fail(why, SKR_ERR_SNP_EVIDENCE,
 			    "initTimeData is not a strict JSON object");
 			goto out;
 		}

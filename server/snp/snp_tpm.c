@@ -64,24 +64,24 @@ skr_snp_tpm_quote_parse(const uint8_t *p, size_t n, skr_snp_tpm_quote *out,
 
 	memset(out, 0, sizeof(*out));
 	if (n > SKR_TPM_QUOTE_MAX_BYTES)
-		return skr__snp_fail(why, SKR_ERR_SNP_EVIDENCE,
+		return skr_buf_fail(why, SKR_ERR_SNP_EVIDENCE,
 		    "quote of %zu bytes", n);
 	magic = (uint32_t)be(&r, 4);
 	type = (uint16_t)be(&r, 2);
 	if (r.bad)
-		return skr__snp_fail(why, SKR_ERR_SNP_EVIDENCE,
+		return skr_buf_fail(why, SKR_ERR_SNP_EVIDENCE,
 		    "quote truncated in its header");
 	if (magic != SKR_TPM_GENERATED_VALUE)
-		return skr__snp_fail(why, SKR_ERR_SNP_EVIDENCE,
+		return skr_buf_fail(why, SKR_ERR_SNP_EVIDENCE,
 		    "quote magic 0x%08x is not TPM_GENERATED_VALUE", magic);
 	if (type != SKR_TPM_ST_ATTEST_QUOTE)
-		return skr__snp_fail(why, SKR_ERR_SNP_EVIDENCE,
+		return skr_buf_fail(why, SKR_ERR_SNP_EVIDENCE,
 		    "attestation type 0x%04x is not a quote", type);
 	if (!tpm2b(&r, out->signer, sizeof(out->signer), &out->signer_len))
-		return skr__snp_fail(why, SKR_ERR_SNP_EVIDENCE,
+		return skr_buf_fail(why, SKR_ERR_SNP_EVIDENCE,
 		    "quote qualifiedSigner malformed");
 	if (!tpm2b(&r, out->extra, sizeof(out->extra), &out->extra_len))
-		return skr__snp_fail(why, SKR_ERR_SNP_EVIDENCE,
+		return skr_buf_fail(why, SKR_ERR_SNP_EVIDENCE,
 		    "quote extraData malformed");
 	out->clock = be(&r, 8);
 	out->reset_count = (uint32_t)be(&r, 4);
@@ -90,13 +90,13 @@ skr_snp_tpm_quote_parse(const uint8_t *p, size_t n, skr_snp_tpm_quote *out,
 	out->firmware_version = be(&r, 8);
 	count = (size_t)be(&r, 4);
 	if (r.bad)
-		return skr__snp_fail(why, SKR_ERR_SNP_EVIDENCE,
+		return skr_buf_fail(why, SKR_ERR_SNP_EVIDENCE,
 		    "quote truncated before its PCR selection");
 	if (out->safe > 1)
-		return skr__snp_fail(why, SKR_ERR_SNP_EVIDENCE,
+		return skr_buf_fail(why, SKR_ERR_SNP_EVIDENCE,
 		    "quote clockInfo.safe is %u", out->safe);
 	if (count > SKR_TPM_SELECTIONS_MAX)
-		return skr__snp_fail(why, SKR_ERR_SNP_EVIDENCE,
+		return skr_buf_fail(why, SKR_ERR_SNP_EVIDENCE,
 		    "quote selects %zu PCR banks", count);
 	for (size_t i = 0; i < count; i++) {
 		skr_snp_tpm_selection *s = &out->sel[i];
@@ -106,17 +106,17 @@ skr_snp_tpm_quote_parse(const uint8_t *p, size_t n, skr_snp_tpm_quote *out,
 		s->size = (uint8_t)be(&r, 1);
 		if (r.bad || s->size == 0 || s->size > SKR_TPM_SELECT_MAX ||
 		    (bits = take(&r, s->size)) == NULL)
-			return skr__snp_fail(why, SKR_ERR_SNP_EVIDENCE,
+			return skr_buf_fail(why, SKR_ERR_SNP_EVIDENCE,
 			    "quote PCR selection %zu malformed", i);
 		memcpy(s->select, bits, s->size);
 	}
 	out->nsel = count;
 	if (!tpm2b(&r, out->pcr_digest, sizeof(out->pcr_digest),
 	    &out->pcr_digest_len))
-		return skr__snp_fail(why, SKR_ERR_SNP_EVIDENCE,
+		return skr_buf_fail(why, SKR_ERR_SNP_EVIDENCE,
 		    "quote pcrDigest malformed");
 	if (r.off != n)
-		return skr__snp_fail(why, SKR_ERR_SNP_EVIDENCE,
+		return skr_buf_fail(why, SKR_ERR_SNP_EVIDENCE,
 		    "%zu bytes after the quote", n - r.off);
 	return SKR_OK;
 }
@@ -130,7 +130,7 @@ skr_snp_tpm_quote_pcrs(const skr_snp_tpm_quote *q, unsigned *idx,
 
 	*count = 0;
 	if (q->nsel != 1 || s->hash != SKR_TPM_ALG_SHA256)
-		return skr__snp_fail(why, SKR_ERR_SNP_EVIDENCE,
+		return skr_buf_fail(why, SKR_ERR_SNP_EVIDENCE,
 		    "quote must select the SHA-256 PCR bank alone");
 	for (unsigned i = 0; i < (unsigned)s->size * 8; i++)
 		if (s->select[i / 8] & (1u << (i % 8)))

@@ -104,7 +104,7 @@ skr_snp_certs_from_pem(const char *pem, size_t n, size_t max,
 
 	*out = NULL;
 	if (n > INT_MAX)
-		return skr__snp_fail(why, SKR_ERR_SNP_CERT, "PEM too large");
+		return skr_buf_fail(why, SKR_ERR_SNP_CERT, "PEM too large");
 	SKR_ENSURE((s = sk_X509_new_null()) != NULL, SKR_ERR_NOMEM);
 	SKR_ENSURE((bio = BIO_new_mem_buf(pem, (int)n)) != NULL,
 	    SKR_ERR_NOMEM);
@@ -112,7 +112,7 @@ skr_snp_certs_from_pem(const char *pem, size_t n, size_t max,
 	while ((x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
 		if ((size_t)sk_X509_num(s) >= max) {
 			X509_free(x);
-			r = skr__snp_fail(why, SKR_ERR_SNP_CERT,
+			r = skr_buf_fail(why, SKR_ERR_SNP_CERT,
 			    "more than %zu certificates", max);
 			goto out;
 		}
@@ -126,12 +126,12 @@ skr_snp_certs_from_pem(const char *pem, size_t n, size_t max,
 	e = ERR_peek_last_error();
 	if (e != 0 && !(ERR_GET_LIB(e) == ERR_LIB_PEM &&
 	    ERR_GET_REASON(e) == PEM_R_NO_START_LINE)) {
-		r = skr__snp_fail(why, SKR_ERR_SNP_CERT,
+		r = skr_buf_fail(why, SKR_ERR_SNP_CERT,
 		    "malformed PEM certificate");
 		goto out;
 	}
 	if (sk_X509_num(s) == 0) {
-		r = skr__snp_fail(why, SKR_ERR_SNP_CERT,
+		r = skr_buf_fail(why, SKR_ERR_SNP_CERT,
 		    "no PEM certificate");
 		goto out;
 	}
@@ -224,7 +224,7 @@ add_certs(STACK_OF(X509) *to, STACK_OF(X509) *from, skr_buf *why)
 {
 	if ((size_t)(sk_X509_num(to) + sk_X509_num(from)) >
 	    SKR_SNP_TRUST_MAX_CERTS)
-		return skr__snp_fail(why, SKR_ERR_SNP_CERT,
+		return skr_buf_fail(why, SKR_ERR_SNP_CERT,
 		    "more than %d AMD certificates configured",
 		    SKR_SNP_TRUST_MAX_CERTS);
 	for (int i = 0; i < sk_X509_num(from); i++) {
@@ -274,19 +274,19 @@ skr_snp_trust_set_roots_pem(skr_snp_trust *t, const char *pem, size_t n,
 		    X509_get_issuer_name(x)) != 0)
 			continue;
 		if ((p = ark_product(x)) == SKR_SNP_PRODUCT_UNKNOWN) {
-			r = skr__snp_fail(why, SKR_ERR_SNP_CERT,
+			r = skr_buf_fail(why, SKR_ERR_SNP_CERT,
 			    "root %d is not named ARK-Milan, ARK-Genoa or "
 			    "ARK-Turin", i + 1);
 			goto out;
 		}
 		if (!signed_by(x, x)) {
-			r = skr__snp_fail(why, SKR_ERR_SNP_CERT,
+			r = skr_buf_fail(why, SKR_ERR_SNP_CERT,
 			    "root %d (ARK-%s) has no valid RSA-PSS SHA-384 "
 			    "self-signature", i + 1, skr_snp_product_name(p));
 			goto out;
 		}
 		if (npins == SKR_SNP_TRUST_MAX_PINS) {
-			r = skr__snp_fail(why, SKR_ERR_SNP_CERT,
+			r = skr_buf_fail(why, SKR_ERR_SNP_CERT,
 			    "more than %d roots", SKR_SNP_TRUST_MAX_PINS);
 			goto out;
 		}
@@ -295,7 +295,7 @@ skr_snp_trust_set_roots_pem(skr_snp_trust *t, const char *pem, size_t n,
 		npins++;
 	}
 	if (npins == 0) {
-		r = skr__snp_fail(why, SKR_ERR_SNP_CERT,
+		r = skr_buf_fail(why, SKR_ERR_SNP_CERT,
 		    "no self-signed ARK in the root file");
 		goto out;
 	}
@@ -378,16 +378,16 @@ check_window(X509 *x, const char *what, int64_t now, skr_buf *why)
 
 	if (!asn1_unix(X509_get0_notBefore(x), &nb) ||
 	    !asn1_unix(X509_get0_notAfter(x), &na))
-		return skr__snp_fail(why, SKR_ERR_SNP_CERT,
+		return skr_buf_fail(why, SKR_ERR_SNP_CERT,
 		    "%s has a malformed validity period", what);
 	if (now < nb) {
 		format_time(nb, when, sizeof(when));
-		return skr__snp_fail(why, SKR_ERR_SNP_EXPIRED,
+		return skr_buf_fail(why, SKR_ERR_SNP_EXPIRED,
 		    "%s is not valid before %s", what, when);
 	}
 	if (now > na) {
 		format_time(na, when, sizeof(when));
-		return skr__snp_fail(why, SKR_ERR_SNP_EXPIRED,
+		return skr_buf_fail(why, SKR_ERR_SNP_EXPIRED,
 		    "%s expired at %s", what, when);
 	}
 	return SKR_OK;
@@ -428,10 +428,10 @@ skr_snp_trust_verify(const skr_snp_trust *t, X509 *leaf,
 	skr_buf expiry = SKR_BUF_INIT;
 
 	if (p == SKR_SNP_PRODUCT_UNKNOWN)
-		return skr__snp_fail(why, SKR_ERR_SNP_PRODUCT,
+		return skr_buf_fail(why, SKR_ERR_SNP_PRODUCT,
 		    "no product to anchor the chain");
 	if (extra != NULL && sk_X509_num(extra) > EXTRA_MAX)
-		return skr__snp_fail(why, SKR_ERR_SNP_CERT,
+		return skr_buf_fail(why, SKR_ERR_SNP_CERT,
 		    "more than %d certificates with the evidence", EXTRA_MAX);
 	for (i = 0; extra != NULL && i < (size_t)sk_X509_num(extra); i++)
 		cand[n++] = sk_X509_value(extra, (int)i);
@@ -479,13 +479,13 @@ skr_snp_trust_verify(const skr_snp_trust *t, X509 *leaf,
 	}
 	skr_buf_free(&expiry);
 	if (mids == 0)
-		return skr__snp_fail(why, SKR_ERR_SNP_CHAIN,
+		return skr_buf_fail(why, SKR_ERR_SNP_CHAIN,
 		    "%s is not signed by any %s certificate in the evidence "
 		    "or configuration", leaf_name, mid_name);
 	if (arks == 0)
-		return skr__snp_fail(why, SKR_ERR_SNP_CHAIN,
+		return skr_buf_fail(why, SKR_ERR_SNP_CHAIN,
 		    "%s is not signed by any %s certificate in the evidence "
 		    "or configuration", mid_name, ark_name);
-	return skr__snp_fail(why, SKR_ERR_SNP_CHAIN,
+	return skr_buf_fail(why, SKR_ERR_SNP_CHAIN,
 	    "%s is not a trusted root (its key matches no pin)", ark_name);
 }

@@ -58,7 +58,7 @@ skr_snp_report_verify_signature(const skr_snp_report *r, EVP_PKEY *key,
 	v = EVP_DigestVerify(ctx, der, (size_t)len, r->raw,
 	    SKR_SNP_SIGNED_SIZE);
 	if (v != 1)
-		ret = skr__snp_fail(why, SKR_ERR_SNP_SIGNATURE,
+		ret = skr_buf_fail(why, SKR_ERR_SNP_SIGNATURE,
 		    "report signature does not verify under the %s key",
 		    r->signer == SKR_SNP_SIGNER_VLEK ? "VLEK" : "VCEK");
 out:
@@ -79,11 +79,11 @@ runtime_claim(json_t *claims, const skr_snp_opts *o, skr_buf *why)
 	int r = SKR_OK;
 
 	if (o->runtime_len > SKR_SNP_RUNTIME_MAX_BYTES)
-		return skr__snp_fail(why, SKR_ERR_TOO_LARGE,
+		return skr_buf_fail(why, SKR_ERR_TOO_LARGE,
 		    "runtime data over %zu bytes", SKR_SNP_RUNTIME_MAX_BYTES);
 	if (skr_json_parse((const char *)o->runtime_data, o->runtime_len, 0,
 	    &rt) != SKR_OK || !json_is_object(rt)) {
-		r = skr__snp_fail(why, SKR_ERR_SNP_EVIDENCE,
+		r = skr_buf_fail(why, SKR_ERR_SNP_EVIDENCE,
 		    "runtime data is not a strict JSON object");
 		goto out;
 	}
@@ -116,7 +116,7 @@ skr_snp_verify(const skr_snp_evidence *ev, const skr_snp_trust *t,
 	SKR_GUARD(skr_snp_cert_product(cert, &v->report, &v->product, why));
 	if (ev->chain_pem != NULL) {
 		if (ev->chain_len > SKR_SNP_CHAIN_MAX_BYTES) {
-			r = skr__snp_fail(why, SKR_ERR_TOO_LARGE,
+			r = skr_buf_fail(why, SKR_ERR_TOO_LARGE,
 			    "certificate chain over %zu bytes",
 			    SKR_SNP_CHAIN_MAX_BYTES);
 			goto out;

@@ -875,16 +875,6 @@ etcd_sub_end(skr__be_txn *bt, int r)
 
 /* ---- walks ------------------------------------------------------------- */
 
-static int
-keycmp(const uint8_t *a, size_t al, const uint8_t *b, size_t bl)
-{
-	int d = memcmp(a, b, al < bl ? al : bl);
-
-	if (d != 0)
-		return d;
-	return al < bl ? -1 : al > bl;
-}
-
 /* The audit log in key order from `from`, page by page from etcd at the
  * snapshot's revision. */
 static int
@@ -962,7 +952,7 @@ put_ref_cmp(const void *a, const void *b)
 	const struct op *x = ((const struct put_ref *)a)->op;
 	const struct op *y = ((const struct put_ref *)b)->op;
 
-	return keycmp(x->k, x->kl, y->k, y->kl);
+	return skr__keycmp(x->k, x->kl, y->k, y->kl);
 }
 
 static int
@@ -982,7 +972,7 @@ overlay_puts(const struct etcd_txn *t, int db, const void *from, size_t fl,
 	for (i = 0; i < t->nops; i++) {
 		const struct op *o = &t->ops[i];
 		if (o->db != db || o->kind != OP_PUT || (from != NULL &&
-		    keycmp(o->k, o->kl, from, fl) < 0))
+		    skr__keycmp(o->k, o->kl, from, fl) < 0))
 			continue;
 		/* Only the newest change of each key counts, once. */
 		if (!overlay(t, db, o->k, o->kl, &newest) || newest != o)
@@ -1036,7 +1026,7 @@ etcd_walk(skr__be_txn *bt, int db, const void *from, size_t fl,
 			continue;
 		}
 		d = have_c != 1 ? 1 : pi == np ? -1 :
-		    keycmp(ck, ckl, puts[pi].op->k, puts[pi].op->kl);
+		    skr__keycmp(ck, ckl, puts[pi].op->k, puts[pi].op->kl);
 		if (have_c != 1 && pi == np)
 			break;
 		if (d < 0) {

@@ -118,8 +118,8 @@ skr__cache_free(skr__cache *c)
 
 /* ---- lookup --------------------------------------------------------------- */
 
-static int
-keycmp(const uint8_t *a, size_t al, const uint8_t *b, size_t bl)
+int
+skr__keycmp(const uint8_t *a, size_t al, const uint8_t *b, size_t bl)
 {
 	int d = memcmp(a, b, al < bl ? al : bl);
 
@@ -138,7 +138,7 @@ lower_bound(const struct dbmap *m, const uint8_t *k, size_t kl, int *found)
 	*found = 0;
 	while (lo < hi) {
 		mid = lo + (hi - lo) / 2;
-		d = keycmp(m->e[mid]->k, m->e[mid]->kl, k, kl);
+		d = skr__keycmp(m->e[mid]->k, m->e[mid]->kl, k, kl);
 		if (d < 0)
 			lo = mid + 1;
 		else {

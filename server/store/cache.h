@@ -23,6 +23,10 @@
 
 typedef struct skr__cache skr__cache;
 
+/* Byte-string order, as every backend keeps keys (backend.h): memcmp,
+ * then the shorter first.  <0, 0 or >0. */
+int skr__keycmp(const uint8_t *a, size_t al, const uint8_t *b, size_t bl);
+
 /* A malloc'd copy of n bytes at p into *out (NULL for n 0); SKR_OK or
  * SKR_ERR_NOMEM.  The caller frees it. */
 int skr__bytes_dup(const void *p, size_t n, uint8_t **out);

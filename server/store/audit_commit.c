@@ -38,6 +38,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/crypto.h>
+
 #include "clock.h"
 #include "guard.h"
 #include "skr/error.h"
@@ -295,6 +297,9 @@ committer_main(void *arg)
 		requeue(c, again);
 	}
 	pthread_mutex_unlock(&c->mu);
+	/* OpenSSL keeps per-thread state (the error queue the record MACs
+	 * touch) that it frees only when told the thread ends. */
+	OPENSSL_thread_stop();
 	return NULL;
 }
 

@@ -5,6 +5,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+
 #include "audit.h"
 #include "authority.h"
 #include "issuer.h"
@@ -102,6 +104,7 @@ teardown(void)
 	skr_wipe(env, sizeof(*env));
 	free(env);
 	env = NULL;
+	OPENSSL_cleanup();
 }
 
 static void
@@ -140,6 +143,10 @@ fuzz_env_get(void)
 	env->srv.release_limit = 0;
 	base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
 	skr_test_tmpdir(base, "fuzz", env->dir, sizeof(env->dir));
+	/* OpenSSL would free itself in an exit handler of its own, which may
+	 * run before teardown; teardown frees it instead, last, once the
+	 * store's committer thread has given its OpenSSL state back. */
+	OPENSSL_init_crypto(OPENSSL_INIT_NO_ATEXIT, NULL);
 	atexit(teardown);
 	snprintf(env->srv.base_url, sizeof(env->srv.base_url),
 	    "https://127.0.0.1:8443");

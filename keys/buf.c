@@ -110,6 +110,9 @@ skr_buf_append_byte(skr_buf *b, uint8_t c)
 	return skr_buf_append(b, &c, 1);
 }
 
+static int vappendf(skr_buf *b, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+
 static int
 vappendf(skr_buf *b, const char *fmt, va_list ap)
 {

@@ -23,6 +23,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
+#include <openssl/x509v3.h>
 
 #include "buf.h"
 #include "client_priv.h"
@@ -156,6 +157,32 @@ spki_sha256(X509 *cert, uint8_t md[32])
 	    len == 32 ? SKR_OK : SKR_ERR_CRYPTO;
 	OPENSSL_free(der);
 	return r;
+}
+
+/*
+ * OpenSSL fills a certificate's cache of its extensions and hash on first
+ * use (X509_cmp, chain building), under a lock that not every reader of
+ * the cache takes.  The release-signing trust is shared by every thread
+ * that uses the client: filled here, while only one thread has it, the
+ * cache is only read afterwards.
+ */
+static void
+settle(X509 *x)
+{
+	(void)X509_check_purpose(x, -1, 0);
+}
+
+static void
+settle_store(X509_STORE *st)
+{
+	STACK_OF(X509_OBJECT) *objs = X509_STORE_get0_objects(st);
+	X509 *x;
+	int i;
+
+	for (i = 0; i < sk_X509_OBJECT_num(objs); i++)
+		if ((x = X509_OBJECT_get0_X509(sk_X509_OBJECT_value(objs,
+		    i))) != NULL)
+			settle(x);
 }
 
 /* Every certificate of a PEM file, pinned by its SHA-256. */
@@ -357,11 +384,13 @@ skr_client_new(const skr_client_opts *o, skr_client **out)
 		fclose(f);
 		if (c->signing_cert == NULL)
 			goto out;
+		settle(c->signing_cert);
 	}
 	if (o->signing_ca != NULL) {
 		if ((c->signing_ca = X509_STORE_new()) == NULL ||
 		    X509_STORE_load_file(c->signing_ca, o->signing_ca) != 1)
 			goto out;
+		settle_store(c->signing_ca);
 	}
 	*out = c;
 	c = NULL;

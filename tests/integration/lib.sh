@@ -43,6 +43,8 @@
 #                            restarts; sets ADDR[N] and RPID[N]; log in
 #                            $T/rN.log (earlier runs' in $T/rN.old).
 #                            replica_kill N [SIG] stops it
+#   free_port, free_port_pair  a free loopback port; one whose successor
+#                            is free too
 #   finish                   summary line and exit status
 set -uo pipefail
 
@@ -248,6 +250,28 @@ ta_offline() {
 # A loopback port nothing listens on now.
 free_port() {
 	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# A free loopback port whose successor is free too (swtpm's server and
+# control channels).
+free_port_pair() {
+	python3 - <<'PY'
+import socket
+for _ in range(200):
+    a = socket.socket()
+    a.bind(("127.0.0.1", 0))
+    p = a.getsockname()[1]
+    b = socket.socket()
+    try:
+        b.bind(("127.0.0.1", p + 1))
+    except OSError:
+        continue
+    finally:
+        a.close()
+        b.close()
+    print(p)
+    break
+PY
 }
 
 ETCD_PIDS=()

@@ -29,26 +29,6 @@ hsm_init() {
 	softhsm2-util --init-token --free --label "$label" --pin "$pin" --so-pin 5678 >/dev/null
 }
 
-free_port_pair() {
-	python3 - <<'PY'
-import socket
-for _ in range(200):
-    a = socket.socket()
-    a.bind(("127.0.0.1", 0))
-    p = a.getsockname()[1]
-    b = socket.socket()
-    try:
-        b.bind(("127.0.0.1", p + 1))
-    except OSError:
-        continue
-    finally:
-        a.close()
-        b.close()
-    print(p)
-    break
-PY
-}
-
 tpm_start() {
 	local name=$1 port pid _
 	mkdir -p "$T/$name"

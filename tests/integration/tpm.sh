@@ -9,31 +9,10 @@
 #                        wrapping key in a TPM"), not by skr, so that the
 #                        template libskr uses is checked independently
 #   spki PEM             the SubjectPublicKeyInfo of a public key, in hex
-#   free_port_pair       a free loopback port whose successor is free too
 for tool in swtpm swtpm_ioctl tpm2_createprimary python3; do
 	command -v "$tool" >/dev/null ||
 		{ failed "$tool is missing (scripts/install-deps.sh installs it)"; finish; }
 done
-
-free_port_pair() {
-	python3 - <<'PY'
-import socket
-for _ in range(200):
-    a = socket.socket()
-    a.bind(("127.0.0.1", 0))
-    p = a.getsockname()[1]
-    b = socket.socket()
-    try:
-        b.bind(("127.0.0.1", p + 1))
-    except OSError:
-        continue
-    finally:
-        a.close()
-        b.close()
-    print(p)
-    break
-PY
-}
 
 TPM_PID=
 tpm_start() {

@@ -27,28 +27,6 @@
 
 #define FILE_MAX ((size_t)1024 * 1024)
 
-/* The evidence was read and understood but not accepted: exit 3, as a
- * 403 from skrd (docs/snp.md). */
-static int
-refused(int err)
-{
-	switch (err) {
-	case SKR_ERR_SNP_SIGNING_KEY:
-	case SKR_ERR_SNP_PRODUCT:
-	case SKR_ERR_SNP_CHAIN:
-	case SKR_ERR_SNP_EXPIRED:
-	case SKR_ERR_SNP_CHIP_ID:
-	case SKR_ERR_SNP_TCB:
-	case SKR_ERR_SNP_SIGNATURE:
-	case SKR_ERR_SNP_BINDING:
-	case SKR_ERR_SNP_QUOTE:
-	case SKR_ERR_SNP_NONCE:
-		return 1;
-	default:
-		return 0;
-	}
-}
-
 static int
 usage_error(struct skrctl_ctx *x, const char *msg)
 {
@@ -162,7 +140,9 @@ show(struct skrctl_ctx *x, int r, const skr_snp_verified *v, const char *what,
 	} else if (r != SKR_OK)
 		skrctl_out_errorf("%s: %s", skr_err_id(r), reason);
 	if (r != SKR_OK)
-		return refused(r) ? SKRCTL_EXIT_DENIED : SKRCTL_EXIT_ERR;
+		/* Evidence read and understood but not accepted exits 3, as
+		 * skrd's 403 for it does (docs/snp.md). */
+		return skrctl_out_release_exit(r);
 	if (x->json) {
 		o = json_pack("{s:b,s:i,s:s,s:s,s:O}", "valid", 1, "version",
 		    (int)v->report.version, "product",

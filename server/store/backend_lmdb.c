@@ -28,6 +28,8 @@ struct lmdb_be {
 	MDB_dbi dbi[NDB];
 	char path[PATH_MAX];
 	size_t reserve;         /* bytes kept for SKR_TXN_WRITE_RESERVE */
+	size_t psize;           /* LMDB's page size */
+	uint64_t written;       /* file bytes known written (pages, zeros) */
 };
 
 struct lmdb_txn {
@@ -70,10 +72,17 @@ lmdb_err(int rc)
  * refused with SKR_ERR_STORE_FULL before it starts when less than twice
  * the reserve is left in the map or on the file system, while
  * SKR_TXN_WRITE_RESERVE transactions (release audit records, nonces: small)
- * go ahead into what is left.  The reserve is preallocated past the end of
- * the file (FALLOC_FL_KEEP_SIZE), so other writers on the same file system
- * cannot take it; where the file system cannot preallocate, free space is
- * all there is to count.
+ * go ahead into what is left.
+ *
+ * The reserve is kept written, as zeros, past LMDB's last page (docs/
+ * store.md, "Environment settings"), so other writers on the same file
+ * system cannot take it, and so that a commit overwrites blocks the file
+ * already has: a synced write that grows a file or fills new blocks also
+ * has to write the inode and the allocation metadata, one or two more
+ * device writes in every commit that appends pages.  LMDB never reads past
+ * its last page, so the zeros are never seen; they are written from inside
+ * a write transaction, while no other writer can be placing pages there,
+ * and reach the disk with that transaction's own sync.
  */
 #define RESERVE_MIN ((size_t)16 * 1024)
 #define RESERVE_MAX ((size_t)1024 * 1024)
@@ -82,6 +91,9 @@ static void
 reserve_init(struct lmdb_be *be)
 {
 	MDB_envinfo ei;
+	MDB_stat ms;
+	struct stat sb;
+	int fd;
 
 	be->reserve = RESERVE_MAX;
 	if (mdb_env_info(be->env, &ei) == MDB_SUCCESS)
@@ -90,20 +102,53 @@ reserve_init(struct lmdb_be *be)
 		be->reserve = RESERVE_MIN;
 	if (be->reserve > RESERVE_MAX)
 		be->reserve = RESERVE_MAX;
+	be->psize = mdb_env_stat(be->env, &ms) == MDB_SUCCESS ? ms.ms_psize :
+	    4096;
+	if (mdb_env_get_fd(be->env, &fd) == MDB_SUCCESS && fstat(fd, &sb) == 0)
+		be->written = (uint64_t)sb.st_size;
 }
 
-/* Make sure the reserve is allocated past the end of the file. */
+/* Bytes of the file LMDB's committed pages take. */
+static uint64_t
+used_bytes(struct lmdb_be *be, uint64_t *map)
+{
+	MDB_envinfo ei;
+
+	if (mdb_env_info(be->env, &ei) != MDB_SUCCESS)
+		return UINT64_MAX;
+	*map = ei.me_mapsize;
+	return ((uint64_t)ei.me_last_pgno + 1) * be->psize;
+}
+
+/*
+ * In a top-level write transaction: when less than the reserve is written
+ * past the last committed page, write zeros up to twice the reserve past
+ * it (never past the map).  A failure (the file system is full) leaves
+ * what could be written; LMDB's own writes then report ENOSPC.
+ */
 static void
 reserve_keep(struct lmdb_be *be)
 {
-	struct stat sb;
+	static const uint8_t zeros[64 * 1024];
+	uint64_t used, map = 0, at, want;
+	ssize_t n;
 	int fd;
 
-	if (mdb_env_get_fd(be->env, &fd) != MDB_SUCCESS || fstat(fd, &sb) != 0)
+	if ((used = used_bytes(be, &map)) == UINT64_MAX ||
+	    be->written >= used + be->reserve ||
+	    mdb_env_get_fd(be->env, &fd) != MDB_SUCCESS)
 		return;
-	if ((uint64_t)sb.st_blocks * 512 < (uint64_t)sb.st_size + be->reserve)
-		(void)fallocate(fd, FALLOC_FL_KEEP_SIZE, sb.st_size,
-		    (off_t)be->reserve);
+	want = used + 2 * (uint64_t)be->reserve;
+	if (want > map)
+		want = map;
+	for (at = be->written > used ? be->written : used; at < want; at +=
+	    (uint64_t)n) {
+		n = pwrite(fd, zeros, want - at < sizeof(zeros) ?
+		    (size_t)(want - at) : sizeof(zeros), (off_t)at);
+		if (n <= 0)
+			break;
+	}
+	be->written = at;
 }
 
 /*
@@ -131,24 +176,21 @@ lock_alloc(const char *path)
 static int
 space_low(struct lmdb_be *be)
 {
-	MDB_envinfo ei;
-	MDB_stat ms;
 	struct statvfs vfs;
 	struct stat sb;
-	uint64_t used, disk, ahead = 0;
+	uint64_t used, map = 0, disk, ahead = 0;
 	int fd;
 
-	if (mdb_env_info(be->env, &ei) != MDB_SUCCESS ||
-	    mdb_env_stat(be->env, &ms) != MDB_SUCCESS)
+	if ((used = used_bytes(be, &map)) == UINT64_MAX)
 		return 0;
-	used = ((uint64_t)ei.me_last_pgno + 1) * ms.ms_psize;
-	if (used + 2 * be->reserve > ei.me_mapsize)
+	if (used + 2 * be->reserve > map)
 		return 1;
 	if (mdb_env_get_fd(be->env, &fd) != MDB_SUCCESS || fstat(fd, &sb) != 0 ||
 	    fstatvfs(fd, &vfs) != 0)
 		return 0;
-	if ((uint64_t)sb.st_blocks * 512 > (uint64_t)sb.st_size)
-		ahead = (uint64_t)sb.st_blocks * 512 - (uint64_t)sb.st_size;
+	/* Blocks the file has past LMDB's pages: the zeros written ahead. */
+	if ((uint64_t)sb.st_blocks * 512 > used)
+		ahead = (uint64_t)sb.st_blocks * 512 - used;
 	disk = (uint64_t)vfs.f_bavail * vfs.f_frsize + ahead;
 	return disk < 2 * be->reserve;
 }
@@ -190,11 +232,11 @@ lmdb_txn_commit(skr__be_txn *t)
 		free(txn);
 		return SKR_OK;
 	}
+	if (!txn->sub)
+		reserve_keep(TXBE(t));
 	/* The environment is opened without MDB_NOSYNC/MDB_NOMETASYNC, so a
 	 * successful commit has been fsynced: the write is durable. */
 	rc = mdb_txn_commit(txn->t);
-	if (rc == MDB_SUCCESS && !txn->sub)
-		reserve_keep(TXBE(t));
 	free(txn);
 	return lmdb_err(rc);
 }
@@ -442,7 +484,6 @@ env_open(struct lmdb_be *be, const skr_store_opts *opts)
 	rc = mdb_env_open(be->env, be->path, MDB_NOSUBDIR | MDB_NOTLS, 0600);
 	if (rc == MDB_SUCCESS) {
 		reserve_init(be);
-		reserve_keep(be);
 		lock_alloc(be->path);
 	}
 	return lmdb_err(rc);

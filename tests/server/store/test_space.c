@@ -4,12 +4,16 @@
  * reserve is left for release audit records (SKR_TXN_WRITE_RESERVE);
  * everything committed before stays readable and opens.  When even the
  * reserve is used up, a group commit that fails fails every release
- * waiting on it.
+ * waiting on it.  The reserve is kept written past LMDB's last page.
  */
+#include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "audit.h"
@@ -204,6 +208,101 @@ out:
 	skr_master_key_free(mk);
 }
 
+/* Bytes of the store file from off to its end are all zero. */
+static int
+zeros_from(const char *path, off_t off)
+{
+	uint8_t b[4096];
+	ssize_t n;
+	int fd, ok = 1;
+
+	if ((fd = open(path, O_RDONLY)) < 0)
+		return 0;
+	while (ok && (n = pread(fd, b, sizeof(b), off)) > 0) {
+		for (ssize_t i = 0; i < n; i++)
+			ok &= b[i] == 0;
+		off += n;
+	}
+	close(fd);
+	return ok;
+}
+
+#define AHEAD_KEYS 700
+
+/*
+ * The reserve is written ahead of LMDB's last page (docs/store.md,
+ * "Environment settings"): after commits, between the reserve and twice
+ * it lies past the pages in use, never past the map, all zeros; the store
+ * reopens with everything in it.
+ */
+static void
+test_ahead(void)
+{
+	/* A map of 16 MiB: the largest reserve, 1 MiB. */
+	const uint64_t map = 16 * 1024 * 1024, reserve = 1024 * 1024;
+	skr_store_opts opts = { .map_size = map };
+	skr_master_key *mk = NULL;
+	skr_store *st = NULL;
+	skr_store_stats ss;
+	skr_txn *txn = NULL;
+	skr_key *k = NULL, *want;
+	struct stat sb;
+	json_t *tags;
+	char path[PATH_MAX], name[32], val[200];
+	int i, r = SKR_OK, committed = 0, ok = 1;
+
+	snprintf(path, sizeof(path), "%s/skr.mdb", dir);
+	CHECK_OK(skr_master_key_generate(&mk));
+	CHECK_OK(skr_store_create(dir, mk, &opts, &st));
+	if (st == NULL)
+		goto out;
+	memset(val, 'v', sizeof(val) - 1);
+	val[sizeof(val) - 1] = '\0';
+	tags = json_pack("{ss ss ss ss ss}", "a", val, "b", val, "c", val,
+	    "d", val, "e", val);
+	for (i = 0; i < AHEAD_KEYS && r == SKR_OK; i++) {
+		if ((r = add_key(st, i, tags)) != SKR_OK ||
+		    (i % 10 == 0 && (r = audit_release(st, i)) != SKR_OK))
+			break;
+		committed++;
+		CHECK_OK(skr_store_stats_get(st, &ss));
+		CHECK(stat(path, &sb) == 0);
+		/* The reserve is topped up before a commit, from the last
+		 * page before it; one key and one record move that page by
+		 * far less than 64 KiB. */
+		ok &= (uint64_t)sb.st_size + 64 * 1024 >= ss.used_size +
+		    reserve &&
+		    (uint64_t)sb.st_size <= ss.used_size + 2 * reserve &&
+		    (uint64_t)sb.st_size <= map;
+	}
+	json_decref(tags);
+	CHECK_OK(r);
+	CHECK(committed == AHEAD_KEYS);
+	CHECK(ok);
+	CHECK(ss.used_size > 2 * reserve);
+	CHECK(zeros_from(path, (off_t)ss.used_size));
+	skr_store_close(st);
+	st = NULL;
+	CHECK_OK(skr_store_open(dir, mk, &opts, &st));
+	if (st == NULL)
+		goto out;
+	CHECK_OK(skr_store_txn_begin(st, SKR_TXN_READ, &txn));
+	for (i = 0; i < committed; i++) {
+		snprintf(name, sizeof(name), "fill-%d", i);
+		want = oct_key(i);
+		r = skr_store_version_open(txn, name, NULL, &k);
+		CHECK(r == SKR_OK && skr_key_public_equal(k, want));
+		skr_key_free(k);
+		skr_key_free(want);
+		k = NULL;
+	}
+	CHECK_OK(skr_audit_verify(txn, NULL, NULL));
+	skr_store_txn_abort(txn);
+	skr_store_close(st);
+out:
+	skr_master_key_free(mk);
+}
+
 int
 main(void)
 {
@@ -211,6 +310,8 @@ main(void)
 	skr_test_tmpdir(NULL, "space", dir, sizeof(dir));
 	rmdir(dir);
 	test_full();
+	skr_test_rmrf(dir);
+	test_ahead();
 	skr_test_rmrf(dir);
 	return check_done();
 }

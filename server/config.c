@@ -67,6 +67,7 @@ static const struct setting settings[] = {
 	I("release_window", release_window, 1, 86400),
 	I("ratelimit_ipv6_prefix", ratelimit_ipv6_prefix, 16, 128),
 	I("store_map_size", store_map_size, 0, (int64_t)1 << 40),
+	I("audit_commit_interval_us", audit_commit_interval_us, 0, 100000),
 	S("metrics_auth", metrics_auth, metrics_auths),
 	S("audit_file", audit_file, NULL),
 	S("audit_file_fsync", audit_file_fsync, fsyncs),
@@ -117,6 +118,7 @@ skr_config_init(skr_config *c)
 	c->auth_fail_window = 60;
 	c->release_limit = 300;
 	c->release_window = 60;
+	c->audit_commit_interval_us = 1000;
 	c->attest_snp = 1;
 	c->attest_token_lifetime = 28800;
 	c->ratelimit_ipv6_prefix = 64;

@@ -54,6 +54,7 @@ typedef struct skr_config {
 	int64_t release_window;   /* seconds */
 	int64_t ratelimit_ipv6_prefix; /* IPv6 network counted as one peer */
 	int64_t store_map_size;   /* LMDB map size in bytes; 0: default */
+	int64_t audit_commit_interval_us; /* group commit pacing; 0: none */
 	char *metrics_auth;       /* token | none */
 	char *audit_file;         /* JSON-lines audit sink, or NULL */
 	char *audit_file_fsync;   /* always | never */

@@ -691,6 +691,21 @@ render_store(skr_server *srv, skr_buf *out)
 	if (r == SKR_OK)
 		r = skr_metrics_sample(out, "skr_store_map_bytes",
 		    (double)ss.map_size, NULL);
+	if (r == SKR_OK)
+		r = skr_metrics_family(out, "skr_audit_group_commits_total",
+		    "counter", "Group commits of audit records (release "
+		    "attempts and other events logged on their own).");
+	if (r == SKR_OK)
+		r = skr_metrics_sample(out, "skr_audit_group_commits_total",
+		    (double)ss.audit_commits, NULL);
+	if (r == SKR_OK)
+		r = skr_metrics_family(out,
+		    "skr_audit_group_commit_records_total", "counter",
+		    "Audit records those group commits held.");
+	if (r == SKR_OK)
+		r = skr_metrics_sample(out,
+		    "skr_audit_group_commit_records_total",
+		    (double)ss.audit_commit_records, NULL);
 	if (r == SKR_OK && ss.replicated)
 		r = render_replica(&ss, out);
 	return r;

@@ -828,6 +828,7 @@ restart_only(const skr_config *old, skr_config *c, skr_buf *names)
 	KEEP_INT(idle_timeout);
 	KEEP_INT(shutdown_timeout);
 	KEEP_INT(store_map_size);
+	KEEP_INT(audit_commit_interval_us);
 	/* The limiters are made with their settings on first use. */
 	KEEP_INT(auth_fail_limit);
 	KEEP_INT(auth_fail_window);
@@ -956,6 +957,8 @@ serve_open(void *arg, const skr_keyring *kr)
 	so.map_size = (size_t)sv->cfg.store_map_size;
 	if ((r = skr_store_open_keyring(sv->cfg.data, kr, &so, &st)) != SKR_OK)
 		goto out;
+	skr_store_commit_interval(st,
+	    (unsigned)sv->cfg.audit_commit_interval_us);
 	__atomic_store_n(&srv->replicated, skr_store_replicated(st),
 	    __ATOMIC_RELEASE);
 	srv->store = st;

@@ -85,7 +85,12 @@ struct skr__committer {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	skr_audit_job *head, *tail;  /* queued, oldest first */
+	size_t queued;
+	int idle;               /* waiting for a first record */
 	int stop;
+	uint64_t last_us;       /* when the last commit started */
+	uint64_t commits, records; /* committed batches, records in them
+				    * (atomic) */
 };
 
 /* Append job's record to txn after its check or work: a refused record or
@@ -150,8 +155,9 @@ append_job(skr_txn *txn, skr_audit_job *job, uint64_t *seq,
 	return SKR_OK;
 }
 
-/* One write transaction for the batch; each job's result is set. */
-static void
+/* One write transaction for the batch; each job's result is set.  The
+ * number of records committed. */
+static int
 commit_batch(skr_store *st, skr_audit_job *batch)
 {
 	skr_txn *txn = NULL;
@@ -212,6 +218,7 @@ out:
 				j->result = r;
 			j->seq = 0;
 		}
+	return r == SKR_OK ? appended : 0;
 }
 
 /* Take the queued jobs of c, in order, at most BATCH_MAX, and for a
@@ -235,6 +242,7 @@ batch_take(struct skr__committer *c)
 		*tail = j;
 		tail = &j->next;
 		n++;
+		c->queued--;
 	}
 	if (c->head == NULL)
 		c->tail = NULL;
@@ -249,8 +257,11 @@ requeue(struct skr__committer *c, skr_audit_job *again)
 
 	if (again == NULL)
 		return;
-	while (last->next != NULL)
+	c->queued++;
+	while (last->next != NULL) {
 		last = last->next;
+		c->queued++;
+	}
 	last->next = c->head;
 	if (c->head == NULL)
 		c->tail = last;
@@ -262,17 +273,38 @@ committer_main(void *arg)
 {
 	struct skr__committer *c = arg;
 	skr_audit_job *batch, *j, *next, *again, **atail;
-	uint64_t now;
+	struct timespec until;
+	uint64_t now, due;
+	int n;
 
 	pthread_mutex_lock(&c->mu);
 	for (;;) {
+		c->idle = 1;
 		while (c->head == NULL && !c->stop)
 			pthread_cond_wait(&c->cv, &c->mu);
+		c->idle = 0;
 		if (c->head == NULL)
 			break;
+		/* Busy: the last commit started less than the interval ago.
+		 * Let more records join this one, up to a full batch. */
+		due = c->last_us + __atomic_load_n(&c->st->commit_interval_us,
+		    __ATOMIC_RELAXED);
+		while (!c->stop && c->queued < BATCH_MAX &&
+		    (now = skr_clock_us()) < due) {
+			until.tv_sec = (time_t)(due / 1000000);
+			until.tv_nsec = (long)(due % 1000000) * 1000;
+			pthread_cond_timedwait(&c->cv, &c->mu, &until);
+		}
+		c->last_us = skr_clock_us();
 		batch = batch_take(c);
 		pthread_mutex_unlock(&c->mu);
-		commit_batch(c->st, batch);
+		/* Counted before anyone is told, so that a caller that reads
+		 * the counters after its record is done sees its commit. */
+		if ((n = commit_batch(c->st, batch)) > 0) {
+			__atomic_add_fetch(&c->commits, 1, __ATOMIC_RELAXED);
+			__atomic_add_fetch(&c->records, (uint64_t)n,
+			    __ATOMIC_RELAXED);
+		}
 		again = NULL;
 		atail = &again;
 		now = skr_clock_ms();
@@ -308,13 +340,17 @@ static struct skr__committer *
 committer(skr_store *st)
 {
 	struct skr__committer *c;
+	pthread_condattr_t ca;
 
 	pthread_mutex_lock(&st->committer_mu);
 	if ((c = st->committer) == NULL && (c = calloc(1, sizeof(*c))) !=
 	    NULL) {
 		c->st = st;
 		pthread_mutex_init(&c->mu, NULL);
-		pthread_cond_init(&c->cv, NULL);
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&c->cv, &ca);
+		pthread_condattr_destroy(&ca);
 		if (pthread_create(&c->thread, NULL, committer_main, c) != 0) {
 			pthread_cond_destroy(&c->cv);
 			pthread_mutex_destroy(&c->mu);
@@ -348,6 +384,20 @@ skr__committer_stop(skr_store *st)
 	free(c);
 }
 
+void
+skr__committer_stats(skr_store *st, uint64_t *commits, uint64_t *records)
+{
+	struct skr__committer *c;
+
+	*commits = *records = 0;
+	pthread_mutex_lock(&st->committer_mu);
+	if ((c = st->committer) != NULL) {
+		*commits = __atomic_load_n(&c->commits, __ATOMIC_RELAXED);
+		*records = __atomic_load_n(&c->records, __ATOMIC_RELAXED);
+	}
+	pthread_mutex_unlock(&st->committer_mu);
+}
+
 int
 skr_audit_submit(skr_store *st, skr_audit_job *job)
 {
@@ -368,7 +418,10 @@ skr_audit_submit(skr_store *st, skr_audit_job *job)
 	else
 		c->head = job;
 	c->tail = job;
-	pthread_cond_signal(&c->cv);
+	/* The committer waits for a first record, or for a batch to fill
+	 * while the interval runs: nothing else wakes it. */
+	if (++c->queued >= BATCH_MAX || c->idle)
+		pthread_cond_signal(&c->cv);
 	pthread_mutex_unlock(&c->mu);
 	return SKR_OK;
 }

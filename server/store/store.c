@@ -701,10 +701,23 @@ skr_store_open_keyring(const char *dir, const skr_keyring *kr,
 int
 skr_store_stats_get(skr_store *st, skr_store_stats *out)
 {
+	int r;
+
 	memset(out, 0, sizeof(*out));
 	if (st == NULL)
 		return SKR_ERR_INVAL;
-	return st->ops->stats(st->be, out);
+	r = st->ops->stats(st->be, out);
+	skr__committer_stats(st, &out->audit_commits,
+	    &out->audit_commit_records);
+	return r;
+}
+
+void
+skr_store_commit_interval(skr_store *st, unsigned us)
+{
+	if (st != NULL)
+		__atomic_store_n(&st->commit_interval_us, us,
+		    __ATOMIC_RELAXED);
 }
 
 int

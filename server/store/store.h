@@ -587,6 +587,9 @@ typedef struct skr_store_stats {
 	uint64_t keys, versions, deleted, tokens, nonces, audit_records;
 	uint64_t map_size;  /* configured bytes */
 	uint64_t used_size; /* bytes of pages in use */
+	/* The committer's group commits of audit records (audit_commit.c)
+	 * since the store was opened, and the records they held. */
+	uint64_t audit_commits, audit_commit_records;
 	/* A replicated store (docs/availability.md, "Metrics"); 0 else. */
 	int replicated;
 	int available;      /* the watch is up and the last call worked */
@@ -600,6 +603,16 @@ typedef struct skr_store_stats {
 } skr_store_stats;
 
 int skr_store_stats_get(skr_store *st, skr_store_stats *out);
+
+/*
+ * Pace the group commits of audit records (docs/store.md, "Audit log"):
+ * while commits follow each other, the next one starts no sooner than us
+ * microseconds after the last one started, so that more records share its
+ * sync.  A record that finds the committer idle is committed at once.
+ * 0 (the default of a store) commits whatever is queued as soon as the
+ * last commit returns.
+ */
+void skr_store_commit_interval(skr_store *st, unsigned us);
 
 /*
  * Wait until every change acknowledged by any replica before this call is

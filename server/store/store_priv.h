@@ -55,6 +55,9 @@ struct skr_store {
 	 * by the first and stopped by skr_store_close. */
 	struct skr__committer *committer;
 	pthread_mutex_t committer_mu;
+	/* skr_store_commit_interval: the least time from the start of one
+	 * group commit to the next. */
+	unsigned commit_interval_us;
 	/* Transactions alive per epoch, so that a finished rotation wipes
 	 * the old key only once no transaction can still read a record
 	 * sealed under it (rotate.c). */
@@ -299,6 +302,10 @@ int skr__page_walk(skr_txn *txn, int db, char kind, const char *binding,
 
 /* Drain and stop the committer, if one was started. */
 void skr__committer_stop(skr_store *st);
+/* Its group commits so far and the records they held (0 and 0 before the
+ * first). */
+void skr__committer_stats(skr_store *st, uint64_t *commits,
+    uint64_t *records);
 
 /* ---- deleted.c ---------------------------------------------------------- */
 

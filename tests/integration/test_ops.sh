@@ -142,6 +142,12 @@ expect_metric "skr_authority_refresh_ok{authority=\"$ISS\"}" 1 "metrics: authori
 check "metrics: authority has keys" test "$(metric "skr_authority_keys{authority=\"$ISS\"}")" -ge 1
 check "metrics: key set age is reported" test -n "$(metric "skr_authority_key_set_age_seconds{authority=\"$ISS\"}")"
 check "metrics: store size is reported" test "$(metric skr_store_used_bytes)" -gt 0
+# Three releases and one evaluate: four attempt records, in one or more
+# group commits.
+check "metrics: audit group commits and their records" awk \
+	-v c="$(metric skr_audit_group_commits_total)" \
+	-v r="$(metric skr_audit_group_commit_records_total)" \
+	'BEGIN { exit !(c >= 1 && r >= 4 && r >= c) }'
 check "metrics: open connections (this one at least)" test "$(metric skr_http_connections_open)" -ge 1
 expect_metric 'skr_audit_sink_up{sink="file"}' 1 "metrics: audit file sink up"
 expect_metric 'skr_audit_sink_up{sink="stdout"}' 1 "metrics: stdout sink up"

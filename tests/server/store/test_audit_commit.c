@@ -4,7 +4,8 @@
  * allocation; a change committed with its records or not at all, its
  * transaction ended on every path; records with in-transaction work; and
  * the group commit under many threads, each caller checked, as soon as it
- * returns, against the store file as another process sees it.
+ * returns, against the store file as another process sees it; and the
+ * commits paced by skr_store_commit_interval.
  */
 #include <pthread.h>
 #include <signal.h>
@@ -1018,6 +1019,69 @@ test_async(void)
 	CHECK(write_lock_free());
 }
 
+/* ---- pacing ------------------------------------------------------------------ */
+
+#define PACED 6
+
+/*
+ * skr_store_commit_interval: a record that finds the committer idle is
+ * committed at once, and records that arrive within the interval after
+ * that commit started wait and share the next one (the counters say how
+ * many commits and records there were).  Every record is still durable
+ * when its job is done, and 0 turns the pacing off.
+ */
+static void
+test_paced(void)
+{
+	static struct async_one a[PACED];
+	skr_store_stats s0, s1;
+	uint64_t prev;
+	int i, ok = 1;
+
+	CHECK_OK(skr_store_stats_get(st, &s0));
+	CHECK(s0.audit_commits > 0 && s0.audit_commit_records >=
+	    s0.audit_commits);
+	/* Long enough that the submits below all fall within it. */
+	skr_store_commit_interval(st, 2000 * 1000);
+	atomic_store(&async_done, 0);
+	for (i = 0; i < PACED; i++) {
+		memset(&a[i], 0, sizeof(a[i]));
+		snprintf(a[i].rid, sizeof(a[i].rid), "paced-%d", i);
+		a[i].rec.event = "key.release";
+		a[i].rec.outcome = "ok";
+		a[i].rec.request_id = a[i].rid;
+		a[i].job.rec = &a[i].rec;
+		a[i].job.now = NOW;
+		a[i].job.done = async_done_fn;
+		a[i].job.done_arg = &a[i];
+		CHECK_OK(skr_audit_submit(st, &a[i].job));
+		/* The first goes alone, at once (nothing else is queued
+		 * behind it); the rest are submitted after it is done. */
+		while (i == 0 && atomic_load(&async_done) == 0)
+			usleep(1000);
+	}
+	for (i = 0; i < 1000 && atomic_load(&async_done) < PACED; i++)
+		usleep(10 * 1000);
+	CHECK(atomic_load(&async_done) == PACED);
+	prev = a[0].job.seq;
+	for (i = 0; i < PACED; i++) {
+		ok &= a[i].job.result == SKR_OK && a[i].seen &&
+		    (i == 0 || a[i].job.seq == prev + 1);
+		prev = a[i].job.seq;
+	}
+	CHECK(ok);
+	CHECK_OK(skr_store_stats_get(st, &s1));
+	CHECK(s1.audit_commits == s0.audit_commits + 2);
+	CHECK(s1.audit_commit_records == s0.audit_commit_records + PACED);
+
+	/* Off again: one record on its own is one commit. */
+	skr_store_commit_interval(st, 0);
+	CHECK_OK(skr_audit_log(st, &a[0].rec, NOW, NULL, NULL, NULL));
+	CHECK_OK(skr_store_stats_get(st, &s0));
+	CHECK(s0.audit_commits == s1.audit_commits + 1);
+	CHECK(s0.audit_commit_records == s1.audit_commit_records + 1);
+}
+
 /* ---- records written as text --------------------------------------------------- */
 
 /* The text the committer writes is what skr_audit_append stores for the same
@@ -1141,6 +1205,7 @@ main(void)
 	test_checked();
 	test_grouped();
 	test_async();
+	test_paced();
 	test_text();
 	skr_store_close(st);
 	checker_stop();

@@ -20,10 +20,11 @@
  * set as a file (start time and memory measured); closed-loop releases over
  * HTTP/1.1 and HTTP/2 for the maximum throughput, an open-loop run at half
  * of it for latency, with RS256 and ES256 response signing; the crypto-only
- * bound on the same cores, measured first, so that each row can say its
- * efficiency: the bound's CPU per release over skrd's (CPU, not wall time,
- * because the load generator and other work share the cores); a table on
- * standard output and the same figures as JSON.
+ * bound on the same cores, measured first and again right before each run,
+ * so that each row can say its efficiency: the bound's CPU per release over
+ * skrd's (CPU, not wall time, because the load generator and other work
+ * share the cores); the audit records per group commit from skrd's
+ * metrics; a table on standard output and the same figures as JSON.
  *
  * `cluster` measures replicas over an etcd cluster (docs/availability.md):
  * one store in etcd, loaded once, then for each replica count that many
@@ -142,11 +143,15 @@ struct opts {
 static const char *const alg_names[] = { "RS256", "ES256" };
 
 /* What every run is compared with: the crypto-only bound of its
- * response-signing algorithm, measured first, in the same run. */
+ * response-signing algorithm, measured once before the first store is
+ * served and again right before each run (the machine's speed drifts over
+ * minutes: a row's efficiency uses the bound measured next to it). */
 struct bound_figs {
 	double rps[2];
 	double cpu_us[2];
 	double load;
+	const bench_tokens *tok;
+	EVP_PKEY *sign[2];      /* skrd's release-signing keys */
 };
 
 static int
@@ -506,9 +511,10 @@ key_file(const char *dir, const char *name, int cert)
 struct cpu_figs {
 	double server_us;       /* skrd CPU per release */
 	double client_us;       /* load generator CPU per release */
-	double bound_us;        /* the bound's CPU per release */
+	double bound_us;        /* the bound's CPU per release, next to it */
 	double efficiency;      /* bound_us / server_us */
 	double load;            /* 1-minute load average at the start */
+	double batch;           /* audit records per group commit */
 };
 
 static json_t *
@@ -516,7 +522,7 @@ result_json(const char *name, const bench_run_opts *ro,
     const bench_result *res, const struct cpu_figs *c)
 {
 	return json_pack("{s:s,s:s,s:i,s:i,s:f,s:I,s:I,s:I,s:I,s:f,s:f,s:f,"
-	    "s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:s}",
+	    "s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:s}",
 	    "run", name, "protocol", ro->http2 ? "h2" : "http/1.1",
 	    "connections", ro->connections, "in_flight", ro->http2 ?
 	    ro->streams : ro->connections, "rate", ro->rate,
@@ -529,15 +535,16 @@ result_json(const char *name, const bench_run_opts *ro,
 	    "client_cpu_us_per_release", c->client_us,
 	    "crypto_cpu_us_per_release", c->bound_us,
 	    "efficiency", c->efficiency, "loadavg_1m", c->load,
+	    "records_per_group_commit", c->batch,
 	    "first_error", res->first_error);
 }
 
 static void
 print_header(void)
 {
-	printf("%-9s %-6s %-14s %7s %6s %6s %7s %7s %6s %5s %4s %6s\n",
+	printf("%-9s %-6s %-14s %7s %6s %6s %7s %7s %6s %5s %5s %4s %6s\n",
 	    "keys", "sign", "run", "rel/s", "p50ms", "p99ms", "skrd_us",
-	    "crypto", "effic", "load", "err", "check");
+	    "crypto", "effic", "batch", "load", "err", "check");
 }
 
 static void
@@ -545,24 +552,28 @@ print_row(const char *store, const char *alg, const char *name,
     const bench_result *r, const struct cpu_figs *c)
 {
 	printf("%-9s %-6s %-14s %7.0f %6.2f %6.2f %7.0f %7.0f %6.3f %5.1f "
-	    "%4llu %6llu\n", store, alg, name, r->rps, r->p50, r->p99,
-	    c->server_us, c->bound_us, c->efficiency, c->load,
+	    "%5.1f %4llu %6llu\n", store, alg, name, r->rps, r->p50, r->p99,
+	    c->server_us, c->bound_us, c->efficiency, c->batch, c->load,
 	    (unsigned long long)r->errors, (unsigned long long)r->verified);
 	fflush(stdout);
 }
 
-/* One measured run; its figures appended to runs. */
+static double metric(const char *url, const char *ca, const char *name);
+
+/* One measured run, after the crypto-only bound of its algorithm (a);
+ * its figures appended to runs. */
 static int
 measure(const struct opts *o, const struct server *s, const char *dir,
-    const bench_tokens *tok, EVP_PKEY *sign_pub, uint64_t nkeys,
-    const char *store_label, const char *alg, double bound_us,
-    const char *name, int http2, double rate, json_t *runs,
-    bench_result *res, double *efficiency)
+    const struct bound_figs *bound, int a, EVP_PKEY *sign_pub,
+    uint64_t nkeys, const char *store_label, const char *name, int http2,
+    double rate, json_t *runs, bench_result *res, double *efficiency)
 {
+	static const char commits[] = "skr_audit_group_commits_total",
+	    records[] = "skr_audit_group_commit_records_total";
 	bench_run_opts ro;
 	struct cpu_figs c;
 	char ca[PATH_MAX];
-	double scpu, ccpu;
+	double scpu, ccpu, rps, n0, r0, n1;
 	int r;
 
 	pathf(ca, sizeof(ca), "%s/ca.pem", dir);
@@ -579,8 +590,16 @@ measure(const struct opts *o, const struct server *s, const char *dir,
 	ro.rate = rate;
 	ro.nkeys = nkeys;
 	ro.sample = o->sample;
-	ro.tokens = tok;
+	ro.tokens = bound->tok;
+	if ((r = bench_bound(bound->tok, bound->sign[a], a == 0 ?
+	    SKR_ALG_RS256 : SKR_ALG_ES256, o->threads, o->duration / 4 > 1 ?
+	    o->duration / 4 : 1, &rps, &c.bound_us)) != SKR_OK) {
+		fprintf(stderr, "skr-bench: bound: %s\n", skr_strerror(r));
+		return r;
+	}
 	c.load = loadavg();
+	n0 = metric(s->url, ca, commits);
+	r0 = metric(s->url, ca, records);
 	scpu = proc_cpu(s->pid);
 	ccpu = self_cpu();
 	if ((r = bench_release_run(&ro, res)) != SKR_OK) {
@@ -591,16 +610,17 @@ measure(const struct opts *o, const struct server *s, const char *dir,
 	 * time (the load generator's includes checking the samples). */
 	scpu = proc_cpu(s->pid) - scpu;
 	ccpu = self_cpu() - ccpu;
+	if ((n1 = metric(s->url, ca, commits)) > n0)
+		c.batch = (metric(s->url, ca, records) - r0) / (n1 - n0);
 	if (res->total > 0) {
 		c.server_us = scpu * 1e6 / (double)res->total;
 		c.client_us = ccpu * 1e6 / (double)res->total;
 	}
-	c.bound_us = bound_us;
-	c.efficiency = c.server_us > 0 ? bound_us / c.server_us : 0;
+	c.efficiency = c.server_us > 0 ? c.bound_us / c.server_us : 0;
 	if (efficiency != NULL)
 		*efficiency = c.efficiency;
 	json_array_append_new(runs, result_json(name, &ro, res, &c));
-	print_row(store_label, alg, name, res, &c);
+	print_row(store_label, alg_names[a], name, res, &c);
 	if (res->errors > 0)
 		fprintf(stderr, "skr-bench: %s: %llu errors, first: %s\n",
 		    name, (unsigned long long)res->errors, res->first_error);
@@ -726,8 +746,8 @@ store_serve(const struct opts *o, const char *work, const bench_tokens *tok,
 		for (http2 = 0; http2 < 2; http2++) {
 			if (!(o->protos & (1 << http2)))
 				continue;
-			r = measure(o, &s, fig->dir, tok, skr_key_pkey(pub),
-			    fig->keys, label, alg_names[a], bound->cpu_us[a],
+			r = measure(o, &s, fig->dir, bound, (int)a,
+			    skr_key_pkey(pub), fig->keys, label,
 			    http2 ? "h2 max" : "http/1.1 max", http2, 0, runs,
 			    &res, &fig->efficiency[a][http2]);
 			if (r != SKR_OK)
@@ -741,8 +761,8 @@ store_serve(const struct opts *o, const char *work, const bench_tokens *tok,
 			if (!half || o->no_half)
 				continue;
 			/* Latency at half of the maximum throughput. */
-			r = measure(o, &s, fig->dir, tok, skr_key_pkey(pub),
-			    fig->keys, label, alg_names[a], bound->cpu_us[a],
+			r = measure(o, &s, fig->dir, bound, (int)a,
+			    skr_key_pkey(pub), fig->keys, label,
 			    http2 ? "h2 half" : "http/1.1 half", http2,
 			    res.rps / 2, runs, &res, NULL);
 			if (r != SKR_OK)
@@ -1002,6 +1022,9 @@ cmd_run(int argc, char **argv)
 		r = SKR_ERR_INTERNAL;
 		goto out;
 	}
+	bound.tok = &tok;
+	bound.sign[0] = skr_key_pkey(sk_rs);
+	bound.sign[1] = skr_key_pkey(sk_es);
 	bound.load = loadavg();
 	if ((r = bench_bound(&tok, skr_key_pkey(sk_rs), SKR_ALG_RS256,
 	    o.threads, o.duration / 2, &bound.rps[0], &bound.cpu_us[0])) !=

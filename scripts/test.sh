@@ -57,24 +57,24 @@ ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1} \
 UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
 	run_suite build-asan -Db_sanitize=address,undefined -Db_lundef=false \
 	-Dbuildtype=debug -Dtest_clock=true || rc=1
-# ThreadSanitizer (the system compiler's runtime): the unit tests that
-# start threads -- the store under concurrent writers and readers, the
-# authorities' refresh thread, the rate limiter, metrics and the audit
-# sinks -- and the integration tests that drive a real skrd on its event
-# loops and thread pool: concurrent releases through one libskr client
-# (the audit group commit), release end to end, serving (HTTP/2, limits,
-# graceful shutdown with requests in flight), operations (SIGHUP reload
-# while serving, the audit sink thread), master key rotation (the rotation
-# thread, readers of both generations, sealing while requests run) and
-# replicas over etcd (the store's watch thread and copy under concurrent
-# transactions on two stores, and three skrd replicas through a storm).
-# test_load is left out: under
-# ThreadSanitizer skrd accepts too slowly for its thousand held
-# connections.  halt_on_error turns the first report into exit status 66,
-# which fails the test (skrd must exit 0 on SIGTERM); the full reports are
-# kept in build-tsan/tsan/ and printed below.  No suppressions: none of
-# these tests has a report in a system library.
-TSAN_UNIT="store audit_commit authority ratelimit metrics auditsink release rotate"
+# ThreadSanitizer (the system compiler's runtime): the unit tests that start
+# threads -- the store under concurrent writers and readers, the
+# authorities' refresh thread, the rate limiter, metrics, the audit sinks
+# and the cache of parsed policies -- and the integration tests that drive a
+# real skrd on its event loops and thread pool: concurrent releases through
+# one libskr client (the audit group commit), release end to end, serving
+# (HTTP/2, limits, graceful shutdown with requests in flight), operations
+# (SIGHUP reload while serving, the audit sink thread), master key rotation
+# (the rotation thread, readers of both generations, sealing while requests
+# run) and replicas over etcd (the store's watch thread and copy under
+# concurrent transactions on two stores, and three skrd replicas through a
+# storm). test_load is left out: under ThreadSanitizer skrd accepts too
+# slowly for its thousand held connections.  halt_on_error turns the first
+# report into exit status 66, which fails the test (skrd must exit 0 on
+# SIGTERM); the full reports are kept in build-tsan/tsan/ and printed
+# below.  No suppressions: none of these tests has a report in a system
+# library.
+TSAN_UNIT="store audit_commit authority ratelimit metrics auditsink release rotate policy"
 TSAN_INTEGRATION="test_client test_release test_serve test_ops test_rotate test_etcd_store test_cluster"
 rm -rf build-tsan/tsan
 mkdir -p build-tsan/tsan

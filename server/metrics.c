@@ -10,6 +10,7 @@
 
 #include "auditsink.h"
 #include "authority.h"
+#include "policy.h"
 #include "sealctl.h"
 #include "server.h"
 #include "skr/error.h"
@@ -711,6 +712,26 @@ render_store(skr_server *srv, skr_buf *out)
 	return r;
 }
 
+/* The cache of parsed policies (policy.h): lookups by result. */
+static int
+render_policy_cache(skr_buf *out)
+{
+	uint64_t hits, misses;
+	int r;
+
+	skr_policy_cache_stats(&hits, &misses);
+	r = skr_metrics_family(out, "skr_policy_cache_lookups_total",
+	    "counter", "Releases' lookups of their key's parsed policy, by "
+	    "whether it was cached.");
+	if (r == SKR_OK)
+		r = skr_metrics_sample(out, "skr_policy_cache_lookups_total",
+		    (double)hits, "result", "hit", NULL);
+	if (r == SKR_OK)
+		r = skr_metrics_sample(out, "skr_policy_cache_lookups_total",
+		    (double)misses, "result", "miss", NULL);
+	return r;
+}
+
 /* One gauge per authority from the status JSON; member NULL means "ok"
  * (1 when last_error is null). */
 static int
@@ -830,6 +851,7 @@ skr_api_metrics(skr_server *srv, skr_request *req, skr_response *resp)
 		    "metrics are not collected");
 	if ((r = skr_metrics_render(srv->metrics, &text)) == SKR_OK &&
 	    (r = render_store(srv, &text)) == SKR_OK &&
+	    (r = render_policy_cache(&text)) == SKR_OK &&
 	    (r = render_authorities(srv, &text)) == SKR_OK &&
 	    (r = render_sinks(srv, &text)) == SKR_OK &&
 	    (r = skr_sealctl_metrics(srv->seal, &text)) == SKR_OK &&

@@ -218,8 +218,9 @@ decide(skr_server *srv, skr_request *req, struct attempt *a)
 	SKR_GUARD(select_version(srv, req, now, a));
 	SKR_ENSURE(a->vi.attrs.exportable, SKR_ERR_KEY_NOT_EXPORTABLE);
 	SKR_ENSURE(a->vi.policy != NULL, SKR_ERR_KEY_POLICY_REQUIRED);
-	SKR_GUARD(skr_policy_parse(a->vi.policy, a->vi.policy_len, &a->policy,
-	    NULL));
+	/* Validated when it was set; parsed once per distinct text. */
+	SKR_GUARD(skr_policy_parse_cached(a->vi.policy, a->vi.policy_len,
+	    &a->policy));
 	a->evaluated = 1;
 	r = skr_policy_eval_doc(a->policy, &a->tok->doc,
 	    skr_jdoc_root(&a->tok->doc), a->tok->iss, now, &a->res);

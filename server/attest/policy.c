@@ -1,6 +1,7 @@
 #include "policy.h"
 
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,6 +81,7 @@ struct skr_policy {
 	struct rule *rules;
 	size_t nrules;
 	int require_server_nonce;
+	int refs;               /* skr_policy_ref; atomic */
 };
 
 static const char *const group_names[] = {
@@ -353,7 +355,7 @@ skr_policy_free(skr_policy *p)
 {
 	size_t i;
 
-	if (p == NULL)
+	if (p == NULL || __atomic_sub_fetch(&p->refs, 1, __ATOMIC_ACQ_REL) > 0)
 		return;
 	for (i = 0; i < p->nrules; i++) {
 		free(p->rules[i].authority);
@@ -842,6 +844,7 @@ skr_policy_parse(const char *json, size_t n, skr_policy **out, skr_buf *why)
 		r = SKR_ERR_NOMEM;
 		goto out;
 	}
+	p->refs = 1;
 	if ((r = parse_root(&x, p, root)) != SKR_OK)
 		goto out;
 	*out = p;
@@ -851,6 +854,128 @@ skr_policy_parse(const char *json, size_t n, skr_policy **out, skr_buf *why)
 	json_decref(root);
 	skr_buf_free(&x.loc);
 	return r;
+}
+
+skr_policy *
+skr_policy_ref(skr_policy *p)
+{
+	if (p != NULL)
+		__atomic_add_fetch(&p->refs, 1, __ATOMIC_RELAXED);
+	return p;
+}
+
+/*
+ * The cache of parsed policies (policy.h, skr_policy_parse_cached): a
+ * policy is parsed once per distinct text, not once per release.  Entries
+ * are found by an FNV-1a hash of the text and then compared byte for
+ * byte; the cache holds one reference to each, a caller another.  A
+ * policy holds no secret, and a text always parses the same way, so an
+ * entry can never be stale; it leaves when a newer text takes its slot
+ * (round robin).  One lock, held for the lookup only, never while parsing.
+ */
+#define POLICY_CACHE 64
+
+static struct {
+	pthread_mutex_t mu;
+	struct {
+		uint64_t h;
+		char *text;
+		size_t n;
+		skr_policy *p;
+	} e[POLICY_CACHE];
+	unsigned next;
+	uint64_t hits, misses;
+} pcache = { .mu = PTHREAD_MUTEX_INITIALIZER };
+
+static uint64_t
+fnv1a(const char *s, size_t n)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	while (n-- > 0) {
+		h ^= (uint8_t)*s++;
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+static skr_policy *
+pcache_find(uint64_t h, const char *json, size_t n)
+{
+	skr_policy *p = NULL;
+	size_t i;
+
+	pthread_mutex_lock(&pcache.mu);
+	for (i = 0; i < POLICY_CACHE && p == NULL; i++)
+		if (pcache.e[i].p != NULL && pcache.e[i].h == h &&
+		    pcache.e[i].n == n && memcmp(pcache.e[i].text, json, n) == 0)
+			p = skr_policy_ref(pcache.e[i].p);
+	if (p != NULL)
+		pcache.hits++;
+	else
+		pcache.misses++;
+	pthread_mutex_unlock(&pcache.mu);
+	return p;
+}
+
+int
+skr_policy_parse_cached(const char *json, size_t n, skr_policy **out)
+{
+	skr_policy *p, *old = NULL;
+	uint64_t h;
+	char *text, *old_text = NULL;
+	unsigned i;
+	int r;
+
+	*out = NULL;
+	if (json == NULL || n > SKR_POLICY_MAX_BYTES)
+		return skr_policy_parse(json, n, out, NULL);
+	h = fnv1a(json, n);
+	if ((*out = pcache_find(h, json, n)) != NULL)
+		return SKR_OK;
+	if ((r = skr_policy_parse(json, n, &p, NULL)) != SKR_OK)
+		return r;
+	*out = p;
+	/* Kept only when there is memory for it. */
+	if ((text = malloc(n > 0 ? n : 1)) == NULL)
+		return SKR_OK;
+	memcpy(text, json, n);
+	pthread_mutex_lock(&pcache.mu);
+	i = pcache.next++ % POLICY_CACHE;
+	old = pcache.e[i].p;
+	old_text = pcache.e[i].text;
+	pcache.e[i].h = h;
+	pcache.e[i].text = text;
+	pcache.e[i].n = n;
+	pcache.e[i].p = skr_policy_ref(p);
+	pthread_mutex_unlock(&pcache.mu);
+	skr_policy_free(old);
+	free(old_text);
+	return SKR_OK;
+}
+
+void
+skr_policy_cache_stats(uint64_t *hits, uint64_t *misses)
+{
+	pthread_mutex_lock(&pcache.mu);
+	*hits = pcache.hits;
+	*misses = pcache.misses;
+	pthread_mutex_unlock(&pcache.mu);
+}
+
+void
+skr_policy_cache_clear(void)
+{
+	size_t i;
+
+	pthread_mutex_lock(&pcache.mu);
+	for (i = 0; i < POLICY_CACHE; i++) {
+		skr_policy_free(pcache.e[i].p);
+		free(pcache.e[i].text);
+		pcache.e[i].p = NULL;
+		pcache.e[i].text = NULL;
+	}
+	pthread_mutex_unlock(&pcache.mu);
 }
 
 int

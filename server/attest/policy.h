@@ -53,7 +53,24 @@ typedef struct skr_policy skr_policy;
  * SKR_ERR_NOMEM.  *out: caller frees with skr_policy_free. */
 int skr_policy_parse(const char *json, size_t n, skr_policy **out,
     skr_buf *why);
+/* Drops one reference: the last frees the policy. */
 void skr_policy_free(skr_policy *p);
+/* Another reference to p, which is never changed once parsed: threads may
+ * evaluate one policy at once.  Returns p. */
+skr_policy *skr_policy_ref(skr_policy *p);
+
+/*
+ * skr_policy_parse without the reason, through a cache of the last 64
+ * distinct texts parsed (policy.c): a release parses its key's policy
+ * once per text, not once per release (README, "Performance").  The
+ * cache is found by the exact bytes; only policies that parsed are kept.
+ * *out: a reference the caller frees with skr_policy_free.
+ */
+int skr_policy_parse_cached(const char *json, size_t n, skr_policy **out);
+/* Lookups that found a policy, and that did not. */
+void skr_policy_cache_stats(uint64_t *hits, uint64_t *misses);
+/* Drop every cached policy (references held elsewhere stay valid). */
+void skr_policy_cache_clear(void);
 
 /* 1 when the policy sets the requireServerNonce extension (docs/release.md:
  * the release is allowed only against a nonce handed out by GET /nonce). */

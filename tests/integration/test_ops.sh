@@ -148,6 +148,9 @@ check "metrics: audit group commits and their records" awk \
 	-v c="$(metric skr_audit_group_commits_total)" \
 	-v r="$(metric skr_audit_group_commit_records_total)" \
 	'BEGIN { exit !(c >= 1 && r >= 4 && r >= c) }'
+# One key, one policy: parsed once for the four attempts, then found.
+expect_metric 'skr_policy_cache_lookups_total{result="miss"}' 1 "metrics: the key's policy parsed once"
+expect_metric 'skr_policy_cache_lookups_total{result="hit"}' 3 "metrics: ... and found for the other attempts"
 check "metrics: open connections (this one at least)" test "$(metric skr_http_connections_open)" -ge 1
 expect_metric 'skr_audit_sink_up{sink="file"}' 1 "metrics: audit file sink up"
 expect_metric 'skr_audit_sink_up{sink="stdout"}' 1 "metrics: stdout sink up"

@@ -1,5 +1,10 @@
-/* Unit tests: release policy parsing (every shape error) and evaluation. */
+/* Unit tests: release policy parsing (every shape error) and evaluation,
+ * and the cache of parsed policies the release path uses, also from
+ * several threads at once. */
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "check.h"
@@ -596,11 +601,163 @@ test_rules(void)
 	skr_policy_free(p);
 }
 
+/* ---- the cache of parsed policies ---------------------------------------- */
+
+/* A policy for ISS allowing x-ms-attestation-type == type. */
+static char *
+policy_for(const char *type, char *buf, size_t len)
+{
+	snprintf(buf, len, "{\"version\":\"1.0.0\",\"anyOf\":[{\"authority\":"
+	    "\"%s\",\"allOf\":[{\"claim\":\"x-ms-attestation-type\","
+	    "\"equals\":\"%s\"}]}]}", ISS, type);
+	return buf;
+}
+
+/* Evaluate p over {"x-ms-attestation-type": type}: SKR_OK when allowed. */
+static int
+eval_type(const skr_policy *p, const char *type)
+{
+	skr_policy_result res = SKR_POLICY_RESULT_INIT;
+	skr_jdoc doc = SKR_JDOC_INIT;
+	char claims[128];
+	int r;
+
+	snprintf(claims, sizeof(claims), "{\"x-ms-attestation-type\":\"%s\"}",
+	    type);
+	if ((r = skr_jdoc_parse(&doc, claims, strlen(claims), 0)) == SKR_OK)
+		r = skr_policy_eval_doc(p, &doc, skr_jdoc_root(&doc), ISS, 1000,
+		    &res);
+	skr_policy_result_clear(&res);
+	skr_jdoc_free(&doc);
+	return r;
+}
+
+/*
+ * skr_policy_parse_cached: the same bytes give the same parsed policy
+ * (a hit), other bytes -- even the same JSON spelled otherwise -- another;
+ * a text that does not parse is refused every time and never kept; a
+ * reference outlives its entry's eviction and a clear.
+ */
+static void
+test_cache(void)
+{
+	skr_policy *a = NULL, *b = NULL, *c = NULL, *held = NULL, *q;
+	char t1[512], t2[512], spaced[600];
+	uint64_t h0, m0, h1, m1;
+	int i, ok = 1;
+
+	skr_policy_cache_clear();
+	policy_for("sevsnpvm", t1, sizeof(t1));
+	policy_for("tdxvm", t2, sizeof(t2));
+	snprintf(spaced, sizeof(spaced), " %s", t1);
+	skr_policy_cache_stats(&h0, &m0);
+	CHECK_OK(skr_policy_parse_cached(t1, strlen(t1), &a));
+	CHECK_OK(skr_policy_parse_cached(t1, strlen(t1), &b));
+	CHECK(a != NULL && a == b);
+	CHECK_OK(skr_policy_parse_cached(t2, strlen(t2), &c));
+	CHECK(c != NULL && c != a);
+	skr_policy_free(c);
+	CHECK_OK(skr_policy_parse_cached(spaced, strlen(spaced), &c));
+	CHECK(c != NULL && c != a);
+	skr_policy_cache_stats(&h1, &m1);
+	CHECK(h1 == h0 + 1 && m1 == m0 + 3);
+	CHECK_OK(eval_type(a, "sevsnpvm"));
+	CHECK_ERR(eval_type(a, "tdxvm"), SKR_ERR_POLICY_DENIED);
+	CHECK_OK(eval_type(c, "sevsnpvm"));
+	skr_policy_free(b);
+	skr_policy_free(c);
+
+	/* Refused, and refused again: nothing was kept. */
+	for (i = 0; i < 2; i++) {
+		static const char bad[] = "{\"version\":\"1.0.0\"}";
+
+		q = (skr_policy *)1;
+		CHECK_ERR(skr_policy_parse_cached(bad, strlen(bad), &q),
+		    SKR_ERR_POLICY_INVALID);
+		CHECK(q == NULL);
+	}
+	skr_policy_cache_stats(&h0, &m0);
+	CHECK(h0 == h1 && m0 == m1 + 2);
+
+	/* a's entry pushed out by 64 other texts: a is still whole, and the
+	 * same text is parsed anew. */
+	held = a;
+	for (i = 0; i < 70; i++) {
+		char type[16], t[512];
+
+		snprintf(type, sizeof(type), "type-%d", i);
+		policy_for(type, t, sizeof(t));
+		q = NULL;
+		CHECK_OK(skr_policy_parse_cached(t, strlen(t), &q));
+		ok &= q != NULL && eval_type(q, type) == SKR_OK;
+		skr_policy_free(q);
+	}
+	CHECK(ok);
+	CHECK_OK(eval_type(held, "sevsnpvm"));
+	CHECK_OK(skr_policy_parse_cached(t1, strlen(t1), &a));
+	CHECK(a != NULL && a != held);
+	skr_policy_free(held);
+	/* Cleared: a reference held elsewhere stays valid. */
+	skr_policy_cache_clear();
+	CHECK_OK(eval_type(a, "sevsnpvm"));
+	skr_policy_free(a);
+}
+
+#define CACHE_THREADS 4
+#define CACHE_ROUNDS 300
+
+static atomic_int cache_bad;
+
+/* Parse through the cache and evaluate, over a few texts, while another
+ * thread clears the cache now and then (ThreadSanitizer runs this). */
+static void *
+cache_thread(void *arg)
+{
+	static const char *const types[] = { "sevsnpvm", "tdxvm", "sgx" };
+	skr_policy *p;
+	char t[512];
+	int i, id = (int)(intptr_t)arg;
+
+	for (i = 0; i < CACHE_ROUNDS; i++) {
+		const char *type = types[(i + id) % 3];
+
+		if (id == 0 && i % 50 == 0)
+			skr_policy_cache_clear();
+		policy_for(type, t, sizeof(t));
+		p = NULL;
+		if (skr_policy_parse_cached(t, strlen(t), &p) != SKR_OK ||
+		    eval_type(p, type) != SKR_OK ||
+		    eval_type(p, "other") != SKR_ERR_POLICY_DENIED)
+			atomic_fetch_add(&cache_bad, 1);
+		skr_policy_free(p);
+	}
+	return NULL;
+}
+
+static void
+test_cache_threads(void)
+{
+	pthread_t th[CACHE_THREADS];
+	int i, started = 0;
+
+	for (i = 0; i < CACHE_THREADS; i++)
+		if (pthread_create(&th[i], NULL, cache_thread,
+		    (void *)(intptr_t)i) == 0)
+			started++;
+	for (i = 0; i < started; i++)
+		pthread_join(th[i], NULL);
+	CHECK(started == CACHE_THREADS);
+	CHECK(atomic_load(&cache_bad) == 0);
+	skr_policy_cache_clear();
+}
+
 int
 main(void)
 {
 	test_parse_negative();
 	test_operators();
 	test_rules();
+	test_cache();
+	test_cache_threads();
 	return check_done();
 }

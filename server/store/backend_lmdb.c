@@ -74,9 +74,9 @@ lmdb_err(int rc)
  * SKR_TXN_WRITE_RESERVE transactions (release audit records, nonces: small)
  * go ahead into what is left.
  *
- * The reserve is kept written, as zeros, past LMDB's last page (docs/
- * store.md, "Environment settings"), so other writers on the same file
- * system cannot take it, and so that a commit overwrites blocks the file
+ * The reserve is kept written, as zeros, past LMDB's last page
+ * (docs/store.md, "Environment settings"), so other writers on the same
+ * file system cannot take it, and so that a commit overwrites blocks the file
  * already has: a synced write that grows a file or fills new blocks also
  * has to write the inode and the allocation metadata, one or two more
  * device writes in every commit that appends pages.  LMDB never reads past

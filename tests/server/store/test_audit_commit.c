@@ -944,6 +944,22 @@ async_done_fn(skr_audit_job *job)
 	atomic_fetch_add(&async_done, 1);
 }
 
+/* A release record with request id "what-i", its job done by
+ * async_done_fn. */
+static void
+async_init(struct async_one *a, const char *what, int i)
+{
+	memset(a, 0, sizeof(*a));
+	snprintf(a->rid, sizeof(a->rid), "%s-%d", what, i);
+	a->rec.event = "key.release";
+	a->rec.outcome = "ok";
+	a->rec.request_id = a->rid;
+	a->job.rec = &a->rec;
+	a->job.now = NOW;
+	a->job.done = async_done_fn;
+	a->job.done_arg = a;
+}
+
 /* A check that fails (arg 3) or keeps the record (arg 1). */
 static int
 async_check(skr_txn *txn, skr_audit_rec *rec, void *arg)
@@ -971,15 +987,7 @@ test_async(void)
 	atomic_store(&async_done, 0);
 	CHECK_OK(skr_store_txn_begin(st, SKR_TXN_WRITE_RESERVE, &hold));
 	for (i = 0; i < ASYNC_JOBS; i++) {
-		memset(&a[i], 0, sizeof(a[i]));
-		snprintf(a[i].rid, sizeof(a[i].rid), "async-%d", i);
-		a[i].rec.event = "key.release";
-		a[i].rec.outcome = "ok";
-		a[i].rec.request_id = a[i].rid;
-		a[i].job.rec = &a[i].rec;
-		a[i].job.now = NOW;
-		a[i].job.done = async_done_fn;
-		a[i].job.done_arg = &a[i];
+		async_init(&a[i], "async", i);
 		/* Some fail alone in their check; every tenth is refused
 		 * as a record (an unknown outcome).  Neither takes others
 		 * with it. */
@@ -1045,15 +1053,7 @@ test_paced(void)
 	skr_store_commit_interval(st, 2000 * 1000);
 	atomic_store(&async_done, 0);
 	for (i = 0; i < PACED; i++) {
-		memset(&a[i], 0, sizeof(a[i]));
-		snprintf(a[i].rid, sizeof(a[i].rid), "paced-%d", i);
-		a[i].rec.event = "key.release";
-		a[i].rec.outcome = "ok";
-		a[i].rec.request_id = a[i].rid;
-		a[i].job.rec = &a[i].rec;
-		a[i].job.now = NOW;
-		a[i].job.done = async_done_fn;
-		a[i].job.done_arg = &a[i];
+		async_init(&a[i], "paced", i);
 		CHECK_OK(skr_audit_submit(st, &a[i].job));
 		/* The first goes alone, at once (nothing else is queued
 		 * behind it); the rest are submitted after it is done. */

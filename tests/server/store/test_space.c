@@ -66,6 +66,38 @@ add_key(skr_store *st, int i, json_t *tags)
 	return r;
 }
 
+/* Five tags of 199 bytes: a key that takes room. */
+static json_t *
+big_tags(void)
+{
+	char val[200];
+
+	memset(val, 'v', sizeof(val) - 1);
+	val[sizeof(val) - 1] = '\0';
+	return json_pack("{ss ss ss ss ss}", "a", val, "b", val, "c", val,
+	    "d", val, "e", val);
+}
+
+/* Keys fill-0 .. fill-(n-1) open in txn, each with its bytes. */
+static void
+all_open(skr_txn *txn, int n)
+{
+	skr_key *k = NULL, *want;
+	char name[32];
+	int i, r, ok = 1;
+
+	for (i = 0; i < n; i++) {
+		snprintf(name, sizeof(name), "fill-%d", i);
+		want = oct_key(i);
+		r = skr_store_version_open(txn, name, NULL, &k);
+		ok &= r == SKR_OK && skr_key_public_equal(k, want);
+		skr_key_free(k);
+		skr_key_free(want);
+		k = NULL;
+	}
+	CHECK(ok);
+}
+
 /* What a release does: one audit record, committed in the reserve. */
 static int
 audit_release(skr_store *st, int i)
@@ -140,10 +172,9 @@ test_full(void)
 	skr_master_key *mk = NULL;
 	skr_store *st = NULL;
 	skr_txn *txn = NULL;
-	skr_key *k = NULL, *want;
 	skr_version_info vi;
 	json_t *tags;
-	char name[32], val[200];
+	char name[32];
 	int i, r = SKR_OK, committed = 0, releases = 0;
 
 	CHECK_OK(skr_master_key_generate(&mk));
@@ -151,10 +182,7 @@ test_full(void)
 	CHECK_OK(skr_store_create(dir, mk, &opts, &st));
 	if (st == NULL)
 		goto out;
-	memset(val, 'v', sizeof(val) - 1);
-	val[sizeof(val) - 1] = '\0';
-	tags = json_pack("{ss ss ss ss ss}", "a", val, "b", val, "c", val,
-	    "d", val, "e", val);
+	tags = big_tags();
 	for (i = 0; i < 10000 && r == SKR_OK; i++)
 		if ((r = add_key(st, i, tags)) == SKR_OK)
 			committed++;
@@ -175,15 +203,7 @@ test_full(void)
 	all_waiters_fail(st);
 	/* Reads go on, and every committed version still opens. */
 	CHECK_OK(skr_store_txn_begin(st, SKR_TXN_READ, &txn));
-	for (i = 0; i < committed; i++) {
-		snprintf(name, sizeof(name), "fill-%d", i);
-		want = oct_key(i);
-		r = skr_store_version_open(txn, name, NULL, &k);
-		CHECK(r == SKR_OK && skr_key_public_equal(k, want));
-		skr_key_free(k);
-		skr_key_free(want);
-		k = NULL;
-	}
+	all_open(txn, committed);
 	snprintf(name, sizeof(name), "fill-%d", committed);
 	CHECK_ERR(skr_store_version_get(txn, name, NULL, &vi),
 	    SKR_ERR_KEY_NOT_FOUND);
@@ -245,10 +265,9 @@ test_ahead(void)
 	skr_store *st = NULL;
 	skr_store_stats ss;
 	skr_txn *txn = NULL;
-	skr_key *k = NULL, *want;
 	struct stat sb;
 	json_t *tags;
-	char path[PATH_MAX], name[32], val[200];
+	char path[PATH_MAX];
 	int i, r = SKR_OK, committed = 0, ok = 1;
 
 	snprintf(path, sizeof(path), "%s/skr.mdb", dir);
@@ -256,10 +275,7 @@ test_ahead(void)
 	CHECK_OK(skr_store_create(dir, mk, &opts, &st));
 	if (st == NULL)
 		goto out;
-	memset(val, 'v', sizeof(val) - 1);
-	val[sizeof(val) - 1] = '\0';
-	tags = json_pack("{ss ss ss ss ss}", "a", val, "b", val, "c", val,
-	    "d", val, "e", val);
+	tags = big_tags();
 	for (i = 0; i < AHEAD_KEYS && r == SKR_OK; i++) {
 		if ((r = add_key(st, i, tags)) != SKR_OK ||
 		    (i % 10 == 0 && (r = audit_release(st, i)) != SKR_OK))
@@ -287,15 +303,7 @@ test_ahead(void)
 	if (st == NULL)
 		goto out;
 	CHECK_OK(skr_store_txn_begin(st, SKR_TXN_READ, &txn));
-	for (i = 0; i < committed; i++) {
-		snprintf(name, sizeof(name), "fill-%d", i);
-		want = oct_key(i);
-		r = skr_store_version_open(txn, name, NULL, &k);
-		CHECK(r == SKR_OK && skr_key_public_equal(k, want));
-		skr_key_free(k);
-		skr_key_free(want);
-		k = NULL;
-	}
+	all_open(txn, committed);
 	CHECK_OK(skr_audit_verify(txn, NULL, NULL));
 	skr_store_txn_abort(txn);
 	skr_store_close(st);

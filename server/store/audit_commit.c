@@ -5,21 +5,24 @@
  * The committer.  Every release attempt is audited in a durable (fsynced)
  * LMDB commit before its answer is sent (docs/store.md, "Audit log"); one
  * fsync per release would cap releases at the disk's sync rate (README,
- * "Performance").  Each store has one committer thread, started by the
- * first record: callers queue jobs (skr_audit_submit, or skr_audit_log,
- * which queues one and waits for it), and the committer takes everything
- * queued, appends the records in queue order in one write transaction,
- * commits it, and only then tells each job how it went.  Nobody is told
- * before the commit holding its record has returned, so every acknowledged
- * attempt is on disk first; if that commit fails, every record in it fails
- * (an attempt that cannot be audited does not happen).  A record that is
- * refused, or whose check or work fails, fails alone and leaves nothing
- * behind.  A record with a check (skr_audit_log_checked) has it run in the
- * batch's transaction right before the record is appended; one with work
- * (a server nonce to use up) runs it in a nested transaction first, as the
- * work decides the record's outcome.  Records are written as text
- * (audit_text.c), not through jansson, and the chain's head is written
- * once per batch.  The mutex guards only the queue.
+ * "Performance").  Each store has one committer thread, started by the first
+ * record: callers queue jobs (skr_audit_submit, or skr_audit_log, which
+ * queues one and waits for it), and the committer takes everything queued,
+ * appends the records in queue order in one write transaction, commits it,
+ * and only then tells each job how it went.  While commits follow each
+ * other, the next starts no sooner than the store's interval
+ * (skr_store_commit_interval) after the last one started, so that more
+ * records share its sync; submitters wake the committer only when it is idle
+ * or a batch is full.  Nobody is told before the commit holding its record
+ * has returned, so every acknowledged attempt is on disk first; if that
+ * commit fails, every record in it fails (an attempt that cannot be audited
+ * does not happen).  A record that is refused, or whose check or work fails,
+ * fails alone and leaves nothing behind.  A record with a check
+ * (skr_audit_log_checked) has it run in the batch's transaction right before
+ * the record is appended; one with work (a server nonce to use up) runs it
+ * in a nested transaction first, as the work decides the record's outcome.
+ * Records are written as text (audit_text.c), not through jansson, and the
+ * chain's head is written once per batch.  The mutex guards only the queue.
  *
  * Replicas (docs/availability.md, "Releases").  A record may be fenced on
  * what its attempt decided on; the batch's commit is then fenced on the

@@ -608,7 +608,8 @@ int skr_store_stats_get(skr_store *st, skr_store_stats *out);
  * Pace the group commits of audit records (docs/store.md, "Audit log"):
  * while commits follow each other, the next one starts no sooner than us
  * microseconds after the last one started, so that more records share its
- * sync.  A record that finds the committer idle is committed at once.
+ * sync.  A record that arrives longer than that after the last commit
+ * started is committed at once.
  * 0 (the default of a store) commits whatever is queued as soon as the
  * last commit returns.
  */

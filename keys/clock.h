@@ -8,17 +8,7 @@
 #include <stdint.h>
 #include <time.h>
 
-/* Milliseconds of CLOCK_MONOTONIC since an arbitrary start. */
-static inline uint64_t
-skr_clock_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-/* Microseconds of CLOCK_MONOTONIC, on the same start as skr_clock_ms. */
+/* Microseconds of CLOCK_MONOTONIC since an arbitrary start. */
 static inline uint64_t
 skr_clock_us(void)
 {
@@ -26,6 +16,13 @@ skr_clock_us(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/* Milliseconds, on the same start. */
+static inline uint64_t
+skr_clock_ms(void)
+{
+	return skr_clock_us() / 1000;
 }
 
 #endif

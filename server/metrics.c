@@ -615,13 +615,29 @@ skr_metrics_render(skr_metrics *m, skr_buf *out)
 
 /* ---- GET /metrics ------------------------------------------------------- */
 
+/* A family with one sample and no labels. */
+struct plain {
+	const char *name, *type, *help;
+};
+
+/* n such families, f[i] with the value v[i]. */
+static int
+render_plain(skr_buf *out, const struct plain *f, const double *v, size_t n)
+{
+	int r = SKR_OK;
+
+	for (size_t i = 0; r == SKR_OK && i < n; i++)
+		if ((r = skr_metrics_family(out, f[i].name, f[i].type,
+		    f[i].help)) == SKR_OK)
+			r = skr_metrics_sample(out, f[i].name, v[i], NULL);
+	return r;
+}
+
 /* A replica of a store in etcd (docs/availability.md, "Metrics"). */
 static int
 render_replica(const skr_store_stats *ss, skr_buf *out)
 {
-	static const struct {
-		const char *name, *type, *help;
-	} f[] = {
+	static const struct plain f[] = {
 		{ "skr_store_available", "gauge",
 		    "1 while the shared store answers and the watch is up." },
 		{ "skr_store_revision", "gauge",
@@ -640,7 +656,6 @@ render_replica(const skr_store_stats *ss, skr_buf *out)
 		    "Times the watch of the keyspace started again." },
 	};
 	double v[8];
-	int r = SKR_OK;
 
 	v[0] = ss->available;
 	v[1] = (double)ss->revision;
@@ -650,11 +665,7 @@ render_replica(const skr_store_stats *ss, skr_buf *out)
 	v[5] = (double)ss->unavailable;
 	v[6] = (double)ss->unavailable_ms / 1000.0;
 	v[7] = (double)ss->watch_restarts;
-	for (size_t i = 0; r == SKR_OK && i < sizeof(f) / sizeof(f[0]); i++)
-		if ((r = skr_metrics_family(out, f[i].name, f[i].type,
-		    f[i].help)) == SKR_OK)
-			r = skr_metrics_sample(out, f[i].name, v[i], NULL);
-	return r;
+	return render_plain(out, f, v, sizeof(f) / sizeof(f[0]));
 }
 
 static int
@@ -662,8 +673,20 @@ render_store(skr_server *srv, skr_buf *out)
 {
 	static const char *const kinds[] = { "keys", "versions", "deleted",
 	    "tokens", "nonces", "audit_records" };
+	static const struct plain f[] = {
+		{ "skr_store_used_bytes", "gauge",
+		    "Bytes of store pages in use." },
+		{ "skr_store_map_bytes", "gauge",
+		    "Configured store map size (the most it can hold)." },
+		{ "skr_audit_group_commits_total", "counter",
+		    "Group commits of audit records (release attempts and "
+		    "other events logged on their own)." },
+		{ "skr_audit_group_commit_records_total", "counter",
+		    "Audit records those group commits held." },
+	};
 	skr_store_stats ss;
 	uint64_t v[6];
+	double pv[4];
 	int r;
 
 	if (srv->store == NULL || skr_store_stats_get(srv->store, &ss) !=
@@ -680,33 +703,12 @@ render_store(skr_server *srv, skr_buf *out)
 	for (size_t i = 0; r == SKR_OK && i < 6; i++)
 		r = skr_metrics_sample(out, "skr_store_entries", (double)v[i],
 		    "kind", kinds[i], NULL);
+	pv[0] = (double)ss.used_size;
+	pv[1] = (double)ss.map_size;
+	pv[2] = (double)ss.audit_commits;
+	pv[3] = (double)ss.audit_commit_records;
 	if (r == SKR_OK)
-		r = skr_metrics_family(out, "skr_store_used_bytes", "gauge",
-		    "Bytes of store pages in use.");
-	if (r == SKR_OK)
-		r = skr_metrics_sample(out, "skr_store_used_bytes",
-		    (double)ss.used_size, NULL);
-	if (r == SKR_OK)
-		r = skr_metrics_family(out, "skr_store_map_bytes", "gauge",
-		    "Configured store map size (the most it can hold).");
-	if (r == SKR_OK)
-		r = skr_metrics_sample(out, "skr_store_map_bytes",
-		    (double)ss.map_size, NULL);
-	if (r == SKR_OK)
-		r = skr_metrics_family(out, "skr_audit_group_commits_total",
-		    "counter", "Group commits of audit records (release "
-		    "attempts and other events logged on their own).");
-	if (r == SKR_OK)
-		r = skr_metrics_sample(out, "skr_audit_group_commits_total",
-		    (double)ss.audit_commits, NULL);
-	if (r == SKR_OK)
-		r = skr_metrics_family(out,
-		    "skr_audit_group_commit_records_total", "counter",
-		    "Audit records those group commits held.");
-	if (r == SKR_OK)
-		r = skr_metrics_sample(out,
-		    "skr_audit_group_commit_records_total",
-		    (double)ss.audit_commit_records, NULL);
+		r = render_plain(out, f, pv, sizeof(f) / sizeof(f[0]));
 	if (r == SKR_OK && ss.replicated)
 		r = render_replica(&ss, out);
 	return r;

@@ -713,7 +713,7 @@ store_prepare(const struct opts *o, const char *work, uint64_t nkeys,
  * over HTTP/1.1 and HTTP/2, and with half, latency at half of each
  * maximum. */
 static int
-store_serve(const struct opts *o, const char *work, const bench_tokens *tok,
+store_serve(const struct opts *o, const char *work,
     const struct bound_figs *bound, int half, struct store_figs *fig,
     double rps_max[2][2], double p99_half[2][2])
 {
@@ -1044,7 +1044,7 @@ cmd_run(int argc, char **argv)
 	print_header();
 	for (i = 0; i < o.nkeys; i++)
 		if ((i > 0 && (r = store_prepare(&o, work, o.keys[i], stores,
-		    &figs[i])) != SKR_OK) || (r = store_serve(&o, work, &tok,
+		    &figs[i])) != SKR_OK) || (r = store_serve(&o, work,
 		    &bound, i == 0, &figs[i], rps_max, p99_half)) != SKR_OK)
 			goto out;
 

@@ -12,6 +12,7 @@
 
 #include "encoding.h"
 #include "json.h"
+#include "opcache.h"
 #include "skr/error.h"
 
 static const struct alg_info {
@@ -291,6 +292,17 @@ digest_init(EVP_MD_CTX *md, const struct alg_info *a, EVP_PKEY *pkey,
 	return SKR_OK;
 }
 
+/* The operation keys/opcache keeps a template of: alg, and sign or not. */
+#define JWS_OP(alg, sign) (SKR_OPCACHE_JWS | ((sign) << 8) | (int)(alg))
+
+static int
+md_init(EVP_MD_CTX *md, EVP_PKEY *pkey, int op)
+{
+	const struct alg_info *a = alg_info((skr_alg)(op & 0xff));
+
+	return a != NULL && digest_init(md, a, pkey, (op >> 8) & 1) == SKR_OK;
+}
+
 static int
 jws_verify(const skr_jws *jws, EVP_PKEY *pkey, unsigned allowed)
 {
@@ -324,12 +336,11 @@ jws_verify(const skr_jws *jws, EVP_PKEY *pkey, unsigned allowed)
 		r = SKR_ERR_JWS_SIGNATURE;
 		goto out;
 	}
-	if ((md = EVP_MD_CTX_new()) == NULL) {
-		r = SKR_ERR_NOMEM;
+	if ((md = skr_opcache_md(pkey, JWS_OP(jws->alg, 0), md_init)) ==
+	    NULL) {
+		r = SKR_ERR_CRYPTO;
 		goto out;
 	}
-	if ((r = digest_init(md, a, pkey, 0)) != SKR_OK)
-		goto out;
 	r = EVP_DigestVerify(md, sig, siglen,
 	    (const unsigned char *)jws->signing_input, jws->signing_len) == 1 ?
 	    SKR_OK : SKR_ERR_JWS_SIGNATURE;
@@ -417,12 +428,10 @@ jws_sign_encoded(EVP_PKEY *pkey, skr_alg alg, const char *hdr, size_t hlen,
 	    (r = skr_buf_append_byte(out, '.')) != SKR_OK ||
 	    (r = skr_b64url_encode(out, payload, n)) != SKR_OK)
 		goto out;
-	if ((md = EVP_MD_CTX_new()) == NULL) {
-		r = SKR_ERR_NOMEM;
+	if ((md = skr_opcache_md(pkey, JWS_OP(alg, 1), md_init)) == NULL) {
+		r = SKR_ERR_CRYPTO;
 		goto out;
 	}
-	if ((r = digest_init(md, a, pkey, 1)) != SKR_OK)
-		goto out;
 	if (EVP_DigestSign(md, NULL, &siglen, out->data + start,
 	    out->len - start) != 1 ||
 	    (r = skr_buf_reserve(&sig, siglen)) != SKR_OK ||

@@ -11,6 +11,7 @@
 #include "guard.h"
 #include "json.h"
 #include "jwrite.h"
+#include "opcache.h"
 #include "random.h"
 #include "skr/error.h"
 
@@ -172,6 +173,14 @@ oaep_ctx(EVP_PKEY_CTX *pctx, skr_enc enc, int encrypt)
 	return SKR_OK;
 }
 
+/* The template keys/opcache keeps for encryptions under enc: set up once
+ * per wrapping key, the same as oaep_ctx does for every decryption. */
+static int
+oaep_encrypt_init(EVP_PKEY_CTX *pctx, int op)
+{
+	return oaep_ctx(pctx, (skr_enc)(op & ~SKR_OPCACHE_WRAP), 1) == SKR_OK;
+}
+
 /* SKR_OK for an RSA key of 2048 to 8192 bits; *modlen is its size. */
 static int
 wrapping_key_ok(EVP_PKEY *pkey, size_t *modlen)
@@ -205,13 +214,11 @@ rsa_aes_wrap(EVP_PKEY *wrapping_key, skr_enc enc, const uint8_t *pt,
 		goto out;
 	if ((r = skr_buf_reserve(out, modlen)) != SKR_OK)
 		goto out;
-	if ((pctx = EVP_PKEY_CTX_new_from_pkey(NULL, wrapping_key, NULL)) ==
-	    NULL) {
-		r = SKR_ERR_NOMEM;
+	if ((pctx = skr_opcache_pkey(wrapping_key, SKR_OPCACHE_WRAP |
+	    (int)enc, oaep_encrypt_init)) == NULL) {
+		r = SKR_ERR_CRYPTO;
 		goto out;
 	}
-	if ((r = oaep_ctx(pctx, enc, 1)) != SKR_OK)
-		goto out;
 	outlen = modlen;
 	if (EVP_PKEY_encrypt(pctx, out->data + start, &outlen, cek,
 	    sizeof(cek)) != 1 || outlen != modlen) {

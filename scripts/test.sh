@@ -74,7 +74,7 @@ UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
 # SIGTERM); the full reports are kept in build-tsan/tsan/ and printed
 # below.  No suppressions: none of these tests has a report in a system
 # library.
-TSAN_UNIT="store audit_commit authority ratelimit metrics auditsink release rotate policy"
+TSAN_UNIT="store audit_commit authority ratelimit metrics auditsink release rotate policy opcache"
 TSAN_INTEGRATION="test_client test_release test_serve test_ops test_rotate test_etcd_store test_cluster"
 rm -rf build-tsan/tsan
 mkdir -p build-tsan/tsan

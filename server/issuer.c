@@ -11,6 +11,7 @@
 #include "guard.h"
 #include "jwk.h"
 #include "jwks.h"
+#include "opcache.h"
 #include "jws.h"
 #include "pki.h"
 #include "policy.h"
@@ -30,6 +31,7 @@ skr_issuer_free(skr_issuer *is)
 {
 	if (is == NULL)
 		return;
+	skr_opcache_forget(is->key);
 	EVP_PKEY_free(is->key);
 	json_decref(is->jwks);
 	skr_jwks_unref(is->set);

@@ -8,6 +8,7 @@
 #include "authority.h"
 #include "issuer.h"
 #include "kds.h"
+#include "opcache.h"
 #include "ratelimit.h"
 #include "release.h"
 #include "snp_trust.h"
@@ -82,6 +83,7 @@ skr_server_clear(skr_server *srv)
 {
 	skr_authorities_free(srv->authorities);
 	skr_store_close(srv->store);
+	skr_opcache_forget(srv->sign_key);
 	EVP_PKEY_free(srv->sign_key);
 	json_decref(srv->sign_header);
 	skr_ratelimit_free(srv->auth_limit);

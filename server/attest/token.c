@@ -13,6 +13,7 @@
 
 #include "encoding.h"
 #include "json.h"
+#include "opcache.h"
 #include "policy.h"
 #include "skr/error.h"
 
@@ -345,8 +346,8 @@ skr_token_verify(const char *text, size_t n, const skr_token_trust *trust,
 		r = SKR_ERR_NOMEM;
 		goto out;
 	}
-	if (EVP_Digest(text, n, tok->sha256, &mdlen, EVP_sha256(), NULL) !=
-	    1) {
+	if (EVP_Digest(text, n, tok->sha256, &mdlen, skr_opcache_sha256(),
+	    NULL) != 1) {
 		r = SKR_ERR_CRYPTO;
 		goto out;
 	}
@@ -498,7 +499,7 @@ wrapkey_id(const skr_jdoc *d, const skr_jnode *jwk, uint8_t id[32])
 	if (n == NULL || e == NULL || n->type != SKR_JSTRING ||
 	    e->type != SKR_JSTRING || (md = EVP_MD_CTX_new()) == NULL)
 		return 0;
-	ok = EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1 &&
+	ok = EVP_DigestInit_ex(md, skr_opcache_sha256(), NULL) == 1 &&
 	    EVP_DigestUpdate(md, n->str, n->len) == 1 &&
 	    EVP_DigestUpdate(md, ".", 1) == 1 &&
 	    EVP_DigestUpdate(md, e->str, e->len) == 1 &&

@@ -19,6 +19,7 @@
 #include "encoding.h"
 #include "guard.h"
 #include "jwrite.h"
+#include "opcache.h"
 #include "skr/error.h"
 
 /* Member names that would only ever hold key material or credentials
@@ -196,7 +197,7 @@ skr__audit_text(const skr_audit_rec *rec, uint64_t seq, int64_t now,
 	SKR_GUARD(skr_buf_append(text, after.data, after.len));
 	SKR_GUARD(skr_buf_append_byte(text, '}'));
 	SKR_ENSURE(EVP_Digest(text->data + start, text->len - start, hash,
-	    &len, EVP_sha256(), NULL) == 1 && len == SKR_AUDIT_HASH_LEN,
+	    &len, skr_opcache_sha256(), NULL) == 1 && len == SKR_AUDIT_HASH_LEN,
 	    SKR_ERR_CRYPTO);
 	skr_hex_text(hashhex, hash, SKR_AUDIT_HASH_LEN);
 	/* ... and the stored text has it in its place, after "event". */

@@ -10,6 +10,7 @@
 
 #include "encoding.h"
 #include "guard.h"
+#include "opcache.h"
 #include "random.h"
 
 #define TOKEN_PREFIX "skr_"
@@ -23,7 +24,8 @@ sha256(const void *p, size_t n, uint8_t out[32])
 {
 	unsigned int len = 0;
 
-	if (EVP_Digest(p, n, out, &len, EVP_sha256(), NULL) != 1 || len != 32)
+	if (EVP_Digest(p, n, out, &len, skr_opcache_sha256(), NULL) != 1 ||
+	    len != 32)
 		return SKR_ERR_CRYPTO;
 	return SKR_OK;
 }

@@ -20,6 +20,7 @@
 #include "encoding.h"
 #include "guard.h"
 #include "json.h"
+#include "opcache.h"
 #include "pki.h"
 #include "skr/error.h"
 
@@ -265,6 +266,9 @@ out:
 static void
 ta_key_clear(ta_key *tk)
 {
+	/* Its signing templates go with it (keys/opcache.h). */
+	if (tk->key != NULL)
+		skr_opcache_forget(skr_key_pkey(tk->key));
 	skr_key_free(tk->key);
 	skr_buf_free(&tk->cert_der);
 	tk->key = NULL;

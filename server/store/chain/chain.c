@@ -7,6 +7,7 @@
 
 #include "buf.h"
 #include "encoding.h"
+#include "opcache.h"
 #include "skr/error.h"
 
 void
@@ -65,8 +66,8 @@ skr__audit_record_hash(const json_t *rec, uint8_t out[SKR_AUDIT_HASH_LEN])
 	json_decref(c);
 	if (text == NULL)
 		return SKR_ERR_NOMEM;
-	ok = EVP_Digest(text, strlen(text), out, &len, EVP_sha256(), NULL) ==
-	    1 && len == SKR_AUDIT_HASH_LEN;
+	ok = EVP_Digest(text, strlen(text), out, &len, skr_opcache_sha256(),
+	    NULL) == 1 && len == SKR_AUDIT_HASH_LEN;
 	free(text);
 	return ok ? SKR_OK : SKR_ERR_CRYPTO;
 }

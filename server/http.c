@@ -157,11 +157,15 @@ static void
 log_request(const struct job *job)
 {
 	int level = job->resp.status >= 500 ? SKR_LOG_ERROR : SKR_LOG_INFO;
+	const skr_log_field f[] = {
+		SKR_LOG_STR("request_id", job->req.request_id),
+		SKR_LOG_STR("peer", job->req.peer),
+		SKR_LOG_STR("method", job->method),
+		SKR_LOG_STR("path", job->path),
+		SKR_LOG_INT("status", job->resp.status),
+	};
 
-	skr_log(level, "request", json_pack("{s:s,s:s,s:s,s:s?,s:i}",
-	    "request_id", job->req.request_id, "peer", job->req.peer,
-	    "method", job->method, "path", job->path,
-	    "status", job->resp.status));
+	skr_log_fields(level, "request", f, sizeof(f) / sizeof(f[0]));
 }
 
 /* ---- jobs ------------------------------------------------------------- */

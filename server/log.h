@@ -7,6 +7,9 @@
 #ifndef SKR_SERVER_LOG_H
 #define SKR_SERVER_LOG_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 #include <jansson.h>
 
 enum { SKR_LOG_DEBUG, SKR_LOG_INFO, SKR_LOG_WARN, SKR_LOG_ERROR };
@@ -16,7 +19,24 @@ void skr_log_set_level(int level);
 int skr_log_level_parse(const char *s);
 
 /* Log msg with the members of fields (may be NULL; a reference is
- * stolen). */
+ * stolen).  Members named time, level or msg are left out. */
 void skr_log(int level, const char *msg, json_t *fields);
+
+/* A member of skr_log_fields: a string (NULL: the member is left out; not
+ * UTF-8: written as null) or, with is_num, an integer. */
+typedef struct skr_log_field {
+	const char *name;
+	const char *str;
+	int64_t num;
+	int is_num;
+} skr_log_field;
+
+#define SKR_LOG_STR(n, s) { (n), (s), 0, 0 }
+#define SKR_LOG_INT(n, v) { (n), NULL, (v), 1 }
+
+/* skr_log with the n members of f, in that order, without a json_t: the
+ * same line skr_log would write for them (the request log uses it). */
+void skr_log_fields(int level, const char *msg, const skr_log_field *f,
+    size_t n);
 
 #endif

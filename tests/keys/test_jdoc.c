@@ -281,6 +281,38 @@ test_many_members(void)
 	skr_buf_free(&b);
 }
 
+/*
+ * Strings are passed over in blocks (16 bytes with SSE2, 8 without): each
+ * byte that needs a look -- quote, backslash escape, control character,
+ * DEL, UTF-8 of two and four bytes, bytes that are not UTF-8 -- at every
+ * offset of strings up to three blocks long, and right at the end of the
+ * input; both parsers must decide alike and read the same text.
+ */
+static void
+test_string_blocks(void)
+{
+	static const char *const odd[] = {
+		"\"", "\\n", "\\u00e9", "\\\"", "\x01", "\x1f", "\x7f",
+		"\xc3\xa9", "\xf0\x9f\x98\x80", "\xff", "\xc3", "\xed\xa0\x80", " ",
+	};
+	char buf[128];
+	size_t len, at, k, n, m;
+
+	for (len = 0; len <= 48; len++)
+		for (at = 0; at <= len; at++)
+			for (k = 0; k < sizeof(odd) / sizeof(odd[0]); k++) {
+				m = strlen(odd[k]);
+				buf[0] = '"';
+				memset(buf + 1, 'a' + (int)(len % 26), len);
+				memcpy(buf + 1 + at, odd[k], m);
+				n = 1 + len + m;
+				buf[n++] = '"';
+				both(buf, n, 0);
+				/* Unterminated: the scan must stop at the end. */
+				both(buf, n - 1, 0);
+			}
+}
+
 /* Mutations of valid documents: both parsers must decide alike. */
 static void
 test_differential(void)
@@ -416,6 +448,7 @@ main(void)
 	test_accepted();
 	test_nodes();
 	test_many_members();
+	test_string_blocks();
 	test_differential();
 	test_writer();
 	return check_done();

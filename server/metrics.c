@@ -10,6 +10,7 @@
 
 #include "auditsink.h"
 #include "authority.h"
+#include "opcache.h"
 #include "policy.h"
 #include "sealctl.h"
 #include "server.h"
@@ -734,6 +735,27 @@ render_policy_cache(skr_buf *out)
 	return r;
 }
 
+/* Prepared OpenSSL operations (keys/opcache.h): copies and set-ups. */
+static int
+render_opcache(skr_buf *out)
+{
+	skr_opcache_stats st;
+	int r;
+
+	skr_opcache_stats_get(&st);
+	r = skr_metrics_family(out, "skr_prepared_operations_total",
+	    "counter", "Signing, verification and wrapping contexts, by "
+	    "whether they were copied from a prepared one (hit) or set up "
+	    "(miss).");
+	if (r == SKR_OK)
+		r = skr_metrics_sample(out, "skr_prepared_operations_total",
+		    (double)st.hits, "result", "hit", NULL);
+	if (r == SKR_OK)
+		r = skr_metrics_sample(out, "skr_prepared_operations_total",
+		    (double)st.misses, "result", "miss", NULL);
+	return r;
+}
+
 /* One gauge per authority from the status JSON; member NULL means "ok"
  * (1 when last_error is null). */
 static int
@@ -854,6 +876,7 @@ skr_api_metrics(skr_server *srv, skr_request *req, skr_response *resp)
 	if ((r = skr_metrics_render(srv->metrics, &text)) == SKR_OK &&
 	    (r = render_store(srv, &text)) == SKR_OK &&
 	    (r = render_policy_cache(&text)) == SKR_OK &&
+	    (r = render_opcache(&text)) == SKR_OK &&
 	    (r = render_authorities(srv, &text)) == SKR_OK &&
 	    (r = render_sinks(srv, &text)) == SKR_OK &&
 	    (r = skr_sealctl_metrics(srv->seal, &text)) == SKR_OK &&

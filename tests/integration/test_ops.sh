@@ -151,6 +151,12 @@ check "metrics: audit group commits and their records" awk \
 # One key, one policy: parsed once for the four attempts, then found.
 expect_metric 'skr_policy_cache_lookups_total{result="miss"}' 1 "metrics: the key's policy parsed once"
 expect_metric 'skr_policy_cache_lookups_total{result="hit"}' 3 "metrics: ... and found for the other attempts"
+# The token checked four times under one authority key: one set-up of the
+# verification, copied after; the signings and wraps add their own.
+check "metrics: prepared operations set up once, then copied" awk \
+	-v h="$(metric 'skr_prepared_operations_total{result="hit"}')" \
+	-v m="$(metric 'skr_prepared_operations_total{result="miss"}')" \
+	'BEGIN { exit !(m >= 1 && h >= 3) }'
 check "metrics: open connections (this one at least)" test "$(metric skr_http_connections_open)" -ge 1
 expect_metric 'skr_audit_sink_up{sink="file"}' 1 "metrics: audit file sink up"
 expect_metric 'skr_audit_sink_up{sink="stdout"}' 1 "metrics: stdout sink up"

@@ -369,9 +369,19 @@ refusal(void *arg, h2o_req_t *req, int status)
 	}
 	body = h2o_strdup(&req->pool, (const char *)resp.body.data,
 	    resp.body.len);
-	skr_log(SKR_LOG_INFO, "request", json_pack("{s:s,s:s,s:s,s:s,s:i,"
-	    "s:b}", "request_id", id, "peer", peer, "method", method, "path",
-	    path, "status", resp.status, "refused", 1));
+	{
+		const skr_log_field f[] = {
+			SKR_LOG_STR("request_id", id),
+			SKR_LOG_STR("peer", peer),
+			SKR_LOG_STR("method", method),
+			SKR_LOG_STR("path", path),
+			SKR_LOG_INT("status", resp.status),
+			SKR_LOG_BOOL("refused", 1),
+		};
+
+		skr_log_fields(SKR_LOG_INFO, "request", f,
+		    sizeof(f) / sizeof(f[0]));
+	}
 	skr_metrics_request(http->srv->metrics, SKR_METRICS_ROUTE_UNMATCHED,
 	    resp.status, 0);
 	skr_buf_free(&resp.body);

@@ -126,14 +126,16 @@ skr_log_fields(int level, const char *msg, const skr_log_field *f,
 	for (size_t i = 0; r == SKR_OK && i < n; i++) {
 		size_t at;
 
-		if (!f[i].is_num && f[i].str == NULL)
+		if (f[i].kind == SKR_LOG_FIELD_STR && f[i].str == NULL)
 			continue;
 		if ((r = skr_buf_append_byte(&b, ',')) != SKR_OK ||
 		    (r = skr_jw_key(&b, f[i].name)) != SKR_OK)
 			break;
 		at = b.len;
-		if (f[i].is_num)
+		if (f[i].kind == SKR_LOG_FIELD_INT)
 			r = skr_jw_int(&b, f[i].num);
+		else if (f[i].kind == SKR_LOG_FIELD_BOOL)
+			r = skr_jw_bool(&b, f[i].num != 0);
 		else if ((r = skr_jw_cstr(&b, f[i].str)) == SKR_ERR_INVAL) {
 			/* Not UTF-8 (a client's path can be anything):
 			 * null, and the rest of the line still written. */

@@ -23,19 +23,21 @@ int skr_log_level_parse(const char *s);
 void skr_log(int level, const char *msg, json_t *fields);
 
 /* A member of skr_log_fields: a string (NULL: the member is left out; not
- * UTF-8: written as null) or, with is_num, an integer. */
+ * UTF-8: written as null), an integer or a boolean (num). */
+enum { SKR_LOG_FIELD_STR, SKR_LOG_FIELD_INT, SKR_LOG_FIELD_BOOL };
 typedef struct skr_log_field {
 	const char *name;
 	const char *str;
 	int64_t num;
-	int is_num;
+	int kind;
 } skr_log_field;
 
-#define SKR_LOG_STR(n, s) { (n), (s), 0, 0 }
-#define SKR_LOG_INT(n, v) { (n), NULL, (v), 1 }
+#define SKR_LOG_STR(n, s) { (n), (s), 0, SKR_LOG_FIELD_STR }
+#define SKR_LOG_INT(n, v) { (n), NULL, (v), SKR_LOG_FIELD_INT }
+#define SKR_LOG_BOOL(n, v) { (n), NULL, (v), SKR_LOG_FIELD_BOOL }
 
 /* skr_log with the n members of f, in that order, without a json_t: the
- * same line skr_log would write for them (the request log uses it). */
+ * same line skr_log would write for them (the request lines use it). */
 void skr_log_fields(int level, const char *msg, const skr_log_field *f,
     size_t n);
 

@@ -103,6 +103,10 @@ for proto in --http1.1 --http2; do
 	expect_status 200 "$proto: and serving goes on"
 done
 API_CURL=()
+# A refusal by the serving layer has its request line, marked refused.
+check "the refused requests are logged" [ "$(grep -c \
+	'"method":"POST","path":"/keys/restore","status":413,"refused":true}' \
+	"$T/skrd.log")" = 2 ]
 
 # hold DESC MAX_MIB ARGS...: rawconn.py ARGS against skrd, whose resident
 # memory must grow by less than MAX_MIB while they hold what they sent.

@@ -121,6 +121,8 @@ test_fields(void)
 		SKR_LOG_STR("query", NULL),
 		SKR_LOG_INT("status", 200),
 		SKR_LOG_INT("big", -9007199254740993LL),
+		SKR_LOG_BOOL("refused", 1),
+		SKR_LOG_BOOL("quiet", 0),
 	};
 	const skr_log_field bad[] = {
 		SKR_LOG_STR("path", "/keys/\xff\xfe"),
@@ -132,10 +134,10 @@ test_fields(void)
 	capture_begin();
 	skr_log_fields(SKR_LOG_ERROR, "request", f, sizeof(f) / sizeof(f[0]));
 	out = capture_end();
-	want = json_pack("{s:s,s:s,s:s,s:s,s:i,s:I}", "request_id",
+	want = json_pack("{s:s,s:s,s:s,s:s,s:i,s:I,s:b,s:b}", "request_id",
 	    "c478567becd7b82f", "peer", "127.0.0.1", "method", "POST", "path",
 	    "/keys/a\"b\\c\x7f\xe2\x82\xac/release", "status", 200, "big",
-	    (json_int_t)-9007199254740993LL);
+	    (json_int_t)-9007199254740993LL, "refused", 1, "quiet", 0);
 	check_line(out, "error", "request", want);
 	CHECK(strstr(out, "query") == NULL);
 	json_decref(want);

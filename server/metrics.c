@@ -715,44 +715,42 @@ render_store(skr_server *srv, skr_buf *out)
 	return r;
 }
 
-/* The cache of parsed policies (policy.h): lookups by result. */
+/* A cache's counter by result: hit and miss. */
 static int
-render_policy_cache(skr_buf *out)
+render_hit_miss(skr_buf *out, const char *name, const char *help,
+    uint64_t hits, uint64_t misses)
 {
+	int r;
+
+	r = skr_metrics_family(out, name, "counter", help);
+	if (r == SKR_OK)
+		r = skr_metrics_sample(out, name, (double)hits, "result", "hit",
+		    NULL);
+	if (r == SKR_OK)
+		r = skr_metrics_sample(out, name, (double)misses, "result",
+		    "miss", NULL);
+	return r;
+}
+
+/* The cache of parsed policies (policy.h) and the prepared OpenSSL
+ * operations (keys/opcache.h). */
+static int
+render_caches(skr_buf *out)
+{
+	skr_opcache_stats st;
 	uint64_t hits, misses;
 	int r;
 
 	skr_policy_cache_stats(&hits, &misses);
-	r = skr_metrics_family(out, "skr_policy_cache_lookups_total",
-	    "counter", "Releases' lookups of their key's parsed policy, by "
-	    "whether it was cached.");
-	if (r == SKR_OK)
-		r = skr_metrics_sample(out, "skr_policy_cache_lookups_total",
-		    (double)hits, "result", "hit", NULL);
-	if (r == SKR_OK)
-		r = skr_metrics_sample(out, "skr_policy_cache_lookups_total",
-		    (double)misses, "result", "miss", NULL);
-	return r;
-}
-
-/* Prepared OpenSSL operations (keys/opcache.h): copies and set-ups. */
-static int
-render_opcache(skr_buf *out)
-{
-	skr_opcache_stats st;
-	int r;
-
 	skr_opcache_stats_get(&st);
-	r = skr_metrics_family(out, "skr_prepared_operations_total",
-	    "counter", "Signing, verification and wrapping contexts, by "
-	    "whether they were copied from a prepared one (hit) or set up "
-	    "(miss).");
+	r = render_hit_miss(out, "skr_policy_cache_lookups_total",
+	    "Releases' lookups of their key's parsed policy, by whether it "
+	    "was cached.", hits, misses);
 	if (r == SKR_OK)
-		r = skr_metrics_sample(out, "skr_prepared_operations_total",
-		    (double)st.hits, "result", "hit", NULL);
-	if (r == SKR_OK)
-		r = skr_metrics_sample(out, "skr_prepared_operations_total",
-		    (double)st.misses, "result", "miss", NULL);
+		r = render_hit_miss(out, "skr_prepared_operations_total",
+		    "Signing, verification and wrapping contexts, by whether "
+		    "they were copied from a prepared one (hit) or set up "
+		    "(miss).", st.hits, st.misses);
 	return r;
 }
 
@@ -875,8 +873,7 @@ skr_api_metrics(skr_server *srv, skr_request *req, skr_response *resp)
 		    "metrics are not collected");
 	if ((r = skr_metrics_render(srv->metrics, &text)) == SKR_OK &&
 	    (r = render_store(srv, &text)) == SKR_OK &&
-	    (r = render_policy_cache(&text)) == SKR_OK &&
-	    (r = render_opcache(&text)) == SKR_OK &&
+	    (r = render_caches(&text)) == SKR_OK &&
 	    (r = render_authorities(srv, &text)) == SKR_OK &&
 	    (r = render_sinks(srv, &text)) == SKR_OK &&
 	    (r = skr_sealctl_metrics(srv->seal, &text)) == SKR_OK &&

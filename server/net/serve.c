@@ -237,6 +237,12 @@ on_accept(uv_stream_t *listener, int status)
 		uv_close((uv_handle_t *)&conn->tcp, on_refused_close);
 		return;
 	}
+	/* Nagle's algorithm off (docs/skrd.md, "Connections"): a write that
+	 * follows an unacknowledged one (the TLS session tickets, an earlier
+	 * HTTP/2 answer) would wait for the client's acknowledgement, which
+	 * clients delay by up to 40 ms.  A failure leaves a slower
+	 * connection, not a broken one. */
+	(void)uv_tcp_nodelay(&conn->tcp, 1);
 	l->nconns++;
 	conn_count(l, 1);
 	conn->magic = SKR__CONN_MAGIC;

@@ -3,7 +3,8 @@
  * over plain HTTP on loopback: requests reach on_req on the loops,
  * connections are counted and capped, SIGHUP reaches the hook and serving
  * goes on, and SIGTERM drains -- held work still answers -- before run
- * returns.  Sockets that cannot listen are refused.
+ * returns.  Accepted connections have Nagle's algorithm off.  Sockets that
+ * cannot listen are refused.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -13,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -160,6 +163,34 @@ exchange(int fd, const char *path, int close_after, char *out, size_t len)
 	}
 }
 
+/* TCP_NODELAY of the server's end of the connection dialled as fd (the
+ * server runs in this process, so its socket is one of ours); -1 if it is
+ * not found. */
+static int
+server_nodelay(int fd)
+{
+	struct sockaddr_in mine, other;
+	socklen_t len;
+	int i, v;
+
+	len = sizeof(mine);
+	if (getsockname(fd, (struct sockaddr *)&mine, &len) != 0)
+		return -1;
+	for (i = 3; i < 1024; i++) {
+		len = sizeof(other);
+		if (i == fd || getpeername(i, (struct sockaddr *)&other,
+		    &len) != 0 || len != sizeof(other) ||
+		    other.sin_family != AF_INET ||
+		    other.sin_port != mine.sin_port)
+			continue;
+		len = sizeof(v);
+		if (getsockopt(i, IPPROTO_TCP, TCP_NODELAY, &v, &len) != 0)
+			return -1;
+		return v != 0;
+	}
+	return -1;
+}
+
 static void
 wait_for(atomic_int *v, int want)
 {
@@ -236,6 +267,18 @@ main(void)
 	exchange(b, "/hello", 0, buf, sizeof(buf));
 	CHECK(strstr(buf, "hello") != NULL);
 	CHECK(atomic_load(&conns_open) == 2);
+	/* Responses leave at once: no wait for the client's delayed
+	 * acknowledgement of an earlier write.  (The client's own end keeps
+	 * the default, so the check tells the two apart.) */
+	CHECK(server_nodelay(a) == 1);
+	CHECK(server_nodelay(b) == 1);
+	{
+		int v = -1;
+		socklen_t vl = sizeof(v);
+
+		CHECK(getsockopt(a, IPPROTO_TCP, TCP_NODELAY, &v, &vl) == 0);
+		CHECK(v == 0);
+	}
 	c = dial(port);
 	exchange(c, "/hello", 1, buf, sizeof(buf));
 	CHECK(buf[0] == '\0');

@@ -7,6 +7,8 @@
  * cannot listen are refused.
  */
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -14,8 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -181,7 +181,8 @@ server_nodelay(int fd)
 		if (i == fd || getpeername(i, (struct sockaddr *)&other,
 		    &len) != 0 || len != sizeof(other) ||
 		    other.sin_family != AF_INET ||
-		    other.sin_port != mine.sin_port)
+		    other.sin_port != mine.sin_port ||
+		    other.sin_addr.s_addr != mine.sin_addr.s_addr)
 			continue;
 		len = sizeof(v);
 		if (getsockopt(i, IPPROTO_TCP, TCP_NODELAY, &v, &len) != 0)

@@ -65,6 +65,9 @@ skr_json_parse(const char *s, size_t n, size_t max_depth, json_t **out)
 	json_t *v;
 
 	*out = NULL;
+	/* Nothing is not JSON; an empty request body comes as NULL. */
+	if (n == 0)
+		return SKR_ERR_JSON;
 	if (max_depth == 0)
 		max_depth = SKR_JSON_MAX_DEPTH;
 	if (text_depth(s, n) + 1 > max_depth)

@@ -111,6 +111,10 @@ test_json(void)
 	CHECK(v == NULL);
 	s = "{\"a\":1} x";
 	CHECK_ERR(skr_json_parse(s, strlen(s), 0, &v), SKR_ERR_JSON);
+	/* An empty body: no bytes, and as the server passes it, no pointer. */
+	CHECK_ERR(skr_json_parse("", 0, 0, &v), SKR_ERR_JSON);
+	CHECK(v == NULL);
+	CHECK_ERR(skr_json_parse(NULL, 0, 0, &v), SKR_ERR_JSON);
 	s = "{\"a\":\"\xff\"}";
 	CHECK_ERR(skr_json_parse(s, strlen(s), 0, &v), SKR_ERR_JSON);
 	memset(deep, '[', 100);

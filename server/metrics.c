@@ -634,6 +634,42 @@ render_plain(skr_buf *out, const struct plain *f, const double *v, size_t n)
 	return r;
 }
 
+/* How long the group commits of audit records took: every release waits
+ * for one (docs/store.md, "Audit log"). */
+static int
+render_commit_duration(const skr_store_stats *ss, skr_buf *out)
+{
+	const char *name = "skr_audit_group_commit_duration_seconds";
+	char le[32];
+	uint64_t cum = 0;
+	size_t b;
+	int r;
+
+	r = skr_metrics_family(out, name, "histogram",
+	    "Time a group commit of audit records takes, from its write "
+	    "transaction's start to its durable commit.");
+	for (b = 0; r == SKR_OK && b < SKR_STORE_COMMIT_BUCKETS; b++) {
+		cum += ss->audit_commit_buckets[b];
+		if (b < SKR_STORE_COMMIT_BUCKETS - 1)
+			snprintf(le, sizeof(le), "%g",
+			    skr_store_commit_bounds_us[b] / 1e6);
+		else
+			snprintf(le, sizeof(le), "+Inf");
+		r = skr_metrics_sample(out,
+		    "skr_audit_group_commit_duration_seconds_bucket",
+		    (double)cum, "le", le, NULL);
+	}
+	if (r == SKR_OK)
+		r = skr_metrics_sample(out,
+		    "skr_audit_group_commit_duration_seconds_sum",
+		    (double)ss->audit_commit_usec / 1e6, NULL);
+	if (r == SKR_OK)
+		r = skr_metrics_sample(out,
+		    "skr_audit_group_commit_duration_seconds_count",
+		    (double)cum, NULL);
+	return r;
+}
+
 /* A replica of a store in etcd (docs/availability.md, "Metrics"). */
 static int
 render_replica(const skr_store_stats *ss, skr_buf *out)
@@ -710,6 +746,8 @@ render_store(skr_server *srv, skr_buf *out)
 	pv[3] = (double)ss.audit_commit_records;
 	if (r == SKR_OK)
 		r = render_plain(out, f, pv, sizeof(f) / sizeof(f[0]));
+	if (r == SKR_OK)
+		r = render_commit_duration(&ss, out);
 	if (r == SKR_OK && ss.replicated)
 		r = render_replica(&ss, out);
 	return r;

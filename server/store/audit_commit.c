@@ -92,9 +92,33 @@ struct skr__committer {
 	int idle;               /* waiting for a first record */
 	int stop;
 	uint64_t last_us;       /* when the last commit started */
-	uint64_t commits, records; /* committed batches, records in them
-				    * (atomic) */
+	/* Atomic: committed batches, the records in them, how long their
+	 * commits took (in all, and by skr_store_commit_bounds_us). */
+	uint64_t commits, records, usec;
+	uint64_t buckets[SKR_STORE_COMMIT_BUCKETS];
 };
+
+const uint32_t skr_store_commit_bounds_us[SKR_STORE_COMMIT_BUCKETS - 1] = {
+	250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000,
+	500000, 1000000,
+};
+
+/* A committed batch counted: n records, started at t0. */
+static void
+count_commit(struct skr__committer *c, int n, uint64_t t0)
+{
+	uint64_t us = skr_clock_us() - t0;
+	size_t b;
+
+	for (b = 0; b < SKR_STORE_COMMIT_BUCKETS - 1; b++)
+		if (us <= skr_store_commit_bounds_us[b])
+			break;
+	__atomic_add_fetch(&c->buckets[b], 1, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&c->usec, us, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&c->records, (uint64_t)n, __ATOMIC_RELAXED);
+	/* Last: a reader that sees the commit sees what it held. */
+	__atomic_add_fetch(&c->commits, 1, __ATOMIC_RELEASE);
+}
 
 /* Append job's record to txn after its check or work: a refused record or
  * a failed check or work fails the job alone (*alone set), anything else
@@ -298,16 +322,13 @@ committer_main(void *arg)
 			until.tv_nsec = (long)(due % 1000000) * 1000;
 			pthread_cond_timedwait(&c->cv, &c->mu, &until);
 		}
-		c->last_us = skr_clock_us();
+		c->last_us = now = skr_clock_us();
 		batch = batch_take(c);
 		pthread_mutex_unlock(&c->mu);
 		/* Counted before anyone is told, so that a caller that reads
 		 * the counters after its record is done sees its commit. */
-		if ((n = commit_batch(c->st, batch)) > 0) {
-			__atomic_add_fetch(&c->commits, 1, __ATOMIC_RELAXED);
-			__atomic_add_fetch(&c->records, (uint64_t)n,
-			    __ATOMIC_RELAXED);
-		}
+		if ((n = commit_batch(c->st, batch)) > 0)
+			count_commit(c, n, now);
 		again = NULL;
 		atail = &again;
 		now = skr_clock_ms();
@@ -388,15 +409,26 @@ skr__committer_stop(skr_store *st)
 }
 
 void
-skr__committer_stats(skr_store *st, uint64_t *commits, uint64_t *records)
+skr__committer_stats(skr_store *st, skr_store_stats *out)
 {
 	struct skr__committer *c;
+	size_t b;
 
-	*commits = *records = 0;
+	out->audit_commits = out->audit_commit_records = 0;
+	out->audit_commit_usec = 0;
+	memset(out->audit_commit_buckets, 0,
+	    sizeof(out->audit_commit_buckets));
 	pthread_mutex_lock(&st->committer_mu);
 	if ((c = st->committer) != NULL) {
-		*commits = __atomic_load_n(&c->commits, __ATOMIC_RELAXED);
-		*records = __atomic_load_n(&c->records, __ATOMIC_RELAXED);
+		out->audit_commits = __atomic_load_n(&c->commits,
+		    __ATOMIC_ACQUIRE);
+		out->audit_commit_records = __atomic_load_n(&c->records,
+		    __ATOMIC_RELAXED);
+		out->audit_commit_usec = __atomic_load_n(&c->usec,
+		    __ATOMIC_RELAXED);
+		for (b = 0; b < SKR_STORE_COMMIT_BUCKETS; b++)
+			out->audit_commit_buckets[b] = __atomic_load_n(
+			    &c->buckets[b], __ATOMIC_RELAXED);
 	}
 	pthread_mutex_unlock(&st->committer_mu);
 }

@@ -707,8 +707,7 @@ skr_store_stats_get(skr_store *st, skr_store_stats *out)
 	if (st == NULL)
 		return SKR_ERR_INVAL;
 	r = st->ops->stats(st->be, out);
-	skr__committer_stats(st, &out->audit_commits,
-	    &out->audit_commit_records);
+	skr__committer_stats(st, out);
 	return r;
 }
 

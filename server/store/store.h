@@ -583,6 +583,13 @@ int skr_store_replicated(const skr_store *st);
 
 /* ---- statistics ------------------------------------------------------ */
 
+/* Upper bounds of the buckets of a group commit's duration
+ * (skr_store_stats), in microseconds: a synced write on a fast disk to a
+ * stalled one or a slow etcd. */
+#define SKR_STORE_COMMIT_BUCKETS 13
+extern const uint32_t skr_store_commit_bounds_us[SKR_STORE_COMMIT_BUCKETS -
+    1];
+
 typedef struct skr_store_stats {
 	uint64_t keys, versions, deleted, tokens, nonces, audit_records;
 	uint64_t map_size;  /* configured bytes */
@@ -590,6 +597,12 @@ typedef struct skr_store_stats {
 	/* The committer's group commits of audit records (audit_commit.c)
 	 * since the store was opened, and the records they held. */
 	uint64_t audit_commits, audit_commit_records;
+	/* How long those commits took, from the start of the write
+	 * transaction to the return of the durable commit: the sum, and a
+	 * count per bucket of skr_store_commit_bounds_us (not cumulative;
+	 * the last counts the longer ones). */
+	uint64_t audit_commit_usec;
+	uint64_t audit_commit_buckets[SKR_STORE_COMMIT_BUCKETS];
 	/* A replicated store (docs/availability.md, "Metrics"); 0 else. */
 	int replicated;
 	int available;      /* the watch is up and the last call worked */

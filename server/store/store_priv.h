@@ -302,10 +302,9 @@ int skr__page_walk(skr_txn *txn, int db, char kind, const char *binding,
 
 /* Drain and stop the committer, if one was started. */
 void skr__committer_stop(skr_store *st);
-/* Its group commits so far and the records they held (0 and 0 before the
- * first). */
-void skr__committer_stats(skr_store *st, uint64_t *commits,
-    uint64_t *records);
+/* Its group commits so far, the records they held and their durations
+ * into out's audit_commit* fields (zeros before the first). */
+void skr__committer_stats(skr_store *st, skr_store_stats *out);
 
 /* ---- deleted.c ---------------------------------------------------------- */
 

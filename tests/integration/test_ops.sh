@@ -148,6 +148,13 @@ check "metrics: audit group commits and their records" awk \
 	-v c="$(metric skr_audit_group_commits_total)" \
 	-v r="$(metric skr_audit_group_commit_records_total)" \
 	'BEGIN { exit !(c >= 1 && r >= 4 && r >= c) }'
+# Each of those commits timed: the histogram counts them all, over no time.
+check "metrics: group commits timed" awk \
+	-v c="$(metric skr_audit_group_commits_total)" \
+	-v n="$(metric skr_audit_group_commit_duration_seconds_count)" \
+	-v i="$(metric 'skr_audit_group_commit_duration_seconds_bucket{le="+Inf"}')" \
+	-v s="$(metric skr_audit_group_commit_duration_seconds_sum)" \
+	'BEGIN { exit !(c >= 1 && n == c && i == c && s > 0) }'
 # One key, one policy: parsed once for the four attempts, then found.
 expect_metric 'skr_policy_cache_lookups_total{result="miss"}' 1 "metrics: the key's policy parsed once"
 expect_metric 'skr_policy_cache_lookups_total{result="hit"}' 3 "metrics: ... and found for the other attempts"

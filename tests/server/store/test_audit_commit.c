@@ -1082,6 +1082,74 @@ test_paced(void)
 	CHECK(s0.audit_commit_records == s1.audit_commit_records + 1);
 }
 
+/* ---- commit durations ------------------------------------------------------ */
+
+static uint64_t
+bucket_sum(const skr_store_stats *s)
+{
+	uint64_t n = 0;
+
+	for (size_t b = 0; b < SKR_STORE_COMMIT_BUCKETS; b++)
+		n += s->audit_commit_buckets[b];
+	return n;
+}
+
+/* A check that holds its commit open for 30 ms. */
+static int
+slow_check(skr_txn *txn, skr_audit_rec *rec, void *arg)
+{
+	(void)txn;
+	(void)rec;
+	(void)arg;
+	usleep(30 * 1000);
+	return SKR_OK;
+}
+
+/*
+ * Every group commit is timed: one bucket count per commit, the sum of
+ * their durations, and a commit held open for 30 ms counted in the bucket
+ * that holds 30 ms (25 ms < d <= 50 ms) or, if this machine stalled it
+ * further, a later one -- never an earlier one -- with the sum grown by
+ * at least 30 ms.
+ */
+static void
+test_commit_duration(void)
+{
+	static struct async_one a;
+	skr_store_stats s0, s1;
+	uint64_t late0 = 0, late1 = 0;
+	size_t b, slow = 0;
+	int i;
+
+	for (b = 1; b < SKR_STORE_COMMIT_BUCKETS - 1; b++)
+		CHECK(skr_store_commit_bounds_us[b] >
+		    skr_store_commit_bounds_us[b - 1]);
+	while (skr_store_commit_bounds_us[slow] < 30000)
+		slow++;
+	CHECK(skr_store_commit_bounds_us[slow] == 50000);
+	CHECK_OK(skr_store_stats_get(st, &s0));
+	CHECK(s0.audit_commits > 0 && bucket_sum(&s0) == s0.audit_commits);
+	CHECK(s0.audit_commit_usec > 0);
+
+	async_init(&a, "slow", 0);
+	a.job.check = slow_check;
+	atomic_store(&async_done, 0);
+	CHECK_OK(skr_audit_submit(st, &a.job));
+	for (i = 0; i < 1000 && atomic_load(&async_done) == 0; i++)
+		usleep(10 * 1000);
+	CHECK(atomic_load(&async_done) == 1 && a.job.result == SKR_OK &&
+	    a.seen);
+	CHECK_OK(skr_store_stats_get(st, &s1));
+	CHECK(s1.audit_commits == s0.audit_commits + 1);
+	CHECK(bucket_sum(&s1) == s1.audit_commits);
+	for (b = slow; b < SKR_STORE_COMMIT_BUCKETS; b++) {
+		late0 += s0.audit_commit_buckets[b];
+		late1 += s1.audit_commit_buckets[b];
+	}
+	CHECK(late1 == late0 + 1);
+	CHECK(s1.audit_commit_usec >= s0.audit_commit_usec + 30000);
+}
+
 /* ---- records written as text --------------------------------------------------- */
 
 /* The text the committer writes is what skr_audit_append stores for the same
@@ -1206,6 +1274,7 @@ main(void)
 	test_grouped();
 	test_async();
 	test_paced();
+	test_commit_duration();
 	test_text();
 	skr_store_close(st);
 	checker_stop();

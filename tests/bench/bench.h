@@ -94,6 +94,13 @@ typedef struct bench_result {
 	double seconds;
 	double rps;             /* ok / seconds */
 	double p50, p90, p99, max; /* milliseconds */
+	double over_10ms;       /* share of releases that took longer */
+	/* The load generator's own delay at p99, in milliseconds: from the
+	 * time a request was due (open loop) or its slot freed (closed) to
+	 * libcurl starting it, plus from libcurl finishing it to its
+	 * completion being seen; the rest of a latency is the server's and
+	 * the network's. */
+	double own_p99;
 	char first_error[256];
 } bench_result;
 

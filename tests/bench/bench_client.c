@@ -66,7 +66,7 @@ struct lane {
 	struct curl_slist *headers;
 	uint64_t rng;
 	/* results */
-	double *lat;
+	double *lat, *own;      /* latency, and the lane's part of it */
 	size_t nlat, caplat;
 	uint64_t ok, errors, seen;
 	char first_error[256];
@@ -222,17 +222,21 @@ slot_init(struct lane *l, struct slot *s)
 }
 
 static void
-record(struct lane *l, double ms)
+record(struct lane *l, double ms, double own)
 {
 	if (l->nlat == l->caplat) {
 		size_t cap = l->caplat ? l->caplat * 2 : 65536;
-		double *p = realloc(l->lat, cap * sizeof(*p));
+		double *p = realloc(l->lat, cap * sizeof(*p)),
+		    *q = p == NULL ? NULL : realloc(l->own, cap * sizeof(*q));
 
-		if (p == NULL)
+		if (p != NULL)
+			l->lat = p;
+		if (q == NULL)
 			return;
-		l->lat = p;
+		l->own = q;
 		l->caplat = cap;
 	}
+	l->own[l->nlat] = own;
 	l->lat[l->nlat++] = ms;
 }
 
@@ -241,6 +245,8 @@ complete(struct lane *l, struct slot *s, CURLcode cc, double now,
     double t_measure, double t_end)
 {
 	static const char prefix[] = "{\"value\":\"";
+	curl_off_t transfer;
+	double ms, own;
 	long code = 0;
 	int in_window = now >= t_measure && now < t_end;
 
@@ -270,7 +276,14 @@ complete(struct lane *l, struct slot *s, CURLcode cc, double now,
 	if (!in_window)
 		return;
 	l->ok++;
-	record(l, (now - s->start) * 1000.0);
+	/* libcurl's own time for the transfer, from its start to its end;
+	 * what is left was spent waiting on this lane. */
+	if (curl_easy_getinfo(s->easy, CURLINFO_TOTAL_TIME_T, &transfer) !=
+	    CURLE_OK)
+		transfer = 0;
+	ms = (now - s->start) * 1000.0;
+	own = ms - (double)transfer / 1000.0;
+	record(l, ms, own > 0 ? own : 0);
 }
 
 static struct slot *
@@ -573,6 +586,18 @@ bench_release_run(const bench_run_opts *o, bench_result *res)
 	res->p90 = percentile(all, nall, 0.90);
 	res->p99 = percentile(all, nall, 0.99);
 	res->max = nall ? all[nall - 1] : 0;
+	for (i = nall; i > 0 && all[i - 1] > 10.0; i--)
+		;
+	res->over_10ms = nall ? (double)(nall - i) / (double)nall : 0;
+	/* all again, with each release's own delay in the lane. */
+	for (nall = 0, i = 0; i < (size_t)nlanes; i++) {
+		if (lanes[i].nlat > 0)
+			memcpy(all + nall, lanes[i].own,
+			    lanes[i].nlat * sizeof(*all));
+		nall += lanes[i].nlat;
+	}
+	qsort(all, nall, sizeof(*all), cmp_double);
+	res->own_p99 = percentile(all, nall, 0.99);
 	/* The sampled responses, checked now that the clock has stopped. */
 	for (i = 0; i < (size_t)nlanes; i++)
 		for (j = 0; j < lanes[i].nsamples; j++) {
@@ -593,6 +618,7 @@ bench_release_run(const bench_run_opts *o, bench_result *res)
 out:
 	for (i = 0; i < (size_t)nlanes; i++) {
 		free(lanes[i].lat);
+		free(lanes[i].own);
 		for (j = 0; j < lanes[i].nsamples; j++)
 			free(lanes[i].samples[j].body);
 		free(lanes[i].samples);

@@ -48,6 +48,7 @@
 #include <ftw.h>
 #include <getopt.h>
 #include <limits.h>
+#include <math.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdarg.h>
@@ -582,6 +583,15 @@ key_file(const char *dir, const char *name, int cert)
 	return k;
 }
 
+#define HIST_MAX 24
+
+/* A histogram of GET /metrics: upper bounds in seconds (the last +Inf),
+ * cumulative counts. */
+struct hist {
+	int n;
+	double le[HIST_MAX], cum[HIST_MAX];
+};
+
 /* skrd's CPU per release against the crypto-only bound's. */
 struct cpu_figs {
 	double server_us;       /* skrd CPU per release */
@@ -591,14 +601,26 @@ struct cpu_figs {
 	double load;            /* 1-minute load average at the start */
 	double steal;           /* share of CPU time the host took meanwhile */
 	double batch;           /* audit records per group commit */
+	/* Where the latency went, from skrd's histograms: the bound each
+	 * p99 is within (ms) and the share over 10 ms, inside skrd (a
+	 * release's arrival at its handler to its answer) and of the group
+	 * commits (write transaction to durable commit). */
+	double skrd_p99_le, skrd_over_10ms;
+	double commit_p99_le, commit_over_10ms;
 };
+
+static double
+finite_or(double v, double otherwise)
+{
+	return isfinite(v) ? v : otherwise;
+}
 
 static json_t *
 result_json(const char *name, const bench_run_opts *ro,
     const bench_result *res, const struct cpu_figs *c)
 {
-	return json_pack("{s:s,s:s,s:i,s:i,s:f,s:I,s:I,s:I,s:I,s:f,s:f,s:f,"
-	    "s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:s}",
+	json_t *o = json_pack("{s:s,s:s,s:i,s:i,s:f,s:I,s:I,s:I,s:I,s:f,s:f,"
+	    "s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:s}",
 	    "run", name, "protocol", ro->http2 ? "h2" : "http/1.1",
 	    "connections", ro->connections, "in_flight", ro->http2 ?
 	    ro->streams : ro->connections, "rate", ro->rate,
@@ -613,6 +635,31 @@ result_json(const char *name, const bench_run_opts *ro,
 	    "efficiency", c->efficiency, "loadavg_1m", c->load,
 	    "steal_share", c->steal, "records_per_group_commit", c->batch,
 	    "first_error", res->first_error);
+
+	/* Where the latency went (-1: a p99 beyond the last bound). */
+	if (o != NULL && json_object_set_new(o, "latency", json_pack(
+	    "{s:f,s:f,s:f,s:f,s:f,s:f}", "over_10ms_share", res->over_10ms,
+	    "load_generator_own_p99_ms", res->own_p99,
+	    "skrd_p99_within_ms", finite_or(c->skrd_p99_le * 1e3, -1),
+	    "skrd_over_10ms_share", c->skrd_over_10ms,
+	    "group_commit_p99_within_ms", finite_or(c->commit_p99_le * 1e3,
+	    -1), "group_commit_over_10ms_share", c->commit_over_10ms)) != 0) {
+		json_decref(o);
+		o = NULL;
+	}
+	return o;
+}
+
+/* A bucket bound in ms as text: "-" for none, "inf" past the last. */
+static const char *
+bound_text(double seconds, char *buf, size_t len)
+{
+	if (seconds == 0)
+		return "-";
+	if (isinf(seconds))
+		return "inf";
+	snprintf(buf, len, "%g", seconds * 1e3);
+	return buf;
 }
 
 static void
@@ -633,10 +680,53 @@ print_row(const char *store, const char *alg, const char *name,
 	    r->p99, c->server_us, c->bound_us, c->efficiency, c->batch,
 	    c->load, c->steal * 100, (unsigned long long)r->errors,
 	    (unsigned long long)r->verified);
+	{
+		char a[32], b[32];
+
+		printf("%-9s   latency: %.1f%% over 10 ms; skrd's handler p99 "
+		    "<= %s ms (%.1f%% over 10 ms); group commit p99 <= %s ms "
+		    "(%.1f%% over 10 ms); load generator's own p99 %.1f ms\n",
+		    "", r->over_10ms * 100, bound_text(c->skrd_p99_le, a,
+		    sizeof(a)), c->skrd_over_10ms * 100,
+		    bound_text(c->commit_p99_le, b, sizeof(b)),
+		    c->commit_over_10ms * 100, r->own_p99);
+	}
 	fflush(stdout);
 }
 
 static double metric(const char *url, const char *ca, const char *name);
+static void scrape(const char *url, const char *ca, skr_buf *out);
+static double sample_value(const char *text, const char *name);
+static void hist_read(const char *text, const char *prefix, struct hist *h);
+static void hist_delta(const struct hist *h0, const struct hist *h1,
+    double bound, double *over, double *p99_le);
+
+static const char release_hist[] =
+    "skr_http_request_duration_seconds_bucket{method=\"POST\","
+    "route=\"/keys/{name}/{version?}/release\",le=\"",
+    commit_hist[] = "skr_audit_group_commit_duration_seconds_bucket{le=\"";
+
+/* The counters a run compares before and after. */
+struct server_counts {
+	double commits, records;
+	struct hist release, commit;
+};
+
+static void
+server_counts(const struct server *s, const char *ca, struct server_counts *k)
+{
+	skr_buf b = SKR_BUF_INIT;
+	const char *text;
+
+	scrape(s->url, ca, &b);
+	text = b.len > 0 ? skr_buf_cstr(&b) : "";
+	k->commits = sample_value(text, "skr_audit_group_commits_total");
+	k->records = sample_value(text,
+	    "skr_audit_group_commit_records_total");
+	hist_read(text, release_hist, &k->release);
+	hist_read(text, commit_hist, &k->commit);
+	skr_buf_free(&b);
+}
 
 /* One measured run, after the crypto-only bound of its algorithm (a);
  * its figures appended to runs. */
@@ -646,12 +736,11 @@ measure(const struct opts *o, const struct server *s, const char *dir,
     uint64_t nkeys, const char *store_label, const char *name, int http2,
     double rate, json_t *runs, bench_result *res, double *efficiency)
 {
-	static const char commits[] = "skr_audit_group_commits_total",
-	    records[] = "skr_audit_group_commit_records_total";
 	bench_run_opts ro;
 	struct cpu_figs c;
+	struct server_counts k0, k1;
 	char ca[PATH_MAX];
-	double scpu, ccpu, rps, n0, r0, n1;
+	double scpu, ccpu, rps;
 	unsigned long long t0 = 0, s0 = 0;
 	int r;
 
@@ -677,8 +766,7 @@ measure(const struct opts *o, const struct server *s, const char *dir,
 		return r;
 	}
 	c.load = loadavg();
-	n0 = metric(s->url, ca, commits);
-	r0 = metric(s->url, ca, records);
+	server_counts(s, ca, &k0);
 	scpu = proc_cpu(s->pid);
 	ccpu = self_cpu();
 	if (cpu_ticks(&t0, &s0) != 0)
@@ -692,8 +780,13 @@ measure(const struct opts *o, const struct server *s, const char *dir,
 	scpu = proc_cpu(s->pid) - scpu;
 	ccpu = self_cpu() - ccpu;
 	c.steal = t0 != 0 ? steal_since(t0, s0) : 0;
-	if ((n1 = metric(s->url, ca, commits)) > n0)
-		c.batch = (metric(s->url, ca, records) - r0) / (n1 - n0);
+	server_counts(s, ca, &k1);
+	if (k1.commits > k0.commits)
+		c.batch = (k1.records - k0.records) / (k1.commits - k0.commits);
+	hist_delta(&k0.release, &k1.release, 0.01, &c.skrd_over_10ms,
+	    &c.skrd_p99_le);
+	hist_delta(&k0.commit, &k1.commit, 0.01, &c.commit_over_10ms,
+	    &c.commit_p99_le);
 	if (res->total > 0) {
 		c.server_us = scpu * 1e6 / (double)res->total;
 		c.client_us = ccpu * 1e6 / (double)res->total;
@@ -1361,36 +1454,101 @@ on_metrics(char *p, size_t size, size_t n, void *arg)
 	return skr_buf_append(arg, p, size * n) == SKR_OK ? size * n : 0;
 }
 
-/* A counter of a replica's GET /metrics (metrics_auth = none). */
+/* A server's GET /metrics (metrics_auth = none) into out, as a C string
+ * (empty when it did not answer). */
+static void
+scrape(const char *url, const char *ca, skr_buf *out)
+{
+	char u[256];
+	CURL *h;
+
+	snprintf(u, sizeof(u), "%s/metrics", url);
+	if ((h = curl_easy_init()) != NULL) {
+		curl_easy_setopt(h, CURLOPT_URL, u);
+		curl_easy_setopt(h, CURLOPT_CAINFO, ca);
+		curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_metrics);
+		curl_easy_setopt(h, CURLOPT_WRITEDATA, out);
+		curl_easy_setopt(h, CURLOPT_TIMEOUT, 10L);
+		if (curl_easy_perform(h) != CURLE_OK)
+			out->len = 0;
+		curl_easy_cleanup(h);
+	}
+	skr_buf_cstr(out);
+}
+
+/* Where the sample name (with its labels, exactly) starts a line of
+ * text, its value; 0 if none does. */
+static double
+sample_value(const char *text, const char *name)
+{
+	const char *p;
+	size_t n = strlen(name);
+
+	for (p = text; (p = strstr(p, name)) != NULL; p += n)
+		if ((p == text || p[-1] == '\n') && p[n] == ' ')
+			return strtod(p + n + 1, NULL);
+	return 0;
+}
+
+/* A counter of a server's GET /metrics. */
 static double
 metric(const char *url, const char *ca, const char *name)
 {
 	skr_buf b = SKR_BUF_INIT;
-	char u[256];
-	const char *p;
 	double v = 0;
-	CURL *h;
 
-	snprintf(u, sizeof(u), "%s/metrics", url);
-	if ((h = curl_easy_init()) == NULL)
-		return 0;
-	curl_easy_setopt(h, CURLOPT_URL, u);
-	curl_easy_setopt(h, CURLOPT_CAINFO, ca);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_metrics);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT, 10L);
-	if (curl_easy_perform(h) == CURLE_OK && b.len > 0) {
-		for (p = skr_buf_cstr(&b); (p = strstr(p, name)) != NULL;
-		    p += strlen(name))
-			if ((p == skr_buf_cstr(&b) || p[-1] == '\n') &&
-			    p[strlen(name)] == ' ') {
-				v = strtod(p + strlen(name) + 1, NULL);
-				break;
-			}
-	}
-	curl_easy_cleanup(h);
+	scrape(url, ca, &b);
+	if (b.len > 0)
+		v = sample_value(skr_buf_cstr(&b), name);
 	skr_buf_free(&b);
 	return v;
+}
+
+/* A histogram's cumulative buckets from a scrape: the lines that start
+ * with prefix, which ends with `le="`. */
+static void
+hist_read(const char *text, const char *prefix, struct hist *h)
+{
+	const char *p;
+	char *end;
+	size_t n = strlen(prefix);
+
+	memset(h, 0, sizeof(*h));
+	for (p = text; (p = strstr(p, prefix)) != NULL &&
+	    h->n < HIST_MAX; p += n) {
+		if (p != text && p[-1] != '\n')
+			continue;
+		h->le[h->n] = strtod(p + n, &end); /* "+Inf" too */
+		if (strncmp(end, "\"} ", 3) != 0)
+			continue;
+		h->cum[h->n++] = strtod(end + 3, NULL);
+	}
+}
+
+/* What h1 counted since h0 (none: skrd lists a route's histogram only
+ * once it has answered on it): the share over bound (seconds, one of the
+ * bucket bounds) and the bound p99 is within (0: nothing counted). */
+static void
+hist_delta(const struct hist *h0, const struct hist *h1, double bound,
+    double *over, double *p99_le)
+{
+	double total, within = 0;
+	int i;
+
+	*over = *p99_le = 0;
+	if (h1->n == 0 || (h0->n != 0 && h0->n != h1->n) ||
+	    (total = h1->cum[h1->n - 1] - (h0->n ? h0->cum[h0->n - 1] :
+	    0)) <= 0)
+		return;
+	for (i = 0; i < h1->n; i++) {
+		double d = h1->cum[i] - (h0->n ? h0->cum[i] : 0);
+
+		if (h1->le[i] == bound)
+			within = d;
+		if (*p99_le == 0 && d >= 0.99 * total)
+			*p99_le = h1->le[i];
+	}
+	*over = 1 - within / total;
 }
 
 /* A copy of data directory from at to (cp -a). */

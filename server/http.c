@@ -577,6 +577,9 @@ on_req(void *arg, skr_net_loop *loop, h2o_req_t *req)
 		if (route == NULL)
 			goto answer;
 		if (job->route->flags & SKR_ROUTE_ASYNC) {
+			/* Answers whose records are durable go out before
+			 * this request's cryptography holds the loop. */
+			skr_net_loop_run_posted(loop);
 			job->defer.ready = job_ready;
 			job->req.defer = &job->defer;
 			r = job->route->fn(http->srv, &job->req, &job->resp);

@@ -158,27 +158,37 @@ skr_net_loop_post(skr_net_loop *l, skr_net_post *p)
 	if (l->posted_tail != NULL)
 		l->posted_tail->next = p;
 	else
-		l->posted = p;
+		__atomic_store_n(&l->posted, p, __ATOMIC_RELAXED);
 	l->posted_tail = p;
 	pthread_mutex_unlock(&l->post_mu);
 	/* libuv coalesces wake-ups: one callback may find many posts. */
 	uv_async_send(&l->post);
 }
 
-static void
-on_post(uv_async_t *a)
+void
+skr_net_loop_run_posted(skr_net_loop *l)
 {
-	skr_net_loop *l = a->data;
 	skr_net_post *p, *next;
 
+	/* A look without the lock: a post made just after it runs at the
+	 * wake-up it sent, as without this call. */
+	if (__atomic_load_n(&l->posted, __ATOMIC_RELAXED) == NULL)
+		return;
 	pthread_mutex_lock(&l->post_mu);
 	p = l->posted;
-	l->posted = l->posted_tail = NULL;
+	__atomic_store_n(&l->posted, NULL, __ATOMIC_RELAXED);
+	l->posted_tail = NULL;
 	pthread_mutex_unlock(&l->post_mu);
 	for (; p != NULL; p = next) {
 		next = p->next;
 		p->fn(p);
 	}
+}
+
+static void
+on_post(uv_async_t *a)
+{
+	skr_net_loop_run_posted(a->data);
 }
 
 /* ---- connections ------------------------------------------------------ */

@@ -132,5 +132,9 @@ struct skr_net_post {
 /* Queue p on l and wake l; fn(p) runs on l's thread soon after.  Only for
  * work held with skr_net_loop_hold, so that the loop is still there. */
 void skr_net_loop_post(skr_net_loop *l, skr_net_post *p);
+/* On l's thread: run what has been posted to l now rather than when the
+ * loop next gets to its wake-up, so that answers already due go out
+ * before the caller starts long work on the loop. */
+void skr_net_loop_run_posted(skr_net_loop *l);
 
 #endif

@@ -62,7 +62,8 @@ struct skr_net_loop {
 	uv_timer_t sweep;         /* cuts connections that make no progress */
 	uv_idle_t wfail_idle;     /* runs the failed writes' callbacks */
 	uv_async_t post;          /* wakes the loop for skr_net_loop_post */
-	pthread_mutex_t post_mu;  /* guards posted */
+	pthread_mutex_t post_mu;  /* guards posted; posted also read
+				   * without it, atomically */
 	skr_net_post *posted, *posted_tail;
 	int post_ready;           /* post and post_mu initialised */
 	uv_timer_t gate;          /* gate.c: counts again, resumes reading */

@@ -3,7 +3,9 @@
  * over plain HTTP on loopback: requests reach on_req on the loops,
  * connections are counted and capped, SIGHUP reaches the hook and serving
  * goes on, and SIGTERM drains -- held work still answers -- before run
- * returns.  Accepted connections have Nagle's algorithm off.  Sockets that
+ * returns.  Accepted connections have Nagle's algorithm off.  Work posted
+ * to a loop from another thread runs when the loop's handler asks for it
+ * (skr_net_loop_run_posted), before the handler returns.  Sockets that
  * cannot listen are refused.
  */
 #include <errno.h>
@@ -61,6 +63,72 @@ slow_done(uv_timer_t *t)
 	uv_close((uv_handle_t *)t, slow_closed);
 }
 
+/* Work another thread posts to the loop while a handler runs. */
+struct posted {
+	skr_net_post post;
+	h2o_req_t *req;
+	skr_net_loop *loop;
+	int in_handler;         /* the handler has not returned yet */
+	int ran;
+};
+
+static void
+posted_fn(skr_net_post *p)
+{
+	struct posted *x = (struct posted *)(void *)p;
+
+	x->ran = 1;
+	if (x->in_handler)
+		return;
+	/* Only at the loop's own wake-up. */
+	answer(x->req, "late");
+	skr_net_loop_release(x->loop);
+	free(x);
+}
+
+static void *
+poster(void *arg)
+{
+	struct posted *x = arg;
+
+	skr_net_loop_post(x->loop, &x->post);
+	return NULL;
+}
+
+/* /posted: a post made from another thread (queued before the handler
+ * goes on) runs within skr_net_loop_run_posted: the answer says
+ * "early"; had it waited for the loop's wake-up, "late". */
+static int
+posted_req(skr_net_loop *loop, h2o_req_t *req)
+{
+	struct posted *x;
+	pthread_t t;
+
+	if ((x = calloc(1, sizeof(*x))) == NULL)
+		return -1;
+	x->post.fn = posted_fn;
+	x->req = req;
+	x->loop = loop;
+	x->in_handler = 1;
+	skr_net_loop_hold(loop);
+	/* Nothing posted: nothing runs. */
+	skr_net_loop_run_posted(loop);
+	if (pthread_create(&t, NULL, poster, x) != 0) {
+		skr_net_loop_release(loop);
+		free(x);
+		return -1;
+	}
+	pthread_join(t, NULL);
+	skr_net_loop_run_posted(loop);
+	x->in_handler = 0;
+	if (x->ran) {
+		answer(req, "early");
+		skr_net_loop_release(loop);
+		free(x);
+	}
+	return 0;
+}
+
 static int
 on_req(void *arg, skr_net_loop *loop, h2o_req_t *req)
 {
@@ -68,6 +136,8 @@ on_req(void *arg, skr_net_loop *loop, h2o_req_t *req)
 
 	(void)arg;
 	skr_net_loop_progress(loop, req);
+	if (req->path.len == 7 && memcmp(req->path.base, "/posted", 7) == 0)
+		return posted_req(loop, req);
 	if (req->path.len == 5 && memcmp(req->path.base, "/slow", 5) == 0) {
 		if ((sl = calloc(1, sizeof(*sl))) == NULL)
 			return -1;
@@ -288,6 +358,14 @@ main(void)
 	close(a);
 	wait_for(&conns_open, 0);
 	CHECK(atomic_load(&conns_open) == 0);
+
+	/* Posted work run when the handler asks, not at the next wake-up. */
+	d = dial(port);
+	exchange(d, "/posted", 1, buf, sizeof(buf));
+	CHECK(strncmp(buf, "HTTP/1.1 200", 12) == 0);
+	CHECK(strstr(buf, "early") != NULL);
+	close(d);
+	wait_for(&conns_open, 0);
 
 	/* SIGHUP reaches the hook; serving goes on. */
 	kill(getpid(), SIGHUP);

@@ -59,8 +59,9 @@ UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
 	-Dbuildtype=debug -Dtest_clock=true || rc=1
 # ThreadSanitizer (the system compiler's runtime): the unit tests that start
 # threads -- the store under concurrent writers and readers, the
-# authorities' refresh thread, the rate limiter, metrics, the audit sinks
-# and the cache of parsed policies -- and the integration tests that drive a
+# authorities' refresh thread, the rate limiter, metrics, the audit sinks,
+# the cache of parsed policies and work posted to a serving loop from
+# another thread -- and the integration tests that drive a
 # real skrd on its event loops and thread pool: concurrent releases through
 # one libskr client (the audit group commit), release end to end, serving
 # (HTTP/2, limits, graceful shutdown with requests in flight), operations
@@ -74,7 +75,7 @@ UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
 # SIGTERM); the full reports are kept in build-tsan/tsan/ and printed
 # below.  No suppressions: none of these tests has a report in a system
 # library.
-TSAN_UNIT="store audit_commit authority ratelimit metrics auditsink release rotate policy opcache"
+TSAN_UNIT="store audit_commit authority ratelimit metrics auditsink release rotate policy opcache net_serve"
 TSAN_INTEGRATION="test_client test_release test_serve test_ops test_rotate test_etcd_store test_cluster"
 rm -rf build-tsan/tsan
 mkdir -p build-tsan/tsan

@@ -503,6 +503,23 @@ percentile(const double *v, size_t n, double p)
 	return v[i < n ? i : n - 1];
 }
 
+/* Every lane's latencies (own: their own delays) into all, sorted; how
+ * many. */
+static size_t
+gather(const struct lane *lanes, int nlanes, int own, double *all)
+{
+	size_t n = 0;
+
+	for (int i = 0; i < nlanes; i++) {
+		if (lanes[i].nlat > 0)
+			memcpy(all + n, own ? lanes[i].own : lanes[i].lat,
+			    lanes[i].nlat * sizeof(*all));
+		n += lanes[i].nlat;
+	}
+	qsort(all, n, sizeof(*all), cmp_double);
+	return n;
+}
+
 int
 bench_release_run(const bench_run_opts *o, bench_result *res)
 {
@@ -574,13 +591,7 @@ bench_release_run(const bench_run_opts *o, bench_result *res)
 		r = SKR_ERR_NOMEM;
 		goto out;
 	}
-	for (nall = 0, i = 0; i < (size_t)nlanes; i++) {
-		if (lanes[i].nlat > 0)
-			memcpy(all + nall, lanes[i].lat,
-			    lanes[i].nlat * sizeof(*all));
-		nall += lanes[i].nlat;
-	}
-	qsort(all, nall, sizeof(*all), cmp_double);
+	nall = gather(lanes, nlanes, 0, all);
 	res->rps = (double)res->ok / o->duration;
 	res->p50 = percentile(all, nall, 0.50);
 	res->p90 = percentile(all, nall, 0.90);
@@ -589,14 +600,7 @@ bench_release_run(const bench_run_opts *o, bench_result *res)
 	for (i = nall; i > 0 && all[i - 1] > 10.0; i--)
 		;
 	res->over_10ms = nall ? (double)(nall - i) / (double)nall : 0;
-	/* all again, with each release's own delay in the lane. */
-	for (nall = 0, i = 0; i < (size_t)nlanes; i++) {
-		if (lanes[i].nlat > 0)
-			memcpy(all + nall, lanes[i].own,
-			    lanes[i].nlat * sizeof(*all));
-		nall += lanes[i].nlat;
-	}
-	qsort(all, nall, sizeof(*all), cmp_double);
+	nall = gather(lanes, nlanes, 1, all);
 	res->own_p99 = percentile(all, nall, 0.99);
 	/* The sampled responses, checked now that the clock has stopped. */
 	for (i = 0; i < (size_t)nlanes; i++)

@@ -3,7 +3,9 @@
 # build directory and runs skr-bench, which starts skrd itself on loopback,
 # prints a table and writes the figures to bench-results.json.  Extra
 # arguments go to `skr-bench run` (for example --duration 5 --keys 1000).
-# Takes a few minutes; run it on an otherwise idle machine.
+# Takes a few minutes; run it on an otherwise idle machine.  Like
+# scripts/test.sh it first installs the Debian packages it needs, so it
+# runs on a fresh clone on a fresh machine.
 #
 # scripts/bench.sh --cluster [ARGS]: replicas over etcd instead
 # (docs/availability.md, "Performance"): `skr-bench cluster` with one, two
@@ -12,6 +14,7 @@
 # client URLs); figures in bench-cluster.json.
 set -eu
 cd "$(dirname "$0")/.."
+sh scripts/install-deps.sh
 BUILD=${SKR_BENCH_BUILD:-build-bench}
 if [ -d "$BUILD" ]; then
 	meson configure "$BUILD" -Dbuildtype=release >/dev/null
